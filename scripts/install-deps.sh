@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages Parley needs to build, run and test. Idempotent: does nothing
+# (and needs no network) when everything is already installed. Run as root (or with sudo).
+set -euo pipefail
+
+PACKAGES=(
+  # build
+  g++ make cmake ninja-build pkg-config ccache
+  libboost1.81-dev libboost-url1.81-dev libsqlite3-dev libsodium-dev libssl-dev
+  libsimdjson-dev libspdlog-dev libfmt-dev libtoml11-dev libcli11-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  # tests
+  python3 python3-pytest python3-websocket python3-requests curl procps
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]} == 0)); then exit 0; fi
+
+echo "install-deps: installing ${missing[*]}" >&2
+SUDO=""
+if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

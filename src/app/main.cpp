@@ -1,0 +1,91 @@
+// parleyd: wires the gateway (connections), the chat service (commands, fan-out) and the
+// store together, and runs until SIGTERM/SIGINT, then shuts down without losing acked work.
+#include <signal.h>
+#include <sys/resource.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <chrono>
+#include <filesystem>
+#include <iostream>
+#include <thread>
+
+#include "auth/passwords.hpp"
+#include "chat/service.hpp"
+#include "core/clock.hpp"
+#include "core/config.hpp"
+#include "core/log.hpp"
+#include "gateway/io_threads.hpp"
+#include "gateway/server.hpp"
+#include "gateway/ws_session.hpp"
+
+namespace {
+
+// Lets the process use as many descriptors as the hard limit allows (one per connection).
+void raise_open_file_limit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &limit);
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace parley;
+  LoadResult loaded;
+  try {
+    loaded = load_config(argc, argv);
+    if (loaded.exit_now) return loaded.exit_code;
+    init_logging(loaded.config.server.log_level, loaded.config.server.log_format);
+  } catch (const std::exception& e) {
+    std::cerr << "parleyd: " << e.what() << "\n";
+    return 2;
+  }
+  const Config& config = loaded.config;
+  signal(SIGPIPE, SIG_IGN);
+  raise_open_file_limit();
+
+  try {
+    auth::init_crypto();
+    std::filesystem::create_directories(config.server.data_dir);
+    unsigned io_threads = config.server.io_threads > 0 ? static_cast<unsigned>(config.server.io_threads)
+                                                       : std::max(1u, std::thread::hardware_concurrency());
+    gateway::IoThreads threads(io_threads);
+    chat::ChatService chat(config, threads);
+    gateway::Server server(threads, config, chat, chat);
+    chat.start();
+    server.start();
+    threads.start();
+    rlimit files{};
+    getrlimit(RLIMIT_NOFILE, &files);
+    spdlog::info("parleyd.listening address={} url=http://{}/ io_threads={} store={} max_open_files={}",
+                 server.bound_address(), server.bound_address(), io_threads, config.store_url(),
+                 static_cast<long long>(files.rlim_cur));
+
+    boost::asio::io_context signals_io;
+    boost::asio::signal_set signals(signals_io, SIGINT, SIGTERM);
+    int received = 0;
+    signals.async_wait([&](const boost::system::error_code&, int signal_number) { received = signal_number; });
+    signals_io.run();
+
+    // Shutdown: no new connections; commit and acknowledge everything already queued; then
+    // close sessions with 1001 "going away" and give them a grace period to flush.
+    spdlog::info("parleyd.stopping signal={} open_connections={}", received, server.open_connections());
+    server.stop_accepting();
+    chat.stop();
+    chat.close_all_sessions(gateway::close_code::going_away, "server shutting down");
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(config.server.shutdown_grace_ms);
+    while (gateway::WsSession::live_count() > 0 && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    server.stop_sweeping();
+    for (unsigned i = 0; i < threads.thread_count(); ++i) threads.context(i).io.stop();
+    threads.stop();
+    spdlog::info("parleyd.stopped remaining_sessions={}", gateway::WsSession::live_count());
+  } catch (const std::exception& e) {
+    spdlog::critical("parleyd.failed error=\"{}\"", e.what());
+    return 1;
+  }
+  return 0;
+}

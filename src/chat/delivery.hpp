@@ -1,0 +1,41 @@
+// The outcome of a committed batch, broadcast to every I/O thread in commit order. Each thread
+// applies it to its Hub: subscriptions, live events, replies to its own requesters.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "chat/reply.hpp"
+#include "gateway/websocket_codec.hpp"
+
+namespace parley::chat {
+
+struct SubscriptionSnapshot {
+  UserId user_id = 0;
+  std::vector<ConversationId> conversations;  // active memberships at `pos`
+  Pos pos = 0;                                // every event after it will be delivered live
+};
+
+struct Delivery {
+  ConversationId conversation_id = 0;
+  gateway::SharedFrame event_frame;  // live event for subscribers; null if none
+  std::vector<UserId> subscribe;     // start live delivery of this conversation (before the event)
+  std::vector<UserId> unsubscribe;   // stop it (after the event, so they still see it)
+  std::optional<ReplyTarget> requester;  // gets `reply` (after the event, if any)
+  Reply reply;
+  // The requesting session does not get `event_frame` (send: its ack stands in for the event).
+  bool skip_requester = false;
+  std::optional<SubscriptionSnapshot> snapshot;  // answers a hello (requester's thread)
+  std::string revoked_token_id;                  // close sessions authenticated with it
+};
+
+struct DeliveryBatch {
+  std::vector<Delivery> items;
+  Pos committed_pos = 0;
+};
+
+using SharedDeliveryBatch = std::shared_ptr<const DeliveryBatch>;
+
+}  // namespace parley::chat

@@ -1,0 +1,142 @@
+#include "chat/hub.hpp"
+
+#include <algorithm>
+
+namespace parley::chat {
+namespace {
+
+template <typename T>
+bool erase_value(std::vector<T>& values, const T& value) {
+  auto it = std::find(values.begin(), values.end(), value);
+  if (it == values.end()) return false;
+  *it = values.back();
+  values.pop_back();
+  return true;
+}
+
+}  // namespace
+
+void Hub::add_session(gateway::Session& session) { sessions_[session.id()] = &session; }
+
+gateway::Session* Hub::find_session(SessionId id) {
+  auto it = sessions_.find(id);
+  return it == sessions_.end() ? nullptr : it->second;
+}
+
+void Hub::remove_session(gateway::Session& session) {
+  sessions_.erase(session.id());
+  const UserId user = session.context ? chat_session(session).user_id : 0;
+  if (user == 0) return;
+  auto it = users_.find(user);
+  if (it == users_.end()) return;
+  LocalUser& local = it->second;
+  erase_value(local.sessions, &session);
+  if (!local.sessions.empty()) return;
+  for (ConversationId conversation : local.conversations) {
+    auto sub = subscribers_.find(conversation);
+    if (sub == subscribers_.end()) continue;
+    erase_value(sub->second, user);
+    if (sub->second.empty()) subscribers_.erase(sub);
+  }
+  users_.erase(it);
+}
+
+Hub::Attach Hub::attach_user(gateway::Session& session, UserId user, ReadyCallback ready) {
+  auto [it, inserted] = users_.try_emplace(user);
+  LocalUser& local = it->second;
+  local.sessions.push_back(&session);
+  if (local.subscribed) {
+    ready(delivered_pos_);
+    return {true, false};
+  }
+  local.waiting.push_back(std::move(ready));
+  return {false, local.waiting.size() == 1};
+}
+
+void Hub::subscribe(UserId user, LocalUser& local, ConversationId conversation) {
+  if (std::find(local.conversations.begin(), local.conversations.end(), conversation) != local.conversations.end())
+    return;
+  local.conversations.push_back(conversation);
+  subscribers_[conversation].push_back(user);
+}
+
+void Hub::unsubscribe(UserId user, LocalUser& local, ConversationId conversation) {
+  if (!erase_value(local.conversations, conversation)) return;
+  auto sub = subscribers_.find(conversation);
+  if (sub == subscribers_.end()) return;
+  erase_value(sub->second, user);
+  if (sub->second.empty()) subscribers_.erase(sub);
+}
+
+void Hub::apply_snapshot(const SubscriptionSnapshot& snapshot) {
+  auto it = users_.find(snapshot.user_id);
+  if (it == users_.end()) return;  // every session of the user closed meanwhile
+  LocalUser& local = it->second;
+  // The snapshot is exact at its pos and arrives in commit order: it replaces whatever
+  // subscriptions the user had here.
+  for (ConversationId conversation : std::vector<ConversationId>(local.conversations))
+    unsubscribe(snapshot.user_id, local, conversation);
+  for (ConversationId conversation : snapshot.conversations) subscribe(snapshot.user_id, local, conversation);
+  local.subscribed = true;
+  auto waiting = std::move(local.waiting);
+  local.waiting.clear();
+  for (auto& ready : waiting) ready(snapshot.pos);
+}
+
+void Hub::deliver_event(const Delivery& item) {
+  auto sub = subscribers_.find(item.conversation_id);
+  if (sub == subscribers_.end()) return;
+  const SessionId skip = item.skip_requester && item.requester && item.requester->thread == thread_index_
+                             ? item.requester->session_id
+                             : 0;
+  for (UserId user : sub->second) {
+    auto it = users_.find(user);
+    if (it == users_.end()) continue;
+    for (gateway::Session* session : it->second.sessions)
+      if (session->id() != skip) session->send(item.event_frame);
+  }
+}
+
+void Hub::apply(const DeliveryBatch& batch) {
+  for (const Delivery& item : batch.items) {
+    if (item.snapshot && item.requester && item.requester->thread == thread_index_) apply_snapshot(*item.snapshot);
+    for (UserId user : item.subscribe) {
+      auto it = users_.find(user);
+      if (it != users_.end() && it->second.subscribed) subscribe(user, it->second, item.conversation_id);
+    }
+    if (item.event_frame) deliver_event(item);
+    if (item.requester && item.requester->thread == thread_index_ && !item.snapshot)
+      deliver_reply(*item.requester, item.reply);
+    for (UserId user : item.unsubscribe) {
+      auto it = users_.find(user);
+      if (it != users_.end()) unsubscribe(user, it->second, item.conversation_id);
+    }
+    if (!item.revoked_token_id.empty()) close_token_sessions(item.revoked_token_id);
+  }
+  delivered_pos_ = std::max(delivered_pos_, batch.committed_pos);
+}
+
+void Hub::deliver_reply(const ReplyTarget& target, const Reply& reply) {
+  if (target.is_session()) {
+    if (gateway::Session* session = find_session(target.session_id))
+      session->send_text(reply_frame_json(reply, target.request_id));
+  } else if (target.http) {
+    target.http(reply);
+  }
+}
+
+void Hub::close_token_sessions(const std::string& token_id) {
+  std::vector<gateway::Session*> matching;
+  for (auto& [id, session] : sessions_)
+    if (session->context && chat_session(*session).token_id == token_id) matching.push_back(session);
+  for (gateway::Session* session : matching) session->close(gateway::close_code::token_invalid, "token revoked");
+}
+
+void Hub::close_all(std::uint16_t code, std::string_view reason) {
+  std::vector<gateway::Session*> all;
+  all.reserve(sessions_.size());
+  for (auto& [id, session] : sessions_) all.push_back(session);
+  for (gateway::Session* session : all) session->close(code, reason);
+}
+
+}  // namespace parley::chat

@@ -1,0 +1,87 @@
+// Hub: the live state of one I/O thread. Which sessions are open here, which users they
+// belong to, and which conversations those users are subscribed to. Applies committed
+// batches: live events to subscribed sessions, replies to requesters on this thread.
+// Shared nothing: every method runs on the hub's own thread.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "chat/delivery.hpp"
+#include "gateway/session.hpp"
+
+namespace parley::chat {
+
+// What the chat layer keeps on each session.
+struct ChatSession final : gateway::SessionContext {
+  UserId user_id = 0;            // 0 until hello succeeds
+  std::string token_id;          // jti of the token it authenticated with
+  std::string device;
+  bool hello_in_progress = false;
+};
+
+inline ChatSession& chat_session(gateway::Session& session) {
+  return static_cast<ChatSession&>(*session.context);
+}
+
+class Hub {
+ public:
+  // Called with the sync cursor once the session's user is subscribed on this thread.
+  using ReadyCallback = std::function<void(Pos cursor)>;
+
+  explicit Hub(unsigned thread_index) : thread_index_(thread_index) {}
+
+  void add_session(gateway::Session& session);
+  // Forgets the session; unsubscribes its user here if it was the user's last session here.
+  void remove_session(gateway::Session& session);
+  gateway::Session* find_session(SessionId id);
+
+  // Attaches an authenticated session to its user. If the user's conversations are already
+  // subscribed on this thread, calls `ready` now and returns true. Otherwise `ready` waits
+  // for a subscription snapshot; returns false if the caller must request one (the first
+  // session of this user here), true-ish waiting otherwise — see needs_snapshot.
+  struct Attach {
+    bool ready_now = false;       // `ready` already called
+    bool needs_snapshot = false;  // caller must request a SubscriptionSnapshot
+  };
+  Attach attach_user(gateway::Session& session, UserId user, ReadyCallback ready);
+
+  // Applies a committed batch (every thread gets every batch, in commit order).
+  void apply(const DeliveryBatch& batch);
+
+  // Sends a reply to a requester on this thread (WebSocket frame or HTTP callback).
+  void deliver_reply(const ReplyTarget& target, const Reply& reply);
+
+  // Closes every session authenticated with `token_id` (4004).
+  void close_token_sessions(const std::string& token_id);
+  // Closes every session (shutdown).
+  void close_all(std::uint16_t code, std::string_view reason);
+
+  Pos delivered_pos() const { return delivered_pos_; }
+  std::size_t session_count() const { return sessions_.size(); }
+  std::size_t user_count() const { return users_.size(); }
+  std::size_t subscription_count() const { return subscribers_.size(); }
+
+ private:
+  struct LocalUser {
+    std::vector<gateway::Session*> sessions;
+    std::vector<ConversationId> conversations;  // subscribed here
+    bool subscribed = false;                    // a snapshot has been applied
+    std::vector<ReadyCallback> waiting;         // sessions waiting for that snapshot
+  };
+
+  void subscribe(UserId user, LocalUser& local, ConversationId conversation);
+  void unsubscribe(UserId user, LocalUser& local, ConversationId conversation);
+  void apply_snapshot(const SubscriptionSnapshot& snapshot);
+  void deliver_event(const Delivery& item);
+
+  unsigned thread_index_;
+  Pos delivered_pos_ = 0;
+  std::unordered_map<SessionId, gateway::Session*> sessions_;
+  std::unordered_map<UserId, LocalUser> users_;
+  std::unordered_map<ConversationId, std::vector<UserId>> subscribers_;
+};
+
+}  // namespace parley::chat

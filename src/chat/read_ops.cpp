@@ -1,0 +1,239 @@
+// The commands that only read. Each runs as one task on the reader pool, in one snapshot
+// transaction, and replies on the requester's I/O thread.
+#include <algorithm>
+#include <unordered_set>
+
+#include "chat/serialize.hpp"
+#include "chat/service.hpp"
+#include "core/json_writer.hpp"
+
+namespace parley::chat {
+namespace {
+
+using store::ReadTxn;
+
+std::string lower(std::string text) {
+  std::transform(text.begin(), text.end(), text.begin(), [](unsigned char c) { return std::tolower(c); });
+  return text;
+}
+
+// The caller's membership record (active or former), or why there is none.
+Result<store::MemberRecord> require_membership(ReadTxn& txn, ConversationId conversation, UserId caller) {
+  if (auto member = txn.member(conversation, caller)) return std::move(*member);
+  if (!txn.conversation(conversation)) return make_error(ErrorCode::not_found, "no such conversation");
+  return make_error(ErrorCode::not_member, "you are not a member of this conversation");
+}
+
+std::optional<store::UserRecord> direct_peer(ReadTxn& txn, const store::ConversationRecord& c, UserId caller) {
+  if (c.kind != ConversationKind::direct) return std::nullopt;
+  for (const auto& m : txn.active_members(c.id))
+    if (m.user_id != caller) return txn.user(m.user_id);
+  return txn.user(caller);
+}
+
+void write_events(JsonWriter& w, const std::vector<store::EventRecord>& events) {
+  w.key("events").begin_array();
+  for (const auto& e : events) write_event(w, e);
+  w.end_array();
+}
+
+Result<Reply> history(ReadTxn& txn, UserId caller, const protocol::HistoryCmd& cmd) {
+  auto member = require_membership(txn, cmd.conversation_id, caller);
+  if (!member) return member.take_error();
+  auto conversation = txn.conversation(cmd.conversation_id);
+  if (!conversation) return make_error(ErrorCode::not_found, "no such conversation");
+  // A member reads from where its membership began to where it ended (or the latest event).
+  const Seq low = member->visible_from_seq;
+  const Seq high = member->left_seq.value_or(conversation->last_seq);
+  std::vector<store::EventRecord> events;
+  bool has_more = false;
+  if (cmd.after_seq) {
+    events = txn.events(cmd.conversation_id, std::max(low, *cmd.after_seq + 1), high, cmd.limit + 1, false);
+    if (static_cast<int>(events.size()) > cmd.limit) {
+      has_more = true;
+      events.pop_back();
+    }
+  } else {
+    const Seq to = cmd.before_seq ? std::min(high, *cmd.before_seq - 1) : high;
+    events = txn.events(cmd.conversation_id, low, to, cmd.limit + 1, true);
+    if (static_cast<int>(events.size()) > cmd.limit) {
+      has_more = true;
+      events.erase(events.begin());
+    }
+  }
+  Reply reply;
+  JsonWriter w(reply.fields);
+  w.field("conversation_id", cmd.conversation_id);
+  write_events(w, events);
+  w.field("has_more", has_more);
+  w.field("visible_from_seq", low);
+  w.field("last_seq", high);
+  return reply;
+}
+
+// Everything visible to the caller after `cursor`, across all its conversations, in pos
+// order. Cost grows with the conversations that changed, not with history or membership.
+Result<Reply> sync(ReadTxn& txn, UserId caller, const protocol::SyncCmd& cmd) {
+  struct Candidate {
+    store::ChangedConversation changed;
+    store::ReadTxn::EventPosition first;
+    Seq high = 0;
+  };
+  std::vector<Candidate> candidates;
+  for (auto& changed : txn.changed_conversations(caller, cmd.cursor)) {
+    const Seq low = changed.member.visible_from_seq;
+    const Seq high = changed.member.left_seq.value_or(changed.conversation.last_seq);
+    if (auto first = txn.first_event_after(changed.conversation.id, low, high, cmd.cursor))
+      candidates.push_back({std::move(changed), *first, high});
+  }
+  // Read conversations in the order of their first new event; once limit+1 events are in hand,
+  // a conversation whose first new event comes after all of them cannot enter this page.
+  std::sort(candidates.begin(), candidates.end(), [](const auto& a, const auto& b) { return a.first.pos < b.first.pos; });
+  const auto wanted = static_cast<std::size_t>(cmd.limit) + 1;
+  std::vector<store::EventRecord> events;
+  for (const auto& candidate : candidates) {
+    if (events.size() >= wanted) {
+      std::nth_element(events.begin(), events.begin() + static_cast<std::ptrdiff_t>(wanted - 1), events.end(),
+                       [](const auto& a, const auto& b) { return a.pos < b.pos; });
+      events.resize(wanted);
+      const Pos threshold = std::max_element(events.begin(), events.end(), [](const auto& a, const auto& b) {
+                              return a.pos < b.pos;
+                            })->pos;
+      if (candidate.first.pos > threshold) break;
+    }
+    auto batch = txn.events(candidate.changed.conversation.id, candidate.first.seq, candidate.high, cmd.limit + 1, false);
+    events.insert(events.end(), std::make_move_iterator(batch.begin()), std::make_move_iterator(batch.end()));
+  }
+  std::sort(events.begin(), events.end(), [](const auto& a, const auto& b) { return a.pos < b.pos; });
+  // More than `limit` events found means at least one more page. Otherwise every conversation
+  // read returned fewer than limit+1 (it was read to its end) and none was skipped.
+  const bool has_more = events.size() > static_cast<std::size_t>(cmd.limit);
+  if (has_more) events.resize(static_cast<std::size_t>(cmd.limit));
+  const Pos next_cursor = events.empty() ? cmd.cursor : events.back().pos;
+  std::unordered_set<ConversationId> in_page;
+  for (const auto& e : events) in_page.insert(e.conversation_id);
+
+  Reply reply;
+  JsonWriter w(reply.fields);
+  write_events(w, events);
+  w.key("conversations").begin_array();
+  for (const auto& candidate : candidates) {
+    if (!in_page.count(candidate.changed.conversation.id)) continue;
+    auto peer = direct_peer(txn, candidate.changed.conversation, caller);
+    write_conversation(w, candidate.changed.conversation, &candidate.changed.member, peer ? &*peer : nullptr);
+  }
+  w.end_array();
+  w.field("cursor", next_cursor);
+  w.field("has_more", has_more);
+  return reply;
+}
+
+Result<Reply> conversations_list(ReadTxn& txn, UserId caller) {
+  Reply reply;
+  JsonWriter w(reply.fields);
+  w.key("conversations").begin_array();
+  for (const auto& entry : txn.user_conversations(caller)) {
+    auto peer = direct_peer(txn, entry.conversation, caller);
+    write_conversation(w, entry.conversation, &entry.member, peer ? &*peer : nullptr);
+  }
+  w.end_array();
+  return reply;
+}
+
+Result<Reply> conversation_get(ReadTxn& txn, UserId caller, ConversationId id) {
+  auto conversation = txn.conversation(id);
+  if (!conversation) return make_error(ErrorCode::not_found, "no such conversation");
+  auto member = txn.member(id, caller);
+  // Channels are public: anyone may look at one before joining.
+  if (!member && conversation->kind != ConversationKind::channel)
+    return make_error(ErrorCode::not_member, "you are not a member of this conversation");
+  auto peer = direct_peer(txn, *conversation, caller);
+  Reply reply;
+  JsonWriter w(reply.fields);
+  w.key("conversation");
+  write_conversation(w, *conversation, member ? &*member : nullptr, peer ? &*peer : nullptr);
+  return reply;
+}
+
+Result<Reply> channel_list(ReadTxn& txn, UserId caller, const protocol::ChannelListCmd& cmd) {
+  auto channels = txn.channels(cmd.query, cmd.after_id, cmd.limit + 1);
+  const bool has_more = static_cast<int>(channels.size()) > cmd.limit;
+  if (has_more) channels.pop_back();
+  Reply reply;
+  JsonWriter w(reply.fields);
+  w.key("channels").begin_array();
+  for (const auto& c : channels) {
+    auto member = txn.member(c.id, caller);
+    const bool active = member && member->active();
+    write_conversation(w, c, active ? &*member : nullptr);
+  }
+  w.end_array();
+  w.field("has_more", has_more);
+  return reply;
+}
+
+Result<Reply> members_list(ReadTxn& txn, UserId caller, ConversationId id, int max_members) {
+  auto member = require_membership(txn, id, caller);
+  if (!member) return member.take_error();
+  if (!member->active()) return make_error(ErrorCode::not_member, "you are no longer a member of this conversation");
+  auto members = txn.active_members(id);
+  const bool truncated = static_cast<int>(members.size()) > max_members;
+  if (truncated) members.resize(static_cast<std::size_t>(max_members));
+  Reply reply;
+  JsonWriter w(reply.fields);
+  w.field("conversation_id", id);
+  w.key("members").begin_array();
+  for (const auto& m : members) {
+    auto user = txn.user(m.user_id);
+    w.begin_object();
+    w.field("user_id", m.user_id);
+    w.field("role", role_name(m.role));
+    w.field("joined_at", m.joined_at_ms);
+    if (user) w.field("username", user->username).field("display_name", user->display_name);
+    w.end_object();
+  }
+  w.end_array();
+  w.field("truncated", truncated);
+  return reply;
+}
+
+Result<Reply> user_get(ReadTxn& txn, const protocol::UserGetCmd& cmd) {
+  auto user = cmd.user_id != 0 ? txn.user(cmd.user_id) : txn.user_by_username(lower(cmd.username));
+  if (!user) return make_error(ErrorCode::not_found, "no such user");
+  Reply reply;
+  JsonWriter w(reply.fields);
+  w.key("user");
+  write_user(w, *user);
+  return reply;
+}
+
+}  // namespace
+
+void ChatService::run_read(const Identity& caller, protocol::Command&& command, ReplyTarget target) {
+  const UserId user = caller.user_id;
+  const int max_members = 1000;
+  auto task = [this, user, max_members, command = std::move(command), target](ReadTxn* txn) {
+    if (!txn) {
+      reply_on_thread(target, Reply::failure(ErrorCode::unavailable, "the store could not be read; retry"));
+      return;
+    }
+    Result<Reply> result = std::visit(
+        [&](const auto& c) -> Result<Reply> {
+          using T = std::decay_t<decltype(c)>;
+          if constexpr (std::is_same_v<T, protocol::HistoryCmd>) return history(*txn, user, c);
+          else if constexpr (std::is_same_v<T, protocol::SyncCmd>) return sync(*txn, user, c);
+          else if constexpr (std::is_same_v<T, protocol::ConversationsListCmd>) return conversations_list(*txn, user);
+          else if constexpr (std::is_same_v<T, protocol::ConversationGetCmd>) return conversation_get(*txn, user, c.conversation_id);
+          else if constexpr (std::is_same_v<T, protocol::ChannelListCmd>) return channel_list(*txn, user, c);
+          else if constexpr (std::is_same_v<T, protocol::MembersListCmd>) return members_list(*txn, user, c.conversation_id, max_members);
+          else if constexpr (std::is_same_v<T, protocol::UserGetCmd>) return user_get(*txn, c);
+          else return make_error(ErrorCode::internal, "command has no handler");
+        },
+        command);
+    reply_on_thread(target, result ? std::move(result.value()) : Reply::failure(result.take_error()));
+  };
+  if (!readers_->submit(std::move(task)))
+    reply_on_thread(target, Reply::failure(ErrorCode::unavailable, "the read queue is full; retry"));
+}
+
+}  // namespace parley::chat

@@ -1,0 +1,76 @@
+#include "chat/serialize.hpp"
+
+#include "core/domain.hpp"
+
+namespace parley::chat {
+
+void write_event(JsonWriter& w, const store::EventRecord& e) {
+  w.begin_object();
+  w.field("conversation_id", e.conversation_id);
+  w.field("seq", e.seq);
+  w.field("pos", e.pos);
+  w.key("id").id_string(e.id);
+  w.field("sender_id", e.sender_id);
+  w.field("kind", event_kind_name(e.kind));
+  w.field("ts", e.created_at_ms);
+  if (e.kind == EventKind::text) w.field("text", e.body);
+  if (!e.client_msg_id.empty()) w.field("client_msg_id", e.client_msg_id);
+  // Detail fields are stored as a JSON object; they are spliced into the event object.
+  if (e.meta_json.size() > 2 && e.meta_json.front() == '{' && e.meta_json.back() == '}')
+    w.raw(std::string_view(e.meta_json).substr(1, e.meta_json.size() - 2));
+  w.end_object();
+}
+
+void write_conversation(JsonWriter& w, const store::ConversationRecord& c, const store::MemberRecord* member,
+                        const store::UserRecord* peer) {
+  w.begin_object();
+  w.field("id", c.id);
+  w.field("kind", conversation_kind_name(c.kind));
+  w.field("title", c.title);
+  w.field("topic", c.topic);
+  w.field("created_by", c.created_by);
+  w.field("created_at", c.created_at_ms);
+  w.field("last_seq", c.last_seq);
+  w.field("last_pos", c.last_pos);
+  w.field("last_event_at", c.last_event_at_ms);
+  w.field("member_count", static_cast<std::int64_t>(c.member_count));
+  if (member) {
+    w.field("role", role_name(member->role));
+    w.field("visible_from_seq", member->visible_from_seq);
+    if (member->left_seq) w.field("left_seq", *member->left_seq);
+  }
+  if (peer) {
+    w.key("peer");
+    write_user(w, *peer);
+  }
+  w.end_object();
+}
+
+void write_user(JsonWriter& w, const store::UserRecord& u) {
+  w.begin_object();
+  w.field("id", u.id);
+  w.field("username", u.username);
+  w.field("display_name", u.display_name);
+  w.field("created_at", u.created_at_ms);
+  w.end_object();
+}
+
+void write_member(JsonWriter& w, const store::MemberRecord& m) {
+  w.begin_object();
+  w.field("user_id", m.user_id);
+  w.field("role", role_name(m.role));
+  w.field("joined_at", m.joined_at_ms);
+  w.end_object();
+}
+
+std::string event_frame_json(const store::EventRecord& event) {
+  std::string out;
+  out.reserve(160 + event.body.size());
+  JsonWriter w(out);
+  w.begin_object().field("type", "event").key("event");
+  write_event(w, event);
+  w.end_object();
+  return out;
+}
+
+}  // namespace parley::chat

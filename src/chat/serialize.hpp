@@ -1,0 +1,31 @@
+// JSON shapes of the protocol's objects (docs/protocol.md, "Objects"). Every transport and
+// every frame that carries one of these objects writes it here, so the shapes cannot drift.
+#pragma once
+
+#include <string>
+
+#include "core/json_writer.hpp"
+#include "store/records.hpp"
+
+namespace parley::chat {
+
+// {"conversation_id","seq","pos","id","sender_id","kind","ts", "text" (text events),
+//  "client_msg_id" (if any), plus the kind's detail fields (user_ids, user_id, role, title)}
+void write_event(JsonWriter& w, const store::EventRecord& event);
+
+// {"id","kind","title","topic","created_by","created_at","last_seq","last_pos","last_event_at",
+//  "member_count"} plus, with a membership, "role","visible_from_seq" and "left_seq" (if left),
+//  plus "peer" (the other user) for direct conversations when known.
+void write_conversation(JsonWriter& w, const store::ConversationRecord& conversation,
+                        const store::MemberRecord* member = nullptr, const store::UserRecord* peer = nullptr);
+
+// {"id","username","display_name","created_at"}
+void write_user(JsonWriter& w, const store::UserRecord& user);
+
+// {"user_id","role","joined_at"}
+void write_member(JsonWriter& w, const store::MemberRecord& member);
+
+// The live event frame: {"type":"event","event":{...}}
+std::string event_frame_json(const store::EventRecord& event);
+
+}  // namespace parley::chat

@@ -1,0 +1,347 @@
+#include "chat/service.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <filesystem>
+#include <fstream>
+#include <future>
+
+#include "auth/passwords.hpp"
+#include "chat/chat_op.hpp"
+#include "chat/serialize.hpp"
+#include "core/clock.hpp"
+#include "core/json_writer.hpp"
+
+namespace parley::chat {
+namespace {
+
+std::string load_or_create_token_key(const Config& config) {
+  if (!config.auth.secret.empty()) return config.auth.secret;
+  const auto path = std::filesystem::path(config.server.data_dir) / "token.key";
+  if (std::ifstream in(path); in) {
+    std::string key;
+    std::getline(in, key);
+    if (key.size() >= 32) return key;
+    throw std::runtime_error("token key file " + path.string() + " is too short");
+  }
+  std::string key = auth::random_secret();
+  {
+    std::ofstream out(path, std::ios::trunc);
+    out << key << "\n";
+    if (!out) throw std::runtime_error("cannot write token key file " + path.string());
+  }
+  std::filesystem::permissions(path, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  return key;
+}
+
+protocol::ParseLimits parse_limits(const LimitsConfig& l) {
+  protocol::ParseLimits p;
+  p.max_json_depth = l.max_json_depth;
+  p.max_frame_bytes = std::max(l.max_frame_bytes, l.max_http_body_bytes);
+  p.max_text_bytes = l.max_text_bytes;
+  p.max_client_msg_id_bytes = l.max_client_msg_id_bytes;
+  p.max_title_bytes = l.max_title_bytes;
+  p.max_username_bytes = l.max_username_bytes;
+  p.max_members_per_request = l.max_members_per_request;
+  p.max_history_page = l.max_history_page;
+  p.max_sync_page = l.max_sync_page;
+  return p;
+}
+
+// Answers a hello once the user is subscribed on the session's thread.
+class HelloSnapshotOp final : public ChatOp {
+ public:
+  using ChatOp::ChatOp;
+
+ protected:
+  Status run(store::WriteTxn& txn) override {
+    SubscriptionSnapshot snapshot;
+    snapshot.user_id = caller_;
+    snapshot.conversations = txn.active_conversation_ids(caller_);
+    snapshot.pos = txn.last_assigned_pos();
+    Delivery d;
+    d.snapshot = std::move(snapshot);
+    deliveries_.push_back(std::move(d));
+    return Ok{};
+  }
+
+  // Without a snapshot the hello cannot complete: close, the client reconnects.
+  void abort(const Error&) override {
+    service_.close_session_on_thread(requester_, gateway::close_code::try_again_later, "server busy, retry");
+  }
+};
+
+}  // namespace
+
+// --- RevocationList ---
+
+bool RevocationList::contains(const std::string& token_id) const {
+  std::shared_lock lock(mutex_);
+  return ids_.count(token_id) > 0;
+}
+
+void RevocationList::add(const std::string& token_id) {
+  std::unique_lock lock(mutex_);
+  ids_.insert(token_id);
+}
+
+// --- ChatOp ---
+
+void ChatOp::apply(store::WriteTxn& txn) {
+  deliveries_.clear();
+  emitted_.clear();
+  reply_ = Reply{};
+  Status status = run(txn);
+  if (!status) {
+    // Nothing was written (ops validate before writing); only the requester hears of it.
+    deliveries_.clear();
+    reply_ = Reply::failure(status.take_error());
+  }
+  if (deliveries_.empty()) deliveries_.emplace_back();
+  Delivery& last = deliveries_.back();
+  last.requester = requester_;
+  last.reply = std::move(reply_);
+}
+
+void ChatOp::abort(const Error& error) { service_.reply_on_thread(requester_, Reply::failure(error)); }
+
+const store::EventRecord& ChatOp::emit(store::WriteTxn& txn, store::EventRecord draft) {
+  store::AppendOutcome outcome = txn.append_event(std::move(draft));
+  emitted_.push_back(std::move(outcome.event));
+  const store::EventRecord& event = emitted_.back();
+  Delivery d;
+  d.conversation_id = event.conversation_id;
+  d.event_frame = gateway::make_text_frame(event_frame_json(event));
+  deliveries_.push_back(std::move(d));
+  return event;
+}
+
+Delivery& ChatOp::delivery_for(ConversationId conversation) {
+  Delivery d;
+  d.conversation_id = conversation;
+  deliveries_.push_back(std::move(d));
+  return deliveries_.back();
+}
+
+const LimitsConfig& ChatOp::limits() const { return service_.config().limits; }
+
+// --- ChatService ---
+
+ChatService::ChatService(const Config& config, gateway::ThreadPoster& poster)
+    : config_(config),
+      poster_(poster),
+      signer_(load_or_create_token_key(config)),
+      external_verifier_(config.auth.jwt_secret, config.auth.jwt_issuer, config.auth.jwt_audience) {
+  store::EngineOptions options;
+  options.url = config.store_url();
+  options.synchronous_full = config.store.sqlite_synchronous != "normal";
+  options.cache_mb = config.store.sqlite_cache_mb;
+  options.node_id = static_cast<unsigned>(config.server.node_id);
+  engine_ = store::open_engine(options);
+  for (unsigned i = 0; i < poster.thread_count(); ++i) {
+    hubs_.push_back(std::make_unique<Hub>(i));
+    parsers_.push_back(std::make_unique<protocol::FrameParser>(parse_limits(config.limits)));
+  }
+  spdlog::info("store.open engine={}", engine_->describe());
+}
+
+ChatService::~ChatService() { stop(); }
+
+void ChatService::start() {
+  committer_ = std::make_unique<store::Committer>(
+      engine_->open_writer(), config_.store.max_batch, config_.store.max_queue,
+      [this](store::Committer::Batch& batch, Pos pos) { on_batch_committed(batch, pos); });
+  readers_ = std::make_unique<store::ReaderPool>(*engine_, config_.server.reader_threads,
+                                                 static_cast<std::size_t>(config_.store.max_queue));
+  // Revocations survive restarts: load the ones still relevant.
+  std::promise<void> loaded;
+  readers_->submit([this, &loaded](store::ReadTxn* txn) {
+    if (txn)
+      for (auto& id : txn->revoked_token_ids(wall_clock_ms() / 1000)) revoked_.add(id);
+    loaded.set_value();
+  });
+  loaded.get_future().wait();
+  committer_->start();
+  start_hash_pool();
+  accepting_.store(true);
+  ready_.store(true, std::memory_order_release);
+}
+
+void ChatService::stop() {
+  if (!committer_) return;
+  accepting_.store(false);
+  ready_.store(false);
+  committer_->stop();  // commits what is queued; its deliveries are posted to the I/O threads
+  readers_->stop();
+  stop_hash_pool();
+  spdlog::info("store.stopped batches={} ops={} committed_pos={}", committer_->batches_committed(),
+               committer_->ops_committed(), committer_->committed_pos());
+  committer_.reset();
+  readers_.reset();
+}
+
+void ChatService::close_all_sessions(std::uint16_t code, std::string_view reason) {
+  for (unsigned i = 0; i < poster_.thread_count(); ++i)
+    poster_.post(i, [this, i, code, reason = std::string(reason)] { hub(i).close_all(code, reason); });
+}
+
+void ChatService::on_open(gateway::Session& session) {
+  session.context = std::make_unique<ChatSession>();
+  hub(session.thread_index()).add_session(session);
+}
+
+void ChatService::on_close(gateway::Session& session) { hub(session.thread_index()).remove_session(session); }
+
+void ChatService::on_text(gateway::Session& session, std::string_view json) {
+  const unsigned thread = session.thread_index();
+  ChatSession& state = chat_session(session);
+  std::string request_id;
+  auto command = parser(thread).parse_frame(json, request_id);
+  if (!command) {
+    session.send_text(reply_frame_json(Reply::failure(command.take_error()), request_id));
+    return;
+  }
+  if (auto* hello = std::get_if<protocol::HelloCmd>(&*command)) {
+    if (state.user_id != 0 || state.hello_in_progress) {
+      session.send_text(reply_frame_json(
+          Reply::failure(ErrorCode::already_authenticated, "this session is already authenticated"), request_id));
+      return;
+    }
+    handle_hello(session, std::move(*hello), request_id);
+    return;
+  }
+  if (state.user_id == 0) {
+    session.send_text(reply_frame_json(
+        Reply::failure(ErrorCode::not_authenticated, "send hello with a token first"), request_id));
+    return;
+  }
+  if (std::holds_alternative<protocol::RegisterCmd>(*command) || std::holds_alternative<protocol::LoginCmd>(*command)) {
+    session.send_text(reply_frame_json(
+        Reply::failure(ErrorCode::unknown_type, "register and log in over REST: POST /v1/auth/register, /v1/auth/login"),
+        request_id));
+    return;
+  }
+  if (std::holds_alternative<protocol::PingCmd>(*command)) {
+    Reply pong;
+    pong.type = "pong";
+    JsonWriter(pong.fields).field("ts", wall_clock_ms());
+    session.send_text(reply_frame_json(pong, request_id));
+    return;
+  }
+  Identity caller{state.user_id, state.token_id, 0};
+  ReplyTarget target;
+  target.thread = thread;
+  target.session_id = session.id();
+  target.request_id = std::move(request_id);
+  run_command(caller, std::move(*command), std::move(target));
+}
+
+void ChatService::run_command(const Identity& caller, protocol::Command&& command, ReplyTarget target) {
+  if (!accepting_.load(std::memory_order_relaxed)) {
+    reply_on_thread(target, Reply::failure(ErrorCode::unavailable, "the server is shutting down"));
+    return;
+  }
+  if (auto op = make_write_op(caller, std::move(command), target)) {
+    ReplyTarget copy = target;
+    if (!submit_write(std::move(op)))
+      reply_on_thread(copy, Reply::failure(ErrorCode::unavailable, "the write queue is full; retry"));
+    return;
+  }
+  run_read(caller, std::move(command), std::move(target));
+}
+
+bool ChatService::submit_write(std::unique_ptr<ChatOp> op) {
+  std::unique_ptr<store::WriteOp> base = std::move(op);
+  return committer_->submit(base);
+}
+
+void ChatService::on_batch_committed(store::Committer::Batch& batch, Pos committed_pos) {
+  auto delivery = std::make_shared<DeliveryBatch>();
+  delivery->committed_pos = committed_pos;
+  std::size_t total = 0;
+  for (auto& op : batch) total += static_cast<ChatOp&>(*op).deliveries().size();
+  delivery->items.reserve(total);
+  for (auto& op : batch)
+    for (auto& item : static_cast<ChatOp&>(*op).deliveries()) delivery->items.push_back(std::move(item));
+  SharedDeliveryBatch shared = std::move(delivery);
+  for (unsigned i = 0; i < poster_.thread_count(); ++i)
+    poster_.post(i, [this, i, shared] { hub(i).apply(*shared); });
+}
+
+void ChatService::reply_on_thread(const ReplyTarget& target, Reply reply) {
+  poster_.post(target.thread, [this, target, reply = std::move(reply)] { hub(target.thread).deliver_reply(target, reply); });
+}
+
+void ChatService::close_session_on_thread(const ReplyTarget& target, std::uint16_t code, std::string reason) {
+  poster_.post(target.thread, [this, target, code, reason = std::move(reason)] {
+    if (gateway::Session* session = hub(target.thread).find_session(target.session_id)) session->close(code, reason);
+  });
+}
+
+void ChatService::handle_hello(gateway::Session& session, protocol::HelloCmd&& hello, const std::string& request_id) {
+  std::string token = hello.token.empty() ? session.upgrade().token : std::move(hello.token);
+  ChatSession& state = chat_session(session);
+  state.device = std::move(hello.device);
+  if (token.empty()) {
+    session.send_text(reply_frame_json(Reply::failure(ErrorCode::unauthorized, "hello needs a token"), request_id));
+    session.close(gateway::close_code::auth_failed, "authentication failed");
+    return;
+  }
+  state.hello_in_progress = true;
+  const SessionId session_id = session.id();
+  const unsigned thread = session.thread_index();
+  authenticate(token, thread, [this, session_id, thread, request_id](Result<Identity> identity) {
+    finish_hello(session_id, thread, request_id, std::move(identity));
+  });
+}
+
+void ChatService::finish_hello(SessionId session_id, unsigned thread, const std::string& request_id,
+                               Result<Identity> identity) {
+  gateway::Session* session = hub(thread).find_session(session_id);
+  if (!session || !session->is_open()) return;
+  ChatSession& state = chat_session(*session);
+  state.hello_in_progress = false;
+  if (!identity) {
+    session->send_text(reply_frame_json(Reply::failure(identity.take_error()), request_id));
+    session->close(gateway::close_code::auth_failed, "authentication failed");
+    return;
+  }
+  state.user_id = identity->user_id;
+  state.token_id = identity->token_id;
+  session->mark_authenticated(identity->expires_at_s * 1000);
+  const UserId user = identity->user_id;
+  auto ready = [this, session_id, thread, request_id, user](Pos cursor) {
+    gateway::Session* s = hub(thread).find_session(session_id);
+    if (!s) return;
+    Reply reply;
+    JsonWriter w(reply.fields);
+    w.field("user_id", user);
+    w.field("session_id", session_id);
+    w.field("cursor", cursor);
+    w.field("protocol", 1);
+    w.key("limits").begin_object();
+    w.field("max_frame_bytes", config_.limits.max_frame_bytes);
+    w.field("max_text_bytes", config_.limits.max_text_bytes);
+    w.field("max_client_msg_id_bytes", config_.limits.max_client_msg_id_bytes);
+    w.field("max_history_page", config_.limits.max_history_page);
+    w.field("max_sync_page", config_.limits.max_sync_page);
+    w.field("frames_per_second", config_.limits.frames_per_second);
+    w.field("frames_burst", config_.limits.frames_burst);
+    w.field("idle_timeout_ms", config_.limits.idle_timeout_ms);
+    w.field("ping_interval_ms", config_.limits.ping_interval_ms);
+    w.field("max_group_members", config_.limits.max_group_members);
+    w.end_object();
+    w.key("server").begin_object().field("version", PARLEY_VERSION).field("node_id", config_.server.node_id).end_object();
+    s->send_text(reply_frame_json(reply, request_id));
+  };
+  Hub::Attach attach = hub(thread).attach_user(*session, user, std::move(ready));
+  if (!attach.needs_snapshot) return;
+  ReplyTarget target;
+  target.thread = thread;
+  target.session_id = session_id;
+  target.request_id = request_id;
+  if (!submit_write(std::make_unique<HelloSnapshotOp>(*this, user, target)))
+    session->close(gateway::close_code::try_again_later, "server busy, retry");
+}
+
+}  // namespace parley::chat

@@ -1,0 +1,152 @@
+// ChatService: the chat layer. Receives parsed commands from WebSocket sessions and REST
+// requests, runs them (writes on the store's single writer through group commit, reads on the
+// reader pool), and fans committed events out to live sessions through the per-thread hubs.
+//
+// Threads: on_open/on_text/on_close and every REST call run on I/O threads; write ops on the
+// writer thread; read tasks on reader threads; results always come back to the requester's
+// I/O thread, where the requester's hub delivers them.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <thread>
+#include <memory>
+#include <shared_mutex>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "auth/tokens.hpp"
+#include "chat/hub.hpp"
+#include "core/config.hpp"
+#include "gateway/session.hpp"
+#include "protocol/parse.hpp"
+#include "store/committer.hpp"
+#include "store/reader_pool.hpp"
+
+namespace parley::chat {
+
+class ChatOp;
+
+// Token ids revoked before they expire. Read by every thread, written rarely.
+class RevocationList {
+ public:
+  bool contains(const std::string& token_id) const;
+  void add(const std::string& token_id);
+
+ private:
+  mutable std::shared_mutex mutex_;
+  std::unordered_set<std::string> ids_;
+};
+
+// An authenticated caller.
+struct Identity {
+  UserId user_id = 0;
+  std::string token_id;
+  std::int64_t expires_at_s = 0;
+};
+
+struct ServiceStats {
+  std::uint64_t sessions = 0;
+  std::uint64_t users_online = 0;
+  std::uint64_t subscriptions = 0;
+};
+
+class ChatService final : public gateway::SessionHandler, public gateway::HttpHandler {
+ public:
+  // Opens the store. Throws on start-up failure.
+  ChatService(const Config& config, gateway::ThreadPoster& poster);
+  ~ChatService() override;
+
+  // Starts the writer and readers. Call once, before the gateway accepts connections.
+  void start();
+  // Stops taking commands, commits everything queued (delivering its replies), stops readers.
+  void stop();
+  bool ready() const { return ready_.load(std::memory_order_acquire); }
+
+  // gateway::SessionHandler
+  void on_open(gateway::Session& session) override;
+  void on_text(gateway::Session& session, std::string_view json) override;
+  void on_close(gateway::Session& session) override;
+
+  // gateway::HttpHandler (REST API, rest.cpp)
+  bool on_request(gateway::HttpRequest& request, gateway::HttpResponder& respond) override;
+
+  // Closes every session on every thread (posted; shutdown).
+  void close_all_sessions(std::uint16_t code, std::string_view reason);
+
+  const Config& config() const { return config_; }
+
+  // Delivers `reply` to its requester on the requester's thread. Any thread.
+  void reply_on_thread(const ReplyTarget& target, Reply reply);
+  void close_session_on_thread(const ReplyTarget& target, std::uint16_t code, std::string reason);
+
+ private:
+  friend class ChatOp;
+
+  // --- dispatch (service.cpp) ---
+  void run_command(const Identity& caller, protocol::Command&& command, ReplyTarget target);
+  bool submit_write(std::unique_ptr<ChatOp> op);
+  void on_batch_committed(store::Committer::Batch& batch, Pos committed_pos);
+  void handle_hello(gateway::Session& session, protocol::HelloCmd&& hello, const std::string& request_id);
+  void finish_hello(SessionId session_id, unsigned thread, const std::string& request_id, Result<Identity> identity);
+
+  // --- reads (read_ops.cpp) ---
+  void run_read(const Identity& caller, protocol::Command&& command, ReplyTarget target);
+
+  // --- writes (write_ops.cpp) ---
+  std::unique_ptr<ChatOp> make_write_op(const Identity& caller, protocol::Command&& command, ReplyTarget& target);
+
+  // --- accounts (accounts.cpp) ---
+  // Verifies a token. `done` runs on I/O thread `thread`.
+  void authenticate(const std::string& token, unsigned thread, std::function<void(Result<Identity>)> done);
+  Result<Identity> verify_own_token(const std::string& token) const;
+  void register_account(const gateway::HttpRequest& request, gateway::HttpResponder respond);
+  void login(const gateway::HttpRequest& request, gateway::HttpResponder respond);
+  void logout(const Identity& caller, gateway::HttpResponder respond, unsigned thread);
+  std::string issue_token_fields(const store::UserRecord& user);
+  void start_hash_pool();
+  void stop_hash_pool();
+  // Runs `task` on a password-hashing thread; false if the pool is saturated.
+  bool run_hash_task(std::function<void()> task);
+
+  // --- REST (rest.cpp) ---
+  void handle_rest_command(gateway::HttpRequest& request, gateway::HttpResponder& respond, std::string_view type,
+                           protocol::Params params);
+
+  Hub& hub(unsigned thread) { return *hubs_[thread]; }
+  protocol::FrameParser& parser(unsigned thread) { return *parsers_[thread]; }
+
+  const Config config_;
+  gateway::ThreadPoster& poster_;
+  std::unique_ptr<store::Engine> engine_;
+  std::unique_ptr<store::Committer> committer_;
+  std::unique_ptr<store::ReaderPool> readers_;
+  std::vector<std::unique_ptr<Hub>> hubs_;
+  std::vector<std::unique_ptr<protocol::FrameParser>> parsers_;
+
+  auth::TokenSigner signer_;
+  auth::ExternalJwtVerifier external_verifier_;
+  RevocationList revoked_;
+  // Host-application subjects already mapped to users.
+  mutable std::shared_mutex external_mutex_;
+  std::unordered_map<std::string, UserId> external_users_;
+
+  // Password hashing threads (argon2id is deliberately slow), with a bounded queue.
+  struct HashPool {
+    std::mutex mutex;
+    std::condition_variable wake;
+    std::deque<std::function<void()>> queue;
+    bool stopping = false;
+    std::vector<std::thread> threads;
+    static constexpr std::size_t kMaxQueue = 1024;
+  };
+  std::unique_ptr<HashPool> hash_pool_;
+
+  std::atomic<bool> ready_{false};
+  std::atomic<bool> accepting_{false};
+};
+
+}  // namespace parley::chat

@@ -1,0 +1,420 @@
+// The commands that write: one ChatOp per command. Each runs on the writer thread inside a
+// group-commit batch and validates everything before its first write.
+#include <algorithm>
+#include <set>
+
+#include "chat/chat_op.hpp"
+#include "chat/serialize.hpp"
+#include "chat/service.hpp"
+#include "core/json_writer.hpp"
+
+namespace parley::chat {
+namespace {
+
+using protocol::Command;
+using store::EventRecord;
+using store::WriteTxn;
+
+std::string lower(std::string text) {
+  std::transform(text.begin(), text.end(), text.begin(), [](unsigned char c) { return std::tolower(c); });
+  return text;
+}
+
+// Writes "conversation":{...} with the caller's membership (and the peer of a direct chat).
+std::string conversation_fields(WriteTxn& txn, ConversationId id, UserId caller) {
+  std::string fields;
+  auto conversation = txn.conversation(id);
+  if (!conversation) return fields;
+  auto member = txn.member(id, caller);
+  std::optional<store::UserRecord> peer;
+  if (conversation->kind == ConversationKind::direct) {
+    for (const auto& m : txn.active_members(id))
+      if (m.user_id != caller) peer = txn.user(m.user_id);
+    if (!peer) peer = txn.user(caller);  // a chat with oneself
+  }
+  JsonWriter w(fields);
+  w.key("conversation");
+  write_conversation(w, *conversation, member ? &*member : nullptr, peer ? &*peer : nullptr);
+  return fields;
+}
+
+std::string meta_user_ids(const std::vector<UserId>& ids) {
+  std::string out;
+  JsonWriter w(out);
+  w.begin_object().key("user_ids").begin_array();
+  for (UserId id : ids) w.value(id);
+  w.end_array().end_object();
+  return out;
+}
+
+std::string meta_user(UserId id) {
+  std::string out;
+  JsonWriter(out).begin_object().field("user_id", id).end_object();
+  return out;
+}
+
+std::string meta_role(UserId id, Role role) {
+  std::string out;
+  JsonWriter(out).begin_object().field("user_id", id).field("role", role_name(role)).end_object();
+  return out;
+}
+
+std::string meta_title(const std::string& title) {
+  std::string out;
+  JsonWriter(out).begin_object().field("title", title).end_object();
+  return out;
+}
+
+EventRecord draft(ConversationId conversation, UserId sender, EventKind kind, std::string meta = {}) {
+  EventRecord e;
+  e.conversation_id = conversation;
+  e.sender_id = sender;
+  e.kind = kind;
+  e.meta_json = std::move(meta);
+  return e;
+}
+
+Error not_found_conversation() { return make_error(ErrorCode::not_found, "no such conversation"); }
+
+// The caller's active membership, or the error that explains its absence.
+Result<store::MemberRecord> require_member(WriteTxn& txn, ConversationId conversation, UserId caller) {
+  auto member = txn.member(conversation, caller);
+  if (member && member->active()) return std::move(*member);
+  if (!txn.conversation(conversation)) return not_found_conversation();
+  return make_error(ErrorCode::not_member, "you are not a member of this conversation");
+}
+
+// Gets or creates the direct conversation of a pair. `created` tells which.
+ConversationId open_direct(WriteTxn& txn, UserId caller, UserId peer, bool& created,
+                           std::vector<Delivery>& deliveries) {
+  if (auto existing = txn.direct_conversation(caller, peer)) {
+    created = false;
+    return *existing;
+  }
+  created = true;
+  auto conversation = txn.create_conversation(ConversationKind::direct, "", "", caller, std::make_pair(caller, peer));
+  txn.add_member(conversation.id, ConversationKind::direct, caller, Role::member, 1, 0);
+  if (peer != caller) txn.add_member(conversation.id, ConversationKind::direct, peer, Role::member, 1, 0);
+  Delivery d;
+  d.conversation_id = conversation.id;
+  d.subscribe = {caller};
+  if (peer != caller) d.subscribe.push_back(peer);
+  deliveries.push_back(std::move(d));
+  return conversation.id;
+}
+
+class SendOp final : public ChatOp {
+ public:
+  SendOp(ChatService& s, UserId caller, ReplyTarget t, protocol::SendCmd c) : ChatOp(s, caller, std::move(t)), cmd_(std::move(c)) {}
+
+ protected:
+  Status run(WriteTxn& txn) override {
+    ConversationId conversation = cmd_.conversation_id;
+    if (cmd_.to_user_id != 0) {
+      if (!txn.user(cmd_.to_user_id)) return make_error(ErrorCode::not_found, "no such user");
+      bool created = false;
+      conversation = open_direct(txn, caller_, cmd_.to_user_id, created, deliveries_);
+    } else {
+      auto member = require_member(txn, conversation, caller_);
+      if (!member) return member.take_error();
+    }
+    EventRecord e = draft(conversation, caller_, EventKind::text);
+    e.client_msg_id = std::move(cmd_.client_msg_id);
+    e.body = std::move(cmd_.text);
+    store::AppendOutcome outcome = txn.append_event(std::move(e));
+    const EventRecord& event = outcome.event;
+    reply_.type = "ack";
+    JsonWriter w(reply_.fields);
+    w.field("conversation_id", event.conversation_id);
+    w.field("client_msg_id", event.client_msg_id);
+    w.key("message_id").id_string(event.id);
+    w.field("seq", event.seq);
+    w.field("pos", event.pos);
+    w.field("ts", event.created_at_ms);
+    w.field("duplicate", outcome.duplicate);
+    if (!outcome.duplicate) {
+      Delivery d;
+      d.conversation_id = event.conversation_id;
+      d.event_frame = gateway::make_text_frame(event_frame_json(event));
+      d.skip_requester = true;  // the ack tells the sending session everything the event would
+      deliveries_.push_back(std::move(d));
+    }
+    return Ok{};
+  }
+
+ private:
+  protocol::SendCmd cmd_;
+};
+
+class DirectOpenOp final : public ChatOp {
+ public:
+  DirectOpenOp(ChatService& s, UserId caller, ReplyTarget t, protocol::DirectOpenCmd c) : ChatOp(s, caller, std::move(t)), cmd_(std::move(c)) {}
+
+ protected:
+  Status run(WriteTxn& txn) override {
+    std::optional<store::UserRecord> peer =
+        cmd_.user_id != 0 ? txn.user(cmd_.user_id) : txn.user_by_username(lower(cmd_.username));
+    if (!peer) return make_error(ErrorCode::not_found, "no such user");
+    bool created = false;
+    ConversationId id = open_direct(txn, caller_, peer->id, created, deliveries_);
+    reply_.fields = conversation_fields(txn, id, caller_);
+    JsonWriter(reply_.fields).field("created", created);
+    return Ok{};
+  }
+
+ private:
+  protocol::DirectOpenCmd cmd_;
+};
+
+class GroupCreateOp final : public ChatOp {
+ public:
+  GroupCreateOp(ChatService& s, UserId caller, ReplyTarget t, protocol::GroupCreateCmd c) : ChatOp(s, caller, std::move(t)), cmd_(std::move(c)) {}
+
+ protected:
+  Status run(WriteTxn& txn) override {
+    std::vector<UserId> members;
+    std::set<UserId> seen{caller_};
+    for (UserId id : cmd_.member_ids)
+      if (seen.insert(id).second) members.push_back(id);
+    if (members.size() + 1 > static_cast<std::size_t>(limits().max_group_members))
+      return make_error(ErrorCode::limit_reached, "a group has at most " + std::to_string(limits().max_group_members) + " members");
+    for (UserId id : members)
+      if (!txn.user(id)) return make_error(ErrorCode::not_found, "no such user: " + std::to_string(id));
+
+    auto conversation = txn.create_conversation(ConversationKind::group, cmd_.title, "", caller_, std::nullopt);
+    const EventRecord& created = emit(txn, draft(conversation.id, caller_, EventKind::conversation_created, meta_title(cmd_.title)));
+    txn.add_member(conversation.id, ConversationKind::group, caller_, Role::owner, created.seq, created.pos);
+    deliveries_.back().subscribe = {caller_};
+    if (!members.empty()) {
+      const EventRecord& added = emit(txn, draft(conversation.id, caller_, EventKind::member_added, meta_user_ids(members)));
+      for (UserId id : members)
+        txn.add_member(conversation.id, ConversationKind::group, id, Role::member, created.seq, added.pos);
+      deliveries_.back().subscribe = members;
+    }
+    reply_.fields = conversation_fields(txn, conversation.id, caller_);
+    return Ok{};
+  }
+
+ private:
+  protocol::GroupCreateCmd cmd_;
+};
+
+class ChannelCreateOp final : public ChatOp {
+ public:
+  ChannelCreateOp(ChatService& s, UserId caller, ReplyTarget t, protocol::ChannelCreateCmd c) : ChatOp(s, caller, std::move(t)), cmd_(std::move(c)) {}
+
+ protected:
+  Status run(WriteTxn& txn) override {
+    auto conversation = txn.create_conversation(ConversationKind::channel, cmd_.title, cmd_.topic, caller_, std::nullopt);
+    const EventRecord& created = emit(txn, draft(conversation.id, caller_, EventKind::conversation_created, meta_title(cmd_.title)));
+    txn.add_member(conversation.id, ConversationKind::channel, caller_, Role::owner, 1, created.pos);
+    deliveries_.back().subscribe = {caller_};
+    reply_.fields = conversation_fields(txn, conversation.id, caller_);
+    return Ok{};
+  }
+
+ private:
+  protocol::ChannelCreateCmd cmd_;
+};
+
+class ChannelJoinOp final : public ChatOp {
+ public:
+  ChannelJoinOp(ChatService& s, UserId caller, ReplyTarget t, protocol::ChannelJoinCmd c) : ChatOp(s, caller, std::move(t)), cmd_(c) {}
+
+ protected:
+  Status run(WriteTxn& txn) override {
+    auto conversation = txn.conversation(cmd_.conversation_id);
+    if (!conversation) return not_found_conversation();
+    if (conversation->kind != ConversationKind::channel)
+      return make_error(ErrorCode::forbidden, "only channels can be joined; groups add members");
+    auto member = txn.member(conversation->id, caller_);
+    bool joined = false;
+    if (!member || !member->active()) {
+      if (conversation->member_count >= limits().max_channel_members)
+        return make_error(ErrorCode::limit_reached, "the channel is full");
+      const EventRecord& event = emit(txn, draft(conversation->id, caller_, EventKind::member_joined));
+      txn.add_member(conversation->id, ConversationKind::channel, caller_, Role::member, 1, event.pos);
+      deliveries_.back().subscribe = {caller_};
+      joined = true;
+    }
+    reply_.fields = conversation_fields(txn, conversation->id, caller_);
+    JsonWriter(reply_.fields).field("joined", joined);
+    return Ok{};
+  }
+
+ private:
+  protocol::ChannelJoinCmd cmd_;
+};
+
+// Checks shared by commands that manage a group or channel: it exists, is not a direct chat,
+// and the caller is an active member with at least `needed` role.
+Result<store::MemberRecord> require_manager(WriteTxn& txn, ConversationId id, UserId caller, Role needed,
+                                            store::ConversationRecord* out = nullptr) {
+  auto conversation = txn.conversation(id);
+  if (!conversation) return not_found_conversation();
+  if (conversation->kind == ConversationKind::direct)
+    return make_error(ErrorCode::forbidden, "direct conversations have no members to manage");
+  auto member = txn.member(id, caller);
+  if (!member || !member->active()) return make_error(ErrorCode::not_member, "you are not a member of this conversation");
+  if (static_cast<int>(member->role) < static_cast<int>(needed))
+    return make_error(ErrorCode::forbidden, std::string("this needs the ") + std::string(role_name(needed)) + " role");
+  if (out) *out = std::move(*conversation);
+  return std::move(*member);
+}
+
+class RenameOp final : public ChatOp {
+ public:
+  RenameOp(ChatService& s, UserId caller, ReplyTarget t, protocol::RenameCmd c) : ChatOp(s, caller, std::move(t)), cmd_(std::move(c)) {}
+
+ protected:
+  Status run(WriteTxn& txn) override {
+    auto member = require_manager(txn, cmd_.conversation_id, caller_, Role::admin);
+    if (!member) return member.take_error();
+    emit(txn, draft(cmd_.conversation_id, caller_, EventKind::conversation_renamed, meta_title(cmd_.title)));
+    txn.set_title(cmd_.conversation_id, cmd_.title);
+    reply_.fields = conversation_fields(txn, cmd_.conversation_id, caller_);
+    return Ok{};
+  }
+
+ private:
+  protocol::RenameCmd cmd_;
+};
+
+class MembersAddOp final : public ChatOp {
+ public:
+  MembersAddOp(ChatService& s, UserId caller, ReplyTarget t, protocol::MembersAddCmd c) : ChatOp(s, caller, std::move(t)), cmd_(std::move(c)) {}
+
+ protected:
+  Status run(WriteTxn& txn) override {
+    store::ConversationRecord conversation;
+    auto member = require_manager(txn, cmd_.conversation_id, caller_, Role::admin, &conversation);
+    if (!member) return member.take_error();
+    std::vector<UserId> added;
+    std::set<UserId> seen;
+    for (UserId id : cmd_.user_ids) {
+      if (!seen.insert(id).second) continue;
+      if (!txn.user(id)) return make_error(ErrorCode::not_found, "no such user: " + std::to_string(id));
+      auto existing = txn.member(conversation.id, id);
+      if (!existing || !existing->active()) added.push_back(id);
+    }
+    if (added.empty()) return make_error(ErrorCode::already_member, "every user given is already a member");
+    const int limit = conversation.kind == ConversationKind::group ? limits().max_group_members : limits().max_channel_members;
+    if (conversation.member_count + static_cast<int>(added.size()) > limit)
+      return make_error(ErrorCode::limit_reached, "this would exceed the member limit of " + std::to_string(limit));
+    const EventRecord& event = emit(txn, draft(conversation.id, caller_, EventKind::member_added, meta_user_ids(added)));
+    // Groups show new members what happens from now on; channels show their whole history.
+    const Seq visible_from = conversation.kind == ConversationKind::group ? event.seq : 1;
+    for (UserId id : added) txn.add_member(conversation.id, conversation.kind, id, Role::member, visible_from, event.pos);
+    deliveries_.back().subscribe = added;
+    reply_.fields = conversation_fields(txn, conversation.id, caller_);
+    JsonWriter w(reply_.fields);
+    w.key("added").begin_array();
+    for (UserId id : added) w.value(id);
+    w.end_array();
+    return Ok{};
+  }
+
+ private:
+  protocol::MembersAddCmd cmd_;
+};
+
+class MemberRemoveOp final : public ChatOp {
+ public:
+  MemberRemoveOp(ChatService& s, UserId caller, ReplyTarget t, protocol::MemberRemoveCmd c) : ChatOp(s, caller, std::move(t)), cmd_(c) {}
+
+ protected:
+  Status run(WriteTxn& txn) override {
+    auto member = require_manager(txn, cmd_.conversation_id, caller_, Role::admin);
+    if (!member) return member.take_error();
+    if (cmd_.user_id == caller_) return make_error(ErrorCode::invalid_field, "to remove yourself, use conversation.leave");
+    auto target = txn.member(cmd_.conversation_id, cmd_.user_id);
+    if (!target || !target->active()) return make_error(ErrorCode::not_found, "that user is not a member");
+    if (static_cast<int>(target->role) >= static_cast<int>(member->role))
+      return make_error(ErrorCode::forbidden, "you can only remove members below your role");
+    const EventRecord& event = emit(txn, draft(cmd_.conversation_id, caller_, EventKind::member_removed, meta_user(cmd_.user_id)));
+    txn.end_member(cmd_.conversation_id, cmd_.user_id, event.seq, event.pos);
+    deliveries_.back().unsubscribe = {cmd_.user_id};
+    reply_.fields = conversation_fields(txn, cmd_.conversation_id, caller_);
+    return Ok{};
+  }
+
+ private:
+  protocol::MemberRemoveCmd cmd_;
+};
+
+class MemberSetRoleOp final : public ChatOp {
+ public:
+  MemberSetRoleOp(ChatService& s, UserId caller, ReplyTarget t, protocol::MemberSetRoleCmd c) : ChatOp(s, caller, std::move(t)), cmd_(c) {}
+
+ protected:
+  Status run(WriteTxn& txn) override {
+    auto member = require_manager(txn, cmd_.conversation_id, caller_, Role::owner);
+    if (!member) return member.take_error();
+    if (cmd_.user_id == caller_) return make_error(ErrorCode::invalid_field, "the owner's role changes only by leaving");
+    auto target = txn.member(cmd_.conversation_id, cmd_.user_id);
+    if (!target || !target->active()) return make_error(ErrorCode::not_found, "that user is not a member");
+    if (target->role != cmd_.role) {
+      emit(txn, draft(cmd_.conversation_id, caller_, EventKind::member_role_changed, meta_role(cmd_.user_id, cmd_.role)));
+      txn.set_role(cmd_.conversation_id, cmd_.user_id, cmd_.role);
+    }
+    reply_.fields = conversation_fields(txn, cmd_.conversation_id, caller_);
+    return Ok{};
+  }
+
+ private:
+  protocol::MemberSetRoleCmd cmd_;
+};
+
+class LeaveOp final : public ChatOp {
+ public:
+  LeaveOp(ChatService& s, UserId caller, ReplyTarget t, protocol::LeaveCmd c) : ChatOp(s, caller, std::move(t)), cmd_(c) {}
+
+ protected:
+  Status run(WriteTxn& txn) override {
+    auto member = require_manager(txn, cmd_.conversation_id, caller_, Role::member);
+    if (!member) return member.take_error();
+    const EventRecord& event = emit(txn, draft(cmd_.conversation_id, caller_, EventKind::member_left));
+    txn.end_member(cmd_.conversation_id, caller_, event.seq, event.pos);
+    deliveries_.back().unsubscribe = {caller_};
+    if (member->role == Role::owner) {
+      // Hand ownership to the longest-standing admin, else the longest-standing member.
+      auto remaining = txn.active_members(cmd_.conversation_id);
+      auto heir = std::find_if(remaining.begin(), remaining.end(), [](const auto& m) { return m.role == Role::admin; });
+      if (heir == remaining.end()) heir = remaining.begin();
+      if (heir != remaining.end()) {
+        emit(txn, draft(cmd_.conversation_id, caller_, EventKind::member_role_changed, meta_role(heir->user_id, Role::owner)));
+        txn.set_role(cmd_.conversation_id, heir->user_id, Role::owner);
+      }
+    }
+    reply_.fields = conversation_fields(txn, cmd_.conversation_id, caller_);
+    return Ok{};
+  }
+
+ private:
+  protocol::LeaveCmd cmd_;
+};
+
+}  // namespace
+
+std::unique_ptr<ChatOp> ChatService::make_write_op(const Identity& caller, protocol::Command&& command,
+                                                   ReplyTarget& target) {
+  const UserId user = caller.user_id;
+  return std::visit(
+      [&](auto&& c) -> std::unique_ptr<ChatOp> {
+        using T = std::decay_t<decltype(c)>;
+        if constexpr (std::is_same_v<T, protocol::SendCmd>) return std::make_unique<SendOp>(*this, user, target, std::move(c));
+        else if constexpr (std::is_same_v<T, protocol::DirectOpenCmd>) return std::make_unique<DirectOpenOp>(*this, user, target, std::move(c));
+        else if constexpr (std::is_same_v<T, protocol::GroupCreateCmd>) return std::make_unique<GroupCreateOp>(*this, user, target, std::move(c));
+        else if constexpr (std::is_same_v<T, protocol::ChannelCreateCmd>) return std::make_unique<ChannelCreateOp>(*this, user, target, std::move(c));
+        else if constexpr (std::is_same_v<T, protocol::ChannelJoinCmd>) return std::make_unique<ChannelJoinOp>(*this, user, target, c);
+        else if constexpr (std::is_same_v<T, protocol::RenameCmd>) return std::make_unique<RenameOp>(*this, user, target, std::move(c));
+        else if constexpr (std::is_same_v<T, protocol::MembersAddCmd>) return std::make_unique<MembersAddOp>(*this, user, target, std::move(c));
+        else if constexpr (std::is_same_v<T, protocol::MemberRemoveCmd>) return std::make_unique<MemberRemoveOp>(*this, user, target, c);
+        else if constexpr (std::is_same_v<T, protocol::MemberSetRoleCmd>) return std::make_unique<MemberSetRoleOp>(*this, user, target, c);
+        else if constexpr (std::is_same_v<T, protocol::LeaveCmd>) return std::make_unique<LeaveOp>(*this, user, target, c);
+        else return nullptr;
+      },
+      std::move(command));
+}
+
+}  // namespace parley::chat

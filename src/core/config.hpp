@@ -1,0 +1,101 @@
+// Config: every setting of parleyd in one typed struct. Each field is listed once in the
+// settings table (config.cpp) with its name, default and help; the table drives the TOML file,
+// PARLEY_* environment variables, command-line flags, `parleyd --help` and docs/operations.md.
+// Precedence, lowest to highest: default, TOML file (--config), environment, flags.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace parley {
+
+struct ServerConfig {
+  std::string listen = "127.0.0.1:8080";
+  std::string data_dir = "var";
+  int io_threads = 0;        // 0 = one per CPU core
+  int reader_threads = 2;    // store reader pool (history, sync, lists)
+  int node_id = 0;           // 0..1023, part of every message id
+  std::string log_level = "info";
+  std::string log_format = "text";  // text | json
+  std::string web_root;      // directory served at / (empty: built-in web client path)
+  int shutdown_grace_ms = 5000;
+};
+
+struct StoreConfig {
+  std::string url;           // "sqlite:PATH"; empty = sqlite:<data_dir>/parley.db
+  std::string sqlite_synchronous = "full";  // full | normal
+  int sqlite_cache_mb = 64;
+  int max_batch = 4096;      // most write operations in one group commit
+  int max_queue = 100000;    // write operations waiting for the writer; beyond: unavailable
+};
+
+struct AuthConfig {
+  std::int64_t token_ttl_s = 30LL * 24 * 3600;
+  std::string secret;        // HMAC key for Parley tokens; empty = generated into data_dir
+  std::string jwt_secret;    // HS256 key of a host application's tokens; empty = disabled
+  std::string jwt_issuer;    // required "iss" of host tokens, if set
+  std::string jwt_audience;  // required "aud" of host tokens, if set
+  int argon2_opslimit = 2;   // libsodium crypto_pwhash_OPSLIMIT_INTERACTIVE
+  int argon2_memlimit_kb = 65536;  // 64 MiB, crypto_pwhash_MEMLIMIT_INTERACTIVE
+  bool allow_registration = true;
+  int hash_threads = 2;      // threads for password hashing
+};
+
+struct LimitsConfig {
+  int max_frame_bytes = 65536;         // one WebSocket message (after reassembly)
+  int max_json_depth = 16;
+  int max_text_bytes = 16384;          // message text
+  int max_client_msg_id_bytes = 64;
+  int max_title_bytes = 256;
+  int max_username_bytes = 32;
+  int max_outbound_bytes = 1 << 20;    // per session; beyond: closed as a slow consumer
+  int auth_timeout_ms = 10000;         // time to send a valid hello
+  int idle_timeout_ms = 60000;         // nothing received for this long: closed
+  int ping_interval_ms = 20000;        // server pings a connection silent for this long
+  int write_timeout_ms = 30000;        // a socket write pending longer: closed
+  int frames_per_second = 100;         // per session, sustained
+  int frames_burst = 200;              // per session, burst
+  int flood_close_after = 200;         // consecutive rate-limited frames before closing
+  int max_group_members = 1024;
+  int max_channel_members = 1000000;
+  int max_members_per_request = 256;
+  int max_history_page = 100;
+  int max_sync_page = 500;
+  int max_http_body_bytes = 1 << 20;
+  int max_http_header_bytes = 16384;
+  int http_idle_timeout_ms = 30000;
+  int max_connections = 100000;        // per process (the OS caps open files too)
+};
+
+struct Config {
+  ServerConfig server;
+  StoreConfig store;
+  AuthConfig auth;
+  LimitsConfig limits;
+
+  std::string store_url() const;  // store.url with its default resolved
+};
+
+// One row of the settings table.
+struct SettingInfo {
+  std::string name;           // "section.key"
+  std::string default_value;  // as text
+  std::string help;
+};
+
+// All settings with defaults and help, in table order.
+std::vector<SettingInfo> describe_settings();
+
+// Outcome of parsing the command line.
+struct LoadResult {
+  bool exit_now = false;  // --help or --version was printed
+  int exit_code = 0;
+  Config config;
+};
+
+// Parses defaults, the TOML file, PARLEY_* environment and flags. Throws std::runtime_error
+// with a readable message on an unknown key or a bad value (start-up only).
+LoadResult load_config(int argc, const char* const* argv);
+
+}  // namespace parley

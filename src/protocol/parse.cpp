@@ -1,0 +1,378 @@
+#include "protocol/parse.hpp"
+
+#include <simdjson.h>
+
+#include <charconv>
+#include <optional>
+
+#include "core/json_writer.hpp"
+
+namespace parley::protocol {
+namespace {
+
+using simdjson::dom::element;
+using simdjson::dom::object;
+
+std::optional<std::int64_t> parse_decimal(std::string_view text) {
+  std::int64_t v = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc() || end != text.data() + text.size() || text.empty()) return std::nullopt;
+  return v;
+}
+
+// Reads fields from a JSON object and/or REST parameters (parameters win), remembering the
+// first error. Every accessor returns a harmless default once an error is recorded.
+class Fields {
+ public:
+  Fields(const object* json, const Params* params) : json_(json), params_(params) {}
+
+  bool failed() const { return error_.has_value(); }
+  Error take_error() { return std::move(*error_); }
+
+  bool has(std::string_view name) {
+    if (param(name)) return true;
+    return json_ && (*json_)[name].error() == simdjson::SUCCESS && !(*json_)[name].is_null();
+  }
+
+  std::optional<std::int64_t> optional_integer(std::string_view name, std::int64_t min, std::int64_t max) {
+    if (failed()) return std::nullopt;
+    std::optional<std::int64_t> value;
+    if (const std::string* text = param(name)) {
+      value = parse_decimal(*text);
+      if (!value) return fail(ErrorCode::invalid_field, name, "must be an integer");
+    } else if (json_) {
+      element e;
+      if ((*json_)[name].get(e) != simdjson::SUCCESS || e.is_null()) return std::nullopt;
+      std::int64_t v = 0;
+      std::string_view s;
+      if (e.get_int64().get(v) == simdjson::SUCCESS) value = v;
+      else if (e.get_string().get(s) == simdjson::SUCCESS && parse_decimal(s)) value = parse_decimal(s);
+      else return fail(ErrorCode::invalid_field, name, "must be an integer");
+    }
+    if (value && (*value < min || *value > max))
+      return fail(ErrorCode::invalid_field, name, "out of range " + std::to_string(min) + ".." + std::to_string(max));
+    return value;
+  }
+
+  std::int64_t integer(std::string_view name, std::int64_t min, std::int64_t max) {
+    auto v = optional_integer(name, min, max);
+    if (!v && !failed()) fail(ErrorCode::missing_field, name, "is required");
+    return v.value_or(0);
+  }
+
+  std::optional<std::string> optional_text(std::string_view name, std::size_t max_bytes) {
+    if (failed()) return std::nullopt;
+    std::string value;
+    if (const std::string* text = param(name)) {
+      value = *text;
+    } else if (json_) {
+      element e;
+      if ((*json_)[name].get(e) != simdjson::SUCCESS || e.is_null()) return std::nullopt;
+      std::string_view s;
+      if (e.get_string().get(s) != simdjson::SUCCESS) return fail(ErrorCode::invalid_field, name, "must be a string");
+      value.assign(s);
+    } else {
+      return std::nullopt;
+    }
+    if (value.size() > max_bytes)
+      return fail(ErrorCode::too_large, name, "longer than " + std::to_string(max_bytes) + " bytes");
+    return value;
+  }
+
+  std::string text(std::string_view name, std::size_t max_bytes, bool allow_empty = false) {
+    auto v = optional_text(name, max_bytes);
+    if (!v && !failed()) fail(ErrorCode::missing_field, name, "is required");
+    if (v && v->empty() && !allow_empty && !failed()) fail(ErrorCode::invalid_field, name, "must not be empty");
+    return v.value_or(std::string());
+  }
+
+  std::vector<std::int64_t> integer_list(std::string_view name, std::size_t max_count, bool required) {
+    std::vector<std::int64_t> out;
+    if (failed()) return out;
+    if (const std::string* text = param(name)) {  // comma-separated in a query string
+      std::string_view rest = *text;
+      while (!rest.empty()) {
+        auto comma = rest.find(',');
+        auto v = parse_decimal(rest.substr(0, comma));
+        if (!v || *v <= 0) { fail(ErrorCode::invalid_field, name, "must be a list of ids"); return {}; }
+        out.push_back(*v);
+        rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+      }
+    } else if (json_) {
+      element e;
+      if ((*json_)[name].get(e) != simdjson::SUCCESS || e.is_null()) {
+        if (required) fail(ErrorCode::missing_field, name, "is required");
+        return out;
+      }
+      simdjson::dom::array array;
+      if (e.get_array().get(array) != simdjson::SUCCESS) { fail(ErrorCode::invalid_field, name, "must be an array"); return {}; }
+      for (element item : array) {
+        std::int64_t v = 0;
+        if (item.get_int64().get(v) != simdjson::SUCCESS || v <= 0) {
+          fail(ErrorCode::invalid_field, name, "must be an array of positive integer ids");
+          return {};
+        }
+        out.push_back(v);
+        if (out.size() > max_count) {
+          fail(ErrorCode::too_large, name, "more than " + std::to_string(max_count) + " entries");
+          return {};
+        }
+      }
+    } else if (required) {
+      fail(ErrorCode::missing_field, name, "is required");
+    }
+    if (out.size() > max_count) fail(ErrorCode::too_large, name, "more than " + std::to_string(max_count) + " entries");
+    return out;
+  }
+
+ private:
+  const std::string* param(std::string_view name) const {
+    if (!params_) return nullptr;
+    for (const auto& [key, value] : *params_)
+      if (key == name) return &value;
+    return nullptr;
+  }
+
+  std::nullopt_t fail(ErrorCode code, std::string_view field, const std::string& what) {
+    if (!error_) error_ = Error{code, "'" + std::string(field) + "' " + what};
+    return std::nullopt;
+  }
+
+  const object* json_;
+  const Params* params_;
+  std::optional<Error> error_;
+};
+
+constexpr std::int64_t kMaxId = INT64_MAX;
+
+template <typename T>
+Result<Command> finish(Fields& f, T command) {
+  if (f.failed()) return f.take_error();
+  return Command(std::move(command));
+}
+
+Result<Command> parse_command_fields(std::string_view type, Fields& f, const ParseLimits& limits) {
+  if (type == "hello") {
+    HelloCmd c;
+    c.token = f.optional_text("token", 8192).value_or("");
+    c.protocol = static_cast<int>(f.optional_integer("protocol", 1, 1).value_or(1));
+    c.device = f.optional_text("device", 128).value_or("");
+    return finish(f, std::move(c));
+  }
+  if (type == "ping") return finish(f, PingCmd{});
+  if (type == "send") {
+    SendCmd c;
+    c.conversation_id = f.optional_integer("conversation_id", 1, kMaxId).value_or(0);
+    c.to_user_id = f.optional_integer("to_user_id", 1, kMaxId).value_or(0);
+    c.client_msg_id = f.text("client_msg_id", limits.max_client_msg_id_bytes);
+    c.text = f.text("text", limits.max_text_bytes);
+    if (!f.failed() && (c.conversation_id == 0) == (c.to_user_id == 0))
+      return make_error(ErrorCode::missing_field, "exactly one of 'conversation_id' or 'to_user_id' is required");
+    return finish(f, std::move(c));
+  }
+  if (type == "history") {
+    HistoryCmd c;
+    c.conversation_id = f.integer("conversation_id", 1, kMaxId);
+    c.before_seq = f.optional_integer("before_seq", 1, kMaxId);
+    c.after_seq = f.optional_integer("after_seq", 0, kMaxId);
+    c.limit = static_cast<int>(f.optional_integer("limit", 1, limits.max_history_page).value_or(std::min(50, limits.max_history_page)));
+    if (!f.failed() && c.before_seq && c.after_seq)
+      return make_error(ErrorCode::invalid_field, "give at most one of 'before_seq' and 'after_seq'");
+    return finish(f, std::move(c));
+  }
+  if (type == "sync") {
+    SyncCmd c;
+    c.cursor = f.integer("cursor", 0, kMaxId);
+    c.limit = static_cast<int>(f.optional_integer("limit", 1, limits.max_sync_page).value_or(std::min(100, limits.max_sync_page)));
+    return finish(f, std::move(c));
+  }
+  if (type == "conversations.list") return finish(f, ConversationsListCmd{});
+  if (type == "conversation.get") {
+    return finish(f, ConversationGetCmd{f.integer("conversation_id", 1, kMaxId)});
+  }
+  if (type == "direct.open") {
+    DirectOpenCmd c;
+    c.user_id = f.optional_integer("user_id", 1, kMaxId).value_or(0);
+    c.username = f.optional_text("username", limits.max_username_bytes).value_or("");
+    if (!f.failed() && (c.user_id == 0) == c.username.empty())
+      return make_error(ErrorCode::missing_field, "exactly one of 'user_id' or 'username' is required");
+    return finish(f, std::move(c));
+  }
+  if (type == "group.create") {
+    GroupCreateCmd c;
+    c.title = f.text("title", limits.max_title_bytes);
+    c.member_ids = f.integer_list("member_ids", limits.max_members_per_request, false);
+    return finish(f, std::move(c));
+  }
+  if (type == "channel.create") {
+    ChannelCreateCmd c;
+    c.title = f.text("title", limits.max_title_bytes);
+    c.topic = f.optional_text("topic", 1024).value_or("");
+    return finish(f, std::move(c));
+  }
+  if (type == "channel.list") {
+    ChannelListCmd c;
+    c.query = f.optional_text("query", limits.max_title_bytes).value_or("");
+    c.after_id = f.optional_integer("after_id", 0, kMaxId).value_or(0);
+    c.limit = static_cast<int>(f.optional_integer("limit", 1, 100).value_or(50));
+    return finish(f, std::move(c));
+  }
+  if (type == "channel.join") return finish(f, ChannelJoinCmd{f.integer("conversation_id", 1, kMaxId)});
+  if (type == "conversation.rename") {
+    RenameCmd c;
+    c.conversation_id = f.integer("conversation_id", 1, kMaxId);
+    c.title = f.text("title", limits.max_title_bytes);
+    return finish(f, std::move(c));
+  }
+  if (type == "members.add") {
+    MembersAddCmd c;
+    c.conversation_id = f.integer("conversation_id", 1, kMaxId);
+    c.user_ids = f.integer_list("user_ids", limits.max_members_per_request, true);
+    if (!f.failed() && c.user_ids.empty()) return make_error(ErrorCode::invalid_field, "'user_ids' must not be empty");
+    return finish(f, std::move(c));
+  }
+  if (type == "members.remove") {
+    MemberRemoveCmd c;
+    c.conversation_id = f.integer("conversation_id", 1, kMaxId);
+    c.user_id = f.integer("user_id", 1, kMaxId);
+    return finish(f, std::move(c));
+  }
+  if (type == "members.set_role") {
+    MemberSetRoleCmd c;
+    c.conversation_id = f.integer("conversation_id", 1, kMaxId);
+    c.user_id = f.integer("user_id", 1, kMaxId);
+    std::string role = f.text("role", 16);
+    if (f.failed()) return f.take_error();
+    auto parsed = role_from_name(role);
+    if (!parsed || *parsed == Role::owner)
+      return make_error(ErrorCode::invalid_field, "'role' must be \"admin\" or \"member\"");
+    c.role = *parsed;
+    return finish(f, std::move(c));
+  }
+  if (type == "conversation.leave") return finish(f, LeaveCmd{f.integer("conversation_id", 1, kMaxId)});
+  if (type == "members.list") return finish(f, MembersListCmd{f.integer("conversation_id", 1, kMaxId)});
+  if (type == "user.get") {
+    UserGetCmd c;
+    c.user_id = f.optional_integer("user_id", 1, kMaxId).value_or(0);
+    c.username = f.optional_text("username", limits.max_username_bytes).value_or("");
+    if (!f.failed() && (c.user_id == 0) == c.username.empty())
+      return make_error(ErrorCode::missing_field, "exactly one of 'user_id' or 'username' is required");
+    return finish(f, std::move(c));
+  }
+  if (type == "auth.register") {
+    RegisterCmd c;
+    c.username = f.text("username", limits.max_username_bytes);
+    c.password = f.text("password", 1024);
+    c.display_name = f.optional_text("display_name", limits.max_title_bytes).value_or("");
+    return finish(f, std::move(c));
+  }
+  if (type == "auth.login") {
+    LoginCmd c;
+    c.username = f.text("username", limits.max_username_bytes);
+    c.password = f.text("password", 1024);
+    return finish(f, std::move(c));
+  }
+  return make_error(ErrorCode::unknown_type, "unknown command type '" + std::string(type.substr(0, 64)) + "'");
+}
+
+Error json_error(simdjson::error_code code) {
+  switch (code) {
+    case simdjson::DEPTH_ERROR: return make_error(ErrorCode::bad_request, "JSON nested too deeply");
+    case simdjson::UTF8_ERROR: return make_error(ErrorCode::bad_request, "invalid UTF-8");
+    case simdjson::CAPACITY: return make_error(ErrorCode::too_large, "JSON document too large");
+    default: return make_error(ErrorCode::bad_request, std::string("malformed JSON: ") + simdjson::error_message(code));
+  }
+}
+
+}  // namespace
+
+struct FrameParser::Impl {
+  ParseLimits limits;
+  simdjson::dom::parser parser;
+  explicit Impl(const ParseLimits& l) : limits(l), parser(static_cast<std::size_t>(l.max_frame_bytes)) {
+    // Pre-size to the frame limit so parsing never allocates; fixes the depth limit.
+    if (parser.allocate(static_cast<std::size_t>(l.max_frame_bytes), static_cast<std::size_t>(l.max_json_depth)) !=
+        simdjson::SUCCESS)
+      throw std::bad_alloc();
+  }
+};
+
+FrameParser::FrameParser(const ParseLimits& limits) : impl_(std::make_unique<Impl>(limits)) {}
+FrameParser::~FrameParser() = default;
+
+Result<Command> FrameParser::parse_frame(std::string_view json, std::string& request_id) {
+  request_id.clear();
+  if (json.size() > static_cast<std::size_t>(impl_->limits.max_frame_bytes))
+    return make_error(ErrorCode::too_large, "frame larger than limits.max_frame_bytes");
+  element doc;
+  if (auto error = impl_->parser.parse(json.data(), json.size(), false).get(doc); error != simdjson::SUCCESS)
+    return json_error(error);
+  object obj;
+  if (doc.get_object().get(obj) != simdjson::SUCCESS)
+    return make_error(ErrorCode::bad_request, "a frame must be a JSON object");
+
+  element id;
+  if (obj["id"].get(id) == simdjson::SUCCESS && !id.is_null()) {
+    std::string_view s;
+    std::int64_t i = 0;
+    std::uint64_t u = 0;
+    if (id.get_string().get(s) == simdjson::SUCCESS && s.size() <= 64) {
+      JsonWriter::append_escaped(request_id, s);
+    } else if (id.get_int64().get(i) == simdjson::SUCCESS) {
+      request_id = std::to_string(i);
+    } else if (id.get_uint64().get(u) == simdjson::SUCCESS) {
+      request_id = std::to_string(u);
+    } else {
+      return make_error(ErrorCode::invalid_field, "'id' must be a string of at most 64 bytes or an integer");
+    }
+  }
+  std::string_view type;
+  element type_element;
+  if (obj["type"].get(type_element) != simdjson::SUCCESS)
+    return make_error(ErrorCode::missing_field, "'type' is required");
+  if (type_element.get_string().get(type) != simdjson::SUCCESS)
+    return make_error(ErrorCode::invalid_field, "'type' must be a string");
+  Fields fields(&obj, nullptr);
+  return parse_command_fields(type, fields, impl_->limits);
+}
+
+Result<Command> FrameParser::parse_rest(std::string_view type, std::string_view body, const Params& params) {
+  object obj;
+  const object* json = nullptr;
+  simdjson::padded_string padded;
+  std::size_t start = body.find_first_not_of(" \t\r\n");
+  if (start != std::string_view::npos) {
+    if (body.size() > static_cast<std::size_t>(impl_->limits.max_frame_bytes))
+      return make_error(ErrorCode::too_large, "request body larger than limits.max_frame_bytes");
+    padded = simdjson::padded_string(body);
+    element doc;
+    if (auto error = impl_->parser.parse(padded).get(doc); error != simdjson::SUCCESS) return json_error(error);
+    if (doc.get_object().get(obj) != simdjson::SUCCESS)
+      return make_error(ErrorCode::bad_request, "the request body must be a JSON object");
+    json = &obj;
+  }
+  Fields fields(json, &params);
+  return parse_command_fields(type, fields, impl_->limits);
+}
+
+bool is_valid_username(std::string_view name, int max_bytes) {
+  if (name.size() < 3 || name.size() > static_cast<std::size_t>(max_bytes)) return false;
+  for (std::size_t i = 0; i < name.size(); ++i) {
+    const char c = name[i];
+    const bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+    if (i == 0 ? !alnum : !(alnum || c == '_' || c == '.' || c == '-')) return false;
+  }
+  return true;
+}
+
+const char* command_name(const Command& command) {
+  static constexpr const char* kNames[] = {
+      "hello", "ping", "send", "history", "sync", "conversations.list", "conversation.get", "direct.open",
+      "group.create", "channel.create", "channel.list", "channel.join", "conversation.rename", "members.add",
+      "members.remove", "members.set_role", "conversation.leave", "members.list", "user.get",
+      "auth.register", "auth.login"};
+  static_assert(std::size(kNames) == std::variant_size_v<Command>);
+  return kNames[command.index()];
+}
+
+}  // namespace parley::protocol

@@ -1,0 +1,59 @@
+// Parsing and validation of client frames (WebSocket) and REST requests into typed commands.
+// Pure: no I/O, no threads. One FrameParser per thread (it owns simdjson's buffers).
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "core/result.hpp"
+#include "protocol/commands.hpp"
+
+namespace parley::protocol {
+
+struct ParseLimits {
+  int max_json_depth = 16;
+  int max_frame_bytes = 65536;
+  int max_text_bytes = 16384;
+  int max_client_msg_id_bytes = 64;
+  int max_title_bytes = 256;
+  int max_username_bytes = 32;
+  int max_members_per_request = 256;
+  int max_history_page = 100;
+  int max_sync_page = 500;
+};
+
+// Extra readable bytes the parser may touch after the end of its input (simdjson's padding).
+// Callers of parse_frame must guarantee them; parse_rest copies its input.
+inline constexpr std::size_t kParsePadding = 64;
+
+// Path and query parameters of a REST request; they take precedence over body fields.
+using Params = std::vector<std::pair<std::string, std::string>>;
+
+class FrameParser {
+ public:
+  explicit FrameParser(const ParseLimits& limits);
+  ~FrameParser();
+  FrameParser(const FrameParser&) = delete;
+  FrameParser& operator=(const FrameParser&) = delete;
+
+  // Parses one WebSocket text message. `json` must be followed by kParsePadding readable bytes.
+  // On return `request_id` holds the frame's "id" re-serialized as JSON (empty if absent or
+  // unusable), also when the result is an error, so the error reply can echo it.
+  Result<Command> parse_frame(std::string_view json, std::string& request_id);
+
+  // Parses a REST request for command `type` from an optional JSON body and path/query params.
+  Result<Command> parse_rest(std::string_view type, std::string_view body, const Params& params);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Username rules: 3..max bytes of [a-z0-9_.-], starting with a letter or digit. Case-folded
+// to lower case by the caller before storage.
+bool is_valid_username(std::string_view name, int max_bytes);
+
+}  // namespace parley::protocol

@@ -1,0 +1,84 @@
+#include "store/committer.hpp"
+
+#include <spdlog/spdlog.h>
+
+namespace parley::store {
+
+Committer::Committer(std::unique_ptr<WriterConnection> writer, int max_batch, int max_queue,
+                     CommittedCallback on_committed)
+    : writer_(std::move(writer)),
+      max_batch_(static_cast<std::size_t>(max_batch)),
+      max_queue_(static_cast<std::size_t>(max_queue)),
+      on_committed_(std::move(on_committed)) {
+  committed_pos_.store(writer_->committed_pos());
+}
+
+Committer::~Committer() { stop(); }
+
+void Committer::start() { thread_ = std::thread([this] { run(); }); }
+
+bool Committer::submit(std::unique_ptr<WriteOp>& op) {
+  {
+    std::lock_guard lock(mutex_);
+    if (!accepting_ || queue_.size() >= max_queue_) return false;
+    queue_.push_back(std::move(op));
+  }
+  wake_.notify_one();
+  return true;
+}
+
+void Committer::stop() {
+  {
+    std::lock_guard lock(mutex_);
+    accepting_ = false;
+    stopping_ = true;
+  }
+  wake_.notify_one();
+  if (thread_.joinable()) thread_.join();
+}
+
+std::size_t Committer::queue_length() const {
+  std::lock_guard lock(mutex_);
+  return queue_.size();
+}
+
+void Committer::run() {
+  Batch batch;
+  for (;;) {
+    {
+      std::unique_lock lock(mutex_);
+      wake_.wait(lock, [&] { return !queue_.empty() || stopping_; });
+      if (queue_.empty()) return;  // stopping and drained
+      if (queue_.size() <= max_batch_) {
+        batch.swap(queue_);
+      } else {
+        auto split = queue_.begin() + static_cast<std::ptrdiff_t>(max_batch_);
+        batch.assign(std::make_move_iterator(queue_.begin()), std::make_move_iterator(split));
+        queue_.erase(queue_.begin(), split);
+      }
+    }
+    process(batch);
+    batch.clear();
+  }
+}
+
+void Committer::process(Batch& batch) {
+  try {
+    WriteTxn& txn = writer_->begin_batch();
+    for (auto& op : batch) op->apply(txn);
+    writer_->commit_batch();
+  } catch (const StoreFailure& failure) {
+    spdlog::error("store.batch_failed ops={} error=\"{}\"", batch.size(), failure.what());
+    writer_->rollback_batch();
+    const Error error = make_error(ErrorCode::unavailable, "the store could not commit; retry");
+    for (auto& op : batch) op->abort(error);
+    return;
+  }
+  const Pos pos = writer_->committed_pos();
+  committed_pos_.store(pos, std::memory_order_release);
+  batches_.fetch_add(1, std::memory_order_relaxed);
+  ops_.fetch_add(batch.size(), std::memory_order_relaxed);
+  on_committed_(batch, pos);
+}
+
+}  // namespace parley::store

@@ -1,0 +1,100 @@
+#include "store/sqlite/schema.hpp"
+
+#include <string>
+#include <vector>
+
+#include "store/sqlite/db.hpp"
+#include "store/store.hpp"
+
+namespace parley::store::sqlite {
+namespace {
+
+const std::vector<std::string>& migrations() {
+  static const std::vector<std::string> list = {
+      // 1: users, conversations, members, events, revoked tokens.
+      R"sql(
+CREATE TABLE users(
+  id INTEGER PRIMARY KEY,
+  username TEXT NOT NULL UNIQUE,          -- lower case
+  display_name TEXT NOT NULL DEFAULT '',
+  password_hash TEXT,                     -- NULL for users of a host application
+  external_id TEXT UNIQUE,                -- "sub" of a host application's JWT
+  created_at INTEGER NOT NULL             -- ms since the Unix epoch
+);
+CREATE TABLE conversations(
+  id INTEGER PRIMARY KEY,
+  kind INTEGER NOT NULL,                  -- 1 direct, 2 group, 3 channel
+  title TEXT NOT NULL DEFAULT '',
+  topic TEXT NOT NULL DEFAULT '',
+  direct_key TEXT UNIQUE,                 -- "low:high" user ids, direct conversations only
+  created_by INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  last_seq INTEGER NOT NULL DEFAULT 0,
+  last_pos INTEGER NOT NULL DEFAULT 0,
+  last_event_at INTEGER NOT NULL,
+  member_count INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX conversations_channels ON conversations(id) WHERE kind = 3;
+CREATE TABLE members(
+  conversation_id INTEGER NOT NULL,
+  user_id INTEGER NOT NULL,
+  role INTEGER NOT NULL,                  -- 0 member, 1 admin, 2 owner
+  visible_from_seq INTEGER NOT NULL,
+  left_seq INTEGER,                       -- NULL while a member
+  last_pos INTEGER NOT NULL,              -- newest pos visible to this member (push conversations)
+  pull INTEGER NOT NULL,                  -- 1 for active channel memberships: see conversations.last_pos
+  joined_at INTEGER NOT NULL,
+  PRIMARY KEY(conversation_id, user_id)
+) WITHOUT ROWID;
+CREATE INDEX members_by_user ON members(user_id, last_pos);
+CREATE INDEX members_pull ON members(user_id) WHERE pull = 1;
+CREATE TABLE events(
+  conversation_id INTEGER NOT NULL,
+  seq INTEGER NOT NULL,
+  pos INTEGER NOT NULL,                   -- global commit position (sync cursor)
+  id INTEGER NOT NULL,                    -- snowflake message id (bit pattern of an unsigned 64-bit)
+  sender_id INTEGER NOT NULL,
+  kind INTEGER NOT NULL,
+  client_msg_id TEXT,
+  body TEXT NOT NULL DEFAULT '',
+  meta TEXT,                              -- JSON details of membership and rename events
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY(conversation_id, seq)
+) WITHOUT ROWID;
+CREATE UNIQUE INDEX events_dedup ON events(conversation_id, sender_id, client_msg_id)
+  WHERE client_msg_id IS NOT NULL;
+CREATE TABLE revoked_tokens(
+  token_id TEXT PRIMARY KEY,
+  user_id INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL             -- seconds; rows past it may be purged
+) WITHOUT ROWID;
+)sql",
+  };
+  return list;
+}
+
+}  // namespace
+
+void migrate(Database& db) {
+  auto version_statement = db.prepare("PRAGMA user_version");
+  version_statement.step();
+  const auto applied = static_cast<std::size_t>(version_statement.integer(0));
+  version_statement.reset();
+  const auto& list = migrations();
+  if (applied > list.size())
+    throw StoreFailure("database schema version " + std::to_string(applied) + " is newer than this parleyd (" +
+                       std::to_string(list.size()) + ")");
+  for (std::size_t i = applied; i < list.size(); ++i) {
+    db.exec("BEGIN IMMEDIATE");
+    try {
+      db.exec(list[i]);
+      db.exec("PRAGMA user_version = " + std::to_string(i + 1));
+      db.exec("COMMIT");
+    } catch (...) {
+      sqlite3_exec(db.handle(), "ROLLBACK", nullptr, nullptr, nullptr);
+      throw;
+    }
+  }
+}
+
+}  // namespace parley::store::sqlite

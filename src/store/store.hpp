@@ -1,0 +1,150 @@
+// The store interface. One implementation per engine (sqlite/ today, postgres/ next), chosen by
+// URL. The chat layer codes against ReadTxn/WriteTxn only.
+//
+// Threads: a ReaderConnection belongs to one reader thread; the WriterConnection belongs to the
+// single writer thread (see Committer), which runs every write inside a group-commit batch.
+// Sequencing lives in the engine: append_event assigns seq (gap-free per conversation), pos
+// (global commit position) and the message id inside the batch's transaction, so a batch that
+// fails to commit leaves no gap.
+//
+// Failures: expected outcomes (not found, duplicate, taken) are return values. Engine failures
+// (I/O error, disk full, corruption) throw StoreFailure; the Committer then rolls the whole
+// batch back and fails each of its operations.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "core/result.hpp"
+#include "store/records.hpp"
+
+namespace parley::store {
+
+struct StoreFailure : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// A conversation with changes after a sync cursor, and the reader's membership in it.
+struct ChangedConversation {
+  ConversationRecord conversation;
+  MemberRecord member;
+};
+
+// Reads. Every call in one transaction sees the same snapshot.
+class ReadTxn {
+ public:
+  virtual ~ReadTxn() = default;
+
+  virtual std::optional<UserRecord> user(UserId id) = 0;
+  virtual std::optional<UserRecord> user_by_username(const std::string& lower_username) = 0;
+  virtual std::optional<UserCredentials> credentials(const std::string& lower_username) = 0;
+  virtual std::optional<UserRecord> user_by_external_id(const std::string& external_id) = 0;
+
+  virtual std::optional<ConversationRecord> conversation(ConversationId id) = 0;
+  virtual std::optional<ConversationId> direct_conversation(UserId a, UserId b) = 0;
+  // Channels ordered by id, id > after_id, title starting with `title_prefix` (case-insensitive).
+  virtual std::vector<ConversationRecord> channels(const std::string& title_prefix, ConversationId after_id,
+                                                   int limit) = 0;
+
+  virtual std::optional<MemberRecord> member(ConversationId conversation, UserId user) = 0;
+  virtual std::vector<MemberRecord> active_members(ConversationId conversation) = 0;
+  // Active memberships of a user with their conversations, most recent activity first.
+  virtual std::vector<ChangedConversation> user_conversations(UserId user) = 0;
+  // Ids of the conversations the user is an active member of.
+  virtual std::vector<ConversationId> active_conversation_ids(UserId user) = 0;
+  // Conversations with an event visible to `user` at pos > cursor (active or former member).
+  // Cost grows with the number of such conversations plus the user's channel memberships.
+  virtual std::vector<ChangedConversation> changed_conversations(UserId user, Pos cursor) = 0;
+
+  // Events with from_seq <= seq <= to_seq, ascending, at most `limit`; or, if `newest_first`,
+  // the newest `limit` of that range (still returned ascending).
+  virtual std::vector<EventRecord> events(ConversationId conversation, Seq from_seq, Seq to_seq, int limit,
+                                          bool newest_first) = 0;
+  // The first event in [from_seq, to_seq] with pos > cursor, as {seq, pos}; nullopt if none.
+  struct EventPosition {
+    Seq seq;
+    Pos pos;
+  };
+  virtual std::optional<EventPosition> first_event_after(ConversationId conversation, Seq from_seq, Seq to_seq,
+                                                         Pos cursor) = 0;
+
+  // Token ids revoked and not yet expired at `now_s`.
+  virtual std::vector<std::string> revoked_token_ids(std::int64_t now_s) = 0;
+};
+
+// Reads and writes inside the writer's current batch. Writer thread only.
+class WriteTxn : public ReadTxn {
+ public:
+  // nullopt if the username (or external id) is taken.
+  virtual std::optional<UserRecord> create_user(const std::string& lower_username, const std::string& display_name,
+                                                const std::string& password_hash,
+                                                const std::string& external_id) = 0;
+
+  virtual ConversationRecord create_conversation(ConversationKind kind, const std::string& title,
+                                                 const std::string& topic, UserId created_by,
+                                                 std::optional<std::pair<UserId, UserId>> direct_pair) = 0;
+  virtual void set_title(ConversationId conversation, const std::string& title) = 0;
+
+  // Makes `user` an active member (new, or re-joining after leaving), with the given role and
+  // first visible seq. `last_pos` must be the pos of the event announcing it.
+  virtual void add_member(ConversationId conversation, ConversationKind kind, UserId user, Role role,
+                          Seq visible_from_seq, Pos last_pos) = 0;
+  // Ends a membership at `left_seq` (the removal event, whose pos is `last_pos`).
+  virtual void end_member(ConversationId conversation, UserId user, Seq left_seq, Pos last_pos) = 0;
+  virtual void set_role(ConversationId conversation, UserId user, Role role) = 0;
+
+  // Appends an event: assigns seq, pos, id and created time. If `draft.client_msg_id` is set
+  // and this sender already used it in this conversation, stores nothing and returns the
+  // original event with duplicate = true.
+  virtual AppendOutcome append_event(EventRecord draft) = 0;
+
+  virtual void revoke_token(const std::string& token_id, UserId user, std::int64_t expires_at_s) = 0;
+
+  // Pos of the newest event appended so far, in this batch or before: a snapshot read now
+  // reflects exactly the events up to it.
+  virtual Pos last_assigned_pos() const = 0;
+};
+
+class ReaderConnection {
+ public:
+  virtual ~ReaderConnection() = default;
+  // Starts a read transaction; valid until end_read(). Not reentrant.
+  virtual ReadTxn& begin_read() = 0;
+  virtual void end_read() = 0;
+};
+
+class WriterConnection {
+ public:
+  virtual ~WriterConnection() = default;
+  virtual WriteTxn& begin_batch() = 0;
+  // Makes the batch durable (per the engine's synchronous setting). Throws StoreFailure.
+  virtual void commit_batch() = 0;
+  // Discards the batch and every cached state derived from it. Never throws.
+  virtual void rollback_batch() noexcept = 0;
+  // Highest pos made durable so far.
+  virtual Pos committed_pos() const = 0;
+};
+
+struct EngineOptions {
+  std::string url;          // e.g. "sqlite:var/parley.db"
+  bool synchronous_full = true;
+  int cache_mb = 64;
+  unsigned node_id = 0;
+};
+
+class Engine {
+ public:
+  virtual ~Engine() = default;
+  virtual std::unique_ptr<ReaderConnection> open_reader() = 0;
+  virtual std::unique_ptr<WriterConnection> open_writer() = 0;
+  virtual std::string describe() const = 0;
+};
+
+// Opens the engine named by options.url, creating and migrating the schema if needed.
+// Throws StoreFailure (start-up only).
+std::unique_ptr<Engine> open_engine(const EngineOptions& options);
+
+}  // namespace parley::store
