@@ -192,6 +192,17 @@ void ChatService::on_open(gateway::Session& session) {
 
 void ChatService::on_close(gateway::Session& session) { hub(session.thread_index()).remove_session(session); }
 
+void ChatService::on_rate_limited(gateway::Session& session, std::string_view json, std::int64_t retry_after_ms) {
+  std::string request_id;
+  (void)parser(session.thread_index()).parse_frame(json, request_id);  // only for the id
+  Reply reply = Reply::failure(ErrorCode::rate_limited, "too many frames; retry after retry_after_ms");
+  std::string frame = reply_frame_json(reply, request_id);
+  frame.pop_back();
+  JsonWriter(frame).field("retry_after_ms", retry_after_ms);
+  frame.push_back('}');
+  session.send_text(frame);
+}
+
 void ChatService::on_text(gateway::Session& session, std::string_view json) {
   const unsigned thread = session.thread_index();
   ChatSession& state = chat_session(session);

@@ -70,6 +70,7 @@ class ChatService final : public gateway::SessionHandler, public gateway::HttpHa
   void on_open(gateway::Session& session) override;
   void on_text(gateway::Session& session, std::string_view json) override;
   void on_close(gateway::Session& session) override;
+  void on_rate_limited(gateway::Session& session, std::string_view json, std::int64_t retry_after_ms) override;
 
   // gateway::HttpHandler (REST API, rest.cpp)
   bool on_request(gateway::HttpRequest& request, gateway::HttpResponder& respond) override;

@@ -12,7 +12,11 @@ namespace parley {
 
 class JsonWriter {
  public:
-  explicit JsonWriter(std::string& out) : out_(out) {}
+  // Appends to `out`. If `out` already holds members ("\"a\":1"), the next one gets a comma,
+  // so a writer can continue a list of fields another writer started.
+  explicit JsonWriter(std::string& out)
+      : out_(out), first_(out.empty() || out.back() == '{' || out.back() == '[' || out.back() == ':' ||
+                          out.back() == ',') {}
 
   JsonWriter& begin_object() { separator(); out_.push_back('{'); first_ = true; return *this; }
   JsonWriter& end_object() { out_.push_back('}'); first_ = false; return *this; }
@@ -48,7 +52,7 @@ class JsonWriter {
   }
 
   std::string& out_;
-  bool first_ = true;
+  bool first_;
   bool after_key_ = false;
 };
 

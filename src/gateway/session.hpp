@@ -89,6 +89,9 @@ class SessionHandler {
   // One complete text message. `json` is followed by at least 64 readable bytes (simdjson's
   // padding) and is valid UTF-8. Valid only during the call.
   virtual void on_text(Session& session, std::string_view json) = 0;
+  // A text message refused by the session's rate limit (same buffer contract as on_text):
+  // the handler answers it with an error that names the request, so the client can retry it.
+  virtual void on_rate_limited(Session& session, std::string_view json, std::int64_t retry_after_ms) = 0;
   // The session is gone; it must not be used after this returns.
   virtual void on_close(Session& session) = 0;
 };

@@ -6,7 +6,6 @@
 #include <boost/asio/post.hpp>
 
 #include "core/clock.hpp"
-#include "core/json_writer.hpp"
 
 namespace parley::gateway {
 
@@ -173,11 +172,13 @@ void WsSession::handle_frame(Opcode opcode, bool fin, std::uint8_t* payload, std
         release_if_large(message_);
       }
       return;
-    case Opcode::ping:
-      if (!take_rate_token(last_received_ms_)) return;
+    case Opcode::ping: {
+      std::int64_t retry_after_ms = 0;
+      if (!take_rate_token(last_received_ms_, retry_after_ms)) return;  // pings over the limit get no pong
       enqueue(control_frame(Opcode::pong, std::string_view(reinterpret_cast<char*>(payload), size)));
       schedule_flush();
       return;
+    }
     case Opcode::pong:
       return;
     case Opcode::close: {
@@ -205,11 +206,16 @@ void WsSession::handle_frame(Opcode opcode, bool fin, std::uint8_t* payload, std
 void WsSession::deliver_message(std::uint8_t* data, std::size_t size) {
   if (!websocket::is_valid_utf8(reinterpret_cast<char*>(data), size))
     return fail(close_code::invalid_payload, "text message is not valid UTF-8");
-  if (!take_rate_token(last_received_ms_)) return;
-  handler_.on_text(*this, std::string_view(reinterpret_cast<char*>(data), size));
+  const std::string_view json(reinterpret_cast<char*>(data), size);
+  std::int64_t retry_after_ms = 0;
+  if (!take_rate_token(last_received_ms_, retry_after_ms)) {
+    if (state_ == State::open) handler_.on_rate_limited(*this, json, retry_after_ms);
+    return;
+  }
+  handler_.on_text(*this, json);
 }
 
-bool WsSession::take_rate_token(std::int64_t now_ms) {
+bool WsSession::take_rate_token(std::int64_t now_ms, std::int64_t& retry_after_ms) {
   const double rate = limits_.frames_per_second;
   rate_tokens_ = std::min<double>(limits_.frames_burst, rate_tokens_ + (now_ms - rate_refilled_ms_) * rate / 1000.0);
   rate_refilled_ms_ = now_ms;
@@ -218,17 +224,8 @@ bool WsSession::take_rate_token(std::int64_t now_ms) {
     consecutive_limited_ = 0;
     return true;
   }
-  if (++consecutive_limited_ > limits_.flood_close_after) {
-    fail(close_code::rate_limited, "rate limit exceeded");
-    return false;
-  }
-  std::string error;
-  JsonWriter w(error);
-  w.begin_object().field("type", "error").field("code", "rate_limited");
-  w.field("message", "too many frames; slow down");
-  w.field("retry_after_ms", static_cast<std::int64_t>((1.0 - rate_tokens_) * 1000.0 / std::max(1.0, rate)) + 1);
-  w.end_object();
-  send_text(error);
+  if (++consecutive_limited_ > limits_.flood_close_after) fail(close_code::rate_limited, "rate limit exceeded");
+  retry_after_ms = static_cast<std::int64_t>((1.0 - rate_tokens_) * 1000.0 / std::max(1.0, rate)) + 1;
   return false;
 }
 

@@ -53,7 +53,9 @@ class WsSession final : public Session, public std::enable_shared_from_this<WsSe
   std::size_t process(std::uint8_t* data, std::size_t size);
   void handle_frame(websocket::Opcode opcode, bool fin, std::uint8_t* payload, std::size_t size);
   void deliver_message(std::uint8_t* data, std::size_t size);
-  bool take_rate_token(std::int64_t now_ms);
+  // Takes one frame from the rate budget. If none is left, returns false and sets
+  // `retry_after_ms` (or closes the session after limits.flood_close_after refusals in a row).
+  bool take_rate_token(std::int64_t now_ms, std::int64_t& retry_after_ms);
   void fail(std::uint16_t code, std::string_view reason);
   void enqueue(SharedFrame frame);
   void schedule_flush();

@@ -1,0 +1,35 @@
+import os
+import sys
+
+import pytest
+
+sys.path.insert(0, os.path.dirname(__file__))
+from harness import HIGH_RATE, ParleyServer  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def server():
+    """One parleyd per test module (tests in a module share it; they use fresh users)."""
+    s = ParleyServer(*HIGH_RATE).start()
+    yield s
+    code = s.stop()
+    s.cleanup()
+    assert code == 0, "parleyd exited uncleanly"
+
+
+@pytest.fixture
+def make_server():
+    """Factory for servers with their own settings; all are stopped at the end of the test."""
+    servers = []
+
+    def make(*args, **kwargs):
+        s = ParleyServer(*args, **kwargs)
+        servers.append(s)
+        return s
+
+    yield make
+    for s in servers:
+        try:
+            s.cleanup()
+        except Exception:
+            pass

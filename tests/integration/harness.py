@@ -1,0 +1,259 @@
+"""Test harness: real parleyd processes on free loopback ports, real WebSocket clients.
+
+ParleyServer starts the binary named by $PARLEYD with a temporary data directory; Client is a
+WebSocket client (websocket-client library) speaking the protocol of docs/protocol.md.
+"""
+import itertools
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+import uuid
+
+import requests
+import websocket
+
+PARLEYD = os.environ.get("PARLEYD", os.path.join(os.path.dirname(__file__), "../../build/src/app/parleyd"))
+
+# Fast password hashing for tests only (the defaults are argon2id "interactive").
+FAST_HASH = ["--auth.argon2_opslimit", "1", "--auth.argon2_memlimit_kb", "8"]
+
+
+# Tests that send bursts run against servers with the per-session rate limit lifted; the rate
+# limit itself is tested against the defaults.
+HIGH_RATE = ["--limits.frames_per_second", "100000", "--limits.frames_burst", "100000"]
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class ParleyServer:
+    def __init__(self, *args, data_dir=None, port=None):
+        self.args = list(args)
+        self.port = port or free_port()
+        self.owns_dir = data_dir is None
+        self.data_dir = data_dir or tempfile.mkdtemp(prefix="parley-test-")
+        self.proc = None
+        self.log_path = os.path.join(self.data_dir, "parleyd.log")
+
+    @property
+    def base(self):
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ws_url(self):
+        return f"ws://127.0.0.1:{self.port}/ws"
+
+    def start(self, *extra):
+        cmd = [PARLEYD, "--listen", f"127.0.0.1:{self.port}", "--data-dir", self.data_dir, *FAST_HASH, *self.args, *extra]
+        self.log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.time() + 15
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"parleyd exited with {self.proc.returncode}:\n{self.read_log()}")
+            try:
+                if requests.get(self.base + "/readyz", timeout=0.5).status_code == 200:
+                    return self
+            except requests.RequestException:
+                pass
+            time.sleep(0.05)
+        raise RuntimeError("parleyd did not become ready:\n" + self.read_log())
+
+    def read_log(self):
+        try:
+            with open(self.log_path, "r", errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def stop(self, sig=signal.SIGTERM, timeout=20):
+        """Stops the server; returns its exit code."""
+        if not self.proc or self.proc.poll() is not None:
+            return self.proc.returncode if self.proc else None
+        self.proc.send_signal(sig)
+        try:
+            return self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise RuntimeError("parleyd did not stop in time:\n" + self.read_log())
+        finally:
+            self.log.close()
+
+    def kill9(self):
+        self.proc.kill()
+        self.proc.wait()
+        self.log.close()
+
+    def cleanup(self):
+        self.stop()
+        if self.owns_dir:
+            shutil.rmtree(self.data_dir, ignore_errors=True)
+
+    # --- REST helpers ---
+    def register(self, username=None, password="correct horse", **extra):
+        username = username or "u" + uuid.uuid4().hex[:12]
+        r = requests.post(self.base + "/v1/auth/register", json={"username": username, "password": password, **extra})
+        assert r.status_code == 201, r.text
+        body = r.json()
+        return User(self, body["user"], body["token"], password)
+
+    def login(self, username, password):
+        return requests.post(self.base + "/v1/auth/login", json={"username": username, "password": password})
+
+    def api(self, method, path, token=None, **kwargs):
+        headers = kwargs.pop("headers", {})
+        if token:
+            headers["Authorization"] = "Bearer " + token
+        return requests.request(method, self.base + path, headers=headers, timeout=10, **kwargs)
+
+
+class User:
+    def __init__(self, server, user, token, password):
+        self.server = server
+        self.id = user["id"]
+        self.username = user["username"]
+        self.token = token
+        self.password = password
+
+    def connect(self, **kwargs):
+        return Client(self.server, self.token, **kwargs)
+
+    def api(self, method, path, **kwargs):
+        return self.server.api(method, path, token=self.token, **kwargs)
+
+
+class ProtocolError(AssertionError):
+    pass
+
+
+class Client:
+    """A WebSocket session. request() sends a frame with a fresh id and returns its reply;
+    events and other unsolicited frames are buffered in self.events / self.frames."""
+
+    _ids = itertools.count(1)
+
+    def __init__(self, server, token=None, hello=True, timeout=10, url=None, **ws_options):
+        self.server = server
+        self.timeout = timeout
+        self.ws = websocket.create_connection(url or server.ws_url, timeout=timeout, **ws_options)
+        self.events = []       # "event" payloads in arrival order
+        self.frames = []       # every frame received, parsed
+        self.close_code = None
+        self.hello_reply = None
+        if hello:
+            self.hello_reply = self.request("hello", token=token)
+            assert self.hello_reply["type"] == "ok", self.hello_reply
+
+    def send_json(self, obj):
+        self.ws.send(json.dumps(obj))
+
+    def recv_frame(self, timeout=None):
+        """Next frame (parsed), or None once the server closed the connection."""
+        self.ws.settimeout(timeout or self.timeout)
+        try:
+            opcode, data = self.ws.recv_data(control_frame=False)
+        except websocket.WebSocketConnectionClosedException:
+            return None
+        if opcode == websocket.ABNF.OPCODE_CLOSE:
+            self.close_code = int.from_bytes(data[:2], "big") if len(data) >= 2 else 1005
+            return None
+        frame = json.loads(data)
+        self.frames.append(frame)
+        if frame.get("type") == "event":
+            self.events.append(frame["event"])
+        return frame
+
+    def request(self, type_, **fields):
+        request_id = f"r{next(self._ids)}"
+        self.send_json({"type": type_, "id": request_id, **fields})
+        deadline = time.time() + self.timeout
+        while time.time() < deadline:
+            frame = self.recv_frame(timeout=max(0.05, deadline - time.time()))
+            if frame is None:
+                raise ProtocolError(f"connection closed (code {self.close_code}) waiting for reply to {type_}")
+            if frame.get("id") == request_id:
+                return frame
+        raise ProtocolError(f"no reply to {type_}")
+
+    def ok(self, type_, **fields):
+        reply = self.request(type_, **fields)
+        if reply["type"] not in ("ok", "ack", "pong"):
+            raise ProtocolError(f"{type_} failed: {reply}")
+        return reply
+
+    def send_text(self, conversation_id=None, text="hello", client_msg_id=None, to_user_id=None):
+        fields = {"client_msg_id": client_msg_id or uuid.uuid4().hex, "text": text}
+        if to_user_id:
+            fields["to_user_id"] = to_user_id
+        else:
+            fields["conversation_id"] = conversation_id
+        return self.ok("send", **fields)
+
+    def wait_events(self, predicate, count=1, timeout=None):
+        """Waits until `count` buffered events satisfy `predicate`; returns them."""
+        deadline = time.time() + (timeout or self.timeout)
+        while True:
+            matching = [e for e in self.events if predicate(e)]
+            if len(matching) >= count:
+                return matching
+            remaining = deadline - time.time()
+            if remaining <= 0:
+                raise ProtocolError(f"only {len(matching)} of {count} events arrived")
+            if self.recv_frame(timeout=remaining) is None:
+                raise ProtocolError(f"connection closed (code {self.close_code}) with {len(matching)} of {count} events")
+
+    def wait_close(self, timeout=None):
+        """Reads until the server closes; returns the close code."""
+        deadline = time.time() + (timeout or self.timeout)
+        while time.time() < deadline:
+            try:
+                if self.recv_frame(timeout=max(0.05, deadline - time.time())) is None:
+                    return self.close_code
+            except websocket.WebSocketTimeoutException:
+                break
+        raise ProtocolError("server did not close the connection")
+
+    def sync_all(self, cursor, limit=None):
+        """Pages sync from `cursor` until has_more is false; returns (events, final cursor, pages)."""
+        events, pages = [], 0
+        while True:
+            fields = {"cursor": cursor}
+            if limit:
+                fields["limit"] = limit
+            reply = self.ok("sync", **fields)
+            pages += 1
+            events.extend(reply["events"])
+            assert reply["cursor"] >= cursor
+            cursor = reply["cursor"]
+            if not reply["has_more"]:
+                return events, cursor, pages
+
+    def close(self):
+        try:
+            self.ws.close()
+        except Exception:
+            pass
+
+
+def assert_gap_free(events_by_conversation):
+    """Each conversation's seqs are consecutive, with no duplicates."""
+    for conversation_id, events in events_by_conversation.items():
+        seqs = [e["seq"] for e in events]
+        assert seqs == list(range(seqs[0], seqs[0] + len(seqs))), f"conversation {conversation_id}: {seqs}"
+
+
+def by_conversation(events):
+    out = {}
+    for e in events:
+        out.setdefault(e["conversation_id"], []).append(e)
+    return out
