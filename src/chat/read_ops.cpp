@@ -31,13 +31,29 @@ std::optional<store::UserRecord> direct_peer(ReadTxn& txn, const store::Conversa
   return txn.user(caller);
 }
 
+// Roughly the bytes an event takes in a reply.
+std::size_t approximate_size(const store::EventRecord& e) {
+  return 160 + e.body.size() + e.meta_json.size() + e.client_msg_id.size();
+}
+
+// How many events, taken from the front (or the back), fit in `budget` bytes; at least one.
+std::size_t fitting(const std::vector<store::EventRecord>& events, std::size_t budget, bool from_back) {
+  std::size_t total = 0, count = 0;
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    total += approximate_size(events[from_back ? events.size() - 1 - i : i]);
+    if (count > 0 && total > budget) break;
+    ++count;
+  }
+  return count;
+}
+
 void write_events(JsonWriter& w, const std::vector<store::EventRecord>& events) {
   w.key("events").begin_array();
   for (const auto& e : events) write_event(w, e);
   w.end_array();
 }
 
-Result<Reply> history(ReadTxn& txn, UserId caller, const protocol::HistoryCmd& cmd) {
+Result<Reply> history(ReadTxn& txn, UserId caller, const protocol::HistoryCmd& cmd, std::size_t page_bytes) {
   auto member = require_membership(txn, cmd.conversation_id, caller);
   if (!member) return member.take_error();
   auto conversation = txn.conversation(cmd.conversation_id);
@@ -53,12 +69,20 @@ Result<Reply> history(ReadTxn& txn, UserId caller, const protocol::HistoryCmd& c
       has_more = true;
       events.pop_back();
     }
+    if (std::size_t keep = fitting(events, page_bytes, false); keep < events.size()) {
+      has_more = true;
+      events.resize(keep);
+    }
   } else {
     const Seq to = cmd.before_seq ? std::min(high, *cmd.before_seq - 1) : high;
     events = txn.events(cmd.conversation_id, low, to, cmd.limit + 1, true);
     if (static_cast<int>(events.size()) > cmd.limit) {
       has_more = true;
       events.erase(events.begin());
+    }
+    if (std::size_t keep = fitting(events, page_bytes, true); keep < events.size()) {
+      has_more = true;
+      events.erase(events.begin(), events.end() - static_cast<std::ptrdiff_t>(keep));
     }
   }
   Reply reply;
@@ -73,7 +97,7 @@ Result<Reply> history(ReadTxn& txn, UserId caller, const protocol::HistoryCmd& c
 
 // Everything visible to the caller after `cursor`, across all its conversations, in pos
 // order. Cost grows with the conversations that changed, not with history or membership.
-Result<Reply> sync(ReadTxn& txn, UserId caller, const protocol::SyncCmd& cmd) {
+Result<Reply> sync(ReadTxn& txn, UserId caller, const protocol::SyncCmd& cmd, std::size_t page_bytes) {
   struct Candidate {
     store::ChangedConversation changed;
     store::ReadTxn::EventPosition first;
@@ -107,8 +131,12 @@ Result<Reply> sync(ReadTxn& txn, UserId caller, const protocol::SyncCmd& cmd) {
   std::sort(events.begin(), events.end(), [](const auto& a, const auto& b) { return a.pos < b.pos; });
   // More than `limit` events found means at least one more page. Otherwise every conversation
   // read returned fewer than limit+1 (it was read to its end) and none was skipped.
-  const bool has_more = events.size() > static_cast<std::size_t>(cmd.limit);
+  bool has_more = events.size() > static_cast<std::size_t>(cmd.limit);
   if (has_more) events.resize(static_cast<std::size_t>(cmd.limit));
+  if (std::size_t keep = fitting(events, page_bytes, false); keep < events.size()) {
+    has_more = true;
+    events.resize(keep);
+  }
   const Pos next_cursor = events.empty() ? cmd.cursor : events.back().pos;
   std::unordered_set<ConversationId> in_page;
   for (const auto& e : events) in_page.insert(e.conversation_id);
@@ -212,7 +240,8 @@ Result<Reply> user_get(ReadTxn& txn, const protocol::UserGetCmd& cmd) {
 void ChatService::run_read(const Identity& caller, protocol::Command&& command, ReplyTarget target) {
   const UserId user = caller.user_id;
   const int max_members = 1000;
-  auto task = [this, user, max_members, command = std::move(command), target](ReadTxn* txn) {
+  const auto page_bytes = static_cast<std::size_t>(config_.limits.max_page_bytes);
+  auto task = [this, user, max_members, page_bytes, command = std::move(command), target](ReadTxn* txn) {
     if (!txn) {
       reply_on_thread(target, Reply::failure(ErrorCode::unavailable, "the store could not be read; retry"));
       return;
@@ -220,8 +249,8 @@ void ChatService::run_read(const Identity& caller, protocol::Command&& command, 
     Result<Reply> result = std::visit(
         [&](const auto& c) -> Result<Reply> {
           using T = std::decay_t<decltype(c)>;
-          if constexpr (std::is_same_v<T, protocol::HistoryCmd>) return history(*txn, user, c);
-          else if constexpr (std::is_same_v<T, protocol::SyncCmd>) return sync(*txn, user, c);
+          if constexpr (std::is_same_v<T, protocol::HistoryCmd>) return history(*txn, user, c, page_bytes);
+          else if constexpr (std::is_same_v<T, protocol::SyncCmd>) return sync(*txn, user, c, page_bytes);
           else if constexpr (std::is_same_v<T, protocol::ConversationsListCmd>) return conversations_list(*txn, user);
           else if constexpr (std::is_same_v<T, protocol::ConversationGetCmd>) return conversation_get(*txn, user, c.conversation_id);
           else if constexpr (std::is_same_v<T, protocol::ChannelListCmd>) return channel_list(*txn, user, c);

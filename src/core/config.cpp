@@ -104,6 +104,7 @@ const std::vector<Setting>& settings() {
       PARLEY_SETTING(limits, max_members_per_request, "users in one create/add-members request"),
       PARLEY_SETTING(limits, max_history_page, "most events in one history page"),
       PARLEY_SETTING(limits, max_sync_page, "most events in one sync page"),
+      PARLEY_SETTING(limits, max_page_bytes, "history and sync pages end early (has_more) past about this many bytes"),
       PARLEY_SETTING(limits, max_http_body_bytes, "largest REST request body"),
       PARLEY_SETTING(limits, max_http_header_bytes, "largest HTTP request header block"),
       PARLEY_SETTING(limits, http_idle_timeout_ms, "idle keep-alive HTTP connections are closed after this"),

@@ -62,6 +62,7 @@ struct LimitsConfig {
   int max_members_per_request = 256;
   int max_history_page = 100;
   int max_sync_page = 500;
+  int max_page_bytes = 256 * 1024;     // history/sync pages stop growing past this (has_more)
   int max_http_body_bytes = 1 << 20;
   int max_http_header_bytes = 16384;
   int http_idle_timeout_ms = 30000;

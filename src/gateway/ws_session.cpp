@@ -241,7 +241,9 @@ void WsSession::mark_authenticated(std::int64_t expires_at_ms) {
 
 void WsSession::send(SharedFrame frame) {
   if (state_ != State::open) return;
-  if (queued_bytes_ + frame->size() > static_cast<std::size_t>(limits_.max_outbound_bytes)) {
+  // A frame onto an empty queue always goes (one reply may be large); past that, the bytes
+  // waiting for this reader are capped.
+  if (queued_bytes_ > 0 && queued_bytes_ + frame->size() > static_cast<std::size_t>(limits_.max_outbound_bytes)) {
     // A reader that cannot keep up: drop what it has not started to receive and close; it
     // catches up through sync when it reconnects. Memory stays bounded by the limit.
     spdlog::info("ws.slow_consumer session={} queued_bytes={}", id(), queued_bytes_);

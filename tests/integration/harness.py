@@ -257,3 +257,95 @@ def by_conversation(events):
     for e in events:
         out.setdefault(e["conversation_id"], []).append(e)
     return out
+
+
+class RawWs:
+    """A hand-driven WebSocket client for malformed traffic: builds frames byte by byte."""
+
+    def __init__(self, server, token=None, rcvbuf=None):
+        import base64 as b64
+        self.sock = socket.socket()
+        if rcvbuf:
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        self.sock.connect(("127.0.0.1", server.port))
+        self.sock.settimeout(10)
+        key = b64.b64encode(os.urandom(16)).decode()
+        self.sock.sendall((f"GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                           f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n").encode())
+        self.buffer = b""
+        while b"\r\n\r\n" not in self.buffer:
+            chunk = self.sock.recv(4096)
+            assert chunk, "connection closed during handshake"
+            self.buffer += chunk
+        head, self.buffer = self.buffer.split(b"\r\n\r\n", 1)
+        assert head.startswith(b"HTTP/1.1 101"), head
+        if token:
+            self.send_text(json.dumps({"type": "hello", "id": "h", "token": token}))
+            reply = self.recv_json()
+            assert reply["type"] == "ok", reply
+
+    @staticmethod
+    def frame(opcode, payload, fin=True, mask=True, rsv=0, length_override=None):
+        first = (0x80 if fin else 0) | rsv | opcode
+        n = len(payload) if length_override is None else length_override
+        mask_bit = 0x80 if mask else 0
+        if n < 126:
+            header = bytes([first, mask_bit | n])
+        elif n < 65536:
+            header = bytes([first, mask_bit | 126]) + n.to_bytes(2, "big")
+        else:
+            header = bytes([first, mask_bit | 127]) + n.to_bytes(8, "big")
+        if not mask:
+            return header + payload
+        key = os.urandom(4)
+        return header + key + bytes(b ^ key[i % 4] for i, b in enumerate(payload))
+
+    def send_raw(self, data):
+        self.sock.sendall(data)
+
+    def send_text(self, text):
+        self.send_raw(self.frame(0x1, text.encode() if isinstance(text, str) else text))
+
+    def recv_frame(self, timeout=10):
+        """(opcode, payload) of the next server frame, or (None, b'') on EOF."""
+        self.sock.settimeout(timeout)
+        while True:
+            if len(self.buffer) >= 2:
+                n = self.buffer[1] & 0x7F
+                at = 2
+                if n == 126 and len(self.buffer) >= 4:
+                    n, at = int.from_bytes(self.buffer[2:4], "big"), 4
+                elif n == 127 and len(self.buffer) >= 10:
+                    n, at = int.from_bytes(self.buffer[2:10], "big"), 10
+                if n < 126 or at > 2:
+                    if len(self.buffer) >= at + n:
+                        opcode, payload = self.buffer[0] & 0x0F, self.buffer[at:at + n]
+                        self.buffer = self.buffer[at + n:]
+                        return opcode, payload
+            try:
+                chunk = self.sock.recv(65536)
+            except (ConnectionResetError, socket.timeout):
+                return None, b""
+            if not chunk:
+                return None, b""
+            self.buffer += chunk
+
+    def recv_json(self, timeout=10):
+        while True:
+            opcode, payload = self.recv_frame(timeout)
+            if opcode == 0x1:
+                return json.loads(payload)
+            if opcode in (0x8, None):
+                raise AssertionError(f"closed: {payload[:2].hex() if payload else 'EOF'}")
+
+    def close_code(self, timeout=10):
+        """Reads until a close frame (returns its code) or EOF (returns None)."""
+        while True:
+            opcode, payload = self.recv_frame(timeout)
+            if opcode is None:
+                return None
+            if opcode == 0x8:
+                return int.from_bytes(payload[:2], "big") if len(payload) >= 2 else 1005
+
+    def close(self):
+        self.sock.close()

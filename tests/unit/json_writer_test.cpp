@@ -70,6 +70,28 @@ TEST(JsonWriter, AppendsToExistingContent) {
   EXPECT_EQ(out, R"(prefix:{"k":1})");
 }
 
+TEST(JsonWriter, ContinuesAListOfFieldsAnotherWriterStarted) {
+  std::string out = R"({"a":1)";
+  JsonWriter(out).field("b", 2).end_object();
+  EXPECT_EQ(out, R"({"a":1,"b":2})");
+
+  out = R"({"s":"x")";
+  JsonWriter(out).field("t", "y");
+  EXPECT_EQ(out, R"({"s":"x","t":"y")");
+
+  out = R"([{"k":[]})";
+  JsonWriter(out).begin_object().end_object().end_array();
+  EXPECT_EQ(out, R"([{"k":[]},{}])");
+}
+
+TEST(JsonWriter, NoCommaAfterAnOpeningBracketColonOrComma) {
+  for (const std::string prefix : {"{", "[", R"({"k":)", R"({"a":1,)", R"([1,)"}) {
+    std::string out = prefix;
+    JsonWriter(out).value(7);
+    EXPECT_EQ(out, prefix + "7") << prefix;
+  }
+}
+
 TEST(JsonWriter, EscapesQuotesAndBackslashes) {
   EXPECT_EQ(escaped(R"(say "hi")"), R"("say \"hi\"")");
   EXPECT_EQ(escaped(R"(C:\dir\)"), R"("C:\\dir\\")");
@@ -152,19 +174,15 @@ TEST(JsonWriter, RoundTripsThroughSimdjson) {
   const std::string tricky = std::string("q\"b\\s/\n\t\x01\x1f") + "\xc3\xa9\xf0\x9f\x98\x80" + std::string(1, '\0');
   std::string out;
   JsonWriter w(out);
-  w.begin_object()
-      .field("text", tricky)
-      .field("min", std::numeric_limits<std::int64_t>::min())
-      .field("max", std::numeric_limits<std::int64_t>::max())
-      .field("umax", std::numeric_limits<std::uint64_t>::max())
-      .field("neg", -5)
-      .field("yes", true)
-      .field("no", false)
-      .key("nothing").null()
-      .key("id").id_string(1234567890123456789ULL)
-      .key("list").begin_array().value(1).value("two").begin_object().field("three", 3).end_object().end_array()
-      .key("raw").raw(R"({"r":[true]})")
-      .end_object();
+  w.begin_object().field("text", tricky);
+  w.field("min", std::numeric_limits<std::int64_t>::min()).field("max", std::numeric_limits<std::int64_t>::max());
+  w.field("umax", std::numeric_limits<std::uint64_t>::max()).field("neg", -5);
+  w.field("yes", true).field("no", false);
+  w.key("nothing").null();
+  w.key("id").id_string(1234567890123456789ULL);
+  w.key("list").begin_array().value(1).value("two").begin_object().field("three", 3).end_object().end_array();
+  w.key("raw").raw(R"({"r":[true]})");
+  w.end_object();
 
   simdjson::dom::parser parser;
   simdjson::dom::element doc;

@@ -59,9 +59,16 @@ struct LengthCase {
 
 TEST(WebSocketDecode, LengthEncodings) {
   const std::vector<LengthCase> cases = {
-      {0, 6},         {1, 6},           {125, 6},                   // 7-bit
-      {126, 8},       {127, 8},         {65535, 8},                 // 16-bit
-      {65536, 14},    {0x100000000, 14}, {0x7FFFFFFFFFFFFFFF, 14},  // 64-bit
+      // The 7-bit, 16-bit and 64-bit forms, each at its edges.
+      {0, 6},
+      {1, 6},
+      {125, 6},
+      {126, 8},
+      {127, 8},
+      {65535, 8},
+      {65536, 14},
+      {0x100000000, 14},
+      {0x7FFFFFFFFFFFFFFF, 14},
   };
   for (const LengthCase& c : cases) {
     const Bytes bytes = client_header(first_byte(true, 0x2), c.length);
@@ -134,7 +141,9 @@ TEST(WebSocketDecode, OnlyKnownOpcodesAreAccepted) {
     const Bytes bytes = client_header(first_byte(true, static_cast<std::uint8_t>(opcode)), 4);
     const HeaderStatus status = decode(bytes, header);
     EXPECT_EQ(status, known ? HeaderStatus::complete : HeaderStatus::invalid) << "opcode " << opcode;
-    if (known) EXPECT_EQ(static_cast<int>(header.opcode), opcode);
+    if (known) {
+      EXPECT_EQ(static_cast<int>(header.opcode), opcode);
+    }
   }
 }
 
@@ -290,8 +299,8 @@ TEST(WebSocketEncode, MakeTextFrame) {
 
 TEST(WebSocketClose, PayloadIsBigEndianCodeAndReason) {
   EXPECT_EQ(close_payload(1000, ""), std::string("\x03\xe8", 2));
-  EXPECT_EQ(close_payload(1002, "bye"), std::string("\x03\xea" "bye", 5));
-  EXPECT_EQ(close_payload(4999, "x"), std::string("\x13\x87" "x", 3));
+  EXPECT_EQ(close_payload(1002, "bye"), std::string("\x03\xea") + "bye");
+  EXPECT_EQ(close_payload(4999, "x"), std::string("\x13\x87") + "x");
 }
 
 TEST(WebSocketClose, LongAsciiReasonIsTruncatedTo125Bytes) {
@@ -366,32 +375,33 @@ TEST(WebSocketUtf8, ValidSequences) {
 
 std::vector<std::string> invalid_utf8() {
   return {
-      "\x80",              // lone continuation
+      "\x80",  // lone continuation
       "\xbf",
-      "\xc0\x80",          // overlong NUL
-      "\xc1\xbf",          // overlong 2-byte
-      "\xe0\x80\xaf",      // overlong 3-byte '/'
-      "\xe0\x9f\xbf",      // overlong U+07FF
-      "\xf0\x80\x80\xaf",  // overlong 4-byte '/'
-      "\xf0\x8f\xbf\xbf",  // overlong U+FFFF
-      "\xed\xa0\x80",      // U+D800, high surrogate
-      "\xed\xbf\xbf",      // U+DFFF, low surrogate
+      "\xc0\x80",                  // overlong NUL
+      "\xc1\xbf",                  // overlong 2-byte
+      "\xe0\x80\xaf",              // overlong 3-byte '/'
+      "\xe0\x9f\xbf",              // overlong U+07FF
+      "\xf0\x80\x80\xaf",          // overlong 4-byte '/'
+      "\xf0\x8f\xbf\xbf",          // overlong U+FFFF
+      "\xed\xa0\x80",              // U+D800, high surrogate
+      "\xed\xbf\xbf",              // U+DFFF, low surrogate
       "\xed\xa0\xbd\xed\xb8\x80",  // CESU-8 surrogate pair
-      "\xf4\x90\x80\x80",  // U+110000
+      "\xf4\x90\x80\x80",          // U+110000
       "\xf5\x80\x80\x80",
       "\xf8\x88\x80\x80\x80",
       "\xfe",
       "\xff",
-      "\xc3",              // truncated 2-byte
-      "\xe2\x82",          // truncated 3-byte
-      "\xf0\x9f\x98",      // truncated 4-byte
-      "\xe2\x82" "a",      // continuation replaced by ASCII
-      "\xc3\xa9\xa9",      // extra continuation
+      "\xc3",          // truncated 2-byte
+      "\xe2\x82",      // truncated 3-byte
+      "\xf0\x9f\x98",  // truncated 4-byte
+      "\xe2\x82z",     // continuation replaced by ASCII
+      "\xc3\xa9\xa9",  // extra continuation
   };
 }
 
 TEST(WebSocketUtf8, InvalidSequences) {
-  for (const std::string& s : invalid_utf8()) EXPECT_FALSE(is_valid_utf8(s.data(), s.size())) << testing::PrintToString(s);
+  for (const std::string& s : invalid_utf8())
+    EXPECT_FALSE(is_valid_utf8(s.data(), s.size())) << testing::PrintToString(s);
 }
 
 TEST(WebSocketUtf8, InvalidSequencesAreFoundAnywhereInLongInput) {

@@ -1,0 +1,207 @@
+"""Accounts, tokens and authorization."""
+import base64
+import hashlib
+import hmac
+import json
+import time
+
+import pytest
+import requests
+import websocket
+
+from harness import Client
+
+
+def test_register_login_logout(server):
+    user = server.register(password="s3cret-password")
+    assert server.login(user.username, "s3cret-password").status_code == 200
+    wrong = server.login(user.username, "wrong-password")
+    assert wrong.status_code == 401 and wrong.json()["error"]["code"] == "unauthorized"
+    assert server.login("nobody-" + user.username, "s3cret-password").status_code == 401
+    # The same username (any case) cannot be taken twice.
+    r = requests.post(server.base + "/v1/auth/register", json={"username": user.username.upper(), "password": "password123"})
+    assert r.status_code == 409 and r.json()["error"]["code"] == "conflict"
+    assert user.api("GET", "/v1/me").status_code == 200
+    assert user.api("POST", "/v1/auth/logout").status_code == 200
+    r = user.api("GET", "/v1/me")
+    assert r.status_code == 401 and r.json()["error"]["code"] == "token_revoked"
+
+
+@pytest.mark.parametrize("body,code", [
+    ({"username": "ab", "password": "password123"}, "invalid_field"),
+    ({"username": "has space", "password": "password123"}, "invalid_field"),
+    ({"username": "-dash", "password": "password123"}, "invalid_field"),
+    ({"username": "okname", "password": "short"}, "invalid_field"),
+    ({"username": "okname"}, "missing_field"),
+    ({"username": 5, "password": "password123"}, "invalid_field"),
+])
+def test_register_validation(server, body, code):
+    r = requests.post(server.base + "/v1/auth/register", json=body)
+    assert r.status_code == 400 and r.json()["error"]["code"] == code, r.text
+
+
+def test_rest_requires_a_valid_token(server):
+    assert server.api("GET", "/v1/conversations").json()["error"]["code"] == "unauthorized"
+    assert server.api("GET", "/v1/conversations", token="garbage").status_code == 401
+    user = server.register()
+    forged = user.token[:-4] + ("AAAA" if not user.token.endswith("AAAA") else "BBBB")
+    assert server.api("GET", "/v1/conversations", token=forged).status_code == 401
+
+
+def test_revoked_token_closes_live_sessions_and_is_refused(server):
+    user = server.register()
+    c = user.connect()
+    other = server.register().connect()  # another user's session is unaffected
+    assert user.api("POST", "/v1/auth/logout").status_code == 200
+    assert c.wait_close() == 4004
+    refused = Client(server, hello=False)
+    assert refused.request("hello", token=user.token)["code"] == "token_revoked"
+    assert other.ok("ping")["type"] == "pong"
+    # A new login still works and gives a fresh token.
+    fresh = server.login(user.username, user.password).json()["token"]
+    assert Client(server, fresh).hello_reply["user_id"] == user.id
+
+
+def test_revocation_survives_restart(make_server):
+    s = make_server().start()
+    user = s.register()
+    assert user.api("POST", "/v1/auth/logout").status_code == 200
+    assert s.stop() == 0
+    s.start()
+    assert user.api("GET", "/v1/me").json()["error"]["code"] == "token_revoked"
+
+
+def test_expired_token_is_refused_and_session_closed(make_server):
+    s = make_server("--auth.token_ttl_s", "2").start()
+    user = s.register()
+    c = user.connect()
+    assert c.wait_close(timeout=6) == 4004  # the session ends when its token expires
+    r = user.api("GET", "/v1/me")
+    assert r.status_code == 401 and r.json()["error"]["code"] == "token_expired"
+    hello = Client(s, hello=False)
+    reply = hello.request("hello", token=user.token)
+    assert reply["type"] == "error" and reply["code"] == "token_expired"
+    assert hello.wait_close() == 4003
+
+
+def test_unauthenticated_connection_can_only_authenticate(make_server):
+    s = make_server("--limits.auth_timeout_ms", "1500").start()
+    c = Client(s, hello=False)
+    for frame in ({"type": "send", "conversation_id": 1, "client_msg_id": "x", "text": "t"},
+                  {"type": "sync", "cursor": 0}, {"type": "ping"}):
+        reply = c.request(frame.pop("type"), **frame)
+        assert reply["type"] == "error" and reply["code"] == "not_authenticated"
+    assert c.wait_close(timeout=5) == 4001  # closed after the authentication timeout
+
+
+def test_bad_hello_closes(server):
+    c = Client(server, hello=False)
+    reply = c.request("hello", token="not-a-token")
+    assert reply["code"] == "unauthorized"
+    assert c.wait_close() == 4003
+    c = Client(server, hello=False)
+    assert c.request("hello")["code"] == "unauthorized"  # no token at all
+
+
+def test_token_in_upgrade_header_or_query(server):
+    user = server.register()
+    by_header = Client(server, hello=False, header=["Authorization: Bearer " + user.token])
+    assert by_header.request("hello")["user_id"] == user.id
+    by_query = Client(server, hello=False, url=server.ws_url + "?token=" + user.token)
+    assert by_query.request("hello")["user_id"] == user.id
+    again = by_query.request("hello", token=user.token)
+    assert again["code"] == "already_authenticated"
+
+
+def test_non_member_cannot_send_read_page_or_sync(server):
+    alice, bob, eve = server.register(), server.register(), server.register()
+    a = alice.connect()
+    direct = a.send_text(to_user_id=bob.id, text="private")["conversation_id"]
+    group = a.ok("group.create", title="private group", member_ids=[bob.id])["conversation"]["id"]
+    a.send_text(group, text="group secret")
+    e = eve.connect()
+    cursor0 = 0
+    for conversation in (direct, group):
+        assert e.request("send", conversation_id=conversation, client_msg_id="x", text="hi")["code"] == "not_member"
+        assert e.request("history", conversation_id=conversation)["code"] == "not_member"
+        assert e.request("history", conversation_id=conversation, before_seq=2)["code"] == "not_member"
+        assert e.request("members.list", conversation_id=conversation)["code"] == "not_member"
+        assert e.request("conversation.get", conversation_id=conversation)["code"] == "not_member"
+        r = eve.api("GET", f"/v1/conversations/{conversation}/events")
+        assert r.status_code == 403 and r.json()["error"]["code"] == "not_member"
+    assert e.ok("sync", cursor=cursor0)["events"] == []
+    assert e.request("history", conversation_id=987654)["code"] == "not_found"
+    # Nothing leaked live either.
+    a.send_text(group, text="still secret")
+    assert e.ok("ping") and not e.events
+
+
+def test_removed_member_loses_access_after_removal(server):
+    owner, member = server.register(), server.register()
+    o, m = owner.connect(), member.connect()
+    group = o.ok("group.create", title="g", member_ids=[member.id])["conversation"]["id"]
+    o.send_text(group, text="before")
+    o.ok("members.remove", conversation_id=group, user_id=member.id)
+    removed = m.wait_events(lambda e: e["kind"] == "member.removed")[0]
+    o.send_text(group, text="after")
+    assert m.request("send", conversation_id=group, client_msg_id="x", text="t")["code"] == "not_member"
+    history = m.ok("history", conversation_id=group)
+    assert [e["kind"] for e in history["events"]][-1] == "member.removed"
+    assert "after" not in [e.get("text") for e in history["events"]]
+    synced, _, _ = m.sync_all(0)
+    assert "after" not in [e.get("text") for e in synced] and removed["seq"] == synced[-1]["seq"]
+    assert m.ok("ping") and not [e for e in m.events if e.get("text") == "after"]
+
+
+def _hs256(secret, claims):
+    def b64(data):
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+    header = b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
+    payload = b64(json.dumps(claims).encode())
+    signature = hmac.new(secret.encode(), f"{header}.{payload}".encode(), hashlib.sha256).digest()
+    return f"{header}.{payload}.{b64(signature)}"
+
+
+def test_host_application_jwt(make_server):
+    secret = "host-app-shared-secret-0123456789"
+    s = make_server("--auth.jwt_secret", secret, "--auth.jwt_issuer", "acme").start()
+    now = int(time.time())
+    token = _hs256(secret, {"iss": "acme", "sub": "acme-user-42", "preferred_username": "Carol", "exp": now + 600})
+    c = Client(s, token)
+    user_id = c.hello_reply["user_id"]
+    profile = s.api("GET", "/v1/me", token=token).json()["user"]
+    assert profile["id"] == user_id and profile["username"] == "carol"
+    # The same subject maps to the same user, on a new token too.
+    again = _hs256(secret, {"iss": "acme", "sub": "acme-user-42", "exp": now + 900})
+    assert Client(s, again).hello_reply["user_id"] == user_id
+    # A second subject asking for the same name gets another username.
+    clash = _hs256(secret, {"iss": "acme", "sub": "acme-user-43", "preferred_username": "carol", "exp": now + 600})
+    other = s.api("GET", "/v1/me", token=clash).json()["user"]
+    assert other["id"] != user_id and other["username"] != "carol"
+    # Wrong issuer, wrong key, expired: refused.
+    for bad in (_hs256(secret, {"iss": "evil", "sub": "x", "exp": now + 600}),
+                _hs256("another-secret-another-secret-00", {"iss": "acme", "sub": "x", "exp": now + 600}),
+                _hs256(secret, {"iss": "acme", "sub": "x", "exp": now - 120})):
+        assert s.api("GET", "/v1/me", token=bad).status_code == 401
+    # Host users chat with local users.
+    local = s.register()
+    assert c.send_text(to_user_id=local.id, text="from host user")["seq"] == 1
+
+
+def test_registration_can_be_disabled(make_server):
+    s = make_server("--auth.allow_registration", "false").start()
+    r = requests.post(s.base + "/v1/auth/register", json={"username": "someone", "password": "password123"})
+    assert r.status_code == 403 and r.json()["error"]["code"] == "forbidden"
+
+
+def test_ws_rejects_register_over_websocket(server):
+    c = server.register().connect()
+    assert c.request("auth.login", username="x", password="y")["code"] == "unknown_type"
+
+
+def test_health_and_readiness(server):
+    assert requests.get(server.base + "/healthz").json() == {"status": "ok"}
+    assert requests.get(server.base + "/readyz").json() == {"status": "ready"}
+    assert requests.get(server.base + "/v1/nope", headers={"Authorization": "Bearer x"}).status_code == 404
+    r = requests.get(server.base + "/ws")  # a plain GET to the WebSocket endpoint
+    assert r.status_code in (200, 404)
