@@ -1,0 +1,160 @@
+"""Groups, channels, roles and membership events."""
+from harness import Client
+
+
+def test_group_membership_events_are_ordered_in_the_conversation(server):
+    owner, a, b, c = (server.register() for _ in range(4))
+    o = owner.connect()
+    group = o.ok("group.create", title="team", member_ids=[a.id])["conversation"]
+    gid = group["id"]
+    assert group["title"] == "team" and group["member_count"] == 2
+    o.send_text(gid, text="hello a")
+    added = o.ok("members.add", conversation_id=gid, user_ids=[b.id, c.id])
+    assert added["added"] == [b.id, c.id] and added["conversation"]["member_count"] == 4
+    o.ok("conversation.rename", conversation_id=gid, title="team 2")
+    cb = c.connect()
+    cb.ok("conversation.leave", conversation_id=gid)
+    history = o.ok("history", conversation_id=gid)["events"]
+    kinds = [(e["seq"], e["kind"]) for e in history]
+    assert kinds == [(1, "conversation.created"), (2, "member.added"), (3, "text"), (4, "member.added"),
+                     (5, "conversation.renamed"), (6, "member.left")]
+    assert history[1]["user_ids"] == [a.id] and history[3]["user_ids"] == [b.id, c.id]
+    assert history[4]["title"] == "team 2" and history[5]["sender_id"] == c.id
+    # A member added later sees the group from its addition on (not the earlier chat).
+    seen = b.connect().ok("history", conversation_id=gid)["events"]
+    assert [e["seq"] for e in seen] == [4, 5, 6]
+    members = o.ok("members.list", conversation_id=gid)["members"]
+    assert {m["user_id"]: m["role"] for m in members} == {owner.id: "owner", a.id: "member", b.id: "member"}
+
+
+def test_roles_and_permissions(server):
+    owner, admin, member, outsider = (server.register() for _ in range(4))
+    o, ad, m = owner.connect(), admin.connect(), member.connect()
+    gid = o.ok("group.create", title="roles", member_ids=[admin.id, member.id])["conversation"]["id"]
+    # Members cannot manage.
+    assert m.request("members.add", conversation_id=gid, user_ids=[outsider.id])["code"] == "forbidden"
+    assert m.request("conversation.rename", conversation_id=gid, title="x")["code"] == "forbidden"
+    assert m.request("members.remove", conversation_id=gid, user_id=admin.id)["code"] == "forbidden"
+    # Only the owner changes roles.
+    assert ad.request("members.set_role", conversation_id=gid, user_id=member.id, role="admin")["code"] == "forbidden"
+    o.ok("members.set_role", conversation_id=gid, user_id=admin.id, role="admin")
+    assert o.request("members.set_role", conversation_id=gid, user_id=admin.id, role="owner")["code"] == "invalid_field"
+    # Admins add and remove members, but not other admins or the owner.
+    ad.ok("members.add", conversation_id=gid, user_ids=[outsider.id])
+    assert ad.request("members.add", conversation_id=gid, user_ids=[outsider.id])["code"] == "already_member"
+    ad.ok("members.remove", conversation_id=gid, user_id=outsider.id)
+    assert ad.request("members.remove", conversation_id=gid, user_id=owner.id)["code"] == "forbidden"
+    assert ad.request("members.remove", conversation_id=gid, user_id=ad.hello_reply["user_id"])["code"] == "invalid_field"
+    # The owner leaving hands ownership to the admin.
+    o.ok("conversation.leave", conversation_id=gid)
+    roles = {x["user_id"]: x["role"] for x in ad.ok("members.list", conversation_id=gid)["members"]}
+    assert roles == {admin.id: "owner", member.id: "member"}
+    history = ad.ok("history", conversation_id=gid)["events"]
+    assert history[-1]["kind"] == "member.role_changed" and history[-1]["role"] == "owner"
+    # Direct conversations have no members to manage.
+    direct = o.send_text(to_user_id=member.id, text="dm")["conversation_id"]
+    assert o.request("members.add", conversation_id=direct, user_ids=[admin.id])["code"] == "forbidden"
+    assert o.request("conversation.leave", conversation_id=direct)["code"] == "forbidden"
+
+
+def test_group_size_limit(make_server):
+    s = make_server("--limits.max_group_members", "3").start()
+    users = [s.register() for _ in range(4)]
+    c = users[0].connect()
+    assert c.request("group.create", title="big", member_ids=[u.id for u in users[1:]])["code"] == "limit_reached"
+    gid = c.ok("group.create", title="ok", member_ids=[users[1].id, users[2].id])["conversation"]["id"]
+    assert c.request("members.add", conversation_id=gid, user_ids=[users[3].id])["code"] == "limit_reached"
+    assert c.request("group.create", title="x", member_ids=[99999])["code"] == "not_found"
+
+
+def test_added_member_receives_live_events_immediately(server):
+    owner, late = server.register(), server.register()
+    o, l = owner.connect(), late.connect()
+    gid = o.ok("group.create", title="live")["conversation"]["id"]
+    o.ok("members.add", conversation_id=gid, user_ids=[late.id])
+    added = l.wait_events(lambda e: e["kind"] == "member.added")[0]
+    assert added["conversation_id"] == gid and late.id in added["user_ids"]
+    o.send_text(gid, text="welcome")
+    assert l.wait_events(lambda e: e.get("text") == "welcome")
+    o.ok("members.remove", conversation_id=gid, user_id=late.id)
+    l.wait_events(lambda e: e["kind"] == "member.removed")
+    o.send_text(gid, text="gone")
+    assert l.ok("ping") and not [e for e in l.events if e.get("text") == "gone"]
+
+
+def test_channels_public_list_join_leave(server):
+    creator, joiner = server.register(), server.register()
+    cr, j = creator.connect(), joiner.connect()
+    channel = cr.ok("channel.create", title="General Chat", topic="everything")["conversation"]
+    cid = channel["id"]
+    assert channel["kind"] == "channel" and channel["role"] == "owner"
+    cr.send_text(cid, text="before joiner")
+    listing = j.ok("channel.list", query="general")["channels"]
+    assert cid in [c["id"] for c in listing]
+    assert "role" not in [c for c in listing if c["id"] == cid][0]  # not a member yet
+    preview = j.ok("conversation.get", conversation_id=cid)["conversation"]
+    assert preview["title"] == "General Chat" and "role" not in preview
+    assert j.request("history", conversation_id=cid)["code"] == "not_member"
+    joined = j.ok("channel.join", conversation_id=cid)
+    assert joined["joined"] is True and joined["conversation"]["role"] == "member"
+    assert j.ok("channel.join", conversation_id=cid)["joined"] is False  # idempotent
+    # Channels show their whole history to new members.
+    texts = [e.get("text") for e in j.ok("history", conversation_id=cid)["events"]]
+    assert "before joiner" in texts
+    cr.send_text(cid, text="after join")
+    assert j.wait_events(lambda e: e.get("text") == "after join")
+    # Sync finds channel events through the channel (pull) path.
+    synced, cursor, _ = j.sync_all(0)
+    assert "after join" in [e.get("text") for e in synced]
+    cr.send_text(cid, text="later")
+    assert [e.get("text") for e in j.ok("sync", cursor=cursor)["events"]] == ["later"]
+    j.ok("conversation.leave", conversation_id=cid)
+    cr.send_text(cid, text="after leave")
+    assert [e["kind"] for e in j.ok("sync", cursor=cursor)["events"]] == ["text", "member.left"]
+    # Groups cannot be joined like channels.
+    gid = cr.ok("group.create", title="closed")["conversation"]["id"]
+    assert j.request("channel.join", conversation_id=gid)["code"] == "forbidden"
+
+
+def test_channel_list_paging(server):
+    c = server.register().connect()
+    prefix = "paging-" + str(c.hello_reply["user_id"])
+    ids = [c.ok("channel.create", title=f"{prefix}-{i}")["conversation"]["id"] for i in range(7)]
+    seen, after = [], 0
+    while True:
+        page = c.ok("channel.list", query=prefix, after_id=after, limit=3)
+        seen += [ch["id"] for ch in page["channels"]]
+        if not page["has_more"]:
+            break
+        after = page["channels"][-1]["id"]
+    assert seen == ids
+
+
+def test_conversation_list_order_and_rest_endpoints(server):
+    me, x, y = server.register(), server.register(), server.register()
+    c = me.connect()
+    first = c.send_text(to_user_id=x.id, text="to x")["conversation_id"]
+    second = c.send_text(to_user_id=y.id, text="to y")["conversation_id"]
+    assert [cv["id"] for cv in c.ok("conversations.list")["conversations"]][:2] == [second, first]
+    c.send_text(first, text="again x")
+    assert [cv["id"] for cv in c.ok("conversations.list")["conversations"]][:2] == [first, second]
+    # The REST API runs the same commands.
+    g = me.api("POST", "/v1/groups", json={"title": "rest group", "member_ids": [x.id]})
+    assert g.status_code == 200, g.text
+    gid = g.json()["conversation"]["id"]
+    assert me.api("PATCH", f"/v1/conversations/{gid}", json={"title": "renamed"}).json()["conversation"]["title"] == "renamed"
+    assert me.api("POST", f"/v1/conversations/{gid}/members", json={"user_ids": [y.id]}).status_code == 200
+    r = me.api("PUT", f"/v1/conversations/{gid}/members/{y.id}/role", json={"role": "admin"})
+    assert r.status_code == 200, r.text
+    assert me.api("DELETE", f"/v1/conversations/{gid}/members/{x.id}").status_code == 200
+    members = me.api("GET", f"/v1/conversations/{gid}/members").json()["members"]
+    assert {m["user_id"]: m["role"] for m in members} == {me.id: "owner", y.id: "admin"}
+    ch = me.api("POST", "/v1/channels", json={"title": "rest channel"}).json()["conversation"]["id"]
+    assert x.api("POST", f"/v1/channels/{ch}/join").json()["joined"] is True
+    assert x.api("GET", "/v1/channels", params={"query": "rest chan"}).json()["channels"][0]["id"] == ch
+    assert x.api("POST", f"/v1/conversations/{ch}/leave").status_code == 200
+    assert me.api("GET", f"/v1/users/{x.id}").json()["user"]["username"] == x.username
+    assert me.api("GET", "/v1/users", params={"username": y.username}).json()["user"]["id"] == y.id
+    assert me.api("POST", "/v1/direct", json={"username": y.username}).json()["created"] is False
+    s = me.api("GET", "/v1/sync", params={"cursor": 0, "limit": 2}).json()
+    assert len(s["events"]) == 2 and s["has_more"] is True
