@@ -55,6 +55,15 @@ int main(int argc, char** argv) {
     gateway::IoThreads threads(io_threads);
     chat::ChatService chat(config, threads);
     gateway::Server server(threads, config, chat, chat);
+    chat.set_metrics_source([&threads, &server] {
+      std::string text = threads.metrics_text();
+      text += "# HELP parley_connections_open open client connections (HTTP and WebSocket)\n"
+              "# TYPE parley_connections_open gauge\nparley_connections_open " +
+              std::to_string(server.open_connections()) + "\n";
+      text += "# HELP parley_ws_sessions_open open WebSocket sessions\n# TYPE parley_ws_sessions_open gauge\n"
+              "parley_ws_sessions_open " + std::to_string(gateway::WsSession::live_count()) + "\n";
+      return text;
+    });
     chat.start();
     server.start();
     threads.start();

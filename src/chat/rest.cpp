@@ -83,6 +83,13 @@ bool ChatService::on_request(gateway::HttpRequest& request, gateway::HttpRespond
     respond(json_response(is_ready ? 200 : 503, is_ready ? R"({"status":"ready"})" : R"({"status":"not_ready"})"));
     return true;
   }
+  if (path == "/metrics") {
+    gateway::HttpResponse response;
+    response.content_type = "text/plain; version=0.0.4";
+    response.body = metrics_text();
+    respond(std::move(response));
+    return true;
+  }
   if (path.rfind("/v1/", 0) != 0) return false;
 
   if (!ready()) {

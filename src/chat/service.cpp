@@ -180,6 +180,26 @@ void ChatService::stop() {
   readers_.reset();
 }
 
+std::string ChatService::metrics_text() const {
+  std::string out;
+  auto metric = [&out](const char* name, const char* type, const char* help, std::uint64_t value) {
+    out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n" + name + " " +
+           std::to_string(value) + "\n";
+  };
+  metric("parley_ready", "gauge", "1 if the store is open and commands are accepted", ready() ? 1 : 0);
+  if (committer_) {
+    metric("parley_store_batches_total", "counter", "group commits", committer_->batches_committed());
+    metric("parley_store_ops_total", "counter", "write operations committed", committer_->ops_committed());
+    metric("parley_store_write_queue_length", "gauge", "write operations waiting for the writer",
+           committer_->queue_length());
+    metric("parley_store_committed_pos", "gauge", "global commit position", static_cast<std::uint64_t>(committer_->committed_pos()));
+  }
+  metric("parley_events_committed_total", "counter", "conversation events stored and fanned out",
+         events_committed_.load(std::memory_order_relaxed));
+  if (metrics_source_) out += metrics_source_();
+  return out;
+}
+
 void ChatService::close_all_sessions(std::uint16_t code, std::string_view reason) {
   for (unsigned i = 0; i < poster_.thread_count(); ++i)
     poster_.post(i, [this, i, code, reason = std::string(reason)] { hub(i).close_all(code, reason); });
@@ -269,8 +289,13 @@ bool ChatService::submit_write(std::unique_ptr<ChatOp> op) {
 void ChatService::on_batch_committed(store::Committer::Batch& batch, Pos committed_pos) {
   auto delivery = std::make_shared<DeliveryBatch>();
   delivery->committed_pos = committed_pos;
-  std::size_t total = 0;
-  for (auto& op : batch) total += static_cast<ChatOp&>(*op).deliveries().size();
+  std::size_t total = 0, events = 0;
+  for (auto& op : batch)
+    for (const auto& item : static_cast<ChatOp&>(*op).deliveries()) {
+      ++total;
+      if (item.event_frame) ++events;
+    }
+  events_committed_.fetch_add(events, std::memory_order_relaxed);
   delivery->items.reserve(total);
   for (auto& op : batch)
     for (auto& item : static_cast<ChatOp&>(*op).deliveries()) delivery->items.push_back(std::move(item));

@@ -80,6 +80,10 @@ class ChatService final : public gateway::SessionHandler, public gateway::HttpHa
 
   const Config& config() const { return config_; }
 
+  // Extra Prometheus text appended to GET /metrics (the gateway's counters).
+  void set_metrics_source(std::function<std::string()> source) { metrics_source_ = std::move(source); }
+  std::string metrics_text() const;
+
   // Delivers `reply` to its requester on the requester's thread. Any thread.
   void reply_on_thread(const ReplyTarget& target, Reply reply);
   void close_session_on_thread(const ReplyTarget& target, std::uint16_t code, std::string reason);
@@ -146,6 +150,8 @@ class ChatService final : public gateway::SessionHandler, public gateway::HttpHa
   };
   std::unique_ptr<HashPool> hash_pool_;
 
+  std::function<std::string()> metrics_source_;
+  std::atomic<std::uint64_t> events_committed_{0};
   std::atomic<bool> ready_{false};
   std::atomic<bool> accepting_{false};
 };

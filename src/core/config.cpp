@@ -4,6 +4,7 @@
 #include <toml.hpp>
 
 #include <algorithm>
+#include <cstdio>
 #include <cctype>
 #include <charconv>
 #include <cstdlib>
@@ -174,6 +175,8 @@ LoadResult load_config(int argc, const char* const* argv) {
   app.set_version_flag("--version", std::string(PARLEY_VERSION));
   std::string config_path;
   app.add_option("--config", config_path, "TOML configuration file");
+  bool settings_markdown = false;
+  app.add_flag("--settings-markdown", settings_markdown, "print every setting as a Markdown table and exit");
   std::string listen_alias, data_dir_alias;
   app.add_option("--listen", listen_alias, "alias of --server.listen");
   app.add_option("--data-dir", data_dir_alias, "alias of --server.data_dir");
@@ -192,6 +195,15 @@ LoadResult load_config(int argc, const char* const* argv) {
   } catch (const CLI::ParseError& e) {
     result.exit_now = true;
     result.exit_code = app.exit(e);
+    return result;
+  }
+
+  if (settings_markdown) {
+    std::printf("| setting | default | environment | meaning |\n|---|---|---|---|\n");
+    for (const auto& s : settings())
+      std::printf("| `%s` | `%s` | `%s` | %s |\n", s.name.c_str(), s.get(defaults).c_str(), env_name(s.name).c_str(),
+                  s.help.c_str());
+    result.exit_now = true;
     return result;
   }
 

@@ -38,6 +38,35 @@ void IoThreads::post(unsigned index, std::function<void()> task) {
   boost::asio::post(contexts_[index]->io, std::move(task));
 }
 
+std::string IoThreads::metrics_text() const {
+  struct Row {
+    const char* name;
+    const char* help;
+    std::atomic<std::uint64_t> ThreadCounters::*counter;
+  };
+  static constexpr Row kRows[] = {
+      {"parley_ws_messages_received_total", "WebSocket text messages received", &ThreadCounters::messages_received},
+      {"parley_ws_frames_sent_total", "WebSocket frames queued to clients", &ThreadCounters::frames_sent},
+      {"parley_ws_bytes_sent_total", "bytes written to WebSocket clients", &ThreadCounters::bytes_sent},
+      {"parley_ws_sessions_opened_total", "WebSocket sessions opened", &ThreadCounters::sessions_opened},
+      {"parley_ws_slow_consumer_closes_total", "sessions closed with 4002 (outbound queue full)",
+       &ThreadCounters::slow_consumer_closes},
+      {"parley_ws_rate_limited_frames_total", "frames refused by the per-session rate limit",
+       &ThreadCounters::rate_limited_frames},
+      {"parley_ws_protocol_closes_total", "sessions closed for protocol violations (1002/1003/1007/1009)",
+       &ThreadCounters::protocol_closes},
+      {"parley_ws_write_timeouts_total", "sessions dropped because a write stalled", &ThreadCounters::write_timeouts},
+  };
+  std::string out;
+  for (const auto& row : kRows) {
+    std::uint64_t total = 0;
+    for (const auto& context : contexts_) total += (context->counters.*row.counter).load(std::memory_order_relaxed);
+    out += std::string("# HELP ") + row.name + " " + row.help + "\n# TYPE " + row.name + " counter\n" + row.name +
+           " " + std::to_string(total) + "\n";
+  }
+  return out;
+}
+
 void IoThreads::start() {
   for (auto& context : contexts_) threads_.emplace_back([c = context.get()] { c->io.run(); });
 }

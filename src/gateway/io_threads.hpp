@@ -6,6 +6,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <thread>
@@ -17,7 +18,23 @@ namespace parley::gateway {
 
 class WsSession;
 
-struct ThreadContext {
+// Counters of one I/O thread: written only by it (relaxed), read by /metrics from any thread.
+struct ThreadCounters {
+  std::atomic<std::uint64_t> messages_received{0};  // complete text messages
+  std::atomic<std::uint64_t> frames_sent{0};
+  std::atomic<std::uint64_t> bytes_sent{0};
+  std::atomic<std::uint64_t> sessions_opened{0};
+  std::atomic<std::uint64_t> slow_consumer_closes{0};
+  std::atomic<std::uint64_t> rate_limited_frames{0};
+  std::atomic<std::uint64_t> protocol_closes{0};  // 1002, 1003, 1007, 1009
+  std::atomic<std::uint64_t> write_timeouts{0};
+
+  static void add(std::atomic<std::uint64_t>& counter, std::uint64_t n = 1) {
+    counter.store(counter.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+  }
+};
+
+struct alignas(64) ThreadContext {
   explicit ThreadContext(unsigned i);
 
   unsigned index;
@@ -29,6 +46,7 @@ struct ThreadContext {
   std::unique_ptr<std::uint8_t[]> read_buffer;
 
   std::vector<WsSession*> sessions;  // open sessions on this thread (sweep)
+  ThreadCounters counters;
 
   // Sessions that queued frames during this turn; flushed together by one posted task, so a
   // burst of frames to one session leaves in one write.
@@ -48,6 +66,9 @@ class IoThreads final : public ThreadPoster {
   void post(unsigned index, std::function<void()> task) override;
 
   ThreadContext& context(unsigned index) { return *contexts_[index]; }
+
+  // Prometheus text for the gateway's counters, summed over threads.
+  std::string metrics_text() const;
 
   // Starts the threads; each runs its io_context until stop().
   void start();

@@ -62,6 +62,7 @@ int WsSession::live_count() { return g_live_sessions.load(std::memory_order_rela
 
 void WsSession::start() {
   g_live_sessions.fetch_add(1, std::memory_order_relaxed);
+  ThreadCounters::add(thread_.counters.sessions_opened);
   boost::system::error_code ec;
   socket_.non_blocking(true, ec);
   socket_.set_option(asio::ip::tcp::no_delay(true), ec);
@@ -208,7 +209,9 @@ void WsSession::deliver_message(std::uint8_t* data, std::size_t size) {
     return fail(close_code::invalid_payload, "text message is not valid UTF-8");
   const std::string_view json(reinterpret_cast<char*>(data), size);
   std::int64_t retry_after_ms = 0;
+  ThreadCounters::add(thread_.counters.messages_received);
   if (!take_rate_token(last_received_ms_, retry_after_ms)) {
+    ThreadCounters::add(thread_.counters.rate_limited_frames);
     if (state_ == State::open) handler_.on_rate_limited(*this, json, retry_after_ms);
     return;
   }
@@ -230,6 +233,7 @@ bool WsSession::take_rate_token(std::int64_t now_ms, std::int64_t& retry_after_m
 }
 
 void WsSession::fail(std::uint16_t code, std::string_view reason) {
+  if (code != close_code::rate_limited) ThreadCounters::add(thread_.counters.protocol_closes);
   spdlog::debug("ws.fail session={} code={} reason=\"{}\"", id(), code, reason);
   close(code, reason);
 }
@@ -247,6 +251,7 @@ void WsSession::send(SharedFrame frame) {
     // A reader that cannot keep up: drop what it has not started to receive and close; it
     // catches up through sync when it reconnects. Memory stays bounded by the limit.
     spdlog::info("ws.slow_consumer session={} queued_bytes={}", id(), queued_bytes_);
+    ThreadCounters::add(thread_.counters.slow_consumer_closes);
     const std::size_t keep = queue_head_ + (head_offset_ > 0 ? 1 : 0);
     for (std::size_t i = keep; i < queue_.size(); ++i) queued_bytes_ -= queue_[i]->size();
     queue_.resize(keep);
@@ -267,6 +272,8 @@ void WsSession::close(std::uint16_t code, std::string_view reason) {
 
 void WsSession::enqueue(SharedFrame frame) {
   queued_bytes_ += frame->size();
+  ThreadCounters::add(thread_.counters.frames_sent);
+  ThreadCounters::add(thread_.counters.bytes_sent, frame->size());
   queue_.push_back(std::move(frame));
 }
 
@@ -336,6 +343,7 @@ void WsSession::sweep(std::int64_t now_ms, std::int64_t wall_ms) {
   }
   if (write_waiting_ && now_ms - write_blocked_since_ms_ > limits_.write_timeout_ms) {
     spdlog::info("ws.write_timeout session={}", id());
+    ThreadCounters::add(thread_.counters.write_timeouts);
     terminate();  // the socket does not drain: a close frame could not get through either
     return;
   }
