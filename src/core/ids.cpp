@@ -21,4 +21,13 @@ MessageId SnowflakeGenerator::next(std::int64_t now_ms) {
          (static_cast<MessageId>(node_id_) << kCounterBits) | counter_;
 }
 
+void SnowflakeGenerator::advance_past(MessageId id) {
+  const auto ms = static_cast<std::int64_t>(id >> (kNodeBits + kCounterBits));
+  const auto counter = static_cast<std::uint32_t>(id & ((1u << kCounterBits) - 1));
+  if (ms > last_ms_ || (ms == last_ms_ && counter > counter_)) {
+    last_ms_ = ms;
+    counter_ = counter;
+  }
+}
+
 }  // namespace parley

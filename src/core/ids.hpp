@@ -28,6 +28,9 @@ class SnowflakeGenerator {
   // Returns the next id for wall-clock time `now_ms`. Monotonic even if `now_ms` goes back.
   MessageId next(std::int64_t now_ms);
 
+  // Makes every later id greater than `id` (e.g. the newest stored id after a restart).
+  void advance_past(MessageId id);
+
   // The creation time (ms since the Unix epoch) encoded in an id.
   static std::int64_t timestamp_ms(MessageId id) {
     return static_cast<std::int64_t>(id >> (kNodeBits + kCounterBits)) + kEpochMs;

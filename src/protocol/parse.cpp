@@ -145,6 +145,16 @@ class Fields {
 
 constexpr std::int64_t kMaxId = INT64_MAX;
 
+// Commands that take one of two alternative fields: neither is missing_field, both is
+// invalid_field.
+std::optional<Error> exactly_one(bool first, bool second, const char* first_name, const char* second_name) {
+  if (first && second)
+    return make_error(ErrorCode::invalid_field, std::string("give only one of '") + first_name + "' and '" + second_name + "'");
+  if (!first && !second)
+    return make_error(ErrorCode::missing_field, std::string("one of '") + first_name + "' or '" + second_name + "' is required");
+  return std::nullopt;
+}
+
 template <typename T>
 Result<Command> finish(Fields& f, T command) {
   if (f.failed()) return f.take_error();
@@ -166,8 +176,8 @@ Result<Command> parse_command_fields(std::string_view type, Fields& f, const Par
     c.to_user_id = f.optional_integer("to_user_id", 1, kMaxId).value_or(0);
     c.client_msg_id = f.text("client_msg_id", limits.max_client_msg_id_bytes);
     c.text = f.text("text", limits.max_text_bytes);
-    if (!f.failed() && (c.conversation_id == 0) == (c.to_user_id == 0))
-      return make_error(ErrorCode::missing_field, "exactly one of 'conversation_id' or 'to_user_id' is required");
+    if (!f.failed())
+      if (auto e = exactly_one(c.conversation_id != 0, c.to_user_id != 0, "conversation_id", "to_user_id")) return *e;
     return finish(f, std::move(c));
   }
   if (type == "history") {
@@ -194,8 +204,8 @@ Result<Command> parse_command_fields(std::string_view type, Fields& f, const Par
     DirectOpenCmd c;
     c.user_id = f.optional_integer("user_id", 1, kMaxId).value_or(0);
     c.username = f.optional_text("username", limits.max_username_bytes).value_or("");
-    if (!f.failed() && (c.user_id == 0) == c.username.empty())
-      return make_error(ErrorCode::missing_field, "exactly one of 'user_id' or 'username' is required");
+    if (!f.failed())
+      if (auto e = exactly_one(c.user_id != 0, !c.username.empty(), "user_id", "username")) return *e;
     return finish(f, std::move(c));
   }
   if (type == "group.create") {
@@ -255,8 +265,8 @@ Result<Command> parse_command_fields(std::string_view type, Fields& f, const Par
     UserGetCmd c;
     c.user_id = f.optional_integer("user_id", 1, kMaxId).value_or(0);
     c.username = f.optional_text("username", limits.max_username_bytes).value_or("");
-    if (!f.failed() && (c.user_id == 0) == c.username.empty())
-      return make_error(ErrorCode::missing_field, "exactly one of 'user_id' or 'username' is required");
+    if (!f.failed())
+      if (auto e = exactly_one(c.user_id != 0, !c.username.empty(), "user_id", "username")) return *e;
     return finish(f, std::move(c));
   }
   if (type == "auth.register") {

@@ -34,7 +34,18 @@ void Committer::stop() {
     stopping_ = true;
   }
   wake_.notify_one();
-  if (thread_.joinable()) thread_.join();
+  if (thread_.joinable()) {
+    thread_.join();
+    return;
+  }
+  // Never started: nothing will run the queued ops; tell each of them.
+  Batch orphans;
+  {
+    std::lock_guard lock(mutex_);
+    orphans.swap(queue_);
+  }
+  const Error error = make_error(ErrorCode::unavailable, "the store is shutting down");
+  for (auto& op : orphans) op->abort(error);
 }
 
 std::size_t Committer::queue_length() const {
@@ -67,7 +78,9 @@ void Committer::process(Batch& batch) {
     WriteTxn& txn = writer_->begin_batch();
     for (auto& op : batch) op->apply(txn);
     writer_->commit_batch();
-  } catch (const StoreFailure& failure) {
+  } catch (const std::exception& failure) {
+    // StoreFailure (disk full, I/O error) or a bug in an op: either way nothing of the batch
+    // may stay half-applied.
     spdlog::error("store.batch_failed ops={} error=\"{}\"", batch.size(), failure.what());
     writer_->rollback_batch();
     const Error error = make_error(ErrorCode::unavailable, "the store could not commit; retry");

@@ -45,7 +45,8 @@ class ReadTxn {
 
   virtual std::optional<ConversationRecord> conversation(ConversationId id) = 0;
   virtual std::optional<ConversationId> direct_conversation(UserId a, UserId b) = 0;
-  // Channels ordered by id, id > after_id, title starting with `title_prefix` (case-insensitive).
+  // Channels ordered by id, id > after_id, title starting with `title_prefix` (ASCII letters
+  // match in either case; other characters exactly).
   virtual std::vector<ConversationRecord> channels(const std::string& title_prefix, ConversationId after_id,
                                                    int limit) = 0;
 
@@ -64,6 +65,7 @@ class ReadTxn {
   virtual std::vector<EventRecord> events(ConversationId conversation, Seq from_seq, Seq to_seq, int limit,
                                           bool newest_first) = 0;
   // The first event in [from_seq, to_seq] with pos > cursor, as {seq, pos}; nullopt if none.
+  // The range is clamped to the conversation's events (1..last_seq).
   struct EventPosition {
     Seq seq;
     Pos pos;

@@ -166,5 +166,22 @@ TEST(Snowflake, RandomClockWalkStaysStrictlyIncreasing) {
   EXPECT_LE(Gen::timestamp_ms(last), max_now + 200'000 / (1 << Gen::kCounterBits) + 1);
 }
 
+// After a restart the writer seeds a fresh generator with the newest stored id: even with the
+// clock stepped back, new ids sort after it.
+TEST(SnowflakeTest, AdvancePastAStoredIdAfterRestart) {
+  Gen before(3);
+  MessageId stored = 0;
+  for (int i = 0; i < 10; ++i) stored = before.next(kNow);
+  Gen after(3);
+  after.advance_past(stored);
+  const MessageId next = after.next(kNow - 5000);  // clock went back 5 s
+  EXPECT_GT(next, stored);
+  Gen untouched(3);
+  untouched.advance_past(stored);
+  untouched.advance_past(stored - 100);  // an older id does not move it back
+  EXPECT_GT(untouched.next(kNow - 5000), stored);
+  EXPECT_GT(Gen(3).next(kNow + 1), stored);  // a later clock needs no seeding
+}
+
 }  // namespace
 }  // namespace parley

@@ -481,7 +481,7 @@ std::vector<ErrorCase> frame_error_cases(const ParseLimits& limits) {
        ErrorCode::invalid_field},
       {send_with(R"("to_user_id":0,"client_msg_id":"c","text":"t")"), ErrorCode::invalid_field},
       {send_with(R"("client_msg_id":"c","text":"t")"), ErrorCode::missing_field},
-      {send_with(R"("conversation_id":1,"to_user_id":2,"client_msg_id":"c","text":"t")"), ErrorCode::missing_field},
+      {send_with(R"("conversation_id":1,"to_user_id":2,"client_msg_id":"c","text":"t")"), ErrorCode::invalid_field},
       // history
       {R"({"type":"history"})", ErrorCode::missing_field},
       {R"({"type":"history","conversation_id":null})", ErrorCode::missing_field},
@@ -504,13 +504,13 @@ std::vector<ErrorCase> frame_error_cases(const ParseLimits& limits) {
       {R"({"type":"members.list","conversation_id":-1})", ErrorCode::invalid_field},
       // direct.open and user.get: exactly one of user_id / username.
       {R"({"type":"direct.open"})", ErrorCode::missing_field},
-      {R"({"type":"direct.open","user_id":1,"username":"bob"})", ErrorCode::missing_field},
+      {R"({"type":"direct.open","user_id":1,"username":"bob"})", ErrorCode::invalid_field},
       {R"({"type":"direct.open","username":""})", ErrorCode::missing_field},
       {R"({"type":"direct.open","user_id":0})", ErrorCode::invalid_field},
       {R"({"type":"direct.open","username":5})", ErrorCode::invalid_field},
       {R"({"type":"direct.open","username":")" + std::string(33, 'u') + R"("})", ErrorCode::too_large},
       {R"({"type":"user.get"})", ErrorCode::missing_field},
-      {R"({"type":"user.get","user_id":2,"username":"bob"})", ErrorCode::missing_field},
+      {R"({"type":"user.get","user_id":2,"username":"bob"})", ErrorCode::invalid_field},
       // group.create
       {R"({"type":"group.create"})", ErrorCode::missing_field},
       {R"({"type":"group.create","title":""})", ErrorCode::invalid_field},

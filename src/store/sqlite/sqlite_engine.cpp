@@ -215,13 +215,17 @@ class SqliteReads : public Base {
 
   // Binary search over seq: pos grows with seq inside a conversation, and seqs are gap-free,
   // so a few primary-key probes find the boundary without an index on pos.
-  std::optional<ReadTxn::EventPosition> first_event_after(ConversationId conversation, Seq from_seq, Seq to_seq,
+  std::optional<ReadTxn::EventPosition> first_event_after(ConversationId conversation_id, Seq from_seq, Seq to_seq,
                                                          Pos cursor) override {
+    from_seq = std::max<Seq>(from_seq, 1);
+    if (from_seq > to_seq) return std::nullopt;
+    if (auto c = conversation(conversation_id)) to_seq = std::min(to_seq, c->last_seq);
     if (from_seq > to_seq) return std::nullopt;
     auto pos_of = [&](Seq seq) -> Pos {
       StatementScope s(event_pos_);
-      s->bind(1, conversation).bind(2, seq);
-      if (!s->step()) throw StoreFailure("event " + std::to_string(conversation) + "/" + std::to_string(seq) + " missing");
+      s->bind(1, conversation_id).bind(2, seq);
+      if (!s->step())
+        throw StoreFailure("event " + std::to_string(conversation_id) + "/" + std::to_string(seq) + " missing");
       return s->integer(0);
     };
     Pos high_pos = pos_of(to_seq);
@@ -326,8 +330,11 @@ class SqliteWriter final : public WriterConnection, public SqliteReads<WriteTxn>
         update_member_pos_(db.prepare(
             "UPDATE members SET last_pos = ?2 WHERE conversation_id = ?1 AND left_seq IS NULL")),
         revoke_(db.prepare("INSERT OR IGNORE INTO revoked_tokens(token_id, user_id, expires_at) VALUES(?1, ?2, ?3)")),
-        max_pos_(db.prepare("SELECT coalesce(max(last_pos), 0) FROM conversations")) {
+        max_pos_(db.prepare("SELECT coalesce(max(last_pos), 0) FROM conversations")),
+        newest_id_(db.prepare("SELECT e.id FROM conversations c JOIN events e ON e.conversation_id = c.id AND "
+                              "e.seq = c.last_seq ORDER BY c.last_pos DESC LIMIT 1")) {
     load_committed_pos();
+    seed_ids();
   }
 
   // --- WriterConnection ---
@@ -412,6 +419,7 @@ class SqliteWriter final : public WriterConnection, public SqliteReads<WriteTxn>
 
   void add_member(ConversationId conversation, ConversationKind kind, UserId user, Role role, Seq visible_from_seq,
                   Pos last_pos) override {
+    if (auto existing = member(conversation, user); existing && existing->active()) return;
     StatementScope s(upsert_member_);
     s->bind(1, conversation).bind(2, user).bind(3, static_cast<std::int64_t>(role)).bind(4, visible_from_seq);
     s->bind(5, last_pos).bind(6, kind == ConversationKind::channel ? 1 : 0).bind(7, wall_clock_ms()).run();
@@ -508,10 +516,17 @@ class SqliteWriter final : public WriterConnection, public SqliteReads<WriteTxn>
     next_pos_ = committed_pos_ + 1;
   }
 
+  // New ids must sort after every stored one even if the clock stepped back across a restart:
+  // the newest event (highest pos) carries the highest id this store issued.
+  void seed_ids() {
+    StatementScope s(newest_id_);
+    if (s->step()) ids_.advance_past(static_cast<MessageId>(s->integer(0)));
+  }
+
   SnowflakeGenerator ids_;
   Statement begin_, commit_, insert_user_, insert_conversation_, set_title_, conversation_state_, upsert_member_,
       end_member_, set_role_, member_count_, insert_event_, find_duplicate_, update_conversation_, update_member_pos_,
-      revoke_, max_pos_;
+      revoke_, max_pos_, newest_id_;
   std::unordered_map<ConversationId, ConversationState> conversations_;
   // Conversations with new events in this batch, each once.
   std::vector<ConversationId> touched_;
