@@ -131,14 +131,14 @@ class CreateUserOp final : public ChatOp {
 
 class RevokeTokenOp final : public ChatOp {
  public:
-  RevokeTokenOp(ChatService& s, UserId caller, ReplyTarget t, Identity identity, RevocationList& list)
-      : ChatOp(s, caller, std::move(t)), identity_(std::move(identity)), list_(list) {}
+  RevokeTokenOp(ChatService& s, UserId caller, ReplyTarget t, Identity identity)
+      : ChatOp(s, caller, std::move(t)), identity_(std::move(identity)) {}
 
  protected:
   Status run(store::WriteTxn& txn) override {
     txn.revoke_token(identity_.token_id, identity_.user_id, identity_.expires_at_s);
-    // Refuse the token from now on; its live sessions close when this batch is delivered.
-    list_.add(identity_.token_id);
+    // After the commit the token joins the in-memory revocation list (on_batch_committed) and
+    // its live sessions close when this batch is delivered.
     Delivery d;
     d.revoked_token_id = identity_.token_id;
     deliveries_.push_back(std::move(d));
@@ -148,7 +148,6 @@ class RevokeTokenOp final : public ChatOp {
 
  private:
   Identity identity_;
-  RevocationList& list_;
 };
 
 // Keeps only what a username may contain, for names proposed by a host application.
@@ -186,7 +185,7 @@ void ChatService::authenticate(const std::string& token, unsigned thread, std::f
   {
     std::shared_lock lock(external_mutex_);
     if (auto it = external_users_.find(claims->subject); it != external_users_.end()) {
-      done(Identity{it->second, std::string(), claims->expires_at});
+      done(Identity{it->second, std::string(), claims->expires_at + auth::ExternalJwtVerifier::kClockLeewaySeconds});
       return;
     }
   }
@@ -195,7 +194,8 @@ void ChatService::authenticate(const std::string& token, unsigned thread, std::f
   ReplyTarget target;
   target.thread = thread;
   const std::string subject = claims->subject;
-  const std::int64_t expires_at = claims->expires_at;
+  // The verifier tolerates clock skew past "exp"; the session lives as long as that.
+  const std::int64_t expires_at = claims->expires_at + auth::ExternalJwtVerifier::kClockLeewaySeconds;
   target.http = [this, outcome, subject, expires_at, done](const Reply& reply) {
     if (reply.error || !outcome->user) {
       done(reply.error ? *reply.error : make_error(ErrorCode::internal, "user mapping failed"));
@@ -207,8 +207,14 @@ void ChatService::authenticate(const std::string& token, unsigned thread, std::f
     }
     done(Identity{outcome->user->id, std::string(), expires_at});
   };
+  std::string display_name = claims->username_hint;
+  if (display_name.size() > static_cast<std::size_t>(config_.limits.max_title_bytes)) {
+    std::size_t cut = static_cast<std::size_t>(config_.limits.max_title_bytes);
+    while (cut > 0 && (static_cast<unsigned char>(display_name[cut]) & 0xC0) == 0x80) --cut;  // UTF-8 boundary
+    display_name.resize(cut);
+  }
   auto op = std::make_unique<CreateUserOp>(*this, target, sanitize_username(claims->username_hint, config_.limits.max_username_bytes),
-                                           claims->username_hint, "", claims->subject, outcome);
+                                           std::move(display_name), "", claims->subject, outcome);
   if (!submit_write(std::move(op))) done(make_error(ErrorCode::unavailable, "the write queue is full; retry"));
 }
 
@@ -306,7 +312,7 @@ void ChatService::logout(const Identity& caller, gateway::HttpResponder respond,
     JsonWriter(ok.fields).field("revoked", false);
     return respond(reply_http(ok));
   }
-  if (!submit_write(std::make_unique<RevokeTokenOp>(*this, caller.user_id, target, caller, revoked_)))
+  if (!submit_write(std::make_unique<RevokeTokenOp>(*this, caller.user_id, target, caller)))
     respond(reply_http(Reply::failure(ErrorCode::unavailable, "the write queue is full; retry")));
 }
 

@@ -200,13 +200,14 @@ Result<Reply> channel_list(ReadTxn& txn, UserId caller, const protocol::ChannelL
   return reply;
 }
 
-Result<Reply> members_list(ReadTxn& txn, UserId caller, ConversationId id, int max_members) {
+Result<Reply> members_list(ReadTxn& txn, UserId caller, const protocol::MembersListCmd& cmd) {
+  const ConversationId id = cmd.conversation_id;
   auto member = require_membership(txn, id, caller);
   if (!member) return member.take_error();
   if (!member->active()) return make_error(ErrorCode::not_member, "you are no longer a member of this conversation");
-  auto members = txn.active_members(id);
-  const bool truncated = static_cast<int>(members.size()) > max_members;
-  if (truncated) members.resize(static_cast<std::size_t>(max_members));
+  auto members = txn.active_members_page(id, cmd.after_user_id, cmd.limit + 1);
+  const bool has_more = static_cast<int>(members.size()) > cmd.limit;
+  if (has_more) members.pop_back();
   Reply reply;
   JsonWriter w(reply.fields);
   w.field("conversation_id", id);
@@ -221,7 +222,7 @@ Result<Reply> members_list(ReadTxn& txn, UserId caller, ConversationId id, int m
     w.end_object();
   }
   w.end_array();
-  w.field("truncated", truncated);
+  w.field("has_more", has_more);
   return reply;
 }
 
@@ -239,9 +240,8 @@ Result<Reply> user_get(ReadTxn& txn, const protocol::UserGetCmd& cmd) {
 
 void ChatService::run_read(const Identity& caller, protocol::Command&& command, ReplyTarget target) {
   const UserId user = caller.user_id;
-  const int max_members = 1000;
   const auto page_bytes = static_cast<std::size_t>(config_.limits.max_page_bytes);
-  auto task = [this, user, max_members, page_bytes, command = std::move(command), target](ReadTxn* txn) {
+  auto task = [this, user, page_bytes, command = std::move(command), target](ReadTxn* txn) {
     if (!txn) {
       reply_on_thread(target, Reply::failure(ErrorCode::unavailable, "the store could not be read; retry"));
       return;
@@ -254,7 +254,7 @@ void ChatService::run_read(const Identity& caller, protocol::Command&& command, 
           else if constexpr (std::is_same_v<T, protocol::ConversationsListCmd>) return conversations_list(*txn, user);
           else if constexpr (std::is_same_v<T, protocol::ConversationGetCmd>) return conversation_get(*txn, user, c.conversation_id);
           else if constexpr (std::is_same_v<T, protocol::ChannelListCmd>) return channel_list(*txn, user, c);
-          else if constexpr (std::is_same_v<T, protocol::MembersListCmd>) return members_list(*txn, user, c.conversation_id, max_members);
+          else if constexpr (std::is_same_v<T, protocol::MembersListCmd>) return members_list(*txn, user, c);
           else if constexpr (std::is_same_v<T, protocol::UserGetCmd>) return user_get(*txn, c);
           else return make_error(ErrorCode::internal, "command has no handler");
         },

@@ -96,6 +96,11 @@ bool ChatService::on_request(gateway::HttpRequest& request, gateway::HttpRespond
     respond(reply_http(Reply::failure(ErrorCode::unavailable, "the server is not ready")));
     return true;
   }
+  if ((path == "/v1/auth/register" || path == "/v1/auth/login" || path == "/v1/auth/logout") &&
+      request.method != "POST") {
+    respond(json_response(405, R"({"error":{"code":"bad_request","message":"method not allowed: use POST"}})"));
+    return true;
+  }
   if (request.method == "POST" && path == "/v1/auth/register") {
     register_account(request, respond);
     return true;
@@ -137,7 +142,8 @@ bool ChatService::on_request(gateway::HttpRequest& request, gateway::HttpRespond
                 thread](Result<Identity> identity) mutable {
                  if (!identity) return respond(reply_http(Reply::failure(identity.take_error())));
                  if (is_logout) return logout(*identity, respond, thread);
-                 if (is_me) params.emplace_back("user_id", std::to_string(identity->user_id));
+                 // /v1/me is the caller, whatever the query says (the first match wins).
+                 if (is_me) params.insert(params.begin(), {"user_id", std::to_string(identity->user_id)});
                  auto command = parser(thread).parse_rest(type, body, params);
                  if (!command) return respond(reply_http(Reply::failure(command.take_error())));
                  ReplyTarget target;

@@ -26,14 +26,21 @@ void write_conversation(JsonWriter& w, const store::ConversationRecord& c, const
   w.begin_object();
   w.field("id", c.id);
   w.field("kind", conversation_kind_name(c.kind));
-  w.field("title", c.title);
-  w.field("topic", c.topic);
   w.field("created_by", c.created_by);
   w.field("created_at", c.created_at_ms);
-  w.field("last_seq", c.last_seq);
-  w.field("last_pos", c.last_pos);
-  w.field("last_event_at", c.last_event_at_ms);
-  w.field("member_count", static_cast<std::int64_t>(c.member_count));
+  if (member && !member->active()) {
+    // A former member sees the conversation as it was when it left, nothing later.
+    w.field("title", member->left_title);
+    w.field("last_seq", *member->left_seq);
+    w.field("last_pos", member->last_pos);
+  } else {
+    w.field("title", c.title);
+    w.field("topic", c.topic);
+    w.field("last_seq", c.last_seq);
+    w.field("last_pos", c.last_pos);
+    w.field("last_event_at", c.last_event_at_ms);
+    w.field("member_count", static_cast<std::int64_t>(c.member_count));
+  }
   if (member) {
     w.field("role", role_name(member->role));
     w.field("visible_from_seq", member->visible_from_seq);

@@ -15,7 +15,9 @@ void write_event(JsonWriter& w, const store::EventRecord& event);
 
 // {"id","kind","title","topic","created_by","created_at","last_seq","last_pos","last_event_at",
 //  "member_count"} plus, with a membership, "role","visible_from_seq" and "left_seq" (if left),
-//  plus "peer" (the other user) for direct conversations when known.
+//  plus "peer" (the other user) for direct conversations when known. For a former member
+//  (left_seq set) title/last_seq/last_pos are those of the moment it left, and topic,
+//  last_event_at and member_count are omitted.
 void write_conversation(JsonWriter& w, const store::ConversationRecord& conversation,
                         const store::MemberRecord* member = nullptr, const store::UserRecord* peer = nullptr);
 

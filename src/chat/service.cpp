@@ -294,6 +294,7 @@ void ChatService::on_batch_committed(store::Committer::Batch& batch, Pos committ
     for (const auto& item : static_cast<ChatOp&>(*op).deliveries()) {
       ++total;
       if (item.event_frame) ++events;
+      if (!item.revoked_token_id.empty()) revoked_.add(item.revoked_token_id);  // durable now
     }
   events_committed_.fetch_add(events, std::memory_order_relaxed);
   delivery->items.reserve(total);
@@ -366,6 +367,12 @@ void ChatService::finish_hello(SessionId session_id, unsigned thread, const std:
     w.field("idle_timeout_ms", config_.limits.idle_timeout_ms);
     w.field("ping_interval_ms", config_.limits.ping_interval_ms);
     w.field("max_group_members", config_.limits.max_group_members);
+    w.field("max_channel_members", config_.limits.max_channel_members);
+    w.field("max_members_per_request", config_.limits.max_members_per_request);
+    w.field("max_title_bytes", config_.limits.max_title_bytes);
+    w.field("max_username_bytes", config_.limits.max_username_bytes);
+    w.field("max_page_bytes", config_.limits.max_page_bytes);
+    w.field("max_outbound_bytes", config_.limits.max_outbound_bytes);
     w.end_object();
     w.key("server").begin_object().field("version", PARLEY_VERSION).field("node_id", config_.server.node_id).end_object();
     s->send_text(reply_frame_json(reply, request_id));

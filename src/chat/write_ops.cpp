@@ -233,7 +233,9 @@ class ChannelJoinOp final : public ChatOp {
       if (conversation->member_count >= limits().max_channel_members)
         return make_error(ErrorCode::limit_reached, "the channel is full");
       const EventRecord& event = emit(txn, draft(conversation->id, caller_, EventKind::member_joined));
-      txn.add_member(conversation->id, ConversationKind::channel, caller_, Role::member, 1, event.pos);
+      // A channel everyone left has no manager: whoever joins it first becomes its owner.
+      const Role role = conversation->member_count == 0 ? Role::owner : Role::member;
+      txn.add_member(conversation->id, ConversationKind::channel, caller_, role, 1, event.pos);
       deliveries_.back().subscribe = {caller_};
       joined = true;
     }
@@ -268,10 +270,13 @@ class RenameOp final : public ChatOp {
 
  protected:
   Status run(WriteTxn& txn) override {
-    auto member = require_manager(txn, cmd_.conversation_id, caller_, Role::admin);
+    store::ConversationRecord conversation;
+    auto member = require_manager(txn, cmd_.conversation_id, caller_, Role::admin, &conversation);
     if (!member) return member.take_error();
-    emit(txn, draft(cmd_.conversation_id, caller_, EventKind::conversation_renamed, meta_title(cmd_.title)));
-    txn.set_title(cmd_.conversation_id, cmd_.title);
+    if (conversation.title != cmd_.title) {
+      emit(txn, draft(cmd_.conversation_id, caller_, EventKind::conversation_renamed, meta_title(cmd_.title)));
+      txn.set_title(cmd_.conversation_id, cmd_.title);
+    }
     reply_.fields = conversation_fields(txn, cmd_.conversation_id, caller_);
     return Ok{};
   }
@@ -324,7 +329,8 @@ class MemberRemoveOp final : public ChatOp {
 
  protected:
   Status run(WriteTxn& txn) override {
-    auto member = require_manager(txn, cmd_.conversation_id, caller_, Role::admin);
+    store::ConversationRecord conversation;
+    auto member = require_manager(txn, cmd_.conversation_id, caller_, Role::admin, &conversation);
     if (!member) return member.take_error();
     if (cmd_.user_id == caller_) return make_error(ErrorCode::invalid_field, "to remove yourself, use conversation.leave");
     auto target = txn.member(cmd_.conversation_id, cmd_.user_id);
@@ -332,7 +338,7 @@ class MemberRemoveOp final : public ChatOp {
     if (static_cast<int>(target->role) >= static_cast<int>(member->role))
       return make_error(ErrorCode::forbidden, "you can only remove members below your role");
     const EventRecord& event = emit(txn, draft(cmd_.conversation_id, caller_, EventKind::member_removed, meta_user(cmd_.user_id)));
-    txn.end_member(cmd_.conversation_id, cmd_.user_id, event.seq, event.pos);
+    txn.end_member(cmd_.conversation_id, cmd_.user_id, event.seq, event.pos, conversation.title);
     deliveries_.back().unsubscribe = {cmd_.user_id};
     reply_.fields = conversation_fields(txn, cmd_.conversation_id, caller_);
     return Ok{};
@@ -371,10 +377,11 @@ class LeaveOp final : public ChatOp {
 
  protected:
   Status run(WriteTxn& txn) override {
-    auto member = require_manager(txn, cmd_.conversation_id, caller_, Role::member);
+    store::ConversationRecord conversation;
+    auto member = require_manager(txn, cmd_.conversation_id, caller_, Role::member, &conversation);
     if (!member) return member.take_error();
     const EventRecord& event = emit(txn, draft(cmd_.conversation_id, caller_, EventKind::member_left));
-    txn.end_member(cmd_.conversation_id, caller_, event.seq, event.pos);
+    txn.end_member(cmd_.conversation_id, caller_, event.seq, event.pos, conversation.title);
     deliveries_.back().unsubscribe = {caller_};
     if (member->role == Role::owner) {
       // Hand ownership to the longest-standing admin, else the longest-standing member.

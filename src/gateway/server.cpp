@@ -82,7 +82,7 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
 
   void on_read(beast::error_code ec) {
     if (ec == http::error::body_limit) return respond_error(413, "too_large", "request body too large", false);
-    if (ec == http::error::header_limit) return respond_error(431, "too_large", "request headers too large", false);
+    if (ec == http::error::header_limit) return respond_error(413, "too_large", "request headers too large", false);
     if (ec == http::error::end_of_stream || ec == beast::error::timeout || ec == asio::error::connection_reset) return close();
     if (ec) return respond_error(400, "bad_request", "malformed HTTP request", false);
     auto& request = parser_->get();
@@ -192,8 +192,18 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
     std::string response = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                            "Sec-WebSocket-Accept: " + websocket::accept_key(key) + "\r\n";
     // Offer our subprotocol name back if the client asked for it.
-    const auto protocols = request[http::field::sec_websocket_protocol];
-    if (protocols.find("parley.v1") != std::string_view::npos) response += "Sec-WebSocket-Protocol: parley.v1\r\n";
+    std::string_view protocols = request[http::field::sec_websocket_protocol];
+    while (!protocols.empty()) {
+      const auto comma = protocols.find(',');
+      std::string_view offered = protocols.substr(0, comma);
+      while (!offered.empty() && offered.front() == ' ') offered.remove_prefix(1);
+      while (!offered.empty() && offered.back() == ' ') offered.remove_suffix(1);
+      if (offered == "parley.v1") {
+        response += "Sec-WebSocket-Protocol: parley.v1\r\n";
+        break;
+      }
+      protocols = comma == std::string_view::npos ? std::string_view() : protocols.substr(comma + 1);
+    }
     response += "\r\n";
 
     const auto leftover = buffer_.data();

@@ -9,7 +9,9 @@
 
 namespace parley::gateway::websocket {
 
-HeaderStatus decode_client_header(const std::uint8_t* data, std::size_t size, FrameHeader& out) {
+namespace {
+
+HeaderStatus decode_header(const std::uint8_t* data, std::size_t size, bool expect_mask, FrameHeader& out) {
   if (size < 2) return HeaderStatus::incomplete;
   const std::uint8_t b0 = data[0], b1 = data[1];
   if (b0 & 0x70) return HeaderStatus::invalid;  // RSV1-3: no extension negotiated
@@ -23,7 +25,8 @@ HeaderStatus decode_client_header(const std::uint8_t* data, std::size_t size, Fr
     case Opcode::pong: break;
     default: return HeaderStatus::invalid;
   }
-  if (!(b1 & 0x80)) return HeaderStatus::invalid;  // clients must mask
+  const bool masked = b1 & 0x80;
+  if (masked != expect_mask) return HeaderStatus::invalid;  // clients must mask, servers must not
   out.fin = b0 & 0x80;
   out.opcode = opcode;
   std::uint64_t length = b1 & 0x7F;
@@ -40,12 +43,40 @@ HeaderStatus decode_client_header(const std::uint8_t* data, std::size_t size, Fr
     at += 8;
   }
   if (is_control(opcode) && (!out.fin || length > 125)) return HeaderStatus::invalid;
-  if (size < at + 4) return HeaderStatus::incomplete;
-  std::memcpy(out.mask.data(), data + at, 4);
-  at += 4;
+  if (masked) {
+    if (size < at + 4) return HeaderStatus::incomplete;
+    std::memcpy(out.mask.data(), data + at, 4);
+    at += 4;
+  } else {
+    out.mask = {0, 0, 0, 0};
+  }
   out.payload_length = length;
   out.header_length = at;
   return HeaderStatus::complete;
+}
+
+}  // namespace
+
+HeaderStatus decode_client_header(const std::uint8_t* data, std::size_t size, FrameHeader& out) {
+  return decode_header(data, size, true, out);
+}
+
+HeaderStatus decode_server_header(const std::uint8_t* data, std::size_t size, FrameHeader& out) {
+  return decode_header(data, size, false, out);
+}
+
+std::string make_client_frame(Opcode opcode, std::string_view payload, const std::array<std::uint8_t, 4>& mask) {
+  std::uint8_t header[14];
+  std::size_t header_length = encode_header(header, opcode, payload.size());
+  header[1] |= 0x80;
+  std::memcpy(header + header_length, mask.data(), 4);
+  header_length += 4;
+  std::string frame;
+  frame.reserve(header_length + payload.size());
+  frame.append(reinterpret_cast<const char*>(header), header_length);
+  frame.append(payload);
+  unmask(reinterpret_cast<std::uint8_t*>(frame.data()) + header_length, payload.size(), mask);
+  return frame;
 }
 
 void unmask(std::uint8_t* data, std::size_t size, const std::array<std::uint8_t, 4>& mask, std::size_t offset) {

@@ -46,6 +46,13 @@ enum class HeaderStatus {
 // and lengths with the top bit set.
 HeaderStatus decode_client_header(const std::uint8_t* data, std::size_t size, FrameHeader& out);
 
+// Decodes a server frame header (client side): like decode_client_header, but frames must
+// NOT be masked.
+HeaderStatus decode_server_header(const std::uint8_t* data, std::size_t size, FrameHeader& out);
+
+// A complete masked client frame (client side), masked with `mask`.
+std::string make_client_frame(Opcode opcode, std::string_view payload, const std::array<std::uint8_t, 4>& mask);
+
 // XORs `size` payload bytes in place; `offset` is the position of data[0] within the payload.
 void unmask(std::uint8_t* data, std::size_t size, const std::array<std::uint8_t, 4>& mask, std::size_t offset = 0);
 

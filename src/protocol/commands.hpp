@@ -73,7 +73,11 @@ struct MemberSetRoleCmd {
   Role role = Role::member;
 };
 struct LeaveCmd { ConversationId conversation_id = 0; };
-struct MembersListCmd { ConversationId conversation_id = 0; };
+struct MembersListCmd {
+  ConversationId conversation_id = 0;
+  UserId after_user_id = 0;  // paging: members with user_id > after_user_id
+  int limit = 100;
+};
 struct UserGetCmd {
   UserId user_id = 0;
   std::string username;

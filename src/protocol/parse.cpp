@@ -108,7 +108,10 @@ class Fields {
       if (e.get_array().get(array) != simdjson::SUCCESS) { fail(ErrorCode::invalid_field, name, "must be an array"); return {}; }
       for (element item : array) {
         std::int64_t v = 0;
-        if (item.get_int64().get(v) != simdjson::SUCCESS || v <= 0) {
+        std::string_view text;
+        if (item.get_string().get(text) == simdjson::SUCCESS) v = parse_decimal(text).value_or(0);
+        else if (item.get_int64().get(v) != simdjson::SUCCESS) v = 0;
+        if (v <= 0) {
           fail(ErrorCode::invalid_field, name, "must be an array of positive integer ids");
           return {};
         }
@@ -260,7 +263,13 @@ Result<Command> parse_command_fields(std::string_view type, Fields& f, const Par
     return finish(f, std::move(c));
   }
   if (type == "conversation.leave") return finish(f, LeaveCmd{f.integer("conversation_id", 1, kMaxId)});
-  if (type == "members.list") return finish(f, MembersListCmd{f.integer("conversation_id", 1, kMaxId)});
+  if (type == "members.list") {
+    MembersListCmd c;
+    c.conversation_id = f.integer("conversation_id", 1, kMaxId);
+    c.after_user_id = f.optional_integer("after_user_id", 0, kMaxId).value_or(0);
+    c.limit = static_cast<int>(f.optional_integer("limit", 1, 1000).value_or(100));
+    return finish(f, std::move(c));
+  }
   if (type == "user.get") {
     UserGetCmd c;
     c.user_id = f.optional_integer("user_id", 1, kMaxId).value_or(0);

@@ -41,6 +41,7 @@ struct MemberRecord {
   Role role = Role::member;
   Seq visible_from_seq = 1;     // first seq this member may read
   std::optional<Seq> left_seq;  // set once the member left or was removed: last seq it may read
+  std::string left_title;       // the conversation's title at that moment
   Pos last_pos = 0;             // pos of the newest event visible to it (push conversations)
   std::int64_t joined_at_ms = 0;
 

@@ -52,6 +52,8 @@ class ReadTxn {
 
   virtual std::optional<MemberRecord> member(ConversationId conversation, UserId user) = 0;
   virtual std::vector<MemberRecord> active_members(ConversationId conversation) = 0;
+  // Active members with user_id > after_user, ordered by user id, at most `limit`.
+  virtual std::vector<MemberRecord> active_members_page(ConversationId conversation, UserId after_user, int limit) = 0;
   // Active memberships of a user with their conversations, most recent activity first.
   virtual std::vector<ChangedConversation> user_conversations(UserId user) = 0;
   // Ids of the conversations the user is an active member of.
@@ -94,8 +96,10 @@ class WriteTxn : public ReadTxn {
   // first visible seq. `last_pos` must be the pos of the event announcing it.
   virtual void add_member(ConversationId conversation, ConversationKind kind, UserId user, Role role,
                           Seq visible_from_seq, Pos last_pos) = 0;
-  // Ends a membership at `left_seq` (the removal event, whose pos is `last_pos`).
-  virtual void end_member(ConversationId conversation, UserId user, Seq left_seq, Pos last_pos) = 0;
+  // Ends a membership at `left_seq` (the removal event, whose pos is `last_pos`), keeping the
+  // conversation's `title` of that moment for the former member's view.
+  virtual void end_member(ConversationId conversation, UserId user, Seq left_seq, Pos last_pos,
+                          const std::string& title) = 0;
   virtual void set_role(ConversationId conversation, UserId user, Role role) = 0;
 
   // Appends an event: assigns seq, pos, id and created time. If `draft.client_msg_id` is set

@@ -158,3 +158,50 @@ def test_conversation_list_order_and_rest_endpoints(server):
     assert me.api("POST", "/v1/direct", json={"username": y.username}).json()["created"] is False
     s = me.api("GET", "/v1/sync", params={"cursor": 0, "limit": 2}).json()
     assert len(s["events"]) == 2 and s["has_more"] is True
+
+
+def test_former_member_sees_the_conversation_as_it_was(server):
+    owner, member = server.register(), server.register()
+    o, m = owner.connect(), member.connect()
+    gid = o.ok("group.create", title="before", member_ids=[member.id])["conversation"]["id"]
+    left = m.ok("conversation.leave", conversation_id=gid)["conversation"]
+    o.ok("conversation.rename", conversation_id=gid, title="after")
+    o.send_text(gid, text="later")
+    view = m.ok("conversation.get", conversation_id=gid)["conversation"]
+    assert view["title"] == "before" and view["last_seq"] == view["left_seq"] == left["left_seq"]
+    assert "member_count" not in view and "last_event_at" not in view
+    # Renaming to the same title stores nothing.
+    last = o.ok("conversation.get", conversation_id=gid)["conversation"]["last_seq"]
+    o.ok("conversation.rename", conversation_id=gid, title="after")
+    assert o.ok("conversation.get", conversation_id=gid)["conversation"]["last_seq"] == last
+
+
+def test_abandoned_channel_gets_a_new_owner(server):
+    founder, newcomer = server.register(), server.register()
+    f, n = founder.connect(), newcomer.connect()
+    cid = f.ok("channel.create", title="abandoned")["conversation"]["id"]
+    f.ok("conversation.leave", conversation_id=cid)
+    joined = n.ok("channel.join", conversation_id=cid)["conversation"]
+    assert joined["role"] == "owner"
+    n.ok("conversation.rename", conversation_id=cid, title="revived")
+
+
+def test_members_list_pages(server):
+    users = [server.register() for _ in range(7)]
+    c = users[0].connect()
+    gid = c.ok("group.create", title="paged", member_ids=[u.id for u in users[1:]])["conversation"]["id"]
+    seen, after = [], 0
+    while True:
+        page = c.ok("members.list", conversation_id=gid, after_user_id=after, limit=3)
+        seen += [m["user_id"] for m in page["members"]]
+        if not page["has_more"]:
+            break
+        after = page["members"][-1]["user_id"]
+    assert seen == sorted(u.id for u in users)
+
+
+def test_me_ignores_query_parameters(server):
+    me, other = server.register(), server.register()
+    r = me.api("GET", "/v1/me", params={"user_id": other.id})
+    assert r.json()["user"]["id"] == me.id
+    assert server.api("GET", "/v1/auth/register").status_code == 405

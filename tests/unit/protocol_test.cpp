@@ -250,6 +250,11 @@ TEST_F(ProtocolTest, MembersAdd) {
   EXPECT_EQ(c.user_ids, (std::vector<UserId>{7, 8}));
 }
 
+TEST_F(ProtocolTest, MembersAddAcceptsDecimalStringIds) {
+  const auto c = parse_as<MembersAddCmd>(R"({"type":"members.add","conversation_id":1,"user_ids":["2",3]})");
+  EXPECT_EQ(c.user_ids, (std::vector<UserId>{2, 3}));
+}
+
 TEST_F(ProtocolTest, MembersRemove) {
   const auto c = parse_as<MemberRemoveCmd>(R"({"type":"members.remove","conversation_id":6,"user_id":7})");
   EXPECT_EQ(c.conversation_id, 6);
@@ -535,7 +540,7 @@ std::vector<ErrorCase> frame_error_cases(const ParseLimits& limits) {
       // members.add / members.remove / members.set_role
       {R"({"type":"members.add","conversation_id":1})", ErrorCode::missing_field},
       {R"({"type":"members.add","conversation_id":1,"user_ids":[]})", ErrorCode::invalid_field},
-      {R"({"type":"members.add","conversation_id":1,"user_ids":["2"]})", ErrorCode::invalid_field},
+      {R"({"type":"members.add","conversation_id":1,"user_ids":["2x"]})", ErrorCode::invalid_field},
       {R"({"type":"members.add","conversation_id":1,"user_ids":[)" + too_many_ids + "]}", ErrorCode::too_large},
       {R"({"type":"members.remove","conversation_id":1})", ErrorCode::missing_field},
       {R"({"type":"members.remove","conversation_id":1,"user_id":0})", ErrorCode::invalid_field},

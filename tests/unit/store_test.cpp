@@ -313,8 +313,8 @@ TEST_F(StoreConversationTest, CreateAddEndAndRejoinMembers) {
     txn.set_title(group.id, "Renamed");
     txn.set_role(group.id, bob, Role::admin);
     const auto removed = txn.append_event(draft(group.id, alice, "", "", EventKind::member_removed)).event;
-    txn.end_member(group.id, bob, removed.seq, removed.pos);
-    txn.end_member(group.id, bob, removed.seq, removed.pos);  // already ended: no double count
+    txn.end_member(group.id, bob, removed.seq, removed.pos, "g");
+    txn.end_member(group.id, bob, removed.seq, removed.pos, "g");  // already ended: no double count
   });
   read([&](ReadTxn& txn) {
     EXPECT_EQ(txn.conversation(group.id)->title, "Renamed");
@@ -816,7 +816,7 @@ TEST_F(StoreChangedConversationsTest, RemovedMemberSeesUpToItsRemovalThenRejoins
     const Pos before_removal = append(c, owner, "seen by bob").event.pos;
     const auto removal = batch([&](WriteTxn& txn) {
       const auto e = announce(txn, c, owner, EventKind::member_removed);
-      txn.end_member(c, bob, e.seq, e.pos);
+      txn.end_member(c, bob, e.seq, e.pos, "");
       // Events after the removal in the same batch are not bob's.
       txn.append_event(draft(c, owner, "same batch, after removal"));
       return e;
@@ -932,7 +932,7 @@ TEST_F(StoreChangedConversationsTest, MatchesAModelUnderRandomOperations) {
         conversation.members[user] = Membership{visible_from, std::nullopt};
       } else if (is_active && active.size() > 1) {  // remove (or leave)
         const auto e = append_to(id, pick(active), EventKind::member_removed);
-        txn.end_member(id, user, e.seq, e.pos);
+        txn.end_member(id, user, e.seq, e.pos, "");
         conversation.members[user].left = e.seq;
       }
     }

@@ -41,6 +41,7 @@ CREATE TABLE members(
   role INTEGER NOT NULL,                  -- 0 member, 1 admin, 2 owner
   visible_from_seq INTEGER NOT NULL,
   left_seq INTEGER,                       -- NULL while a member
+  left_title TEXT,                        -- the conversation's title when the member left
   last_pos INTEGER NOT NULL,              -- newest pos visible to this member (push conversations)
   pull INTEGER NOT NULL,                  -- 1 for active channel memberships: see conversations.last_pos
   joined_at INTEGER NOT NULL,

@@ -15,7 +15,8 @@ constexpr const char* kConversationColumns =
     "c.id, c.kind, c.title, c.topic, c.created_by, c.created_at, c.last_seq, c.last_pos, c.last_event_at, "
     "c.member_count";
 constexpr const char* kMemberColumns =
-    "m.conversation_id, m.user_id, m.role, m.visible_from_seq, m.left_seq, m.last_pos, m.joined_at";
+    "m.conversation_id, m.user_id, m.role, m.visible_from_seq, m.left_seq, m.last_pos, m.joined_at, "
+    "coalesce(m.left_title, '')";
 constexpr const char* kEventColumns =
     "conversation_id, seq, pos, id, sender_id, kind, client_msg_id, body, meta, created_at";
 constexpr int kConversationColumnCount = 10;
@@ -48,6 +49,7 @@ MemberRecord read_member(const Statement& s, int at = 0) {
   m.left_seq = s.optional_integer(at + 4);
   m.last_pos = s.integer(at + 5);
   m.joined_at_ms = s.integer(at + 6);
+  m.left_title = s.text(at + 7);
   return m;
 }
 
@@ -99,6 +101,9 @@ class SqliteReads : public Base {
         active_members_(db.prepare(sql({"SELECT ", kMemberColumns,
                                         " FROM members m WHERE m.conversation_id = ?1 AND m.left_seq IS NULL "
                                         "ORDER BY m.joined_at, m.user_id"}))),
+        members_page_(db.prepare(sql({"SELECT ", kMemberColumns,
+                                      " FROM members m WHERE m.conversation_id = ?1 AND m.user_id > ?2 AND "
+                                      "m.left_seq IS NULL ORDER BY m.user_id LIMIT ?3"}))),
         user_conversations_(db.prepare(sql({"SELECT ", kConversationColumns, ", ", kMemberColumns,
                                             " FROM members m JOIN conversations c ON c.id = m.conversation_id "
                                             "WHERE m.user_id = ?1 AND m.left_seq IS NULL "
@@ -176,6 +181,13 @@ class SqliteReads : public Base {
   std::vector<MemberRecord> active_members(ConversationId conversation) override {
     StatementScope s(active_members_);
     s->bind(1, conversation);
+    std::vector<MemberRecord> out;
+    while (s->step()) out.push_back(read_member(*s));
+    return out;
+  }
+  std::vector<MemberRecord> active_members_page(ConversationId conversation, UserId after_user, int limit) override {
+    StatementScope s(members_page_);
+    s->bind(1, conversation).bind(2, after_user).bind(3, static_cast<std::int64_t>(limit));
     std::vector<MemberRecord> out;
     while (s->step()) out.push_back(read_member(*s));
     return out;
@@ -270,7 +282,7 @@ class SqliteReads : public Base {
 
  private:
   Statement user_, user_by_name_, credentials_, user_by_external_, conversation_, direct_, channels_, member_,
-      active_members_, user_conversations_, active_ids_, changed_, events_asc_, events_desc_, event_pos_, revoked_;
+      active_members_, members_page_, user_conversations_, active_ids_, changed_, events_asc_, events_desc_, event_pos_, revoked_;
 };
 
 class SqliteReader final : public ReaderConnection {
@@ -313,9 +325,9 @@ class SqliteWriter final : public WriterConnection, public SqliteReads<WriteTxn>
         upsert_member_(db.prepare(
             "INSERT INTO members(conversation_id, user_id, role, visible_from_seq, left_seq, last_pos, pull, joined_at) "
             "VALUES(?1, ?2, ?3, ?4, NULL, ?5, ?6, ?7) ON CONFLICT(conversation_id, user_id) DO UPDATE SET "
-            "role = excluded.role, visible_from_seq = excluded.visible_from_seq, left_seq = NULL, "
+            "role = excluded.role, visible_from_seq = excluded.visible_from_seq, left_seq = NULL, left_title = NULL, "
             "last_pos = excluded.last_pos, pull = excluded.pull, joined_at = excluded.joined_at")),
-        end_member_(db.prepare("UPDATE members SET left_seq = ?3, last_pos = ?4, pull = 0 "
+        end_member_(db.prepare("UPDATE members SET left_seq = ?3, last_pos = ?4, pull = 0, left_title = ?5 "
                                "WHERE conversation_id = ?1 AND user_id = ?2 AND left_seq IS NULL")),
         set_role_(db.prepare("UPDATE members SET role = ?3 WHERE conversation_id = ?1 AND user_id = ?2")),
         member_count_(db.prepare("UPDATE conversations SET member_count = member_count + ?2 WHERE id = ?1")),
@@ -427,9 +439,10 @@ class SqliteWriter final : public WriterConnection, public SqliteReads<WriteTxn>
     count->bind(1, conversation).bind(2, 1).run();
   }
 
-  void end_member(ConversationId conversation, UserId user, Seq left_seq, Pos last_pos) override {
+  void end_member(ConversationId conversation, UserId user, Seq left_seq, Pos last_pos,
+                  const std::string& title) override {
     StatementScope s(end_member_);
-    if (s->bind(1, conversation).bind(2, user).bind(3, left_seq).bind(4, last_pos).run() > 0) {
+    if (s->bind(1, conversation).bind(2, user).bind(3, left_seq).bind(4, last_pos).bind(5, title).run() > 0) {
       StatementScope count(member_count_);
       count->bind(1, conversation).bind(2, -1).run();
     }
