@@ -12,6 +12,7 @@
 #include "chat/service.hpp"
 #include "core/clock.hpp"
 #include "core/json_writer.hpp"
+#include "core/text.hpp"
 
 namespace parley::chat {
 
@@ -56,11 +57,6 @@ bool ChatService::run_hash_task(std::function<void()> task) {
 }
 
 namespace {
-
-std::string lower(std::string text) {
-  std::transform(text.begin(), text.end(), text.begin(), [](unsigned char c) { return std::tolower(c); });
-  return text;
-}
 
 // A hash to run a failed lookup through, so that "no such user" and "wrong password" take
 // the same time and usernames cannot be probed by timing.
@@ -153,7 +149,7 @@ class RevokeTokenOp final : public ChatOp {
 // Keeps only what a username may contain, for names proposed by a host application.
 std::string sanitize_username(const std::string& hint, int max_bytes) {
   std::string out;
-  for (char c : lower(hint)) {
+  for (char c : ascii_lower(hint)) {
     const bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-';
     if (ok) out.push_back(c);
   }
@@ -207,12 +203,7 @@ void ChatService::authenticate(const std::string& token, unsigned thread, std::f
     }
     done(Identity{outcome->user->id, std::string(), expires_at});
   };
-  std::string display_name = claims->username_hint;
-  if (display_name.size() > static_cast<std::size_t>(config_.limits.max_title_bytes)) {
-    std::size_t cut = static_cast<std::size_t>(config_.limits.max_title_bytes);
-    while (cut > 0 && (static_cast<unsigned char>(display_name[cut]) & 0xC0) == 0x80) --cut;  // UTF-8 boundary
-    display_name.resize(cut);
-  }
+  std::string display_name = utf8_prefix(claims->username_hint, static_cast<std::size_t>(config_.limits.max_title_bytes));
   auto op = std::make_unique<CreateUserOp>(*this, target, sanitize_username(claims->username_hint, config_.limits.max_username_bytes),
                                            std::move(display_name), "", claims->subject, outcome);
   if (!submit_write(std::move(op))) done(make_error(ErrorCode::unavailable, "the write queue is full; retry"));
@@ -265,7 +256,7 @@ void ChatService::register_account(const gateway::HttpRequest& request, gateway:
       response.status = 201;
       respond(std::move(response));
     };
-    const std::string username = lower(cmd.username);
+    const std::string username = ascii_lower(cmd.username);
     auto op = std::make_unique<CreateUserOp>(*this, target, username, cmd.display_name, std::move(hash), "", outcome);
     if (!submit_write(std::move(op)))
       reply_on_thread(target, Reply::failure(ErrorCode::unavailable, "the write queue is full; retry"));
@@ -284,7 +275,7 @@ void ChatService::login(const gateway::HttpRequest& request, gateway::HttpRespon
     target.thread = thread;
     target.http = [respond](const Reply& reply) { respond(reply_http(reply)); };
     if (!txn) return reply_on_thread(target, Reply::failure(ErrorCode::unavailable, "the store could not be read; retry"));
-    const std::string username = lower(cmd.username);
+    const std::string username = ascii_lower(cmd.username);
     auto credentials = txn->credentials(username);
     std::optional<store::UserRecord> user;
     if (credentials) user = txn->user(credentials->id);

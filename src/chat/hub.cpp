@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "core/json_writer.hpp"
+
 namespace parley::chat {
 namespace {
 
@@ -130,6 +132,19 @@ void Hub::close_token_sessions(const std::string& token_id) {
   for (auto& [id, session] : sessions_)
     if (session->context && chat_session(*session).token_id == token_id) matching.push_back(session);
   for (gateway::Session* session : matching) session->close(gateway::close_code::token_invalid, "token revoked");
+}
+
+void Hub::describe_sessions(std::string& out) const {
+  for (const auto& [id, session] : sessions_) {
+    const ChatSession& state = static_cast<const ChatSession&>(*session->context);
+    if (state.user_id == 0) continue;
+    JsonWriter w(out);
+    w.begin_object();
+    w.field("session_id", id).field("user_id", state.user_id).field("device", state.device);
+    w.field("remote", session->upgrade().remote).field("thread", static_cast<std::int64_t>(thread_index_));
+    w.field("connected_at", state.connected_at_ms);
+    w.end_object();
+  }
 }
 
 void Hub::close_all(std::uint16_t code, std::string_view reason) {

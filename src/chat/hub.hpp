@@ -19,6 +19,7 @@ struct ChatSession final : gateway::SessionContext {
   UserId user_id = 0;            // 0 until hello succeeds
   std::string token_id;          // jti of the token it authenticated with
   std::string device;
+  std::int64_t connected_at_ms = 0;
   bool hello_in_progress = false;
 };
 
@@ -58,6 +59,9 @@ class Hub {
   void close_token_sessions(const std::string& token_id);
   // Closes every session (shutdown).
   void close_all(std::uint16_t code, std::string_view reason);
+
+  // Appends a JSON object per authenticated session on this thread to `out` (admin listing).
+  void describe_sessions(std::string& out) const;
 
   Pos delivered_pos() const { return delivered_pos_; }
   std::size_t session_count() const { return sessions_.size(); }

@@ -6,16 +6,12 @@
 #include "chat/serialize.hpp"
 #include "chat/service.hpp"
 #include "core/json_writer.hpp"
+#include "core/text.hpp"
 
 namespace parley::chat {
 namespace {
 
 using store::ReadTxn;
-
-std::string lower(std::string text) {
-  std::transform(text.begin(), text.end(), text.begin(), [](unsigned char c) { return std::tolower(c); });
-  return text;
-}
 
 // The caller's membership record (active or former), or why there is none.
 Result<store::MemberRecord> require_membership(ReadTxn& txn, ConversationId conversation, UserId caller) {
@@ -227,7 +223,7 @@ Result<Reply> members_list(ReadTxn& txn, UserId caller, const protocol::MembersL
 }
 
 Result<Reply> user_get(ReadTxn& txn, const protocol::UserGetCmd& cmd) {
-  auto user = cmd.user_id != 0 ? txn.user(cmd.user_id) : txn.user_by_username(lower(cmd.username));
+  auto user = cmd.user_id != 0 ? txn.user(cmd.user_id) : txn.user_by_username(ascii_lower(cmd.username));
   if (!user) return make_error(ErrorCode::not_found, "no such user");
   Reply reply;
   JsonWriter w(reply.fields);

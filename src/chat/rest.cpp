@@ -96,6 +96,7 @@ bool ChatService::on_request(gateway::HttpRequest& request, gateway::HttpRespond
     respond(reply_http(Reply::failure(ErrorCode::unavailable, "the server is not ready")));
     return true;
   }
+  if (path.rfind("/v1/admin/", 0) == 0) return handle_admin(request, respond);
   if ((path == "/v1/auth/register" || path == "/v1/auth/login" || path == "/v1/auth/logout") &&
       request.method != "POST") {
     respond(json_response(405, R"({"error":{"code":"bad_request","message":"method not allowed: use POST"}})"));

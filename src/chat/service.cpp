@@ -206,7 +206,9 @@ void ChatService::close_all_sessions(std::uint16_t code, std::string_view reason
 }
 
 void ChatService::on_open(gateway::Session& session) {
-  session.context = std::make_unique<ChatSession>();
+  auto state = std::make_unique<ChatSession>();
+  state->connected_at_ms = wall_clock_ms();
+  session.context = std::move(state);
   hub(session.thread_index()).add_session(session);
 }
 

@@ -117,6 +117,11 @@ class ChatService final : public gateway::SessionHandler, public gateway::HttpHa
   // Runs `task` on a password-hashing thread; false if the pool is saturated.
   bool run_hash_task(std::function<void()> task);
 
+  // --- admin API (admin.cpp) ---
+  bool handle_admin(gateway::HttpRequest& request, gateway::HttpResponder& respond);
+  void admin_list_sessions(unsigned thread, gateway::HttpResponder respond);
+  void admin_create_users(gateway::HttpRequest& request, gateway::HttpResponder respond);
+
   // --- REST (rest.cpp) ---
   void handle_rest_command(gateway::HttpRequest& request, gateway::HttpResponder& respond, std::string_view type,
                            protocol::Params params);

@@ -7,6 +7,7 @@
 #include "chat/serialize.hpp"
 #include "chat/service.hpp"
 #include "core/json_writer.hpp"
+#include "core/text.hpp"
 
 namespace parley::chat {
 namespace {
@@ -14,11 +15,6 @@ namespace {
 using protocol::Command;
 using store::EventRecord;
 using store::WriteTxn;
-
-std::string lower(std::string text) {
-  std::transform(text.begin(), text.end(), text.begin(), [](unsigned char c) { return std::tolower(c); });
-  return text;
-}
 
 // Writes "conversation":{...} with the caller's membership (and the peer of a direct chat).
 std::string conversation_fields(WriteTxn& txn, ConversationId id, UserId caller) {
@@ -153,7 +149,7 @@ class DirectOpenOp final : public ChatOp {
  protected:
   Status run(WriteTxn& txn) override {
     std::optional<store::UserRecord> peer =
-        cmd_.user_id != 0 ? txn.user(cmd_.user_id) : txn.user_by_username(lower(cmd_.username));
+        cmd_.user_id != 0 ? txn.user(cmd_.user_id) : txn.user_by_username(ascii_lower(cmd_.username));
     if (!peer) return make_error(ErrorCode::not_found, "no such user");
     bool created = false;
     ConversationId id = open_direct(txn, caller_, peer->id, created, deliveries_);

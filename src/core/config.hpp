@@ -40,6 +40,7 @@ struct AuthConfig {
   int argon2_memlimit_kb = 65536;  // 64 MiB, crypto_pwhash_MEMLIMIT_INTERACTIVE
   bool allow_registration = true;
   int hash_threads = 2;      // threads for password hashing
+  std::string admin_token;   // bearer token of the admin API (/v1/admin/*); empty = disabled
 };
 
 struct LimitsConfig {
@@ -60,6 +61,7 @@ struct LimitsConfig {
   int max_group_members = 1024;
   int max_channel_members = 1000000;
   int max_members_per_request = 256;
+  int max_users_per_admin_request = 10000;
   int max_history_page = 100;
   int max_sync_page = 500;
   int max_page_bytes = 256 * 1024;     // history/sync pages stop growing past this (has_more)

@@ -205,3 +205,25 @@ def test_health_and_readiness(server):
     assert requests.get(server.base + "/v1/nope", headers={"Authorization": "Bearer x"}).status_code == 404
     r = requests.get(server.base + "/ws")  # a plain GET to the WebSocket endpoint
     assert r.status_code in (200, 404)
+
+
+def test_admin_api(make_server):
+    s = make_server("--auth.admin_token", "admin-secret-token").start()
+    body = {"users": [{"username": "bulk-one"}, {"username": "bulk-two", "password": "password123"},
+                      {"username": "bulk-one"}, {"username": "x"}], "issue_tokens": True}
+    r = s.api("POST", "/v1/admin/users", token="admin-secret-token", json=body)
+    assert r.status_code == 200, r.text
+    users = r.json()["users"]
+    assert [u.get("error") for u in users] == [None, None, "conflict", "invalid_field"]
+    assert users[0]["user"]["username"] == "bulk-one" and users[0]["token"]
+    # The issued token works; the password of bulk-two works; bulk-one has no password.
+    c = Client(s, users[0]["token"], device="bench-device")
+    assert c.hello_reply["user_id"] == users[0]["id"]
+    assert s.login("bulk-two", "password123").status_code == 200
+    assert s.login("bulk-one", "").status_code in (400, 401)
+    sessions = s.api("GET", "/v1/admin/sessions", token="admin-secret-token").json()["sessions"]
+    assert [(x["user_id"], x["device"]) for x in sessions] == [(users[0]["id"], "bench-device")]
+    # A user token is not an admin token; without auth.admin_token the API does not exist.
+    assert s.api("GET", "/v1/admin/sessions", token=users[0]["token"]).status_code == 401
+    other = make_server().start()
+    assert other.api("GET", "/v1/admin/sessions", token="admin-secret-token").status_code == 404

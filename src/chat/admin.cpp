@@ -1,0 +1,165 @@
+// The admin API (/v1/admin/*), enabled by auth.admin_token: bulk user creation (for
+// provisioning and load tests) and the list of live sessions.
+#include <openssl/crypto.h>
+#include <simdjson.h>
+
+#include <spdlog/spdlog.h>
+
+#include "auth/passwords.hpp"
+#include "chat/chat_op.hpp"
+#include "chat/serialize.hpp"
+#include "chat/service.hpp"
+#include "core/json_writer.hpp"
+#include "core/text.hpp"
+
+namespace parley::chat {
+namespace {
+
+struct NewUser {
+  std::string username;
+  std::string display_name;
+  std::string password_hash;  // empty: the user signs in only with tokens
+  std::optional<store::UserRecord> created;
+  std::string error;
+};
+
+class AdminCreateUsersOp final : public ChatOp {
+ public:
+  AdminCreateUsersOp(ChatService& s, ReplyTarget t, std::shared_ptr<std::vector<NewUser>> users)
+      : ChatOp(s, 0, std::move(t)), users_(std::move(users)) {}
+
+ protected:
+  Status run(store::WriteTxn& txn) override {
+    for (auto& user : *users_) {
+      if (!user.error.empty()) continue;
+      user.created = txn.create_user(user.username, user.display_name.empty() ? user.username : user.display_name,
+                                     user.password_hash, "");
+      if (!user.created) user.error = "conflict";
+    }
+    return Ok{};
+  }
+
+ private:
+  std::shared_ptr<std::vector<NewUser>> users_;
+};
+
+gateway::HttpResponse error_response(ErrorCode code, std::string message) {
+  return reply_http(Reply::failure(code, std::move(message)));
+}
+
+}  // namespace
+
+bool ChatService::handle_admin(gateway::HttpRequest& request, gateway::HttpResponder& respond) {
+  const std::string& expected = config_.auth.admin_token;
+  if (expected.empty()) {
+    respond(error_response(ErrorCode::not_found, "the admin API is disabled (auth.admin_token)"));
+    return true;
+  }
+  if (request.bearer_token.size() != expected.size() ||
+      CRYPTO_memcmp(request.bearer_token.data(), expected.data(), expected.size()) != 0) {
+    respond(error_response(ErrorCode::unauthorized, "admin token required"));
+    return true;
+  }
+  if (request.path == "/v1/admin/sessions" && request.method == "GET") {
+    admin_list_sessions(request.thread_index, respond);
+    return true;
+  }
+  if (request.path == "/v1/admin/users" && request.method == "POST") {
+    admin_create_users(request, respond);
+    return true;
+  }
+  respond(error_response(ErrorCode::not_found, "no such admin endpoint"));
+  return true;
+}
+
+void ChatService::admin_list_sessions(unsigned thread, gateway::HttpResponder respond) {
+  // Each I/O thread describes its own sessions; the last one to finish answers.
+  struct Gather {
+    std::mutex mutex;
+    std::string json;
+    unsigned remaining;
+  };
+  auto gather = std::make_shared<Gather>();
+  gather->remaining = poster_.thread_count();
+  for (unsigned i = 0; i < poster_.thread_count(); ++i) {
+    poster_.post(i, [this, i, gather, thread, respond] {
+      std::string part;
+      hub(i).describe_sessions(part);
+      std::lock_guard lock(gather->mutex);
+      if (!part.empty()) {
+        if (!gather->json.empty()) gather->json.push_back(',');
+        gather->json += part;
+      }
+      if (--gather->remaining > 0) return;
+      poster_.post(thread, [gather, respond] {
+        gateway::HttpResponse response;
+        response.body = "{\"sessions\":[" + gather->json + "]}";
+        respond(std::move(response));
+      });
+    });
+  }
+}
+
+void ChatService::admin_create_users(gateway::HttpRequest& request, gateway::HttpResponder respond) {
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  if (parser.parse(simdjson::padded_string(request.body)).get(doc) != simdjson::SUCCESS)
+    return respond(error_response(ErrorCode::bad_request, "the body must be JSON"));
+  simdjson::dom::array list;
+  if (doc["users"].get_array().get(list) != simdjson::SUCCESS)
+    return respond(error_response(ErrorCode::missing_field, "'users' must be an array"));
+  bool issue_tokens = false;
+  if (doc["issue_tokens"].get_bool().get(issue_tokens) != simdjson::SUCCESS) issue_tokens = false;
+  auto users = std::make_shared<std::vector<NewUser>>();
+  std::vector<std::string> passwords;
+  for (simdjson::dom::element item : list) {
+    if (users->size() >= static_cast<std::size_t>(config_.limits.max_users_per_admin_request))
+      return respond(error_response(ErrorCode::too_large, "too many users in one request"));
+    std::string_view username, display_name, password;
+    if (item["username"].get_string().get(username) != simdjson::SUCCESS)
+      return respond(error_response(ErrorCode::missing_field, "every user needs a 'username'"));
+    if (item["display_name"].get_string().get(display_name) != simdjson::SUCCESS) display_name = {};
+    if (item["password"].get_string().get(password) != simdjson::SUCCESS) password = {};
+    NewUser user;
+    user.username = ascii_lower(std::string(username));
+    user.display_name = utf8_prefix(display_name, static_cast<std::size_t>(config_.limits.max_title_bytes));
+    if (!protocol::is_valid_username(user.username, config_.limits.max_username_bytes)) user.error = "invalid_field";
+    else if (!password.empty() && password.size() < 8) user.error = "invalid_field";
+    users->push_back(std::move(user));
+    passwords.emplace_back(password);
+  }
+  const unsigned thread = request.thread_index;
+  auto task = [this, users, passwords = std::move(passwords), issue_tokens, thread, respond]() {
+    for (std::size_t i = 0; i < users->size(); ++i) {
+      if (passwords[i].empty() || !(*users)[i].error.empty()) continue;
+      (*users)[i].password_hash =
+          auth::hash_password(passwords[i], static_cast<unsigned long long>(config_.auth.argon2_opslimit),
+                              static_cast<std::size_t>(config_.auth.argon2_memlimit_kb) * 1024);
+    }
+    ReplyTarget target;
+    target.thread = thread;
+    target.http = [this, users, issue_tokens, respond](const Reply& reply) {
+      if (reply.error) return respond(reply_http(reply));
+      gateway::HttpResponse response;
+      JsonWriter w(response.body);
+      w.begin_object().key("users").begin_array();
+      for (const auto& user : *users) {
+        w.begin_object().field("username", user.username);
+        if (user.created) {
+          w.field("id", user.created->id);
+          if (issue_tokens) w.raw(issue_token_fields(*user.created));
+        } else {
+          w.field("error", user.error);
+        }
+        w.end_object();
+      }
+      w.end_array().end_object();
+      respond(std::move(response));
+    };
+    if (!submit_write(std::make_unique<AdminCreateUsersOp>(*this, target, users)))
+      reply_on_thread(target, Reply::failure(ErrorCode::unavailable, "the write queue is full; retry"));
+  };
+  if (!run_hash_task(std::move(task))) respond(error_response(ErrorCode::unavailable, "the hashing queue is full; retry"));
+}
+
+}  // namespace parley::chat

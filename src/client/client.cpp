@@ -1,0 +1,389 @@
+#include "client/client.hpp"
+
+#include <simdjson.h>
+
+#include <algorithm>
+
+#include "core/clock.hpp"
+#include "core/json_writer.hpp"
+
+namespace parley::client {
+
+namespace asio = boost::asio;
+
+namespace {
+
+// One parser per thread serves every client on it (simdjson keeps its buffers between parses).
+simdjson::dom::parser& thread_parser() {
+  thread_local simdjson::dom::parser parser;
+  return parser;
+}
+
+std::string text_of(simdjson::dom::element e, const char* field) {
+  std::string_view v;
+  if (e[field].get_string().get(v) == simdjson::SUCCESS) return std::string(v);
+  return std::string();
+}
+
+std::int64_t int_of(simdjson::dom::element e, const char* field) {
+  std::int64_t v = 0;
+  if (e[field].get_int64().get(v) == simdjson::SUCCESS) return v;
+  return 0;
+}
+
+Event parse_event(simdjson::dom::element e) {
+  Event event;
+  event.conversation_id = int_of(e, "conversation_id");
+  event.seq = int_of(e, "seq");
+  event.pos = int_of(e, "pos");
+  event.message_id = text_of(e, "id");
+  event.sender_id = int_of(e, "sender_id");
+  event.kind = text_of(e, "kind");
+  event.text = text_of(e, "text");
+  event.client_msg_id = text_of(e, "client_msg_id");
+  event.ts = int_of(e, "ts");
+  event.json = simdjson::to_string(e);
+  return event;
+}
+
+bool retryable(const std::string& code) {
+  return code == "rate_limited" || code == "unavailable" || code == "disconnected" || code == "timeout" ||
+         code == "internal";
+}
+
+Reply client_error(const char* code, std::string message) {
+  Reply r;
+  r.type = "error";
+  r.code = code;
+  r.message = std::move(message);
+  return r;
+}
+
+}  // namespace
+
+const char* state_name(State state) {
+  switch (state) {
+    case State::idle: return "idle";
+    case State::connecting: return "connecting";
+    case State::syncing: return "syncing";
+    case State::live: return "live";
+    case State::stopped: return "stopped";
+  }
+  return "idle";
+}
+
+std::shared_ptr<Client> Client::create(asio::io_context& io, ClientOptions options) {
+  return std::shared_ptr<Client>(new Client(io, std::move(options)));
+}
+
+Client::Client(asio::io_context& io, ClientOptions options)
+    : io_(io),
+      options_(std::move(options)),
+      random_(options_.seed ? options_.seed : std::random_device{}()),
+      reconnect_timer_(io),
+      tick_timer_(io),
+      cursor_(options_.cursor) {}
+
+int Client::backoff_delay_ms(int attempt, int base_ms, int cap_ms, std::mt19937_64& random) {
+  const int shift = std::min(attempt, 30);
+  const std::int64_t ceiling = std::min<std::int64_t>(cap_ms, static_cast<std::int64_t>(base_ms) << shift);
+  return static_cast<int>(std::uniform_int_distribution<std::int64_t>(0, std::max<std::int64_t>(ceiling, 0))(random));
+}
+
+void Client::start() {
+  if (state_ != State::idle) return;
+  arm_tick();
+  connect();
+}
+
+void Client::stop() {
+  if (state_ == State::stopped) return;
+  set_state(State::stopped);
+  reconnect_timer_.cancel();
+  tick_timer_.cancel();
+  if (connection_) connection_->close(1000);
+  auto requests = std::move(requests_);
+  requests_.clear();
+  for (auto& [id, request] : requests)
+    if (!request.is_send && request.done) request.done(client_error("stopped", "the client was stopped"));
+  auto sends = std::move(sends_);
+  sends_.clear();
+  for (auto& send : sends)
+    if (send.done) send.done(client_error("stopped", "the client was stopped before the server acknowledged"));
+}
+
+void Client::set_state(State state) {
+  if (state_ == state) return;
+  state_ = state;
+  if (on_state) on_state(state);
+}
+
+void Client::connect() {
+  if (state_ == State::stopped) return;
+  set_state(State::connecting);
+  std::weak_ptr<Client> weak = weak_from_this();
+  WsConnection::Handlers handlers;
+  handlers.on_open = [weak] {
+    if (auto self = weak.lock()) self->on_open();
+  };
+  handlers.on_text = [weak](std::string_view text) {
+    if (auto self = weak.lock()) self->on_text(text);
+  };
+  handlers.on_close = [weak](std::uint16_t code, const std::string& reason) {
+    if (auto self = weak.lock()) self->on_closed(code, reason);
+  };
+  connection_ = WsConnection::create(io_, options_.endpoint, std::move(handlers));
+  connection_->start();
+}
+
+void Client::on_open() {
+  std::string fields;
+  JsonWriter w(fields);
+  w.field("token", options_.token);
+  if (!options_.device.empty()) w.field("device", options_.device);
+  send_request("hello", fields, [this](const Reply& reply) { on_hello_reply(reply); }, false);
+}
+
+void Client::on_hello_reply(const Reply& reply) {
+  if (!reply.ok) return;  // the server closes the connection (4003) right after; on_closed decides
+  simdjson::dom::element doc;
+  if (thread_parser().parse(reply.json).get(doc) != simdjson::SUCCESS) return drop_connection();
+  user_id_ = int_of(doc, "user_id");
+  const Pos hello_cursor = int_of(doc, "cursor");
+  attempt_ = 0;
+  if (connected_once_) ++reconnects_;
+  connected_once_ = true;
+  if (on_hello) on_hello(reply);
+  if (!cursor_) {
+    cursor_ = hello_cursor;  // a new device: everything after the hello cursor arrives live
+    go_live();
+    return;
+  }
+  set_state(State::syncing);
+  sync_page();
+}
+
+void Client::sync_page() {
+  std::string fields;
+  JsonWriter(fields).field("cursor", cursor()).field("limit", options_.sync_page);
+  send_request("sync", fields, [this](const Reply& reply) {
+    if (!reply.ok) {
+      if (reply.code != "disconnected" && reply.code != "stopped") drop_connection();  // retry after reconnecting
+      return;
+    }
+    simdjson::dom::element doc;
+    if (thread_parser().parse(reply.json).get(doc) != simdjson::SUCCESS) return drop_connection();
+    simdjson::dom::array events;
+    bool has_more = false;
+    if (doc["events"].get_array().get(events) != simdjson::SUCCESS ||
+        doc["has_more"].get_bool().get(has_more) != simdjson::SUCCESS)
+      return drop_connection();
+    std::vector<Event> page;
+    for (simdjson::dom::element e : events) page.push_back(parse_event(e));
+    for (auto& event : page) surface(std::move(event));
+    if (state_ != State::syncing) return;
+    if (has_more) sync_page();
+    else go_live();
+  }, false);
+}
+
+void Client::go_live() {
+  set_state(State::live);
+  // Live events that arrived during the sync: those the sync already returned are dropped.
+  std::sort(held_.begin(), held_.end(), [](const Event& a, const Event& b) { return a.pos < b.pos; });
+  auto held = std::move(held_);
+  held_.clear();
+  for (auto& event : held) surface(std::move(event));
+  transmit_pending();
+}
+
+void Client::surface(Event event) {
+  if (cursor_ && event.pos <= *cursor_) {
+    ++duplicates_;
+    return;
+  }
+  auto [it, inserted] = last_seq_.try_emplace(event.conversation_id, event.seq);
+  if (!inserted) {
+    // Joining (again) starts a new visible window; anything else must continue the sequence.
+    const bool new_window = event.kind == "member.added" || event.kind == "member.joined";
+    if (event.seq != it->second + 1 && !new_window) ++gaps_;
+    it->second = event.seq;
+  }
+  cursor_ = event.pos;
+  if (on_event) on_event(event);
+}
+
+void Client::on_text(std::string_view text) {
+  simdjson::dom::element doc;
+  if (thread_parser().parse(text.data(), text.size()).get(doc) != simdjson::SUCCESS) return;
+  std::string_view type;
+  if (doc["type"].get_string().get(type) != simdjson::SUCCESS) return;
+  if (type == "event") {
+    simdjson::dom::element e;
+    if (doc["event"].get(e) != simdjson::SUCCESS) return;
+    Event event = parse_event(e);
+    if (state_ == State::syncing) held_.push_back(std::move(event));
+    else if (state_ == State::live) surface(std::move(event));
+    return;
+  }
+  Reply reply;
+  reply.type = std::string(type);
+  reply.ok = type == "ok" || type == "ack" || type == "pong";
+  reply.code = text_of(doc, "code");
+  reply.message = text_of(doc, "message");
+  reply.retry_after_ms = int_of(doc, "retry_after_ms");
+  reply.json = std::string(text);
+  std::string id = text_of(doc, "id");
+  handle_reply(std::move(reply), id);
+}
+
+void Client::handle_reply(Reply reply, const std::string& id) {
+  auto it = requests_.find(id);
+  if (it == requests_.end()) return;  // an error without id (e.g. malformed) or a stale reply
+  PendingRequest request = std::move(it->second);
+  requests_.erase(it);
+  if (request.done) request.done(reply);
+}
+
+std::string Client::send_request(const std::string& type, const std::string& fields, ReplyHandler done, bool is_send) {
+  const std::string id = "c" + std::to_string(next_id_++);
+  std::string frame;
+  JsonWriter w(frame);
+  w.begin_object().field("type", type).field("id", id);
+  if (!fields.empty()) w.raw(fields);
+  w.end_object();
+  requests_[id] = PendingRequest{std::move(done), monotonic_ms() + options_.request_timeout_ms, is_send};
+  connection_->send_text(frame);
+  last_sent_ms_ = monotonic_ms();
+  return id;
+}
+
+void Client::request(const std::string& type, const std::string& fields, ReplyHandler done) {
+  if (state_ != State::live || !connection_) {
+    if (done) done(client_error("disconnected", "not connected"));
+    return;
+  }
+  send_request(type, fields, std::move(done), false);
+}
+
+void Client::send(ConversationId conversation, std::string text, ReplyHandler done, std::string client_msg_id) {
+  PendingSend send;
+  send.conversation_id = conversation;
+  send.text = std::move(text);
+  send.done = std::move(done);
+  send.client_msg_id = client_msg_id.empty() ? "c" + std::to_string(random_()) : std::move(client_msg_id);
+  sends_.push_back(std::move(send));
+  if (state_ == State::live) transmit(sends_.back());
+}
+
+void Client::send_to_user(UserId user, std::string text, ReplyHandler done, std::string client_msg_id) {
+  PendingSend send;
+  send.to_user_id = user;
+  send.text = std::move(text);
+  send.done = std::move(done);
+  send.client_msg_id = client_msg_id.empty() ? "c" + std::to_string(random_()) : std::move(client_msg_id);
+  sends_.push_back(std::move(send));
+  if (state_ == State::live) transmit(sends_.back());
+}
+
+void Client::transmit(PendingSend& send) {
+  std::string fields;
+  JsonWriter w(fields);
+  if (send.to_user_id) w.field("to_user_id", send.to_user_id);
+  else w.field("conversation_id", send.conversation_id);
+  w.field("client_msg_id", send.client_msg_id).field("text", send.text);
+  const std::string cmid = send.client_msg_id;
+  send.in_flight_id = send_request("send", fields, [this, cmid](const Reply& reply) { on_send_reply(cmid, reply); }, true);
+}
+
+void Client::transmit_pending() {
+  for (auto& send : sends_)
+    if (send.in_flight_id.empty()) transmit(send);
+}
+
+void Client::on_send_reply(const std::string& client_msg_id, const Reply& reply) {
+  auto it = std::find_if(sends_.begin(), sends_.end(), [&](const auto& s) { return s.client_msg_id == client_msg_id; });
+  if (it == sends_.end()) return;
+  it->in_flight_id.clear();
+  if (!reply.ok && retryable(reply.code)) return;  // stays pending: the next tick or reconnect resends it
+  PendingSend send = std::move(*it);
+  sends_.erase(it);
+  if (reply.ok) {
+    simdjson::dom::element doc;
+    if (thread_parser().parse(reply.json).get(doc) == simdjson::SUCCESS) {
+      // The ack stands in for the event of our own message.
+      Event own;
+      own.conversation_id = int_of(doc, "conversation_id");
+      own.seq = int_of(doc, "seq");
+      own.pos = int_of(doc, "pos");
+      own.message_id = text_of(doc, "message_id");
+      own.sender_id = user_id_;
+      own.kind = "text";
+      own.text = send.text;
+      own.client_msg_id = send.client_msg_id;
+      own.ts = int_of(doc, "ts");
+      surface(std::move(own));
+    }
+  }
+  if (send.done) send.done(reply);
+}
+
+void Client::on_closed(std::uint16_t code, const std::string& reason) {
+  connection_.reset();
+  last_close_code_ = code;
+  held_.clear();  // the next sync returns them again
+  auto requests = std::move(requests_);
+  requests_.clear();
+  for (auto& send : sends_) send.in_flight_id.clear();
+  for (auto& [id, request] : requests)
+    if (!request.is_send && request.done) request.done(client_error("disconnected", "the connection closed"));
+  if (on_disconnect) on_disconnect(code, reason);
+  if (state_ == State::stopped) return;
+  // Refused credentials will not get better by retrying.
+  const bool fatal = code == 4003 || code == 4004;
+  if (fatal || !options_.reconnect) {
+    stop();
+    return;
+  }
+  schedule_reconnect();
+}
+
+void Client::schedule_reconnect() {
+  set_state(State::connecting);
+  const int delay = backoff_delay_ms(attempt_++, options_.backoff_base_ms, options_.backoff_cap_ms, random_);
+  reconnect_timer_.expires_after(std::chrono::milliseconds(delay));
+  reconnect_timer_.async_wait([weak = weak_from_this()](const boost::system::error_code& ec) {
+    if (ec) return;
+    if (auto self = weak.lock()) self->connect();
+  });
+}
+
+void Client::drop_connection() {
+  if (connection_) connection_->abort();
+}
+
+void Client::arm_tick() {
+  tick_timer_.expires_after(std::chrono::seconds(1));
+  tick_timer_.async_wait([weak = weak_from_this()](const boost::system::error_code& ec) {
+    if (ec) return;
+    if (auto self = weak.lock()) self->tick();
+  });
+}
+
+void Client::tick() {
+  if (state_ == State::stopped) return;
+  const std::int64_t now = monotonic_ms();
+  for (const auto& [id, request] : requests_) {
+    if (request.deadline_ms < now) {
+      drop_connection();  // a connection that stopped answering: reconnect (sends are retried)
+      break;
+    }
+  }
+  if (state_ == State::live && connection_) {
+    transmit_pending();  // sends refused for a retryable reason go again
+    if (now - last_sent_ms_ >= options_.ping_interval_ms) send_request("ping", "", {}, false);
+  }
+  arm_tick();
+}
+
+}  // namespace parley::client

@@ -1,0 +1,165 @@
+// Client: a Parley client session that survives disconnects. It authenticates, keeps a sync
+// cursor, reconnects with capped exponential backoff and full jitter, re-syncs what it missed,
+// and retries unacknowledged sends with their original client_msg_id, so the application sees
+// every event exactly once, in commit (pos) order, with no gap: the events of others, and its
+// own sends (built from their acks).
+//
+// Single-threaded: create it on an io_context and call everything, and receive every callback,
+// on the thread running that io_context. Used by the `parley` CLI, `parley-bench` and tests.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <deque>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <random>
+#include <string>
+#include <unordered_map>
+
+#include "client/ws_connection.hpp"
+#include "core/ids.hpp"
+
+namespace parley::client {
+
+struct Event {
+  ConversationId conversation_id = 0;
+  Seq seq = 0;
+  Pos pos = 0;
+  std::string message_id;
+  UserId sender_id = 0;
+  std::string kind;  // "text", "member.added", ... (docs/protocol.md)
+  std::string text;
+  std::string client_msg_id;
+  std::int64_t ts = 0;
+  std::string json;  // the event object as received, for fields not named here
+};
+
+struct Reply {
+  bool ok = false;       // type is "ok", "ack" or "pong"
+  std::string type;      // "ok", "ack", "pong", "error"
+  std::string code;      // error code, or "disconnected" / "timeout" / "stopped" from the client itself
+  std::string message;
+  std::string json;      // the whole reply frame
+  std::int64_t retry_after_ms = 0;
+};
+
+enum class State { idle, connecting, syncing, live, stopped };
+const char* state_name(State state);
+
+struct ClientOptions {
+  Endpoint endpoint;
+  std::string token;
+  std::string device;
+  bool reconnect = true;
+  int backoff_base_ms = 250;
+  int backoff_cap_ms = 30000;
+  // Resume point (a cursor saved earlier). Without one, the client starts at the hello cursor:
+  // it sees what happens from now on (a new device loads older history with `history`).
+  std::optional<Pos> cursor;
+  int request_timeout_ms = 15000;
+  int ping_interval_ms = 15000;   // application-level ping while idle
+  int sync_page = 500;
+  std::uint64_t seed = 0;         // jitter randomness; 0 = random
+};
+
+class Client : public std::enable_shared_from_this<Client> {
+ public:
+  using ReplyHandler = std::function<void(const Reply&)>;
+
+  static std::shared_ptr<Client> create(boost::asio::io_context& io, ClientOptions options);
+
+  void start();
+  // Stops for good: closes the connection, fails pending work with code "stopped".
+  void stop();
+
+  // Every event once, in pos order, with no gap (own sends included, built from their acks).
+  std::function<void(const Event&)> on_event;
+  std::function<void(State)> on_state;
+  std::function<void(const Reply& hello)> on_hello;
+  // Each time a connection ends: the close code (1006: dropped; 0: could not connect).
+  std::function<void(std::uint16_t code, const std::string& reason)> on_disconnect;
+
+  // Sends a text message, retried across reconnects with the same client_msg_id until the
+  // server acks it (done gets the ack) or refuses it for good (done gets the error).
+  void send(ConversationId conversation, std::string text, ReplyHandler done = {}, std::string client_msg_id = {});
+  void send_to_user(UserId user, std::string text, ReplyHandler done = {}, std::string client_msg_id = {});
+  // Any other command (`fields` is JSON members without braces, may be empty). Sent once when
+  // live; fails with "disconnected" if the connection drops before the reply.
+  void request(const std::string& type, const std::string& fields, ReplyHandler done);
+
+  State state() const { return state_; }
+  Pos cursor() const { return cursor_.value_or(0); }
+  UserId user_id() const { return user_id_; }
+  int reconnects() const { return reconnects_; }
+  std::size_t pending_sends() const { return sends_.size(); }
+  std::uint64_t gaps_detected() const { return gaps_; }
+  std::uint64_t duplicates_dropped() const { return duplicates_; }
+  std::uint16_t last_close_code() const { return last_close_code_; }
+  // Drops the connection abruptly (tests and benchmarks simulate network failures with it).
+  void drop_connection();
+
+  // min(cap, base * 2^attempt) scaled by a uniform random factor in [0, 1] ("full jitter").
+  static int backoff_delay_ms(int attempt, int base_ms, int cap_ms, std::mt19937_64& random);
+
+ private:
+  struct PendingSend {
+    std::string client_msg_id;
+    ConversationId conversation_id = 0;
+    UserId to_user_id = 0;
+    std::string text;
+    ReplyHandler done;
+    std::string in_flight_id;  // request id while sent and unanswered on this connection
+  };
+  struct PendingRequest {
+    ReplyHandler done;
+    std::int64_t deadline_ms = 0;
+    bool is_send = false;
+  };
+
+  Client(boost::asio::io_context& io, ClientOptions options);
+  void connect();
+  void on_open();
+  void on_text(std::string_view text);
+  void on_closed(std::uint16_t code, const std::string& reason);
+  void handle_reply(Reply reply, const std::string& id);
+  void on_hello_reply(const Reply& reply);
+  void sync_page();
+  void go_live();
+  void surface(Event event);
+  void transmit(PendingSend& send);
+  void transmit_pending();
+  std::string send_request(const std::string& type, const std::string& fields, ReplyHandler done, bool is_send);
+  void on_send_reply(const std::string& client_msg_id, const Reply& reply);
+  void schedule_reconnect();
+  void set_state(State state);
+  void arm_tick();
+  void tick();
+
+  boost::asio::io_context& io_;
+  ClientOptions options_;
+  std::mt19937_64 random_;
+  std::shared_ptr<WsConnection> connection_;
+  State state_ = State::idle;
+  boost::asio::steady_timer reconnect_timer_;
+  boost::asio::steady_timer tick_timer_;
+  int attempt_ = 0;
+  int reconnects_ = 0;
+  bool connected_once_ = false;
+  std::uint16_t last_close_code_ = 0;
+
+  UserId user_id_ = 0;
+  std::optional<Pos> cursor_;  // pos of the last event surfaced
+  std::vector<Event> held_;    // live events held back while syncing
+  std::unordered_map<ConversationId, Seq> last_seq_;
+  std::uint64_t gaps_ = 0, duplicates_ = 0;
+
+  std::uint64_t next_id_ = 1;
+  std::unordered_map<std::string, PendingRequest> requests_;
+  std::deque<PendingSend> sends_;
+  std::int64_t last_sent_ms_ = 0;
+};
+
+}  // namespace parley::client

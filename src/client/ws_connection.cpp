@@ -1,0 +1,199 @@
+#include "client/ws_connection.hpp"
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/read_until.hpp>
+#include <boost/asio/write.hpp>
+
+#include "core/base64.hpp"
+#include "gateway/websocket_codec.hpp"
+
+namespace parley::client {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+namespace ws = gateway::websocket;
+
+std::shared_ptr<WsConnection> WsConnection::create(asio::io_context& io, Endpoint endpoint, Handlers handlers) {
+  return std::shared_ptr<WsConnection>(new WsConnection(io, std::move(endpoint), std::move(handlers)));
+}
+
+WsConnection::WsConnection(asio::io_context& io, Endpoint endpoint, Handlers handlers)
+    : io_(io), socket_(io), endpoint_(std::move(endpoint)), handlers_(std::move(handlers)),
+      mask_random_(std::random_device{}()) {}
+
+void WsConnection::start() {
+  boost::system::error_code ec;
+  const auto address = asio::ip::make_address(endpoint_.host, ec);
+  if (ec) {
+    // A host name: resolve it (rare for a chat client library's typical loopback/IP use).
+    tcp::resolver resolver(io_);
+    auto results = resolver.resolve(endpoint_.host, std::to_string(endpoint_.port), ec);
+    if (ec || results.empty()) return finish(0, "cannot resolve " + endpoint_.host);
+    socket_.connect(*results.begin(), ec);
+    return on_connected(ec);
+  }
+  const tcp::endpoint remote(address, endpoint_.port);
+  socket_.open(remote.protocol(), ec);
+  if (!endpoint_.bind_address.empty() && !ec) socket_.bind(tcp::endpoint(asio::ip::make_address(endpoint_.bind_address, ec), 0), ec);
+  if (ec) return finish(0, "socket: " + ec.message());
+  socket_.async_connect(remote, [self = shared_from_this()](const boost::system::error_code& e) { self->on_connected(e); });
+}
+
+void WsConnection::on_connected(const boost::system::error_code& ec) {
+  if (state_ == State::closed) return;
+  if (ec) return finish(0, "connect: " + ec.message());
+  boost::system::error_code ignored;
+  socket_.set_option(tcp::no_delay(true), ignored);
+  state_ = State::handshaking;
+  std::string nonce(16, '\0');
+  for (auto& c : nonce) c = static_cast<char>(mask_random_());
+  key_ = base64_encode(nonce);
+  auto request = std::make_shared<std::string>(
+      "GET " + endpoint_.path + " HTTP/1.1\r\nHost: " + endpoint_.host + ":" + std::to_string(endpoint_.port) +
+      "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: " + key_ +
+      "\r\nSec-WebSocket-Version: 13\r\n\r\n");
+  asio::async_write(socket_, asio::buffer(*request),
+                    [self = shared_from_this(), request](const boost::system::error_code& e, std::size_t) {
+                      if (e) return self->finish(0, "handshake write: " + e.message());
+                      self->read_handshake();
+                    });
+}
+
+void WsConnection::read_handshake() {
+  asio::async_read_until(
+      socket_, asio::dynamic_buffer(inbound_), "\r\n\r\n",
+      [self = shared_from_this()](const boost::system::error_code& e, std::size_t header_size) {
+        if (self->state_ == State::closed) return;
+        if (e) return self->finish(0, "handshake read: " + e.message());
+        const std::string head = self->inbound_.substr(0, header_size);
+        self->inbound_.erase(0, header_size);
+        const std::string accept = "Sec-WebSocket-Accept: " + ws::accept_key(self->key_);
+        if (head.rfind("HTTP/1.1 101", 0) != 0 || head.find(accept) == std::string::npos)
+          return self->finish(0, "upgrade refused: " + head.substr(0, head.find("\r\n")));
+        self->state_ = State::open;
+        if (self->handlers_.on_open) self->handlers_.on_open();
+        if (self->state_ != State::open) return;
+        self->process();
+        self->read_frames();
+      });
+}
+
+void WsConnection::read_frames() {
+  if (state_ == State::closed) return;
+  if (read_buffer_.empty()) read_buffer_.resize(64 * 1024);
+  socket_.async_read_some(asio::buffer(read_buffer_),
+                          [self = shared_from_this()](const boost::system::error_code& e, std::size_t n) {
+                            if (self->state_ == State::closed) return;
+                            if (e) return self->finish(1006, e.message());
+                            self->inbound_.append(self->read_buffer_.data(), n);
+                            self->process();
+                            self->read_frames();
+                          });
+}
+
+void WsConnection::process() {
+  std::size_t at = 0;
+  while (state_ == State::open || state_ == State::closing) {
+    ws::FrameHeader header;
+    const auto* data = reinterpret_cast<const std::uint8_t*>(inbound_.data()) + at;
+    const auto status = ws::decode_server_header(data, inbound_.size() - at, header);
+    if (status == ws::HeaderStatus::incomplete) break;
+    if (status == ws::HeaderStatus::invalid) return finish(1002, "malformed frame from server");
+    if (inbound_.size() - at < header.header_length + header.payload_length) break;
+    const std::string_view payload(inbound_.data() + at + header.header_length, header.payload_length);
+    at += header.header_length + header.payload_length;
+    switch (header.opcode) {
+      case ws::Opcode::text:
+      case ws::Opcode::continuation:
+        if (header.fin && message_.empty() && header.opcode == ws::Opcode::text) {
+          if (handlers_.on_text) handlers_.on_text(payload);
+        } else {
+          message_.append(payload);
+          if (header.fin) {
+            std::string complete = std::move(message_);
+            message_.clear();
+            if (handlers_.on_text) handlers_.on_text(complete);
+          }
+        }
+        break;
+      case ws::Opcode::ping:
+        queue_frame(ws::make_client_frame(ws::Opcode::pong, payload, {1, 2, 3, 4}));
+        break;
+      case ws::Opcode::close: {
+        const std::uint16_t code = payload.size() >= 2 ? static_cast<std::uint16_t>(
+                                                             (static_cast<unsigned char>(payload[0]) << 8) |
+                                                             static_cast<unsigned char>(payload[1]))
+                                                       : 1005;
+        const std::string reason(payload.size() > 2 ? payload.substr(2) : std::string_view());
+        if (state_ == State::open) queue_frame(ws::make_client_frame(ws::Opcode::close, payload.substr(0, 2), {1, 2, 3, 4}));
+        inbound_.clear();
+        return finish(code, reason);
+      }
+      default:
+        break;
+    }
+  }
+  inbound_.erase(0, at);
+}
+
+void WsConnection::send_text(std::string_view text) {
+  if (state_ != State::open) return;
+  const std::uint32_t r = static_cast<std::uint32_t>(mask_random_());
+  queue_frame(ws::make_client_frame(ws::Opcode::text, text,
+                                    {static_cast<std::uint8_t>(r), static_cast<std::uint8_t>(r >> 8),
+                                     static_cast<std::uint8_t>(r >> 16), static_cast<std::uint8_t>(r >> 24)}));
+}
+
+void WsConnection::queue_frame(std::string frame) {
+  queued_bytes_ += frame.size();
+  queue_.push_back(std::move(frame));
+  if (writing_now_ || flush_posted_) return;
+  // Everything sent during this turn leaves in one write.
+  flush_posted_ = true;
+  asio::post(io_, [self = shared_from_this()] {
+    self->flush_posted_ = false;
+    self->flush();
+  });
+}
+
+void WsConnection::flush() {
+  if (writing_now_ || queue_.empty() || state_ == State::closed) return;
+  writing_now_ = true;
+  writing_.swap(queue_);
+  std::vector<asio::const_buffer> buffers;
+  buffers.reserve(writing_.size());
+  for (const auto& frame : writing_) buffers.emplace_back(asio::buffer(frame));
+  asio::async_write(socket_, buffers, [self = shared_from_this()](const boost::system::error_code& e, std::size_t n) {
+    self->writing_now_ = false;
+    self->queued_bytes_ -= n;
+    self->writing_.clear();
+    if (e) return self->finish(1006, e.message());
+    self->flush();
+  });
+}
+
+void WsConnection::close(std::uint16_t code) {
+  if (state_ != State::open) {
+    if (state_ != State::closed) finish(code, "closed by client");
+    return;
+  }
+  state_ = State::closing;
+  const std::string payload{static_cast<char>(code >> 8), static_cast<char>(code & 0xFF)};
+  queue_frame(ws::make_client_frame(ws::Opcode::close, payload, {1, 2, 3, 4}));
+}
+
+void WsConnection::abort() { finish(1006, "aborted by client"); }
+
+void WsConnection::finish(std::uint16_t code, const std::string& reason) {
+  if (state_ == State::closed) return;
+  state_ = State::closed;
+  boost::system::error_code ignored;
+  socket_.shutdown(tcp::socket::shutdown_both, ignored);
+  socket_.close(ignored);
+  auto on_close = std::move(handlers_.on_close);
+  handlers_ = Handlers{};
+  if (on_close) on_close(code, reason);
+}
+
+}  // namespace parley::client
