@@ -142,7 +142,7 @@ class Client:
 
     _ids = itertools.count(1)
 
-    def __init__(self, server, token=None, hello=True, timeout=10, url=None, **ws_options):
+    def __init__(self, server, token=None, hello=True, timeout=10, url=None, device=None, **ws_options):
         self.server = server
         self.timeout = timeout
         self.ws = websocket.create_connection(url or server.ws_url, timeout=timeout, **ws_options)
@@ -151,7 +151,10 @@ class Client:
         self.close_code = None
         self.hello_reply = None
         if hello:
-            self.hello_reply = self.request("hello", token=token)
+            fields = {"token": token}
+            if device:
+                fields["device"] = device
+            self.hello_reply = self.request("hello", **fields)
             assert self.hello_reply["type"] == "ok", self.hello_reply
 
     def send_json(self, obj):
