@@ -19,7 +19,8 @@ namespace parley::chat {
 void ChatService::start_hash_pool() {
   hash_pool_ = std::make_unique<HashPool>();
   for (int i = 0; i < std::max(1, config_.auth.hash_threads); ++i) {
-    hash_pool_->threads.emplace_back([pool = hash_pool_.get()] {
+    hash_pool_->threads.emplace_back([pool = hash_pool_.get(), i] {
+      name_this_thread("hash-" + std::to_string(i));
       for (;;) {
         std::function<void()> task;
         {

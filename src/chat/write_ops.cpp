@@ -108,6 +108,14 @@ class SendOp final : public ChatOp {
     ConversationId conversation = cmd_.conversation_id;
     if (cmd_.to_user_id != 0) {
       if (!txn.user(cmd_.to_user_id)) return make_error(ErrorCode::not_found, "no such user");
+      // A retry must not create anything: if the message exists, answer with it (below).
+      if (auto original = txn.event_by_client_msg_id(caller_, cmd_.client_msg_id)) {
+        if (txn.direct_conversation(caller_, cmd_.to_user_id) != original->conversation_id)
+          return make_error(ErrorCode::conflict, "this client_msg_id was already used for a message in another conversation");
+        conversation = original->conversation_id;
+      }
+    }
+    if (cmd_.to_user_id != 0 && conversation == 0) {
       bool created = false;
       conversation = open_direct(txn, caller_, cmd_.to_user_id, created, deliveries_);
     } else {
@@ -118,6 +126,8 @@ class SendOp final : public ChatOp {
     e.client_msg_id = std::move(cmd_.client_msg_id);
     e.body = std::move(cmd_.text);
     store::AppendOutcome outcome = txn.append_event(std::move(e));
+    if (outcome.reused_elsewhere)
+      return make_error(ErrorCode::conflict, "this client_msg_id was already used for a message in another conversation");
     const EventRecord& event = outcome.event;
     reply_.type = "ack";
     JsonWriter w(reply_.fields);

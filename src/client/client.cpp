@@ -3,6 +3,7 @@
 #include <simdjson.h>
 
 #include <algorithm>
+#include <cstdio>
 
 #include "core/clock.hpp"
 #include "core/json_writer.hpp"
@@ -31,7 +32,7 @@ std::int64_t int_of(simdjson::dom::element e, const char* field) {
   return 0;
 }
 
-Event parse_event(simdjson::dom::element e) {
+Event parse_event(simdjson::dom::element e, bool keep_json) {
   Event event;
   event.conversation_id = int_of(e, "conversation_id");
   event.seq = int_of(e, "seq");
@@ -42,7 +43,7 @@ Event parse_event(simdjson::dom::element e) {
   event.text = text_of(e, "text");
   event.client_msg_id = text_of(e, "client_msg_id");
   event.ts = int_of(e, "ts");
-  event.json = simdjson::to_string(e);
+  if (keep_json) event.json = simdjson::to_string(e);
   return event;
 }
 
@@ -179,7 +180,7 @@ void Client::sync_page() {
         doc["has_more"].get_bool().get(has_more) != simdjson::SUCCESS)
       return drop_connection();
     std::vector<Event> page;
-    for (simdjson::dom::element e : events) page.push_back(parse_event(e));
+    for (simdjson::dom::element e : events) page.push_back(parse_event(e, options_.keep_event_json));
     for (auto& event : page) surface(std::move(event));
     if (state_ != State::syncing) return;
     if (has_more) sync_page();
@@ -221,7 +222,7 @@ void Client::on_text(std::string_view text) {
   if (type == "event") {
     simdjson::dom::element e;
     if (doc["event"].get(e) != simdjson::SUCCESS) return;
-    Event event = parse_event(e);
+    Event event = parse_event(e, options_.keep_event_json);
     if (state_ == State::syncing) held_.push_back(std::move(event));
     else if (state_ == State::live) surface(std::move(event));
     return;
@@ -271,7 +272,7 @@ void Client::send(ConversationId conversation, std::string text, ReplyHandler do
   send.conversation_id = conversation;
   send.text = std::move(text);
   send.done = std::move(done);
-  send.client_msg_id = client_msg_id.empty() ? "c" + std::to_string(random_()) : std::move(client_msg_id);
+  send.client_msg_id = client_msg_id.empty() ? new_client_msg_id() : std::move(client_msg_id);
   sends_.push_back(std::move(send));
   if (state_ == State::live) transmit(sends_.back());
 }
@@ -281,9 +282,18 @@ void Client::send_to_user(UserId user, std::string text, ReplyHandler done, std:
   send.to_user_id = user;
   send.text = std::move(text);
   send.done = std::move(done);
-  send.client_msg_id = client_msg_id.empty() ? "c" + std::to_string(random_()) : std::move(client_msg_id);
+  send.client_msg_id = client_msg_id.empty() ? new_client_msg_id() : std::move(client_msg_id);
   sends_.push_back(std::move(send));
   if (state_ == State::live) transmit(sends_.back());
+}
+
+std::string Client::new_client_msg_id() {
+  // Time-ordered (milliseconds first, like UUIDv7), then a counter and randomness: unique, and
+  // cheap for the server's dedup index, which then grows at its end.
+  char id[48];
+  std::snprintf(id, sizeof id, "%011llx%06x%012llx", static_cast<unsigned long long>(wall_clock_ms()),
+                static_cast<unsigned>(next_id_++ & 0xFFFFFF), static_cast<unsigned long long>(random_() & 0xFFFFFFFFFFFFULL));
+  return id;
 }
 
 void Client::transmit(PendingSend& send) {

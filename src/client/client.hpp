@@ -62,6 +62,7 @@ struct ClientOptions {
   int request_timeout_ms = 15000;
   int ping_interval_ms = 15000;   // application-level ping while idle
   int sync_page = 500;
+  bool keep_event_json = true;    // fill Event::json (costs a copy per event)
   std::uint64_t seed = 0;         // jitter randomness; 0 = random
 };
 
@@ -130,6 +131,7 @@ class Client : public std::enable_shared_from_this<Client> {
   void go_live();
   void surface(Event event);
   void transmit(PendingSend& send);
+  std::string new_client_msg_id();
   void transmit_pending();
   std::string send_request(const std::string& type, const std::string& fields, ReplyHandler done, bool is_send);
   void on_send_reply(const std::string& client_msg_id, const Reply& reply);

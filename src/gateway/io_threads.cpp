@@ -2,6 +2,7 @@
 
 #include <boost/asio/post.hpp>
 
+#include "core/clock.hpp"
 #include "gateway/ws_session.hpp"
 
 namespace parley::gateway {
@@ -68,7 +69,11 @@ std::string IoThreads::metrics_text() const {
 }
 
 void IoThreads::start() {
-  for (auto& context : contexts_) threads_.emplace_back([c = context.get()] { c->io.run(); });
+  for (auto& context : contexts_)
+    threads_.emplace_back([c = context.get()] {
+      name_this_thread("io-" + std::to_string(c->index));
+      c->io.run();
+    });
 }
 
 void IoThreads::stop() {

@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "core/clock.hpp"
+
 namespace parley::store {
 
 Committer::Committer(std::unique_ptr<WriterConnection> writer, int max_batch, int max_queue,
@@ -15,7 +17,12 @@ Committer::Committer(std::unique_ptr<WriterConnection> writer, int max_batch, in
 
 Committer::~Committer() { stop(); }
 
-void Committer::start() { thread_ = std::thread([this] { run(); }); }
+void Committer::start() {
+  thread_ = std::thread([this] {
+    name_this_thread("writer");
+    run();
+  });
+}
 
 bool Committer::submit(std::unique_ptr<WriteOp>& op) {
   {

@@ -2,11 +2,17 @@
 
 #include <spdlog/spdlog.h>
 
+#include "core/clock.hpp"
+
 namespace parley::store {
 
 ReaderPool::ReaderPool(Engine& engine, int threads, std::size_t max_queue) : max_queue_(max_queue) {
   for (int i = 0; i < std::max(1, threads); ++i) connections_.push_back(engine.open_reader());
-  for (auto& connection : connections_) threads_.emplace_back([this, c = connection.get()] { run(c); });
+  for (auto& connection : connections_)
+    threads_.emplace_back([this, c = connection.get(), n = threads_.size()] {
+      name_this_thread("reader-" + std::to_string(n));
+      run(c);
+    });
 }
 
 ReaderPool::~ReaderPool() { stop(); }

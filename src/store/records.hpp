@@ -64,7 +64,8 @@ struct EventRecord {
 // What append_event did.
 struct AppendOutcome {
   EventRecord event;       // the stored event (the original one if duplicate)
-  bool duplicate = false;  // client_msg_id was seen before from this sender in this conversation
+  bool duplicate = false;  // this sender used this client_msg_id before: nothing was stored
+  bool reused_elsewhere = false;  // ... and that was in another conversation (`event` is there)
 };
 
 }  // namespace parley::store

@@ -75,6 +75,9 @@ class ReadTxn {
   virtual std::optional<EventPosition> first_event_after(ConversationId conversation, Seq from_seq, Seq to_seq,
                                                          Pos cursor) = 0;
 
+  // The event this sender sent with this client_msg_id, if any.
+  virtual std::optional<EventRecord> event_by_client_msg_id(UserId sender, const std::string& client_msg_id) = 0;
+
   // Token ids revoked and not yet expired at `now_s`.
   virtual std::vector<std::string> revoked_token_ids(std::int64_t now_s) = 0;
 };
@@ -103,8 +106,9 @@ class WriteTxn : public ReadTxn {
   virtual void set_role(ConversationId conversation, UserId user, Role role) = 0;
 
   // Appends an event: assigns seq, pos, id and created time. If `draft.client_msg_id` is set
-  // and this sender already used it in this conversation, stores nothing and returns the
-  // original event with duplicate = true.
+  // and this sender already used it (client_msg_ids are unique per sender), stores nothing and
+  // returns the original event with duplicate = true (and reused_elsewhere if it belongs to
+  // another conversation).
   virtual AppendOutcome append_event(EventRecord draft) = 0;
 
   virtual void revoke_token(const std::string& token_id, UserId user, std::int64_t expires_at_s) = 0;

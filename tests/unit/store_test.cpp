@@ -479,15 +479,20 @@ TEST_F(StoreEventTest, DuplicateClientMsgIdReturnsTheOriginal) {
   EXPECT_EQ(seqs_of(all_events(c)), (std::vector<Seq>{1, 2, 3}));
 }
 
-TEST_F(StoreEventTest, SameClientMsgIdFromAnotherSenderOrConversationIsNew) {
+// client_msg_ids are unique per sender: another sender may use the same one; the same sender
+// using it in another conversation gets the original back, flagged as reused elsewhere.
+TEST_F(StoreEventTest, ClientMsgIdIsUniquePerSender) {
   const ConversationId c1 = make_conversation(ConversationKind::group), c2 = make_conversation(ConversationKind::group);
   const auto original = append(c1, 1, "x", "cm");
   const auto other_sender = append(c1, 2, "y", "cm");
   const auto other_conversation = append(c2, 1, "z", "cm");
   EXPECT_FALSE(other_sender.duplicate);
   EXPECT_EQ(other_sender.event.seq, original.event.seq + 1);
-  EXPECT_FALSE(other_conversation.duplicate);
-  EXPECT_EQ(other_conversation.event.seq, 1);
+  EXPECT_TRUE(other_conversation.duplicate);
+  EXPECT_TRUE(other_conversation.reused_elsewhere);
+  EXPECT_EQ(other_conversation.event.conversation_id, c1);
+  EXPECT_FALSE(original.reused_elsewhere);
+  EXPECT_EQ(all_events(c2).size(), 0u);
   // No client_msg_id: never de-duplicated.
   EXPECT_FALSE(append(c1, 1, "same", "").duplicate);
   EXPECT_FALSE(append(c1, 1, "same", "").duplicate);

@@ -49,21 +49,24 @@ CREATE TABLE members(
 ) WITHOUT ROWID;
 CREATE INDEX members_by_user ON members(user_id, last_pos);
 CREATE INDEX members_pull ON members(user_id) WHERE pull = 1;
+-- Rows are appended in commit order (pos is the rowid), so a group commit writes a few
+-- sequential pages instead of one page per conversation it touches.
 CREATE TABLE events(
+  pos INTEGER PRIMARY KEY,                -- global commit position (sync cursor)
   conversation_id INTEGER NOT NULL,
   seq INTEGER NOT NULL,
-  pos INTEGER NOT NULL,                   -- global commit position (sync cursor)
   id INTEGER NOT NULL,                    -- snowflake message id (bit pattern of an unsigned 64-bit)
   sender_id INTEGER NOT NULL,
   kind INTEGER NOT NULL,
   client_msg_id TEXT,
   body TEXT NOT NULL DEFAULT '',
   meta TEXT,                              -- JSON details of membership and rename events
-  created_at INTEGER NOT NULL,
-  PRIMARY KEY(conversation_id, seq)
-) WITHOUT ROWID;
-CREATE UNIQUE INDEX events_dedup ON events(conversation_id, sender_id, client_msg_id)
-  WHERE client_msg_id IS NOT NULL;
+  created_at INTEGER NOT NULL
+);
+CREATE UNIQUE INDEX events_by_conversation ON events(conversation_id, seq);
+-- A sender's client_msg_id identifies one message (idempotent sends). Time-ordered ids
+-- (UUIDv7-like) keep this index's inserts at the end of each sender's range: cheaper commits.
+CREATE UNIQUE INDEX events_dedup ON events(sender_id, client_msg_id) WHERE client_msg_id IS NOT NULL;
 CREATE TABLE revoked_tokens(
   token_id TEXT PRIMARY KEY,
   user_id INTEGER NOT NULL,

@@ -123,6 +123,8 @@ class SqliteReads : public Base {
                                      " FROM events WHERE conversation_id = ?1 AND seq BETWEEN ?2 AND ?3 "
                                      "ORDER BY seq DESC LIMIT ?4"}))),
         event_pos_(db.prepare("SELECT pos FROM events WHERE conversation_id = ?1 AND seq = ?2")),
+        by_client_msg_id_(db.prepare(sql({"SELECT ", kEventColumns,
+                                          " FROM events WHERE sender_id = ?1 AND client_msg_id = ?2"}))),
         revoked_(db.prepare("SELECT token_id FROM revoked_tokens WHERE expires_at > ?1")) {}
 
   std::optional<UserRecord> user(UserId id) override { return one_user(user_, id); }
@@ -257,6 +259,13 @@ class SqliteReads : public Base {
     return ReadTxn::EventPosition{high, high_pos};
   }
 
+  std::optional<EventRecord> event_by_client_msg_id(UserId sender, const std::string& client_msg_id) override {
+    StatementScope s(by_client_msg_id_);
+    s->bind(1, sender).bind(2, client_msg_id);
+    if (!s->step()) return std::nullopt;
+    return read_event(*s);
+  }
+
   std::vector<std::string> revoked_token_ids(std::int64_t now_s) override {
     StatementScope s(revoked_);
     s->bind(1, now_s);
@@ -282,7 +291,8 @@ class SqliteReads : public Base {
 
  private:
   Statement user_, user_by_name_, credentials_, user_by_external_, conversation_, direct_, channels_, member_,
-      active_members_, members_page_, user_conversations_, active_ids_, changed_, events_asc_, events_desc_, event_pos_, revoked_;
+      active_members_, members_page_, user_conversations_, active_ids_, changed_, events_asc_, events_desc_, event_pos_,
+      by_client_msg_id_, revoked_;
 };
 
 class SqliteReader final : public ReaderConnection {
@@ -334,17 +344,14 @@ class SqliteWriter final : public WriterConnection, public SqliteReads<WriteTxn>
         insert_event_(db.prepare(
             "INSERT INTO events(conversation_id, seq, pos, id, sender_id, kind, client_msg_id, body, meta, created_at) "
             "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) "
-            "ON CONFLICT(conversation_id, sender_id, client_msg_id) WHERE client_msg_id IS NOT NULL DO NOTHING")),
-        find_duplicate_(db.prepare(sql({"SELECT ", kEventColumns, " FROM events WHERE conversation_id = ?1 AND "
-                                        "sender_id = ?2 AND client_msg_id = ?3"}))),
+            "ON CONFLICT(sender_id, client_msg_id) WHERE client_msg_id IS NOT NULL DO NOTHING")),
         update_conversation_(db.prepare(
             "UPDATE conversations SET last_seq = ?2, last_pos = ?3, last_event_at = ?4 WHERE id = ?1")),
         update_member_pos_(db.prepare(
             "UPDATE members SET last_pos = ?2 WHERE conversation_id = ?1 AND left_seq IS NULL")),
         revoke_(db.prepare("INSERT OR IGNORE INTO revoked_tokens(token_id, user_id, expires_at) VALUES(?1, ?2, ?3)")),
-        max_pos_(db.prepare("SELECT coalesce(max(last_pos), 0) FROM conversations")),
-        newest_id_(db.prepare("SELECT e.id FROM conversations c JOIN events e ON e.conversation_id = c.id AND "
-                              "e.seq = c.last_seq ORDER BY c.last_pos DESC LIMIT 1")) {
+        max_pos_(db.prepare("SELECT coalesce(max(pos), 0) FROM events")),
+        newest_id_(db.prepare("SELECT id FROM events ORDER BY pos DESC LIMIT 1")) {
     load_committed_pos();
     seed_ids();
   }
@@ -465,11 +472,12 @@ class SqliteWriter final : public WriterConnection, public SqliteReads<WriteTxn>
     s->bind(6, static_cast<std::int64_t>(draft.kind)).bind_optional_text(7, draft.client_msg_id);
     s->bind(8, draft.body).bind_optional_text(9, draft.meta_json).bind(10, draft.created_at_ms);
     if (s->run() == 0) {
-      // The dedup index refused it: this sender already sent this client_msg_id here.
-      StatementScope d(find_duplicate_);
-      d->bind(1, draft.conversation_id).bind(2, draft.sender_id).bind(3, draft.client_msg_id);
-      if (!d->step()) throw StoreFailure("duplicate event vanished");
-      return AppendOutcome{read_event(*d), true};
+      // The dedup index refused it: this sender already used this client_msg_id.
+      auto original = event_by_client_msg_id(draft.sender_id, draft.client_msg_id);
+      if (!original) throw StoreFailure("duplicate event vanished");
+      AppendOutcome outcome{std::move(*original), true, false};
+      outcome.reused_elsewhere = outcome.event.conversation_id != draft.conversation_id;
+      return outcome;
     }
     state.last_seq = draft.seq;
     state.last_pos = draft.pos;
@@ -479,7 +487,7 @@ class SqliteWriter final : public WriterConnection, public SqliteReads<WriteTxn>
       state.touched = true;
       touched_.push_back(draft.conversation_id);
     }
-    return AppendOutcome{std::move(draft), false};
+    return AppendOutcome{std::move(draft), false, false};
   }
 
   Pos last_assigned_pos() const override { return next_pos_ - 1; }
@@ -538,7 +546,7 @@ class SqliteWriter final : public WriterConnection, public SqliteReads<WriteTxn>
 
   SnowflakeGenerator ids_;
   Statement begin_, commit_, insert_user_, insert_conversation_, set_title_, conversation_state_, upsert_member_,
-      end_member_, set_role_, member_count_, insert_event_, find_duplicate_, update_conversation_, update_member_pos_,
+      end_member_, set_role_, member_count_, insert_event_, update_conversation_, update_member_pos_,
       revoke_, max_pos_, newest_id_;
   std::unordered_map<ConversationId, ConversationState> conversations_;
   // Conversations with new events in this batch, each once.

@@ -1,0 +1,452 @@
+"""The `parley` command-line client, driven end to end against a real parleyd.
+
+Each test runs the CLI binary ($PARLEY_CLI, else build/tools/parley/parley) as a subprocess
+with its own config file per user (--config in tmp_path) and checks its output and exit code.
+"""
+import json
+import os
+import re
+import select
+import stat
+import subprocess
+import time
+import uuid
+
+import pytest
+
+from harness import HIGH_RATE, free_port
+
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "../.."))
+CLI = os.environ.get("PARLEY_CLI") or os.path.join(REPO, "build/tools/parley/parley")
+PASSWORD = "correct horse battery"
+ADMIN_TOKEN = "admin-" + uuid.uuid4().hex
+
+# Exit codes (tools/parley/README.md).
+OK, REFUSED, USAGE, NETWORK, NOT_LOGGED_IN = 0, 1, 2, 3, 4
+
+
+def clean_env(tmp_path, **extra):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PARLEY_")}
+    env["HOME"] = str(tmp_path)  # never touch the real ~/.config/parley
+    env.update(extra)
+    return env
+
+
+class Cli:
+    """One CLI user: a config file of its own and the server to talk to."""
+
+    def __init__(self, server, tmp_path, name):
+        self.server = server
+        self.tmp_path = tmp_path
+        self.name = name
+        self.config = str(tmp_path / f"{name}.json")
+
+    def argv(self, *args, server=True):
+        base = [CLI, "--config", self.config]
+        if server:
+            base += ["--server", self.server.base]
+        return base + [str(a) for a in args]
+
+    def run(self, *args, expect=OK, input=None, server=True, env=None, timeout=30):
+        proc = subprocess.run(self.argv(*args, server=server), input=input, capture_output=True, text=True,
+                              timeout=timeout, env=env or clean_env(self.tmp_path))
+        assert proc.returncode == expect, (
+            f"parley {' '.join(map(str, args))}: exit {proc.returncode}, expected {expect}\n"
+            f"stdout: {proc.stdout}\nstderr: {proc.stderr}")
+        if expect == OK:
+            assert "error" not in proc.stderr, proc.stderr
+        else:
+            # Notes may come first, a usage hint after; the failure is one "error: " line.
+            assert len(re.findall(r"^error: ", proc.stderr, re.M)) == 1, proc.stderr
+            assert "Traceback" not in proc.stderr and "terminate called" not in proc.stderr
+        return proc
+
+    def out(self, *args, **kwargs):
+        return self.run(*args, **kwargs).stdout
+
+    def json(self, *args, **kwargs):
+        lines = self.out("--json", *args, **kwargs).splitlines()
+        assert len(lines) == 1, lines
+        return json.loads(lines[0])
+
+    def popen(self, *args):
+        return subprocess.Popen(self.argv(*args), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                env=clean_env(self.tmp_path))
+
+
+def new_name(prefix):
+    return prefix + uuid.uuid4().hex[:8]
+
+
+def registered(server, tmp_path, prefix="u"):
+    cli = Cli(server, tmp_path, new_name(prefix))
+    cli.out("register", cli.name, "--password", PASSWORD)
+    return cli
+
+
+def wait_stderr_line(proc, pattern, timeout=10):
+    """Reads the process's stderr until a line matches `pattern`; returns the match."""
+    deadline = time.time() + timeout
+    seen = []
+    while time.time() < deadline:
+        ready, _, _ = select.select([proc.stderr], [], [], max(0.0, deadline - time.time()))
+        if not ready:
+            break
+        line = proc.stderr.readline()
+        if not line:
+            break
+        seen.append(line)
+        match = re.search(pattern, line)
+        if match:
+            return match
+    raise AssertionError(f"no stderr line matching {pattern!r}; got {seen}")
+
+
+def finish(proc, timeout=15):
+    out, err = proc.communicate(timeout=timeout)
+    return proc.returncode, out, err
+
+
+# --- accounts ---------------------------------------------------------------------------------
+
+def test_register_login_whoami_and_config_file(server, tmp_path):
+    alice = Cli(server, tmp_path, new_name("alice"))
+    out = alice.out("register", alice.name, "--password", PASSWORD, "--display-name", "Alice A")
+    assert re.fullmatch(rf"registered and logged in as {alice.name} \(id \d+\) on {re.escape(server.base)}; "
+                        rf"token saved in {re.escape(alice.config)}\n", out)
+
+    mode = stat.S_IMODE(os.stat(alice.config).st_mode)
+    assert mode == 0o600, oct(mode)
+    saved = json.load(open(alice.config))
+    assert saved["server"] == server.base and saved["username"] == alice.name
+    assert saved["token"].count(".") == 2 and saved["user_id"] > 0 and saved["expires_at"] > time.time()
+
+    # The saved server is used when --server is not given.
+    out = alice.out("whoami", server=False)
+    assert out == f'{alice.name} (id {saved["user_id"]}, display name "Alice A") on {server.base}\n'
+    me = alice.json("whoami", server=False)
+    assert me["user"] == {"id": saved["user_id"], "username": alice.name, "display_name": "Alice A",
+                          "created_at": me["user"]["created_at"]}
+    assert me["server"] == server.base
+
+    # Password from stdin, then from the environment; login replaces the token.
+    bob = Cli(server, tmp_path, new_name("bob"))
+    reply = bob.json("register", bob.name, input=PASSWORD + "\n")
+    assert reply["user"]["username"] == bob.name and "token" not in reply
+    first_token = json.load(open(bob.config))["token"]
+    out = bob.out("login", bob.name.upper(), env=clean_env(tmp_path, PARLEY_PASSWORD=PASSWORD))
+    assert out.startswith(f"logged in as {bob.name} (id {reply['user']['id']})")
+    assert json.load(open(bob.config))["token"] != first_token
+
+    # users get by name and by id, human and JSON.
+    out = alice.out("users", "get", bob.name)
+    assert re.fullmatch(rf'{bob.name} \(id {reply["user"]["id"]}, display name "{bob.name}", since '
+                        r'\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\)\n', out)
+    assert alice.json("users", "get", reply["user"]["id"])["user"]["username"] == bob.name
+
+
+def test_logout_revokes_the_token(server, tmp_path):
+    carol = registered(server, tmp_path, "carol")
+    old_config = tmp_path / "carol-old.json"
+    old_config.write_text(open(carol.config).read())
+    assert carol.out("logout") == f"logged out {carol.name}\n"
+    saved = json.load(open(carol.config))
+    assert "token" not in saved and saved["username"] == carol.name
+    carol.run("whoami", expect=NOT_LOGGED_IN)
+    carol.run("logout", expect=NOT_LOGGED_IN)
+
+    # The old token is refused by REST and by the WebSocket hello alike, with the precise code.
+    stale = Cli(server, tmp_path, "carol-old")
+    assert stale.run("whoami", expect=REFUSED).stderr.startswith("error: token_revoked: ")
+    assert stale.run("conversations", expect=REFUSED).stderr.startswith("error: token_revoked: ")
+    assert stale.run("tail", "--timeout", "5", expect=REFUSED).stderr.startswith("error: token_revoked: ")
+    # Logging out a dead token just forgets it.
+    assert "already refused the token: token_revoked" in stale.out("logout")
+
+
+def test_ping(server, tmp_path):
+    alice = registered(server, tmp_path)
+    assert re.fullmatch(rf"pong from {re.escape(server.base)} in \d+\.\d{{3}} ms \(parleyd \d+\.\d+\.\d+\)\n",
+                        alice.out("ping"))
+    reply = alice.json("ping")
+    assert reply["rtt_ms"] >= 0 and reply["server_ts"] > 0 and reply["server_version"]
+
+
+# --- messages ---------------------------------------------------------------------------------
+
+def test_dm_send_and_history(server, tmp_path):
+    alice = registered(server, tmp_path, "alice")
+    bob = registered(server, tmp_path, "bob")
+
+    out = alice.out("dm", bob.name)
+    match = re.fullmatch(rf"direct conversation (\d+) with @{bob.name} \(new\)\n", out)
+    assert match, out
+    conversation = int(match.group(1))
+    opened = bob.json("dm", alice.name)
+    assert opened["conversation"]["id"] == conversation and opened["created"] is False
+    assert opened["conversation"]["peer"]["username"] == alice.name
+
+    out = alice.out("send", conversation, "hello", "bob")
+    assert re.fullmatch(rf"sent to conversation {conversation}: seq 1, message \d+, client_msg_id [0-9a-f]{{32}}\n", out)
+    ack = bob.json("send", "--to", alice.name, "hi alice")
+    assert ack["conversation_id"] == conversation and ack["seq"] == 2 and ack["duplicate"] is False
+    assert alice.json("send", conversation, "-", input="from\nstdin\n")["seq"] == 3
+    assert alice.json("send", conversation, "--", "-starts with a dash")["seq"] == 4
+
+    # Idempotent: the same client_msg_id stores nothing new and reports the original.
+    first = alice.json("send", conversation, "once", "--client-msg-id", "fixed-1")
+    again = alice.out("send", conversation, "twice", "--client-msg-id", "fixed-1")
+    assert f"seq {first['seq']}, message {first['message_id']}, client_msg_id fixed-1 (duplicate" in again
+
+    lines = bob.out("history", conversation).splitlines()
+    stamp = r"\d\d:\d\d:\d\d"
+    expected = [rf"\[1\] {stamp} {alice.name}: hello bob", rf"\[2\] {stamp} {bob.name}: hi alice",
+                rf"\[3\] {stamp} {alice.name}: from\nstdin", rf"\[4\] {stamp} {alice.name}: -starts with a dash",
+                rf"\[5\] {stamp} {alice.name}: once"]
+    assert re.fullmatch("\n".join(expected), "\n".join(lines)), lines
+
+    history = bob.json("history", conversation)
+    assert [e["seq"] for e in history["events"]] == [1, 2, 3, 4, 5]
+    assert history["events"][2]["text"] == "from\nstdin" and history["has_more"] is False
+    assert history["events"][4]["client_msg_id"] == "fixed-1"
+
+    # Paging options.
+    assert [e["seq"] for e in bob.json("history", conversation, "--limit", 2)["events"]] == [4, 5]
+    page = bob.json("history", conversation, "--before", 4, "--limit", 2)
+    assert [e["seq"] for e in page["events"]] == [2, 3] and page["has_more"] is True
+    assert [e["seq"] for e in bob.json("history", conversation, "--after", 3)["events"]] == [4, 5]
+    assert len(bob.json("history", conversation, "--all")["events"]) == 5
+
+    listed = alice.json("conversations")["conversations"]
+    mine = [c for c in listed if c["id"] == conversation][0]
+    assert mine["kind"] == "direct" and mine["last_seq"] == 5
+    table = alice.out("conversations").splitlines()
+    assert table[0].split() == ["ID", "KIND", "TITLE", "MEMBERS", "LAST_SEQ", "LAST_ACTIVITY"]
+    assert re.search(rf"^{conversation}\s+direct\s+@{bob.name}\s+2\s+5\s+\d{{4}}-\d\d-\d\d \d\d:\d\d:\d\d$",
+                     "\n".join(table), re.M)
+
+
+def test_history_pages_through_more_than_a_server_page(server, tmp_path):
+    alice = registered(server, tmp_path)
+    conversation = alice.json("group", "create", "long")["conversation"]["id"]
+    for i in range(130):
+        alice.run("send", conversation, f"m{i}")
+    events = alice.json("history", conversation, "--all")["events"]
+    assert [e["seq"] for e in events] == list(range(1, 132))
+    lines = alice.out("history", conversation, "--limit", 120).splitlines()
+    assert len(lines) == 120 and lines[0].startswith("[12] ") and lines[-1].endswith(": m129")
+
+
+# --- tail -------------------------------------------------------------------------------------
+
+def test_tail_receives_messages_sent_meanwhile(server, tmp_path):
+    alice = registered(server, tmp_path, "alice")
+    bob = registered(server, tmp_path, "bob")
+    dm = alice.json("dm", bob.name)["conversation"]["id"]
+    group = alice.json("group", "create", "G", "--members", bob.name)["conversation"]["id"]
+
+    tail = bob.popen("--json", "tail", "--count", 3)
+    start = int(wait_stderr_line(tail, r"live on .* \(cursor (\d+)\)").group(1))
+    sent = [alice.json("send", dm, "one"), alice.json("send", group, "two"), alice.json("send", dm, "three")]
+    code, out, err = finish(tail)
+    assert code == 0, err
+    events = [json.loads(line) for line in out.splitlines()]
+    assert [(e["conversation_id"], e["seq"], e["text"]) for e in events] == \
+        [(dm, 1, "one"), (group, 3, "two"), (dm, 2, "three")]
+    assert [e["id"] for e in events] == [a["message_id"] for a in sent]
+    final = json.loads(err.strip().splitlines()[-1])["cursor"]
+    assert final == sent[-1]["pos"] > start
+
+    # Resume from the first tail's start: the same events, filtered to one conversation, human.
+    code, out, err = finish(bob.popen("tail", dm, "--since", start, "--count", 2))
+    assert code == 0, err
+    assert re.fullmatch(rf"\[1\] \d\d:\d\d:\d\d {alice.name}: one\n\[2\] \d\d:\d\d:\d\d {alice.name}: three\n", out)
+    assert f"cursor {sent[2]['pos']}" in err
+
+    # All conversations, human: each line names its conversation; --timeout ends a quiet tail.
+    code, out, err = finish(bob.popen("tail", "--since", start, "--timeout", 1))
+    assert code == 0, err
+    lines = out.splitlines()
+    assert len(lines) == 3, lines
+    for line, (conversation, seq, text) in zip(lines, [(dm, 1, "one"), (group, 3, "two"), (dm, 2, "three")]):
+        assert re.fullmatch(rf"#{conversation} \[{seq}\] \d\d:\d\d:\d\d {alice.name}: {text}", line), line
+    assert re.search(rf"cursor {sent[2]['pos']} \(resume with: parley tail --since {sent[2]['pos']}\)", err)
+
+
+def test_tail_resumes_across_a_server_restart(make_server, tmp_path):
+    server = make_server(*HIGH_RATE).start()
+    alice = registered(server, tmp_path, "alice")
+    bob = registered(server, tmp_path, "bob")
+    dm = alice.json("dm", bob.name)["conversation"]["id"]
+
+    tail = bob.popen("--json", "tail", dm, "--count", 3)
+    wait_stderr_line(tail, r"live on")
+    alice.run("send", dm, "before")
+    server.stop()
+    server.start()
+    alice.run("send", dm, "after 1")
+    alice.run("send", dm, "after 2")
+    code, out, err = finish(tail, timeout=30)
+    assert code == 0, err
+    events = [json.loads(line) for line in out.splitlines()]
+    assert [(e["seq"], e["text"]) for e in events] == [(1, "before"), (2, "after 1"), (3, "after 2")]
+    assert "reconnecting" in err
+
+
+# --- groups and channels ----------------------------------------------------------------------
+
+def test_groups_members_and_channels(server, tmp_path):
+    alice = registered(server, tmp_path, "alice")
+    bob = registered(server, tmp_path, "bob")
+    carol = registered(server, tmp_path, "carol")
+    dave = registered(server, tmp_path, "dave")
+    carol_id = carol.json("whoami")["user"]["id"]
+
+    out = alice.out("group", "create", "Team", "--members", f"{bob.name},{carol_id}")
+    match = re.fullmatch(r'created group (\d+) "Team" \(3 members\)\n', out)
+    assert match, out
+    group = int(match.group(1))
+    assert alice.out("group", "add", group, dave.name) == f'added 1 member(s) to group {group} "Team" (now 4 members)\n'
+    assert alice.run("group", "add", group, dave.name, expect=REFUSED).stderr.startswith("error: already_member: ")
+    assert alice.out("group", "role", group, bob.name, "admin") == f'{bob.name} is now admin in group {group} "Team"\n'
+    assert bob.out("group", "rename", group, "Team 2") == f'renamed to group {group} "Team 2"\n'
+    assert bob.out("group", "remove", group, dave.name) == f'removed {dave.name} from group {group} "Team 2"\n'
+    assert carol.run("group", "remove", group, bob.name, expect=REFUSED).stderr.startswith("error: forbidden: ")
+
+    members = alice.json("members", group)
+    assert members["conversation_id"] == group
+    assert sorted((m["username"], m["role"]) for m in members["members"]) == sorted(
+        [(alice.name, "owner"), (bob.name, "admin"), (carol.name, "member")])
+    table = alice.out("members", group).splitlines()
+    assert table[0].split() == ["USER_ID", "USERNAME", "ROLE", "JOINED"] and len(table) == 4
+    assert any(re.match(rf"\d+\s+{bob.name}\s+admin\s+\d{{4}}-", row) for row in table[1:])
+
+    assert carol.out("leave", group) == f'left group {group} "Team 2"\n'
+    lines = alice.out("history", group).splitlines()
+    actions = [line.split(" ", 2)[2] for line in lines]
+    assert actions == [
+        f'* {alice.name} created the conversation "Team"',
+        f"* {alice.name} added {bob.name}, {carol.name}",
+        f"* {alice.name} added {dave.name}",
+        f"* {alice.name} made {bob.name} an admin",
+        f'* {bob.name} renamed the conversation to "Team 2"',
+        f"* {bob.name} removed {dave.name}",
+        f"* {carol.name} left",
+    ], lines
+
+    # Channels: create, find, join (idempotent), list with and without a query.
+    title = new_name("Rust")
+    out = alice.out("channel", "create", title, "--topic", "systems")
+    channel = int(re.fullmatch(rf'created channel (\d+) "{title}"\n', out).group(1))
+    assert bob.out("channel", "join", channel) == f'joined channel {channel} "{title}"\n'
+    assert bob.out("channel", "join", channel) == f'already a member of channel {channel} "{title}"\n'
+    found = bob.json("channels", "--query", title[:6].lower())["channels"]
+    assert [(c["id"], c["title"], c["topic"], c["member_count"], c["role"]) for c in found] == \
+        [(channel, title, "systems", 2, "member")]
+    table = carol.out("channels").splitlines()
+    assert table[0].split() == ["ID", "TITLE", "MEMBERS", "ROLE", "TOPIC"]
+    assert any(re.fullmatch(rf"{channel}\s+{title}\s+2\s+-\s+systems", row) for row in table)
+    assert bob.out("history", channel).splitlines()[-1].endswith(f"* {bob.name} joined")
+
+
+def test_members_pages_beyond_one_reply(make_server, tmp_path):
+    server = make_server(*HIGH_RATE, "--auth.admin_token", ADMIN_TOKEN).start()
+    owner = registered(server, tmp_path, "owner")
+    prefix = new_name("m")
+    created = owner.out("admin", "create-users", "--admin-token", ADMIN_TOKEN, "--count", 1005, "--prefix", prefix)
+    ids = [line.split("\t")[1] for line in created.splitlines()]
+    assert len(ids) == 1005
+    group = owner.json("group", "create", "big")["conversation"]["id"]
+    for start in range(0, len(ids), 256):
+        owner.run("group", "add", group, *ids[start:start + 256])
+    members = owner.json("members", group)["members"]
+    assert len(members) == 1006 and len({m["user_id"] for m in members}) == 1006
+    assert len(owner.out("members", group).splitlines()) == 1007
+
+
+# --- exit codes -------------------------------------------------------------------------------
+
+def test_exit_codes(server, tmp_path):
+    alice = registered(server, tmp_path, "alice")
+    # 1: the server refused.
+    assert alice.run("login", alice.name, "--password", "wrong password", expect=REFUSED).stderr == \
+        "error: unauthorized: wrong username or password\n"
+    assert alice.run("send", 999999, "hi", expect=REFUSED).stderr.startswith("error: not_found: ")
+    assert alice.run("users", "get", new_name("ghost"), expect=REFUSED).stderr.startswith("error: not_found: no such user")
+    assert alice.run("register", alice.name, "--password", PASSWORD, expect=REFUSED).stderr.startswith(
+        "error: conflict: ")
+    # 4: no token.
+    nobody = Cli(server, tmp_path, "nobody")
+    for args in (["whoami"], ["conversations"], ["send", "1", "hi"], ["tail"], ["logout"]):
+        assert "not logged in" in nobody.run(*args, expect=NOT_LOGGED_IN).stderr
+    # 2: usage.
+    for args in (["frobnicate"], [], ["send", "1"], ["history", "abc"], ["group"], ["group", "role", "1", "x", "owner"],
+                 ["history", "1", "--all", "--limit", "3"], ["history", "1", "--before", "3", "--after", "1"],
+                 ["tail", "--count", "0"], ["register", "x"], ["admin", "sessions"]):
+        alice.run(*args, expect=USAGE, input="")
+    assert alice.run("--server", "https://example.com", "whoami", expect=USAGE).stderr.startswith("error: ")
+    # 3: nothing listens there.
+    down = f"http://127.0.0.1:{free_port()}"
+    for args in (["whoami"], ["ping"], ["send", "1", "hi"], ["history", "1"], ["tail", "--timeout", "5"],
+                 ["login", alice.name, "--password", PASSWORD]):
+        err = alice.run("--server", down, *args, expect=NETWORK).stderr
+        assert err.startswith(f"error: cannot connect to {down}"), err
+    # --help is not an error.
+    assert "Usage: parley" in alice.out("--help")
+
+
+# --- admin ------------------------------------------------------------------------------------
+
+def test_admin_create_users_and_sessions(make_server, tmp_path):
+    server = make_server(*HIGH_RATE, "--auth.admin_token", ADMIN_TOKEN).start()
+    admin = Cli(server, tmp_path, "admin")
+    out_file = tmp_path / "accounts.tsv"
+    prefix = new_name("load")
+    done = admin.run("admin", "create-users", "--admin-token", ADMIN_TOKEN, "--count", 3, "--prefix", prefix,
+                     "--password", PASSWORD, "--out", out_file)
+    assert done.stdout == "" and f"created 3 of 3 accounts into {out_file}" in done.stderr
+    assert stat.S_IMODE(os.stat(out_file).st_mode) == 0o600
+    rows = [line.split("\t") for line in out_file.read_text().splitlines()]
+    assert [row[0] for row in rows] == [f"{prefix}1", f"{prefix}2", f"{prefix}3"]
+    assert all(row[1].isdigit() and row[2].count(".") == 2 for row in rows)
+
+    # The issued tokens work, and so do the passwords.
+    user = Cli(server, tmp_path, "load-user")
+    assert user.json("--token", rows[1][2], "whoami")["user"]["username"] == f"{prefix}2"
+    user.run("login", f"{prefix}3", "--password", PASSWORD)
+
+    # JSON lines, the token from the environment, batches smaller than the count; a taken name fails.
+    env = clean_env(tmp_path, PARLEY_ADMIN_TOKEN=ADMIN_TOKEN)
+    proc = admin.run("--json", "admin", "create-users", "--count", 4, "--prefix", prefix, "--batch", 2,
+                     expect=REFUSED, env=env)
+    results = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert [(r["username"], r.get("error")) for r in results] == [
+        (f"{prefix}1", "conflict"), (f"{prefix}2", "conflict"), (f"{prefix}3", "conflict"), (f"{prefix}4", None)]
+    assert results[3]["id"] > 0 and results[3]["user"]["username"] == f"{prefix}4"
+    assert "error: partial: 3 of 4 accounts were not created" in proc.stderr
+
+    assert admin.run("admin", "sessions", "--admin-token", "wrong", expect=REFUSED).stderr.startswith(
+        "error: unauthorized: ")
+
+    # A running tail is a session, labelled with the CLI's device name.
+    tail = user.popen("tail", "--timeout", 20)
+    wait_stderr_line(tail, r"live on")
+    try:
+        sessions = admin.json("admin", "sessions", "--admin-token", ADMIN_TOKEN)["sessions"]
+        user_id = user.json("whoami")["user"]["id"]
+        mine = [s for s in sessions if s["user_id"] == user_id]
+        assert len(mine) == 1 and mine[0]["device"].startswith("parley-cli/")
+        assert mine[0]["remote"].startswith("127.0.0.1:") and mine[0]["connected_at"] > 0
+        table = admin.out("admin", "sessions", "--admin-token", ADMIN_TOKEN).splitlines()
+        assert table[0].split() == ["SESSION", "USER_ID", "DEVICE", "REMOTE", "THREAD", "CONNECTED"]
+        assert any(re.match(rf"{mine[0]['session_id']}\s+{user_id}\s+parley-cli/", row) for row in table[1:])
+    finally:
+        tail.terminate()
+        code, _, err = finish(tail)
+    assert code == 0 and "cursor" in err
+
+
+def test_admin_api_disabled_by_default(server, tmp_path):
+    admin = Cli(server, tmp_path, "admin")
+    err = admin.run("admin", "sessions", "--admin-token", "anything", expect=REFUSED).stderr
+    assert err.startswith("error: not_found: the admin API is disabled")

@@ -1,0 +1,293 @@
+// The connections, reconnect-storm and history scenarios.
+#include <boost/asio/post.hpp>
+#include <simdjson.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <future>
+
+#include "core/json_writer.hpp"
+#include "scenarios.hpp"
+
+namespace parley::bench {
+namespace {
+
+std::size_t count_live(const std::vector<std::shared_ptr<client::Client>>& clients, ClientThreads& threads) {
+  std::atomic<std::size_t> count{0};
+  threads.run_everywhere([&](std::size_t t) {
+    std::size_t mine = 0;
+    for (std::size_t i = t; i < clients.size(); i += threads.size())
+      if (clients[i]->state() == client::State::live) ++mine;
+    count.fetch_add(mine);
+  });
+  return count.load();
+}
+
+void stop_all(const std::vector<std::shared_ptr<client::Client>>& clients, ClientThreads& threads) {
+  threads.run_everywhere([&](std::size_t t) {
+    for (std::size_t i = t; i < clients.size(); i += threads.size()) clients[i]->stop();
+  });
+}
+
+}  // namespace
+
+int run_connections(const CommonOptions& common, const ConnectionsOptions& options) {
+  Target target(common);
+  const std::string prefix = "c" + std::to_string(now_ns() % 1000000000) + "-";
+  auto users = target.create_users(options.connections, prefix);
+  ClientThreads threads(common.threads);
+  auto clients = make_clients(threads, target, users, [&](client::ClientOptions& o, std::size_t i) {
+    if (options.source_addresses > 0)
+      o.endpoint.bind_address = "127.0.0." + std::to_string(2 + i % static_cast<std::size_t>(options.source_addresses));
+    o.reconnect = false;  // a refused connection is a result here, not something to hide
+  });
+  std::atomic<std::uint64_t> failures{0};
+  for (auto& c : clients)
+    c->on_disconnect = [&failures](std::uint16_t, const std::string&) { failures.fetch_add(1); };
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  const auto server_idle = sample_process(target.pid());
+  const auto bench_before = sample_process(getpid());
+
+  // Connect with at most `concurrency` attempts in flight.
+  const auto start = std::chrono::steady_clock::now();
+  std::size_t started = 0;
+  auto progress = [&] {
+    char line[160];
+    std::snprintf(line, sizeof line, "connecting: started=%zu live=%zu failed=%llu", started, count_live(clients, threads),
+                  static_cast<unsigned long long>(failures.load()));
+    return std::string(line);
+  };
+  while (started < clients.size()) {
+    const std::size_t live = count_live(clients, threads);
+    const std::size_t in_flight = started - live - failures.load();
+    std::size_t batch = in_flight < static_cast<std::size_t>(options.concurrency) ? options.concurrency - in_flight : 0;
+    batch = std::min(batch, clients.size() - started);
+    for (std::size_t k = 0; k < batch; ++k, ++started) {
+      auto c = clients[started];
+      boost::asio::post(threads.at(started), [c] { c->start(); });
+    }
+    if (batch == 0) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  wait_until([&] { return count_live(clients, threads) + failures.load() >= clients.size(); }, 300, progress, common.quiet);
+  const double connect_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const std::size_t live = count_live(clients, threads);
+
+  std::this_thread::sleep_for(std::chrono::duration<double>(options.hold));
+  const auto server_held = sample_process(target.pid());
+  const auto bench_after = sample_process(getpid());
+  const std::size_t still_live = count_live(clients, threads);
+
+  Report report("connections");
+  report.set("params", "connections", options.connections);
+  report.set("params", "concurrency", options.concurrency);
+  report.set("params", "source_addresses", options.source_addresses);
+  report.set("params", "hold_s", options.hold);
+  report.set("results", "live", static_cast<double>(live));
+  report.set("results", "still_live_after_hold", static_cast<double>(still_live));
+  report.set("results", "failed", static_cast<double>(failures.load()));
+  report.set("results", "connect_seconds", connect_seconds);
+  report.set("results", "connects_per_s", live / connect_seconds);
+  if (target.pid() > 0) {
+    report.set("results", "server_rss_idle_mb", server_idle.rss_kb / 1024.0);
+    report.set("results", "server_rss_held_mb", server_held.rss_kb / 1024.0);
+    report.set("results", "server_bytes_per_connection",
+               still_live ? (server_held.rss_kb - server_idle.rss_kb) * 1024.0 / static_cast<double>(still_live) : 0.0);
+  }
+  report.set("results", "bench_bytes_per_connection",
+             live ? (bench_after.rss_kb - bench_before.rss_kb) * 1024.0 / static_cast<double>(live) : 0.0);
+  report_run(report, target, server_idle, server_held, bench_before, bench_after, connect_seconds + options.hold);
+  stop_all(clients, threads);
+  report.write(common.out);
+  return live == clients.size() ? 0 : 1;
+}
+
+int run_storm(const CommonOptions& common, const StormOptions& options) {
+  Target target(common);
+  const std::string prefix = "s" + std::to_string(now_ns() % 1000000000) + "-";
+  auto users = target.create_users(options.clients + 1, prefix);
+  const BenchUser sender_user = users.back();
+  users.pop_back();
+  ClientThreads threads(common.threads);
+  auto clients = make_clients(threads, target, users, [&](client::ClientOptions& o, std::size_t) {
+    o.backoff_base_ms = options.backoff_base_ms;
+    o.backoff_cap_ms = options.backoff_cap_ms;
+  });
+  auto sender = make_clients(threads, target, {sender_user}).front();
+  std::vector<std::atomic<int>> received(clients.size());
+  for (std::size_t i = 0; i < clients.size(); ++i)
+    clients[i]->on_event = [&received, i](const client::Event& e) {
+      if (e.kind == "text") received[i].fetch_add(1, std::memory_order_relaxed);
+    };
+  threads.run_everywhere([&](std::size_t t) {
+    for (std::size_t i = t; i < clients.size(); i += threads.size()) clients[i]->start();
+    if (t == 0) sender->start();
+  });
+  if (!wait_until([&] { return count_live(clients, threads) == clients.size() && sender->state() == client::State::live; },
+                  120, [&] { return "connecting: " + std::to_string(count_live(clients, threads)) + " live"; }, common.quiet))
+    throw std::runtime_error("clients did not all connect");
+
+  // One conversation per client, opened by the sender; each client sees that first message.
+  std::vector<ConversationId> conversations(clients.size());
+  std::atomic<std::size_t> opened{0};
+  boost::asio::post(threads.at(0), [&] {
+    for (std::size_t i = 0; i < clients.size(); ++i)
+      sender->send_to_user(users[i].id, "setup", [&, i](const client::Reply& r) {
+        conversations[i] = conversation_of(r);
+        opened.fetch_add(1);
+      });
+  });
+  auto all_received = [&](int n) {
+    for (auto& r : received)
+      if (r.load() < n) return false;
+    return true;
+  };
+  if (!wait_until([&] { return opened.load() == clients.size() && all_received(1); }, 120, nullptr, true))
+    throw std::runtime_error("setup messages did not arrive");
+
+  // The storm: every client loses its connection at once while a message is sent to each.
+  const auto server_before = sample_process(target.pid());
+  const auto bench_before = sample_process(getpid());
+  const auto start = std::chrono::steady_clock::now();
+  threads.run_everywhere([&](std::size_t t) {
+    for (std::size_t i = t; i < clients.size(); i += threads.size()) clients[i]->drop_connection();
+  });
+  boost::asio::post(threads.at(0), [&] {
+    for (std::size_t i = 0; i < clients.size(); ++i) sender->send(conversations[i], "during the storm");
+  });
+  auto reconnected = [&] {
+    std::atomic<std::size_t> n{0};
+    threads.run_everywhere([&](std::size_t t) {
+      for (std::size_t i = t; i < clients.size(); i += threads.size())
+        if (clients[i]->state() == client::State::live && clients[i]->reconnects() >= 1) n.fetch_add(1);
+    });
+    return n.load();
+  };
+  const bool done = wait_until([&] { return reconnected() == clients.size() && all_received(2); }, options.timeout,
+                               [&] { return "re-synced: " + std::to_string(reconnected()) + "/" + std::to_string(clients.size()); },
+                               common.quiet);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const auto server_after = sample_process(target.pid());
+  const auto bench_after = sample_process(getpid());
+  std::uint64_t lost = 0, duplicates = 0;
+  std::atomic<std::uint64_t> gaps{0};
+  threads.run_everywhere([&](std::size_t t) {
+    for (std::size_t i = t; i < clients.size(); i += threads.size()) gaps.fetch_add(clients[i]->gaps_detected());
+  });
+  for (auto& r : received) {
+    if (r.load() < 2) ++lost;
+    if (r.load() > 2) duplicates += static_cast<std::uint64_t>(r.load() - 2);
+  }
+  Report report("reconnect-storm");
+  report.set("params", "clients", options.clients);
+  report.set("params", "backoff_base_ms", options.backoff_base_ms);
+  report.set("params", "backoff_cap_ms", options.backoff_cap_ms);
+  report.set("results", "completed", done ? 1 : 0);
+  report.set("results", "resync_seconds", seconds);
+  report.set("results", "reconnects_per_s", clients.size() / seconds);
+  report.set("results", "messages_lost", static_cast<double>(lost));
+  report.set("results", "messages_duplicated", static_cast<double>(duplicates));
+  report.set("results", "gaps_detected", static_cast<double>(gaps.load()));
+  report_run(report, target, server_before, server_after, bench_before, bench_after, seconds);
+  stop_all(clients, threads);
+  threads.run_everywhere([&](std::size_t t) {
+    if (t == 0) sender->stop();
+  });
+  report.write(common.out);
+  return done && lost == 0 && duplicates == 0 ? 0 : 1;
+}
+
+int run_history(const CommonOptions& common, const HistoryOptions& options) {
+  Target target(common);
+  const std::string prefix = "h" + std::to_string(now_ns() % 1000000000) + "-";
+  auto users = target.create_users(2, prefix);
+  ClientThreads threads(1);
+  auto clients = make_clients(threads, target, users);
+  auto& writer = clients[0];
+  threads.run_everywhere([&](std::size_t) { writer->start(); });
+  if (!wait_until([&] { return writer->state() == client::State::live; }, 30, nullptr, true))
+    throw std::runtime_error("could not connect");
+
+  // Fill a conversation, 64 sends in flight.
+  std::atomic<int> acked{0};
+  std::atomic<ConversationId> conversation{0};
+  std::function<void(int)> send_next;
+  send_next = [&](int n) {
+    if (n >= options.messages) return;
+    auto done = [&, n](const client::Reply& r) {
+      if (conversation.load() == 0) conversation.store(conversation_of(r));
+      acked.fetch_add(1);
+      send_next(n + 64);
+    };
+    if (conversation.load() == 0 && n > 0) {
+      // Wait for the first ack to learn the conversation id.
+      boost::asio::post(threads.at(0), [&, n] { send_next(n); });
+      return;
+    }
+    const std::string text = "history message " + std::to_string(n);
+    if (n == 0) writer->send_to_user(users[1].id, text, done);
+    else writer->send(conversation.load(), text, done);
+  };
+  boost::asio::post(threads.at(0), [&] {
+    send_next(0);
+  });
+  wait_until([&] { return conversation.load() != 0; }, 30, nullptr, true);
+  boost::asio::post(threads.at(0), [&] {
+    for (int n = 1; n < 64; ++n) send_next(n);
+  });
+  if (!wait_until([&] { return acked.load() == options.messages; }, 600,
+                  [&] { return "filling: " + std::to_string(acked.load()) + "/" + std::to_string(options.messages); },
+                  common.quiet))
+    throw std::runtime_error("filling the conversation failed");
+
+  // Sequential requests, each timed from send to reply.
+  auto timed = [&](const std::string& fields, Histogram& h, Seq& oldest) {
+    std::promise<void> done;
+    const std::int64_t start = now_ns();
+    boost::asio::post(threads.at(0), [&] {
+      writer->request("history", fields, [&](const client::Reply& r) {
+        h.record(static_cast<std::uint64_t>((now_ns() - start) / 1000));
+        oldest = 0;
+        simdjson::dom::parser parser;
+        simdjson::dom::element doc;
+        if (r.ok && parser.parse(r.json).get(doc) == simdjson::SUCCESS) {
+          for (simdjson::dom::element e : doc["events"].get_array()) {
+            oldest = e["seq"].get_int64().value();
+            break;
+          }
+        }
+        done.set_value();
+      });
+    });
+    done.get_future().wait();
+  };
+  const auto server_before = sample_process(target.pid());
+  const auto bench_before = sample_process(getpid());
+  const auto start = std::chrono::steady_clock::now();
+  Histogram latest, paging;
+  Seq oldest = 0;
+  const std::string base = "\"conversation_id\":" + std::to_string(conversation.load()) + ",\"limit\":" + std::to_string(options.page);
+  for (int i = 0; i < options.iterations; ++i) timed(base, latest, oldest);
+  int pages = 0;
+  timed(base, paging, oldest);
+  while (oldest > 1) {
+    timed(base + ",\"before_seq\":" + std::to_string(oldest), paging, oldest);
+    ++pages;
+  }
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const auto server_after = sample_process(target.pid());
+  const auto bench_after = sample_process(getpid());
+
+  Report report("history");
+  report.set("params", "messages", options.messages);
+  report.set("params", "iterations", options.iterations);
+  report.set("params", "page", options.page);
+  report.latency("latest_page", latest);
+  report.latency("paging_back", paging);
+  report.set("results", "pages_back", pages);
+  report_run(report, target, server_before, server_after, bench_before, bench_after, seconds);
+  threads.run_everywhere([&](std::size_t) { writer->stop(); });
+  report.write(common.out);
+  return 0;
+}
+
+}  // namespace parley::bench

@@ -1,0 +1,37 @@
+// The command table, one file per family: each add_* function registers its subcommands on
+// the CLI11 app. When a subcommand is chosen, its callback stores the action to run in
+// `chosen`; main.cpp runs it after parsing, with the Context loaded, and turns its Failure
+// into a message and an exit code.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "context.hpp"
+#include "outcome.hpp"
+
+namespace parley::cli {
+
+using Action = std::function<Status(Context&)>;
+
+// Makes `command`, when chosen on the command line, select `action`.
+inline void on_chosen(CLI::App* command, Action& chosen, Action action) {
+  command->callback([&chosen, action = std::move(action)] { chosen = action; });
+}
+
+// register, login, logout, whoami, users get, ping
+void add_account_commands(CLI::App& app, Action& chosen);
+// conversations, dm, group ..., leave, members, channels, channel ...
+void add_conversation_commands(CLI::App& app, Action& chosen);
+// send, history. `literal_words` (the words after "--") are appended to send's text; main.cpp
+// fills it before the action runs.
+void add_message_commands(CLI::App& app, Action& chosen, const std::vector<std::string>& literal_words);
+// tail
+void add_tail_command(CLI::App& app, Action& chosen);
+// admin create-users, admin sessions
+void add_admin_commands(CLI::App& app, Action& chosen);
+
+}  // namespace parley::cli

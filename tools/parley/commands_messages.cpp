@@ -1,0 +1,172 @@
+// Messages: send (idempotent by client_msg_id) and history (paged by seq).
+#include <algorithm>
+#include <iostream>
+#include <iterator>
+#include <random>
+
+#include <fmt/format.h>
+
+#include "commands.hpp"
+#include "core/json_writer.hpp"
+#include "output.hpp"
+#include "users.hpp"
+
+namespace parley::cli {
+namespace {
+
+struct SendArgs {
+  std::string to;                  // --to USER
+  std::vector<std::string> words;  // [CONV] TEXT...
+  std::string client_msg_id;
+};
+
+struct HistoryArgs {
+  std::string conversation;
+  std::int64_t before_seq = 0;
+  std::int64_t after_seq = -1;  // -1: not given (0 is a valid "from the start")
+  int limit = 50;
+  bool all = false;
+};
+
+// 128 random bits in hex: unique enough that two messages never share a key.
+std::string new_client_msg_id() {
+  std::random_device random;
+  std::string id;
+  for (int i = 0; i < 4; ++i) id += fmt::format("{:08x}", random());
+  return id;
+}
+
+// The message text: the words joined by spaces, or all of stdin for a lone "-".
+Outcome<std::string> message_text(const std::vector<std::string>& words) {
+  std::string text;
+  if (words.size() == 1 && words[0] == "-") {
+    text.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
+    if (!text.empty() && text.back() == '\n') text.pop_back();
+    if (!text.empty() && text.back() == '\r') text.pop_back();
+  } else {
+    for (const auto& word : words) text += (text.empty() ? "" : " ") + word;
+  }
+  if (text.empty()) return usage_error("the message text is empty");
+  return text;
+}
+
+Status run_send(Context& context, const SendArgs& args) {
+  std::vector<std::string> words = args.words;
+  std::int64_t conversation_id = 0;
+  if (words.empty()) return usage_error("usage: parley send CONV TEXT... (or parley send --to USER TEXT...)");
+  if (args.to.empty()) {
+    if (words.size() < 2) return usage_error("usage: parley send CONV TEXT... (or parley send --to USER TEXT...)");
+    auto id = parse_id(words.front(), "CONV (a conversation id)");
+    if (!id) return id.take_failure();
+    conversation_id = *id;
+    words.erase(words.begin());
+  }
+  auto text = message_text(words);
+  if (!text) return text.take_failure();
+  auto session = context.open_session();
+  if (!session) return session.take_failure();
+  std::int64_t to_user = 0;
+  if (!args.to.empty()) {
+    auto user = resolve_user_id(**session, args.to);
+    if (!user) return user.take_failure();
+    to_user = *user;
+  }
+  const std::string client_msg_id = args.client_msg_id.empty() ? new_client_msg_id() : args.client_msg_id;
+  auto ack = (*session)->send(conversation_id, to_user, *text, client_msg_id);
+  if (!ack) return ack.take_failure();
+  if (context.json()) {
+    print_reply_json(*ack);
+    return Done{};
+  }
+  const JsonElement root = ack->root();
+  print_line(fmt::format("sent to conversation {}: seq {}, message {}, client_msg_id {}{}",
+                         json_int(root, "conversation_id"), json_int(root, "seq"), json_string(root, "message_id"),
+                         json_string(root, "client_msg_id"),
+                         json_bool(root, "duplicate") ? " (duplicate: the original message, nothing new stored)" : ""));
+  return Done{};
+}
+
+Status run_history(Context& context, const HistoryArgs& args) {
+  auto conversation_id = parse_id(args.conversation, "CONV (a conversation id)");
+  if (!conversation_id) return conversation_id.take_failure();
+  if (!args.all && args.limit < 1) return usage_error("--limit must be at least 1");
+  auto opened = context.open_session();
+  if (!opened) return opened.take_failure();
+  WsSession& session = **opened;
+  bool found = false;
+  const std::int64_t server_page = json_int(json_object(session.hello().root(), "limits", found), "max_history_page");
+  const std::int64_t page_limit = std::clamp<std::int64_t>(server_page ? server_page : 100, 1, 100);
+  const bool forward = args.after_seq >= 0;
+
+  std::vector<JsonDoc> pages;  // owns the events below
+  std::vector<JsonElement> events;
+  std::int64_t before = args.before_seq, after = args.after_seq;
+  bool has_more = true;
+  while (has_more && (args.all || static_cast<std::int64_t>(events.size()) < args.limit)) {
+    const std::int64_t wanted = args.all ? page_limit : std::min<std::int64_t>(page_limit, args.limit - events.size());
+    std::string fields;
+    JsonWriter w(fields);
+    w.field("conversation_id", *conversation_id).field("limit", wanted);
+    if (forward) w.field("after_seq", after);
+    else if (before > 0) w.field("before_seq", before);
+    auto reply = session.call("history", fields);
+    if (!reply) return reply.take_failure();
+    auto page = json_array(reply->root(), "events");
+    has_more = json_bool(reply->root(), "has_more") && page.size() > 0;
+    for (JsonElement event : page) {
+      events.push_back(event);
+      const std::int64_t seq = json_int(event, "seq");
+      if (forward) after = std::max(after, seq);
+      else before = before > 0 ? std::min(before, seq) : seq;
+    }
+    pages.push_back(std::move(reply.value()));
+  }
+  std::sort(events.begin(), events.end(),
+            [](JsonElement a, JsonElement b) { return json_int(a, "seq") < json_int(b, "seq"); });
+
+  if (context.json()) {
+    std::string out;
+    JsonWriter w(out);
+    w.begin_object().field("conversation_id", *conversation_id).key("events").begin_array();
+    for (JsonElement event : events) w.raw(to_json(event));
+    w.end_array().field("has_more", has_more).end_object();
+    print_line(out);
+    return Done{};
+  }
+  if (events.empty()) print_note("no events in that range");
+  UserNames names(fetch_user_over(session));
+  for (JsonElement event : events) print_line(describe_event(event, names));
+  return Done{};
+}
+
+}  // namespace
+
+void add_message_commands(CLI::App& app, Action& chosen, const std::vector<std::string>& literal_words) {
+  auto send_args = std::make_shared<SendArgs>();
+  auto* send = app.add_subcommand("send", "send a message (TEXT '-' reads it from stdin)");
+  send->add_option("--to", send_args->to, "send to the direct conversation with this user (name or id)");
+  send->add_option("--client-msg-id", send_args->client_msg_id,
+                   "idempotency key: the same key resends nothing (default: random)");
+  // Not ->required(): the text may all come after "--" (checked in run_send).
+  send->add_option("CONV_TEXT", send_args->words, "CONV TEXT... (or only TEXT... with --to); after '--' even '-x'");
+  on_chosen(send, chosen, [send_args, &literal_words](Context& c) {
+    SendArgs args = *send_args;
+    args.words.insert(args.words.end(), literal_words.begin(), literal_words.end());
+    return run_send(c, args);
+  });
+
+  auto history_args = std::make_shared<HistoryArgs>();
+  auto* history = app.add_subcommand("history", "show a conversation's events, oldest first");
+  history->add_option("CONV", history_args->conversation, "conversation id")->required();
+  auto* before = history->add_option("--before", history_args->before_seq, "events with seq below SEQ")
+                     ->check(CLI::PositiveNumber);
+  auto* after = history->add_option("--after", history_args->after_seq, "events with seq above SEQ (0: from the start)")
+                    ->check(CLI::NonNegativeNumber);
+  before->excludes(after);
+  auto* limit = history->add_option("--limit,-n", history_args->limit, "at most N events (default 50)")
+                    ->check(CLI::PositiveNumber);
+  history->add_flag("--all", history_args->all, "every event in that direction (pages through all)")->excludes(limit);
+  on_chosen(history, chosen, [history_args](Context& c) { return run_history(c, *history_args); });
+}
+
+}  // namespace parley::cli

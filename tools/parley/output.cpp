@@ -1,0 +1,96 @@
+#include "output.hpp"
+
+#include <cstdio>
+#include <ctime>
+
+namespace parley::cli {
+
+void print_line(std::string_view line) {
+  std::fwrite(line.data(), 1, line.size(), stdout);
+  std::fputc('\n', stdout);
+  std::fflush(stdout);
+}
+
+void print_note(std::string_view line) {
+  std::fprintf(stderr, "parley: %.*s\n", static_cast<int>(line.size()), line.data());
+  std::fflush(stderr);
+}
+
+void print_reply_json(const JsonDoc& reply) { print_line(json_without(reply.root(), {"type", "id"})); }
+
+namespace {
+
+std::string local_time(std::int64_t ms, const char* format) {
+  const std::time_t seconds = static_cast<std::time_t>(ms / 1000);
+  std::tm parts{};
+  localtime_r(&seconds, &parts);
+  char buffer[32];
+  const std::size_t n = std::strftime(buffer, sizeof buffer, format, &parts);
+  return std::string(buffer, n);
+}
+
+std::string name_list(simdjson::dom::array ids, UserNames& names) {
+  std::string out;
+  for (JsonElement id : ids) {
+    std::int64_t user_id = 0;
+    if (id.get_int64().get(user_id) != simdjson::SUCCESS) continue;
+    if (!out.empty()) out += ", ";
+    out += names.name_of(user_id);
+  }
+  return out;
+}
+
+// The readable part of an event after the sender: ": text" or " added bob, carol".
+std::string event_action(JsonElement event, std::string_view kind, UserNames& names) {
+  if (kind == "conversation.created") return " created the conversation " + json_quote(json_string(event, "title"));
+  if (kind == "conversation.renamed") return " renamed the conversation to " + json_quote(json_string(event, "title"));
+  if (kind == "member.added") return " added " + name_list(json_array(event, "user_ids"), names);
+  if (kind == "member.removed") return " removed " + names.name_of(json_int(event, "user_id"));
+  if (kind == "member.left") return " left";
+  if (kind == "member.joined") return " joined";
+  if (kind == "member.role_changed") {
+    const std::string role = json_string(event, "role");
+    const std::string target = names.name_of(json_int(event, "user_id"));
+    if (role == "owner") return " passed ownership to " + target;
+    return " made " + target + " " + (role == "admin" ? "an admin" : "a " + role);
+  }
+  return " (" + std::string(kind) + ")";
+}
+
+}  // namespace
+
+std::string clock_time(std::int64_t ms) { return local_time(ms, "%H:%M:%S"); }
+std::string date_time(std::int64_t ms) { return local_time(ms, "%Y-%m-%d %H:%M:%S"); }
+
+std::string describe_event(JsonElement event, UserNames& names) {
+  const std::string kind = json_string(event, "kind");
+  std::string line = "[" + std::to_string(json_int(event, "seq")) + "] " + clock_time(json_int(event, "ts")) + " ";
+  const std::string& sender = names.name_of(json_int(event, "sender_id"));
+  if (kind == "text") return line + sender + ": " + json_string(event, "text");
+  return line + "* " + sender + event_action(event, kind, names);
+}
+
+std::string conversation_label(JsonElement conversation) {
+  bool has_peer = false;
+  const JsonElement peer = json_object(conversation, "peer", has_peer);
+  if (json_string(conversation, "kind") == "direct" && has_peer) return "@" + json_string(peer, "username");
+  return json_string(conversation, "title");
+}
+
+void Table::print() const {
+  std::vector<std::size_t> widths;
+  for (const auto& row : rows_) {
+    if (widths.size() < row.size()) widths.resize(row.size(), 0);
+    for (std::size_t i = 0; i < row.size(); ++i) widths[i] = std::max(widths[i], row[i].size());
+  }
+  for (const auto& row : rows_) {
+    std::string line;
+    for (std::size_t i = 0; i < row.size(); ++i) {
+      line += row[i];
+      if (i + 1 < row.size()) line.append(widths[i] - row[i].size() + 2, ' ');
+    }
+    print_line(line);
+  }
+}
+
+}  // namespace parley::cli

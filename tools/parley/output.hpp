@@ -1,0 +1,42 @@
+// Output formatting: human-readable lines and tables, and --json lines. Everything goes to
+// stdout and is flushed per line, so a pipe sees a stream (`parley tail`) as it happens.
+// Diagnostics go to stderr (print_note).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "json_doc.hpp"
+#include "users.hpp"
+
+namespace parley::cli {
+
+void print_line(std::string_view line);
+// A note for the human on stderr ("parley: ..."), never part of the result.
+void print_note(std::string_view line);
+// --json output of a reply frame: the frame without "type" and "id" (the REST body shape).
+void print_reply_json(const JsonDoc& reply);
+
+// Local time of a millisecond timestamp: "HH:MM:SS" / "YYYY-MM-DD HH:MM:SS".
+std::string clock_time(std::int64_t ms);
+std::string date_time(std::int64_t ms);
+
+// "[seq] HH:MM:SS alice: text"; membership events read "[seq] HH:MM:SS * alice added bob".
+std::string describe_event(JsonElement event, UserNames& names);
+// A conversation's title, or "@peer" for a direct conversation.
+std::string conversation_label(JsonElement conversation);
+
+// Columns padded to their widest cell, two spaces apart; the first row is the header.
+class Table {
+ public:
+  explicit Table(std::vector<std::string> header) { rows_.push_back(std::move(header)); }
+  void add(std::vector<std::string> row) { rows_.push_back(std::move(row)); }
+  void print() const;
+
+ private:
+  std::vector<std::vector<std::string>> rows_;
+};
+
+}  // namespace parley::cli

@@ -1,0 +1,40 @@
+// User arguments and user names. A USER argument is a numeric id ("42"), a username ("bob"),
+// or "@name" for a username made of digits only.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <unordered_map>
+
+#include "json_doc.hpp"
+#include "outcome.hpp"
+#include "ws_session.hpp"
+
+namespace parley::cli {
+
+// The user id a USER argument names, looking usernames up with user.get.
+Outcome<std::int64_t> resolve_user_id(WsSession& session, const std::string& argument);
+
+// A positive decimal id argument (conversation ids, seqs); `what` names it in the usage error.
+Outcome<std::int64_t> parse_id(const std::string& text, const char* what);
+
+// Display names for user ids, fetched once each through `fetch` (which returns a reply
+// holding a "user" object) and cached. An id it cannot resolve shows as "user#ID".
+class UserNames {
+ public:
+  using Fetch = std::function<Outcome<JsonDoc>(std::int64_t user_id)>;
+  explicit UserNames(Fetch fetch) : fetch_(std::move(fetch)) {}
+
+  const std::string& name_of(std::int64_t user_id);
+  void remember(std::int64_t user_id, std::string username) { names_[user_id] = std::move(username); }
+
+ private:
+  Fetch fetch_;
+  std::unordered_map<std::int64_t, std::string> names_;
+};
+
+// A UserNames::Fetch over a WebSocket session (user.get).
+UserNames::Fetch fetch_user_over(WsSession& session);
+
+}  // namespace parley::cli

@@ -1,0 +1,76 @@
+// WsSession: a blocking facade over client::Client for commands that make a few requests and
+// exit. open() connects and completes hello; call() and send() each run the event loop until
+// their reply arrives. Events pushed meanwhile are ignored (`parley tail` uses Client directly).
+// Single-threaded: the caller's thread runs the io_context inside these calls.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "client/client.hpp"
+#include "json_doc.hpp"
+#include "outcome.hpp"
+
+namespace parley::cli {
+
+// Device label sent in hello; `parley admin sessions` shows it.
+inline constexpr const char* kDeviceLabel = "parley-cli/" PARLEY_VERSION;
+
+// The failure code open() uses when the server refused the token in hello (close 4003/4004);
+// the close frame does not say why, so the caller may ask REST for the precise code.
+inline constexpr const char* kHelloRefused = "hello_refused";
+
+class WsSession {
+ public:
+  struct Options {
+    client::Endpoint endpoint;
+    std::string server_text;   // the server URL as the user gave it, for messages
+    std::string token;
+    int connect_timeout_ms = 15000;  // to a completed hello, including server-busy retries
+    int send_timeout_ms = 30000;     // to the ack, including reconnects and resends
+  };
+
+  // Blocks until hello succeeded. Fails with a network failure when the server cannot be
+  // reached (at once) or no hello completes in time; refused(kHelloRefused) when the token is
+  // refused.
+  static Outcome<std::unique_ptr<WsSession>> open(Options options);
+  // Closes the connection politely (waits briefly for the close handshake).
+  ~WsSession();
+  WsSession(const WsSession&) = delete;
+  WsSession& operator=(const WsSession&) = delete;
+
+  // One command of docs/protocol.md section 4; `fields` are JSON members without braces (may
+  // be empty). Returns the whole reply frame; an error frame becomes refused(code, message).
+  // A rate-limited request is retried after retry_after_ms. Not retried after a disconnect
+  // (the command may have run): that is a network failure.
+  Outcome<JsonDoc> call(std::string_view type, const std::string& fields);
+
+  // Sends a text message to a conversation (`to_user` 0) or to a user's direct conversation,
+  // retrying with the same client_msg_id across reconnects until acked. Returns the ack frame.
+  Outcome<JsonDoc> send(std::int64_t conversation_id, std::int64_t to_user, const std::string& text,
+                        const std::string& client_msg_id);
+
+  std::int64_t user_id() const { return client_->user_id(); }
+  // The hello reply frame (server version, limits, cursor).
+  const JsonDoc& hello() const { return *hello_; }
+
+ private:
+  explicit WsSession(Options options);
+  // Runs the event loop until `done()` or `timeout_ms` passed; false on timeout or when
+  // nothing is left to wait for.
+  bool run_until(const std::function<bool()>& done, int timeout_ms);
+  Outcome<JsonDoc> to_outcome(const client::Reply& reply, std::string_view what) const;
+
+  Options options_;
+  boost::asio::io_context io_;
+  std::shared_ptr<client::Client> client_;
+  std::unique_ptr<JsonDoc> hello_;
+  std::uint16_t close_code_ = 0;
+  std::string close_reason_;
+};
+
+}  // namespace parley::cli
