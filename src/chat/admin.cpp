@@ -129,13 +129,8 @@ void ChatService::admin_create_users(gateway::HttpRequest& request, gateway::Htt
     passwords.emplace_back(password);
   }
   const unsigned thread = request.thread_index;
-  auto task = [this, users, passwords = std::move(passwords), issue_tokens, thread, respond]() {
-    for (std::size_t i = 0; i < users->size(); ++i) {
-      if (passwords[i].empty() || !(*users)[i].error.empty()) continue;
-      (*users)[i].password_hash =
-          auth::hash_password(passwords[i], static_cast<unsigned long long>(config_.auth.argon2_opslimit),
-                              static_cast<std::size_t>(config_.auth.argon2_memlimit_kb) * 1024);
-    }
+  // Once every password is hashed, one write op creates all the users.
+  auto create = [this, users, issue_tokens, thread, respond]() {
     ReplyTarget target;
     target.thread = thread;
     target.http = [this, users, issue_tokens, respond](const Reply& reply) {
@@ -159,7 +154,33 @@ void ChatService::admin_create_users(gateway::HttpRequest& request, gateway::Htt
     if (!submit_write(std::make_unique<AdminCreateUsersOp>(*this, target, users)))
       reply_on_thread(target, Reply::failure(ErrorCode::unavailable, "the write queue is full; retry"));
   };
-  if (!run_hash_task(std::move(task))) respond(error_response(ErrorCode::unavailable, "the hashing queue is full; retry"));
+  // Hash the passwords on every hashing thread at once: one strided share each.
+  const std::size_t shares = static_cast<std::size_t>(std::max(1, config_.auth.hash_threads));
+  auto remaining = std::make_shared<std::atomic<std::size_t>>(shares);
+  auto shared_passwords = std::make_shared<std::vector<std::string>>(std::move(passwords));
+  bool queued_all = true;
+  for (std::size_t share = 0; share < shares; ++share) {
+    auto task = [this, users, shared_passwords, share, shares, remaining, create]() {
+      for (std::size_t i = share; i < users->size(); i += shares) {
+        if ((*shared_passwords)[i].empty() || !(*users)[i].error.empty()) continue;
+        try {
+          (*users)[i].password_hash =
+              auth::hash_password((*shared_passwords)[i], static_cast<unsigned long long>(config_.auth.argon2_opslimit),
+                                  static_cast<std::size_t>(config_.auth.argon2_memlimit_kb) * 1024);
+        } catch (const std::exception&) {
+          (*users)[i].error = "unavailable";
+        }
+      }
+      if (remaining->fetch_sub(1) == 1) create();
+    };
+    if (!run_hash_task(std::move(task))) {
+      queued_all = false;
+      for (std::size_t i = share; i < users->size(); i += shares)
+        if (!(*shared_passwords)[i].empty() && (*users)[i].error.empty()) (*users)[i].error = "unavailable";
+      if (remaining->fetch_sub(1) == 1) create();  // the shares that did queue still finish
+    }
+  }
+  if (!queued_all) spdlog::warn("admin.create_users hashing queue full; some users refused");
 }
 
 }  // namespace parley::chat

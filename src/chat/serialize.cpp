@@ -72,7 +72,8 @@ void write_member(JsonWriter& w, const store::MemberRecord& m) {
 
 std::string event_frame_json(const store::EventRecord& event) {
   std::string out;
-  out.reserve(160 + event.body.size());
+  // Room for the WebSocket header the frame will get in front (make_text_frame).
+  out.reserve(192 + event.body.size() + event.meta_json.size());
   JsonWriter w(out);
   w.begin_object().field("type", "event").key("event");
   write_event(w, event);

@@ -111,7 +111,7 @@ const store::EventRecord& ChatOp::emit(store::WriteTxn& txn, store::EventRecord 
   const store::EventRecord& event = emitted_.back();
   Delivery d;
   d.conversation_id = event.conversation_id;
-  d.event_frame = gateway::make_text_frame(event_frame_json(event));
+  d.event_frame = gateway::make_text_frame_in_place(event_frame_json(event));
   deliveries_.push_back(std::move(d));
   return event;
 }

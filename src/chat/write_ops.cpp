@@ -141,7 +141,7 @@ class SendOp final : public ChatOp {
     if (!outcome.duplicate) {
       Delivery d;
       d.conversation_id = event.conversation_id;
-      d.event_frame = gateway::make_text_frame(event_frame_json(event));
+      d.event_frame = gateway::make_text_frame_in_place(event_frame_json(event));
       d.skip_requester = true;  // the ack tells the sending session everything the event would
       deliveries_.push_back(std::move(d));
     }

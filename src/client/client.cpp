@@ -146,7 +146,13 @@ void Client::on_open() {
 }
 
 void Client::on_hello_reply(const Reply& reply) {
-  if (!reply.ok) return;  // the server closes the connection (4003) right after; on_closed decides
+  if (!reply.ok) {
+    // The server closes the connection (4003) right after; on_closed decides what next.
+    last_refusal_ = reply;
+    if (on_refused) on_refused(reply);
+    return;
+  }
+  last_refusal_ = Reply{};
   simdjson::dom::element doc;
   if (thread_parser().parse(reply.json).get(doc) != simdjson::SUCCESS) return drop_connection();
   user_id_ = int_of(doc, "user_id");
@@ -181,8 +187,10 @@ void Client::sync_page() {
       return drop_connection();
     std::vector<Event> page;
     for (simdjson::dom::element e : events) page.push_back(parse_event(e, options_.keep_event_json));
-    for (auto& event : page) surface(std::move(event));
-    if (state_ != State::syncing) return;
+    for (auto& event : page) {
+      surface(std::move(event));
+      if (state_ != State::syncing) return;  // stopped from on_event
+    }
     if (has_more) sync_page();
     else go_live();
   }, false);
@@ -194,7 +202,10 @@ void Client::go_live() {
   std::sort(held_.begin(), held_.end(), [](const Event& a, const Event& b) { return a.pos < b.pos; });
   auto held = std::move(held_);
   held_.clear();
-  for (auto& event : held) surface(std::move(event));
+  for (auto& event : held) {
+    surface(std::move(event));
+    if (state_ != State::live) return;  // stopped from on_event
+  }
   transmit_pending();
 }
 
@@ -349,8 +360,9 @@ void Client::on_closed(std::uint16_t code, const std::string& reason) {
     if (!request.is_send && request.done) request.done(client_error("disconnected", "the connection closed"));
   if (on_disconnect) on_disconnect(code, reason);
   if (state_ == State::stopped) return;
-  // Refused credentials will not get better by retrying.
-  const bool fatal = code == 4003 || code == 4004;
+  // Refused credentials will not get better by retrying; a busy server ("unavailable") will.
+  const bool refused = code == 4003 && last_refusal_.code != "unavailable" && last_refusal_.code != "internal";
+  const bool fatal = refused || code == 4004;
   if (fatal || !options_.reconnect) {
     stop();
     return;

@@ -79,7 +79,11 @@ class Client : public std::enable_shared_from_this<Client> {
   // Every event once, in pos order, with no gap (own sends included, built from their acks).
   std::function<void(const Event&)> on_event;
   std::function<void(State)> on_state;
+  // The server accepted the hello. The client is not live yet (it may still sync): send
+  // requests once on_state reports State::live.
   std::function<void(const Reply& hello)> on_hello;
+  // The server refused the hello (the reply says why: unauthorized, token_expired, ...).
+  std::function<void(const Reply& refusal)> on_refused;
   // Each time a connection ends: the close code (1006: dropped; 0: could not connect).
   std::function<void(std::uint16_t code, const std::string& reason)> on_disconnect;
 
@@ -99,6 +103,8 @@ class Client : public std::enable_shared_from_this<Client> {
   std::uint64_t gaps_detected() const { return gaps_; }
   std::uint64_t duplicates_dropped() const { return duplicates_; }
   std::uint16_t last_close_code() const { return last_close_code_; }
+  // The last refused hello (empty `code` if none).
+  const Reply& last_refusal() const { return last_refusal_; }
   // Drops the connection abruptly (tests and benchmarks simulate network failures with it).
   void drop_connection();
 
@@ -151,6 +157,7 @@ class Client : public std::enable_shared_from_this<Client> {
   int reconnects_ = 0;
   bool connected_once_ = false;
   std::uint16_t last_close_code_ = 0;
+  Reply last_refusal_;
 
   UserId user_id_ = 0;
   std::optional<Pos> cursor_;  // pos of the last event surfaced

@@ -26,12 +26,19 @@ void WsConnection::start() {
   boost::system::error_code ec;
   const auto address = asio::ip::make_address(endpoint_.host, ec);
   if (ec) {
-    // A host name: resolve it (rare for a chat client library's typical loopback/IP use).
-    tcp::resolver resolver(io_);
-    auto results = resolver.resolve(endpoint_.host, std::to_string(endpoint_.port), ec);
-    if (ec || results.empty()) return finish(0, "cannot resolve " + endpoint_.host);
-    socket_.connect(*results.begin(), ec);
-    return on_connected(ec);
+    // A host name: resolve it and try each address in turn.
+    auto resolver = std::make_shared<tcp::resolver>(io_);
+    resolver->async_resolve(endpoint_.host, std::to_string(endpoint_.port),
+                            [self = shared_from_this(), resolver](const boost::system::error_code& e,
+                                                                  tcp::resolver::results_type results) {
+                              if (self->state_ == State::closed) return;
+                              if (e || results.empty()) return self->finish(0, "cannot resolve " + self->endpoint_.host);
+                              asio::async_connect(self->socket_, results,
+                                                  [self](const boost::system::error_code& e2, const tcp::endpoint&) {
+                                                    self->on_connected(e2);
+                                                  });
+                            });
+    return;
   }
   const tcp::endpoint remote(address, endpoint_.port);
   socket_.open(remote.protocol(), ec);
@@ -46,11 +53,13 @@ void WsConnection::on_connected(const boost::system::error_code& ec) {
   boost::system::error_code ignored;
   socket_.set_option(tcp::no_delay(true), ignored);
   state_ = State::handshaking;
+  const bool ipv6 = endpoint_.host.find(':') != std::string::npos;
+  const std::string host = ipv6 ? "[" + endpoint_.host + "]" : endpoint_.host;
   std::string nonce(16, '\0');
   for (auto& c : nonce) c = static_cast<char>(mask_random_());
   key_ = base64_encode(nonce);
   auto request = std::make_shared<std::string>(
-      "GET " + endpoint_.path + " HTTP/1.1\r\nHost: " + endpoint_.host + ":" + std::to_string(endpoint_.port) +
+      "GET " + endpoint_.path + " HTTP/1.1\r\nHost: " + host + ":" + std::to_string(endpoint_.port) +
       "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: " + key_ +
       "\r\nSec-WebSocket-Version: 13\r\n\r\n");
   asio::async_write(socket_, asio::buffer(*request),
@@ -126,7 +135,12 @@ void WsConnection::process() {
                                                              static_cast<unsigned char>(payload[1]))
                                                        : 1005;
         const std::string reason(payload.size() > 2 ? payload.substr(2) : std::string_view());
-        if (state_ == State::open) queue_frame(ws::make_client_frame(ws::Opcode::close, payload.substr(0, 2), {1, 2, 3, 4}));
+        if (state_ == State::open) {
+          // Echo the close before going (best effort: a few bytes onto an open socket).
+          const std::string echo = ws::make_client_frame(ws::Opcode::close, payload.substr(0, 2), {1, 2, 3, 4});
+          boost::system::error_code ignored;
+          asio::write(socket_, asio::buffer(echo), ignored);
+        }
         inbound_.clear();
         return finish(code, reason);
       }

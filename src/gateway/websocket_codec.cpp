@@ -162,4 +162,11 @@ SharedFrame make_text_frame(std::string_view json) {
   return std::make_shared<const std::string>(websocket::make_frame(websocket::Opcode::text, json));
 }
 
+SharedFrame make_text_frame_in_place(std::string&& json) {
+  std::uint8_t header[10];
+  const std::size_t length = websocket::encode_header(header, websocket::Opcode::text, json.size());
+  json.insert(0, reinterpret_cast<const char*>(header), length);
+  return std::make_shared<const std::string>(std::move(json));
+}
+
 }  // namespace parley::gateway

@@ -1,6 +1,5 @@
-// A minimal synchronous HTTP/1.1 client for the REST and admin APIs: one request per
-// connection, JSON bodies, optional bearer token. The only file that includes Boost.Beast
-// (slow to compile); everything else sees these plain structs.
+// The CLI's view of the client library's HTTP client (client/http_client.hpp): requests
+// relative to the server URL, failures as Outcome network errors.
 #pragma once
 
 #include <string>

@@ -389,6 +389,7 @@ class SqliteWriter final : public WriterConnection, public SqliteReads<WriteTxn>
     sqlite3_exec(db_.handle(), "ROLLBACK", nullptr, nullptr, nullptr);
     touched_.clear();
     conversations_.clear();
+    members_.clear();
     in_batch_ = false;
     try {
       load_committed_pos();
@@ -439,6 +440,7 @@ class SqliteWriter final : public WriterConnection, public SqliteReads<WriteTxn>
   void add_member(ConversationId conversation, ConversationKind kind, UserId user, Role role, Seq visible_from_seq,
                   Pos last_pos) override {
     if (auto existing = member(conversation, user); existing && existing->active()) return;
+    members_.erase({conversation, user});
     StatementScope s(upsert_member_);
     s->bind(1, conversation).bind(2, user).bind(3, static_cast<std::int64_t>(role)).bind(4, visible_from_seq);
     s->bind(5, last_pos).bind(6, kind == ConversationKind::channel ? 1 : 0).bind(7, wall_clock_ms()).run();
@@ -448,6 +450,7 @@ class SqliteWriter final : public WriterConnection, public SqliteReads<WriteTxn>
 
   void end_member(ConversationId conversation, UserId user, Seq left_seq, Pos last_pos,
                   const std::string& title) override {
+    members_.erase({conversation, user});
     StatementScope s(end_member_);
     if (s->bind(1, conversation).bind(2, user).bind(3, left_seq).bind(4, last_pos).bind(5, title).run() > 0) {
       StatementScope count(member_count_);
@@ -456,6 +459,7 @@ class SqliteWriter final : public WriterConnection, public SqliteReads<WriteTxn>
   }
 
   void set_role(ConversationId conversation, UserId user, Role role) override {
+    members_.erase({conversation, user});
     StatementScope s(set_role_);
     s->bind(1, conversation).bind(2, user).bind(3, static_cast<std::int64_t>(role)).run();
   }
@@ -492,6 +496,18 @@ class SqliteWriter final : public WriterConnection, public SqliteReads<WriteTxn>
 
   Pos last_assigned_pos() const override { return next_pos_ - 1; }
 
+  // Memberships are read on every send; the writer keeps the ones it read (it makes every
+  // membership change itself, so it can keep them exact). A cached record's last_pos may lag
+  // (it moves at each commit); nothing on the writer reads it for active members.
+  std::optional<MemberRecord> member(ConversationId conversation, UserId user) override {
+    const MemberKey key{conversation, user};
+    if (auto it = members_.find(key); it != members_.end()) return it->second;
+    auto record = SqliteReads<WriteTxn>::member(conversation, user);
+    if (members_.size() >= kMaxCachedMembers) members_.clear();
+    members_.emplace(key, record);
+    return record;
+  }
+
   // The conversations row is brought up to date at commit; inside a batch the cached head is
   // the truth.
   std::optional<ConversationRecord> conversation(ConversationId id) override {
@@ -519,6 +535,18 @@ class SqliteWriter final : public WriterConnection, public SqliteReads<WriteTxn>
     bool touched = false;  // has new events in the current batch
   };
   static constexpr std::size_t kMaxCachedConversations = 200000;
+  static constexpr std::size_t kMaxCachedMembers = 500000;
+  struct MemberKey {
+    ConversationId conversation;
+    UserId user;
+    bool operator==(const MemberKey&) const = default;
+  };
+  struct MemberKeyHash {
+    std::size_t operator()(const MemberKey& k) const {
+      return std::hash<std::uint64_t>()(static_cast<std::uint64_t>(k.conversation) * 0x9E3779B97F4A7C15ULL ^
+                                        static_cast<std::uint64_t>(k.user));
+    }
+  };
 
   ConversationState& state_of(ConversationId id) {
     auto it = conversations_.find(id);
@@ -549,6 +577,7 @@ class SqliteWriter final : public WriterConnection, public SqliteReads<WriteTxn>
       end_member_, set_role_, member_count_, insert_event_, update_conversation_, update_member_pos_,
       revoke_, max_pos_, newest_id_;
   std::unordered_map<ConversationId, ConversationState> conversations_;
+  std::unordered_map<MemberKey, std::optional<MemberRecord>, MemberKeyHash> members_;
   // Conversations with new events in this batch, each once.
   std::vector<ConversationId> touched_;
   Pos next_pos_ = 1;
