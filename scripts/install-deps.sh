@@ -7,7 +7,7 @@ PACKAGES=(
   # build
   g++ make cmake ninja-build pkg-config ccache
   libboost1.81-dev libboost-url1.81-dev libsqlite3-dev libsodium-dev libssl-dev
-  libsimdjson-dev libspdlog-dev libfmt-dev libtoml11-dev libcli11-dev
+  libsimdjson-dev libspdlog-dev libfmt-dev libtoml11-dev libcli11-dev libjemalloc-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   # tests
   python3 python3-pytest python3-websocket python3-requests curl procps

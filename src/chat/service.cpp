@@ -136,6 +136,7 @@ ChatService::ChatService(const Config& config, gateway::ThreadPoster& poster)
   options.url = config.store_url();
   options.synchronous_full = config.store.sqlite_synchronous != "normal";
   options.cache_mb = config.store.sqlite_cache_mb;
+  options.wal_max_mb = config.store.sqlite_wal_max_mb;
   options.node_id = static_cast<unsigned>(config.server.node_id);
   engine_ = store::open_engine(options);
   for (unsigned i = 0; i < poster.thread_count(); ++i) {

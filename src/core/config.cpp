@@ -75,6 +75,7 @@ const std::vector<Setting>& settings() {
       PARLEY_SETTING(store, url, "store engine URL: sqlite:PATH; empty = sqlite:<data_dir>/parley.db"),
       PARLEY_SETTING(store, sqlite_synchronous, "full (fsync every group commit) | normal (survives process crash, not power loss)"),
       PARLEY_SETTING(store, sqlite_cache_mb, "SQLite page cache per connection, MiB"),
+      PARLEY_SETTING(store, sqlite_wal_max_mb, "WAL size (MiB) past which a truncating checkpoint runs; checkpoints run on their own thread"),
       PARLEY_SETTING(store, max_batch, "most write operations in one group commit"),
       PARLEY_SETTING(store, max_queue, "write operations waiting for the writer; beyond, requests fail with 'unavailable'"),
       PARLEY_SETTING(auth, token_ttl_s, "lifetime of access tokens issued by login/register, seconds"),

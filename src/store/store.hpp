@@ -142,6 +142,7 @@ struct EngineOptions {
   std::string url;          // e.g. "sqlite:var/parley.db"
   bool synchronous_full = true;
   int cache_mb = 64;
+  int wal_max_mb = 256;     // past this the WAL is checkpointed and truncated
   unsigned node_id = 0;
 };
 

@@ -238,4 +238,25 @@ TEST(JsonWriter, EveryByteValueRoundTripsWhenValidUtf8) {
 }
 
 }  // namespace
+// The escaper skips 8 clean bytes at a time: a character needing escape at any offset, in
+// any word, must still be escaped.
+TEST(JsonWriter, EscapesAtEveryOffsetOfLongStrings) {
+  for (char special : {'"', '\\', '\n', '\x01', '\x1f'}) {
+    for (std::size_t at = 0; at < 40; ++at) {
+      std::string text(40, 'a');
+      text[at] = special;
+      std::string out;
+      JsonWriter::append_escaped(out, text);
+      simdjson::dom::parser parser;
+      std::string_view parsed;
+      ASSERT_EQ(parser.parse(out).get_string().get(parsed), simdjson::SUCCESS) << out;
+      EXPECT_EQ(parsed, text) << "offset " << at;
+    }
+  }
+  std::string clean(1000, 'z');
+  std::string out;
+  JsonWriter::append_escaped(out, clean);
+  EXPECT_EQ(out, "\"" + clean + "\"");
+}
+
 }  // namespace parley

@@ -1,6 +1,12 @@
 #include "store/sqlite/sqlite_engine.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
+#include <condition_variable>
+#include <filesystem>
+#include <mutex>
+#include <thread>
 #include <unordered_map>
 
 #include "core/clock.hpp"
@@ -585,6 +591,50 @@ class SqliteWriter final : public WriterConnection, public SqliteReads<WriteTxn>
   bool in_batch_ = false;
 };
 
+// Copies committed WAL frames into the database file on its own thread and connection, so the
+// writer never pays for checkpoints (its auto-checkpoint is off). PASSIVE checkpoints never
+// block the writer or readers; when the WAL passes `wal_max_bytes` a TRUNCATE checkpoint
+// (which waits for readers) brings it back to zero.
+class Checkpointer {
+ public:
+  Checkpointer(const std::string& path, std::int64_t wal_max_bytes)
+      : db_(path, false), wal_path_(path + "-wal"), wal_max_bytes_(wal_max_bytes), thread_([this] { run(); }) {}
+  ~Checkpointer() {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+    }
+    wake_.notify_one();
+    thread_.join();
+  }
+
+ private:
+  void run() {
+    name_this_thread("checkpointer");
+    std::unique_lock lock(mutex_);
+    while (!stopping_) {
+      wake_.wait_for(lock, std::chrono::milliseconds(50));
+      lock.unlock();
+      std::error_code ec;
+      const auto wal_bytes = static_cast<std::int64_t>(std::filesystem::file_size(wal_path_, ec));
+      const int mode = !ec && wal_bytes > wal_max_bytes_ ? SQLITE_CHECKPOINT_TRUNCATE : SQLITE_CHECKPOINT_PASSIVE;
+      int frames = 0, copied = 0;
+      const int rc = sqlite3_wal_checkpoint_v2(db_.handle(), nullptr, mode, &frames, &copied);
+      if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+        spdlog::warn("store.checkpoint_failed code={} error=\"{}\"", rc, sqlite3_errmsg(db_.handle()));
+      lock.lock();
+    }
+  }
+
+  Database db_;
+  std::string wal_path_;
+  std::int64_t wal_max_bytes_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
 // Owns the writer's Database so it outlives the SqliteWriter built on it.
 class OwnedWriter final : public WriterConnection {
  public:
@@ -592,7 +642,9 @@ class OwnedWriter final : public WriterConnection {
       : db_(std::make_unique<Database>(path, false)) {
     configure_connection(*db_, options);
     db_->exec(std::string("PRAGMA synchronous = ") + (options.synchronous_full ? "FULL" : "NORMAL"));
+    db_->exec("PRAGMA wal_autocheckpoint = 0");  // the Checkpointer does it
     writer_ = std::make_unique<SqliteWriter>(*db_, options);
+    checkpointer_ = std::make_unique<Checkpointer>(path, static_cast<std::int64_t>(options.wal_max_mb) << 20);
   }
   WriteTxn& begin_batch() override { return writer_->begin_batch(); }
   void commit_batch() override { writer_->commit_batch(); }
@@ -602,6 +654,7 @@ class OwnedWriter final : public WriterConnection {
  private:
   std::unique_ptr<Database> db_;
   std::unique_ptr<SqliteWriter> writer_;
+  std::unique_ptr<Checkpointer> checkpointer_;
 };
 
 class SqliteEngine final : public Engine {
