@@ -90,7 +90,7 @@ int main(int argc, char** argv) {
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     server.stop_sweeping();
     for (unsigned i = 0; i < threads.thread_count(); ++i) threads.context(i).io.stop();
-    threads.stop();
+    threads.stop();  // also destroys pending handlers while server and chat still exist
     spdlog::info("parleyd.stopped remaining_sessions={}", gateway::WsSession::live_count());
   } catch (const std::exception& e) {
     spdlog::critical("parleyd.failed error=\"{}\"", e.what());

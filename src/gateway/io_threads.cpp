@@ -25,7 +25,7 @@ void ThreadContext::schedule_flush(std::shared_ptr<WsSession> session) {
   });
 }
 
-IoThreads::IoThreads(unsigned count) {
+IoThreads::IoThreads(unsigned count) : count_(std::max(1u, count)) {
   for (unsigned i = 0; i < std::max(1u, count); ++i) {
     contexts_.push_back(std::make_unique<ThreadContext>(i));
     guards_.push_back(std::make_unique<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>>(
@@ -36,7 +36,7 @@ IoThreads::IoThreads(unsigned count) {
 IoThreads::~IoThreads() { stop(); }
 
 void IoThreads::post(unsigned index, std::function<void()> task) {
-  boost::asio::post(contexts_[index]->io, std::move(task));
+  if (index < contexts_.size()) boost::asio::post(contexts_[index]->io, std::move(task));
 }
 
 std::string IoThreads::metrics_text() const {
@@ -81,6 +81,10 @@ void IoThreads::stop() {
   for (auto& thread : threads_)
     if (thread.joinable()) thread.join();
   threads_.clear();
+  // Destroy the io_contexts now, while the objects their pending handlers point to (server,
+  // chat service) still exist: that runs the destructors of whatever those handlers own.
+  guards_.clear();
+  contexts_.clear();
 }
 
 }  // namespace parley::gateway

@@ -62,7 +62,7 @@ class IoThreads final : public ThreadPoster {
   explicit IoThreads(unsigned count);
   ~IoThreads() override;
 
-  unsigned thread_count() const override { return static_cast<unsigned>(contexts_.size()); }
+  unsigned thread_count() const override { return count_; }
   void post(unsigned index, std::function<void()> task) override;
 
   ThreadContext& context(unsigned index) { return *contexts_[index]; }
@@ -72,10 +72,13 @@ class IoThreads final : public ThreadPoster {
 
   // Starts the threads; each runs its io_context until stop().
   void start();
-  // Lets the io_contexts finish what is queued and joins the threads.
+  // Joins the threads (call after stopping each io_context or letting them run dry), then
+  // destroys the io_contexts and what their pending handlers own. Call before destroying the
+  // objects those handlers point to.
   void stop();
 
  private:
+  unsigned count_;
   std::vector<std::unique_ptr<ThreadContext>> contexts_;
   std::vector<std::thread> threads_;
   std::vector<std::unique_ptr<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>>> guards_;
