@@ -81,6 +81,8 @@ void WsConnection::read_handshake() {
         if (head.rfind("HTTP/1.1 101", 0) != 0 || head.find(accept) == std::string::npos)
           return self->finish(0, "upgrade refused: " + head.substr(0, head.find("\r\n")));
         self->state_ = State::open;
+        boost::system::error_code ignored;
+        self->socket_.non_blocking(true, ignored);  // reads: readiness wait, then non-blocking read_some
         if (self->handlers_.on_open) self->handlers_.on_open();
         if (self->state_ != State::open) return;
         self->process();
@@ -90,15 +92,24 @@ void WsConnection::read_handshake() {
 
 void WsConnection::read_frames() {
   if (state_ == State::closed) return;
-  if (read_buffer_.empty()) read_buffer_.resize(64 * 1024);
-  socket_.async_read_some(asio::buffer(read_buffer_),
-                          [self = shared_from_this()](const boost::system::error_code& e, std::size_t n) {
-                            if (self->state_ == State::closed) return;
-                            if (e) return self->finish(1006, e.message());
-                            self->inbound_.append(self->read_buffer_.data(), n);
-                            self->process();
-                            self->read_frames();
-                          });
+  // Wait for readability, then read into one buffer per thread: an idle connection holds no
+  // receive buffer (a load generator keeps tens of thousands of them).
+  socket_.async_wait(tcp::socket::wait_read, [self = shared_from_this()](const boost::system::error_code& e) {
+    if (self->state_ == State::closed) return;
+    if (e) return self->finish(1006, e.message());
+    thread_local std::vector<char> buffer(64 * 1024);
+    boost::system::error_code read_error;
+    for (int round = 0; round < 4; ++round) {
+      const std::size_t n = self->socket_.read_some(asio::buffer(buffer), read_error);
+      if (read_error == asio::error::would_block) break;
+      if (read_error || n == 0) return self->finish(1006, read_error ? read_error.message() : "connection closed");
+      self->inbound_.append(buffer.data(), n);
+      if (n < buffer.size()) break;
+    }
+    self->process();
+    if (self->inbound_.empty() && self->inbound_.capacity() > 4096) std::string().swap(self->inbound_);
+    self->read_frames();
+  });
 }
 
 void WsConnection::process() {

@@ -67,7 +67,6 @@ class WsConnection : public std::enable_shared_from_this<WsConnection> {
   bool writing_now_ = false;
   bool flush_posted_ = false;
   std::minstd_rand mask_random_;
-  std::vector<char> read_buffer_;
 };
 
 }  // namespace parley::client

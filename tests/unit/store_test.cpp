@@ -181,6 +181,30 @@ TEST_F(StoreSchemaTest, MigrationsCreateTheSchemaInWalMode) {
   EXPECT_EQ(engine_->describe(), "sqlite:" + db_path());
 }
 
+// The writer never checkpoints itself; the engine's checkpointer thread copies the WAL into the
+// database file, and truncates a WAL that passed the configured size.
+TEST_F(StoreSchemaTest, CheckpointerCopiesAndBoundsTheWal) {
+  close();
+  engine_ = open_engine({.url = "sqlite:" + db_path(), .cache_mb = 4, .wal_max_mb = 1});
+  writer_ = engine_->open_writer();
+  reader_ = engine_->open_reader();
+  const ConversationId c = make_conversation(ConversationKind::group);
+  const std::string body(2000, 'b');
+  for (int b = 0; b < 20; ++b)  // ~2 MB of events over 20 commits
+    batch([&](WriteTxn& txn) {
+      for (int i = 0; i < 50; ++i) txn.append_event(draft(c, 1, body));
+    });
+  const auto wal = db_path() + "-wal";
+  bool bounded = false;
+  for (int i = 0; i < 100 && !bounded; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    bounded = std::filesystem::file_size(wal) < (1u << 20);
+  }
+  EXPECT_TRUE(bounded) << "WAL still " << std::filesystem::file_size(wal) << " bytes";
+  EXPECT_GT(std::filesystem::file_size(db_path()), 1u << 20);  // the events reached the database file
+  EXPECT_EQ(all_events(c).size(), 1000u);
+}
+
 TEST_F(StoreSchemaTest, ReopeningKeepsSchemaVersionAndData) {
   const UserId alice = make_user("alice");
   reopen();

@@ -21,9 +21,13 @@ std::string stamped_text(std::int64_t sent_ns, UserId sender, std::uint64_t n, i
 }
 
 bool parse_stamp(const std::string& text, std::int64_t& sent_ns, UserId& sender, std::uint64_t& n) {
-  if (text.empty() || text[0] != 'T') return false;
+  return !text.empty() && parse_stamp_at(text.c_str(), sent_ns, sender, n);
+}
+
+bool parse_stamp_at(const char* text, std::int64_t& sent_ns, UserId& sender, std::uint64_t& n) {
+  if (text[0] != 'T') return false;
   char* end = nullptr;
-  sent_ns = std::strtoll(text.c_str() + 1, &end, 10);
+  sent_ns = std::strtoll(text + 1, &end, 10);
   if (*end != ':') return false;
   sender = std::strtoll(end + 1, &end, 10);
   if (*end != ':') return false;
@@ -288,6 +292,69 @@ int run_direct(const CommonOptions& common, const DirectOptions& options) {
   return 0;
 }
 
+namespace {
+
+// A receive-only group member: the WebSocket and a hello, then each frame is only scanned for
+// the send stamp in its text (no JSON parse, no Client bookkeeping), so that the generator can
+// keep up with the server's fan-out. Used for the members that do not send.
+class RawReceiver : public std::enable_shared_from_this<RawReceiver> {
+ public:
+  using StampHandler = std::function<void(std::int64_t sent_ns, UserId sender, std::uint64_t n)>;
+
+  RawReceiver(boost::asio::io_context& io, client::Endpoint endpoint, std::string token, StampHandler on_stamp)
+      : io_(io), endpoint_(std::move(endpoint)), token_(std::move(token)), on_stamp_(std::move(on_stamp)) {}
+
+  void start() {
+    std::weak_ptr<RawReceiver> weak = weak_from_this();
+    client::WsConnection::Handlers handlers;
+    handlers.on_open = [weak] {
+      if (auto self = weak.lock()) {
+        std::string hello;
+        JsonWriter(hello).begin_object().field("type", "hello").field("id", "h").field("token", self->token_).end_object();
+        self->connection_->send_text(hello);
+      }
+    };
+    handlers.on_text = [weak](std::string_view text) {
+      if (auto self = weak.lock()) self->on_text(text);
+    };
+    handlers.on_close = [weak](std::uint16_t, const std::string&) {
+      if (auto self = weak.lock()) self->closed_ = true;
+    };
+    connection_ = client::WsConnection::create(io_, endpoint_, std::move(handlers));
+    connection_->start();
+  }
+  void stop() {
+    if (connection_) connection_->close();
+  }
+  bool live() const { return live_ && !closed_; }
+  bool closed() const { return closed_; }
+
+ private:
+  void on_text(std::string_view text) {
+    if (!live_) {
+      live_ = text.find("\"type\":\"ok\"") != std::string_view::npos;
+      return;
+    }
+    static constexpr std::string_view kMarker = "\"text\":\"T";
+    const auto at = text.find(kMarker);
+    if (at == std::string_view::npos) return;
+    std::int64_t sent = 0;
+    UserId sender = 0;
+    std::uint64_t n = 0;
+    if (parse_stamp_at(text.data() + at + kMarker.size() - 1, sent, sender, n)) on_stamp_(sent, sender, n);
+  }
+
+  boost::asio::io_context& io_;
+  client::Endpoint endpoint_;
+  std::string token_;
+  StampHandler on_stamp_;
+  std::shared_ptr<client::WsConnection> connection_;
+  bool live_ = false;
+  bool closed_ = false;
+};
+
+}  // namespace
+
 int run_group(const CommonOptions& common, const GroupOptions& options) {
   if (options.senders < 1 || options.senders > options.group_size) throw std::runtime_error("need 1 <= senders <= group size");
   Target target(common);
@@ -326,33 +393,59 @@ int run_group(const CommonOptions& common, const GroupOptions& options) {
     std::unordered_map<std::uint64_t, Arrival> per_message;
   };
   std::vector<Arrivals> arrivals(threads.size());
-  auto clients = make_clients(threads, target, users);
+  // Runs on the receiving member's thread.
+  auto record = [&counters, &arrivals](std::size_t thread, std::int64_t sent, UserId sender, std::uint64_t n) {
+    const auto micros = static_cast<std::uint64_t>((now_ns() - sent) / 1000);
+    Arrivals& a = arrivals[thread];
+    if (counters.measuring.load(std::memory_order_relaxed)) {
+      counters.delivered.fetch_add(1, std::memory_order_relaxed);
+      a.latency.record(micros);
+    }
+    // Every arrival counts toward its message's completeness (judged by send time later).
+    auto& slot = a.per_message[(static_cast<std::uint64_t>(sender) << 32) ^ n];
+    ++slot.count;
+    slot.slowest_us = std::max(slot.slowest_us, micros);
+    slot.sent_ns = sent;
+  };
+  // Senders are full clients (they also receive each other's messages); the other members are
+  // raw receivers.
+  const std::vector<BenchUser> sender_users(users.begin(), users.begin() + options.senders);
+  auto clients = make_clients(threads, target, sender_users);
   for (std::size_t i = 0; i < clients.size(); ++i) {
     const std::size_t thread = i % threads.size();
     const UserId me = users[i].id;
     clients[i]->on_disconnect = [&counters](std::uint16_t, const std::string&) { counters.disconnects.fetch_add(1); };
-    clients[i]->on_event = [&counters, &arrivals, thread, me](const client::Event& e) {
+    clients[i]->on_event = [record, thread, me](const client::Event& e) {
       std::int64_t sent = 0;
       UserId sender = 0;
       std::uint64_t n = 0;
-      if (e.sender_id == me || !parse_stamp(e.text, sent, sender, n)) return;
-      const auto micros = static_cast<std::uint64_t>((now_ns() - sent) / 1000);
-      Arrivals& a = arrivals[thread];
-      if (counters.measuring.load(std::memory_order_relaxed)) {
-        counters.delivered.fetch_add(1, std::memory_order_relaxed);
-        a.latency.record(micros);
-      }
-      // Every arrival counts toward its message's completeness (judged by send time later).
-      auto& slot = a.per_message[(static_cast<std::uint64_t>(sender) << 32) ^ n];
-      ++slot.count;
-      slot.slowest_us = std::max(slot.slowest_us, micros);
-      slot.sent_ns = sent;
+      if (e.sender_id != me && parse_stamp(e.text, sent, sender, n)) record(thread, sent, sender, n);
     };
+  }
+  std::vector<std::shared_ptr<RawReceiver>> receivers;
+  for (std::size_t i = sender_users.size(); i < users.size(); ++i) {
+    const std::size_t thread = i % threads.size();
+    receivers.push_back(std::make_shared<RawReceiver>(
+        threads.at(i), target.endpoint(), users[i].token,
+        [record, thread](std::int64_t sent, UserId sender, std::uint64_t n) { record(thread, sent, sender, n); }));
   }
   threads.run_everywhere([&](std::size_t t) {
     for (std::size_t i = t; i < clients.size(); i += threads.size()) clients[i]->start();
+    for (std::size_t i = 0; i < receivers.size(); ++i)
+      if ((i + sender_users.size()) % threads.size() == t) receivers[i]->start();
   });
   wait_live(clients, threads, common.quiet);
+  auto receivers_live = [&] {
+    std::atomic<std::size_t> n{0};
+    threads.run_everywhere([&](std::size_t t) {
+      for (std::size_t i = 0; i < receivers.size(); ++i)
+        if ((i + sender_users.size()) % threads.size() == t && receivers[i]->live()) n.fetch_add(1);
+    });
+    return n.load();
+  };
+  if (!wait_until([&] { return receivers_live() == receivers.size(); }, 120,
+                  [&] { return "receivers: " + std::to_string(receivers_live()) + " live"; }, common.quiet))
+    throw std::runtime_error("receivers did not all connect");
 
   std::vector<Sender> senders(static_cast<std::size_t>(options.senders));
   for (int i = 0; i < options.senders; ++i) {
@@ -407,12 +500,19 @@ int run_group(const CommonOptions& common, const GroupOptions& options) {
   report.set("results", "messages_complete", static_cast<double>(complete));
   report.set("results", "messages_incomplete", static_cast<double>(incomplete));
   report.set("results", "errors", static_cast<double>(counters.errors.load()));
-  report.set("results", "disconnects", static_cast<double>(counters.disconnects.load()));
+  std::atomic<std::size_t> receivers_closed{0};
+  threads.run_everywhere([&](std::size_t t) {
+    for (std::size_t i = 0; i < receivers.size(); ++i)
+      if ((i + sender_users.size()) % threads.size() == t && receivers[i]->closed()) receivers_closed.fetch_add(1);
+  });
+  report.set("results", "disconnects", static_cast<double>(counters.disconnects.load() + receivers_closed.load()));
   report.latency("latency_delivery", delivery);
   report.latency("latency_last_member", last_member);
   report_run(report, target, server_before, server_after, bench_before, bench_after, seconds);
   threads.run_everywhere([&](std::size_t t) {
     for (std::size_t i = t; i < clients.size(); i += threads.size()) clients[i]->stop();
+    for (std::size_t i = 0; i < receivers.size(); ++i)
+      if ((i + sender_users.size()) % threads.size() == t) receivers[i]->stop();
   });
   report.write(common.out);
   return 0;

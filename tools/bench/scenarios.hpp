@@ -54,8 +54,10 @@ int run_history(const CommonOptions& common, const HistoryOptions& options);
 
 // A message body "T<send time ns>:<sender>:<n>:" padded to `bytes`.
 std::string stamped_text(std::int64_t sent_ns, UserId sender, std::uint64_t n, int bytes);
-// Parses a stamped text; false if it is not one.
+// Parses a stamped text; false if it is not one. parse_stamp_at reads from `text` up to the
+// first character that cannot continue the stamp (it need not be NUL-terminated there).
 bool parse_stamp(const std::string& text, std::int64_t& sent_ns, UserId& sender, std::uint64_t& n);
+bool parse_stamp_at(const char* text, std::int64_t& sent_ns, UserId& sender, std::uint64_t& n);
 
 // The conversation id in an ack ("conversation_id") or in a reply carrying "conversation".
 ConversationId conversation_of(const client::Reply& reply);

@@ -598,7 +598,12 @@ class SqliteWriter final : public WriterConnection, public SqliteReads<WriteTxn>
 class Checkpointer {
  public:
   Checkpointer(const std::string& path, std::int64_t wal_max_bytes)
-      : db_(path, false), wal_path_(path + "-wal"), wal_max_bytes_(wal_max_bytes), thread_([this] { run(); }) {}
+      : db_(path, false), wal_path_(path + "-wal"), wal_max_bytes_(wal_max_bytes) {
+    // A connection learns the database is in WAL mode only once it reads it; until then a
+    // checkpoint call does nothing (and reports -1 frames).
+    db_.exec("SELECT count(*) FROM sqlite_master");
+    thread_ = std::thread([this] { run(); });
+  }
   ~Checkpointer() {
     {
       std::lock_guard lock(mutex_);
@@ -620,6 +625,7 @@ class Checkpointer {
       const int mode = !ec && wal_bytes > wal_max_bytes_ ? SQLITE_CHECKPOINT_TRUNCATE : SQLITE_CHECKPOINT_PASSIVE;
       int frames = 0, copied = 0;
       const int rc = sqlite3_wal_checkpoint_v2(db_.handle(), nullptr, mode, &frames, &copied);
+      if (frames < 0) spdlog::error("store.checkpoint_not_in_wal_mode");
       if (rc != SQLITE_OK && rc != SQLITE_BUSY)
         spdlog::warn("store.checkpoint_failed code={} error=\"{}\"", rc, sqlite3_errmsg(db_.handle()));
       lock.lock();

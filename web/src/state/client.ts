@@ -1,0 +1,585 @@
+// ChatClient: the signed-in user's view of the server, independent of the UI.
+//
+// It owns the Connection, runs the sync algorithm of protocol 6.2 after every hello, stores
+// events de-duplicated by (conversation_id, seq), keeps the outbox and retries it with the same
+// client_msg_id, loads history on demand, and persists all of it (cache.ts). The UI reads
+// `store` and calls the methods below; commands.ts adds the conversation-management commands.
+import { Connection, type ConnectionStatus } from '../net/connection';
+import { newClientMsgId } from '../protocol/ids';
+import {
+  type AckReply, type ChatEvent, type Conversation, type ConversationId, type HelloReply,
+  type HistoryReply, ProtocolError, type SyncReply, type User, type UserId,
+} from '../protocol/types';
+import * as cache from './cache';
+import { applyEvent, kindOf } from './eventKinds';
+import type { AppState, ConversationState, OutgoingMessage, Session } from './model';
+import { Store } from './store';
+import { clampToWindow, firstHole, hasOlder, mergeEvents, newestSeq } from './timeline';
+
+/** Events per history page; the server caps it at limits.max_history_page. */
+const HISTORY_PAGE = 50;
+/** Conversations whose newest messages are fetched at a first start, for previews. */
+const PREVIEW_CONVERSATIONS = 30;
+const PERSIST_DELAY_MS = 300;
+
+export type IncomingListener = (event: ChatEvent, conversation: ConversationState) => void;
+
+function errorText(error: unknown): string {
+  return error instanceof ProtocolError ? error.message : 'Something went wrong.';
+}
+
+export class ChatClient {
+  readonly store: Store<AppState>;
+  private readonly connection: Connection;
+  /** The saved sync cursor (protocol 6.1); null until the first hello on this device. */
+  private cursor: number | null;
+  /** Increments with every hello: async work of an older session checks it and stops. */
+  private session = 0;
+  private helloCursor = 0;
+  /** Highest pos of live events stored while catching up (step 2 of protocol 6.2). */
+  private liveMaxPos = 0;
+  private readonly dirtyEvents = new Set<ConversationId>();
+  private persistTimer: ReturnType<typeof setTimeout> | undefined;
+  private readonly fetchingConversations = new Set<ConversationId>();
+  private readonly refreshTimers = new Map<ConversationId, ReturnType<typeof setTimeout>>();
+  private readonly wantedUsers = new Set<UserId>();
+  private readonly fetchingUsers = new Set<UserId>();
+  private readonly incomingListeners = new Set<IncomingListener>();
+  private readonly signedOutListeners = new Set<(reason: string) => void>();
+  private retryTimer: ReturnType<typeof setTimeout> | undefined;
+  private toastCounter = 0;
+  private readonly onPageHide = () => this.persistNow();
+
+  constructor(readonly sessionInfo: Session, url: string) {
+    const me = sessionInfo.user;
+    const cached = cache.loadMeta(me.id);
+    this.cursor = cached?.cursor ?? null;
+    const conversations: Record<ConversationId, ConversationState> = {};
+    for (const meta of Object.values(cached?.conversations ?? {})) {
+      // A stand-in saved before conversation.get answered has no creator (real ids are >= 1).
+      const placeholder = meta.created_by === 0 || undefined;
+      conversations[meta.id] = { meta, events: clampToWindow(cache.loadEvents(me.id, meta.id), meta), placeholder };
+    }
+    this.store = new Store<AppState>({
+      me,
+      connection: { state: 'stopped', attempt: 0, everReady: false },
+      phase: 'connecting',
+      conversations,
+      users: { ...(cached?.users ?? {}), [me.id]: me },
+      outbox: (cached?.outbox ?? []).map((item) => (item.state === 'sending' ? { ...item, state: 'pending' } : item)),
+      seen: cached?.seen ?? {},
+      hidden: cached?.hidden ?? {},
+      toasts: [],
+    });
+    this.connection = new Connection(url, sessionInfo.token, {
+      onReady: (reply) => this.onReady(reply),
+      onEvent: (event) => this.onLiveEvent(event),
+      onStatus: (status) => this.onStatus(status),
+      onAuthFailed: (code) => this.authFailed(code),
+    });
+  }
+
+  get me(): User {
+    return this.sessionInfo.user;
+  }
+
+  start(): void {
+    window.addEventListener('pagehide', this.onPageHide);
+    this.connection.start();
+  }
+
+  /** Closes the connection and writes the cache; the client is not used afterwards. */
+  stop(): void {
+    window.removeEventListener('pagehide', this.onPageHide);
+    this.session++;
+    clearTimeout(this.retryTimer);
+    this.connection.stop();
+    this.persistNow();
+  }
+
+  reconnectNow(): void {
+    this.connection.reconnectNow();
+  }
+
+  /** Sends one command on the live connection (see Connection.request). */
+  request<T>(type: string, fields: Record<string, unknown> = {}): Promise<T> {
+    return this.connection.request<T>(type, fields);
+  }
+
+  get maxTextBytes(): number {
+    return this.connection.limits?.max_text_bytes ?? 16_384;
+  }
+
+  onIncoming(listener: IncomingListener): () => void {
+    this.incomingListeners.add(listener);
+    return () => this.incomingListeners.delete(listener);
+  }
+
+  /** Fires when the server refuses the token (expired, revoked): the user must sign in again. */
+  onSignedOut(listener: (reason: string) => void): () => void {
+    this.signedOutListeners.add(listener);
+    return () => this.signedOutListeners.delete(listener);
+  }
+
+  toast(text: string, kind: 'error' | 'info' = 'error'): void {
+    const id = ++this.toastCounter;
+    this.store.update((s) => ({ ...s, toasts: [...s.toasts, { id, text, kind }] }));
+    setTimeout(() => this.dismissToast(id), 6000);
+  }
+
+  dismissToast(id: number): void {
+    this.store.update((s) => (s.toasts.some((t) => t.id === id) ? { ...s, toasts: s.toasts.filter((t) => t.id !== id) } : s));
+  }
+
+  // --- connection and sync ------------------------------------------------------------------
+
+  private onStatus(status: ConnectionStatus): void {
+    this.store.update((s) => {
+      let phase = s.phase;
+      if (status.state === 'waiting' || status.state === 'stopped') phase = 'offline';
+      else if (status.state !== 'ready' && !status.everReady) phase = 'connecting';
+      return { ...s, connection: status, phase };
+    });
+    if (status.state !== 'ready') {
+      // Sends in flight lost their connection: they go again after the next sync.
+      this.store.update((s) =>
+        s.outbox.some((m) => m.state === 'sending')
+          ? { ...s, outbox: s.outbox.map((m) => (m.state === 'sending' ? { ...m, state: 'pending' } : m)) }
+          : s,
+      );
+    }
+  }
+
+  private onReady(reply: HelloReply): void {
+    const session = ++this.session;
+    this.helloCursor = reply.cursor;
+    this.liveMaxPos = 0;
+    this.store.update((s) => ({ ...s, phase: 'syncing' }));
+    void this.catchUp(session);
+  }
+
+  /** Step 2 of protocol 6.2: sync from the saved cursor until has_more is false. */
+  private async catchUp(session: number): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        if (this.cursor === null) await this.firstStart(session);
+        else await this.syncFromCursor(session);
+        break;
+      } catch (error) {
+        if (session !== this.session) return;
+        if (error instanceof ProtocolError && (error.code === 'disconnected' || error.code === 'offline')) return;
+        // 'unavailable' and the like: the connection is fine, try again a little later.
+        await new Promise((resolve) => setTimeout(resolve, Math.min(30_000, 500 * 2 ** attempt)));
+        if (session !== this.session) return;
+      }
+    }
+    if (session !== this.session) return;
+    this.store.update((s) => ({ ...s, phase: 'live' }));
+    this.schedulePersist();
+    this.requestUsers();
+    this.flushOutbox();
+    void this.repairAll(session);
+  }
+
+  private async syncFromCursor(session: number): Promise<void> {
+    let cursor = this.cursor ?? 0;
+    const limit = this.connection.limits?.max_sync_page ?? 100;
+    for (;;) {
+      const reply = await this.request<SyncReply>('sync', { cursor, limit });
+      if (session !== this.session) return;
+      for (const meta of reply.conversations) this.upsertConversation(meta);
+      this.storeEvents(reply.events);
+      cursor = reply.cursor;
+      // Every event of this user up to `cursor` is now stored: the cursor may advance.
+      this.cursor = Math.max(this.cursor ?? 0, cursor);
+      this.schedulePersist();
+      if (!reply.has_more) break;
+    }
+    this.cursor = Math.max(this.cursor ?? 0, this.helloCursor, this.liveMaxPos);
+  }
+
+  /**
+   * No saved cursor (new device): take the hello cursor and load lazily (protocol 6.2, step 2):
+   * the conversation list now, the newest messages of the first few conversations for previews,
+   * the rest when opened. What was there before counts as seen.
+   */
+  private async firstStart(session: number): Promise<void> {
+    const reply = await this.request<{ conversations: Conversation[] }>('conversations.list');
+    if (session !== this.session) return;
+    for (const meta of reply.conversations) this.upsertConversation(meta);
+    this.store.update((s) => {
+      const seen = { ...s.seen };
+      for (const meta of reply.conversations) seen[meta.id] = Math.max(seen[meta.id] ?? 0, meta.last_seq);
+      return { ...s, seen };
+    });
+    this.cursor = Math.max(this.helloCursor, this.liveMaxPos);
+    const recent = reply.conversations.filter((meta) => meta.last_seq > 0).slice(0, PREVIEW_CONVERSATIONS);
+    void (async () => {
+      for (const meta of recent) {
+        if (session !== this.session) return;
+        if (!this.conversation(meta.id)?.events.length) await this.loadLatest(meta.id, 20).catch(() => undefined);
+      }
+    })();
+  }
+
+  /** Step 1 and 3 of protocol 6.2: store the live event; advance the cursor once caught up. */
+  private onLiveEvent(event: ChatEvent): void {
+    const known = this.conversation(event.conversation_id);
+    this.storeEvents([event]);
+    if (this.store.get().phase === 'live') this.cursor = Math.max(this.cursor ?? 0, event.pos);
+    else this.liveMaxPos = Math.max(this.liveMaxPos, event.pos);
+    this.schedulePersist();
+    const conversation = this.conversation(event.conversation_id);
+    if (!conversation) return;
+    if (kindOf(event).display === 'system') this.scheduleRefresh(event.conversation_id);
+    if (known && newestSeq(known.events) + 1 < event.seq && known.events.length && this.store.get().phase === 'live') {
+      void this.repairHoles(event.conversation_id, this.session);
+    }
+    if (event.sender_id !== this.me.id && kindOf(event).countsAsUnread && this.store.get().phase === 'live') {
+      for (const listener of this.incomingListeners) listener(event, conversation);
+    }
+  }
+
+  private authFailed(code: string): void {
+    for (const listener of this.signedOutListeners) listener(code);
+  }
+
+  // --- storing events and conversations -------------------------------------------------------
+
+  conversation(id: ConversationId): ConversationState | undefined {
+    return this.store.get().conversations[id];
+  }
+
+  /** Adds or refreshes a conversation from a server object; newer local metadata is kept. */
+  upsertConversation(meta: Conversation): void {
+    this.store.update((s) => {
+      const current = s.conversations[meta.id];
+      let merged: Conversation = meta;
+      if (current && !current.placeholder && current.meta.last_pos > meta.last_pos) {
+        // Our events are newer than this reply: keep their effects, take the rest.
+        merged = { ...meta, title: current.meta.title, last_seq: current.meta.last_seq, last_pos: current.meta.last_pos, last_event_at: current.meta.last_event_at };
+      }
+      const events = clampToWindow(current?.events ?? [], merged);
+      const users = meta.peer && !s.users[meta.peer.id] ? { ...s.users, [meta.peer.id]: meta.peer } : s.users;
+      return { ...s, users, conversations: { ...s.conversations, [meta.id]: { ...current, meta: merged, events, placeholder: false } } };
+    });
+    this.schedulePersist();
+  }
+
+  /**
+   * Stores events of any conversations, de-duplicated by (conversation_id, seq), applies them to
+   * the metadata, and settles outbox entries they confirm (a send acknowledged on a connection
+   * that then dropped comes back through sync).
+   */
+  storeEvents(events: readonly ChatEvent[]): void {
+    if (events.length === 0) return;
+    const byConversation = new Map<ConversationId, ChatEvent[]>();
+    for (const event of events) {
+      const list = byConversation.get(event.conversation_id);
+      if (list) list.push(event);
+      else byConversation.set(event.conversation_id, [event]);
+    }
+    const me = this.me.id;
+    const unknown: ConversationId[] = [];
+    this.store.update((s) => {
+      const conversations = { ...s.conversations };
+      const confirmed = new Set<string>();
+      for (const [id, incoming] of byConversation) {
+        let state = conversations[id];
+        if (!state) {
+          unknown.push(id);
+          state = { meta: { id, kind: 'group', title: '', created_by: 0, created_at: incoming[0].ts, last_seq: 0, last_pos: 0 }, events: [], placeholder: true };
+        }
+        let meta = state.meta;
+        for (const event of incoming) {
+          meta = applyEvent(meta, event, me);
+          if (event.sender_id === me && event.client_msg_id) confirmed.add(event.client_msg_id);
+        }
+        const merged = clampToWindow(mergeEvents(state.events, incoming), meta);
+        if (merged !== state.events) this.dirtyEvents.add(id);
+        conversations[id] = { ...state, meta, events: merged };
+      }
+      const outbox = confirmed.size ? s.outbox.filter((m) => !confirmed.has(m.client_msg_id)) : s.outbox;
+      return { ...s, conversations, outbox };
+    });
+    for (const id of unknown) void this.fetchConversation(id);
+    this.schedulePersist();
+  }
+
+  /** conversation.get for a conversation first seen through an event. */
+  private async fetchConversation(id: ConversationId): Promise<void> {
+    if (this.fetchingConversations.has(id) || !this.connection.ready) return;
+    this.fetchingConversations.add(id);
+    try {
+      const reply = await this.request<{ conversation: Conversation }>('conversation.get', { conversation_id: id });
+      this.upsertConversation(reply.conversation);
+    } catch {
+      // Retried at the next hello through repairAll (the placeholder stays until then).
+    } finally {
+      this.fetchingConversations.delete(id);
+    }
+  }
+
+  /** Membership events change counts and roles: re-read the conversation shortly after. */
+  private scheduleRefresh(id: ConversationId): void {
+    clearTimeout(this.refreshTimers.get(id));
+    this.refreshTimers.set(id, setTimeout(() => {
+      this.refreshTimers.delete(id);
+      void this.fetchConversation(id);
+    }, 250));
+  }
+
+  /** After catching up: fill any hole left in an event list and settle placeholders. */
+  private async repairAll(session: number): Promise<void> {
+    for (const state of Object.values(this.store.get().conversations)) {
+      if (session !== this.session) return;
+      if (state.placeholder) await this.fetchConversation(state.meta.id);
+      if (firstHole(state.events)) await this.repairHoles(state.meta.id, session);
+    }
+  }
+
+  /** Loads the events missing inside a conversation's list with history after_seq. */
+  private async repairHoles(id: ConversationId, session: number): Promise<void> {
+    for (let round = 0; round < 20; round++) {
+      const state = this.conversation(id);
+      const hole = state && firstHole(state.events);
+      if (!hole || session !== this.session) return;
+      const limit = Math.min(this.connection.limits?.max_history_page ?? 100, hole.before - hole.after - 1);
+      const reply = await this.request<HistoryReply>('history', { conversation_id: id, after_seq: hole.after, limit }).catch(() => null);
+      if (!reply || reply.events.length === 0) return;
+      this.storeEvents(reply.events);
+    }
+  }
+
+  // --- history ----------------------------------------------------------------------------------
+
+  /** The newest page of a conversation (when it is opened and nothing is known yet). */
+  async loadLatest(id: ConversationId, limit = HISTORY_PAGE): Promise<void> {
+    const reply = await this.request<HistoryReply>('history', { conversation_id: id, limit });
+    this.noteWindow(id, reply);
+    this.storeEvents(reply.events);
+  }
+
+  /** Loads the page before the oldest known event; no-op while loading or at the beginning. */
+  async loadOlder(id: ConversationId): Promise<void> {
+    const state = this.conversation(id);
+    if (!state || state.loadingOlder || state.placeholder || !hasOlder(state.events, state.meta)) return;
+    this.patchConversation(id, { loadingOlder: true, loadError: undefined });
+    try {
+      if (state.events.length === 0) {
+        await this.loadLatest(id);
+      } else {
+        const reply = await this.request<HistoryReply>('history', { conversation_id: id, before_seq: state.events[0].seq, limit: HISTORY_PAGE });
+        this.noteWindow(id, reply);
+        this.storeEvents(reply.events);
+      }
+      this.patchConversation(id, { loadingOlder: false });
+    } catch (error) {
+      this.patchConversation(id, { loadingOlder: false, loadError: errorText(error) });
+    }
+  }
+
+  /** Opening a conversation: make sure its newest messages are there. */
+  open(id: ConversationId): void {
+    const state = this.conversation(id);
+    if (!state) return;
+    if (state.placeholder) void this.fetchConversation(id);
+    else if (state.events.length === 0 && state.meta.last_seq > 0) void this.loadOlder(id);
+  }
+
+  private noteWindow(id: ConversationId, reply: HistoryReply): void {
+    const state = this.conversation(id);
+    if (state && state.meta.visible_from_seq !== reply.visible_from_seq) {
+      this.patchConversation(id, { meta: { ...state.meta, visible_from_seq: reply.visible_from_seq } });
+    }
+  }
+
+  private patchConversation(id: ConversationId, patch: Partial<ConversationState>): void {
+    this.store.update((s) => {
+      const state = s.conversations[id];
+      return state ? { ...s, conversations: { ...s.conversations, [id]: { ...state, ...patch } } } : s;
+    });
+  }
+
+  // --- unread marks and the list ----------------------------------------------------------------
+
+  /** The user has seen everything up to the newest event of the conversation. */
+  markSeen(id: ConversationId): void {
+    const state = this.conversation(id);
+    if (!state) return;
+    const seq = Math.max(newestSeq(state.events), state.events.length ? 0 : state.meta.last_seq);
+    if ((this.store.get().seen[id] ?? 0) >= seq) return;
+    this.store.update((s) => ({ ...s, seen: { ...s.seen, [id]: seq } }));
+    this.schedulePersist();
+  }
+
+  /** Shows or hides a conversation in the list on this device. */
+  setHidden(id: ConversationId, hidden: boolean): void {
+    this.store.update((s) => {
+      const next = { ...s.hidden };
+      if (hidden) next[id] = true;
+      else delete next[id];
+      return { ...s, hidden: next };
+    });
+    this.schedulePersist();
+  }
+
+  // --- users ------------------------------------------------------------------------------------
+
+  /** Adds users learned from replies (members.list, user.get). */
+  addUsers(users: User[]): void {
+    this.store.update((s) => {
+      const next = { ...s.users };
+      for (const user of users) next[user.id] = user;
+      return { ...s, users: next };
+    });
+    this.schedulePersist();
+  }
+
+  /** Asks for the names of users not known yet (batched; repeated calls are cheap). */
+  ensureUsers(ids: Iterable<UserId>): void {
+    const users = this.store.get().users;
+    let added = false;
+    for (const id of ids) {
+      if (id > 0 && !users[id] && !this.fetchingUsers.has(id)) {
+        this.wantedUsers.add(id);
+        added = true;
+      }
+    }
+    if (added) queueMicrotask(() => this.requestUsers());
+  }
+
+  private requestUsers(): void {
+    if (!this.connection.ready) return;
+    for (const id of [...this.wantedUsers]) {
+      this.wantedUsers.delete(id);
+      this.fetchingUsers.add(id);
+      this.request<{ user: User }>('user.get', { user_id: id })
+        .then((reply) => this.addUsers([reply.user]))
+        .catch((error: unknown) => {
+          if (error instanceof ProtocolError && error.retryable) this.wantedUsers.add(id);
+        })
+        .finally(() => this.fetchingUsers.delete(id));
+    }
+  }
+
+  // --- sending ----------------------------------------------------------------------------------
+
+  /** Queues a message; it shows at once as pending and is sent when the connection allows. */
+  sendMessage(conversationId: ConversationId, text: string): void {
+    const message: OutgoingMessage = {
+      client_msg_id: newClientMsgId(),
+      conversation_id: conversationId,
+      text,
+      created_at: Date.now(),
+      state: 'pending',
+    };
+    this.store.update((s) => ({ ...s, outbox: [...s.outbox, message] }));
+    this.persistNow(); // a reload right now must not lose it
+    this.flushOutbox();
+  }
+
+  retryMessage(clientMsgId: string): void {
+    this.updateOutgoing(clientMsgId, { state: 'pending', error: undefined });
+    this.flushOutbox();
+  }
+
+  discardMessage(clientMsgId: string): void {
+    this.store.update((s) => ({ ...s, outbox: s.outbox.filter((m) => m.client_msg_id !== clientMsgId) }));
+    this.schedulePersist();
+  }
+
+  /**
+   * Sends every pending message, oldest first, once caught up (protocol 11.2: hello, sync, then
+   * re-send with the original client_msg_id; the server answers a repeat with duplicate: true).
+   */
+  private flushOutbox(): void {
+    const { phase, outbox } = this.store.get();
+    if (phase !== 'live' || !this.connection.ready) return;
+    for (const message of outbox) {
+      if (message.state === 'pending') this.transmit(message);
+    }
+  }
+
+  private transmit(message: OutgoingMessage): void {
+    this.updateOutgoing(message.client_msg_id, { state: 'sending' });
+    this.request<AckReply>('send', {
+      conversation_id: message.conversation_id,
+      client_msg_id: message.client_msg_id,
+      text: message.text,
+    }).then(
+      (ack) => this.acknowledged(message, ack),
+      (error: unknown) => {
+        const code = error instanceof ProtocolError ? error.code : 'internal';
+        if (code === 'offline' || code === 'disconnected') {
+          this.updateOutgoing(message.client_msg_id, { state: 'pending' });
+        } else if (code === 'unavailable') {
+          this.updateOutgoing(message.client_msg_id, { state: 'pending' });
+          clearTimeout(this.retryTimer);
+          this.retryTimer = setTimeout(() => this.flushOutbox(), 2000 + Math.random() * 3000);
+        } else {
+          this.updateOutgoing(message.client_msg_id, { state: 'failed', error: errorText(error) });
+        }
+      },
+    );
+  }
+
+  /** The ack stands in for our own event, which this session does not receive (protocol 5.2). */
+  private acknowledged(message: OutgoingMessage, ack: AckReply): void {
+    this.storeEvents([{
+      conversation_id: ack.conversation_id,
+      seq: ack.seq,
+      pos: ack.pos,
+      id: ack.message_id,
+      sender_id: this.me.id,
+      kind: 'text',
+      ts: ack.ts,
+      text: message.text,
+      client_msg_id: ack.client_msg_id,
+    }]);
+    // storeEvents settled the outbox entry; the cursor does not move on acks (only on events).
+    this.persistNow();
+  }
+
+  private updateOutgoing(clientMsgId: string, patch: Partial<OutgoingMessage>): void {
+    this.store.update((s) => {
+      const index = s.outbox.findIndex((m) => m.client_msg_id === clientMsgId);
+      if (index < 0) return s;
+      const outbox = [...s.outbox];
+      outbox[index] = { ...outbox[index], ...patch };
+      return { ...s, outbox };
+    });
+    this.schedulePersist();
+  }
+
+  // --- persistence --------------------------------------------------------------------------------
+
+  private schedulePersist(): void {
+    if (this.persistTimer !== undefined) return;
+    this.persistTimer = setTimeout(() => this.persistNow(), PERSIST_DELAY_MS);
+  }
+
+  /** Writes changed event lists, then the metadata with the cursor (the order matters: cache.ts). */
+  persistNow(): void {
+    clearTimeout(this.persistTimer);
+    this.persistTimer = undefined;
+    const s = this.store.get();
+    const me = this.me.id;
+    for (const id of this.dirtyEvents) {
+      const state = s.conversations[id];
+      if (state) cache.saveEvents(me, id, state.events);
+    }
+    this.dirtyEvents.clear();
+    // Stand-ins are saved too: the cursor may already be past the event that created them.
+    const conversations: Record<ConversationId, Conversation> = {};
+    for (const state of Object.values(s.conversations)) conversations[state.meta.id] = state.meta;
+    cache.saveMeta(me, {
+      cursor: this.cursor,
+      conversations,
+      users: s.users,
+      seen: s.seen,
+      hidden: s.hidden,
+      outbox: s.outbox,
+    });
+  }
+}

@@ -1,0 +1,38 @@
+// A round avatar with initials on a colour derived from a stable id. The `presence` slot is
+// where the presence dot goes once the server reports presence.
+import type { ConversationKind } from '../../protocol/types';
+import { Icon } from './icons';
+
+export type Presence = 'online' | 'away' | 'offline';
+
+function initials(name: string): string {
+  const words = name.trim().split(/[\s._-]+/).filter(Boolean);
+  if (words.length === 0) return '?';
+  const first = [...words[0]][0] ?? '';
+  const second = words.length > 1 ? ([...words[words.length - 1]][0] ?? '') : '';
+  return (first + second).toUpperCase();
+}
+
+/** A stable hue (0..359) for a seed: the same user or conversation always gets the same colour. */
+export function hueOf(seed: string | number): number {
+  let hash = 0;
+  for (const char of String(seed)) hash = (hash * 31 + char.charCodeAt(0)) | 0;
+  return Math.abs(hash) % 360;
+}
+
+export function Avatar(props: {
+  name: string;
+  seed: string | number;
+  size?: 'sm' | 'md' | 'lg' | 'xl';
+  kind?: ConversationKind;
+  presence?: Presence;
+}) {
+  const { name, seed, size = 'md', kind, presence } = props;
+  const style = { '--avatar-hue': String(hueOf(seed)) };
+  return (
+    <span class={`avatar avatar--${size}`} style={style} aria-hidden="true">
+      {kind === 'channel' ? <Icon name="channel" size={20} /> : initials(name)}
+      {presence ? <span class={`avatar__presence avatar__presence--${presence}`} /> : null}
+    </span>
+  );
+}

@@ -1,0 +1,221 @@
+// The scrolling message log of one conversation: day separators, system lines, runs of
+// bubbles. Scrolling near the top loads older history (history before_seq) and keeps the view
+// where it was; new messages scroll into view when the user is at the bottom.
+import type { ComponentChildren } from 'preact';
+import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks';
+import type { Conversation } from '../../protocol/types';
+import { kindOf, type Namer } from '../../state/eventKinds';
+import { hasOlder } from '../../state/timeline';
+import { namer, type MessageStatus } from '../../state/selectors';
+import { Avatar, hueOf } from '../common/Avatar';
+import { Icon } from '../common/icons';
+import { dayLabel, fullDate, timeOfDay } from '../format';
+import { useAppState, useClient } from '../hooks';
+import { buildItems, type Item, type MessageLine } from './items';
+
+/** Distance from the top (px) at which the previous page is requested. */
+const LOAD_OLDER_MARGIN = 600;
+const AT_BOTTOM_SLACK = 80;
+
+const URL_PATTERN = /\bhttps?:\/\/[^\s<>"']+[^\s<>"'.,;:!?)\]]/g;
+
+/** Text with http(s) links made clickable; everything else stays plain text (never HTML). */
+function Linkified({ text }: { text: string }) {
+  const parts: ComponentChildren[] = [];
+  let last = 0;
+  for (const match of text.matchAll(URL_PATTERN)) {
+    const start = match.index ?? 0;
+    if (start > last) parts.push(text.slice(last, start));
+    parts.push(<a href={match[0]} target="_blank" rel="noopener noreferrer">{match[0]}</a>);
+    last = start + match[0].length;
+  }
+  if (last < text.length) parts.push(text.slice(last));
+  return <>{parts}</>;
+}
+
+const STATUS_LABEL: Record<MessageStatus, string> = {
+  pending: 'Sending',
+  failed: 'Not sent',
+  sent: 'Sent',
+  delivered: 'Delivered',
+  read: 'Read',
+};
+
+export function Ticks({ status }: { status: MessageStatus }) {
+  const icon = status === 'pending' ? 'clock' : status === 'failed' ? 'alert' : status === 'sent' ? 'check' : 'doubleCheck';
+  return (
+    <span class={`ticks ticks--${status}`} role="img" aria-label={STATUS_LABEL[status]} title={STATUS_LABEL[status]}>
+      <Icon name={icon} size={16} />
+    </span>
+  );
+}
+
+function Bubble(props: { line: MessageLine; mine: boolean; first: boolean; onRetry(id: string): void; onDiscard(id: string): void }) {
+  const { line, mine } = props;
+  return (
+    <div
+      class={`bubble ${mine ? 'bubble--mine' : 'bubble--theirs'} ${props.first ? 'bubble--first' : ''} bubble--${line.status}`}
+      data-testid="message"
+      data-seq={line.seq}
+      data-status={line.status}
+      data-client-msg-id={line.clientMsgId}
+    >
+      <span class="bubble__text"><Linkified text={line.text} /></span>
+      <span class="bubble__meta">
+        <time dateTime={new Date(line.ts).toISOString()} title={fullDate(line.ts)}>{timeOfDay(line.ts)}</time>
+        {mine ? <Ticks status={line.status} /> : null}
+      </span>
+      {line.status === 'failed' && line.clientMsgId ? (
+        <span class="bubble__error" role="alert">
+          Not sent{line.error ? `: ${line.error}` : ''}
+          <button type="button" class="link-button" onClick={() => props.onRetry(line.clientMsgId!)}>Retry</button>
+          <button type="button" class="link-button" onClick={() => props.onDiscard(line.clientMsgId!)}>Delete</button>
+        </span>
+      ) : null}
+    </div>
+  );
+}
+
+function ItemView(props: { item: Item; meta: Conversation; names: Namer; showSenders: boolean; onRetry(id: string): void; onDiscard(id: string): void }) {
+  const { item, names } = props;
+  if (item.type === 'day') {
+    return <div class="day-separator" role="separator"><span>{dayLabel(item.ts)}</span></div>;
+  }
+  if (item.type === 'system') {
+    return (
+      <div class="system-line" data-testid="system-line" data-seq={item.event.seq}>
+        <span>{kindOf(item.event).describe(item.event, names, props.meta)}</span>
+      </div>
+    );
+  }
+  const name = names.name(item.senderId);
+  const showSender = props.showSenders && !item.mine;
+  return (
+    <div class={`run ${item.mine ? 'run--mine' : 'run--theirs'}`}>
+      {showSender ? <Avatar name={name} seed={item.senderId} size="sm" /> : null}
+      <div class="run__bubbles">
+        {showSender ? <span class="run__sender" style={{ '--avatar-hue': String(hueOf(item.senderId)) }}>{name}</span> : null}
+        {item.lines.map((line, index) => (
+          <Bubble key={line.key} line={line} mine={item.mine} first={index === 0} onRetry={props.onRetry} onDiscard={props.onDiscard} />
+        ))}
+      </div>
+    </div>
+  );
+}
+
+export function MessageList(props: { conversationId: number }) {
+  const client = useClient();
+  const id = props.conversationId;
+  const conversation = useAppState((s) => s.conversations[id]);
+  const outbox = useAppState((s) => s.outbox);
+  const users = useAppState((s) => s.users);
+  const me = client.me.id;
+  const items = useMemo(() => (conversation ? buildItems(conversation, outbox, me) : []), [conversation?.events, outbox, me]);
+  const names = useMemo(() => namer(client.store.get()), [users]);
+  const scroller = useRef<HTMLDivElement>(null);
+  const [atBottom, setAtBottom] = useState(true);
+  const [newBelow, setNewBelow] = useState(0);
+
+  const firstKey = items.find((item) => item.type !== 'day')?.key;
+  const lastItem = items[items.length - 1];
+  const lastKey = lastItem?.type === 'messages' ? lastItem.lines[lastItem.lines.length - 1].key : lastItem?.key;
+  // What the last layout showed, and the scroll geometry measured now, during render, before
+  // the DOM changes: enough to tell appends from prepends and to keep the view in place.
+  const shown = useRef<{ firstKey?: string; lastKey?: string; atBottom: boolean }>({ atBottom: true });
+  const geometry = useRef({ height: 0, top: 0 });
+  if (scroller.current) geometry.current = { height: scroller.current.scrollHeight, top: scroller.current.scrollTop };
+
+  const showSenders = conversation?.meta.kind !== 'direct';
+  useEffect(() => {
+    if (showSenders && conversation) client.ensureUsers(new Set(conversation.events.map((e) => e.sender_id)));
+  }, [conversation?.events, showSenders]);
+
+  useLayoutEffect(() => {
+    const el = scroller.current;
+    if (!el) return;
+    const previous = shown.current;
+    let atEnd = previous.atBottom;
+    if (previous.firstKey === undefined && previous.lastKey === undefined) {
+      el.scrollTop = el.scrollHeight; // first content: start at the newest message
+      atEnd = true;
+    } else if (previous.lastKey !== lastKey) {
+      const mine = lastItem?.type === 'messages' && lastItem.mine;
+      if (previous.atBottom || mine) {
+        el.scrollTop = el.scrollHeight;
+        atEnd = true;
+      } else {
+        setNewBelow((n) => n + 1);
+      }
+    } else if (previous.firstKey !== firstKey) {
+      // Older messages were put above: keep what the user was looking at in place.
+      el.scrollTop = geometry.current.top + (el.scrollHeight - geometry.current.height);
+    }
+    shown.current = { firstKey, lastKey, atBottom: atEnd };
+    if (atEnd !== atBottom) setAtBottom(atEnd);
+    maybeLoadOlder();
+  }, [items]);
+
+  function maybeLoadOlder() {
+    const el = scroller.current;
+    const state = client.conversation(id);
+    if (!el || !state || state.loadingOlder || state.loadError || !hasOlder(state.events, state.meta)) return;
+    if (el.scrollTop < LOAD_OLDER_MARGIN || el.scrollHeight <= el.clientHeight) void client.loadOlder(id);
+  }
+
+  function onScroll() {
+    const el = scroller.current;
+    if (!el) return;
+    const bottom = el.scrollHeight - el.scrollTop - el.clientHeight < AT_BOTTOM_SLACK;
+    shown.current.atBottom = bottom;
+    if (bottom !== atBottom) setAtBottom(bottom);
+    if (bottom && newBelow) setNewBelow(0);
+    maybeLoadOlder();
+  }
+
+  if (!conversation) return null;
+  const older = hasOlder(conversation.events, conversation.meta);
+  const retry = (key: string) => client.retryMessage(key);
+  const discard = (key: string) => client.discardMessage(key);
+
+  return (
+    <div class="messages">
+      <div class="messages__scroller" ref={scroller} onScroll={onScroll} role="log" aria-label="Messages" tabIndex={0}>
+        <div class="messages__inner">
+          <div class="messages__top">
+            {conversation.loadError ? (
+              <span class="messages__status" role="alert">
+                Could not load earlier messages.{' '}
+                <button type="button" class="link-button" onClick={() => void client.loadOlder(id)}>Try again</button>
+              </span>
+            ) : older ? (
+              <span class="messages__status" data-testid="loading-older">Loading earlier messages…</span>
+            ) : (
+              <span class="messages__status messages__status--start" data-testid="history-start">
+                {conversation.meta.kind === 'direct' ? 'This is the beginning of your chat.' : 'This is the beginning of the conversation.'}
+              </span>
+            )}
+          </div>
+          {items.map((item) => (
+            <ItemView key={item.key} item={item} meta={conversation.meta} names={names} showSenders={showSenders} onRetry={retry} onDiscard={discard} />
+          ))}
+        </div>
+      </div>
+      {!atBottom ? (
+        <button
+          type="button"
+          class="jump-button"
+          aria-label={newBelow ? `${newBelow} new, jump to the newest message` : 'Jump to the newest message'}
+          title="Jump to the newest message"
+          onClick={() => {
+            const el = scroller.current;
+            if (el) el.scrollTop = el.scrollHeight;
+            setNewBelow(0);
+          }}
+        >
+          {newBelow ? <span class="badge">{newBelow}</span> : null}
+          <Icon name="arrowDown" />
+        </button>
+      ) : null}
+    </div>
+  );
+}

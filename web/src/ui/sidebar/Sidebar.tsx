@@ -1,0 +1,83 @@
+// The left column: the account bar with the actions, the notification prompt, a filter, and
+// the conversations ordered by last activity.
+import { useState } from 'preact/hooks';
+import { conversationList } from '../../state/selectors';
+import { Avatar } from '../common/Avatar';
+import { Icon, type IconName } from '../common/icons';
+import { ChannelsDialog } from '../dialogs/ChannelsDialog';
+import { NewChatDialog } from '../dialogs/NewChatDialog';
+import { NewGroupDialog } from '../dialogs/NewGroupDialog';
+import { shallowEqual, useAppState } from '../hooks';
+import { ConversationRow } from './ConversationRow';
+import { NotificationPrompt } from './NotificationPrompt';
+
+type DialogName = 'chat' | 'group' | 'channels' | null;
+
+function Action(props: { icon: IconName; label: string; onClick(): void }) {
+  return (
+    <button type="button" class="icon-button" aria-label={props.label} title={props.label} onClick={props.onClick}>
+      <Icon name={props.icon} />
+    </button>
+  );
+}
+
+export function Sidebar(props: { currentId: number | null; onSignOut(): void }) {
+  const me = useAppState((s) => s.me);
+  const list = useAppState(conversationList, (a, b) => a.length === b.length && a.every((item, i) => shallowEqual(item, b[i])));
+  const [dialog, setDialog] = useState<DialogName>(null);
+  const [filter, setFilter] = useState('');
+  const needle = filter.trim().toLowerCase();
+  const shown = needle ? list.filter((c) => c.title.toLowerCase().includes(needle)) : list;
+
+  return (
+    <aside class="sidebar" aria-label="Conversations">
+      <header class="sidebar__header">
+        <Avatar name={me.display_name || me.username} seed={me.id} />
+        <span class="sidebar__me">
+          <span class="sidebar__name">{me.display_name || me.username}</span>
+          <span class="sidebar__username">@{me.username}</span>
+        </span>
+        <span class="sidebar__actions">
+          <Action icon="chat" label="New chat" onClick={() => setDialog('chat')} />
+          <Action icon="group" label="New group" onClick={() => setDialog('group')} />
+          <Action icon="channel" label="Channels" onClick={() => setDialog('channels')} />
+          <Action icon="logout" label="Sign out" onClick={props.onSignOut} />
+        </span>
+      </header>
+      <NotificationPrompt />
+      <div class="sidebar__search">
+        <Icon name="search" size={18} />
+        <input
+          type="search"
+          class="sidebar__filter"
+          placeholder="Search conversations"
+          aria-label="Search conversations"
+          value={filter}
+          onInput={(e) => setFilter(e.currentTarget.value)}
+        />
+      </div>
+      <nav class="sidebar__list" aria-label="Conversation list">
+        {shown.length ? (
+          <ul class="conv-list">
+            {shown.map((summary) => (
+              <ConversationRow key={summary.id} summary={summary} current={summary.id === props.currentId} />
+            ))}
+          </ul>
+        ) : needle ? (
+          <p class="sidebar__empty">No conversation matches “{filter.trim()}”.</p>
+        ) : (
+          <div class="sidebar__empty">
+            <p>No conversations yet.</p>
+            <p>
+              <button type="button" class="button button--primary" onClick={() => setDialog('chat')}>Start a chat</button>{' '}
+              <button type="button" class="button" onClick={() => setDialog('channels')}>Browse channels</button>
+            </p>
+          </div>
+        )}
+      </nav>
+      {dialog === 'chat' ? <NewChatDialog onClose={() => setDialog(null)} /> : null}
+      {dialog === 'group' ? <NewGroupDialog onClose={() => setDialog(null)} /> : null}
+      {dialog === 'channels' ? <ChannelsDialog onClose={() => setDialog(null)} /> : null}
+    </aside>
+  );
+}
