@@ -11,7 +11,12 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   # tests
   python3 python3-pytest python3-websocket python3-requests curl procps
+  # browser tests of the web client (tests/browser): Debian's Chromium, driven by playwright-core
+  chromium fonts-liberation
 )
+# Node.js and npm build the web client. The machines come with Node 20; Debian's packages are
+# taken only where there is no `node` at all (never replacing one that is there).
+if ! command -v node >/dev/null 2>&1; then PACKAGES+=(nodejs npm); fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do

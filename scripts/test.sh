@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The whole test suite: installs what is missing, builds, runs the unit tests and then the
-# integration tests against real parleyd processes. Exit status 0 only if everything passed.
+# The whole test suite: installs what is missing, builds, runs the unit tests, the integration
+# tests against real parleyd processes, then the browser tests of the web client (Chromium).
+# Exit status 0 only if everything passed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/install-deps.sh
@@ -9,3 +10,8 @@ echo "== unit tests"
 ctest --test-dir build --output-on-failure -j "$(nproc)"
 echo "== integration tests"
 PARLEYD="$PWD/build/src/app/parleyd" /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/integration "$@"
+echo "== browser tests"
+if [ ! -f tests/browser/node_modules/.package-lock.json ] || [ tests/browser/package-lock.json -nt tests/browser/node_modules/.package-lock.json ]; then
+  npm ci --prefix tests/browser --no-audit --no-fund
+fi
+PARLEYD="$PWD/build/src/app/parleyd" npm test --prefix tests/browser --silent

@@ -5,6 +5,9 @@
 // `npm run build` writes web/dist/, which parleyd serves at /.
 import { defineConfig } from 'vite';
 
+// Node's global, declared here so that the type check needs no @types/node.
+declare const process: { env: Record<string, string | undefined> };
+
 const parley = process.env.PARLEY_URL ?? 'http://127.0.0.1:8080';
 
 export default defineConfig({

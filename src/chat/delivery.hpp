@@ -29,6 +29,9 @@ struct Delivery {
   bool skip_requester = false;
   std::optional<SubscriptionSnapshot> snapshot;  // answers a hello (requester's thread)
   std::string revoked_token_id;                  // close sessions authenticated with it
+  // A frame for every session of these users (e.g. read state for a user's own devices).
+  std::vector<UserId> to_users;
+  gateway::SharedFrame user_frame;
 };
 
 struct DeliveryBatch {
@@ -37,5 +40,14 @@ struct DeliveryBatch {
 };
 
 using SharedDeliveryBatch = std::shared_ptr<const DeliveryBatch>;
+
+// Presence changes gathered over one presence window, with who may see each.
+struct PresenceChange {
+  UserId user_id = 0;
+  std::string status;              // "online", "away", "offline"
+  std::int64_t last_seen_ms = 0;   // 0 if hidden or unknown
+  std::vector<UserId> audience;    // peers to tell
+};
+using SharedPresenceBatch = std::shared_ptr<const std::vector<PresenceChange>>;
 
 }  // namespace parley::chat

@@ -107,6 +107,8 @@ void Hub::apply(const DeliveryBatch& batch) {
       if (it != users_.end() && it->second.subscribed) subscribe(user, it->second, item.conversation_id);
     }
     if (item.event_frame) deliver_event(item);
+    if (item.user_frame)
+      for (UserId user : item.to_users) send_to_user(user, item.user_frame);
     if (item.requester && item.requester->thread == thread_index_ && !item.snapshot)
       deliver_reply(*item.requester, item.reply);
     for (UserId user : item.unsubscribe) {
@@ -116,6 +118,83 @@ void Hub::apply(const DeliveryBatch& batch) {
     if (!item.revoked_token_id.empty()) close_token_sessions(item.revoked_token_id);
   }
   delivered_pos_ = std::max(delivered_pos_, batch.committed_pos);
+}
+
+void Hub::send_to_user(UserId user, const gateway::SharedFrame& frame, UserId except) {
+  if (user == except) return;
+  auto it = users_.find(user);
+  if (it == users_.end()) return;
+  for (gateway::Session* session : it->second.sessions) session->send(frame);
+}
+
+void Hub::send_to_subscribers(ConversationId conversation, const gateway::SharedFrame& frame, UserId except_user) {
+  auto sub = subscribers_.find(conversation);
+  if (sub == subscribers_.end()) return;
+  for (UserId user : sub->second) send_to_user(user, frame, except_user);
+}
+
+bool Hub::is_subscribed(UserId user, ConversationId conversation) const {
+  auto it = users_.find(user);
+  if (it == users_.end() || !it->second.subscribed) return false;
+  const auto& list = it->second.conversations;
+  return std::find(list.begin(), list.end(), conversation) != list.end();
+}
+
+namespace {
+
+gateway::SharedFrame typing_frame(ConversationId conversation, UserId user, bool started, int ttl_ms) {
+  std::string json;
+  JsonWriter w(json);
+  w.begin_object().field("type", "typing").field("conversation_id", conversation).field("user_id", user);
+  w.field("state", started ? "start" : "stop");
+  if (started) w.field("expires_in_ms", ttl_ms);
+  w.end_object();
+  return gateway::make_text_frame(json);
+}
+
+}  // namespace
+
+void Hub::typing(ConversationId conversation, UserId user, bool started, int ttl_ms, std::int64_t now_ms) {
+  const TypingKey key{conversation, user};
+  if (started) {
+    typing_deadlines_[key] = now_ms + ttl_ms;
+  } else if (typing_deadlines_.erase(key) == 0) {
+    return;  // nobody here saw it start
+  }
+  send_to_subscribers(conversation, typing_frame(conversation, user, started, ttl_ms), user);
+}
+
+bool Hub::expire_typing(std::int64_t now_ms) {
+  for (auto it = typing_deadlines_.begin(); it != typing_deadlines_.end();) {
+    if (it->second > now_ms) {
+      ++it;
+      continue;
+    }
+    const TypingKey key = it->first;
+    it = typing_deadlines_.erase(it);
+    send_to_subscribers(key.conversation, typing_frame(key.conversation, key.user, false, 0), key.user);
+  }
+  return !typing_deadlines_.empty();
+}
+
+void Hub::deliver_presence(const std::vector<PresenceChange>& changes) {
+  // One frame per local recipient, listing every change it may see.
+  std::unordered_map<UserId, std::vector<const PresenceChange*>> per_recipient;
+  for (const auto& change : changes)
+    for (UserId peer : change.audience)
+      if (users_.count(peer)) per_recipient[peer].push_back(&change);
+  for (const auto& [recipient, list] : per_recipient) {
+    std::string json;
+    JsonWriter w(json);
+    w.begin_object().field("type", "presence").key("users").begin_array();
+    for (const PresenceChange* change : list) {
+      w.begin_object().field("user_id", change->user_id).field("status", change->status);
+      if (change->last_seen_ms > 0) w.field("last_seen", change->last_seen_ms);
+      w.end_object();
+    }
+    w.end_array().end_object();
+    send_to_user(recipient, gateway::make_text_frame(json));
+  }
 }
 
 void Hub::deliver_reply(const ReplyTarget& target, const Reply& reply) {

@@ -55,6 +55,17 @@ class Hub {
   // Sends a reply to a requester on this thread (WebSocket frame or HTTP callback).
   void deliver_reply(const ReplyTarget& target, const Reply& reply);
 
+  // True if `user` has a session here subscribed to `conversation` (so it is a member).
+  bool is_subscribed(UserId user, ConversationId conversation) const;
+
+  // Typing: tells this thread's other subscribers of `conversation` that `user` started or
+  // stopped typing; a start expires by itself after `ttl_ms` without a refresh.
+  void typing(ConversationId conversation, UserId user, bool started, int ttl_ms, std::int64_t now_ms);
+  // Sends "stop" for typing indicators past their deadline. Returns whether any remain.
+  bool expire_typing(std::int64_t now_ms);
+  // Sends each local recipient one presence frame with the changes it may see.
+  void deliver_presence(const std::vector<PresenceChange>& changes);
+
   // Closes every session authenticated with `token_id` (4004).
   void close_token_sessions(const std::string& token_id);
   // Closes every session (shutdown).
@@ -81,8 +92,24 @@ class Hub {
   void apply_snapshot(const SubscriptionSnapshot& snapshot);
   void deliver_event(const Delivery& item);
 
+  void send_to_user(UserId user, const gateway::SharedFrame& frame, UserId except = 0);
+  void send_to_subscribers(ConversationId conversation, const gateway::SharedFrame& frame, UserId except_user);
+
+  struct TypingKey {
+    ConversationId conversation;
+    UserId user;
+    bool operator==(const TypingKey&) const = default;
+  };
+  struct TypingKeyHash {
+    std::size_t operator()(const TypingKey& k) const {
+      return std::hash<std::uint64_t>()(static_cast<std::uint64_t>(k.conversation) * 0x9E3779B97F4A7C15ULL ^
+                                        static_cast<std::uint64_t>(k.user));
+    }
+  };
+
   unsigned thread_index_;
   Pos delivered_pos_ = 0;
+  std::unordered_map<TypingKey, std::int64_t, TypingKeyHash> typing_deadlines_;  // active typers seen here
   std::unordered_map<SessionId, gateway::Session*> sessions_;
   std::unordered_map<UserId, LocalUser> users_;
   std::unordered_map<ConversationId, std::vector<UserId>> subscribers_;

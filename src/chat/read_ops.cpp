@@ -3,17 +3,16 @@
 #include <algorithm>
 #include <unordered_set>
 
+#include "chat/reads.hpp"
 #include "chat/serialize.hpp"
 #include "chat/service.hpp"
 #include "core/json_writer.hpp"
 #include "core/text.hpp"
 
 namespace parley::chat {
-namespace {
 
 using store::ReadTxn;
 
-// The caller's membership record (active or former), or why there is none.
 Result<store::MemberRecord> require_membership(ReadTxn& txn, ConversationId conversation, UserId caller) {
   if (auto member = txn.member(conversation, caller)) return std::move(*member);
   if (!txn.conversation(conversation)) return make_error(ErrorCode::not_found, "no such conversation");
@@ -28,12 +27,11 @@ std::optional<store::UserRecord> direct_peer(ReadTxn& txn, const store::Conversa
 }
 
 // Roughly the bytes an event takes in a reply.
-std::size_t approximate_size(const store::EventRecord& e) {
-  return 160 + e.body.size() + e.meta_json.size() + e.client_msg_id.size();
+static std::size_t approximate_size(const store::EventRecord& e) {
+  return 160 + e.body.size() + e.edited_body.size() + e.meta_json.size() + e.client_msg_id.size();
 }
 
-// How many events, taken from the front (or the back), fit in `budget` bytes; at least one.
-std::size_t fitting(const std::vector<store::EventRecord>& events, std::size_t budget, bool from_back) {
+std::size_t events_fitting(const std::vector<store::EventRecord>& events, std::size_t budget, bool from_back) {
   std::size_t total = 0, count = 0;
   for (std::size_t i = 0; i < events.size(); ++i) {
     total += approximate_size(events[from_back ? events.size() - 1 - i : i]);
@@ -42,6 +40,8 @@ std::size_t fitting(const std::vector<store::EventRecord>& events, std::size_t b
   }
   return count;
 }
+
+namespace {
 
 void write_events(JsonWriter& w, const std::vector<store::EventRecord>& events) {
   w.key("events").begin_array();
@@ -65,7 +65,7 @@ Result<Reply> history(ReadTxn& txn, UserId caller, const protocol::HistoryCmd& c
       has_more = true;
       events.pop_back();
     }
-    if (std::size_t keep = fitting(events, page_bytes, false); keep < events.size()) {
+    if (std::size_t keep = events_fitting(events, page_bytes, false); keep < events.size()) {
       has_more = true;
       events.resize(keep);
     }
@@ -76,7 +76,7 @@ Result<Reply> history(ReadTxn& txn, UserId caller, const protocol::HistoryCmd& c
       has_more = true;
       events.erase(events.begin());
     }
-    if (std::size_t keep = fitting(events, page_bytes, true); keep < events.size()) {
+    if (std::size_t keep = events_fitting(events, page_bytes, true); keep < events.size()) {
       has_more = true;
       events.erase(events.begin(), events.end() - static_cast<std::ptrdiff_t>(keep));
     }
@@ -84,7 +84,7 @@ Result<Reply> history(ReadTxn& txn, UserId caller, const protocol::HistoryCmd& c
   Reply reply;
   JsonWriter w(reply.fields);
   w.field("conversation_id", cmd.conversation_id);
-  write_events(w, events);
+  write_events_with_state(w, txn, cmd.conversation_id, events);
   w.field("has_more", has_more);
   w.field("visible_from_seq", low);
   w.field("last_seq", high);
@@ -129,7 +129,7 @@ Result<Reply> sync(ReadTxn& txn, UserId caller, const protocol::SyncCmd& cmd, st
   // read returned fewer than limit+1 (it was read to its end) and none was skipped.
   bool has_more = events.size() > static_cast<std::size_t>(cmd.limit);
   if (has_more) events.resize(static_cast<std::size_t>(cmd.limit));
-  if (std::size_t keep = fitting(events, page_bytes, false); keep < events.size()) {
+  if (std::size_t keep = events_fitting(events, page_bytes, false); keep < events.size()) {
     has_more = true;
     events.resize(keep);
   }
@@ -156,10 +156,8 @@ Result<Reply> conversations_list(ReadTxn& txn, UserId caller) {
   Reply reply;
   JsonWriter w(reply.fields);
   w.key("conversations").begin_array();
-  for (const auto& entry : txn.user_conversations(caller)) {
-    auto peer = direct_peer(txn, entry.conversation, caller);
-    write_conversation(w, entry.conversation, &entry.member, peer ? &*peer : nullptr);
-  }
+  for (const auto& entry : txn.user_conversations(caller))
+    write_member_conversation(w, txn, entry.conversation, entry.member, caller);
   w.end_array();
   return reply;
 }
@@ -171,11 +169,11 @@ Result<Reply> conversation_get(ReadTxn& txn, UserId caller, ConversationId id) {
   // Channels are public: anyone may look at one before joining.
   if (!member && conversation->kind != ConversationKind::channel)
     return make_error(ErrorCode::not_member, "you are not a member of this conversation");
-  auto peer = direct_peer(txn, *conversation, caller);
   Reply reply;
   JsonWriter w(reply.fields);
   w.key("conversation");
-  write_conversation(w, *conversation, member ? &*member : nullptr, peer ? &*peer : nullptr);
+  if (member) write_member_conversation(w, txn, *conversation, *member, caller);
+  else write_conversation(w, *conversation);
   return reply;
 }
 
@@ -252,7 +250,10 @@ void ChatService::run_read(const Identity& caller, protocol::Command&& command, 
           else if constexpr (std::is_same_v<T, protocol::ChannelListCmd>) return channel_list(*txn, user, c);
           else if constexpr (std::is_same_v<T, protocol::MembersListCmd>) return members_list(*txn, user, c);
           else if constexpr (std::is_same_v<T, protocol::UserGetCmd>) return user_get(*txn, c);
-          else return make_error(ErrorCode::internal, "command has no handler");
+          else {
+            if (auto result = run_message_read(*txn, user, command, presence_, page_bytes)) return std::move(*result);
+            return make_error(ErrorCode::internal, "command has no handler");
+          }
         },
         command);
     reply_on_thread(target, result ? std::move(result.value()) : Reply::failure(result.take_error()));

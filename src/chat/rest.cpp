@@ -36,6 +36,20 @@ constexpr std::array kRoutes = {
     Route{"POST", "/v1/channels", "channel.create"},
     Route{"POST", "/v1/channels/{conversation_id}/join", "channel.join"},
     Route{"GET", "/v1/sync", "sync"},
+    Route{"POST", "/v1/conversations/{conversation_id}/receipts", "receipt"},
+    Route{"GET", "/v1/conversations/{conversation_id}/messages/{seq}/receipts", "receipts.get"},
+    Route{"PATCH", "/v1/conversations/{conversation_id}/messages/{seq}", "message.edit"},
+    Route{"DELETE", "/v1/conversations/{conversation_id}/messages/{seq}", "message.delete"},
+    Route{"GET", "/v1/conversations/{conversation_id}/messages/{seq}/edits", "message.edits"},
+    Route{"POST", "/v1/conversations/{conversation_id}/messages/{seq}/reactions", "reaction.add"},
+    Route{"DELETE", "/v1/conversations/{conversation_id}/messages/{seq}/reactions", "reaction.remove"},  // ?emoji=
+    Route{"GET", "/v1/conversations/{conversation_id}/messages/{seq}/reactions", "reactions.get"},
+    Route{"GET", "/v1/conversations/{conversation_id}/pins", "pins.list"},
+    Route{"PUT", "/v1/conversations/{conversation_id}/pins/{seq}", "pin.add"},
+    Route{"DELETE", "/v1/conversations/{conversation_id}/pins/{seq}", "pin.remove"},
+    Route{"GET", "/v1/conversations/{conversation_id}/threads/{root_seq}", "thread.history"},
+    Route{"GET", "/v1/presence", "presence.get"},  // ?user_ids=1,2
+    Route{"PATCH", "/v1/me/settings", "settings.update"},
 };
 
 // Matches `path` against `pattern`, appending captured parameters. False if it differs.
@@ -150,7 +164,7 @@ bool ChatService::on_request(gateway::HttpRequest& request, gateway::HttpRespond
                  ReplyTarget target;
                  target.thread = thread;
                  target.http = [respond](const Reply& reply) { respond(reply_http(reply)); };
-                 run_command(*identity, std::move(*command), std::move(target));
+                 run_command(nullptr, *identity, std::move(*command), std::move(target));
                });
   return true;
 }

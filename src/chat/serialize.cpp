@@ -4,7 +4,7 @@
 
 namespace parley::chat {
 
-void write_event(JsonWriter& w, const store::EventRecord& e) {
+void write_event(JsonWriter& w, const store::EventRecord& e, const EventExtras* extras) {
   w.begin_object();
   w.field("conversation_id", e.conversation_id);
   w.field("seq", e.seq);
@@ -13,16 +13,54 @@ void write_event(JsonWriter& w, const store::EventRecord& e) {
   w.field("sender_id", e.sender_id);
   w.field("kind", event_kind_name(e.kind));
   w.field("ts", e.created_at_ms);
-  if (e.kind == EventKind::text) w.field("text", e.body);
+  if (e.kind == EventKind::text) {
+    if (e.deleted_at_ms > 0) {
+      w.field("deleted", true).field("deleted_at", e.deleted_at_ms);
+    } else if (e.edited_at_ms > 0) {
+      w.field("text", e.edited_body).field("edited", true).field("edited_at", e.edited_at_ms);
+    } else {
+      w.field("text", e.body);
+    }
+  }
   if (!e.client_msg_id.empty()) w.field("client_msg_id", e.client_msg_id);
+  if (e.reply_to > 0) w.field("reply_to", e.reply_to);
+  if (e.thread_root > 0) w.field("thread_root", e.thread_root);
+  if (e.target_seq > 0) w.field("target_seq", e.target_seq);
   // Detail fields are stored as a JSON object; they are spliced into the event object.
   if (e.meta_json.size() > 2 && e.meta_json.front() == '{' && e.meta_json.back() == '}')
     w.raw(std::string_view(e.meta_json).substr(1, e.meta_json.size() - 2));
+  if (extras && !extras->reactions.empty()) {
+    // Aggregated per emoji, in order of first use: {"emoji","count","user_ids"}.
+    w.key("reactions").begin_array();
+    std::vector<bool> done(extras->reactions.size(), false);
+    for (std::size_t i = 0; i < extras->reactions.size(); ++i) {
+      if (done[i]) continue;
+      const std::string& emoji = extras->reactions[i].emoji;
+      std::vector<UserId> users;
+      for (std::size_t j = i; j < extras->reactions.size(); ++j)
+        if (!done[j] && extras->reactions[j].emoji == emoji) {
+          users.push_back(extras->reactions[j].user_id);
+          done[j] = true;
+        }
+      w.begin_object().field("emoji", emoji).field("count", static_cast<std::int64_t>(users.size()));
+      w.key("user_ids").begin_array();
+      for (UserId u : users) w.value(u);
+      w.end_array().end_object();
+    }
+    w.end_array();
+  }
+  if (extras && extras->thread) {
+    w.key("thread").begin_object();
+    w.field("reply_count", static_cast<std::int64_t>(extras->thread->reply_count));
+    w.field("last_reply_seq", extras->thread->last_reply_seq);
+    w.field("last_reply_at", extras->thread->last_reply_at_ms);
+    w.end_object();
+  }
   w.end_object();
 }
 
 void write_conversation(JsonWriter& w, const store::ConversationRecord& c, const store::MemberRecord* member,
-                        const store::UserRecord* peer) {
+                        const store::UserRecord* peer, const ConversationExtras* extras) {
   w.begin_object();
   w.field("id", c.id);
   w.field("kind", conversation_kind_name(c.kind));
@@ -45,6 +83,18 @@ void write_conversation(JsonWriter& w, const store::ConversationRecord& c, const
     w.field("role", role_name(member->role));
     w.field("visible_from_seq", member->visible_from_seq);
     if (member->left_seq) w.field("left_seq", *member->left_seq);
+    w.field("delivered_seq", member->delivered_seq);
+    w.field("read_seq", member->read_seq);
+  }
+  if (extras) {
+    w.field("unread_count", static_cast<std::int64_t>(extras->unread_count));
+    w.field("mention_count", static_cast<std::int64_t>(extras->mention_count));
+    if (extras->peer_delivered_seq) w.field("peer_delivered_seq", *extras->peer_delivered_seq);
+    if (extras->peer_read_seq) w.field("peer_read_seq", *extras->peer_read_seq);
+    if (extras->last_message) {
+      w.key("last_message");
+      write_event(w, *extras->last_message);
+    }
   }
   if (peer) {
     w.key("peer");

@@ -2,16 +2,35 @@
 // every frame that carries one of these objects writes it here, so the shapes cannot drift.
 #pragma once
 
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "core/json_writer.hpp"
 #include "store/records.hpp"
 
 namespace parley::chat {
 
+// Current state of a message that history adds to its event (live events are as created).
+struct EventExtras {
+  std::vector<store::ReactionRecord> reactions;  // on this message, in order
+  const store::ThreadRecord* thread = nullptr;   // if it is a thread root with replies
+};
+
 // {"conversation_id","seq","pos","id","sender_id","kind","ts", "text" (text events),
-//  "client_msg_id" (if any), plus the kind's detail fields (user_ids, user_id, role, title)}
-void write_event(JsonWriter& w, const store::EventRecord& event);
+//  "client_msg_id" (if any), "reply_to", "thread_root", "target_seq" (if set), the kind's
+//  detail fields (user_ids, user_id, role, title, emoji, mentions ...), and the message's
+//  current state: "edited"/"edited_at" with the latest text, or "deleted"; plus `extras`.
+void write_event(JsonWriter& w, const store::EventRecord& event, const EventExtras* extras = nullptr);
+
+// Per-caller state that conversation lists add to a conversation.
+struct ConversationExtras {
+  int unread_count = 0;
+  int mention_count = 0;
+  const store::EventRecord* last_message = nullptr;
+  std::optional<Seq> peer_delivered_seq;  // direct conversations
+  std::optional<Seq> peer_read_seq;       // direct conversations, if the peer shares it
+};
 
 // {"id","kind","title","topic","created_by","created_at","last_seq","last_pos","last_event_at",
 //  "member_count"} plus, with a membership, "role","visible_from_seq" and "left_seq" (if left),
@@ -19,7 +38,8 @@ void write_event(JsonWriter& w, const store::EventRecord& event);
 //  (left_seq set) title/last_seq/last_pos are those of the moment it left, and topic,
 //  last_event_at and member_count are omitted.
 void write_conversation(JsonWriter& w, const store::ConversationRecord& conversation,
-                        const store::MemberRecord* member = nullptr, const store::UserRecord* peer = nullptr);
+                        const store::MemberRecord* member = nullptr, const store::UserRecord* peer = nullptr,
+                        const ConversationExtras* extras = nullptr);
 
 // {"id","username","display_name","created_at"}
 void write_user(JsonWriter& w, const store::UserRecord& user);

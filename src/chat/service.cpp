@@ -130,6 +130,7 @@ const LimitsConfig& ChatOp::limits() const { return service_.config().limits; }
 ChatService::ChatService(const Config& config, gateway::ThreadPoster& poster)
     : config_(config),
       poster_(poster),
+      presence_(config_.presence),
       signer_(load_or_create_token_key(config)),
       external_verifier_(config.auth.jwt_secret, config.auth.jwt_issuer, config.auth.jwt_audience) {
   store::EngineOptions options;
@@ -141,6 +142,7 @@ ChatService::ChatService(const Config& config, gateway::ThreadPoster& poster)
   engine_ = store::open_engine(options);
   for (unsigned i = 0; i < poster.thread_count(); ++i) {
     hubs_.push_back(std::make_unique<Hub>(i));
+    live_.push_back(std::make_unique<LiveState>());
     parsers_.push_back(std::make_unique<protocol::FrameParser>(parse_limits(config.limits)));
   }
   spdlog::info("store.open engine={}", engine_->describe());
@@ -164,6 +166,7 @@ void ChatService::start() {
   loaded.get_future().wait();
   committer_->start();
   start_hash_pool();
+  poster_.post_after(0, config_.presence.batch_ms, [this] { presence_tick(); });
   accepting_.store(true);
   ready_.store(true, std::memory_order_release);
 }
@@ -213,7 +216,10 @@ void ChatService::on_open(gateway::Session& session) {
   hub(session.thread_index()).add_session(session);
 }
 
-void ChatService::on_close(gateway::Session& session) { hub(session.thread_index()).remove_session(session); }
+void ChatService::on_close(gateway::Session& session) {
+  if (const UserId user = chat_session(session).user_id) presence_.session_ended(user, session.id(), wall_clock_ms());
+  hub(session.thread_index()).remove_session(session);
+}
 
 void ChatService::on_rate_limited(gateway::Session& session, std::string_view json, std::int64_t retry_after_ms) {
   std::string request_id;
@@ -256,6 +262,7 @@ void ChatService::on_text(gateway::Session& session, std::string_view json) {
     return;
   }
   if (std::holds_alternative<protocol::PingCmd>(*command)) {
+    presence_.heartbeat(state.user_id, session.id(), wall_clock_ms());
     Reply pong;
     pong.type = "pong";
     JsonWriter(pong.fields).field("ts", wall_clock_ms());
@@ -267,14 +274,16 @@ void ChatService::on_text(gateway::Session& session, std::string_view json) {
   target.thread = thread;
   target.session_id = session.id();
   target.request_id = std::move(request_id);
-  run_command(caller, std::move(*command), std::move(target));
+  run_command(&session, caller, std::move(*command), std::move(target));
 }
 
-void ChatService::run_command(const Identity& caller, protocol::Command&& command, ReplyTarget target) {
+void ChatService::run_command(gateway::Session* session, const Identity& caller, protocol::Command&& command,
+                              ReplyTarget target) {
   if (!accepting_.load(std::memory_order_relaxed)) {
     reply_on_thread(target, Reply::failure(ErrorCode::unavailable, "the server is shutting down"));
     return;
   }
+  if (handle_live(session, caller, command, target)) return;
   if (auto op = make_write_op(caller, std::move(command), target)) {
     ReplyTarget copy = target;
     if (!submit_write(std::move(op)))
@@ -349,6 +358,7 @@ void ChatService::finish_hello(SessionId session_id, unsigned thread, const std:
   state.user_id = identity->user_id;
   state.token_id = identity->token_id;
   session->mark_authenticated(identity->expires_at_s * 1000);
+  presence_.session_started(identity->user_id, session_id, wall_clock_ms());
   const UserId user = identity->user_id;
   auto ready = [this, session_id, thread, request_id, user](Pos cursor) {
     gateway::Session* s = hub(thread).find_session(session_id);
@@ -376,6 +386,14 @@ void ChatService::finish_hello(SessionId session_id, unsigned thread, const std:
     w.field("max_username_bytes", config_.limits.max_username_bytes);
     w.field("max_page_bytes", config_.limits.max_page_bytes);
     w.field("max_outbound_bytes", config_.limits.max_outbound_bytes);
+    w.field("typing_throttle_ms", config_.limits.typing_throttle_ms);
+    w.field("typing_ttl_ms", config_.limits.typing_ttl_ms);
+    w.field("receipt_flush_ms", config_.limits.receipt_flush_ms);
+    w.field("max_reactions_per_message", config_.limits.max_reactions_per_message);
+    w.field("max_pins", config_.limits.max_pins);
+    w.end_object();
+    w.key("presence").begin_object();
+    w.field("heartbeat_ms", config_.presence.heartbeat_ms).field("ttl_ms", config_.presence.ttl_ms);
     w.end_object();
     w.key("server").begin_object().field("version", PARLEY_VERSION).field("node_id", config_.server.node_id).end_object();
     s->send_text(reply_frame_json(reply, request_id));

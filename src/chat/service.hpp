@@ -20,6 +20,8 @@
 
 #include "auth/tokens.hpp"
 #include "chat/hub.hpp"
+#include "chat/message_ops.hpp"
+#include "chat/presence.hpp"
 #include "core/config.hpp"
 #include "gateway/session.hpp"
 #include "protocol/parse.hpp"
@@ -80,6 +82,8 @@ class ChatService final : public gateway::SessionHandler, public gateway::HttpHa
 
   const Config& config() const { return config_; }
 
+  PresenceTracker& presence() { return presence_; }
+
   // Extra Prometheus text appended to GET /metrics (the gateway's counters).
   void set_metrics_source(std::function<std::string()> source) { metrics_source_ = std::move(source); }
   std::string metrics_text() const;
@@ -92,7 +96,8 @@ class ChatService final : public gateway::SessionHandler, public gateway::HttpHa
   friend class ChatOp;
 
   // --- dispatch (service.cpp) ---
-  void run_command(const Identity& caller, protocol::Command&& command, ReplyTarget target);
+  // Runs any command but hello/ping; `session` is null for REST requests.
+  void run_command(gateway::Session* session, const Identity& caller, protocol::Command&& command, ReplyTarget target);
   bool submit_write(std::unique_ptr<ChatOp> op);
   void on_batch_committed(store::Committer::Batch& batch, Pos committed_pos);
   void handle_hello(gateway::Session& session, protocol::HelloCmd&& hello, const std::string& request_id);
@@ -100,6 +105,15 @@ class ChatService final : public gateway::SessionHandler, public gateway::HttpHa
 
   // --- reads (read_ops.cpp) ---
   void run_read(const Identity& caller, protocol::Command&& command, ReplyTarget target);
+
+  // --- live features on I/O threads (live.cpp) ---
+  // Commands answered on the I/O thread without the writer; false if `command` is not one.
+  bool handle_live(gateway::Session* session, const Identity& caller, protocol::Command& command,
+                   const ReplyTarget& target);
+  void queue_receipt(unsigned thread, const PendingReceipt& receipt);
+  void flush_receipts(unsigned thread);
+  void expire_typing(unsigned thread);
+  void presence_tick();
 
   // --- writes (write_ops.cpp) ---
   std::unique_ptr<ChatOp> make_write_op(const Identity& caller, protocol::Command&& command, ReplyTarget& target);
@@ -154,6 +168,16 @@ class ChatService final : public gateway::SessionHandler, public gateway::HttpHa
     static constexpr std::size_t kMaxQueue = 1024;
   };
   std::unique_ptr<HashPool> hash_pool_;
+
+  // Per I/O thread state of the live features (touched only on that thread).
+  struct LiveState {
+    std::unordered_map<std::uint64_t, PendingReceipt> receipts;  // coalescing window
+    bool receipts_scheduled = false;
+    std::unordered_map<std::uint64_t, std::int64_t> typing_sent;  // throttle: last start sent
+    bool typing_timer = false;
+  };
+  std::vector<std::unique_ptr<LiveState>> live_;
+  PresenceTracker presence_;
 
   std::function<std::string()> metrics_source_;
   std::atomic<std::uint64_t> events_committed_{0};

@@ -4,6 +4,7 @@
 #include <set>
 
 #include "chat/chat_op.hpp"
+#include "chat/message_ops.hpp"
 #include "chat/serialize.hpp"
 #include "chat/service.hpp"
 #include "core/json_writer.hpp"
@@ -99,6 +100,61 @@ ConversationId open_direct(WriteTxn& txn, UserId caller, UserId peer, bool& crea
   return conversation.id;
 }
 
+// The users a message mentions: "@username" of a member, or "@all" / "@everyone" (user id 0),
+// which only admins and owners of groups and channels may use (elsewhere it stays plain text).
+std::vector<UserId> find_mentions(WriteTxn& txn, const std::string& text, ConversationId conversation,
+                                  const store::MemberRecord& sender, ConversationKind kind) {
+  constexpr std::size_t kMaxMentions = 50;
+  std::vector<UserId> out;
+  for (std::size_t at = text.find('@'); at != std::string::npos && out.size() < kMaxMentions;
+       at = text.find('@', at + 1)) {
+    if (at > 0 && (std::isalnum(static_cast<unsigned char>(text[at - 1])) || text[at - 1] == '_')) continue;  // e-mail
+    std::size_t end = at + 1;
+    while (end < text.size() && (std::isalnum(static_cast<unsigned char>(text[end])) || text[end] == '_' ||
+                                 text[end] == '.' || text[end] == '-'))
+      ++end;
+    while (end > at + 1 && (text[end - 1] == '.' || text[end - 1] == '-')) --end;  // "@bob." ends a sentence
+    const std::string name = ascii_lower(text.substr(at + 1, end - at - 1));
+    if (name.empty()) continue;
+    UserId id = -1;
+    if (name == "all" || name == "everyone") {
+      if (kind != ConversationKind::direct && static_cast<int>(sender.role) >= static_cast<int>(Role::admin)) id = 0;
+    } else if (auto user = txn.user_by_username(name)) {
+      auto member = txn.member(conversation, user->id);
+      if (member && member->active()) id = user->id;
+    }
+    if (id >= 0 && std::find(out.begin(), out.end(), id) == out.end()) out.push_back(id);
+  }
+  return out;
+}
+
+std::string meta_mentions(const std::vector<UserId>& mentions) {
+  std::string out;
+  JsonWriter w(out);
+  w.begin_object();
+  bool all = false;
+  w.key("mentions").begin_array();
+  for (UserId id : mentions) {
+    if (id == 0) all = true;
+    else w.value(id);
+  }
+  w.end_array();
+  if (all) w.field("mentions_all", true);
+  w.end_object();
+  return out;
+}
+
+// A message a reply quotes or a thread hangs under: a visible, undeleted message.
+Status check_reference(WriteTxn& txn, ConversationId conversation, Seq seq, Seq visible_from, bool as_thread_root) {
+  auto event = txn.event(conversation, seq);
+  const char* what = as_thread_root ? "'thread_root_seq'" : "'reply_to_seq'";
+  if (!event || event->seq < visible_from || event->kind != EventKind::text || event->deleted_at_ms > 0)
+    return make_error(ErrorCode::invalid_field, std::string(what) + " names no message you can see");
+  if (as_thread_root && event->thread_root > 0)
+    return make_error(ErrorCode::invalid_field, "threads do not nest: reply under the thread's root");
+  return Ok{};
+}
+
 class SendOp final : public ChatOp {
  public:
   SendOp(ChatService& s, UserId caller, ReplyTarget t, protocol::SendCmd c) : ChatOp(s, caller, std::move(t)), cmd_(std::move(c)) {}
@@ -115,20 +171,41 @@ class SendOp final : public ChatOp {
         conversation = original->conversation_id;
       }
     }
+    const bool plain = cmd_.reply_to_seq == 0 && cmd_.thread_root_seq == 0 && cmd_.text.find('@') == std::string::npos;
+    std::vector<UserId> mentions;
     if (cmd_.to_user_id != 0 && conversation == 0) {
+      if (!plain && !txn.direct_conversation(caller_, cmd_.to_user_id))
+        return make_error(ErrorCode::invalid_field, "a first message cannot reply to anything");
       bool created = false;
       conversation = open_direct(txn, caller_, cmd_.to_user_id, created, deliveries_);
     } else {
       auto member = require_member(txn, conversation, caller_);
       if (!member) return member.take_error();
+      // Replies, threads and mentions (the common plain message skips all of this).
+      if (!plain) {
+        if (cmd_.reply_to_seq > 0)
+          if (auto s = check_reference(txn, conversation, cmd_.reply_to_seq, member->visible_from_seq, false); !s)
+            return s.take_error();
+        if (cmd_.thread_root_seq > 0)
+          if (auto s = check_reference(txn, conversation, cmd_.thread_root_seq, member->visible_from_seq, true); !s)
+            return s.take_error();
+        auto conversation_record = txn.conversation(conversation);
+        mentions = find_mentions(txn, cmd_.text, conversation, *member, conversation_record->kind);
+      }
     }
-    EventRecord e = draft(conversation, caller_, EventKind::text);
+    EventRecord e = draft(conversation, caller_, EventKind::text, mentions.empty() ? std::string() : meta_mentions(mentions));
     e.client_msg_id = std::move(cmd_.client_msg_id);
     e.body = std::move(cmd_.text);
+    e.reply_to = cmd_.reply_to_seq;
+    e.thread_root = cmd_.thread_root_seq;
     store::AppendOutcome outcome = txn.append_event(std::move(e));
     if (outcome.reused_elsewhere)
       return make_error(ErrorCode::conflict, "this client_msg_id was already used for a message in another conversation");
     const EventRecord& event = outcome.event;
+    if (!outcome.duplicate) {
+      if (event.thread_root > 0) txn.add_thread_reply(conversation, event.thread_root, event.seq, event.created_at_ms);
+      if (!mentions.empty()) txn.add_mentions(conversation, event.seq, mentions);
+    }
     reply_.type = "ack";
     JsonWriter w(reply_.fields);
     w.field("conversation_id", event.conversation_id);
@@ -412,6 +489,7 @@ class LeaveOp final : public ChatOp {
 std::unique_ptr<ChatOp> ChatService::make_write_op(const Identity& caller, protocol::Command&& command,
                                                    ReplyTarget& target) {
   const UserId user = caller.user_id;
+  if (auto op = make_message_op(*this, user, command, target)) return op;
   return std::visit(
       [&](auto&& c) -> std::unique_ptr<ChatOp> {
         using T = std::decay_t<decltype(c)>;

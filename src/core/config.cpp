@@ -113,6 +113,14 @@ const std::vector<Setting>& settings() {
       PARLEY_SETTING(limits, max_http_header_bytes, "largest HTTP request header block"),
       PARLEY_SETTING(limits, http_idle_timeout_ms, "idle keep-alive HTTP connections are closed after this"),
       PARLEY_SETTING(limits, max_connections, "most open client connections per process"),
+      PARLEY_SETTING(limits, max_reactions_per_message, "distinct emoji one user may put on one message"),
+      PARLEY_SETTING(limits, max_pins, "pinned messages per conversation"),
+      PARLEY_SETTING(limits, receipt_flush_ms, "receipts are coalesced this long before they are stored and sent"),
+      PARLEY_SETTING(limits, typing_throttle_ms, "typing events from one user in one conversation: at most one per this"),
+      PARLEY_SETTING(limits, typing_ttl_ms, "a typing indicator ends this long after its last refresh"),
+      PARLEY_SETTING(presence, heartbeat_ms, "clients should ping this often (announced in the hello reply)"),
+      PARLEY_SETTING(presence, ttl_ms, "a session with no ping for this long no longer counts as online"),
+      PARLEY_SETTING(presence, batch_ms, "presence changes are gathered and sent at most this often"),
   };
   return table;
 }

@@ -70,6 +70,17 @@ struct LimitsConfig {
   int max_http_header_bytes = 16384;
   int http_idle_timeout_ms = 30000;
   int max_connections = 100000;        // per process (the OS caps open files too)
+  int max_reactions_per_message = 20;  // distinct emoji one user may put on one message
+  int max_pins = 50;                   // pinned messages per conversation
+  int receipt_flush_ms = 200;          // read/delivered receipts are coalesced this long
+  int typing_throttle_ms = 2000;       // typing events from one user in one conversation, at most one per this
+  int typing_ttl_ms = 6000;            // a typing indicator ends this long after its last refresh
+};
+
+struct PresenceConfig {
+  int heartbeat_ms = 15000;  // clients ping this often (announced in hello)
+  int ttl_ms = 30000;        // no ping for this long: the session no longer counts as online
+  int batch_ms = 500;        // presence changes are gathered and sent at most this often
 };
 
 struct Config {
@@ -77,6 +88,7 @@ struct Config {
   StoreConfig store;
   AuthConfig auth;
   LimitsConfig limits;
+  PresenceConfig presence;
 
   std::string store_url() const;  // store.url with its default resolved
 };

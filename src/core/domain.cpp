@@ -37,6 +37,12 @@ std::string_view event_kind_name(EventKind kind) {
     case EventKind::member_joined: return "member.joined";
     case EventKind::conversation_renamed: return "conversation.renamed";
     case EventKind::member_role_changed: return "member.role_changed";
+    case EventKind::message_edited: return "message.edited";
+    case EventKind::message_deleted: return "message.deleted";
+    case EventKind::reaction_added: return "reaction.added";
+    case EventKind::reaction_removed: return "reaction.removed";
+    case EventKind::message_pinned: return "message.pinned";
+    case EventKind::message_unpinned: return "message.unpinned";
   }
   return "text";
 }

@@ -20,6 +20,12 @@ enum class EventKind : int {
   member_joined = 6,          // sender_id joined a channel
   conversation_renamed = 7,   // meta: {"title":"..."}
   member_role_changed = 8,    // meta: {"user_id":N,"role":"admin"}
+  message_edited = 9,         // target_seq; meta: {"text":"..."} (erased if the message is deleted)
+  message_deleted = 10,       // target_seq: the message is now a tombstone
+  reaction_added = 11,        // target_seq; meta: {"emoji":"..."}
+  reaction_removed = 12,      // target_seq; meta: {"emoji":"..."}
+  message_pinned = 13,        // target_seq
+  message_unpinned = 14,      // target_seq
 };
 
 std::string_view role_name(Role role);

@@ -68,6 +68,14 @@ std::string IoThreads::metrics_text() const {
   return out;
 }
 
+void IoThreads::post_after(unsigned index, int delay_ms, std::function<void()> task) {
+  if (index >= contexts_.size()) return;
+  auto timer = std::make_shared<boost::asio::steady_timer>(contexts_[index]->io, std::chrono::milliseconds(delay_ms));
+  timer->async_wait([timer, task = std::move(task)](const boost::system::error_code& ec) {
+    if (!ec) task();
+  });
+}
+
 void IoThreads::start() {
   for (auto& context : contexts_)
     threads_.emplace_back([c = context.get()] {

@@ -64,6 +64,7 @@ class IoThreads final : public ThreadPoster {
 
   unsigned thread_count() const override { return count_; }
   void post(unsigned index, std::function<void()> task) override;
+  void post_after(unsigned index, int delay_ms, std::function<void()> task) override;
 
   ThreadContext& context(unsigned index) { return *contexts_[index]; }
 

@@ -132,6 +132,8 @@ class ThreadPoster {
   virtual unsigned thread_count() const = 0;
   // Runs `task` on I/O thread `index`, after what is already queued there (FIFO per thread).
   virtual void post(unsigned index, std::function<void()> task) = 0;
+  // Runs `task` on I/O thread `index` after about `delay_ms` (timers, coalescing windows).
+  virtual void post_after(unsigned index, int delay_ms, std::function<void()> task) = 0;
 };
 
 }  // namespace parley::gateway

@@ -24,6 +24,8 @@ struct SendCmd {
   UserId to_user_id = 0;               // ... or a user: the direct conversation, created on first use
   std::string client_msg_id;
   std::string text;
+  Seq reply_to_seq = 0;     // quote this message (0 = none)
+  Seq thread_root_seq = 0;  // reply in the thread under this message (0 = none)
 };
 struct HistoryCmd {
   ConversationId conversation_id = 0;
@@ -83,6 +85,60 @@ struct UserGetCmd {
   std::string username;
 };
 
+// Live features: receipts, typing, presence, edits, reactions, pins, threads, settings.
+struct ReceiptCmd {
+  ConversationId conversation_id = 0;
+  Seq delivered_seq = 0;  // 0 = unchanged
+  Seq read_seq = 0;       // 0 = unchanged
+};
+struct ReceiptsGetCmd {
+  ConversationId conversation_id = 0;
+  Seq seq = 0;
+};
+struct TypingCmd {
+  ConversationId conversation_id = 0;
+  bool typing = true;  // "start" (default) or "stop"
+};
+struct PresenceSetCmd {
+  bool away = false;  // "online" or "away"
+};
+struct PresenceGetCmd {
+  std::vector<UserId> user_ids;
+};
+struct SettingsUpdateCmd {
+  std::optional<bool> read_receipts;
+  std::optional<bool> last_seen;
+};
+// Commands that name one message: message.edit/delete/edits, reaction.*, reactions.get, pin.*.
+struct MessageRef {
+  ConversationId conversation_id = 0;
+  Seq seq = 0;
+};
+struct MessageEditCmd {
+  MessageRef message;
+  std::string text;
+};
+struct MessageDeleteCmd { MessageRef message; };
+struct MessageEditsCmd { MessageRef message; };
+struct ReactionCmd {
+  MessageRef message;
+  std::string emoji;
+  bool add = true;
+};
+struct ReactionsGetCmd { MessageRef message; };
+struct PinCmd {
+  MessageRef message;
+  bool add = true;
+};
+struct PinsListCmd { ConversationId conversation_id = 0; };
+struct ThreadHistoryCmd {
+  ConversationId conversation_id = 0;
+  Seq root_seq = 0;
+  std::optional<Seq> before_seq;
+  std::optional<Seq> after_seq;
+  int limit = 50;
+};
+
 // REST only (POST /v1/auth/register, /v1/auth/login).
 struct RegisterCmd {
   std::string username;
@@ -97,7 +153,10 @@ struct LoginCmd {
 using Command = std::variant<HelloCmd, PingCmd, SendCmd, HistoryCmd, SyncCmd, ConversationsListCmd,
                              ConversationGetCmd, DirectOpenCmd, GroupCreateCmd, ChannelCreateCmd,
                              ChannelListCmd, ChannelJoinCmd, RenameCmd, MembersAddCmd, MemberRemoveCmd,
-                             MemberSetRoleCmd, LeaveCmd, MembersListCmd, UserGetCmd, RegisterCmd, LoginCmd>;
+                             MemberSetRoleCmd, LeaveCmd, MembersListCmd, UserGetCmd, RegisterCmd, LoginCmd, ReceiptCmd,
+                             ReceiptsGetCmd, TypingCmd, PresenceSetCmd, PresenceGetCmd, SettingsUpdateCmd,
+                             MessageEditCmd, MessageDeleteCmd, MessageEditsCmd, ReactionCmd, ReactionsGetCmd, PinCmd,
+                             PinsListCmd, ThreadHistoryCmd>;
 
 // The wire name of a command ("send", "group.create", ...).
 const char* command_name(const Command& command);

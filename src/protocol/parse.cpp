@@ -54,6 +54,21 @@ class Fields {
     return value;
   }
 
+  std::optional<bool> optional_bool(std::string_view name) {
+    if (failed()) return std::nullopt;
+    if (const std::string* text = param(name)) {
+      if (*text == "true" || *text == "1") return true;
+      if (*text == "false" || *text == "0") return false;
+      return fail(ErrorCode::invalid_field, name, "must be true or false");
+    }
+    if (!json_) return std::nullopt;
+    element e;
+    if ((*json_)[name].get(e) != simdjson::SUCCESS || e.is_null()) return std::nullopt;
+    bool value = false;
+    if (e.get_bool().get(value) != simdjson::SUCCESS) return fail(ErrorCode::invalid_field, name, "must be true or false");
+    return value;
+  }
+
   std::int64_t integer(std::string_view name, std::int64_t min, std::int64_t max) {
     auto v = optional_integer(name, min, max);
     if (!v && !failed()) fail(ErrorCode::missing_field, name, "is required");
@@ -179,6 +194,8 @@ Result<Command> parse_command_fields(std::string_view type, Fields& f, const Par
     c.to_user_id = f.optional_integer("to_user_id", 1, kMaxId).value_or(0);
     c.client_msg_id = f.text("client_msg_id", limits.max_client_msg_id_bytes);
     c.text = f.text("text", limits.max_text_bytes);
+    c.reply_to_seq = f.optional_integer("reply_to_seq", 1, kMaxId).value_or(0);
+    c.thread_root_seq = f.optional_integer("thread_root_seq", 1, kMaxId).value_or(0);
     if (!f.failed())
       if (auto e = exactly_one(c.conversation_id != 0, c.to_user_id != 0, "conversation_id", "to_user_id")) return *e;
     return finish(f, std::move(c));
@@ -276,6 +293,77 @@ Result<Command> parse_command_fields(std::string_view type, Fields& f, const Par
     c.username = f.optional_text("username", limits.max_username_bytes).value_or("");
     if (!f.failed())
       if (auto e = exactly_one(c.user_id != 0, !c.username.empty(), "user_id", "username")) return *e;
+    return finish(f, std::move(c));
+  }
+  auto message_ref = [&]() { return MessageRef{f.integer("conversation_id", 1, kMaxId), f.integer("seq", 1, kMaxId)}; };
+  if (type == "receipt") {
+    ReceiptCmd c;
+    c.conversation_id = f.integer("conversation_id", 1, kMaxId);
+    c.delivered_seq = f.optional_integer("delivered_seq", 1, kMaxId).value_or(0);
+    c.read_seq = f.optional_integer("read_seq", 1, kMaxId).value_or(0);
+    if (!f.failed() && c.delivered_seq == 0 && c.read_seq == 0)
+      return make_error(ErrorCode::missing_field, "one of 'delivered_seq' or 'read_seq' is required");
+    return finish(f, std::move(c));
+  }
+  if (type == "receipts.get") {
+    ReceiptsGetCmd c;
+    c.conversation_id = f.integer("conversation_id", 1, kMaxId);
+    c.seq = f.integer("seq", 1, kMaxId);
+    return finish(f, std::move(c));
+  }
+  if (type == "typing") {
+    TypingCmd c;
+    c.conversation_id = f.integer("conversation_id", 1, kMaxId);
+    const std::string state = f.optional_text("state", 8).value_or("start");
+    if (!f.failed() && state != "start" && state != "stop")
+      return make_error(ErrorCode::invalid_field, "'state' must be \"start\" or \"stop\"");
+    c.typing = state == "start";
+    return finish(f, std::move(c));
+  }
+  if (type == "presence.set") {
+    const std::string status = f.text("status", 16);
+    if (!f.failed() && status != "online" && status != "away")
+      return make_error(ErrorCode::invalid_field, "'status' must be \"online\" or \"away\"");
+    return finish(f, PresenceSetCmd{status == "away"});
+  }
+  if (type == "presence.get") {
+    PresenceGetCmd c;
+    c.user_ids = f.integer_list("user_ids", static_cast<std::size_t>(limits.max_members_per_request), true);
+    return finish(f, std::move(c));
+  }
+  if (type == "settings.update") {
+    SettingsUpdateCmd c;
+    c.read_receipts = f.optional_bool("read_receipts");
+    c.last_seen = f.optional_bool("last_seen");
+    return finish(f, std::move(c));
+  }
+  if (type == "message.edit") {
+    MessageEditCmd c;
+    c.message = message_ref();
+    c.text = f.text("text", limits.max_text_bytes);
+    return finish(f, std::move(c));
+  }
+  if (type == "message.delete") return finish(f, MessageDeleteCmd{message_ref()});
+  if (type == "message.edits") return finish(f, MessageEditsCmd{message_ref()});
+  if (type == "reaction.add" || type == "reaction.remove") {
+    ReactionCmd c;
+    c.message = message_ref();
+    c.emoji = f.text("emoji", 32);
+    c.add = type == "reaction.add";
+    return finish(f, std::move(c));
+  }
+  if (type == "reactions.get") return finish(f, ReactionsGetCmd{message_ref()});
+  if (type == "pin.add" || type == "pin.remove") return finish(f, PinCmd{message_ref(), type == "pin.add"});
+  if (type == "pins.list") return finish(f, PinsListCmd{f.integer("conversation_id", 1, kMaxId)});
+  if (type == "thread.history") {
+    ThreadHistoryCmd c;
+    c.conversation_id = f.integer("conversation_id", 1, kMaxId);
+    c.root_seq = f.integer("root_seq", 1, kMaxId);
+    c.before_seq = f.optional_integer("before_seq", 1, kMaxId);
+    c.after_seq = f.optional_integer("after_seq", 0, kMaxId);
+    c.limit = static_cast<int>(f.optional_integer("limit", 1, limits.max_history_page).value_or(std::min(50, limits.max_history_page)));
+    if (!f.failed() && c.before_seq && c.after_seq)
+      return make_error(ErrorCode::invalid_field, "give at most one of 'before_seq' and 'after_seq'");
     return finish(f, std::move(c));
   }
   if (type == "auth.register") {
@@ -389,7 +477,9 @@ const char* command_name(const Command& command) {
       "hello", "ping", "send", "history", "sync", "conversations.list", "conversation.get", "direct.open",
       "group.create", "channel.create", "channel.list", "channel.join", "conversation.rename", "members.add",
       "members.remove", "members.set_role", "conversation.leave", "members.list", "user.get",
-      "auth.register", "auth.login"};
+      "auth.register", "auth.login", "receipt", "receipts.get", "typing", "presence.set", "presence.get",
+      "settings.update", "message.edit", "message.delete", "message.edits", "reaction", "reactions.get", "pin",
+      "pins.list", "thread.history"};
   static_assert(std::size(kNames) == std::variant_size_v<Command>);
   return kNames[command.index()];
 }

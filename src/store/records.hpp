@@ -15,6 +15,9 @@ struct UserRecord {
   std::string username;
   std::string display_name;
   std::int64_t created_at_ms = 0;
+  bool share_read_receipts = true;  // others see how far this user read
+  bool share_last_seen = true;      // others see when this user was last online
+  std::int64_t last_seen_at_ms = 0; // when the user last went offline (0 = never seen)
 };
 
 struct UserCredentials {
@@ -44,6 +47,8 @@ struct MemberRecord {
   std::string left_title;       // the conversation's title at that moment
   Pos last_pos = 0;             // pos of the newest event visible to it (push conversations)
   std::int64_t joined_at_ms = 0;
+  Seq delivered_seq = 0;        // receipts: received up to this seq (never moves back)
+  Seq read_seq = 0;             // receipts: read up to this seq (never moves back)
 
   bool active() const { return !left_seq.has_value(); }
 };
@@ -59,6 +64,34 @@ struct EventRecord {
   std::string body;           // message text
   std::string meta_json;      // JSON object with details of non-text events; empty if none
   std::int64_t created_at_ms = 0;
+  Seq reply_to = 0;           // text: the event it quotes (0 = none)
+  Seq thread_root = 0;        // text: the thread root it replies under (0 = none)
+  Seq target_seq = 0;         // edit/delete/reaction/pin events: the message they act on
+  // Current state of a text message (set by later edit/delete events; history shows it):
+  std::string edited_body;    // latest text if edited
+  std::int64_t edited_at_ms = 0;
+  std::int64_t deleted_at_ms = 0;  // a tombstone: body and edits erased
+};
+
+// A reaction on a message.
+struct ReactionRecord {
+  Seq seq = 0;
+  std::string emoji;
+  UserId user_id = 0;
+};
+
+// A thread root's summary.
+struct ThreadRecord {
+  Seq root_seq = 0;
+  int reply_count = 0;
+  Seq last_reply_seq = 0;
+  std::int64_t last_reply_at_ms = 0;
+};
+
+struct PinRecord {
+  Seq seq = 0;
+  UserId pinned_by = 0;
+  std::int64_t pinned_at_ms = 0;
 };
 
 // What append_event did.

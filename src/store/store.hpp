@@ -75,6 +75,28 @@ class ReadTxn {
   virtual std::optional<EventPosition> first_event_after(ConversationId conversation, Seq from_seq, Seq to_seq,
                                                          Pos cursor) = 0;
 
+  // One event, if it exists.
+  virtual std::optional<EventRecord> event(ConversationId conversation, Seq seq) = 0;
+  // Events of one thread (thread_root = root_seq) in [from_seq, to_seq], like events().
+  virtual std::vector<EventRecord> thread_events(ConversationId conversation, Seq root_seq, Seq from_seq, Seq to_seq,
+                                                 int limit, bool newest_first) = 0;
+  // The newest text event with seq <= up_to (for conversation previews).
+  virtual std::optional<EventRecord> last_text_event(ConversationId conversation, Seq up_to) = 0;
+  // Edit events of a message, oldest first.
+  virtual std::vector<EventRecord> edits_of(ConversationId conversation, Seq target_seq) = 0;
+
+  // Reactions on messages with seq in [from_seq, to_seq], by seq.
+  virtual std::vector<ReactionRecord> reactions(ConversationId conversation, Seq from_seq, Seq to_seq) = 0;
+  // Thread summaries of roots with seq in [from_seq, to_seq].
+  virtual std::vector<ThreadRecord> threads(ConversationId conversation, Seq from_seq, Seq to_seq) = 0;
+  virtual std::vector<PinRecord> pins(ConversationId conversation) = 0;
+  // Text events from others with seq > after_seq, counted up to `cap`.
+  virtual int unread_count(ConversationId conversation, UserId user, Seq after_seq, int cap) = 0;
+  // Mentions of `user` (or of everyone, by others) with seq > after_seq.
+  virtual int mention_count(ConversationId conversation, UserId user, Seq after_seq) = 0;
+  // Users sharing an active direct or group conversation with `user` (presence audience).
+  virtual std::vector<UserId> peers(UserId user) = 0;
+
   // The event this sender sent with this client_msg_id, if any.
   virtual std::optional<EventRecord> event_by_client_msg_id(UserId sender, const std::string& client_msg_id) = 0;
 
@@ -112,6 +134,29 @@ class WriteTxn : public ReadTxn {
   virtual AppendOutcome append_event(EventRecord draft) = 0;
 
   virtual void revoke_token(const std::string& token_id, UserId user, std::int64_t expires_at_s) = 0;
+
+  // --- message state (issue: live features) ---
+  // Records the latest text of an edited message.
+  virtual void set_edited(ConversationId conversation, Seq seq, const std::string& text, std::int64_t at_ms) = 0;
+  // Turns a message into a tombstone: erases its text, its edits' texts, its reactions, its
+  // mentions and its pin.
+  virtual void erase_message(ConversationId conversation, Seq seq, std::int64_t at_ms) = 0;
+  // False if that user already reacted with that emoji (nothing changes).
+  virtual bool add_reaction(ConversationId conversation, Seq seq, UserId user, const std::string& emoji) = 0;
+  // False if there was no such reaction.
+  virtual bool remove_reaction(ConversationId conversation, Seq seq, UserId user, const std::string& emoji) = 0;
+  virtual int reaction_count(ConversationId conversation, Seq seq, UserId user) = 0;
+  virtual bool add_pin(ConversationId conversation, Seq seq, UserId user) = 0;     // false if pinned already
+  virtual bool remove_pin(ConversationId conversation, Seq seq) = 0;               // false if not pinned
+  // Counts a reply under a thread root.
+  virtual void add_thread_reply(ConversationId conversation, Seq root_seq, Seq reply_seq, std::int64_t at_ms) = 0;
+  // Records who a message mentions (user id 0 = everyone).
+  virtual void add_mentions(ConversationId conversation, Seq seq, const std::vector<UserId>& users) = 0;
+  // Moves a member's receipt pointers forward (never back); returns the record after.
+  virtual std::optional<MemberRecord> advance_receipts(ConversationId conversation, UserId user, Seq delivered_seq,
+                                                       Seq read_seq) = 0;
+  virtual void set_privacy(UserId user, bool share_read_receipts, bool share_last_seen) = 0;
+  virtual void set_last_seen(UserId user, std::int64_t at_ms) = 0;
 
   // Pos of the newest event appended so far, in this batch or before: a snapshot read now
   // reflects exactly the events up to it.

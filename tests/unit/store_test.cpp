@@ -173,10 +173,10 @@ class StoreTest : public ::testing::Test {
 using StoreSchemaTest = StoreTest;
 
 TEST_F(StoreSchemaTest, MigrationsCreateTheSchemaInWalMode) {
-  EXPECT_EQ(query_text(db_path(), "PRAGMA user_version"), "1");
+  EXPECT_EQ(query_text(db_path(), "PRAGMA user_version"), "2");
   EXPECT_EQ(query_text(db_path(), "PRAGMA journal_mode"), "wal");
   EXPECT_EQ(query_text(db_path(), "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"),
-            "conversations,events,members,revoked_tokens,users");
+            "conversations,events,members,mentions,pins,reactions,revoked_tokens,threads,users");
   EXPECT_NE(query_text(db_path(), "SELECT name FROM sqlite_master WHERE name = 'events_dedup'"), "");
   EXPECT_EQ(engine_->describe(), "sqlite:" + db_path());
 }
@@ -209,7 +209,7 @@ TEST_F(StoreSchemaTest, ReopeningKeepsSchemaVersionAndData) {
   const UserId alice = make_user("alice");
   reopen();
   reopen();  // a second reopen must not re-run (and fail on) the migrations either
-  EXPECT_EQ(query_text(db_path(), "PRAGMA user_version"), "1");
+  EXPECT_EQ(query_text(db_path(), "PRAGMA user_version"), "2");
   const auto user = read([&](ReadTxn& txn) { return txn.user(alice); });
   ASSERT_TRUE(user.has_value());
   EXPECT_EQ(user->username, "alice");

@@ -73,6 +73,53 @@ CREATE TABLE revoked_tokens(
   expires_at INTEGER NOT NULL             -- seconds; rows past it may be purged
 ) WITHOUT ROWID;
 )sql",
+      // 2: receipts, privacy settings, replies and threads, edits and deletes, reactions,
+      // mentions, pins.
+      R"sql(
+ALTER TABLE members ADD COLUMN delivered_seq INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE members ADD COLUMN read_seq INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE users ADD COLUMN share_read_receipts INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE users ADD COLUMN share_last_seen INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE users ADD COLUMN last_seen_at INTEGER;   -- ms; when the user last went offline
+ALTER TABLE events ADD COLUMN reply_to INTEGER;      -- quoted seq
+ALTER TABLE events ADD COLUMN thread_root INTEGER;   -- thread root seq
+ALTER TABLE events ADD COLUMN target_seq INTEGER;    -- message an edit/delete/reaction/pin event acts on
+ALTER TABLE events ADD COLUMN edited_body TEXT;      -- latest text of an edited message
+ALTER TABLE events ADD COLUMN edited_at INTEGER;
+ALTER TABLE events ADD COLUMN deleted_at INTEGER;    -- set: a tombstone
+CREATE INDEX events_by_thread ON events(conversation_id, thread_root, seq) WHERE thread_root IS NOT NULL;
+CREATE INDEX events_by_target ON events(conversation_id, target_seq) WHERE target_seq IS NOT NULL;
+CREATE TABLE threads(
+  conversation_id INTEGER NOT NULL,
+  root_seq INTEGER NOT NULL,
+  reply_count INTEGER NOT NULL,
+  last_reply_seq INTEGER NOT NULL,
+  last_reply_at INTEGER NOT NULL,
+  PRIMARY KEY(conversation_id, root_seq)
+) WITHOUT ROWID;
+CREATE TABLE reactions(
+  conversation_id INTEGER NOT NULL,
+  seq INTEGER NOT NULL,
+  emoji TEXT NOT NULL,
+  user_id INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY(conversation_id, seq, emoji, user_id)
+) WITHOUT ROWID;
+CREATE TABLE mentions(
+  conversation_id INTEGER NOT NULL,
+  user_id INTEGER NOT NULL,               -- 0: everyone (@all)
+  seq INTEGER NOT NULL,
+  sender_id INTEGER NOT NULL,
+  PRIMARY KEY(conversation_id, user_id, seq)
+) WITHOUT ROWID;
+CREATE TABLE pins(
+  conversation_id INTEGER NOT NULL,
+  seq INTEGER NOT NULL,
+  pinned_by INTEGER NOT NULL,
+  pinned_at INTEGER NOT NULL,
+  PRIMARY KEY(conversation_id, seq)
+) WITHOUT ROWID;
+)sql",
   };
   return list;
 }

@@ -102,7 +102,9 @@ export class Connection {
     clearTimeout(this.retryTimer);
     const socket = this.socket;
     this.teardown();
-    if (socket && socket.readyState <= WebSocket.OPEN) socket.close(1000, 'bye');
+    if (socket?.readyState === WebSocket.OPEN) socket.close(1000, 'bye');
+    // Closing a socket that is still connecting makes the browser log an error: wait for it.
+    else if (socket?.readyState === WebSocket.CONNECTING) socket.onopen = () => socket.close(1000, 'bye');
     this.setStatus({ state: 'stopped' });
   }
 

@@ -5,14 +5,16 @@
 // client_msg_id, loads history on demand, and persists all of it (cache.ts). The UI reads
 // `store` and calls the methods below; commands.ts adds the conversation-management commands.
 import { Connection, type ConnectionStatus } from '../net/connection';
-import { newClientMsgId } from '../protocol/ids';
 import {
-  type AckReply, type ChatEvent, type Conversation, type ConversationId, type HelloReply,
+  type ChatEvent, type Conversation, type ConversationId, type HelloReply,
   type HistoryReply, ProtocolError, type SyncReply, type User, type UserId,
 } from '../protocol/types';
 import * as cache from './cache';
 import { applyEvent, kindOf } from './eventKinds';
-import type { AppState, ConversationState, OutgoingMessage, Session } from './model';
+import type { AppState, ConversationState, Session } from './model';
+import { describeError } from './errors';
+import { Outbox } from './outbox';
+import { isActiveMember } from './selectors';
 import { Store } from './store';
 import { clampToWindow, firstHole, hasOlder, mergeEvents, newestSeq } from './timeline';
 
@@ -24,13 +26,10 @@ const PERSIST_DELAY_MS = 300;
 
 export type IncomingListener = (event: ChatEvent, conversation: ConversationState) => void;
 
-function errorText(error: unknown): string {
-  return error instanceof ProtocolError ? error.message : 'Something went wrong.';
-}
-
 export class ChatClient {
   readonly store: Store<AppState>;
   private readonly connection: Connection;
+  private readonly outbox: Outbox;
   /** The saved sync cursor (protocol 6.1); null until the first hello on this device. */
   private cursor: number | null;
   /** Increments with every hello: async work of an older session checks it and stops. */
@@ -46,8 +45,9 @@ export class ChatClient {
   private readonly fetchingUsers = new Set<UserId>();
   private readonly incomingListeners = new Set<IncomingListener>();
   private readonly signedOutListeners = new Set<(reason: string) => void>();
-  private retryTimer: ReturnType<typeof setTimeout> | undefined;
   private toastCounter = 0;
+  /** After stop(): nothing is written any more (sign-out clears the cache right after). */
+  private stopped = false;
   private readonly onPageHide = () => this.persistNow();
 
   constructor(readonly sessionInfo: Session, url: string) {
@@ -77,6 +77,14 @@ export class ChatClient {
       onStatus: (status) => this.onStatus(status),
       onAuthFailed: (code) => this.authFailed(code),
     });
+    this.outbox = new Outbox({
+      store: this.store,
+      me: me.id,
+      canSend: () => this.connection.ready && this.store.get().phase === 'live',
+      request: (type, fields) => this.request(type, fields),
+      storeEvents: (events) => this.storeEvents(events),
+      persist: (now) => (now ? this.persistNow() : this.schedulePersist()),
+    });
   }
 
   get me(): User {
@@ -92,9 +100,12 @@ export class ChatClient {
   stop(): void {
     window.removeEventListener('pagehide', this.onPageHide);
     this.session++;
-    clearTimeout(this.retryTimer);
+    this.outbox.stop();
+    for (const timer of this.refreshTimers.values()) clearTimeout(timer);
+    this.refreshTimers.clear();
     this.connection.stop();
     this.persistNow();
+    this.stopped = true;
   }
 
   reconnectNow(): void {
@@ -140,14 +151,7 @@ export class ChatClient {
       else if (status.state !== 'ready' && !status.everReady) phase = 'connecting';
       return { ...s, connection: status, phase };
     });
-    if (status.state !== 'ready') {
-      // Sends in flight lost their connection: they go again after the next sync.
-      this.store.update((s) =>
-        s.outbox.some((m) => m.state === 'sending')
-          ? { ...s, outbox: s.outbox.map((m) => (m.state === 'sending' ? { ...m, state: 'pending' } : m)) }
-          : s,
-      );
-    }
+    if (status.state !== 'ready') this.outbox.connectionLost();
   }
 
   private onReady(reply: HelloReply): void {
@@ -177,7 +181,7 @@ export class ChatClient {
     this.store.update((s) => ({ ...s, phase: 'live' }));
     this.schedulePersist();
     this.requestUsers();
-    this.flushOutbox();
+    this.outbox.flush();
     void this.repairAll(session);
   }
 
@@ -283,6 +287,7 @@ export class ChatClient {
     const unknown: ConversationId[] = [];
     this.store.update((s) => {
       const conversations = { ...s.conversations };
+      const hidden = { ...s.hidden };
       const confirmed = new Set<string>();
       for (const [id, incoming] of byConversation) {
         let state = conversations[id];
@@ -298,9 +303,11 @@ export class ChatClient {
         const merged = clampToWindow(mergeEvents(state.events, incoming), meta);
         if (merged !== state.events) this.dirtyEvents.add(id);
         conversations[id] = { ...state, meta, events: merged };
+        // Added back to a conversation taken off the list: it comes back.
+        if (hidden[id] && isActiveMember(meta) && !isActiveMember(state.meta)) delete hidden[id];
       }
       const outbox = confirmed.size ? s.outbox.filter((m) => !confirmed.has(m.client_msg_id)) : s.outbox;
-      return { ...s, conversations, outbox };
+      return { ...s, conversations, outbox, hidden };
     });
     for (const id of unknown) void this.fetchConversation(id);
     this.schedulePersist();
@@ -375,7 +382,7 @@ export class ChatClient {
       }
       this.patchConversation(id, { loadingOlder: false });
     } catch (error) {
-      this.patchConversation(id, { loadingOlder: false, loadError: errorText(error) });
+      this.patchConversation(id, { loadingOlder: false, loadError: describeError(error) });
     }
   }
 
@@ -463,99 +470,25 @@ export class ChatClient {
     }
   }
 
-  // --- sending ----------------------------------------------------------------------------------
+  // --- sending (outbox.ts) ---------------------------------------------------------------------
 
   /** Queues a message; it shows at once as pending and is sent when the connection allows. */
   sendMessage(conversationId: ConversationId, text: string): void {
-    const message: OutgoingMessage = {
-      client_msg_id: newClientMsgId(),
-      conversation_id: conversationId,
-      text,
-      created_at: Date.now(),
-      state: 'pending',
-    };
-    this.store.update((s) => ({ ...s, outbox: [...s.outbox, message] }));
-    this.persistNow(); // a reload right now must not lose it
-    this.flushOutbox();
+    this.outbox.add(conversationId, text);
   }
 
   retryMessage(clientMsgId: string): void {
-    this.updateOutgoing(clientMsgId, { state: 'pending', error: undefined });
-    this.flushOutbox();
+    this.outbox.retry(clientMsgId);
   }
 
   discardMessage(clientMsgId: string): void {
-    this.store.update((s) => ({ ...s, outbox: s.outbox.filter((m) => m.client_msg_id !== clientMsgId) }));
-    this.schedulePersist();
-  }
-
-  /**
-   * Sends every pending message, oldest first, once caught up (protocol 11.2: hello, sync, then
-   * re-send with the original client_msg_id; the server answers a repeat with duplicate: true).
-   */
-  private flushOutbox(): void {
-    const { phase, outbox } = this.store.get();
-    if (phase !== 'live' || !this.connection.ready) return;
-    for (const message of outbox) {
-      if (message.state === 'pending') this.transmit(message);
-    }
-  }
-
-  private transmit(message: OutgoingMessage): void {
-    this.updateOutgoing(message.client_msg_id, { state: 'sending' });
-    this.request<AckReply>('send', {
-      conversation_id: message.conversation_id,
-      client_msg_id: message.client_msg_id,
-      text: message.text,
-    }).then(
-      (ack) => this.acknowledged(message, ack),
-      (error: unknown) => {
-        const code = error instanceof ProtocolError ? error.code : 'internal';
-        if (code === 'offline' || code === 'disconnected') {
-          this.updateOutgoing(message.client_msg_id, { state: 'pending' });
-        } else if (code === 'unavailable') {
-          this.updateOutgoing(message.client_msg_id, { state: 'pending' });
-          clearTimeout(this.retryTimer);
-          this.retryTimer = setTimeout(() => this.flushOutbox(), 2000 + Math.random() * 3000);
-        } else {
-          this.updateOutgoing(message.client_msg_id, { state: 'failed', error: errorText(error) });
-        }
-      },
-    );
-  }
-
-  /** The ack stands in for our own event, which this session does not receive (protocol 5.2). */
-  private acknowledged(message: OutgoingMessage, ack: AckReply): void {
-    this.storeEvents([{
-      conversation_id: ack.conversation_id,
-      seq: ack.seq,
-      pos: ack.pos,
-      id: ack.message_id,
-      sender_id: this.me.id,
-      kind: 'text',
-      ts: ack.ts,
-      text: message.text,
-      client_msg_id: ack.client_msg_id,
-    }]);
-    // storeEvents settled the outbox entry; the cursor does not move on acks (only on events).
-    this.persistNow();
-  }
-
-  private updateOutgoing(clientMsgId: string, patch: Partial<OutgoingMessage>): void {
-    this.store.update((s) => {
-      const index = s.outbox.findIndex((m) => m.client_msg_id === clientMsgId);
-      if (index < 0) return s;
-      const outbox = [...s.outbox];
-      outbox[index] = { ...outbox[index], ...patch };
-      return { ...s, outbox };
-    });
-    this.schedulePersist();
+    this.outbox.discard(clientMsgId);
   }
 
   // --- persistence --------------------------------------------------------------------------------
 
   private schedulePersist(): void {
-    if (this.persistTimer !== undefined) return;
+    if (this.persistTimer !== undefined || this.stopped) return;
     this.persistTimer = setTimeout(() => this.persistNow(), PERSIST_DELAY_MS);
   }
 
@@ -563,6 +496,7 @@ export class ChatClient {
   persistNow(): void {
     clearTimeout(this.persistTimer);
     this.persistTimer = undefined;
+    if (this.stopped) return;
     const s = this.store.get();
     const me = this.me.id;
     for (const id of this.dirtyEvents) {

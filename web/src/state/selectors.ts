@@ -60,6 +60,8 @@ export interface ConversationSummary {
   id: ConversationId;
   title: string;
   kind: Conversation['kind'];
+  /** Seeds the avatar colour: the peer for a direct chat (the same person looks the same everywhere). */
+  avatarSeed: number;
   /** Epoch ms of the newest activity: orders the list. */
   activity: number;
   preview: string;
@@ -95,6 +97,7 @@ export function summarize(state: AppState, conversation: ConversationState): Con
     id: meta.id,
     title: conversationTitle(state, meta),
     kind: meta.kind,
+    avatarSeed: meta.kind === 'direct' && meta.peer ? meta.peer.id : meta.id,
     activity,
     preview: preview.replace(/\s+/g, ' '),
     previewAuthor,

@@ -15,9 +15,11 @@ function initials(name: string): string {
 
 /** A stable hue (0..359) for a seed: the same user or conversation always gets the same colour. */
 export function hueOf(seed: string | number): number {
-  let hash = 0;
-  for (const char of String(seed)) hash = (hash * 31 + char.charCodeAt(0)) | 0;
-  return Math.abs(hash) % 360;
+  // Ids step by the golden angle, so that users 1, 2, 3 … get clearly different colours.
+  if (typeof seed === 'number') return Math.round((seed * 137.508) % 360);
+  let hash = 0x811c9dc5; // FNV-1a for strings
+  for (const char of seed) hash = Math.imul(hash ^ char.charCodeAt(0), 0x01000193);
+  return (hash >>> 0) % 360;
 }
 
 export function Avatar(props: {

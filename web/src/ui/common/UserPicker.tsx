@@ -1,6 +1,6 @@
 // Picks users by username: type a name, press Enter or "Add"; each is checked with user.get and
 // shown as a removable chip.
-import { useState } from 'preact/hooks';
+import { useId, useState } from 'preact/hooks';
 import type { User } from '../../protocol/types';
 import { describeError, findUser } from '../../state/commands';
 import { useClient } from '../hooks';
@@ -11,6 +11,7 @@ export function UserPicker(props: { users: User[]; onChange(users: User[]): void
   const [name, setName] = useState('');
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  const inputId = useId();
 
   async function add() {
     const username = name.trim();
@@ -31,10 +32,11 @@ export function UserPicker(props: { users: User[]; onChange(users: User[]): void
 
   return (
     <div class="user-picker">
-      <label class="field">
-        <span class="field__label">{props.label ?? 'Add people by username'}</span>
+      <div class="field">
+        <label class="field__label" for={inputId}>{props.label ?? 'Add people by username'}</label>
         <span class="field__row">
           <input
+            id={inputId}
             class="input"
             value={name}
             autocomplete="off"
@@ -50,7 +52,7 @@ export function UserPicker(props: { users: User[]; onChange(users: User[]): void
           />
           <button type="button" class="button" disabled={busy || !name.trim()} onClick={() => void add()}>Add</button>
         </span>
-      </label>
+      </div>
       {error ? <p class="form-error" role="alert">{error}</p> : null}
       {props.users.length ? (
         <ul class="chips" aria-label="People to add">

@@ -38,7 +38,7 @@ function RenameForm(props: { meta: Conversation; onDone(): void }) {
       }}
     >
       <label class="field">
-        <span class="field__label">Name</span>
+        <span class="field__label">{props.meta.kind === 'channel' ? 'Channel name' : 'Group name'}</span>
         <input
           class="input"
           value={title}
@@ -93,14 +93,15 @@ function MemberRow(props: { member: Member; meta: Conversation; onChanged(): voi
           <button
             type="button"
             class="button button--small"
+            aria-label={member.role === 'admin' ? `Dismiss ${name} as admin` : `Make ${name} admin`}
             onClick={() => void run(() => setRole(client, meta.id, member.user_id, member.role === 'admin' ? 'member' : 'admin'))}
           >
-            {member.role === 'admin' ? `Dismiss ${name} as admin` : `Make ${name} admin`}
+            {member.role === 'admin' ? 'Dismiss admin' : 'Make admin'}
           </button>
         ) : null}
         {allowed.remove ? (
-          <button type="button" class="button button--small button--danger-ghost" onClick={() => setConfirm(true)}>
-            Remove {name}
+          <button type="button" class="button button--small button--danger-ghost" aria-label={`Remove ${name}`} onClick={() => setConfirm(true)}>
+            Remove
           </button>
         ) : null}
       </span>

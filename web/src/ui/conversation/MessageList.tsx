@@ -126,9 +126,17 @@ export function MessageList(props: { conversationId: number }) {
   if (scroller.current) geometry.current = { height: scroller.current.scrollHeight, top: scroller.current.scrollTop };
 
   const showSenders = conversation?.meta.kind !== 'direct';
+  // Names for senders and for the people system lines mention.
   useEffect(() => {
-    if (showSenders && conversation) client.ensureUsers(new Set(conversation.events.map((e) => e.sender_id)));
-  }, [conversation?.events, showSenders]);
+    if (!conversation) return;
+    const ids = new Set<number>();
+    for (const event of conversation.events) {
+      ids.add(event.sender_id);
+      if (typeof event.user_id === 'number') ids.add(event.user_id);
+      for (const userId of event.user_ids ?? []) ids.add(userId);
+    }
+    client.ensureUsers(ids);
+  }, [conversation?.events]);
 
   useLayoutEffect(() => {
     const el = scroller.current;

@@ -21,7 +21,7 @@ export function ConversationRow(props: { summary: ConversationSummary; current: 
           navigate(path);
         }}
       >
-        <Avatar name={summary.title} seed={summary.id} kind={summary.kind} />
+        <Avatar name={summary.title} seed={summary.avatarSeed} kind={summary.kind} />
         <span class="conv-row__body">
           <span class="conv-row__top">
             <span class="conv-row__title">{summary.title}</span>

@@ -1,0 +1,164 @@
+// The live features that never wait for the writer: typing indicators and presence (pure
+// ephemera), and the coalescing window of receipts (stored later, in one op per window).
+#include <spdlog/spdlog.h>
+
+#include "chat/service.hpp"
+#include "core/clock.hpp"
+#include "core/json_writer.hpp"
+
+namespace parley::chat {
+namespace {
+
+std::uint64_t pair_key(ConversationId conversation, UserId user) {
+  return static_cast<std::uint64_t>(conversation) * 0x9E3779B97F4A7C15ULL ^ static_cast<std::uint64_t>(user);
+}
+
+// Stores when users went offline (their "last seen").
+class LastSeenOp final : public ChatOp {
+ public:
+  LastSeenOp(ChatService& s, std::vector<std::pair<UserId, std::int64_t>> entries)
+      : ChatOp(s, 0, ReplyTarget{}), entries_(std::move(entries)) {}
+  void abort(const Error&) override {}
+
+ protected:
+  Status run(store::WriteTxn& txn) override {
+    for (const auto& [user, at] : entries_) txn.set_last_seen(user, at);
+    return Ok{};
+  }
+
+ private:
+  std::vector<std::pair<UserId, std::int64_t>> entries_;
+};
+
+}  // namespace
+
+bool ChatService::handle_live(gateway::Session* session, const Identity& caller, protocol::Command& command,
+                              const ReplyTarget& target) {
+  const unsigned thread = target.thread;
+  if (auto* receipt = std::get_if<protocol::ReceiptCmd>(&command)) {
+    queue_receipt(thread, PendingReceipt{receipt->conversation_id, caller.user_id, receipt->delivered_seq,
+                                         receipt->read_seq});
+    Reply reply;
+    JsonWriter(reply.fields).field("conversation_id", receipt->conversation_id).field("queued", true);
+    hub(thread).deliver_reply(target, reply);
+    return true;
+  }
+  if (auto* typing = std::get_if<protocol::TypingCmd>(&command)) {
+    if (!session) {
+      hub(thread).deliver_reply(target, Reply::failure(ErrorCode::invalid_field, "typing needs a WebSocket session"));
+      return true;
+    }
+    // A session is subscribed to exactly the conversations its user is a member of.
+    if (!hub(thread).is_subscribed(caller.user_id, typing->conversation_id)) {
+      hub(thread).deliver_reply(target, Reply::failure(ErrorCode::not_member, "you are not a member of this conversation"));
+      return true;
+    }
+    const std::int64_t now = monotonic_ms();
+    LiveState& live = *live_[thread];
+    const std::uint64_t key = pair_key(typing->conversation_id, caller.user_id);
+    bool throttled = false;
+    if (typing->typing) {
+      auto [it, inserted] = live.typing_sent.try_emplace(key, now);
+      throttled = !inserted && now - it->second < config_.limits.typing_throttle_ms;
+      if (!throttled) it->second = now;
+      if (live.typing_sent.size() > 100000) live.typing_sent.clear();  // bounded; a reset only lifts the throttle
+    } else {
+      live.typing_sent.erase(key);
+    }
+    if (!throttled) {
+      const ConversationId conversation = typing->conversation_id;
+      const UserId user = caller.user_id;
+      const bool started = typing->typing;
+      for (unsigned i = 0; i < poster_.thread_count(); ++i) {
+        poster_.post(i, [this, i, conversation, user, started] {
+          hub(i).typing(conversation, user, started, config_.limits.typing_ttl_ms, monotonic_ms());
+          if (started && !live_[i]->typing_timer) {
+            live_[i]->typing_timer = true;
+            poster_.post_after(i, 1000, [this, i] { expire_typing(i); });
+          }
+        });
+      }
+    }
+    Reply reply;
+    JsonWriter(reply.fields).field("throttled", throttled);
+    hub(thread).deliver_reply(target, reply);
+    return true;
+  }
+  if (auto* presence = std::get_if<protocol::PresenceSetCmd>(&command)) {
+    if (!session) {
+      hub(thread).deliver_reply(target, Reply::failure(ErrorCode::invalid_field, "presence needs a WebSocket session"));
+      return true;
+    }
+    presence_.set_away(caller.user_id, session->id(), presence->away, wall_clock_ms());
+    Reply reply;
+    JsonWriter(reply.fields).field("status", presence->away ? "away" : "online");
+    hub(thread).deliver_reply(target, reply);
+    return true;
+  }
+  return false;
+}
+
+void ChatService::expire_typing(unsigned thread) {
+  if (hub(thread).expire_typing(monotonic_ms())) {
+    poster_.post_after(thread, 1000, [this, thread] { expire_typing(thread); });
+  } else {
+    live_[thread]->typing_timer = false;
+  }
+}
+
+void ChatService::queue_receipt(unsigned thread, const PendingReceipt& receipt) {
+  LiveState& live = *live_[thread];
+  auto [it, inserted] = live.receipts.try_emplace(pair_key(receipt.conversation_id, receipt.user_id), receipt);
+  if (!inserted) {
+    it->second.delivered_seq = std::max(it->second.delivered_seq, receipt.delivered_seq);
+    it->second.read_seq = std::max(it->second.read_seq, receipt.read_seq);
+  }
+  if (live.receipts_scheduled) return;
+  live.receipts_scheduled = true;
+  poster_.post_after(thread, config_.limits.receipt_flush_ms, [this, thread] { flush_receipts(thread); });
+}
+
+void ChatService::flush_receipts(unsigned thread) {
+  LiveState& live = *live_[thread];
+  live.receipts_scheduled = false;
+  if (live.receipts.empty()) return;
+  std::vector<PendingReceipt> batch;
+  batch.reserve(live.receipts.size());
+  for (auto& [key, receipt] : live.receipts) batch.push_back(receipt);
+  live.receipts.clear();
+  if (!accepting_.load() || !submit_write(make_receipts_op(*this, std::move(batch))))
+    spdlog::warn("receipts.dropped thread={} (write queue full or shutting down)", thread);
+}
+
+void ChatService::presence_tick() {
+  if (!accepting_.load()) return;
+  poster_.post_after(0, config_.presence.batch_ms, [this] { presence_tick(); });
+  auto changes = presence_.take_changes(wall_clock_ms());
+  if (changes.empty()) return;
+  // Who may see each change (users sharing a direct or group conversation), read off the I/O
+  // threads, then one broadcast for the whole window.
+  auto read = [this, changes = std::move(changes)](store::ReadTxn* txn) {
+    if (!txn) return;
+    auto batch = std::make_shared<std::vector<PresenceChange>>();
+    std::vector<std::pair<UserId, std::int64_t>> offline;
+    for (const auto& change : changes) {
+      PresenceChange out;
+      out.user_id = change.user_id;
+      out.status = change.view.status;
+      auto user = txn->user(change.user_id);
+      const bool share = user && user->share_last_seen;
+      presence_.set_privacy(change.user_id, share);
+      if (share) out.last_seen_ms = change.view.last_seen_ms;
+      out.audience = txn->peers(change.user_id);
+      if (change.went_offline) offline.emplace_back(change.user_id, change.view.last_seen_ms);
+      batch->push_back(std::move(out));
+    }
+    SharedPresenceBatch shared = std::move(batch);
+    for (unsigned i = 0; i < poster_.thread_count(); ++i)
+      poster_.post(i, [this, i, shared] { hub(i).deliver_presence(*shared); });
+    if (!offline.empty()) submit_write(std::make_unique<LastSeenOp>(*this, std::move(offline)));
+  };
+  if (!readers_->submit(std::move(read))) spdlog::warn("presence.dropped (read queue full)");
+}
+
+}  // namespace parley::chat

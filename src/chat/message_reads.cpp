@@ -1,0 +1,242 @@
+// Reads of the live features: message state (reactions, edits, threads, pins), receipts,
+// presence; and the per-member view of a conversation (unread, mentions, last message).
+#include <algorithm>
+#include <map>
+
+#include "chat/reads.hpp"
+#include "core/clock.hpp"
+#include "core/json_writer.hpp"
+
+namespace parley::chat {
+
+using store::ReadTxn;
+
+void write_member_conversation(JsonWriter& w, ReadTxn& txn, const store::ConversationRecord& c,
+                               const store::MemberRecord& member, UserId caller) {
+  ConversationExtras extras;
+  const Seq visible_to = member.left_seq.value_or(c.last_seq);
+  extras.unread_count = txn.unread_count(c.id, caller, std::max(member.read_seq, member.visible_from_seq - 1), 1000);
+  extras.mention_count = txn.mention_count(c.id, caller, member.read_seq);
+  auto last = txn.last_text_event(c.id, visible_to);
+  if (last && last->seq >= member.visible_from_seq) extras.last_message = &*last;
+  std::optional<store::UserRecord> peer;
+  if (c.kind == ConversationKind::direct) {
+    peer = direct_peer(txn, c, caller);
+    if (peer && peer->id != caller) {
+      if (auto peer_member = txn.member(c.id, peer->id)) {
+        extras.peer_delivered_seq = peer_member->delivered_seq;
+        if (peer->share_read_receipts) extras.peer_read_seq = peer_member->read_seq;
+      }
+    }
+  }
+  write_conversation(w, c, &member, peer ? &*peer : nullptr, &extras);
+}
+
+void write_events_with_state(JsonWriter& w, ReadTxn& txn, ConversationId conversation,
+                             const std::vector<store::EventRecord>& events) {
+  std::vector<store::ReactionRecord> reactions;
+  std::vector<store::ThreadRecord> threads;
+  if (!events.empty()) {
+    reactions = txn.reactions(conversation, events.front().seq, events.back().seq);
+    threads = txn.threads(conversation, events.front().seq, events.back().seq);
+  }
+  w.key("events").begin_array();
+  for (const auto& e : events) {
+    EventExtras extras;
+    for (const auto& r : reactions)
+      if (r.seq == e.seq) extras.reactions.push_back(r);
+    for (const auto& t : threads)
+      if (t.root_seq == e.seq) extras.thread = &t;
+    write_event(w, e, &extras);
+  }
+  w.end_array();
+}
+
+namespace {
+
+// The message `ref` names, if the caller may see it: an active or former member, inside its
+// window, and a text message.
+Result<store::EventRecord> visible_message(ReadTxn& txn, UserId caller, const protocol::MessageRef& ref,
+                                           store::MemberRecord* member_out = nullptr) {
+  auto member = require_membership(txn, ref.conversation_id, caller);
+  if (!member) return member.take_error();
+  auto event = txn.event(ref.conversation_id, ref.seq);
+  const Seq upper = member->left_seq.value_or(INT64_MAX);
+  if (!event || event->seq < member->visible_from_seq || event->seq > upper || event->kind != EventKind::text)
+    return make_error(ErrorCode::not_found, "no such message");
+  if (member_out) *member_out = *member;
+  return std::move(*event);
+}
+
+Result<Reply> receipts_get(ReadTxn& txn, UserId caller, const protocol::ReceiptsGetCmd& cmd) {
+  store::MemberRecord member;
+  auto message = visible_message(txn, caller, {cmd.conversation_id, cmd.seq}, &member);
+  if (!message) return message.take_error();
+  auto conversation = txn.conversation(cmd.conversation_id);
+  if (conversation->kind == ConversationKind::channel)
+    return make_error(ErrorCode::forbidden, "channels keep no per-message receipt lists");
+  Reply reply;
+  JsonWriter w(reply.fields);
+  w.field("conversation_id", cmd.conversation_id).field("seq", cmd.seq);
+  std::vector<std::pair<UserId, Seq>> read_by, delivered_to;
+  for (const auto& m : txn.active_members(cmd.conversation_id)) {
+    if (m.user_id == message->sender_id) continue;
+    if (m.delivered_seq >= cmd.seq) delivered_to.emplace_back(m.user_id, m.delivered_seq);
+    if (m.read_seq >= cmd.seq) {
+      auto user = txn.user(m.user_id);
+      if (user && user->share_read_receipts) read_by.emplace_back(m.user_id, m.read_seq);
+    }
+  }
+  w.key("read_by").begin_array();
+  for (const auto& [user, seq] : read_by) w.begin_object().field("user_id", user).field("read_seq", seq).end_object();
+  w.end_array();
+  w.key("delivered_to").begin_array();
+  for (const auto& [user, seq] : delivered_to)
+    w.begin_object().field("user_id", user).field("delivered_seq", seq).end_object();
+  w.end_array();
+  return reply;
+}
+
+Result<Reply> message_edits(ReadTxn& txn, UserId caller, const protocol::MessageEditsCmd& cmd) {
+  auto message = visible_message(txn, caller, cmd.message);
+  if (!message) return message.take_error();
+  if (message->deleted_at_ms > 0) return make_error(ErrorCode::not_found, "that message was deleted");
+  Reply reply;
+  JsonWriter w(reply.fields);
+  w.field("conversation_id", cmd.message.conversation_id).field("seq", cmd.message.seq);
+  w.key("versions").begin_array();
+  w.begin_object().field("text", message->body).field("ts", message->created_at_ms).end_object();
+  for (const auto& edit : txn.edits_of(cmd.message.conversation_id, cmd.message.seq)) {
+    w.begin_object().field("edit_seq", edit.seq).field("ts", edit.created_at_ms);
+    if (edit.meta_json.size() > 2) w.raw(std::string_view(edit.meta_json).substr(1, edit.meta_json.size() - 2));
+    w.end_object();
+  }
+  w.end_array();
+  return reply;
+}
+
+Result<Reply> reactions_get(ReadTxn& txn, UserId caller, const protocol::ReactionsGetCmd& cmd) {
+  auto message = visible_message(txn, caller, cmd.message);
+  if (!message) return message.take_error();
+  EventExtras extras;
+  extras.reactions = txn.reactions(cmd.message.conversation_id, cmd.message.seq, cmd.message.seq);
+  // The event writer aggregates them; only its "reactions" member goes into this reply.
+  std::string event;
+  JsonWriter e(event);
+  write_event(e, *message, &extras);
+  Reply reply;
+  JsonWriter w(reply.fields);
+  w.field("conversation_id", cmd.message.conversation_id).field("seq", cmd.message.seq);
+  const auto at = event.find("\"reactions\":");
+  w.raw(at == std::string::npos ? std::string_view("\"reactions\":[]")
+                                : std::string_view(event).substr(at, event.rfind(']') + 1 - at));
+  return reply;
+}
+
+Result<Reply> pins_list(ReadTxn& txn, UserId caller, ConversationId conversation) {
+  auto member = require_membership(txn, conversation, caller);
+  if (!member) return member.take_error();
+  Reply reply;
+  JsonWriter w(reply.fields);
+  w.field("conversation_id", conversation);
+  w.key("pins").begin_array();
+  for (const auto& pin : txn.pins(conversation)) {
+    if (pin.seq < member->visible_from_seq || pin.seq > member->left_seq.value_or(INT64_MAX)) continue;
+    auto event = txn.event(conversation, pin.seq);
+    if (!event) continue;
+    w.begin_object().field("seq", pin.seq).field("pinned_by", pin.pinned_by).field("pinned_at", pin.pinned_at_ms);
+    w.key("message");
+    write_event(w, *event);
+    w.end_object();
+  }
+  w.end_array();
+  return reply;
+}
+
+Result<Reply> thread_history(ReadTxn& txn, UserId caller, const protocol::ThreadHistoryCmd& cmd, std::size_t page_bytes) {
+  store::MemberRecord member;
+  auto root = visible_message(txn, caller, {cmd.conversation_id, cmd.root_seq}, &member);
+  if (!root) return root.take_error();
+  const Seq low = std::max(member.visible_from_seq, cmd.root_seq + 1);
+  const Seq high = member.left_seq.value_or(INT64_MAX);
+  std::vector<store::EventRecord> events;
+  bool has_more = false;
+  if (cmd.after_seq) {
+    events = txn.thread_events(cmd.conversation_id, cmd.root_seq, std::max(low, *cmd.after_seq + 1), high, cmd.limit + 1, false);
+    has_more = static_cast<int>(events.size()) > cmd.limit;
+    if (has_more) events.pop_back();
+    if (std::size_t keep = events_fitting(events, page_bytes, false); keep < events.size()) {
+      has_more = true;
+      events.resize(keep);
+    }
+  } else {
+    const Seq to = cmd.before_seq ? std::min(high, *cmd.before_seq - 1) : high;
+    events = txn.thread_events(cmd.conversation_id, cmd.root_seq, low, to, cmd.limit + 1, true);
+    has_more = static_cast<int>(events.size()) > cmd.limit;
+    if (has_more) events.erase(events.begin());
+    if (std::size_t keep = events_fitting(events, page_bytes, true); keep < events.size()) {
+      has_more = true;
+      events.erase(events.begin(), events.end() - static_cast<std::ptrdiff_t>(keep));
+    }
+  }
+  Reply reply;
+  JsonWriter w(reply.fields);
+  w.field("conversation_id", cmd.conversation_id).field("root_seq", cmd.root_seq);
+  w.key("root");
+  auto threads = txn.threads(cmd.conversation_id, cmd.root_seq, cmd.root_seq);
+  EventExtras root_extras;
+  root_extras.reactions = txn.reactions(cmd.conversation_id, cmd.root_seq, cmd.root_seq);
+  if (!threads.empty()) root_extras.thread = &threads.front();
+  write_event(w, *root, &root_extras);
+  write_events_with_state(w, txn, cmd.conversation_id, events);
+  w.field("has_more", has_more);
+  return reply;
+}
+
+Result<Reply> presence_get(ReadTxn& txn, UserId caller, const protocol::PresenceGetCmd& cmd,
+                           const PresenceTracker& presence) {
+  // Presence is visible to the people one shares a direct chat or a group with.
+  auto peers = txn.peers(caller);
+  std::sort(peers.begin(), peers.end());
+  const std::int64_t now = wall_clock_ms();
+  Reply reply;
+  JsonWriter w(reply.fields);
+  w.key("users").begin_array();
+  for (UserId id : cmd.user_ids) {
+    w.begin_object().field("user_id", id);
+    const bool visible = id == caller || std::binary_search(peers.begin(), peers.end(), id);
+    auto user = visible ? txn.user(id) : std::nullopt;
+    if (!user) {
+      w.field("status", "unknown").end_object();
+      continue;
+    }
+    const auto view = presence.view(id, now);
+    w.field("status", view.status);
+    const std::int64_t last_seen = view.last_seen_ms > 0 ? view.last_seen_ms : user->last_seen_at_ms;
+    const bool online = std::string_view(view.status) != "offline";
+    if (!online && last_seen > 0 && (user->share_last_seen || id == caller)) w.field("last_seen", last_seen);
+    w.end_object();
+  }
+  w.end_array();
+  return reply;
+}
+
+}  // namespace
+
+std::optional<Result<Reply>> run_message_read(ReadTxn& txn, UserId caller, const protocol::Command& command,
+                                              const PresenceTracker& presence, std::size_t page_bytes) {
+  return std::visit(
+      [&](const auto& c) -> std::optional<Result<Reply>> {
+        using T = std::decay_t<decltype(c)>;
+        if constexpr (std::is_same_v<T, protocol::ReceiptsGetCmd>) return receipts_get(txn, caller, c);
+        else if constexpr (std::is_same_v<T, protocol::MessageEditsCmd>) return message_edits(txn, caller, c);
+        else if constexpr (std::is_same_v<T, protocol::ReactionsGetCmd>) return reactions_get(txn, caller, c);
+        else if constexpr (std::is_same_v<T, protocol::PinsListCmd>) return pins_list(txn, caller, c.conversation_id);
+        else if constexpr (std::is_same_v<T, protocol::ThreadHistoryCmd>) return thread_history(txn, caller, c, page_bytes);
+        else if constexpr (std::is_same_v<T, protocol::PresenceGetCmd>) return presence_get(txn, caller, c, presence);
+        else return std::nullopt;
+      },
+      command);
+}
+
+}  // namespace parley::chat

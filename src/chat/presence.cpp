@@ -1,0 +1,102 @@
+#include "chat/presence.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+namespace parley::chat {
+
+const char* PresenceTracker::status_of(const UserState& state, std::int64_t now_ms) const {
+  bool fresh = false, active = false;
+  for (const auto& [id, session] : state.sessions) {
+    if (now_ms - session.heartbeat_ms > config_.ttl_ms) continue;  // heartbeats stopped
+    fresh = true;
+    active = active || !session.away;
+  }
+  if (active) return "online";
+  return fresh ? "away" : "offline";
+}
+
+void PresenceTracker::session_started(UserId user, SessionId session, std::int64_t now_ms) {
+  std::lock_guard lock(mutex_);
+  users_[user].sessions[session] = SessionState{now_ms, false};
+  touch(user);
+}
+
+void PresenceTracker::session_ended(UserId user, SessionId session, std::int64_t now_ms) {
+  std::lock_guard lock(mutex_);
+  auto it = users_.find(user);
+  if (it == users_.end()) return;
+  it->second.sessions.erase(session);
+  touch(user);
+}
+
+void PresenceTracker::heartbeat(UserId user, SessionId session, std::int64_t now_ms) {
+  std::lock_guard lock(mutex_);
+  auto it = users_.find(user);
+  if (it == users_.end()) return;
+  auto s = it->second.sessions.find(session);
+  if (s == it->second.sessions.end()) return;
+  const bool was_stale = now_ms - s->second.heartbeat_ms > config_.ttl_ms;
+  s->second.heartbeat_ms = now_ms;
+  if (was_stale) touch(user);
+}
+
+void PresenceTracker::set_away(UserId user, SessionId session, bool away, std::int64_t now_ms) {
+  std::lock_guard lock(mutex_);
+  auto it = users_.find(user);
+  if (it == users_.end()) return;
+  auto s = it->second.sessions.find(session);
+  if (s == it->second.sessions.end()) return;
+  s->second.away = away;
+  s->second.heartbeat_ms = now_ms;
+  touch(user);
+}
+
+void PresenceTracker::set_privacy(UserId user, bool share_last_seen) {
+  std::lock_guard lock(mutex_);
+  if (share_last_seen) hides_last_seen_.erase(user);
+  else hides_last_seen_[user] = true;
+}
+
+bool PresenceTracker::shares_last_seen(UserId user) const {
+  std::lock_guard lock(mutex_);
+  return !hides_last_seen_.count(user);
+}
+
+PresenceTracker::View PresenceTracker::view(UserId user, std::int64_t now_ms) const {
+  std::lock_guard lock(mutex_);
+  auto it = users_.find(user);
+  if (it == users_.end()) return View{};
+  return View{status_of(it->second, now_ms), it->second.last_seen_ms};
+}
+
+std::vector<PresenceTracker::Change> PresenceTracker::take_changes(std::int64_t now_ms) {
+  std::lock_guard lock(mutex_);
+  // Lapsed heartbeats change a status without any event: look at everyone online or away.
+  for (const auto& [user, state] : users_)
+    if (std::strcmp(state.published, "offline") != 0 && std::strcmp(status_of(state, now_ms), state.published) != 0)
+      dirty_.push_back(user);
+  std::sort(dirty_.begin(), dirty_.end());
+  dirty_.erase(std::unique(dirty_.begin(), dirty_.end()), dirty_.end());
+  std::vector<Change> changes;
+  for (UserId user : dirty_) {
+    auto it = users_.find(user);
+    if (it == users_.end()) continue;
+    UserState& state = it->second;
+    const char* status = status_of(state, now_ms);
+    if (std::strcmp(status, state.published) == 0) continue;
+    Change change;
+    change.user_id = user;
+    change.went_offline = std::strcmp(status, "offline") == 0;
+    if (change.went_offline) state.last_seen_ms = now_ms;
+    state.published = status;
+    change.view = View{status, state.last_seen_ms};
+    changes.push_back(change);
+    // Gone for good: its last seen is stored (ChatService) and read from the store from now on.
+    if (state.sessions.empty() && change.went_offline) users_.erase(it);
+  }
+  dirty_.clear();
+  return changes;
+}
+
+}  // namespace parley::chat

@@ -1,0 +1,345 @@
+// SqliteReads: every read of the store on one SQLite connection, shared by reader connections
+// and by the writer (which reads inside its batch). `Base` is ReadTxn or WriteTxn. Statements
+// are prepared on first use and kept for the connection's life.
+#pragma once
+
+#include <algorithm>
+#include <array>
+#include <optional>
+
+#include "store/sqlite/rows.hpp"
+
+namespace parley::store::sqlite {
+
+template <typename Base>
+class SqliteReads : public Base {
+ public:
+  explicit SqliteReads(Database& db) : db_(db) {}
+
+  std::optional<UserRecord> user(UserId id) override {
+    StatementScope s(q(Q::user));
+    s->bind(1, id);
+    if (!s->step()) return std::nullopt;
+    return read_user(*s);
+  }
+  std::optional<UserRecord> user_by_username(const std::string& name) override {
+    StatementScope s(q(Q::user_by_name));
+    s->bind(1, name);
+    if (!s->step()) return std::nullopt;
+    return read_user(*s);
+  }
+  std::optional<UserCredentials> credentials(const std::string& name) override {
+    StatementScope s(q(Q::credentials));
+    s->bind(1, name);
+    if (!s->step()) return std::nullopt;
+    return UserCredentials{s->integer(0), s->text(1)};
+  }
+  std::optional<UserRecord> user_by_external_id(const std::string& external_id) override {
+    StatementScope s(q(Q::user_by_external));
+    s->bind(1, external_id);
+    if (!s->step()) return std::nullopt;
+    return read_user(*s);
+  }
+
+  std::optional<ConversationRecord> conversation(ConversationId id) override {
+    StatementScope s(q(Q::conversation));
+    s->bind(1, id);
+    if (!s->step()) return std::nullopt;
+    return read_conversation(*s);
+  }
+  std::optional<ConversationId> direct_conversation(UserId a, UserId b) override {
+    const std::string key = direct_key(a, b);
+    StatementScope s(q(Q::direct));
+    s->bind(1, key);
+    if (!s->step()) return std::nullopt;
+    return s->integer(0);
+  }
+  std::vector<ConversationRecord> channels(const std::string& prefix, ConversationId after_id, int limit) override {
+    std::string pattern;
+    for (char c : prefix) {
+      if (c == '%' || c == '_' || c == '\\') pattern.push_back('\\');
+      pattern.push_back(c);
+    }
+    pattern.push_back('%');
+    StatementScope s(q(Q::channels));
+    s->bind(1, after_id).bind(2, pattern).bind(3, static_cast<std::int64_t>(limit));
+    std::vector<ConversationRecord> out;
+    while (s->step()) out.push_back(read_conversation(*s));
+    return out;
+  }
+
+  std::optional<MemberRecord> member(ConversationId conversation, UserId user) override {
+    StatementScope s(q(Q::member));
+    s->bind(1, conversation).bind(2, user);
+    if (!s->step()) return std::nullopt;
+    return read_member(*s);
+  }
+  std::vector<MemberRecord> active_members(ConversationId conversation) override {
+    return members_of(Q::active_members, [&](Statement& s) { s.bind(1, conversation); });
+  }
+  std::vector<MemberRecord> active_members_page(ConversationId conversation, UserId after_user, int limit) override {
+    return members_of(Q::members_page, [&](Statement& s) {
+      s.bind(1, conversation).bind(2, after_user).bind(3, static_cast<std::int64_t>(limit));
+    });
+  }
+  std::vector<ChangedConversation> user_conversations(UserId user) override {
+    return conversations_of(Q::user_conversations, [&](Statement& s) { s.bind(1, user); });
+  }
+  std::vector<ConversationId> active_conversation_ids(UserId user) override {
+    StatementScope s(q(Q::active_ids));
+    s->bind(1, user);
+    std::vector<ConversationId> out;
+    while (s->step()) out.push_back(s->integer(0));
+    return out;
+  }
+  std::vector<ChangedConversation> changed_conversations(UserId user, Pos cursor) override {
+    return conversations_of(Q::changed, [&](Statement& s) { s.bind(1, user).bind(2, cursor); });
+  }
+
+  std::vector<EventRecord> events(ConversationId conversation, Seq from_seq, Seq to_seq, int limit,
+                                  bool newest_first) override {
+    if (from_seq > to_seq || limit <= 0) return {};
+    return events_of(newest_first ? Q::events_desc : Q::events_asc, newest_first, [&](Statement& s) {
+      s.bind(1, conversation).bind(2, from_seq).bind(3, to_seq).bind(4, static_cast<std::int64_t>(limit));
+    });
+  }
+  std::vector<EventRecord> thread_events(ConversationId conversation, Seq root_seq, Seq from_seq, Seq to_seq,
+                                         int limit, bool newest_first) override {
+    if (from_seq > to_seq || limit <= 0) return {};
+    return events_of(newest_first ? Q::thread_desc : Q::thread_asc, newest_first, [&](Statement& s) {
+      s.bind(1, conversation).bind(2, root_seq).bind(3, from_seq).bind(4, to_seq).bind(5, static_cast<std::int64_t>(limit));
+    });
+  }
+  std::optional<EventRecord> event(ConversationId conversation, Seq seq) override {
+    StatementScope s(q(Q::event));
+    s->bind(1, conversation).bind(2, seq);
+    if (!s->step()) return std::nullopt;
+    return read_event(*s);
+  }
+  std::optional<EventRecord> last_text_event(ConversationId conversation, Seq up_to) override {
+    StatementScope s(q(Q::last_text));
+    s->bind(1, conversation).bind(2, up_to);
+    if (!s->step()) return std::nullopt;
+    return read_event(*s);
+  }
+  std::vector<EventRecord> edits_of(ConversationId conversation, Seq target_seq) override {
+    return events_of(Q::edits, false, [&](Statement& s) { s.bind(1, conversation).bind(2, target_seq); });
+  }
+
+  // Binary search over seq: pos grows with seq inside a conversation and seqs are gap-free,
+  // so a few probes of the (conversation_id, seq) index find the boundary.
+  std::optional<ReadTxn::EventPosition> first_event_after(ConversationId conversation_id, Seq from_seq, Seq to_seq,
+                                                         Pos cursor) override {
+    from_seq = std::max<Seq>(from_seq, 1);
+    if (from_seq > to_seq) return std::nullopt;
+    if (auto c = this->conversation(conversation_id)) to_seq = std::min(to_seq, c->last_seq);
+    if (from_seq > to_seq) return std::nullopt;
+    auto pos_of = [&](Seq seq) -> Pos {
+      StatementScope s(q(Q::event_pos));
+      s->bind(1, conversation_id).bind(2, seq);
+      if (!s->step())
+        throw StoreFailure("event " + std::to_string(conversation_id) + "/" + std::to_string(seq) + " missing");
+      return s->integer(0);
+    };
+    Pos high_pos = pos_of(to_seq);
+    if (high_pos <= cursor) return std::nullopt;
+    Seq low = from_seq, high = to_seq;  // invariant: pos(high) > cursor
+    while (low < high) {
+      const Seq mid = low + (high - low) / 2;
+      const Pos mid_pos = pos_of(mid);
+      if (mid_pos > cursor) {
+        high = mid;
+        high_pos = mid_pos;
+      } else {
+        low = mid + 1;
+      }
+    }
+    return ReadTxn::EventPosition{high, high_pos};
+  }
+
+  std::optional<EventRecord> event_by_client_msg_id(UserId sender, const std::string& client_msg_id) override {
+    StatementScope s(q(Q::by_client_msg_id));
+    s->bind(1, sender).bind(2, client_msg_id);
+    if (!s->step()) return std::nullopt;
+    return read_event(*s);
+  }
+
+  std::vector<ReactionRecord> reactions(ConversationId conversation, Seq from_seq, Seq to_seq) override {
+    StatementScope s(q(Q::reactions));
+    s->bind(1, conversation).bind(2, from_seq).bind(3, to_seq);
+    std::vector<ReactionRecord> out;
+    while (s->step()) out.push_back(ReactionRecord{s->integer(0), s->text(1), s->integer(2)});
+    return out;
+  }
+  std::vector<ThreadRecord> threads(ConversationId conversation, Seq from_seq, Seq to_seq) override {
+    StatementScope s(q(Q::threads));
+    s->bind(1, conversation).bind(2, from_seq).bind(3, to_seq);
+    std::vector<ThreadRecord> out;
+    while (s->step())
+      out.push_back(ThreadRecord{s->integer(0), static_cast<int>(s->integer(1)), s->integer(2), s->integer(3)});
+    return out;
+  }
+  std::vector<PinRecord> pins(ConversationId conversation) override {
+    StatementScope s(q(Q::pins));
+    s->bind(1, conversation);
+    std::vector<PinRecord> out;
+    while (s->step()) out.push_back(PinRecord{s->integer(0), s->integer(1), s->integer(2)});
+    return out;
+  }
+  int unread_count(ConversationId conversation, UserId user, Seq after_seq, int cap) override {
+    StatementScope s(q(Q::unread));
+    s->bind(1, conversation).bind(2, after_seq).bind(3, user).bind(4, static_cast<std::int64_t>(cap));
+    s->step();
+    return static_cast<int>(s->integer(0));
+  }
+  int mention_count(ConversationId conversation, UserId user, Seq after_seq) override {
+    StatementScope s(q(Q::mentions));
+    s->bind(1, conversation).bind(2, user).bind(3, after_seq);
+    s->step();
+    return static_cast<int>(s->integer(0));
+  }
+  std::vector<UserId> peers(UserId user) override {
+    StatementScope s(q(Q::peers));
+    s->bind(1, user);
+    std::vector<UserId> out;
+    while (s->step()) out.push_back(s->integer(0));
+    return out;
+  }
+
+  std::vector<std::string> revoked_token_ids(std::int64_t now_s) override {
+    StatementScope s(q(Q::revoked));
+    s->bind(1, now_s);
+    std::vector<std::string> out;
+    while (s->step()) out.push_back(s->text(0));
+    return out;
+  }
+
+ protected:
+  static std::string direct_key(UserId a, UserId b) {
+    if (a > b) std::swap(a, b);
+    return std::to_string(a) + ":" + std::to_string(b);
+  }
+
+  Database& db_;
+
+ private:
+  enum class Q {
+    user, user_by_name, credentials, user_by_external, conversation, direct, channels, member, active_members,
+    members_page, user_conversations, active_ids, changed, events_asc, events_desc, thread_asc, thread_desc, event,
+    last_text, edits, event_pos, by_client_msg_id, reactions, threads, pins, unread, mentions, peers, revoked,
+    count_
+  };
+
+  static std::string text_of(Q id) {
+    switch (id) {
+      case Q::user: return sql({"SELECT ", kUserColumns, " FROM users WHERE id = ?1"});
+      case Q::user_by_name: return sql({"SELECT ", kUserColumns, " FROM users WHERE username = ?1"});
+      case Q::credentials: return "SELECT id, coalesce(password_hash, '') FROM users WHERE username = ?1";
+      case Q::user_by_external: return sql({"SELECT ", kUserColumns, " FROM users WHERE external_id = ?1"});
+      case Q::conversation: return sql({"SELECT ", kConversationColumns, " FROM conversations c WHERE c.id = ?1"});
+      case Q::direct: return "SELECT id FROM conversations WHERE direct_key = ?1";
+      case Q::channels:
+        return sql({"SELECT ", kConversationColumns,
+                    " FROM conversations c WHERE c.kind = 3 AND c.id > ?1 AND c.title LIKE ?2 ESCAPE '\\' "
+                    "ORDER BY c.id LIMIT ?3"});
+      case Q::member:
+        return sql({"SELECT ", kMemberColumns, " FROM members m WHERE m.conversation_id = ?1 AND m.user_id = ?2"});
+      case Q::active_members:
+        return sql({"SELECT ", kMemberColumns, " FROM members m WHERE m.conversation_id = ?1 AND m.left_seq IS NULL "
+                    "ORDER BY m.joined_at, m.user_id"});
+      case Q::members_page:
+        return sql({"SELECT ", kMemberColumns, " FROM members m WHERE m.conversation_id = ?1 AND m.user_id > ?2 AND "
+                    "m.left_seq IS NULL ORDER BY m.user_id LIMIT ?3"});
+      case Q::user_conversations:
+        return sql({"SELECT ", kConversationColumns, ", ", kMemberColumns,
+                    " FROM members m JOIN conversations c ON c.id = m.conversation_id "
+                    "WHERE m.user_id = ?1 AND m.left_seq IS NULL ORDER BY c.last_event_at DESC, c.id DESC"});
+      case Q::active_ids: return "SELECT conversation_id FROM members WHERE user_id = ?1 AND left_seq IS NULL";
+      case Q::changed:
+        return sql({"SELECT ", kConversationColumns, ", ", kMemberColumns,
+                    " FROM members m JOIN conversations c ON c.id = m.conversation_id "
+                    "WHERE m.user_id = ?1 AND m.last_pos > ?2 "
+                    "UNION ALL SELECT ", kConversationColumns, ", ", kMemberColumns,
+                    " FROM members m JOIN conversations c ON c.id = m.conversation_id "
+                    "WHERE m.user_id = ?1 AND m.pull = 1 AND m.last_pos <= ?2 AND c.last_pos > ?2"});
+      case Q::events_asc:
+        return sql({"SELECT ", kEventColumns, " FROM events WHERE conversation_id = ?1 AND seq BETWEEN ?2 AND ?3 "
+                    "ORDER BY seq LIMIT ?4"});
+      case Q::events_desc:
+        return sql({"SELECT ", kEventColumns, " FROM events WHERE conversation_id = ?1 AND seq BETWEEN ?2 AND ?3 "
+                    "ORDER BY seq DESC LIMIT ?4"});
+      case Q::thread_asc:
+        return sql({"SELECT ", kEventColumns, " FROM events WHERE conversation_id = ?1 AND thread_root = ?2 AND "
+                    "seq BETWEEN ?3 AND ?4 ORDER BY seq LIMIT ?5"});
+      case Q::thread_desc:
+        return sql({"SELECT ", kEventColumns, " FROM events WHERE conversation_id = ?1 AND thread_root = ?2 AND "
+                    "seq BETWEEN ?3 AND ?4 ORDER BY seq DESC LIMIT ?5"});
+      case Q::event: return sql({"SELECT ", kEventColumns, " FROM events WHERE conversation_id = ?1 AND seq = ?2"});
+      case Q::last_text:
+        return sql({"SELECT ", kEventColumns, " FROM events WHERE conversation_id = ?1 AND seq <= ?2 AND kind = 1 "
+                    "ORDER BY seq DESC LIMIT 1"});
+      case Q::edits:
+        return sql({"SELECT ", kEventColumns, " FROM events WHERE conversation_id = ?1 AND target_seq = ?2 AND "
+                    "kind = 9 ORDER BY seq"});
+      case Q::event_pos: return "SELECT pos FROM events WHERE conversation_id = ?1 AND seq = ?2";
+      case Q::by_client_msg_id:
+        return sql({"SELECT ", kEventColumns, " FROM events WHERE sender_id = ?1 AND client_msg_id = ?2"});
+      case Q::reactions:
+        return "SELECT seq, emoji, user_id FROM reactions WHERE conversation_id = ?1 AND seq BETWEEN ?2 AND ?3 "
+               "ORDER BY seq, created_at, emoji, user_id";
+      case Q::threads:
+        return "SELECT root_seq, reply_count, last_reply_seq, last_reply_at FROM threads "
+               "WHERE conversation_id = ?1 AND root_seq BETWEEN ?2 AND ?3";
+      case Q::pins: return "SELECT seq, pinned_by, pinned_at FROM pins WHERE conversation_id = ?1 ORDER BY pinned_at, seq";
+      case Q::unread:
+        return "SELECT count(*) FROM (SELECT 1 FROM events WHERE conversation_id = ?1 AND seq > ?2 AND kind = 1 AND "
+               "sender_id != ?3 AND deleted_at IS NULL LIMIT ?4)";
+      case Q::mentions:
+        return "SELECT count(*) FROM mentions WHERE conversation_id = ?1 AND user_id IN (?2, 0) AND seq > ?3 AND "
+               "sender_id != ?2";
+      case Q::peers:
+        return "SELECT DISTINCT m2.user_id FROM members m1 JOIN conversations c ON c.id = m1.conversation_id "
+               "JOIN members m2 ON m2.conversation_id = m1.conversation_id WHERE m1.user_id = ?1 AND "
+               "m1.left_seq IS NULL AND c.kind IN (1, 2) AND m2.left_seq IS NULL AND m2.user_id != ?1";
+      case Q::revoked: return "SELECT token_id FROM revoked_tokens WHERE expires_at > ?1";
+      case Q::count_: break;
+    }
+    return {};
+  }
+
+  Statement& q(Q id) {
+    auto& slot = statements_[static_cast<std::size_t>(id)];
+    if (!slot) slot.emplace(db_.prepare(text_of(id)));
+    return *slot;
+  }
+
+  template <typename Bind>
+  std::vector<MemberRecord> members_of(Q id, Bind bind) {
+    StatementScope s(q(id));
+    bind(*s);
+    std::vector<MemberRecord> out;
+    while (s->step()) out.push_back(read_member(*s));
+    return out;
+  }
+  template <typename Bind>
+  std::vector<ChangedConversation> conversations_of(Q id, Bind bind) {
+    StatementScope s(q(id));
+    bind(*s);
+    std::vector<ChangedConversation> out;
+    while (s->step()) out.push_back({read_conversation(*s), read_member(*s, kConversationColumnCount)});
+    return out;
+  }
+  template <typename Bind>
+  std::vector<EventRecord> events_of(Q id, bool newest_first, Bind bind) {
+    StatementScope s(q(id));
+    bind(*s);
+    std::vector<EventRecord> out;
+    while (s->step()) out.push_back(read_event(*s));
+    if (newest_first) std::reverse(out.begin(), out.end());
+    return out;
+  }
+
+  std::array<std::optional<Statement>, static_cast<std::size_t>(Q::count_)> statements_;
+};
+
+}  // namespace parley::store::sqlite

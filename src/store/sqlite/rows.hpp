@@ -1,0 +1,102 @@
+// Column lists and row readers shared by the SQLite engine's reads and writes.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "store/records.hpp"
+#include "store/sqlite/db.hpp"
+#include "store/store.hpp"
+
+namespace parley::store::sqlite {
+
+inline constexpr const char* kUserColumns =
+    "id, username, display_name, created_at, share_read_receipts, share_last_seen, coalesce(last_seen_at, 0)";
+inline constexpr const char* kConversationColumns =
+    "c.id, c.kind, c.title, c.topic, c.created_by, c.created_at, c.last_seq, c.last_pos, c.last_event_at, "
+    "c.member_count";
+inline constexpr int kConversationColumnCount = 10;
+inline constexpr const char* kMemberColumns =
+    "m.conversation_id, m.user_id, m.role, m.visible_from_seq, m.left_seq, m.last_pos, m.joined_at, "
+    "coalesce(m.left_title, ''), m.delivered_seq, m.read_seq";
+inline constexpr const char* kEventColumns =
+    "conversation_id, seq, pos, id, sender_id, kind, client_msg_id, body, meta, created_at, "
+    "coalesce(reply_to, 0), coalesce(thread_root, 0), coalesce(target_seq, 0), coalesce(edited_body, ''), "
+    "coalesce(edited_at, 0), coalesce(deleted_at, 0)";
+
+inline UserRecord read_user(const Statement& s, int at = 0) {
+  UserRecord u;
+  u.id = s.integer(at);
+  u.username = s.text(at + 1);
+  u.display_name = s.text(at + 2);
+  u.created_at_ms = s.integer(at + 3);
+  u.share_read_receipts = s.integer(at + 4) != 0;
+  u.share_last_seen = s.integer(at + 5) != 0;
+  u.last_seen_at_ms = s.integer(at + 6);
+  return u;
+}
+
+inline ConversationRecord read_conversation(const Statement& s, int at = 0) {
+  ConversationRecord c;
+  c.id = s.integer(at);
+  c.kind = static_cast<ConversationKind>(s.integer(at + 1));
+  c.title = s.text(at + 2);
+  c.topic = s.text(at + 3);
+  c.created_by = s.integer(at + 4);
+  c.created_at_ms = s.integer(at + 5);
+  c.last_seq = s.integer(at + 6);
+  c.last_pos = s.integer(at + 7);
+  c.last_event_at_ms = s.integer(at + 8);
+  c.member_count = static_cast<int>(s.integer(at + 9));
+  return c;
+}
+
+inline MemberRecord read_member(const Statement& s, int at = 0) {
+  MemberRecord m;
+  m.conversation_id = s.integer(at);
+  m.user_id = s.integer(at + 1);
+  m.role = static_cast<Role>(s.integer(at + 2));
+  m.visible_from_seq = s.integer(at + 3);
+  m.left_seq = s.optional_integer(at + 4);
+  m.last_pos = s.integer(at + 5);
+  m.joined_at_ms = s.integer(at + 6);
+  m.left_title = s.text(at + 7);
+  m.delivered_seq = s.integer(at + 8);
+  m.read_seq = s.integer(at + 9);
+  return m;
+}
+
+inline EventRecord read_event(const Statement& s) {
+  EventRecord e;
+  e.conversation_id = s.integer(0);
+  e.seq = s.integer(1);
+  e.pos = s.integer(2);
+  e.id = static_cast<MessageId>(s.integer(3));
+  e.sender_id = s.integer(4);
+  e.kind = static_cast<EventKind>(s.integer(5));
+  e.client_msg_id = s.text(6);
+  e.body = s.text(7);
+  e.meta_json = s.text(8);
+  e.created_at_ms = s.integer(9);
+  e.reply_to = s.integer(10);
+  e.thread_root = s.integer(11);
+  e.target_seq = s.integer(12);
+  e.edited_body = s.text(13);
+  e.edited_at_ms = s.integer(14);
+  e.deleted_at_ms = s.integer(15);
+  return e;
+}
+
+inline std::string sql(std::initializer_list<std::string_view> parts) {
+  std::string out;
+  for (auto p : parts) out += p;
+  return out;
+}
+
+inline void configure_connection(Database& db, const EngineOptions& options) {
+  db.exec("PRAGMA cache_size = -" + std::to_string(options.cache_mb * 1024));
+  db.exec("PRAGMA temp_store = MEMORY");
+  db.exec("PRAGMA foreign_keys = OFF");
+}
+
+}  // namespace parley::store::sqlite

@@ -1,0 +1,493 @@
+// The SQLite engine's write side: the single writer connection (sequencing caches, group-commit
+// batches) and the checkpointer that keeps the WAL small.
+#include "store/sqlite/writer.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <array>
+#include <condition_variable>
+#include <filesystem>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+
+#include "core/clock.hpp"
+#include "store/sqlite/reads.hpp"
+
+namespace parley::store::sqlite {
+namespace {
+
+class SqliteWriter final : public WriterConnection, public SqliteReads<WriteTxn> {
+ public:
+  SqliteWriter(Database& db, const EngineOptions& options)
+      : SqliteReads<WriteTxn>(db),
+        ids_(options.node_id),
+        begin_(db.prepare("BEGIN IMMEDIATE")),
+        commit_(db.prepare("COMMIT")),
+        insert_user_(db.prepare("INSERT INTO users(username, display_name, password_hash, external_id, created_at) "
+                                "VALUES(?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING")),
+        insert_conversation_(db.prepare(
+            "INSERT INTO conversations(kind, title, topic, direct_key, created_by, created_at, last_event_at) "
+            "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?6)")),
+        set_title_(db.prepare("UPDATE conversations SET title = ?2 WHERE id = ?1")),
+        conversation_state_(db.prepare("SELECT kind, last_seq, last_pos FROM conversations WHERE id = ?1")),
+        upsert_member_(db.prepare(
+            "INSERT INTO members(conversation_id, user_id, role, visible_from_seq, left_seq, last_pos, pull, joined_at) "
+            "VALUES(?1, ?2, ?3, ?4, NULL, ?5, ?6, ?7) ON CONFLICT(conversation_id, user_id) DO UPDATE SET "
+            "role = excluded.role, visible_from_seq = excluded.visible_from_seq, left_seq = NULL, left_title = NULL, "
+            "last_pos = excluded.last_pos, pull = excluded.pull, joined_at = excluded.joined_at")),
+        end_member_(db.prepare("UPDATE members SET left_seq = ?3, last_pos = ?4, pull = 0, left_title = ?5 "
+                               "WHERE conversation_id = ?1 AND user_id = ?2 AND left_seq IS NULL")),
+        set_role_(db.prepare("UPDATE members SET role = ?3 WHERE conversation_id = ?1 AND user_id = ?2")),
+        member_count_(db.prepare("UPDATE conversations SET member_count = member_count + ?2 WHERE id = ?1")),
+        insert_event_(db.prepare(
+            "INSERT INTO events(conversation_id, seq, pos, id, sender_id, kind, client_msg_id, body, meta, created_at, "
+            "reply_to, thread_root, target_seq) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) "
+            "ON CONFLICT(sender_id, client_msg_id) WHERE client_msg_id IS NOT NULL DO NOTHING")),
+        update_conversation_(db.prepare(
+            "UPDATE conversations SET last_seq = ?2, last_pos = ?3, last_event_at = ?4 WHERE id = ?1")),
+        update_member_pos_(db.prepare(
+            "UPDATE members SET last_pos = ?2 WHERE conversation_id = ?1 AND left_seq IS NULL")),
+        revoke_(db.prepare("INSERT OR IGNORE INTO revoked_tokens(token_id, user_id, expires_at) VALUES(?1, ?2, ?3)")),
+        max_pos_(db.prepare("SELECT coalesce(max(pos), 0) FROM events")),
+        newest_id_(db.prepare("SELECT id FROM events ORDER BY pos DESC LIMIT 1")) {
+    load_committed_pos();
+    seed_ids();
+  }
+
+  // --- WriterConnection ---
+  WriteTxn& begin_batch() override {
+    if (conversations_.size() > kMaxCachedConversations) conversations_.clear();
+    begin_.run();
+    begin_.reset();
+    in_batch_ = true;
+    return *this;
+  }
+
+  void commit_batch() override {
+    // Publish each touched conversation's new head, and (for direct and group conversations)
+    // each active member's newest visible pos: sync finds changed conversations by it.
+    for (ConversationId id : touched_) {
+      auto& state = conversations_.at(id);
+      state.touched = false;
+      StatementScope u(update_conversation_);
+      u->bind(1, id).bind(2, state.last_seq).bind(3, state.last_pos).bind(4, state.last_event_at_ms).run();
+      if (state.kind != ConversationKind::channel) {
+        StatementScope m(update_member_pos_);
+        m->bind(1, id).bind(2, state.last_pos).run();
+      }
+    }
+    commit_.run();
+    commit_.reset();
+    touched_.clear();
+    in_batch_ = false;
+    committed_pos_ = next_pos_ - 1;
+  }
+
+  void rollback_batch() noexcept override {
+    sqlite3_exec(db_.handle(), "ROLLBACK", nullptr, nullptr, nullptr);
+    touched_.clear();
+    conversations_.clear();
+    members_.clear();
+    in_batch_ = false;
+    try {
+      load_committed_pos();
+    } catch (...) {
+      // The next batch will fail the same way and retry; keep the last known position.
+      next_pos_ = committed_pos_ + 1;
+    }
+  }
+
+  Pos committed_pos() const override { return committed_pos_; }
+
+  // --- WriteTxn ---
+  std::optional<UserRecord> create_user(const std::string& username, const std::string& display_name,
+                                        const std::string& password_hash, const std::string& external_id) override {
+    const std::int64_t now = wall_clock_ms();
+    StatementScope s(insert_user_);
+    s->bind(1, username).bind(2, display_name).bind_optional_text(3, password_hash).bind_optional_text(4, external_id);
+    s->bind(5, now);
+    if (s->run() == 0) return std::nullopt;
+    UserRecord user;
+    user.id = sqlite3_last_insert_rowid(db_.handle());
+    user.username = username;
+    user.display_name = display_name;
+    user.created_at_ms = now;
+    return user;
+  }
+
+  ConversationRecord create_conversation(ConversationKind kind, const std::string& title, const std::string& topic,
+                                         UserId created_by,
+                                         std::optional<std::pair<UserId, UserId>> direct_pair) override {
+    const std::int64_t now = wall_clock_ms();
+    std::string key = direct_pair ? direct_key(direct_pair->first, direct_pair->second) : std::string();
+    StatementScope s(insert_conversation_);
+    s->bind(1, static_cast<std::int64_t>(kind)).bind(2, title).bind(3, topic).bind_optional_text(4, key);
+    s->bind(5, created_by).bind(6, now).run();
+    ConversationRecord c;
+    c.id = sqlite3_last_insert_rowid(db_.handle());
+    c.kind = kind;
+    c.title = title;
+    c.topic = topic;
+    c.created_by = created_by;
+    c.created_at_ms = now;
+    c.last_event_at_ms = now;
+    conversations_[c.id] = ConversationState{kind, 0, 0, now, false};
+    return c;
+  }
+
+  void set_title(ConversationId conversation, const std::string& title) override {
+    StatementScope s(set_title_);
+    s->bind(1, conversation).bind(2, title).run();
+  }
+
+  void add_member(ConversationId conversation, ConversationKind kind, UserId user, Role role, Seq visible_from_seq,
+                  Pos last_pos) override {
+    if (auto existing = member(conversation, user); existing && existing->active()) return;
+    members_.erase({conversation, user});
+    StatementScope s(upsert_member_);
+    s->bind(1, conversation).bind(2, user).bind(3, static_cast<std::int64_t>(role)).bind(4, visible_from_seq);
+    s->bind(5, last_pos).bind(6, kind == ConversationKind::channel ? 1 : 0).bind(7, wall_clock_ms()).run();
+    StatementScope count(member_count_);
+    count->bind(1, conversation).bind(2, 1).run();
+  }
+
+  void end_member(ConversationId conversation, UserId user, Seq left_seq, Pos last_pos,
+                  const std::string& title) override {
+    members_.erase({conversation, user});
+    StatementScope s(end_member_);
+    if (s->bind(1, conversation).bind(2, user).bind(3, left_seq).bind(4, last_pos).bind(5, title).run() > 0) {
+      StatementScope count(member_count_);
+      count->bind(1, conversation).bind(2, -1).run();
+    }
+  }
+
+  void set_role(ConversationId conversation, UserId user, Role role) override {
+    members_.erase({conversation, user});
+    StatementScope s(set_role_);
+    s->bind(1, conversation).bind(2, user).bind(3, static_cast<std::int64_t>(role)).run();
+  }
+
+  AppendOutcome append_event(EventRecord draft) override {
+    ConversationState& state = state_of(draft.conversation_id);
+    draft.seq = state.last_seq + 1;
+    draft.pos = next_pos_;
+    draft.created_at_ms = wall_clock_ms();
+    draft.id = ids_.next(draft.created_at_ms);
+    StatementScope s(insert_event_);
+    s->bind(1, draft.conversation_id).bind(2, draft.seq).bind(3, draft.pos);
+    s->bind(4, static_cast<std::int64_t>(draft.id)).bind(5, draft.sender_id);
+    s->bind(6, static_cast<std::int64_t>(draft.kind)).bind_optional_text(7, draft.client_msg_id);
+    s->bind(8, draft.body).bind_optional_text(9, draft.meta_json).bind(10, draft.created_at_ms);
+    bind_optional_seq(*s, 11, draft.reply_to);
+    bind_optional_seq(*s, 12, draft.thread_root);
+    bind_optional_seq(*s, 13, draft.target_seq);
+    if (s->run() == 0) {
+      // The dedup index refused it: this sender already used this client_msg_id.
+      auto original = event_by_client_msg_id(draft.sender_id, draft.client_msg_id);
+      if (!original) throw StoreFailure("duplicate event vanished");
+      AppendOutcome outcome{std::move(*original), true, false};
+      outcome.reused_elsewhere = outcome.event.conversation_id != draft.conversation_id;
+      return outcome;
+    }
+    state.last_seq = draft.seq;
+    state.last_pos = draft.pos;
+    state.last_event_at_ms = draft.created_at_ms;
+    ++next_pos_;
+    if (!state.touched) {
+      state.touched = true;
+      touched_.push_back(draft.conversation_id);
+    }
+    return AppendOutcome{std::move(draft), false, false};
+  }
+
+  Pos last_assigned_pos() const override { return next_pos_ - 1; }
+
+  // Memberships are read on every send; the writer keeps the ones it read (it makes every
+  // membership change itself, so it can keep them exact). A cached record's last_pos may lag
+  // (it moves at each commit); nothing on the writer reads it for active members.
+  std::optional<MemberRecord> member(ConversationId conversation, UserId user) override {
+    const MemberKey key{conversation, user};
+    if (auto it = members_.find(key); it != members_.end()) return it->second;
+    auto record = SqliteReads<WriteTxn>::member(conversation, user);
+    if (members_.size() >= kMaxCachedMembers) members_.clear();
+    members_.emplace(key, record);
+    return record;
+  }
+
+  // The conversations row is brought up to date at commit; inside a batch the cached head is
+  // the truth.
+  std::optional<ConversationRecord> conversation(ConversationId id) override {
+    auto record = SqliteReads<WriteTxn>::conversation(id);
+    if (!record) return record;
+    if (auto it = conversations_.find(id); it != conversations_.end() && it->second.touched) {
+      record->last_seq = it->second.last_seq;
+      record->last_pos = it->second.last_pos;
+      record->last_event_at_ms = it->second.last_event_at_ms;
+    }
+    return record;
+  }
+
+  void revoke_token(const std::string& token_id, UserId user, std::int64_t expires_at_s) override {
+    StatementScope s(revoke_);
+    s->bind(1, token_id).bind(2, user).bind(3, expires_at_s).run();
+  }
+
+  // --- message state ---
+  void set_edited(ConversationId conversation, Seq seq, const std::string& text, std::int64_t at_ms) override {
+    StatementScope s(w(W::set_edited));
+    s->bind(1, conversation).bind(2, seq).bind(3, text).bind(4, at_ms).run();
+  }
+
+  void erase_message(ConversationId conversation, Seq seq, std::int64_t at_ms) override {
+    for (W statement : {W::erase_message, W::erase_edits, W::erase_reactions, W::erase_mentions, W::erase_pin}) {
+      StatementScope s(w(statement));
+      s->bind(1, conversation).bind(2, seq);
+      if (statement == W::erase_message) s->bind(3, at_ms);
+      s->run();
+    }
+  }
+
+  bool add_reaction(ConversationId conversation, Seq seq, UserId user, const std::string& emoji) override {
+    StatementScope s(w(W::add_reaction));
+    return s->bind(1, conversation).bind(2, seq).bind(3, emoji).bind(4, user).bind(5, wall_clock_ms()).run() > 0;
+  }
+  bool remove_reaction(ConversationId conversation, Seq seq, UserId user, const std::string& emoji) override {
+    StatementScope s(w(W::remove_reaction));
+    return s->bind(1, conversation).bind(2, seq).bind(3, emoji).bind(4, user).run() > 0;
+  }
+  int reaction_count(ConversationId conversation, Seq seq, UserId user) override {
+    StatementScope s(w(W::reaction_count));
+    s->bind(1, conversation).bind(2, seq).bind(3, user).step();
+    return static_cast<int>(s->integer(0));
+  }
+  bool add_pin(ConversationId conversation, Seq seq, UserId user) override {
+    StatementScope s(w(W::add_pin));
+    return s->bind(1, conversation).bind(2, seq).bind(3, user).bind(4, wall_clock_ms()).run() > 0;
+  }
+  bool remove_pin(ConversationId conversation, Seq seq) override {
+    StatementScope s(w(W::remove_pin));
+    return s->bind(1, conversation).bind(2, seq).run() > 0;
+  }
+  void add_thread_reply(ConversationId conversation, Seq root_seq, Seq reply_seq, std::int64_t at_ms) override {
+    StatementScope s(w(W::thread_reply));
+    s->bind(1, conversation).bind(2, root_seq).bind(3, reply_seq).bind(4, at_ms).run();
+  }
+  void add_mentions(ConversationId conversation, Seq seq, const std::vector<UserId>& users) override {
+    auto event = this->event(conversation, seq);
+    const UserId sender = event ? event->sender_id : 0;
+    for (UserId user : users) {
+      StatementScope s(w(W::add_mention));
+      s->bind(1, conversation).bind(2, user).bind(3, seq).bind(4, sender).run();
+    }
+  }
+  std::optional<MemberRecord> advance_receipts(ConversationId conversation, UserId user, Seq delivered_seq,
+                                               Seq read_seq) override {
+    members_.erase({conversation, user});
+    StatementScope s(w(W::advance_receipts));
+    s->bind(1, conversation).bind(2, user).bind(3, delivered_seq).bind(4, read_seq).run();
+    return member(conversation, user);
+  }
+  void set_last_seen(UserId user, std::int64_t at_ms) override {
+    StatementScope s(w(W::set_last_seen));
+    s->bind(1, user).bind(2, at_ms).run();
+  }
+  void set_privacy(UserId user, bool share_read_receipts, bool share_last_seen) override {
+    StatementScope s(w(W::set_privacy));
+    s->bind(1, user).bind(2, share_read_receipts ? 1 : 0).bind(3, share_last_seen ? 1 : 0).run();
+  }
+
+ private:
+  struct ConversationState {
+    ConversationKind kind;
+    Seq last_seq;
+    Pos last_pos;
+    std::int64_t last_event_at_ms;
+    bool touched = false;  // has new events in the current batch
+  };
+  static constexpr std::size_t kMaxCachedConversations = 200000;
+  static constexpr std::size_t kMaxCachedMembers = 500000;
+  struct MemberKey {
+    ConversationId conversation;
+    UserId user;
+    bool operator==(const MemberKey&) const = default;
+  };
+  struct MemberKeyHash {
+    std::size_t operator()(const MemberKey& k) const {
+      return std::hash<std::uint64_t>()(static_cast<std::uint64_t>(k.conversation) * 0x9E3779B97F4A7C15ULL ^
+                                        static_cast<std::uint64_t>(k.user));
+    }
+  };
+
+  // Statements of the message-state writes, prepared on first use.
+  enum class W {
+    set_edited, erase_message, erase_edits, erase_reactions, erase_mentions, erase_pin, add_reaction, remove_reaction,
+    reaction_count, add_pin, remove_pin, thread_reply, add_mention, advance_receipts, set_privacy, set_last_seen,
+    count_
+  };
+  static const char* text_of(W id) {
+    switch (id) {
+      case W::set_edited:
+        return "UPDATE events SET edited_body = ?3, edited_at = ?4 WHERE conversation_id = ?1 AND seq = ?2";
+      case W::erase_message:
+        return "UPDATE events SET body = '', edited_body = NULL, meta = NULL, deleted_at = ?3 "
+               "WHERE conversation_id = ?1 AND seq = ?2";
+      case W::erase_edits:
+        return "UPDATE events SET meta = NULL WHERE conversation_id = ?1 AND target_seq = ?2 AND kind = 9";
+      case W::erase_reactions: return "DELETE FROM reactions WHERE conversation_id = ?1 AND seq = ?2";
+      case W::erase_mentions: return "DELETE FROM mentions WHERE conversation_id = ?1 AND seq = ?2";
+      case W::erase_pin: return "DELETE FROM pins WHERE conversation_id = ?1 AND seq = ?2";
+      case W::add_reaction:
+        return "INSERT OR IGNORE INTO reactions(conversation_id, seq, emoji, user_id, created_at) "
+               "VALUES(?1, ?2, ?3, ?4, ?5)";
+      case W::remove_reaction:
+        return "DELETE FROM reactions WHERE conversation_id = ?1 AND seq = ?2 AND emoji = ?3 AND user_id = ?4";
+      case W::reaction_count:
+        return "SELECT count(*) FROM reactions WHERE conversation_id = ?1 AND seq = ?2 AND user_id = ?3";
+      case W::add_pin:
+        return "INSERT OR IGNORE INTO pins(conversation_id, seq, pinned_by, pinned_at) VALUES(?1, ?2, ?3, ?4)";
+      case W::remove_pin: return "DELETE FROM pins WHERE conversation_id = ?1 AND seq = ?2";
+      case W::thread_reply:
+        return "INSERT INTO threads(conversation_id, root_seq, reply_count, last_reply_seq, last_reply_at) "
+               "VALUES(?1, ?2, 1, ?3, ?4) ON CONFLICT(conversation_id, root_seq) DO UPDATE SET "
+               "reply_count = reply_count + 1, last_reply_seq = excluded.last_reply_seq, "
+               "last_reply_at = excluded.last_reply_at";
+      case W::add_mention:
+        return "INSERT OR IGNORE INTO mentions(conversation_id, user_id, seq, sender_id) VALUES(?1, ?2, ?3, ?4)";
+      case W::advance_receipts:
+        return "UPDATE members SET delivered_seq = max(delivered_seq, ?3, ?4), read_seq = max(read_seq, ?4) "
+               "WHERE conversation_id = ?1 AND user_id = ?2";
+      case W::set_privacy:
+        return "UPDATE users SET share_read_receipts = ?2, share_last_seen = ?3 WHERE id = ?1";
+      case W::set_last_seen: return "UPDATE users SET last_seen_at = ?2 WHERE id = ?1";
+      case W::count_: break;
+    }
+    return "";
+  }
+  Statement& w(W id) {
+    auto& slot = write_statements_[static_cast<std::size_t>(id)];
+    if (!slot) slot.emplace(db_.prepare(text_of(id)));
+    return *slot;
+  }
+  static void bind_optional_seq(Statement& s, int index, Seq seq) {
+    if (seq > 0) s.bind(index, seq);
+    else s.bind_null(index);
+  }
+
+  ConversationState& state_of(ConversationId id) {
+    auto it = conversations_.find(id);
+    if (it != conversations_.end()) return it->second;
+    StatementScope s(conversation_state_);
+    s->bind(1, id);
+    if (!s->step()) throw StoreFailure("append to unknown conversation " + std::to_string(id));
+    ConversationState state{static_cast<ConversationKind>(s->integer(0)), s->integer(1), s->integer(2), 0, false};
+    return conversations_.emplace(id, state).first->second;
+  }
+
+  void load_committed_pos() {
+    StatementScope s(max_pos_);
+    s->step();
+    committed_pos_ = s->integer(0);
+    next_pos_ = committed_pos_ + 1;
+  }
+
+  // New ids must sort after every stored one even if the clock stepped back across a restart:
+  // the newest event (highest pos) carries the highest id this store issued.
+  void seed_ids() {
+    StatementScope s(newest_id_);
+    if (s->step()) ids_.advance_past(static_cast<MessageId>(s->integer(0)));
+  }
+
+  SnowflakeGenerator ids_;
+  Statement begin_, commit_, insert_user_, insert_conversation_, set_title_, conversation_state_, upsert_member_,
+      end_member_, set_role_, member_count_, insert_event_, update_conversation_, update_member_pos_,
+      revoke_, max_pos_, newest_id_;
+  std::array<std::optional<Statement>, static_cast<std::size_t>(W::count_)> write_statements_;
+  std::unordered_map<ConversationId, ConversationState> conversations_;
+  std::unordered_map<MemberKey, std::optional<MemberRecord>, MemberKeyHash> members_;
+  // Conversations with new events in this batch, each once.
+  std::vector<ConversationId> touched_;
+  Pos next_pos_ = 1;
+  Pos committed_pos_ = 0;
+  bool in_batch_ = false;
+};
+
+// Copies committed WAL frames into the database file on its own thread and connection, so the
+// writer never pays for checkpoints (its auto-checkpoint is off). PASSIVE checkpoints never
+// block the writer or readers; when the WAL passes `wal_max_bytes` a TRUNCATE checkpoint
+// (which waits for readers) brings it back to zero.
+class Checkpointer {
+ public:
+  Checkpointer(const std::string& path, std::int64_t wal_max_bytes)
+      : db_(path, false), wal_path_(path + "-wal"), wal_max_bytes_(wal_max_bytes) {
+    // A connection learns the database is in WAL mode only once it reads it; until then a
+    // checkpoint call does nothing (and reports -1 frames).
+    db_.exec("SELECT count(*) FROM sqlite_master");
+    thread_ = std::thread([this] { run(); });
+  }
+  ~Checkpointer() {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+    }
+    wake_.notify_one();
+    thread_.join();
+  }
+
+ private:
+  void run() {
+    name_this_thread("checkpointer");
+    std::unique_lock lock(mutex_);
+    while (!stopping_) {
+      wake_.wait_for(lock, std::chrono::milliseconds(50));
+      lock.unlock();
+      std::error_code ec;
+      const auto wal_bytes = static_cast<std::int64_t>(std::filesystem::file_size(wal_path_, ec));
+      const int mode = !ec && wal_bytes > wal_max_bytes_ ? SQLITE_CHECKPOINT_TRUNCATE : SQLITE_CHECKPOINT_PASSIVE;
+      int frames = 0, copied = 0;
+      const int rc = sqlite3_wal_checkpoint_v2(db_.handle(), nullptr, mode, &frames, &copied);
+      if (frames < 0) spdlog::error("store.checkpoint_not_in_wal_mode");
+      if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+        spdlog::warn("store.checkpoint_failed code={} error=\"{}\"", rc, sqlite3_errmsg(db_.handle()));
+      lock.lock();
+    }
+  }
+
+  Database db_;
+  std::string wal_path_;
+  std::int64_t wal_max_bytes_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+// Owns the writer's Database so it outlives the SqliteWriter built on it.
+class OwnedWriter final : public WriterConnection {
+ public:
+  OwnedWriter(const std::string& path, const EngineOptions& options)
+      : db_(std::make_unique<Database>(path, false)) {
+    configure_connection(*db_, options);
+    db_->exec(std::string("PRAGMA synchronous = ") + (options.synchronous_full ? "FULL" : "NORMAL"));
+    db_->exec("PRAGMA wal_autocheckpoint = 0");  // the Checkpointer does it
+    writer_ = std::make_unique<SqliteWriter>(*db_, options);
+    checkpointer_ = std::make_unique<Checkpointer>(path, static_cast<std::int64_t>(options.wal_max_mb) << 20);
+  }
+  WriteTxn& begin_batch() override { return writer_->begin_batch(); }
+  void commit_batch() override { writer_->commit_batch(); }
+  void rollback_batch() noexcept override { writer_->rollback_batch(); }
+  Pos committed_pos() const override { return writer_->committed_pos(); }
+
+ private:
+  std::unique_ptr<Database> db_;
+  std::unique_ptr<SqliteWriter> writer_;
+  std::unique_ptr<Checkpointer> checkpointer_;
+};
+
+}  // namespace
+
+std::unique_ptr<WriterConnection> open_sqlite_writer(const std::string& path, const EngineOptions& options) {
+  return std::make_unique<OwnedWriter>(path, options);
+}
+
+}  // namespace parley::store::sqlite

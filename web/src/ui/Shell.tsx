@@ -1,0 +1,84 @@
+// The signed-in layout: connection banner, sidebar and conversation side by side, or, on a
+// narrow screen, one of the two (data-view tells the stylesheet which).
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { ConnectionBanner } from './ConnectionBanner';
+import { ConversationView } from './conversation/ConversationView';
+import { Icon } from './common/icons';
+import { useClient } from './hooks';
+import { useNotifications, useTitle } from './notify';
+import { closeConversation, useRoute } from './router';
+import { Sidebar } from './sidebar/Sidebar';
+import { Toasts } from './Toasts';
+
+const NARROW = '(max-width: 767px)';
+
+function useNarrow(): boolean {
+  const [narrow, setNarrow] = useState(() => window.matchMedia(NARROW).matches);
+  useEffect(() => {
+    const query = window.matchMedia(NARROW);
+    const onChange = () => setNarrow(query.matches);
+    query.addEventListener('change', onChange);
+    return () => query.removeEventListener('change', onChange);
+  }, []);
+  return narrow;
+}
+
+function Welcome() {
+  return (
+    <section class="welcome" aria-label="Welcome">
+      <div class="welcome__logo" aria-hidden="true"><Icon name="chat" size={48} /></div>
+      <h1>Parley</h1>
+      <p>Pick a conversation on the left, or start a new one.</p>
+    </section>
+  );
+}
+
+export function Shell(props: { onSignOut(): void }) {
+  const client = useClient();
+  const route = useRoute();
+  const openId = route.name === 'conversation' ? route.id : null;
+  const narrow = useNarrow();
+  const [detailsOpen, setDetailsOpen] = useState(false);
+  const lastOpen = useRef<number | null>(null);
+
+  useNotifications(client);
+  useTitle(client, openId);
+
+  useEffect(() => setDetailsOpen(false), [openId]);
+
+  // Escape closes the innermost thing: a dialog (the browser does that), the details, the chat.
+  useEffect(() => {
+    const onKey = (event: KeyboardEvent) => {
+      if (event.key !== 'Escape' || event.defaultPrevented || document.querySelector('dialog[open]')) return;
+      if (detailsOpen) setDetailsOpen(false);
+      else if (openId !== null) closeConversation();
+    };
+    document.addEventListener('keydown', onKey);
+    return () => document.removeEventListener('keydown', onKey);
+  }, [detailsOpen, openId]);
+
+  // Back in the list, focus returns to the conversation that was open.
+  useEffect(() => {
+    if (openId === null && lastOpen.current !== null) {
+      document.querySelector<HTMLElement>(`[data-conversation-id="${lastOpen.current}"]`)?.focus();
+    }
+    lastOpen.current = openId;
+  }, [openId]);
+
+  return (
+    <div class="app" data-view={openId !== null ? 'conversation' : 'list'}>
+      <ConnectionBanner />
+      <div class="app__body">
+        <Sidebar currentId={openId} onSignOut={props.onSignOut} />
+        <main class="main">
+          {openId !== null ? (
+            <ConversationView key={openId} conversationId={openId} detailsOpen={detailsOpen} onDetails={setDetailsOpen} autoFocus={!narrow} />
+          ) : (
+            <Welcome />
+          )}
+        </main>
+      </div>
+      <Toasts />
+    </div>
+  );
+}

@@ -1,0 +1,49 @@
+// Browser notifications for messages that arrive while the tab is hidden, and the unread count
+// in the tab title.
+import { useEffect } from 'preact/hooks';
+import type { ChatClient } from '../state/client';
+import { conversationTitle, totalUnread, userName } from '../state/selectors';
+import { conversationPath, navigate } from './router';
+
+export function useNotifications(client: ChatClient): void {
+  useEffect(
+    () =>
+      client.onIncoming((event, conversation) => {
+        if (document.visibilityState !== 'hidden') return;
+        if (typeof Notification === 'undefined' || Notification.permission !== 'granted') return;
+        const state = client.store.get();
+        const sender = userName(state, event.sender_id);
+        const title = conversation.meta.kind === 'direct' ? sender : `${sender} in ${conversationTitle(state, conversation.meta)}`;
+        const text = event.text ?? '';
+        const notification = new Notification(title, {
+          body: text.length > 200 ? `${text.slice(0, 200)}…` : text,
+          tag: `parley-${event.conversation_id}`,
+        });
+        notification.onclick = () => {
+          window.focus();
+          navigate(conversationPath(event.conversation_id));
+          notification.close();
+        };
+      }),
+    [client],
+  );
+}
+
+/** "(3) Parley": unread messages in the tab title; the open conversation counts once hidden. */
+export function useTitle(client: ChatClient, openId: number | null): void {
+  useEffect(() => {
+    const update = () => {
+      const visible = document.visibilityState === 'visible';
+      const total = totalUnread(client.store.get(), visible && openId !== null ? openId : undefined);
+      const title = total > 0 ? `(${total}) Parley` : 'Parley';
+      if (document.title !== title) document.title = title;
+    };
+    update();
+    const unsubscribe = client.store.subscribe(update);
+    document.addEventListener('visibilitychange', update);
+    return () => {
+      unsubscribe();
+      document.removeEventListener('visibilitychange', update);
+    };
+  }, [client, openId]);
+}
