@@ -35,6 +35,10 @@ class ChatOp : public store::WriteOp {
   const store::EventRecord& emit(store::WriteTxn& txn, store::EventRecord draft);
   // Queues a subscription change for users without an event of its own (new direct chat).
   Delivery& delivery_for(ConversationId conversation);
+  // Sends each of `users` (every session) the conversation as it now sees it, as a
+  // {"type":"conversation"} frame placed at deliveries_[at]: ahead of the events that brought
+  // them in, so clients know a conversation before its first event.
+  void announce(store::WriteTxn& txn, ConversationId conversation, const std::vector<UserId>& users, std::size_t at);
 
   const LimitsConfig& limits() const;
 

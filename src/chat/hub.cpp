@@ -106,9 +106,10 @@ void Hub::apply(const DeliveryBatch& batch) {
       auto it = users_.find(user);
       if (it != users_.end() && it->second.subscribed) subscribe(user, it->second, item.conversation_id);
     }
-    if (item.event_frame) deliver_event(item);
+    // Per-user frames first: a conversation announcement must precede its first event.
     if (item.user_frame)
       for (UserId user : item.to_users) send_to_user(user, item.user_frame);
+    if (item.event_frame) deliver_event(item);
     if (item.requester && item.requester->thread == thread_index_ && !item.snapshot)
       deliver_reply(*item.requester, item.reply);
     for (UserId user : item.unsubscribe) {

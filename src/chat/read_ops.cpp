@@ -230,6 +230,16 @@ Result<Reply> user_get(ReadTxn& txn, const protocol::UserGetCmd& cmd) {
   return reply;
 }
 
+Result<Reply> users_get(ReadTxn& txn, const protocol::UsersGetCmd& cmd) {
+  Reply reply;
+  JsonWriter w(reply.fields);
+  w.key("users").begin_array();
+  for (UserId id : cmd.user_ids)
+    if (auto user = txn.user(id)) write_user(w, *user);
+  w.end_array();
+  return reply;
+}
+
 }  // namespace
 
 void ChatService::run_read(const Identity& caller, protocol::Command&& command, ReplyTarget target) {
@@ -250,6 +260,7 @@ void ChatService::run_read(const Identity& caller, protocol::Command&& command, 
           else if constexpr (std::is_same_v<T, protocol::ChannelListCmd>) return channel_list(*txn, user, c);
           else if constexpr (std::is_same_v<T, protocol::MembersListCmd>) return members_list(*txn, user, c);
           else if constexpr (std::is_same_v<T, protocol::UserGetCmd>) return user_get(*txn, c);
+          else if constexpr (std::is_same_v<T, protocol::UsersGetCmd>) return users_get(*txn, c);
           else {
             if (auto result = run_message_read(*txn, user, command, presence_, page_bytes)) return std::move(*result);
             return make_error(ErrorCode::internal, "command has no handler");

@@ -50,6 +50,7 @@ constexpr std::array kRoutes = {
     Route{"GET", "/v1/conversations/{conversation_id}/threads/{root_seq}", "thread.history"},
     Route{"GET", "/v1/presence", "presence.get"},  // ?user_ids=1,2
     Route{"PATCH", "/v1/me/settings", "settings.update"},
+    Route{"POST", "/v1/users/lookup", "users.get"},  // {"user_ids":[...]}
 };
 
 // Matches `path` against `pattern`, appending captured parameters. False if it differs.

@@ -8,6 +8,7 @@
 
 #include "auth/passwords.hpp"
 #include "chat/chat_op.hpp"
+#include "chat/reads.hpp"
 #include "chat/serialize.hpp"
 #include "core/clock.hpp"
 #include "core/json_writer.hpp"
@@ -121,6 +122,29 @@ Delivery& ChatOp::delivery_for(ConversationId conversation) {
   d.conversation_id = conversation;
   deliveries_.push_back(std::move(d));
   return deliveries_.back();
+}
+
+void ChatOp::announce(store::WriteTxn& txn, ConversationId conversation, const std::vector<UserId>& users,
+                      std::size_t at) {
+  auto record = txn.conversation(conversation);
+  if (!record) return;
+  std::vector<Delivery> items;
+  for (UserId user : users) {
+    auto member = txn.member(conversation, user);
+    if (!member) continue;
+    std::string json;
+    JsonWriter w(json);
+    w.begin_object().field("type", "conversation").key("conversation");
+    write_member_conversation(w, txn, *record, *member, user);
+    w.end_object();
+    Delivery d;
+    d.conversation_id = conversation;
+    d.to_users = {user};
+    d.user_frame = gateway::make_text_frame(json);
+    items.push_back(std::move(d));
+  }
+  deliveries_.insert(deliveries_.begin() + static_cast<std::ptrdiff_t>(std::min(at, deliveries_.size())),
+                     std::make_move_iterator(items.begin()), std::make_move_iterator(items.end()));
 }
 
 const LimitsConfig& ChatOp::limits() const { return service_.config().limits; }
@@ -333,7 +357,7 @@ void ChatService::handle_hello(gateway::Session& session, protocol::HelloCmd&& h
   state.device = std::move(hello.device);
   if (token.empty()) {
     session.send_text(reply_frame_json(Reply::failure(ErrorCode::unauthorized, "hello needs a token"), request_id));
-    session.close(gateway::close_code::auth_failed, "authentication failed");
+    session.close(gateway::close_code::auth_failed, error_code_name(ErrorCode::unauthorized));
     return;
   }
   state.hello_in_progress = true;
@@ -351,8 +375,11 @@ void ChatService::finish_hello(SessionId session_id, unsigned thread, const std:
   ChatSession& state = chat_session(*session);
   state.hello_in_progress = false;
   if (!identity) {
+    // The close reason is the error code too, so a client that only sees the close knows
+    // whether to sign in again (unauthorized, token_expired, token_revoked) or retry (unavailable).
+    const ErrorCode code = identity.error().code;
     session->send_text(reply_frame_json(Reply::failure(identity.take_error()), request_id));
-    session->close(gateway::close_code::auth_failed, "authentication failed");
+    session->close(gateway::close_code::auth_failed, error_code_name(code));
     return;
   }
   state.user_id = identity->user_id;

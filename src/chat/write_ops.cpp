@@ -177,7 +177,9 @@ class SendOp final : public ChatOp {
       if (!plain && !txn.direct_conversation(caller_, cmd_.to_user_id))
         return make_error(ErrorCode::invalid_field, "a first message cannot reply to anything");
       bool created = false;
+      const std::size_t first = deliveries_.size();
       conversation = open_direct(txn, caller_, cmd_.to_user_id, created, deliveries_);
+      if (created) announce(txn, conversation, deliveries_.back().subscribe, first);
     } else {
       auto member = require_member(txn, conversation, caller_);
       if (!member) return member.take_error();
@@ -239,7 +241,9 @@ class DirectOpenOp final : public ChatOp {
         cmd_.user_id != 0 ? txn.user(cmd_.user_id) : txn.user_by_username(ascii_lower(cmd_.username));
     if (!peer) return make_error(ErrorCode::not_found, "no such user");
     bool created = false;
+    const std::size_t first = deliveries_.size();
     ConversationId id = open_direct(txn, caller_, peer->id, created, deliveries_);
+    if (created) announce(txn, id, deliveries_.back().subscribe, first);
     reply_.fields = conversation_fields(txn, id, caller_);
     JsonWriter(reply_.fields).field("created", created);
     return Ok{};
@@ -265,6 +269,7 @@ class GroupCreateOp final : public ChatOp {
       if (!txn.user(id)) return make_error(ErrorCode::not_found, "no such user: " + std::to_string(id));
 
     auto conversation = txn.create_conversation(ConversationKind::group, cmd_.title, "", caller_, std::nullopt);
+    const std::size_t first = deliveries_.size();
     const EventRecord& created = emit(txn, draft(conversation.id, caller_, EventKind::conversation_created, meta_title(cmd_.title)));
     txn.add_member(conversation.id, ConversationKind::group, caller_, Role::owner, created.seq, created.pos);
     deliveries_.back().subscribe = {caller_};
@@ -274,6 +279,9 @@ class GroupCreateOp final : public ChatOp {
         txn.add_member(conversation.id, ConversationKind::group, id, Role::member, created.seq, added.pos);
       deliveries_.back().subscribe = members;
     }
+    std::vector<UserId> everyone = members;
+    everyone.push_back(caller_);
+    announce(txn, conversation.id, everyone, first);
     reply_.fields = conversation_fields(txn, conversation.id, caller_);
     return Ok{};
   }
@@ -289,9 +297,11 @@ class ChannelCreateOp final : public ChatOp {
  protected:
   Status run(WriteTxn& txn) override {
     auto conversation = txn.create_conversation(ConversationKind::channel, cmd_.title, cmd_.topic, caller_, std::nullopt);
+    const std::size_t first = deliveries_.size();
     const EventRecord& created = emit(txn, draft(conversation.id, caller_, EventKind::conversation_created, meta_title(cmd_.title)));
     txn.add_member(conversation.id, ConversationKind::channel, caller_, Role::owner, 1, created.pos);
     deliveries_.back().subscribe = {caller_};
+    announce(txn, conversation.id, {caller_}, first);
     reply_.fields = conversation_fields(txn, conversation.id, caller_);
     return Ok{};
   }
@@ -315,11 +325,13 @@ class ChannelJoinOp final : public ChatOp {
     if (!member || !member->active()) {
       if (conversation->member_count >= limits().max_channel_members)
         return make_error(ErrorCode::limit_reached, "the channel is full");
+      const std::size_t first = deliveries_.size();
       const EventRecord& event = emit(txn, draft(conversation->id, caller_, EventKind::member_joined));
       // A channel everyone left has no manager: whoever joins it first becomes its owner.
       const Role role = conversation->member_count == 0 ? Role::owner : Role::member;
       txn.add_member(conversation->id, ConversationKind::channel, caller_, role, 1, event.pos);
       deliveries_.back().subscribe = {caller_};
+      announce(txn, conversation->id, {caller_}, first);
       joined = true;
     }
     reply_.fields = conversation_fields(txn, conversation->id, caller_);
@@ -389,11 +401,13 @@ class MembersAddOp final : public ChatOp {
     const int limit = conversation.kind == ConversationKind::group ? limits().max_group_members : limits().max_channel_members;
     if (conversation.member_count + static_cast<int>(added.size()) > limit)
       return make_error(ErrorCode::limit_reached, "this would exceed the member limit of " + std::to_string(limit));
+    const std::size_t first = deliveries_.size();
     const EventRecord& event = emit(txn, draft(conversation.id, caller_, EventKind::member_added, meta_user_ids(added)));
     // Groups show new members what happens from now on; channels show their whole history.
     const Seq visible_from = conversation.kind == ConversationKind::group ? event.seq : 1;
     for (UserId id : added) txn.add_member(conversation.id, conversation.kind, id, Role::member, visible_from, event.pos);
     deliveries_.back().subscribe = added;
+    announce(txn, conversation.id, added, first);
     reply_.fields = conversation_fields(txn, conversation.id, caller_);
     JsonWriter w(reply_.fields);
     w.key("added").begin_array();

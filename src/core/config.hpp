@@ -45,7 +45,7 @@ struct AuthConfig {
 };
 
 struct LimitsConfig {
-  int max_frame_bytes = 65536;         // one WebSocket message (after reassembly)
+  int max_frame_bytes = 131072;        // one WebSocket message (after reassembly); fits a max_text_bytes text even when every character is JSON-escaped
   int max_json_depth = 16;
   int max_text_bytes = 16384;          // message text
   int max_client_msg_id_bytes = 64;

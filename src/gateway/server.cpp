@@ -48,6 +48,12 @@ std::string content_type_for(const std::filesystem::path& path) {
   if (ext == ".png") return "image/png";
   if (ext == ".ico") return "image/x-icon";
   if (ext == ".woff2") return "font/woff2";
+  if (ext == ".woff") return "font/woff";
+  if (ext == ".webp") return "image/webp";
+  if (ext == ".jpg" || ext == ".jpeg") return "image/jpeg";
+  if (ext == ".gif") return "image/gif";
+  if (ext == ".txt") return "text/plain; charset=utf-8";
+  if (ext == ".wasm") return "application/wasm";
   if (ext == ".webmanifest") return "application/manifest+json";
   return "application/octet-stream";
 }

@@ -80,6 +80,9 @@ struct MembersListCmd {
   UserId after_user_id = 0;  // paging: members with user_id > after_user_id
   int limit = 100;
 };
+struct UsersGetCmd {
+  std::vector<UserId> user_ids;
+};
 struct UserGetCmd {
   UserId user_id = 0;
   std::string username;
@@ -156,7 +159,7 @@ using Command = std::variant<HelloCmd, PingCmd, SendCmd, HistoryCmd, SyncCmd, Co
                              MemberSetRoleCmd, LeaveCmd, MembersListCmd, UserGetCmd, RegisterCmd, LoginCmd, ReceiptCmd,
                              ReceiptsGetCmd, TypingCmd, PresenceSetCmd, PresenceGetCmd, SettingsUpdateCmd,
                              MessageEditCmd, MessageDeleteCmd, MessageEditsCmd, ReactionCmd, ReactionsGetCmd, PinCmd,
-                             PinsListCmd, ThreadHistoryCmd>;
+                             PinsListCmd, ThreadHistoryCmd, UsersGetCmd>;
 
 // The wire name of a command ("send", "group.create", ...).
 const char* command_name(const Command& command);

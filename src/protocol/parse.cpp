@@ -366,6 +366,11 @@ Result<Command> parse_command_fields(std::string_view type, Fields& f, const Par
       return make_error(ErrorCode::invalid_field, "give at most one of 'before_seq' and 'after_seq'");
     return finish(f, std::move(c));
   }
+  if (type == "users.get") {
+    UsersGetCmd c;
+    c.user_ids = f.integer_list("user_ids", static_cast<std::size_t>(limits.max_members_per_request), true);
+    return finish(f, std::move(c));
+  }
   if (type == "auth.register") {
     RegisterCmd c;
     c.username = f.text("username", limits.max_username_bytes);
@@ -479,7 +484,7 @@ const char* command_name(const Command& command) {
       "members.remove", "members.set_role", "conversation.leave", "members.list", "user.get",
       "auth.register", "auth.login", "receipt", "receipts.get", "typing", "presence.set", "presence.get",
       "settings.update", "message.edit", "message.delete", "message.edits", "reaction", "reactions.get", "pin",
-      "pins.list", "thread.history"};
+      "pins.list", "thread.history", "users.get"};
   static_assert(std::size(kNames) == std::variant_size_v<Command>);
   return kNames[command.index()];
 }

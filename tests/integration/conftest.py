@@ -33,3 +33,20 @@ def make_server():
             s.cleanup()
         except Exception:
             pass
+
+
+@pytest.fixture(scope="module")
+def make_module_server():
+    """Factory for one module-wide server with its own settings."""
+    servers = []
+
+    def make(*args):
+        s = ParleyServer(*args).start()
+        servers.append(s)
+        return s
+
+    yield make
+    for s in servers:
+        code = s.stop()
+        s.cleanup()
+        assert code == 0, "parleyd exited uncleanly"

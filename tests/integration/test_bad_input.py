@@ -64,7 +64,7 @@ def test_oversize_message_text(witness):
 def test_frame_over_size_limit_closes_1009(witness):
     user = witness.register()
     raw = RawWs(witness, user.token)
-    raw.send_text('{"type":"ping","pad":"' + "x" * 70000 + '"}')
+    raw.send_text('{"type":"ping","pad":"' + "x" * 140000 + '"}')
     assert raw.close_code() == 1009
     # Declared length alone (no payload sent) is enough to refuse it.
     raw = RawWs(witness, user.token)

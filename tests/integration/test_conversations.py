@@ -205,3 +205,39 @@ def test_me_ignores_query_parameters(server):
     r = me.api("GET", "/v1/me", params={"user_id": other.id})
     assert r.json()["user"]["id"] == me.id
     assert server.api("GET", "/v1/auth/register").status_code == 405
+
+
+def test_new_conversations_are_announced_before_their_first_event(server):
+    owner, member, peer = server.register(), server.register(), server.register()
+    o2, m, p = owner.connect(), member.connect(), peer.connect()
+    o = owner.connect()
+    gid = o.ok("group.create", title="announced", member_ids=[member.id])["conversation"]["id"]
+    # The member's session hears of the conversation (with its role) before the event that added it.
+    m.wait_events(lambda e: e["conversation_id"] == gid)
+    kinds = [(f["type"], f.get("conversation", {}).get("id") or f.get("event", {}).get("conversation_id")) for f in m.frames]
+    assert kinds.index(("conversation", gid)) < kinds.index(("event", gid))
+    announced = [f for f in m.frames if f["type"] == "conversation"][0]["conversation"]
+    assert announced["role"] == "member" and announced["title"] == "announced" and announced["unread_count"] >= 0
+    # The creator's other device too; and both sides of a new direct chat, each with its peer.
+    o2.wait_events(lambda e: e["conversation_id"] == gid and e["kind"] == "conversation.created")
+    assert [f for f in o2.frames if f["type"] == "conversation" and f["conversation"]["id"] == gid]
+    direct = o.send_text(to_user_id=peer.id, text="hello")["conversation_id"]
+    p.wait_events(lambda e: e["conversation_id"] == direct)
+    first = [f for f in p.frames if f["type"] == "conversation"][0]["conversation"]
+    assert first["id"] == direct and first["peer"]["id"] == owner.id
+
+
+def test_users_lookup_and_refusal_reason(server):
+    a, b = server.register(), server.register()
+    c = a.connect()
+    users = c.ok("users.get", user_ids=[b.id, a.id, 999999])["users"]
+    assert [u["username"] for u in users] == [b.username, a.username]
+    r = a.api("POST", "/v1/users/lookup", json={"user_ids": [b.id]})
+    assert r.json()["users"][0]["id"] == b.id
+    # A refused hello closes with 4003 and the error code as the reason.
+    from harness import RawWs
+    raw = RawWs(server)
+    raw.send_text('{"type":"hello","id":"h","token":"nope"}')
+    assert raw.recv_json()["code"] == "unauthorized"
+    opcode, payload = raw.recv_frame()
+    assert opcode == 0x8 and int.from_bytes(payload[:2], "big") == 4003 and payload[2:] == b"unauthorized"
