@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "chat/delivery.hpp"
+#include "core/hash.hpp"
 #include "gateway/session.hpp"
 
 namespace parley::chat {
@@ -100,12 +101,7 @@ class Hub {
     UserId user;
     bool operator==(const TypingKey&) const = default;
   };
-  struct TypingKeyHash {
-    std::size_t operator()(const TypingKey& k) const {
-      return std::hash<std::uint64_t>()(static_cast<std::uint64_t>(k.conversation) * 0x9E3779B97F4A7C15ULL ^
-                                        static_cast<std::uint64_t>(k.user));
-    }
-  };
+  using TypingKeyHash = IdPairHash<TypingKey, &TypingKey::conversation, &TypingKey::user>;
 
   unsigned thread_index_;
   Pos delivered_pos_ = 0;

@@ -4,14 +4,15 @@
 
 #include "chat/service.hpp"
 #include "core/clock.hpp"
+#include "core/hash.hpp"
 #include "core/json_writer.hpp"
 
 namespace parley::chat {
 namespace {
 
-std::uint64_t pair_key(ConversationId conversation, UserId user) {
-  return static_cast<std::uint64_t>(conversation) * 0x9E3779B97F4A7C15ULL ^ static_cast<std::uint64_t>(user);
-}
+// The typing throttle keys on a mix of (conversation, user): a collision only shares a
+// throttle. Receipts key on the exact pair (ChatService::LiveState).
+std::uint64_t pair_key(ConversationId conversation, UserId user) { return mix_ids(conversation, user); }
 
 // Stores when users went offline (their "last seen").
 class LastSeenOp final : public ChatOp {
@@ -108,7 +109,7 @@ void ChatService::expire_typing(unsigned thread) {
 
 void ChatService::queue_receipt(unsigned thread, const PendingReceipt& receipt) {
   LiveState& live = *live_[thread];
-  auto [it, inserted] = live.receipts.try_emplace(pair_key(receipt.conversation_id, receipt.user_id), receipt);
+  auto [it, inserted] = live.receipts.try_emplace(ReceiptKey{receipt.conversation_id, receipt.user_id}, receipt);
   if (!inserted) {
     it->second.delivered_seq = std::max(it->second.delivered_seq, receipt.delivered_seq);
     it->second.read_seq = std::max(it->second.read_seq, receipt.read_seq);
@@ -148,7 +149,7 @@ void ChatService::presence_tick() {
       auto user = txn->user(change.user_id);
       const bool share = user && user->share_last_seen;
       presence_.set_privacy(change.user_id, share);
-      if (share) out.last_seen_ms = change.view.last_seen_ms;
+      if (share && change.went_offline) out.last_seen_ms = change.view.last_seen_ms;
       out.audience = txn->peers(change.user_id);
       if (change.went_offline) offline.emplace_back(change.user_id, change.view.last_seen_ms);
       batch->push_back(std::move(out));

@@ -2,6 +2,8 @@
 // settings. Each is a ChatOp run by the store's writer; each validates before writing.
 #include "chat/message_ops.hpp"
 
+#include <algorithm>
+
 #include "chat/serialize.hpp"
 #include "chat/service.hpp"
 #include "core/json_writer.hpp"
@@ -120,7 +122,8 @@ class ReactionOp final : public ChatOp {
     const Seq seq = cmd_.message.seq;
     bool changed = false;
     if (cmd_.add) {
-      if (txn.reaction_count(conversation, seq, caller_) >= limits().max_reactions_per_message)
+      // At the limit, adding one the user already has is still the no-op it always is.
+      if (txn.reaction_count(conversation, seq, caller_) >= limits().max_reactions_per_message && !has_own_reaction(txn))
         return make_error(ErrorCode::limit_reached, "too many reactions from you on this message");
       changed = txn.add_reaction(conversation, seq, caller_, cmd_.emoji);
     } else {
@@ -136,6 +139,12 @@ class ReactionOp final : public ChatOp {
   }
 
  private:
+  bool has_own_reaction(WriteTxn& txn) const {
+    for (const auto& r : txn.reactions(cmd_.message.conversation_id, cmd_.message.seq, cmd_.message.seq))
+      if (r.user_id == caller_ && r.emoji == cmd_.emoji) return true;
+    return false;
+  }
+
   protocol::ReactionCmd cmd_;
 };
 
@@ -155,7 +164,9 @@ class PinOp final : public ChatOp {
     const Seq seq = cmd_.message.seq;
     bool changed = false;
     if (cmd_.add) {
-      if (static_cast<int>(txn.pins(conversation).size()) >= limits().max_pins)
+      const auto pins = txn.pins(conversation);
+      const bool pinned = std::any_of(pins.begin(), pins.end(), [&](const auto& p) { return p.seq == seq; });
+      if (!pinned && static_cast<int>(pins.size()) >= limits().max_pins)
         return make_error(ErrorCode::limit_reached, "this conversation has the most pins allowed");
       changed = txn.add_pin(conversation, seq, caller_);
     } else {
@@ -221,9 +232,12 @@ class ReceiptsOp final : public ChatOp {
       if (!after) continue;
       auto user = txn.user(r.user_id);
       const bool share_read = user && user->share_read_receipts;
+      const bool delivered_moved = after->delivered_seq > member->delivered_seq;
       Delivery d;
       d.conversation_id = r.conversation_id;
-      if (conversation->kind != ConversationKind::channel) {
+      // Others hear of it in direct chats and groups, unless all that moved is a read pointer
+      // the user keeps to itself (even the timing would tell).
+      if (conversation->kind != ConversationKind::channel && (share_read || delivered_moved)) {
         std::string json;
         JsonWriter w(json);
         w.begin_object().field("type", "receipt").field("conversation_id", r.conversation_id);
@@ -237,8 +251,8 @@ class ReceiptsOp final : public ChatOp {
       JsonWriter w(own);
       w.begin_object().field("type", "read_state").field("conversation_id", r.conversation_id);
       w.field("delivered_seq", after->delivered_seq).field("read_seq", after->read_seq);
-      w.field("unread_count", txn.unread_count(r.conversation_id, r.user_id, after->read_seq, 1000));
-      w.field("mention_count", txn.mention_count(r.conversation_id, r.user_id, after->read_seq));
+      w.field("unread_count", txn.unread_count(r.conversation_id, r.user_id, after->unread_after(), after->unread_up_to(), 1000));
+      w.field("mention_count", txn.mention_count(r.conversation_id, r.user_id, after->unread_after(), after->unread_up_to()));
       w.end_object();
       d.to_users = {r.user_id};
       d.user_frame = gateway::make_text_frame(own);

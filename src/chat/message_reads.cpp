@@ -15,8 +15,8 @@ void write_member_conversation(JsonWriter& w, ReadTxn& txn, const store::Convers
                                const store::MemberRecord& member, UserId caller) {
   ConversationExtras extras;
   const Seq visible_to = member.left_seq.value_or(c.last_seq);
-  extras.unread_count = txn.unread_count(c.id, caller, std::max(member.read_seq, member.visible_from_seq - 1), 1000);
-  extras.mention_count = txn.mention_count(c.id, caller, member.read_seq);
+  extras.unread_count = txn.unread_count(c.id, caller, member.unread_after(), member.unread_up_to(), 1000);
+  extras.mention_count = txn.mention_count(c.id, caller, member.unread_after(), member.unread_up_to());
   auto last = txn.last_text_event(c.id, visible_to);
   if (last && last->seq >= member.visible_from_seq) extras.last_message = &*last;
   std::optional<store::UserRecord> peer;
@@ -62,8 +62,9 @@ Result<store::EventRecord> visible_message(ReadTxn& txn, UserId caller, const pr
   if (!member) return member.take_error();
   auto event = txn.event(ref.conversation_id, ref.seq);
   const Seq upper = member->left_seq.value_or(INT64_MAX);
-  if (!event || event->seq < member->visible_from_seq || event->seq > upper || event->kind != EventKind::text)
+  if (!event || event->seq < member->visible_from_seq || event->seq > upper)
     return make_error(ErrorCode::not_found, "no such message");
+  if (event->kind != EventKind::text) return make_error(ErrorCode::invalid_field, "that event is not a message");
   if (member_out) *member_out = *member;
   return std::move(*event);
 }
@@ -118,18 +119,10 @@ Result<Reply> message_edits(ReadTxn& txn, UserId caller, const protocol::Message
 Result<Reply> reactions_get(ReadTxn& txn, UserId caller, const protocol::ReactionsGetCmd& cmd) {
   auto message = visible_message(txn, caller, cmd.message);
   if (!message) return message.take_error();
-  EventExtras extras;
-  extras.reactions = txn.reactions(cmd.message.conversation_id, cmd.message.seq, cmd.message.seq);
-  // The event writer aggregates them; only its "reactions" member goes into this reply.
-  std::string event;
-  JsonWriter e(event);
-  write_event(e, *message, &extras);
   Reply reply;
   JsonWriter w(reply.fields);
   w.field("conversation_id", cmd.message.conversation_id).field("seq", cmd.message.seq);
-  const auto at = event.find("\"reactions\":");
-  w.raw(at == std::string::npos ? std::string_view("\"reactions\":[]")
-                                : std::string_view(event).substr(at, event.rfind(']') + 1 - at));
+  write_reactions(w, txn.reactions(cmd.message.conversation_id, cmd.message.seq, cmd.message.seq));
   return reply;
 }
 
@@ -159,26 +152,11 @@ Result<Reply> thread_history(ReadTxn& txn, UserId caller, const protocol::Thread
   if (!root) return root.take_error();
   const Seq low = std::max(member.visible_from_seq, cmd.root_seq + 1);
   const Seq high = member.left_seq.value_or(INT64_MAX);
-  std::vector<store::EventRecord> events;
-  bool has_more = false;
-  if (cmd.after_seq) {
-    events = txn.thread_events(cmd.conversation_id, cmd.root_seq, std::max(low, *cmd.after_seq + 1), high, cmd.limit + 1, false);
-    has_more = static_cast<int>(events.size()) > cmd.limit;
-    if (has_more) events.pop_back();
-    if (std::size_t keep = events_fitting(events, page_bytes, false); keep < events.size()) {
-      has_more = true;
-      events.resize(keep);
-    }
-  } else {
-    const Seq to = cmd.before_seq ? std::min(high, *cmd.before_seq - 1) : high;
-    events = txn.thread_events(cmd.conversation_id, cmd.root_seq, low, to, cmd.limit + 1, true);
-    has_more = static_cast<int>(events.size()) > cmd.limit;
-    if (has_more) events.erase(events.begin());
-    if (std::size_t keep = events_fitting(events, page_bytes, true); keep < events.size()) {
-      has_more = true;
-      events.erase(events.begin(), events.end() - static_cast<std::ptrdiff_t>(keep));
-    }
-  }
+  auto page = page_of_events(
+      [&](Seq from, Seq to, int count, bool newest_first) {
+        return txn.thread_events(cmd.conversation_id, cmd.root_seq, from, to, count, newest_first);
+      },
+      low, high, cmd.before_seq, cmd.after_seq, cmd.limit, page_bytes);
   Reply reply;
   JsonWriter w(reply.fields);
   w.field("conversation_id", cmd.conversation_id).field("root_seq", cmd.root_seq);
@@ -188,8 +166,8 @@ Result<Reply> thread_history(ReadTxn& txn, UserId caller, const protocol::Thread
   root_extras.reactions = txn.reactions(cmd.conversation_id, cmd.root_seq, cmd.root_seq);
   if (!threads.empty()) root_extras.thread = &threads.front();
   write_event(w, *root, &root_extras);
-  write_events_with_state(w, txn, cmd.conversation_id, events);
-  w.field("has_more", has_more);
+  write_events_with_state(w, txn, cmd.conversation_id, page.events);
+  w.field("has_more", page.has_more);
   return reply;
 }
 

@@ -57,35 +57,16 @@ Result<Reply> history(ReadTxn& txn, UserId caller, const protocol::HistoryCmd& c
   // A member reads from where its membership began to where it ended (or the latest event).
   const Seq low = member->visible_from_seq;
   const Seq high = member->left_seq.value_or(conversation->last_seq);
-  std::vector<store::EventRecord> events;
-  bool has_more = false;
-  if (cmd.after_seq) {
-    events = txn.events(cmd.conversation_id, std::max(low, *cmd.after_seq + 1), high, cmd.limit + 1, false);
-    if (static_cast<int>(events.size()) > cmd.limit) {
-      has_more = true;
-      events.pop_back();
-    }
-    if (std::size_t keep = events_fitting(events, page_bytes, false); keep < events.size()) {
-      has_more = true;
-      events.resize(keep);
-    }
-  } else {
-    const Seq to = cmd.before_seq ? std::min(high, *cmd.before_seq - 1) : high;
-    events = txn.events(cmd.conversation_id, low, to, cmd.limit + 1, true);
-    if (static_cast<int>(events.size()) > cmd.limit) {
-      has_more = true;
-      events.erase(events.begin());
-    }
-    if (std::size_t keep = events_fitting(events, page_bytes, true); keep < events.size()) {
-      has_more = true;
-      events.erase(events.begin(), events.end() - static_cast<std::ptrdiff_t>(keep));
-    }
-  }
+  auto page = page_of_events(
+      [&](Seq from, Seq to, int count, bool newest_first) {
+        return txn.events(cmd.conversation_id, from, to, count, newest_first);
+      },
+      low, high, cmd.before_seq, cmd.after_seq, cmd.limit, page_bytes);
   Reply reply;
   JsonWriter w(reply.fields);
   w.field("conversation_id", cmd.conversation_id);
-  write_events_with_state(w, txn, cmd.conversation_id, events);
-  w.field("has_more", has_more);
+  write_events_with_state(w, txn, cmd.conversation_id, page.events);
+  w.field("has_more", page.has_more);
   w.field("visible_from_seq", low);
   w.field("last_seq", high);
   return reply;

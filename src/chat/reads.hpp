@@ -36,4 +36,33 @@ std::optional<Result<Reply>> run_message_read(store::ReadTxn& txn, UserId caller
 // How many events, taken from the front (or the back), fit in `budget` bytes; at least one.
 std::size_t events_fitting(const std::vector<store::EventRecord>& events, std::size_t budget, bool from_back);
 
+// One page of events with seq in [low, high]: forward from `after_seq`, else backward from
+// `before_seq` (or from the end), at most `limit` and about `page_bytes`. `fetch(from, to,
+// count, newest_first)` reads the events. has_more: another page lies in the same direction.
+struct EventPage {
+  std::vector<store::EventRecord> events;
+  bool has_more = false;
+};
+template <typename Fetch>
+EventPage page_of_events(Fetch fetch, Seq low, Seq high, std::optional<Seq> before_seq, std::optional<Seq> after_seq,
+                         int limit, std::size_t page_bytes) {
+  EventPage page;
+  const bool forward = after_seq.has_value();
+  if (forward) page.events = fetch(std::max(low, *after_seq + 1), high, limit + 1, false);
+  else page.events = fetch(low, before_seq ? std::min(high, *before_seq - 1) : high, limit + 1, true);
+  auto& events = page.events;
+  // One event beyond the limit was read to learn whether there is more.
+  if (static_cast<int>(events.size()) > limit) {
+    page.has_more = true;
+    if (forward) events.pop_back();
+    else events.erase(events.begin());
+  }
+  if (std::size_t keep = events_fitting(events, page_bytes, !forward); keep < events.size()) {
+    page.has_more = true;
+    if (forward) events.resize(keep);
+    else events.erase(events.begin(), events.end() - static_cast<std::ptrdiff_t>(keep));
+  }
+  return page;
+}
+
 }  // namespace parley::chat

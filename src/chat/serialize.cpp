@@ -29,26 +29,7 @@ void write_event(JsonWriter& w, const store::EventRecord& e, const EventExtras* 
   // Detail fields are stored as a JSON object; they are spliced into the event object.
   if (e.meta_json.size() > 2 && e.meta_json.front() == '{' && e.meta_json.back() == '}')
     w.raw(std::string_view(e.meta_json).substr(1, e.meta_json.size() - 2));
-  if (extras && !extras->reactions.empty()) {
-    // Aggregated per emoji, in order of first use: {"emoji","count","user_ids"}.
-    w.key("reactions").begin_array();
-    std::vector<bool> done(extras->reactions.size(), false);
-    for (std::size_t i = 0; i < extras->reactions.size(); ++i) {
-      if (done[i]) continue;
-      const std::string& emoji = extras->reactions[i].emoji;
-      std::vector<UserId> users;
-      for (std::size_t j = i; j < extras->reactions.size(); ++j)
-        if (!done[j] && extras->reactions[j].emoji == emoji) {
-          users.push_back(extras->reactions[j].user_id);
-          done[j] = true;
-        }
-      w.begin_object().field("emoji", emoji).field("count", static_cast<std::int64_t>(users.size()));
-      w.key("user_ids").begin_array();
-      for (UserId u : users) w.value(u);
-      w.end_array().end_object();
-    }
-    w.end_array();
-  }
+  if (extras && !extras->reactions.empty()) write_reactions(w, extras->reactions);
   if (extras && extras->thread) {
     w.key("thread").begin_object();
     w.field("reply_count", static_cast<std::int64_t>(extras->thread->reply_count));
@@ -57,6 +38,26 @@ void write_event(JsonWriter& w, const store::EventRecord& e, const EventExtras* 
     w.end_object();
   }
   w.end_object();
+}
+
+void write_reactions(JsonWriter& w, const std::vector<store::ReactionRecord>& reactions) {
+  w.key("reactions").begin_array();
+  std::vector<bool> done(reactions.size(), false);
+  for (std::size_t i = 0; i < reactions.size(); ++i) {
+    if (done[i]) continue;
+    const std::string& emoji = reactions[i].emoji;
+    std::vector<UserId> users;
+    for (std::size_t j = i; j < reactions.size(); ++j)
+      if (!done[j] && reactions[j].emoji == emoji) {
+        users.push_back(reactions[j].user_id);
+        done[j] = true;
+      }
+    w.begin_object().field("emoji", emoji).field("count", static_cast<std::int64_t>(users.size()));
+    w.key("user_ids").begin_array();
+    for (UserId u : users) w.value(u);
+    w.end_array().end_object();
+  }
+  w.end_array();
 }
 
 void write_conversation(JsonWriter& w, const store::ConversationRecord& c, const store::MemberRecord* member,

@@ -23,6 +23,9 @@ struct EventExtras {
 //  current state: "edited"/"edited_at" with the latest text, or "deleted"; plus `extras`.
 void write_event(JsonWriter& w, const store::EventRecord& event, const EventExtras* extras = nullptr);
 
+// "reactions":[{"emoji","count","user_ids"}], aggregated per emoji in order of first use.
+void write_reactions(JsonWriter& w, const std::vector<store::ReactionRecord>& reactions);
+
 // Per-caller state that conversation lists add to a conversation.
 struct ConversationExtras {
   int unread_count = 0;

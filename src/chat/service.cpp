@@ -154,9 +154,9 @@ const LimitsConfig& ChatOp::limits() const { return service_.config().limits; }
 ChatService::ChatService(const Config& config, gateway::ThreadPoster& poster)
     : config_(config),
       poster_(poster),
-      presence_(config_.presence),
       signer_(load_or_create_token_key(config)),
-      external_verifier_(config.auth.jwt_secret, config.auth.jwt_issuer, config.auth.jwt_audience) {
+      external_verifier_(config.auth.jwt_secret, config.auth.jwt_issuer, config.auth.jwt_audience),
+      presence_(config_.presence) {
   store::EngineOptions options;
   options.url = config.store_url();
   options.synchronous_full = config.store.sqlite_synchronous != "normal";

@@ -23,6 +23,7 @@
 #include "chat/message_ops.hpp"
 #include "chat/presence.hpp"
 #include "core/config.hpp"
+#include "core/hash.hpp"
 #include "gateway/session.hpp"
 #include "protocol/parse.hpp"
 #include "store/committer.hpp"
@@ -170,8 +171,14 @@ class ChatService final : public gateway::SessionHandler, public gateway::HttpHa
   std::unique_ptr<HashPool> hash_pool_;
 
   // Per I/O thread state of the live features (touched only on that thread).
+  struct ReceiptKey {
+    ConversationId conversation;
+    UserId user;
+    bool operator==(const ReceiptKey&) const = default;
+  };
   struct LiveState {
-    std::unordered_map<std::uint64_t, PendingReceipt> receipts;  // coalescing window
+    std::unordered_map<ReceiptKey, PendingReceipt, IdPairHash<ReceiptKey, &ReceiptKey::conversation, &ReceiptKey::user>>
+        receipts;  // coalescing window
     bool receipts_scheduled = false;
     std::unordered_map<std::uint64_t, std::int64_t> typing_sent;  // throttle: last start sent
     bool typing_timer = false;

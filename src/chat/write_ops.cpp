@@ -164,36 +164,29 @@ class SendOp final : public ChatOp {
     ConversationId conversation = cmd_.conversation_id;
     if (cmd_.to_user_id != 0) {
       if (!txn.user(cmd_.to_user_id)) return make_error(ErrorCode::not_found, "no such user");
-      // A retry must not create anything: if the message exists, answer with it (below).
-      if (auto original = txn.event_by_client_msg_id(caller_, cmd_.client_msg_id)) {
-        if (txn.direct_conversation(caller_, cmd_.to_user_id) != original->conversation_id)
-          return make_error(ErrorCode::conflict, "this client_msg_id was already used for a message in another conversation");
-        conversation = original->conversation_id;
-      }
+      conversation = txn.direct_conversation(caller_, cmd_.to_user_id).value_or(0);
     }
-    const bool plain = cmd_.reply_to_seq == 0 && cmd_.thread_root_seq == 0 && cmd_.text.find('@') == std::string::npos;
     std::vector<UserId> mentions;
-    if (cmd_.to_user_id != 0 && conversation == 0) {
-      if (!plain && !txn.direct_conversation(caller_, cmd_.to_user_id))
+    if (conversation != 0) {
+      if (Status valid = validate(txn, conversation, mentions); !valid) {
+        // A retry of a message that was stored gets its ack even if it would not pass now
+        // (the sender was removed since, or the quoted message deleted).
+        auto original = txn.event_by_client_msg_id(caller_, cmd_.client_msg_id);
+        if (!original || original->conversation_id != conversation) return valid;
+        write_ack(*original, true);
+        return Ok{};
+      }
+    } else {
+      // The first message of a direct chat, which it creates: nothing to reply to yet, and a
+      // retry must not create anything.
+      if (cmd_.reply_to_seq > 0 || cmd_.thread_root_seq > 0)
         return make_error(ErrorCode::invalid_field, "a first message cannot reply to anything");
+      if (txn.event_by_client_msg_id(caller_, cmd_.client_msg_id))
+        return make_error(ErrorCode::conflict, "this client_msg_id was already used for a message in another conversation");
       bool created = false;
       const std::size_t first = deliveries_.size();
       conversation = open_direct(txn, caller_, cmd_.to_user_id, created, deliveries_);
-      if (created) announce(txn, conversation, deliveries_.back().subscribe, first);
-    } else {
-      auto member = require_member(txn, conversation, caller_);
-      if (!member) return member.take_error();
-      // Replies, threads and mentions (the common plain message skips all of this).
-      if (!plain) {
-        if (cmd_.reply_to_seq > 0)
-          if (auto s = check_reference(txn, conversation, cmd_.reply_to_seq, member->visible_from_seq, false); !s)
-            return s.take_error();
-        if (cmd_.thread_root_seq > 0)
-          if (auto s = check_reference(txn, conversation, cmd_.thread_root_seq, member->visible_from_seq, true); !s)
-            return s.take_error();
-        auto conversation_record = txn.conversation(conversation);
-        mentions = find_mentions(txn, cmd_.text, conversation, *member, conversation_record->kind);
-      }
+      announce(txn, conversation, deliveries_.back().subscribe, first);
     }
     EventRecord e = draft(conversation, caller_, EventKind::text, mentions.empty() ? std::string() : meta_mentions(mentions));
     e.client_msg_id = std::move(cmd_.client_msg_id);
@@ -208,15 +201,7 @@ class SendOp final : public ChatOp {
       if (event.thread_root > 0) txn.add_thread_reply(conversation, event.thread_root, event.seq, event.created_at_ms);
       if (!mentions.empty()) txn.add_mentions(conversation, event.seq, mentions);
     }
-    reply_.type = "ack";
-    JsonWriter w(reply_.fields);
-    w.field("conversation_id", event.conversation_id);
-    w.field("client_msg_id", event.client_msg_id);
-    w.key("message_id").id_string(event.id);
-    w.field("seq", event.seq);
-    w.field("pos", event.pos);
-    w.field("ts", event.created_at_ms);
-    w.field("duplicate", outcome.duplicate);
+    write_ack(event, outcome.duplicate);
     if (!outcome.duplicate) {
       Delivery d;
       d.conversation_id = event.conversation_id;
@@ -228,6 +213,35 @@ class SendOp final : public ChatOp {
   }
 
  private:
+  // Membership, the reply and thread targets, and the mentions of the text. The common plain
+  // message (no reply, no thread, no "@") needs only the membership.
+  Status validate(WriteTxn& txn, ConversationId conversation, std::vector<UserId>& mentions) {
+    auto member = require_member(txn, conversation, caller_);
+    if (!member) return member.take_error();
+    if (cmd_.reply_to_seq > 0)
+      if (auto s = check_reference(txn, conversation, cmd_.reply_to_seq, member->visible_from_seq, false); !s) return s;
+    if (cmd_.thread_root_seq > 0)
+      if (auto s = check_reference(txn, conversation, cmd_.thread_root_seq, member->visible_from_seq, true); !s) return s;
+    if (cmd_.text.find('@') != std::string::npos) {
+      const auto kind = txn.conversation(conversation)->kind;
+      if (kind != ConversationKind::direct) mentions = find_mentions(txn, cmd_.text, conversation, *member, kind);
+    }
+    return Ok{};
+  }
+
+  void write_ack(const EventRecord& event, bool duplicate) {
+    reply_.type = "ack";
+    reply_.fields.clear();
+    JsonWriter w(reply_.fields);
+    w.field("conversation_id", event.conversation_id);
+    w.field("client_msg_id", event.client_msg_id);
+    w.key("message_id").id_string(event.id);
+    w.field("seq", event.seq);
+    w.field("pos", event.pos);
+    w.field("ts", event.created_at_ms);
+    w.field("duplicate", duplicate);
+  }
+
   protocol::SendCmd cmd_;
 };
 
@@ -272,15 +286,17 @@ class GroupCreateOp final : public ChatOp {
     const std::size_t first = deliveries_.size();
     const EventRecord& created = emit(txn, draft(conversation.id, caller_, EventKind::conversation_created, meta_title(cmd_.title)));
     txn.add_member(conversation.id, ConversationKind::group, caller_, Role::owner, created.seq, created.pos);
-    deliveries_.back().subscribe = {caller_};
-    if (!members.empty()) {
-      const EventRecord& added = emit(txn, draft(conversation.id, caller_, EventKind::member_added, meta_user_ids(members)));
-      for (UserId id : members)
-        txn.add_member(conversation.id, ConversationKind::group, id, Role::member, created.seq, added.pos);
-      deliveries_.back().subscribe = members;
-    }
     std::vector<UserId> everyone = members;
     everyone.push_back(caller_);
+    // The first members belong from the creation on: they get it live and by sync.
+    deliveries_.back().subscribe = everyone;
+    const Pos created_pos = created.pos;
+    const Seq created_seq = created.seq;
+    if (!members.empty()) {
+      emit(txn, draft(conversation.id, caller_, EventKind::member_added, meta_user_ids(members)));
+      for (UserId id : members)
+        txn.add_member(conversation.id, ConversationKind::group, id, Role::member, created_seq, created_pos);
+    }
     announce(txn, conversation.id, everyone, first);
     reply_.fields = conversation_fields(txn, conversation.id, caller_);
     return Ok{};

@@ -296,10 +296,11 @@ void Server::start() {
 }
 
 void Server::accept_next() {
+  if (!listener_) return;  // stop_accepting() ran
   ThreadContext& target = threads_.context(next_thread_);
   next_thread_ = (next_thread_ + 1) % threads_.thread_count();
   listener_->acceptor.async_accept(target.io, [this, &target](boost::system::error_code ec, tcp::socket socket) {
-    if (ec == asio::error::operation_aborted || !listener_->acceptor.is_open()) return;
+    if (ec == asio::error::operation_aborted || !listener_ || !listener_->acceptor.is_open()) return;
     if (ec) {
       // Usually out of file descriptors: back off instead of spinning.
       spdlog::warn("accept.failed error=\"{}\" open_connections={}", ec.message(), connections_.load());
@@ -334,6 +335,8 @@ void Server::stop_accepting() {
       listener_->acceptor.close(ec);
       listener_->retry_timer.cancel();
     }
+    // Destroyed here, on its own thread, so that it never outlives the io_context it uses.
+    listener_.reset();
   });
 }
 

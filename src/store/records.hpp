@@ -51,6 +51,9 @@ struct MemberRecord {
   Seq read_seq = 0;             // receipts: read up to this seq (never moves back)
 
   bool active() const { return !left_seq.has_value(); }
+  // What is unread for this member: seq in (unread_after(), unread_up_to()].
+  Seq unread_after() const { return read_seq > visible_from_seq - 1 ? read_seq : visible_from_seq - 1; }
+  Seq unread_up_to() const { return left_seq.value_or(INT64_MAX); }
 };
 
 struct EventRecord {

@@ -90,10 +90,10 @@ class ReadTxn {
   // Thread summaries of roots with seq in [from_seq, to_seq].
   virtual std::vector<ThreadRecord> threads(ConversationId conversation, Seq from_seq, Seq to_seq) = 0;
   virtual std::vector<PinRecord> pins(ConversationId conversation) = 0;
-  // Text events from others with seq > after_seq, counted up to `cap`.
-  virtual int unread_count(ConversationId conversation, UserId user, Seq after_seq, int cap) = 0;
-  // Mentions of `user` (or of everyone, by others) with seq > after_seq.
-  virtual int mention_count(ConversationId conversation, UserId user, Seq after_seq) = 0;
+  // Undeleted text events from others with after_seq < seq <= up_to_seq, counted up to `cap`.
+  virtual int unread_count(ConversationId conversation, UserId user, Seq after_seq, Seq up_to_seq, int cap) = 0;
+  // Messages from others in after_seq < seq <= up_to_seq that mention `user` or everyone.
+  virtual int mention_count(ConversationId conversation, UserId user, Seq after_seq, Seq up_to_seq) = 0;
   // Users sharing an active direct or group conversation with `user` (presence audience).
   virtual std::vector<UserId> peers(UserId user) = 0;
 

@@ -13,8 +13,9 @@ def server():
     s = ParleyServer(*HIGH_RATE).start()
     yield s
     code = s.stop()
+    log = s.read_log()
     s.cleanup()
-    assert code == 0, "parleyd exited uncleanly"
+    assert code == 0, "parleyd exited uncleanly:\n" + log[-20000:]
 
 
 @pytest.fixture
@@ -48,5 +49,6 @@ def make_module_server():
     yield make
     for s in servers:
         code = s.stop()
+        log = s.read_log()
         s.cleanup()
-        assert code == 0, "parleyd exited uncleanly"
+        assert code == 0, "parleyd exited uncleanly:\n" + log[-20000:]

@@ -19,7 +19,8 @@ def test_every_setting_is_documented():
 
 def test_help_lists_every_setting_with_its_default():
     text = subprocess.run([PARLEYD, "--help"], capture_output=True, text=True, check=True).stdout
-    assert "--limits.max_frame_bytes" in text and "=65536" in text
+    line = [l for l in text.splitlines() if "--limits.max_frame_bytes" in l][0]
+    assert "=131072" in line
     assert "PARLEY_STORE_SQLITE_SYNCHRONOUS" in text
 
 

@@ -262,6 +262,27 @@ def test_unread_counts_and_mentions_agree_across_devices(live):
     assert d2.ok("conversations.list")["conversations"][0]["id"] == direct
 
 
+def test_counts_start_at_joining_and_stop_at_leaving(live):
+    admin, early, late = live.register(), live.register(), live.register()
+    a = admin.connect()
+    group = a.ok("group.create", title="bounds", member_ids=[early.id])["conversation"]["id"]
+    a.send_text(group, text="@all before the late one joined")
+    a.send_text(group, text=f"@{early.username} and @all: counts once")
+
+    def counts(user):
+        c = user.connect().ok("conversation.get", conversation_id=group)["conversation"]
+        return c["unread_count"], c["mention_count"]
+
+    assert counts(early) == (2, 2)
+    a.ok("members.add", conversation_id=group, user_ids=[late.id])
+    a.send_text(group, text=f"@{late.username} welcome")
+    assert counts(late) == (1, 1)  # nothing from before it joined
+    a.ok("members.remove", conversation_id=group, user_id=early.id)
+    a.send_text(group, text="@all after the early one left")
+    assert counts(early) == (3, 2)  # a former member counts nothing posted after it left
+    assert counts(late) == (2, 2)
+
+
 def test_pins(live):
     owner, member = live.register(), live.register()
     o, m = owner.connect(), member.connect()

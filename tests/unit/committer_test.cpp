@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "store/committer.hpp"
+#include "scratch_dir.hpp"
 #include "store/store.hpp"
 
 namespace parley::store {
@@ -29,22 +30,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-class ScratchDir {
- public:
-  ScratchDir() {
-    std::string pattern = ::testing::TempDir() + "parley_committer_XXXXXX";
-    if (!mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed");
-    path_ = pattern;
-  }
-  ~ScratchDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using testing_support::ScratchDir;
 
 // What happened to the ops, in the order it happened.
 struct Journal {

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "store/reader_pool.hpp"
+#include "scratch_dir.hpp"
 #include "store/store.hpp"
 
 namespace parley::store {
@@ -29,23 +30,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// A fresh directory under the test temp dir, removed with everything in it.
-class ScratchDir {
- public:
-  ScratchDir() {
-    std::string pattern = ::testing::TempDir() + "parley_store_XXXXXX";
-    if (!mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed");
-    path_ = pattern;
-  }
-  ~ScratchDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using testing_support::ScratchDir;
 
 EventRecord draft(ConversationId conversation, UserId sender, std::string body, std::string client_msg_id = {},
                   EventKind kind = EventKind::text) {

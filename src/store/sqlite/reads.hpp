@@ -186,15 +186,15 @@ class SqliteReads : public Base {
     while (s->step()) out.push_back(PinRecord{s->integer(0), s->integer(1), s->integer(2)});
     return out;
   }
-  int unread_count(ConversationId conversation, UserId user, Seq after_seq, int cap) override {
+  int unread_count(ConversationId conversation, UserId user, Seq after_seq, Seq up_to_seq, int cap) override {
     StatementScope s(q(Q::unread));
-    s->bind(1, conversation).bind(2, after_seq).bind(3, user).bind(4, static_cast<std::int64_t>(cap));
+    s->bind(1, conversation).bind(2, after_seq).bind(3, user).bind(4, static_cast<std::int64_t>(cap)).bind(5, up_to_seq);
     s->step();
     return static_cast<int>(s->integer(0));
   }
-  int mention_count(ConversationId conversation, UserId user, Seq after_seq) override {
+  int mention_count(ConversationId conversation, UserId user, Seq after_seq, Seq up_to_seq) override {
     StatementScope s(q(Q::mentions));
-    s->bind(1, conversation).bind(2, user).bind(3, after_seq);
+    s->bind(1, conversation).bind(2, user).bind(3, after_seq).bind(4, up_to_seq);
     s->step();
     return static_cast<int>(s->integer(0));
   }
@@ -292,11 +292,12 @@ class SqliteReads : public Base {
                "WHERE conversation_id = ?1 AND root_seq BETWEEN ?2 AND ?3";
       case Q::pins: return "SELECT seq, pinned_by, pinned_at FROM pins WHERE conversation_id = ?1 ORDER BY pinned_at, seq";
       case Q::unread:
-        return "SELECT count(*) FROM (SELECT 1 FROM events WHERE conversation_id = ?1 AND seq > ?2 AND kind = 1 AND "
-               "sender_id != ?3 AND deleted_at IS NULL LIMIT ?4)";
+        return "SELECT count(*) FROM (SELECT 1 FROM events WHERE conversation_id = ?1 AND seq > ?2 AND seq <= ?5 AND "
+               "kind = 1 AND sender_id != ?3 AND deleted_at IS NULL LIMIT ?4)";
       case Q::mentions:
-        return "SELECT count(*) FROM mentions WHERE conversation_id = ?1 AND user_id IN (?2, 0) AND seq > ?3 AND "
-               "sender_id != ?2";
+        // A message that names the user and @all counts once.
+        return "SELECT count(DISTINCT seq) FROM mentions WHERE conversation_id = ?1 AND user_id IN (?2, 0) AND "
+               "seq > ?3 AND seq <= ?4 AND sender_id != ?2";
       case Q::peers:
         return "SELECT DISTINCT m2.user_id FROM members m1 JOIN conversations c ON c.id = m1.conversation_id "
                "JOIN members m2 ON m2.conversation_id = m1.conversation_id WHERE m1.user_id = ?1 AND "

@@ -12,6 +12,7 @@
 #include <unordered_map>
 
 #include "core/clock.hpp"
+#include "core/hash.hpp"
 #include "store/sqlite/reads.hpp"
 
 namespace parley::store::sqlite {
@@ -312,12 +313,7 @@ class SqliteWriter final : public WriterConnection, public SqliteReads<WriteTxn>
     UserId user;
     bool operator==(const MemberKey&) const = default;
   };
-  struct MemberKeyHash {
-    std::size_t operator()(const MemberKey& k) const {
-      return std::hash<std::uint64_t>()(static_cast<std::uint64_t>(k.conversation) * 0x9E3779B97F4A7C15ULL ^
-                                        static_cast<std::uint64_t>(k.user));
-    }
-  };
+  using MemberKeyHash = IdPairHash<MemberKey, &MemberKey::conversation, &MemberKey::user>;
 
   // Statements of the message-state writes, prepared on first use.
   enum class W {
