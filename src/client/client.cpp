@@ -43,8 +43,50 @@ Event parse_event(simdjson::dom::element e, bool keep_json) {
   event.text = text_of(e, "text");
   event.client_msg_id = text_of(e, "client_msg_id");
   event.ts = int_of(e, "ts");
+  event.target_seq = int_of(e, "target_seq");
+  event.reply_to = int_of(e, "reply_to");
+  event.thread_root = int_of(e, "thread_root");
+  event.emoji = text_of(e, "emoji");
   if (keep_json) event.json = simdjson::to_string(e);
   return event;
+}
+
+// The JSON of an own event rebuilt from its ack, in the shape of a pushed event.
+std::string own_event_json(const Event& e) {
+  std::string out;
+  JsonWriter w(out);
+  w.begin_object().field("conversation_id", e.conversation_id).field("seq", e.seq).field("pos", e.pos);
+  w.field("id", e.message_id).field("sender_id", e.sender_id).field("kind", e.kind).field("ts", e.ts);
+  w.field("text", e.text).field("client_msg_id", e.client_msg_id);
+  if (e.reply_to > 0) w.field("reply_to", e.reply_to);
+  if (e.thread_root > 0) w.field("thread_root", e.thread_root);
+  w.end_object();
+  return out;
+}
+
+Notice parse_notice(simdjson::dom::element doc, std::string_view type, std::string_view text) {
+  Notice notice;
+  notice.type = std::string(type);
+  notice.json = std::string(text);
+  if (type == "conversation") {
+    simdjson::dom::element conversation;
+    if (doc["conversation"].get(conversation) == simdjson::SUCCESS) notice.conversation_id = int_of(conversation, "id");
+    return notice;
+  }
+  notice.conversation_id = int_of(doc, "conversation_id");
+  notice.user_id = int_of(doc, "user_id");
+  notice.delivered_seq = int_of(doc, "delivered_seq");
+  std::int64_t read_seq = 0;
+  if (doc["read_seq"].get_int64().get(read_seq) == simdjson::SUCCESS) notice.read_seq = read_seq;
+  notice.unread_count = int_of(doc, "unread_count");
+  notice.mention_count = int_of(doc, "mention_count");
+  notice.state = text_of(doc, "state");
+  notice.expires_in_ms = int_of(doc, "expires_in_ms");
+  simdjson::dom::array users;
+  if (doc["users"].get_array().get(users) == simdjson::SUCCESS)
+    for (simdjson::dom::element u : users)
+      notice.users.push_back(PresenceEntry{int_of(u, "user_id"), text_of(u, "status"), int_of(u, "last_seen")});
+  return notice;
 }
 
 bool retryable(const std::string& code) {
@@ -157,6 +199,9 @@ void Client::on_hello_reply(const Reply& reply) {
   if (thread_parser().parse(reply.json).get(doc) != simdjson::SUCCESS) return drop_connection();
   user_id_ = int_of(doc, "user_id");
   const Pos hello_cursor = int_of(doc, "cursor");
+  simdjson::dom::element presence;
+  heartbeat_ms_ = doc["presence"].get(presence) == simdjson::SUCCESS ? static_cast<int>(int_of(presence, "heartbeat_ms")) : 0;
+  last_ping_ms_ = monotonic_ms();  // the hello counts as a heartbeat
   attempt_ = 0;
   if (connected_once_) ++reconnects_;
   connected_once_ = true;
@@ -238,6 +283,11 @@ void Client::on_text(std::string_view text) {
     else if (state_ == State::live) surface(std::move(event));
     return;
   }
+  if (type != "ok" && type != "ack" && type != "pong" && type != "error") {
+    // Pushed only to authenticated sessions; ephemeral, so not held back during a sync.
+    if ((state_ == State::syncing || state_ == State::live) && on_notice) on_notice(parse_notice(doc, type, text));
+    return;
+  }
   Reply reply;
   reply.type = std::string(type);
   reply.ok = type == "ok" || type == "ack" || type == "pong";
@@ -279,21 +329,41 @@ void Client::request(const std::string& type, const std::string& fields, ReplyHa
 }
 
 void Client::send(ConversationId conversation, std::string text, ReplyHandler done, std::string client_msg_id) {
-  PendingSend send;
-  send.conversation_id = conversation;
-  send.text = std::move(text);
-  send.done = std::move(done);
-  send.client_msg_id = client_msg_id.empty() ? new_client_msg_id() : std::move(client_msg_id);
-  sends_.push_back(std::move(send));
-  if (state_ == State::live) transmit(sends_.back());
+  SendOptions options;
+  options.client_msg_id = std::move(client_msg_id);
+  send(conversation, std::move(text), std::move(options), std::move(done));
 }
 
 void Client::send_to_user(UserId user, std::string text, ReplyHandler done, std::string client_msg_id) {
+  SendOptions options;
+  options.client_msg_id = std::move(client_msg_id);
+  send_to_user(user, std::move(text), std::move(options), std::move(done));
+}
+
+void Client::send(ConversationId conversation, std::string text, SendOptions options, ReplyHandler done) {
+  PendingSend send;
+  send.conversation_id = conversation;
+  send.text = std::move(text);
+  send.reply_to_seq = options.reply_to_seq;
+  send.thread_root_seq = options.thread_root_seq;
+  send.done = std::move(done);
+  send.client_msg_id = std::move(options.client_msg_id);
+  enqueue(std::move(send));
+}
+
+void Client::send_to_user(UserId user, std::string text, SendOptions options, ReplyHandler done) {
   PendingSend send;
   send.to_user_id = user;
   send.text = std::move(text);
+  send.reply_to_seq = options.reply_to_seq;
+  send.thread_root_seq = options.thread_root_seq;
   send.done = std::move(done);
-  send.client_msg_id = client_msg_id.empty() ? new_client_msg_id() : std::move(client_msg_id);
+  send.client_msg_id = std::move(options.client_msg_id);
+  enqueue(std::move(send));
+}
+
+void Client::enqueue(PendingSend send) {
+  if (send.client_msg_id.empty()) send.client_msg_id = new_client_msg_id();
   sends_.push_back(std::move(send));
   if (state_ == State::live) transmit(sends_.back());
 }
@@ -313,6 +383,8 @@ void Client::transmit(PendingSend& send) {
   if (send.to_user_id) w.field("to_user_id", send.to_user_id);
   else w.field("conversation_id", send.conversation_id);
   w.field("client_msg_id", send.client_msg_id).field("text", send.text);
+  if (send.reply_to_seq > 0) w.field("reply_to_seq", send.reply_to_seq);
+  if (send.thread_root_seq > 0) w.field("thread_root_seq", send.thread_root_seq);
   const std::string cmid = send.client_msg_id;
   send.in_flight_id = send_request("send", fields, [this, cmid](const Reply& reply) { on_send_reply(cmid, reply); }, true);
 }
@@ -343,6 +415,9 @@ void Client::on_send_reply(const std::string& client_msg_id, const Reply& reply)
       own.text = send.text;
       own.client_msg_id = send.client_msg_id;
       own.ts = int_of(doc, "ts");
+      own.reply_to = send.reply_to_seq;
+      own.thread_root = send.thread_root_seq;
+      if (options_.keep_event_json) own.json = own_event_json(own);
       surface(std::move(own));
     }
   }
@@ -403,7 +478,13 @@ void Client::tick() {
   }
   if (state_ == State::live && connection_) {
     transmit_pending();  // sends refused for a retryable reason go again
-    if (now - last_sent_ms_ >= options_.ping_interval_ms) send_request("ping", "", {}, false);
+    const bool idle = now - last_sent_ms_ >= options_.ping_interval_ms;
+    // Ticks come once a second: go a tick early rather than late.
+    const bool heartbeat_due = heartbeat_ms_ > 0 && now - last_ping_ms_ + 1000 >= heartbeat_ms_;
+    if (idle || heartbeat_due) {
+      send_request("ping", "", {}, false);
+      last_ping_ms_ = now;
+    }
   }
   arm_tick();
 }

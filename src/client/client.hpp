@@ -2,7 +2,10 @@
 // cursor, reconnects with capped exponential backoff and full jitter, re-syncs what it missed,
 // and retries unacknowledged sends with their original client_msg_id, so the application sees
 // every event exactly once, in commit (pos) order, with no gap: the events of others, and its
-// own sends (built from their acks).
+// own sends (built from their acks). Every kind of event counts: messages, membership changes,
+// and the message-state events (message.edited/deleted, reaction.*, message.pinned/unpinned).
+// The frames that are not events (receipts, read state, typing, presence, conversation
+// announcements) go to on_notice: ephemeral, at most once, never replayed after a reconnect.
 //
 // Single-threaded: create it on an io_context and call everything, and receive every callback,
 // on the thread running that io_context. Used by the `parley` CLI, `parley-bench` and tests.
@@ -18,6 +21,7 @@
 #include <random>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "client/ws_connection.hpp"
 #include "core/ids.hpp"
@@ -34,7 +38,45 @@ struct Event {
   std::string text;
   std::string client_msg_id;
   std::int64_t ts = 0;
-  std::string json;  // the event object as received, for fields not named here
+  Seq target_seq = 0;    // message.edited/deleted, reaction.*, message.pinned/unpinned: the message acted on
+  Seq reply_to = 0;      // text sent with reply_to_seq: the message it quotes
+  Seq thread_root = 0;   // text sent with thread_root_seq: the root of its thread
+  std::string emoji;     // reaction.*
+  // The event object as received (ClientOptions::keep_event_json), for fields not named here.
+  // For own sends it is rebuilt from the ack and lacks what only the server computes (mentions).
+  std::string json;
+};
+
+// One entry of a "presence" frame.
+struct PresenceEntry {
+  UserId user_id = 0;
+  std::string status;          // "online", "away", "offline"
+  std::int64_t last_seen = 0;  // ms, when shared and known (0 otherwise)
+};
+
+// A pushed frame that is not an event or a reply (docs/protocol.md 5.5-5.8). The fields a type
+// does not have stay zero / empty; `json` holds the whole frame for anything else.
+struct Notice {
+  // "receipt", "read_state", "typing", "presence", "conversation", or a newer type this client
+  // does not parse (then only `json` is filled).
+  std::string type;
+  ConversationId conversation_id = 0;  // all but presence ("conversation": the announced one's id)
+  UserId user_id = 0;                  // receipt: whose pointers moved; typing: who types
+  Seq delivered_seq = 0;               // receipt, read_state
+  std::optional<Seq> read_seq;         // read_state; receipt only if that user shares read receipts
+  std::int64_t unread_count = 0;       // read_state
+  std::int64_t mention_count = 0;      // read_state
+  std::string state;                   // typing: "start" or "stop"
+  std::int64_t expires_in_ms = 0;      // typing start: show it this long unless renewed
+  std::vector<PresenceEntry> users;    // presence
+  std::string json;                    // the frame as received
+};
+
+// Options of a send. The idempotency key is kept for every retry across reconnects.
+struct SendOptions {
+  Seq reply_to_seq = 0;        // quote this message (0: none)
+  Seq thread_root_seq = 0;     // post into the thread under this message (0: none)
+  std::string client_msg_id;   // empty: a fresh time-ordered key
 };
 
 struct Reply {
@@ -60,7 +102,9 @@ struct ClientOptions {
   // it sees what happens from now on (a new device loads older history with `history`).
   std::optional<Pos> cursor;
   int request_timeout_ms = 15000;
-  int ping_interval_ms = 15000;   // application-level ping while idle
+  // Application-level ping while idle. Pings also go out at least every presence.heartbeat_ms of
+  // the hello reply, busy or not: only pings keep the user online (docs/protocol.md 5.8).
+  int ping_interval_ms = 15000;
   int sync_page = 500;
   bool keep_event_json = true;    // fill Event::json (costs a copy per event)
   std::uint64_t seed = 0;         // jitter randomness; 0 = random
@@ -86,11 +130,20 @@ class Client : public std::enable_shared_from_this<Client> {
   std::function<void(const Reply& refusal)> on_refused;
   // Each time a connection ends: the close code (1006: dropped; 0: could not connect).
   std::function<void(std::uint16_t code, const std::string& reason)> on_disconnect;
+  // Every receipt, read_state, typing, presence and conversation frame, as it arrives: from the
+  // hello on, also while syncing (not held back like events; live, an announcement comes before
+  // its conversation's first on_event). Notices are not stored by the server: those sent while
+  // the client was disconnected are lost, so refresh state (conversations.list, presence.get)
+  // after each on_hello.
+  std::function<void(const Notice&)> on_notice;
 
   // Sends a text message, retried across reconnects with the same client_msg_id until the
   // server acks it (done gets the ack) or refuses it for good (done gets the error).
   void send(ConversationId conversation, std::string text, ReplyHandler done = {}, std::string client_msg_id = {});
   void send_to_user(UserId user, std::string text, ReplyHandler done = {}, std::string client_msg_id = {});
+  // The same with reply / thread options (and the same retries).
+  void send(ConversationId conversation, std::string text, SendOptions options, ReplyHandler done = {});
+  void send_to_user(UserId user, std::string text, SendOptions options, ReplyHandler done = {});
   // Any other command (`fields` is JSON members without braces, may be empty). Sent once when
   // live; fails with "disconnected" if the connection drops before the reply.
   void request(const std::string& type, const std::string& fields, ReplyHandler done);
@@ -117,6 +170,8 @@ class Client : public std::enable_shared_from_this<Client> {
     ConversationId conversation_id = 0;
     UserId to_user_id = 0;
     std::string text;
+    Seq reply_to_seq = 0;
+    Seq thread_root_seq = 0;
     ReplyHandler done;
     std::string in_flight_id;  // request id while sent and unanswered on this connection
   };
@@ -136,6 +191,7 @@ class Client : public std::enable_shared_from_this<Client> {
   void sync_page();
   void go_live();
   void surface(Event event);
+  void enqueue(PendingSend send);
   void transmit(PendingSend& send);
   std::string new_client_msg_id();
   void transmit_pending();
@@ -169,6 +225,8 @@ class Client : public std::enable_shared_from_this<Client> {
   std::unordered_map<std::string, PendingRequest> requests_;
   std::deque<PendingSend> sends_;
   std::int64_t last_sent_ms_ = 0;
+  std::int64_t last_ping_ms_ = 0;  // last presence heartbeat (hello or ping)
+  int heartbeat_ms_ = 0;           // the hello's presence.heartbeat_ms (0: not announced)
 };
 
 }  // namespace parley::client

@@ -205,7 +205,9 @@ TEST(ClientReconnect, SurvivesKillAndRestartWithoutGapOrDuplicate) {
   for (std::size_t i = 0; i < seen.size(); ++i) {
     EXPECT_EQ(seen[i].seq, static_cast<Seq>(i + 1));
     EXPECT_EQ(seen[i].sender_id, sender_id);
-    if (i > 0) EXPECT_GT(seen[i].pos, seen[i - 1].pos);
+    if (i > 0) {
+      EXPECT_GT(seen[i].pos, seen[i - 1].pos);
+    }
     ++texts[seen[i].text];
   }
   EXPECT_EQ(static_cast<int>(texts.size()), total);

@@ -107,6 +107,34 @@ def finish(proc, timeout=15):
     return proc.returncode, out, err
 
 
+class StdoutLines:
+    """Reads a running process's stdout line by line (raw reads: no hidden buffering)."""
+
+    def __init__(self, proc):
+        self.fd = proc.stdout.fileno()
+        self.buffer = b""
+        self.lines = []
+
+    def wait_for(self, pattern, timeout=10):
+        """Reads until a line (new or already read) matches `pattern`; returns the match."""
+        deadline = time.time() + timeout
+        while True:
+            for line in self.lines:
+                match = re.search(pattern, line)
+                if match:
+                    return match
+            remaining = deadline - time.time()
+            ready, _, _ = select.select([self.fd], [], [], max(0.0, remaining))
+            if not ready:
+                raise AssertionError(f"no stdout line matching {pattern!r}; got {self.lines}")
+            chunk = os.read(self.fd, 65536)
+            if not chunk:
+                raise AssertionError(f"stdout closed without a line matching {pattern!r}; got {self.lines}")
+            self.buffer += chunk
+            *complete, self.buffer = self.buffer.split(b"\n")
+            self.lines += [line.decode() for line in complete]
+
+
 # --- accounts ---------------------------------------------------------------------------------
 
 def test_register_login_whoami_and_config_file(server, tmp_path):
@@ -220,10 +248,12 @@ def test_dm_send_and_history(server, tmp_path):
     listed = alice.json("conversations")["conversations"]
     mine = [c for c in listed if c["id"] == conversation][0]
     assert mine["kind"] == "direct" and mine["last_seq"] == 5
+    assert mine["unread_count"] == 1 and mine["last_message"]["text"] == "once"  # bob's "hi alice"
     table = alice.out("conversations").splitlines()
-    assert table[0].split() == ["ID", "KIND", "TITLE", "MEMBERS", "LAST_SEQ", "LAST_ACTIVITY"]
-    assert re.search(rf"^{conversation}\s+direct\s+@{bob.name}\s+2\s+5\s+\d{{4}}-\d\d-\d\d \d\d:\d\d:\d\d$",
-                     "\n".join(table), re.M)
+    assert table[0].split() == ["ID", "KIND", "TITLE", "MEMBERS", "LAST_SEQ", "UNREAD", "MENTIONS", "LAST_ACTIVITY",
+                                "LAST_MESSAGE"]
+    assert re.search(rf"^{conversation}\s+direct\s+@{bob.name}\s+2\s+5\s+1\s+0\s+\d{{4}}-\d\d-\d\d \d\d:\d\d:\d\d"
+                     rf"\s+{alice.name}: once$", "\n".join(table), re.M)
 
 
 def test_history_pages_through_more_than_a_server_page(server, tmp_path):
@@ -450,3 +480,190 @@ def test_admin_api_disabled_by_default(server, tmp_path):
     admin = Cli(server, tmp_path, "admin")
     err = admin.run("admin", "sessions", "--admin-token", "anything", expect=REFUSED).stderr
     assert err.startswith("error: not_found: the admin API is disabled")
+
+
+# --- live features --------------------------------------------------------------------------
+
+STAMP = r"\d\d:\d\d:\d\d"
+DATE = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d"
+
+
+def test_receipts_edits_reactions_pins_and_threads(server, tmp_path):
+    alice = registered(server, tmp_path, "alice")
+    bob = registered(server, tmp_path, "bob")
+    carol = registered(server, tmp_path, "carol")
+    eve = registered(server, tmp_path, "eve")
+    ids = {cli.name: cli.json("whoami")["user"]["id"] for cli in (alice, bob, carol)}
+    group = alice.json("group", "create", "Live", "--members", f"{bob.name},{carol.name}")["conversation"]["id"]
+    assert alice.json("send", group, f"hello @{bob.name}")["seq"] == 3  # after conversation.created, member.added
+
+    # Unread and mention counts and the last message, before anyone has read anything.
+    entry = [c for c in bob.json("conversations")["conversations"] if c["id"] == group][0]
+    assert (entry["unread_count"], entry["mention_count"], entry["last_message"]["seq"]) == (1, 1, 3)
+    table = bob.out("conversations")
+    assert re.search(rf"^{group}\s+group\s+Live\s+3\s+3\s+1\s+1\s+{DATE}\s+{alice.name}: hello @{bob.name}$", table, re.M), table
+
+    # Read receipts: up to the latest, or up to --seq; the reply is the confirmed read state.
+    assert bob.out("read", group) == f"read up to [3] in conversation {group}: 0 unread, 0 mentions\n"
+    again = bob.run("read", group)
+    assert again.stdout == f"read up to [3] in conversation {group}: 0 unread, 0 mentions\n"
+    assert "already read up to [3]" in again.stderr
+    assert carol.json("read", group, "--seq", 2) == {"conversation_id": group, "delivered_seq": 2, "read_seq": 2,
+                                                     "unread_count": 1, "mention_count": 0}
+    assert alice.out("receipts", group, 3) == f"read by: {bob.name}\ndelivered to: {bob.name}\n"
+    assert alice.json("receipts", group, 3) == {"conversation_id": group, "seq": 3,
+                                                "read_by": [{"user_id": ids[bob.name], "read_seq": 3}],
+                                                "delivered_to": [{"user_id": ids[bob.name], "delivered_seq": 3}]}
+    # Bob hides his read receipts: he still counts as delivered, no longer as read.
+    assert bob.out("settings") == "read receipts: on, last seen: on\n"
+    assert bob.out("settings", "--read-receipts", "off") == "read receipts: off, last seen: on\n"
+    assert bob.json("settings") == {"settings": {"read_receipts": False, "last_seen": True}}
+    carol.run("read", group)
+    lines = alice.out("receipts", group, 3).splitlines()
+    assert lines[0] == f"read by: {carol.name}"
+    assert sorted(lines[1].removeprefix("delivered to: ").split(", ")) == sorted([bob.name, carol.name])
+
+    # Edits: only the author.
+    assert alice.out("edit", group, 3, "hello", f"@{bob.name}", "(fixed)") == f"edited [3] in conversation {group} (event [4])\n"
+    assert bob.run("edit", group, 3, "mine now", expect=REFUSED).stderr.startswith("error: forbidden: ")
+
+    # Reactions: add (idempotent), list, take back.
+    assert bob.out("react", group, 3, "👍") == "reacted 👍 to [3]\n"
+    assert bob.out("react", group, 3, "👍") == "already reacted 👍 to [3]: nothing changed\n"
+    assert alice.out("react", group, 3, "🎉") == "reacted 🎉 to [3]\n"
+    rows = [row.split(None, 2) for row in carol.out("reactions", group, 3).splitlines()]
+    assert rows == [["EMOJI", "COUNT", "USERS"], ["👍", "1", bob.name], ["🎉", "1", alice.name]], rows
+    assert bob.out("react", group, 3, "👍", "--remove") == "took back 👍 from [3]\n"
+    assert bob.out("react", group, 3, "👍", "--remove") == "no 👍 of yours on [3]: nothing changed\n"
+    assert alice.json("reactions", group, 3)["reactions"] == [{"emoji": "🎉", "count": 1, "user_ids": [ids[alice.name]]}]
+
+    # Pins.
+    assert alice.out("pin", group, 3) == "pinned [3]\n"
+    assert alice.out("pin", group, 3) == "[3] was already pinned: nothing changed\n"
+    pins = carol.out("pins", group)
+    assert re.fullmatch(rf"\[3\] {STAMP} {alice.name}: hello @{bob.name} \(fixed\) \(edited\)  "
+                        rf"\(pinned by {alice.name}, {DATE}\)\n", pins), pins
+    pinned = carol.json("pins", group)["pins"]
+    assert [(p["seq"], p["pinned_by"], p["message"]["text"]) for p in pinned] == \
+        [(3, ids[alice.name], f"hello @{bob.name} (fixed)")]
+    assert alice.out("pin", group, 3, "--remove") == "unpinned [3]\n"
+    empty = carol.run("pins", group)
+    assert empty.stdout == "" and "no pinned messages" in empty.stderr
+
+    # Threads and replies.
+    out = bob.out("send", group, "--thread", 3, "in the thread")
+    assert re.fullmatch(rf"sent to conversation {group} in thread \[3\]: seq 10, message \d+, client_msg_id [0-9a-f]{{32}}\n", out)
+    quoted = carol.json("send", group, "--thread", 3, "--reply-to", 10, "quoting", "bob")
+    assert quoted["seq"] == 11
+    lines = alice.out("thread", group, 3).splitlines()
+    assert len(lines) == 3, lines
+    assert re.fullmatch(rf"\[3\] {STAMP} {alice.name}: hello @{bob.name} \(fixed\) \(edited\)  \[🎉 1\]  \[2 replies\]",
+                        lines[0]), lines[0]
+    assert re.fullmatch(rf"  \[10\] {STAMP} {bob.name} \(in thread \[3\]\): in the thread", lines[1]), lines[1]
+    assert re.fullmatch(rf"  \[11\] {STAMP} {carol.name} \(in thread \[3\]\) \(reply to \[10\]\): quoting bob",
+                        lines[2]), lines[2]
+    thread = alice.json("thread", group, 3)
+    assert thread["root"]["seq"] == 3 and thread["root"]["thread"]["reply_count"] == 2
+    assert [e["seq"] for e in thread["events"]] == [10, 11] and thread["has_more"] is False
+    newest = alice.json("thread", group, 3, "--limit", 1)
+    assert [e["seq"] for e in newest["events"]] == [11] and newest["has_more"] is True
+    assert len(alice.out("thread", group, 3, "-n", 1).splitlines()) == 2
+
+    # Deletes: one's own message; members may not delete others'.
+    assert bob.out("delete", group, 10) == f"deleted [10] in conversation {group} (event [12])\n"
+    assert carol.run("delete", group, 3, expect=REFUSED).stderr.startswith("error: forbidden: ")
+
+    # The history tells the whole story, message-state events included.
+    actions = [line.split(" ", 2)[2] for line in carol.out("history", group, "--after", 2).splitlines()]
+    assert actions == [
+        f"{alice.name}: hello @{bob.name} (fixed) (edited)  [🎉 1]  [2 replies]",
+        f"* {alice.name} edited [3]: hello @{bob.name} (fixed)",
+        f"* {bob.name} reacted 👍 to [3]",
+        f"* {alice.name} reacted 🎉 to [3]",
+        f"* {bob.name} took back 👍 from [3]",
+        f"* {alice.name} pinned [3]",
+        f"* {alice.name} unpinned [3]",
+        f"{bob.name} (in thread [3]): (deleted)",
+        f"{carol.name} (in thread [3]) (reply to [10]): quoting bob",
+        f"* {bob.name} deleted [10]",
+    ], actions
+    entry = [c for c in bob.json("conversations")["conversations"] if c["id"] == group][0]
+    assert (entry["unread_count"], entry["mention_count"], entry["last_message"]["text"]) == (1, 0, "quoting bob")
+    assert re.search(rf"^{group}\s+group\s+Live\s+3\s+12\s+1\s+0\s+{DATE}\s+{carol.name}: quoting bob$",
+                     bob.out("conversations"), re.M)
+
+    # Refusals and usage errors of the new commands.
+    assert eve.run("read", group, expect=REFUSED).stderr.startswith("error: not_member: ")
+    assert eve.run("receipts", group, 3, expect=REFUSED).stderr.startswith("error: not_member: ")
+    assert alice.run("react", group, 999, "x", expect=REFUSED).stderr.startswith("error: not_found: ")
+    assert alice.run("edit", group, 2, "x", expect=REFUSED).stderr.startswith("error: invalid_field: ")
+    channel = alice.json("channel", "create", new_name("receipts"))["conversation"]["id"]
+    alice.run("send", channel, "in a channel")
+    assert alice.run("receipts", channel, 2, expect=REFUSED).stderr.startswith("error: forbidden: ")
+    for args in (["edit", group, 3], ["read", group, "--seq", 0], ["receipts", group], ["thread", group, "x"],
+                 ["react", group, 3], ["pin", "x", 3], ["settings", "--last-seen", "maybe"], ["presence"],
+                 ["away", "--for", 0]):
+        alice.run(*args, expect=USAGE, input="")
+    assert alice.out("edit", group, 3, "--", "-dashed") == f"edited [3] in conversation {group} (event [13])\n"
+
+
+def test_presence_and_tail_notices(server, tmp_path):
+    alice = registered(server, tmp_path, "alice")
+    bob = registered(server, tmp_path, "bob")
+    erin = registered(server, tmp_path, "erin")
+    stranger = registered(server, tmp_path, "stranger")
+    dave = server.register()  # a plain WebSocket client: it types, which the CLI does not
+    group = alice.json("group", "create", "Notices", "--members", f"{bob.name},{erin.name},{dave.username}")
+    group = group["conversation"]["id"]
+
+    # bob streams one conversation as JSON lines; erin everything, for humans.
+    bob_tail = bob.popen("--json", "tail", group, "--count", 1, "--timeout", 30)
+    erin_tail = erin.popen("tail", "--count", 1, "--timeout", 30)
+    wait_stderr_line(bob_tail, r"live on")
+    wait_stderr_line(erin_tail, r"live on")
+    bob_lines, erin_lines = StdoutLines(bob_tail), StdoutLines(erin_tail)
+
+    d = dave.connect()
+    assert d.ok("typing", conversation_id=group)["throttled"] is False
+    bob_lines.wait_for(rf'"type":"typing".*"user_id":{dave.id}')
+    erin_lines.wait_for(rf"^#{group} {STAMP} ~ {dave.username} is typing$")
+    d.ok("receipt", conversation_id=group, read_seq=2)
+    bob_lines.wait_for(rf'"type":"receipt".*"user_id":{dave.id}')
+    erin_lines.wait_for(rf"^#{group} {STAMP} ~ {dave.username}: delivered \[2\], read \[2\]$")
+
+    # Presence lasts while a session does: `away` holds one open.
+    alice_id = alice.json("whoami")["user"]["id"]
+    away = alice.popen("away", "--for", 4)
+    bob_lines.wait_for(rf'"type":"presence".*"user_id":{alice_id},"status":"away"')
+    erin_lines.wait_for(rf"^{STAMP} ~ {alice.name} is away$")
+    table = bob.out("presence", alice.name, stranger.name).splitlines()
+    assert table[0].split() == ["USER", "STATUS", "LAST_SEEN"]
+    assert re.fullmatch(rf"{alice.name}\s+away\s+-", table[1]) and re.fullmatch(rf"{stranger.name}\s+unknown\s+-", table[2])
+    code, out, err = finish(away)
+    assert (code, out) == (0, "away\n") and "away for 4 s, while this session lasts" in err, err
+
+    # A new conversation is announced; then a message ends both tails (--count counts events).
+    direct = alice.json("dm", erin.name)["conversation"]["id"]
+    erin_lines.wait_for(rf"^#{direct} {STAMP} ~ new direct {direct} @{alice.name}$")
+    alice.run("send", group, "bye")
+    code, out, err = finish(bob_tail)
+    assert code == 0, err
+    records = [json.loads(line) for line in bob_lines.lines + out.splitlines()]
+    events = [r for r in records if "type" not in r]
+    assert [(e["seq"], e["text"]) for e in events] == [(3, "bye")] and records[-1] is events[-1]
+    types = {r["type"] for r in records if "type" in r}
+    assert {"typing", "receipt", "presence"} <= types, types
+    assert all(r["conversation_id"] == group for r in records if r.get("type") in ("typing", "receipt"))
+    code, out, err = finish(erin_tail)
+    assert code == 0, err
+    assert re.fullmatch(rf"#{group} \[3\] {STAMP} {alice.name}: bye", (erin_lines.lines + out.splitlines())[-1])
+
+    # Alice is offline now, with a last-seen time, unless she hides it.
+    deadline = time.time() + 10
+    while not re.search(rf"^{alice.name}\s+offline\s+{DATE}$", bob.out("presence", alice.name), re.M):
+        assert time.time() < deadline, bob.out("presence", alice.name)
+        time.sleep(0.2)
+    assert alice.out("settings", "--last-seen", "off") == "read receipts: on, last seen: off\n"
+    assert bob.json("presence", alice.name)["users"] == [{"user_id": alice_id, "status": "offline"}]
+    assert alice.json("online", "--for", 1) == {"status": "online"}
+    d.close()

@@ -1,7 +1,9 @@
 // tail: the live event stream of one conversation or of all, through client::Client, which
 // reconnects with backoff and resumes from its cursor, so the stream has no gaps and no
-// duplicates. Ends after --count events, after --timeout seconds, or on SIGINT/SIGTERM, and
-// then reports the cursor to resume from (--since) on stderr.
+// duplicates. Interleaved with it, the notices of the live features (receipts, read state,
+// typing, presence, new conversations), which are ephemeral: shown as they come, never
+// replayed. Ends after --count events, after --timeout seconds, or on SIGINT/SIGTERM, and then
+// reports the cursor to resume from (--since) on stderr.
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 
@@ -11,6 +13,7 @@
 #include <fmt/format.h>
 
 #include "commands.hpp"
+#include "core/clock.hpp"
 #include "core/json_writer.hpp"
 #include "output.hpp"
 #include "rest_api.hpp"
@@ -26,6 +29,7 @@ struct TailArgs {
   std::int64_t since = -1;   // -1: from the hello cursor (what happens from now on)
   std::int64_t count = 0;    // 0: unlimited
   double timeout_s = 0;      // 0: none
+  bool events_only = false;  // no notices
 };
 
 // Names for the human output, fetched over REST: the stream's event loop is busy with the
@@ -60,6 +64,7 @@ class Tail {
   // Runs until a stop condition; returns the failure that ended it, if any.
   Status run() {
     client_->on_event = [this](const client::Event& event) { on_event(event); };
+    if (!args_.events_only) client_->on_notice = [this](const client::Notice& notice) { on_notice(notice); };
     client_->on_state = [this](client::State state) { on_state(state); };
     client_->on_disconnect = [this](std::uint16_t code, const std::string& reason) { on_disconnect(code, reason); };
     signals_.async_wait([this](const boost::system::error_code& ec, int) {
@@ -90,6 +95,52 @@ class Tail {
       print_line(conversation_id_ ? line : fmt::format("#{} {}", event.conversation_id, line));
     }
     if (args_.count > 0 && ++printed_ >= args_.count) finish();
+  }
+
+  void on_notice(const client::Notice& notice) {
+    if (stopping_) return;
+    // Presence is about users, not one conversation: shown whatever the filter.
+    if (conversation_id_ && notice.type != "presence" && notice.conversation_id != conversation_id_) return;
+    if (context_.json()) {
+      print_line(notice.json);
+      return;
+    }
+    std::string prefix = notice.conversation_id && !conversation_id_ ? fmt::format("#{} ", notice.conversation_id) : "";
+    prefix += clock_time(wall_clock_ms()) + " ~ ";
+    for (const std::string& line : describe_notice(notice)) print_line(prefix + line);
+  }
+
+  // The human lines of a notice, without time and conversation (one per user for presence).
+  std::vector<std::string> describe_notice(const client::Notice& notice) {
+    if (notice.type == "typing")
+      return {names_.name_of(notice.user_id) + (notice.state == "start" ? " is typing" : " stopped typing")};
+    if (notice.type == "receipt") {
+      std::string line = fmt::format("{}: delivered [{}]", names_.name_of(notice.user_id), notice.delivered_seq);
+      if (notice.read_seq) line += fmt::format(", read [{}]", *notice.read_seq);
+      return {line};
+    }
+    if (notice.type == "read_state")
+      return {fmt::format("you: read [{}], {} unread, {} {}", notice.read_seq.value_or(0), notice.unread_count,
+                          notice.mention_count, notice.mention_count == 1 ? "mention" : "mentions")};
+    if (notice.type == "presence") {
+      std::vector<std::string> lines;
+      for (const auto& user : notice.users) {
+        std::string line = names_.name_of(user.user_id) + " is " + user.status;
+        if (user.status == "offline" && user.last_seen > 0) line += " (last seen " + date_time(user.last_seen) + ")";
+        lines.push_back(std::move(line));
+      }
+      return lines;
+    }
+    if (notice.type == "conversation") {
+      auto parsed = parser_.parse(notice.json);
+      simdjson::dom::element conversation;
+      if (parsed.error() != simdjson::SUCCESS || parsed.value()["conversation"].get(conversation) != simdjson::SUCCESS)
+        return {};
+      return {fmt::format("new {} {} {}", json_string(conversation, "kind"), notice.conversation_id,
+                          json_string(conversation, "kind") == "direct" ? conversation_label(conversation)
+                                                                        : json_quote(conversation_label(conversation)))};
+    }
+    return {notice.type};  // a newer notice this CLI does not know
   }
 
   void on_state(client::State state) {
@@ -183,12 +234,16 @@ Status run_tail(Context& context, const TailArgs& args) {
 
 void add_tail_command(CLI::App& app, Action& chosen) {
   auto args = std::make_shared<TailArgs>();
-  auto* tail = app.add_subcommand("tail", "stream events live (all conversations, or CONV), resuming across reconnects");
+  auto* tail = app.add_subcommand(
+      "tail", "stream events live (all conversations, or CONV), resuming across reconnects, and notices (receipts, "
+              "typing, presence)");
   tail->add_option("CONV", args->conversation, "only this conversation");
   tail->add_option("--since", args->since, "start after this cursor (a pos printed by an earlier tail)")
       ->check(CLI::NonNegativeNumber);
-  tail->add_option("--count,-n", args->count, "stop after N events")->check(CLI::PositiveNumber);
+  tail->add_option("--count,-n", args->count, "stop after N events (notices do not count)")->check(CLI::PositiveNumber);
   tail->add_option("--timeout", args->timeout_s, "stop after SECONDS")->check(CLI::PositiveNumber);
+  tail->add_flag("--events-only", args->events_only,
+                 "only events: no receipts, read state, typing, presence or new-conversation notices");
   on_chosen(tail, chosen, [args](Context& c) { return run_tail(c, *args); });
 }
 

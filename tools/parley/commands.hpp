@@ -26,10 +26,14 @@ inline void on_chosen(CLI::App* command, Action& chosen, Action action) {
 void add_account_commands(CLI::App& app, Action& chosen);
 // conversations, dm, group ..., leave, members, channels, channel ...
 void add_conversation_commands(CLI::App& app, Action& chosen);
-// send, history. `literal_words` (the words after "--") are appended to send's text; main.cpp
-// fills it before the action runs.
+// send, history, thread. `literal_words` (the words after "--") are appended to send's text;
+// main.cpp fills it before the action runs.
 void add_message_commands(CLI::App& app, Action& chosen, const std::vector<std::string>& literal_words);
-// tail
+// edit (its TEXT takes `literal_words` too), delete, react, reactions, pin, pins
+void add_message_state_commands(CLI::App& app, Action& chosen, const std::vector<std::string>& literal_words);
+// read, receipts, presence, away, online, settings
+void add_live_commands(CLI::App& app, Action& chosen);
+// tail (events and notices)
 void add_tail_command(CLI::App& app, Action& chosen);
 // admin create-users, admin sessions
 void add_admin_commands(CLI::App& app, Action& chosen);

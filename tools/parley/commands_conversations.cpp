@@ -79,11 +79,29 @@ Status run_conversations(Context& context) {
     print_reply_json(*reply);
     return Done{};
   }
-  Table table({"ID", "KIND", "TITLE", "MEMBERS", "LAST_SEQ", "LAST_ACTIVITY"});
-  for (JsonElement c : json_array(reply->root(), "conversations"))
-    table.add({std::to_string(json_int(c, "id")), json_string(c, "kind"), conversation_label(c),
-               std::to_string(json_int(c, "member_count")), std::to_string(json_int(c, "last_seq")),
-               date_time(json_int(c, "last_event_at"))});
+  const auto conversations = json_array(reply->root(), "conversations");
+  UserNames names(fetch_user_over(**session));
+  std::vector<std::int64_t> senders;
+  for (JsonElement c : conversations) {
+    bool found = false;
+    const JsonElement last = json_object(c, "last_message", found);
+    if (found) senders.push_back(json_int(last, "sender_id"));
+  }
+  remember_users(**session, names, senders);
+  Table table({"ID", "KIND", "TITLE", "MEMBERS", "LAST_SEQ", "UNREAD", "MENTIONS", "LAST_ACTIVITY", "LAST_MESSAGE"});
+  for (JsonElement c : conversations) {
+    bool found = false;
+    const JsonElement last = json_object(c, "last_message", found);
+    const std::string last_message =
+        found ? preview(names.name_of(json_int(last, "sender_id")) + ": " + message_body(last), 50) : "-";
+    // A former member's view has no member_count (nothing after it left is shown).
+    const std::string members = json_has(c, "member_count") ? std::to_string(json_int(c, "member_count")) : "-";
+    table.add({std::to_string(json_int(c, "id")), json_string(c, "kind"), conversation_label(c), members,
+               std::to_string(json_int(c, "last_seq")), std::to_string(json_int(c, "unread_count")),
+               std::to_string(json_int(c, "mention_count")),
+               date_time(json_has(c, "last_event_at") ? json_int(c, "last_event_at") : json_int(c, "created_at")),
+               last_message});
+  }
   table.print();
   return Done{};
 }

@@ -1,4 +1,5 @@
-// Messages: send (idempotent by client_msg_id) and history (paged by seq).
+// Messages: send (idempotent by client_msg_id; replies and thread posts), history and thread
+// (paged by seq).
 #include <algorithm>
 #include <iostream>
 #include <iterator>
@@ -18,6 +19,8 @@ struct SendArgs {
   std::string to;                  // --to USER
   std::vector<std::string> words;  // [CONV] TEXT...
   std::string client_msg_id;
+  std::int64_t reply_to = 0;     // --reply-to SEQ
+  std::int64_t thread_root = 0;  // --thread ROOT_SEQ
 };
 
 struct HistoryArgs {
@@ -26,6 +29,12 @@ struct HistoryArgs {
   std::int64_t after_seq = -1;  // -1: not given (0 is a valid "from the start")
   int limit = 50;
   bool all = false;
+};
+
+struct ThreadArgs {
+  std::string conversation;
+  std::string root;
+  int limit = 50;
 };
 
 // 128 random bits in hex: unique enough that two messages never share a key.
@@ -71,17 +80,23 @@ Status run_send(Context& context, const SendArgs& args) {
     if (!user) return user.take_failure();
     to_user = *user;
   }
-  const std::string client_msg_id = args.client_msg_id.empty() ? new_client_msg_id() : args.client_msg_id;
-  auto ack = (*session)->send(conversation_id, to_user, *text, client_msg_id);
+  client::SendOptions options;
+  options.client_msg_id = args.client_msg_id.empty() ? new_client_msg_id() : args.client_msg_id;
+  options.reply_to_seq = args.reply_to;
+  options.thread_root_seq = args.thread_root;
+  auto ack = (*session)->send(conversation_id, to_user, *text, options);
   if (!ack) return ack.take_failure();
   if (context.json()) {
     print_reply_json(*ack);
     return Done{};
   }
   const JsonElement root = ack->root();
-  print_line(fmt::format("sent to conversation {}: seq {}, message {}, client_msg_id {}{}",
-                         json_int(root, "conversation_id"), json_int(root, "seq"), json_string(root, "message_id"),
-                         json_string(root, "client_msg_id"),
+  std::string placed;
+  if (args.thread_root) placed += fmt::format(" in thread [{}]", args.thread_root);
+  if (args.reply_to) placed += fmt::format(" in reply to [{}]", args.reply_to);
+  print_line(fmt::format("sent to conversation {}{}: seq {}, message {}, client_msg_id {}{}",
+                         json_int(root, "conversation_id"), placed, json_int(root, "seq"),
+                         json_string(root, "message_id"), json_string(root, "client_msg_id"),
                          json_bool(root, "duplicate") ? " (duplicate: the original message, nothing new stored)" : ""));
   return Done{};
 }
@@ -139,6 +154,62 @@ Status run_history(Context& context, const HistoryArgs& args) {
   return Done{};
 }
 
+// Pages of thread.history, newest first, until `limit` replies or the thread's start.
+Status run_thread(Context& context, const ThreadArgs& args) {
+  auto conversation_id = parse_id(args.conversation, "CONV (a conversation id)");
+  if (!conversation_id) return conversation_id.take_failure();
+  auto root_seq = parse_id(args.root, "ROOT_SEQ (the seq of the thread's first message)");
+  if (!root_seq) return root_seq.take_failure();
+  auto opened = context.open_session();
+  if (!opened) return opened.take_failure();
+  WsSession& session = **opened;
+  bool found = false;
+  const std::int64_t server_page = json_int(json_object(session.hello().root(), "limits", found), "max_history_page");
+  const std::int64_t page_limit = std::clamp<std::int64_t>(server_page ? server_page : 100, 1, 100);
+
+  std::vector<JsonDoc> pages;  // owns the elements below
+  std::vector<JsonElement> replies;
+  std::int64_t before = 0;
+  bool has_more = true;
+  while (has_more && static_cast<std::int64_t>(replies.size()) < args.limit) {
+    std::string fields;
+    JsonWriter w(fields);
+    w.field("conversation_id", *conversation_id).field("root_seq", *root_seq);
+    w.field("limit", std::min<std::int64_t>(page_limit, args.limit - static_cast<std::int64_t>(replies.size())));
+    if (before > 0) w.field("before_seq", before);
+    auto reply = session.call("thread.history", fields);
+    if (!reply) return reply.take_failure();
+    auto page = json_array(reply->root(), "events");
+    has_more = json_bool(reply->root(), "has_more") && page.size() > 0;
+    for (JsonElement event : page) {
+      replies.push_back(event);
+      const std::int64_t seq = json_int(event, "seq");
+      before = before > 0 ? std::min(before, seq) : seq;
+    }
+    pages.push_back(std::move(reply.value()));
+  }
+  std::sort(replies.begin(), replies.end(),
+            [](JsonElement a, JsonElement b) { return json_int(a, "seq") < json_int(b, "seq"); });
+  const JsonElement root = json_object(pages.front().root(), "root", found);
+
+  if (context.json()) {
+    std::string out;
+    JsonWriter w(out);
+    w.begin_object().field("conversation_id", *conversation_id).field("root_seq", *root_seq);
+    w.key("root").raw(to_json(root));
+    w.key("events").begin_array();
+    for (JsonElement event : replies) w.raw(to_json(event));
+    w.end_array().field("has_more", has_more).end_object();
+    print_line(out);
+    return Done{};
+  }
+  UserNames names(fetch_user_over(session));
+  print_line(describe_event(root, names));
+  if (replies.empty()) print_note("no replies in this thread yet");
+  for (JsonElement event : replies) print_line("  " + describe_event(event, names));
+  return Done{};
+}
+
 }  // namespace
 
 void add_message_commands(CLI::App& app, Action& chosen, const std::vector<std::string>& literal_words) {
@@ -147,6 +218,9 @@ void add_message_commands(CLI::App& app, Action& chosen, const std::vector<std::
   send->add_option("--to", send_args->to, "send to the direct conversation with this user (name or id)");
   send->add_option("--client-msg-id", send_args->client_msg_id,
                    "idempotency key: the same key resends nothing (default: random)");
+  send->add_option("--reply-to", send_args->reply_to, "quote the message with this seq")->check(CLI::PositiveNumber);
+  send->add_option("--thread", send_args->thread_root, "post in the thread under the message with this seq")
+      ->check(CLI::PositiveNumber);
   // Not ->required(): the text may all come after "--" (checked in run_send).
   send->add_option("CONV_TEXT", send_args->words, "CONV TEXT... (or only TEXT... with --to); after '--' even '-x'");
   on_chosen(send, chosen, [send_args, &literal_words](Context& c) {
@@ -167,6 +241,14 @@ void add_message_commands(CLI::App& app, Action& chosen, const std::vector<std::
                     ->check(CLI::PositiveNumber);
   history->add_flag("--all", history_args->all, "every event in that direction (pages through all)")->excludes(limit);
   on_chosen(history, chosen, [history_args](Context& c) { return run_history(c, *history_args); });
+
+  auto thread_args = std::make_shared<ThreadArgs>();
+  auto* thread = app.add_subcommand("thread", "show a thread: its root message and its replies, oldest first");
+  thread->add_option("CONV", thread_args->conversation, "conversation id")->required();
+  thread->add_option("ROOT_SEQ", thread_args->root, "seq of the thread's root message")->required();
+  thread->add_option("--limit,-n", thread_args->limit, "at most N replies, the newest (default 50)")
+      ->check(CLI::PositiveNumber);
+  on_chosen(thread, chosen, [thread_args](Context& c) { return run_thread(c, *thread_args); });
 }
 
 }  // namespace parley::cli

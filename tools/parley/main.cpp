@@ -55,6 +55,8 @@ int main(int argc, char** argv) {
   add_account_commands(app, chosen);
   add_conversation_commands(app, chosen);
   add_message_commands(app, chosen, literal_words);
+  add_message_state_commands(app, chosen, literal_words);
+  add_live_commands(app, chosen);
   add_tail_command(app, chosen);
   add_admin_commands(app, chosen);
 
@@ -69,8 +71,8 @@ int main(int argc, char** argv) {
     std::cerr << app.help();
     return static_cast<int>(ExitCode::usage);
   }
-  if (parsed_argc != argc && !app.got_subcommand("send")) {
-    std::cerr << "error: '--' (then message text) is only for `parley send`\n";
+  if (parsed_argc != argc && !app.got_subcommand("send") && !app.got_subcommand("edit")) {
+    std::cerr << "error: '--' (then message text) is only for `parley send` and `parley edit`\n";
     return static_cast<int>(ExitCode::usage);
   }
 

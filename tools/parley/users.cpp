@@ -1,5 +1,6 @@
 #include "users.hpp"
 
+#include <algorithm>
 #include <charconv>
 
 #include "core/json_writer.hpp"
@@ -49,6 +50,27 @@ UserNames::Fetch fetch_user_over(WsSession& session) {
     JsonWriter(fields).field("user_id", user_id);
     return session.call("user.get", fields);
   };
+}
+
+}  // namespace parley::cli
+
+namespace parley::cli {
+
+void remember_users(WsSession& session, UserNames& names, std::vector<std::int64_t> user_ids) {
+  std::sort(user_ids.begin(), user_ids.end());
+  user_ids.erase(std::unique(user_ids.begin(), user_ids.end()), user_ids.end());
+  constexpr std::size_t kBatch = 100;  // within the server's limits.max_members_per_request
+  for (std::size_t start = 0; start < user_ids.size(); start += kBatch) {
+    std::string fields;
+    JsonWriter w(fields);
+    w.key("user_ids").begin_array();
+    for (std::size_t i = start; i < std::min(user_ids.size(), start + kBatch); ++i) w.value(user_ids[i]);
+    w.end_array();
+    auto reply = session.call("users.get", fields);
+    if (!reply) return;
+    for (JsonElement user : json_array(reply->root(), "users"))
+      names.remember(json_int(user, "id"), json_string(user, "username"));
+  }
 }
 
 }  // namespace parley::cli

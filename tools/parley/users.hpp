@@ -6,6 +6,7 @@
 #include <functional>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "json_doc.hpp"
 #include "outcome.hpp"
@@ -36,5 +37,9 @@ class UserNames {
 
 // A UserNames::Fetch over a WebSocket session (user.get).
 UserNames::Fetch fetch_user_over(WsSession& session);
+
+// Learns the names of many users with a few users.get calls instead of one user.get each (for
+// lists). Ids not found, or a failed call, are left to UserNames::name_of.
+void remember_users(WsSession& session, UserNames& names, std::vector<std::int64_t> user_ids);
 
 }  // namespace parley::cli

@@ -1,6 +1,9 @@
 #include "ws_session.hpp"
 
+#include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+
+#include <csignal>
 
 #include <chrono>
 #include <optional>
@@ -29,6 +32,11 @@ Outcome<std::unique_ptr<WsSession>> WsSession::open(Options options) {
   client_options.reconnect = true;  // for server-busy refusals (1013) and, in send(), for resends
   client_options.backoff_cap_ms = 2000;
   self.client_ = client::Client::create(self.io_, client_options);
+  // Bounded: a one-shot command reads a few notices at most; a long stay() must not grow.
+  self.client_->on_notice = [&self](const client::Notice& notice) {
+    if (self.notices_.size() >= 1000) self.notices_.pop_front();
+    self.notices_.push_back(notice);
+  };
 
   bool live = false;
   int disconnects = 0;
@@ -119,16 +127,70 @@ Outcome<JsonDoc> WsSession::call(std::string_view type, const std::string& field
 }
 
 Outcome<JsonDoc> WsSession::send(std::int64_t conversation_id, std::int64_t to_user, const std::string& text,
-                                 const std::string& client_msg_id) {
+                                 const client::SendOptions& options) {
+  const std::string& client_msg_id = options.client_msg_id;
   auto reply = std::make_shared<std::optional<client::Reply>>();
   auto done = [reply](const client::Reply& r) { *reply = r; };
-  if (to_user) client_->send_to_user(to_user, text, done, client_msg_id);
-  else client_->send(conversation_id, text, done, client_msg_id);
+  if (to_user) client_->send_to_user(to_user, text, options, done);
+  else client_->send(conversation_id, text, options, done);
   if (!run_until([&] { return reply->has_value(); }, options_.send_timeout_ms))
     return network_error("no acknowledgement from " + options_.server_text + " within " +
                          std::to_string(options_.send_timeout_ms / 1000) +
                          " s; the message may have been stored: retry with --client-msg-id " + client_msg_id);
   return to_outcome(**reply, "send");
+}
+
+}  // namespace parley::cli
+
+namespace parley::cli {
+
+std::optional<client::Notice> WsSession::wait_notice(const std::function<bool(const client::Notice&)>& match,
+                                                     int timeout_ms) {
+  std::optional<client::Notice> found;
+  const auto take = [&] {
+    for (auto it = notices_.begin(); it != notices_.end(); ++it) {
+      if (!match(*it)) continue;
+      found = std::move(*it);
+      notices_.erase(it);
+      return true;
+    }
+    return false;
+  };
+  if (take()) return found;
+  run_until([&] { return take() || client_->state() == client::State::stopped; }, timeout_ms);
+  return found;
+}
+
+Status WsSession::stay(int duration_ms, const std::function<void(client::Client&)>& on_live_again) {
+  // Shared with the handler, which still runs (cancelled) after this returns.
+  auto interrupted = std::make_shared<bool>(false);
+  boost::asio::signal_set signals(io_, SIGINT, SIGTERM);
+  signals.async_wait([interrupted](const boost::system::error_code& ec, int) {
+    if (!ec) *interrupted = true;
+  });
+  bool lost = false;
+  client_->on_state = [&](client::State state) {
+    if (state != client::State::live) {
+      lost = true;
+    } else if (lost) {
+      lost = false;
+      if (on_live_again) on_live_again(*client_);
+    }
+  };
+  const auto over = [&] { return *interrupted || client_->state() == client::State::stopped; };
+  // run_until() takes a finite timeout; a day at a time stands in for "until interrupted".
+  constexpr int kDayMs = 24 * 3600 * 1000;
+  if (duration_ms > 0) {
+    run_until(over, duration_ms);
+  } else {
+    while (!over()) run_until(over, kDayMs);
+  }
+  signals.cancel();
+  client_->on_state = nullptr;
+  if (client_->state() == client::State::stopped)
+    return network_error("the session with " + options_.server_text + " ended (close " + std::to_string(close_code_) +
+                         (close_reason_.empty() ? "" : ": " + close_reason_) + ")");
+  return Done{};
 }
 
 }  // namespace parley::cli

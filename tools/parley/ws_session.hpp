@@ -1,13 +1,16 @@
 // WsSession: a blocking facade over client::Client for commands that make a few requests and
 // exit. open() connects and completes hello; call() and send() each run the event loop until
-// their reply arrives. Events pushed meanwhile are ignored (`parley tail` uses Client directly).
+// their reply arrives. Events pushed meanwhile are ignored (`parley tail` uses Client directly);
+// notices (receipt, read_state, typing, presence, conversation) are kept for wait_notice().
 // Single-threaded: the caller's thread runs the io_context inside these calls.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
 
 #include <functional>
+#include <deque>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -50,9 +53,21 @@ class WsSession {
   Outcome<JsonDoc> call(std::string_view type, const std::string& fields);
 
   // Sends a text message to a conversation (`to_user` 0) or to a user's direct conversation,
-  // retrying with the same client_msg_id across reconnects until acked. Returns the ack frame.
+  // retrying with the same options.client_msg_id (required) across reconnects until acked.
+  // Returns the ack frame.
   Outcome<JsonDoc> send(std::int64_t conversation_id, std::int64_t to_user, const std::string& text,
-                        const std::string& client_msg_id);
+                        const client::SendOptions& options);
+
+  // The first notice received since open() (earlier ones included) that `match` accepts,
+  // removed from the buffer; waits up to `timeout_ms` for it. Empty on timeout.
+  std::optional<client::Notice> wait_notice(const std::function<bool(const client::Notice&)>& match, int timeout_ms);
+
+  // Keeps the session open for `duration_ms` (0: until SIGINT or SIGTERM, which also end a
+  // timed stay), pinging and reconnecting as needed. `on_live_again` runs after each reconnect
+  // (a new server session: per-session state such as presence must be set again); it runs
+  // inside the event loop, so it must not block: send with Client::request. Fails when the
+  // client stops for good (e.g. the token was revoked).
+  Status stay(int duration_ms, const std::function<void(client::Client&)>& on_live_again);
 
   std::int64_t user_id() const { return client_->user_id(); }
   // The hello reply frame (server version, limits, cursor).
@@ -69,6 +84,7 @@ class WsSession {
   boost::asio::io_context io_;
   std::shared_ptr<client::Client> client_;
   std::unique_ptr<JsonDoc> hello_;
+  std::deque<client::Notice> notices_;
   std::uint16_t close_code_ = 0;
   std::string close_reason_;
 };
