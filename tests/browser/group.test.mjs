@@ -1,14 +1,15 @@
 // Groups and channels. A group of three with 160 messages seeded over REST: scrolling back pages
 // through history (before_seq) and shows every event once, in order. Then group management in
 // the UI (create, rename, roles, remove, add) seen live by another member, and channels
-// (create, browse, join, leave). The README screenshot is taken here.
+// (create, browse, join, leave). The README screenshot is taken here (with a quote, reactions, a
+// thread and someone typing: live.test.mjs tests those).
 import assert from 'node:assert/strict';
 import { copyFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import {
-  assertContiguous, assertNoErrors, conversationRow, openConversation, readMessages, readSeqs,
-  sendMessage, signIn, waitForMessage, waitForSystemLine,
+  assertContiguous, assertNoErrors, bubble, composer, conversationRow, messageAction, openConversation, react,
+  readMessages, readSeqs, sendMessage, signIn, waitForMessage, waitForSystemLine,
 } from './lib/app.mjs';
 import { Api } from './lib/api.mjs';
 import { launchBrowser, openPage, screenshot } from './lib/browser.mjs';
@@ -154,8 +155,34 @@ test('groups are managed in the UI and other members follow live; channels are b
   for (const page of [carol.page, dave.page]) assertContiguous(await readSeqs(page), 'group view');
 
   await carol.page.getByRole('button', { name: 'Not now' }).click();
-  const shot = await screenshot(carol.page, 'group-with-details');
+  await screenshot(carol.page, 'group-with-details');
+
+  // The README screenshot: the group with a quote, reactions, a thread and someone typing.
+  await carol.page.getByRole('button', { name: 'Close details' }).click();
+  const seqOf = async (text) => Number(await bubble(carol.page, text).getAttribute('data-seq'));
+  const cabin = await seqOf('The cabin is booked');
+  const drive = await seqOf('Great! I can drive');
+  await api.sendWith(users.frank.token, group.id, 'Which road do we take?', { thread_root_seq: cabin });
+  await api.sendWith(users.frank.token, group.id, 'I would take the pass, it is faster.', { thread_root_seq: cabin });
+  await messageAction(dave.page, 'Great! I can drive', 'Reply');
+  await sendMessage(dave.page, 'Count me in for the ride!');
+  await react(carol.page, 'Trail map', 'Heart');
+  await api.react(users.frank.token, group.id, await seqOf('Trail map'), '❤️');
+  await api.react(users.frank.token, group.id, await seqOf('Perfect. I will bring'), '😂');
+  await api.react(users.dave.token, group.id, drive, '😂');
+  await bubble(carol.page, 'Count me in for the ride!').locator('.quote').waitFor();
+  // Frank reads over REST, Dave in his browser: Carol's message gets blue ticks.
+  await api.receipt(users.frank.token, group.id, await seqOf('Count me in for the ride!'));
+  await waitForMessage(carol.page, 'Perfect. I will bring the board games.', 'read');
+  await bubble(carol.page, 'The cabin is booked').locator('.bubble__thread').filter({ hasText: '2 replies' }).waitFor();
+  await carol.page.locator('.reaction[data-emoji="❤️"] .reaction__count').filter({ hasText: '2' }).waitFor();
+  await carol.page.locator('.reaction[data-emoji="😂"]').nth(1).waitFor();
+  await composer(dave.page).pressSequentially('See you', { delay: 20 });
+  await carol.page.getByTestId('conversation-status').filter({ hasText: 'Dave is typing…' }).waitFor();
+  await carol.page.mouse.move(640, 790);
+  const shot = await screenshot(carol.page, 'group-chat');
   copyFileSync(shot, path.join(REPO, 'docs/screenshot.png'));
+  await composer(dave.page).fill('');
 
   // Channels: Carol creates one; Dave finds it, joins, and leaves it again.
   await carol.page.getByRole('button', { name: 'Channels' }).click();

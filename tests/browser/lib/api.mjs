@@ -35,6 +35,20 @@ export class Api {
     return this.call(token, 'POST', `/v1/conversations/${conversationId}/messages`, { client_msg_id: randomUUID(), text });
   }
 
+  /** A message with a quote (reply_to_seq) or in a thread (thread_root_seq). */
+  sendWith(token, conversationId, text, fields) {
+    return this.call(token, 'POST', `/v1/conversations/${conversationId}/messages`, { client_msg_id: randomUUID(), text, ...fields });
+  }
+
+  react(token, conversationId, seq, emoji) {
+    return this.call(token, 'POST', `/v1/conversations/${conversationId}/messages/${seq}/reactions`, { emoji });
+  }
+
+  /** Moves the caller's read pointer (and so its delivered pointer). */
+  receipt(token, conversationId, readSeq) {
+    return this.call(token, 'POST', `/v1/conversations/${conversationId}/receipts`, { read_seq: readSeq });
+  }
+
   sendToUser(token, userId, text) {
     return this.call(token, 'POST', `/v1/users/${userId}/messages`, { client_msg_id: randomUUID(), text });
   }

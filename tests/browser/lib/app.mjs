@@ -112,9 +112,77 @@ export async function statusHistory(page, text) {
   return statuses;
 }
 
-/** Waits until a message with this text shows with this status. */
+/** Ticks after the ack: receipts may move a message on to 'delivered' and 'read' at any moment. */
+const ACKED = ['sent', 'delivered', 'read'];
+
+/**
+ * Waits until a message with this text shows with this status. 'sent' means "acknowledged":
+ * sent, delivered or read (receipts move ticks on by themselves); the others are exact.
+ */
 export async function waitForMessage(page, text, status = 'sent', timeout = 15_000) {
-  await page.locator(`[data-testid="message"][data-status="${status}"]`).filter({ hasText: text }).first().waitFor({ timeout });
+  const statuses = status === 'sent' ? ACKED : [status];
+  const selector = statuses.map((s) => `[data-testid="message"][data-status="${s}"]`).join(', ');
+  await page.locator(selector).filter({ hasText: text }).first().waitFor({ timeout });
+}
+
+/** Asserts that a message's ticks went pending → sent, then possibly on to delivered and read. */
+export function assertTickProgress(statuses, message) {
+  assert.deepEqual(statuses.slice(0, 2), ['pending', 'sent'], `${message}: ${statuses.join(' → ')}`);
+  const order = ['pending', 'sent', 'delivered', 'read'];
+  for (let i = 1; i < statuses.length; i++) {
+    assert.ok(order.indexOf(statuses[i]) > order.indexOf(statuses[i - 1]), `${message}: ticks went back (${statuses.join(' → ')})`);
+  }
+}
+
+/** The bubble of the (first) message with this text in the open conversation. */
+export function bubble(page, text, scope = page) {
+  return scope.locator('[data-testid="message"]').filter({ hasText: text }).first();
+}
+
+/** Opens a message's "More actions" menu (hover shows the toolbar) and picks an item. */
+export async function messageMenu(page, text, item, scope = page) {
+  const target = bubble(page, text, scope);
+  await target.hover();
+  await target.getByRole('button', { name: 'More actions' }).click();
+  await page.getByRole('menu', { name: 'Message actions' }).getByRole('menuitem', { name: item }).click();
+}
+
+/** Clicks a button of a message's toolbar ("React", "Reply", "Reply in thread"). */
+export async function messageAction(page, text, action, scope = page) {
+  const target = bubble(page, text, scope);
+  await target.hover();
+  await target.getByRole('toolbar', { name: 'Message actions' }).getByRole('button', { name: action, exact: true }).click();
+}
+
+/** Opens the emoji picker of a message and picks one (by its label, e.g. "Heart"). */
+export async function react(page, text, label, scope = page) {
+  await messageAction(page, text, 'React', scope);
+  await page.getByRole('menu', { name: 'Add a reaction' }).getByRole('menuitemcheckbox', { name: label }).click();
+}
+
+/** The reaction chips of a message: [{ emoji, count, mine }]. */
+export function readReactions(page, text, scope = page) {
+  return bubble(page, text, scope).locator('.reaction').evaluateAll((chips) => chips.map((chip) => ({
+    emoji: chip.dataset.emoji,
+    count: Number(chip.querySelector('.reaction__count')?.textContent),
+    mine: chip.getAttribute('aria-pressed') === 'true',
+  })));
+}
+
+/** Makes the page hidden or visible, as switching tabs would (visibilitychange included). */
+export async function setVisibility(page, state) {
+  await page.evaluate((value) => {
+    Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => value });
+    Object.defineProperty(document, 'hidden', { configurable: true, get: () => value === 'hidden' });
+    document.dispatchEvent(new Event('visibilitychange'));
+  }, state);
+}
+
+/** Signs out through the settings dialog. */
+export async function signOut(page) {
+  await page.getByRole('button', { name: 'Settings' }).click();
+  await page.getByRole('dialog', { name: 'Settings' }).getByRole('button', { name: 'Sign out' }).click();
+  await page.getByRole('form', { name: 'Sign in' }).waitFor();
 }
 
 /** Fails the test if any page logged an error. */

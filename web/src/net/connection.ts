@@ -3,7 +3,7 @@
 // reconnects with backoff (protocol 2, 9.2, 11). It knows frames, not chat: the sync algorithm
 // and everything above it live in state/client.ts.
 import { newRequestId } from '../protocol/ids';
-import { type ChatEvent, type HelloReply, type Limits, ProtocolError } from '../protocol/types';
+import { type ChatEvent, type HelloReply, type Limits, ProtocolError, type PushFrame } from '../protocol/types';
 import { Backoff } from './backoff';
 
 export type ConnectionState =
@@ -30,6 +30,8 @@ export interface ConnectionHandlers {
   onReady(reply: HelloReply): void;
   /** Every `event` frame, in arrival order (ascending pos on one session). */
   onEvent(event: ChatEvent): void;
+  /** Frames pushed without a request: receipts, read state, typing, presence, announcements. */
+  onPush(frame: PushFrame): void;
   onStatus(status: ConnectionStatus): void;
   /** The token was refused, has expired or was revoked: the user must sign in again. */
   onAuthFailed(code: string): void;
@@ -37,7 +39,10 @@ export interface ConnectionHandlers {
 
 export interface ConnectionOptions {
   device?: string;
-  /** Application ping period while ready (protocol 11.2 recommends 15 s). */
+  /**
+   * Application ping period while ready (protocol 11.2 recommends 15 s). The ping is also the
+   * presence heartbeat: a shorter `presence.heartbeat_ms` from the hello reply wins.
+   */
   pingIntervalMs?: number;
   /** A ping with no frame at all received within this time means a dead connection. */
   pongTimeoutMs?: number;
@@ -69,6 +74,7 @@ export class Connection {
   private lastFrameAt = 0;
   private slowConsumerRetried = false;
   private serverLimits: Limits | null = null;
+  private heartbeatMs: number | undefined;
   private readonly onOnline = () => this.reconnectNow();
 
   constructor(
@@ -178,6 +184,7 @@ export class Connection {
 
   private helloSucceeded(reply: HelloReply): void {
     this.serverLimits = reply.limits;
+    this.heartbeatMs = reply.presence?.heartbeat_ms;
     this.backoff.reset();
     this.slowConsumerRetried = false;
     this.setStatus({ state: 'ready', attempt: 0, everReady: true, retryAt: undefined });
@@ -198,6 +205,11 @@ export class Connection {
     if (frame.type === 'event') {
       const event = frame.event as ChatEvent | undefined;
       if (event) this.handlers.onEvent(event);
+      return;
+    }
+    if (frame.id === undefined) {
+      // Not a reply: a pushed frame. Unknown types are ignored there (protocol 3.1).
+      if (this.status.state === 'ready') this.handlers.onPush(frame as unknown as PushFrame);
       return;
     }
     const id = frame.id === undefined ? undefined : String(frame.id);
@@ -267,7 +279,7 @@ export class Connection {
   }
 
   private startHeartbeat(): void {
-    const interval = this.options.pingIntervalMs ?? 15_000;
+    const interval = Math.min(this.options.pingIntervalMs ?? 15_000, this.heartbeatMs || Infinity);
     const timeout = this.options.pongTimeoutMs ?? 10_000;
     clearInterval(this.pingTimer);
     this.pingTimer = setInterval(() => {

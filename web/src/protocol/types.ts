@@ -29,6 +29,15 @@ export interface Conversation {
   role?: Role;
   visible_from_seq?: number;
   left_seq?: number;
+  /** The caller's receipt pointers (protocol 5.6); with a membership. */
+  delivered_seq?: number;
+  read_seq?: number;
+  /** Member view only (conversations.list, conversation.get, `conversation` frames). */
+  unread_count?: number;
+  mention_count?: number;
+  last_message?: ChatEvent;
+  peer_delivered_seq?: number;
+  peer_read_seq?: number;
   peer?: User;
 }
 
@@ -51,7 +60,35 @@ export interface ChatEvent {
   user_ids?: UserId[];
   user_id?: UserId;
   role?: Role;
+  /** Kind `text`: the quoted message; the root of the thread this reply belongs to. */
+  reply_to?: number;
+  thread_root?: number;
+  mentions?: UserId[];
+  mentions_all?: boolean;
+  /** Reads show a message's current state: its latest text, or a tombstone. */
+  edited?: boolean;
+  edited_at?: number;
+  deleted?: boolean;
+  deleted_at?: number;
+  /** Kinds `message.*` and `reaction.*`: the message acted on. */
+  target_seq?: number;
+  emoji?: string;
+  /** `history` and `thread.history` only. */
+  reactions?: ReactionSummary[];
+  thread?: ThreadSummary;
   [field: string]: unknown;
+}
+
+export interface ReactionSummary {
+  emoji: string;
+  count: number;
+  user_ids: UserId[];
+}
+
+export interface ThreadSummary {
+  reply_count: number;
+  last_reply_seq: number;
+  last_reply_at: number;
 }
 
 export interface Member {
@@ -86,6 +123,8 @@ export interface HelloReply {
   cursor: number;
   protocol: number;
   limits: Limits;
+  /** How often to send `ping` to stay online, and when a silent session stops counting. */
+  presence?: { heartbeat_ms: number; ttl_ms: number };
   server: { version: string; node_id: number };
 }
 
@@ -113,6 +152,49 @@ export interface SyncReply {
   cursor: number;
   has_more: boolean;
 }
+
+export interface ThreadHistoryReply {
+  conversation_id: ConversationId;
+  root_seq: number;
+  root: ChatEvent;
+  events: ChatEvent[];
+  has_more: boolean;
+}
+
+export interface Pin {
+  seq: number;
+  pinned_by: UserId;
+  pinned_at: number;
+  message: ChatEvent;
+}
+
+export interface ReceiptsReply {
+  conversation_id: ConversationId;
+  seq: number;
+  read_by: { user_id: UserId; read_seq: number }[];
+  delivered_to: { user_id: UserId; delivered_seq: number }[];
+}
+
+export type PresenceStatus = 'online' | 'away' | 'offline' | 'unknown';
+
+export interface PresenceEntry {
+  user_id: UserId;
+  status: PresenceStatus;
+  last_seen?: number;
+}
+
+export interface Settings {
+  read_receipts: boolean;
+  last_seen: boolean;
+}
+
+/** Frames the server pushes without a request (protocol 5.5–5.8), besides `event`. */
+export type PushFrame =
+  | { type: 'conversation'; conversation: Conversation }
+  | { type: 'receipt'; conversation_id: ConversationId; user_id: UserId; delivered_seq: number; read_seq?: number }
+  | { type: 'read_state'; conversation_id: ConversationId; delivered_seq: number; read_seq: number; unread_count: number; mention_count: number }
+  | { type: 'typing'; conversation_id: ConversationId; user_id: UserId; state: 'start' | 'stop'; expires_in_ms?: number }
+  | { type: 'presence'; users: PresenceEntry[] };
 
 /** Register / login reply (REST). `expires_at` is in seconds, unlike every other timestamp. */
 export interface AuthReply {

@@ -1,5 +1,5 @@
 // The device cache in localStorage: the session, and per user the sync cursor, conversations,
-// users, unread marks, the outbox and the newest events of each conversation.
+// users, read pointers and unread counts, the outbox and the newest events of each conversation.
 //
 // The invariant that makes a reload safe: every event at or below the saved cursor is either in
 // the stored event lists or older than a list's first event (and then found with history). So
@@ -7,11 +7,13 @@
 // events, and writes merge with what is stored: another tab of the same user may have written
 // newer lists, and a list never loses events in a write.
 import type { ChatEvent, Conversation, ConversationId, User, UserId } from '../protocol/types';
-import type { OutgoingMessage, Session } from './model';
+import type { Settings } from '../protocol/types';
+import type { OutgoingMessage, ReadState, Session } from './model';
 import { contiguousTail, mergeEvents } from './timeline';
 
 const SESSION_KEY = 'parley.session';
-const VERSION = 1;
+/** 2: read state from the server (receipts) replaced the device's own unread marks. */
+const VERSION = 2;
 /** Events kept per conversation: enough for the first screen; older ones come from history. */
 export const CACHED_EVENTS = 100;
 
@@ -21,7 +23,8 @@ export interface CachedMeta {
   cursor: number | null;
   conversations: Record<ConversationId, Conversation>;
   users: Record<UserId, User>;
-  seen: Record<ConversationId, number>;
+  reads: Record<ConversationId, ReadState>;
+  settings: Settings | null;
   hidden: Record<ConversationId, true>;
   outbox: OutgoingMessage[];
 }
@@ -103,7 +106,8 @@ export function loadEvents(userId: UserId, conversationId: ConversationId): Chat
 export function saveEvents(userId: UserId, conversationId: ConversationId, events: ChatEvent[]): void {
   const key = `${prefix(userId)}events.${conversationId}`;
   const stored = read<ChatEvent[]>(key);
-  const merged = Array.isArray(stored) ? mergeEvents(stored, events) : events;
+  // What this page holds is at least as current as what is stored (message states included).
+  const merged = Array.isArray(stored) ? mergeEvents(stored, events, 'replace') : events;
   write(key, contiguousTail(merged, CACHED_EVENTS));
 }
 
@@ -111,16 +115,19 @@ export function saveEvents(userId: UserId, conversationId: ConversationId, event
 export function saveMeta(userId: UserId, meta: Omit<CachedMeta, 'version'>): void {
   const stored = loadMeta(userId);
   let cursor = meta.cursor;
-  const seen = { ...meta.seen };
+  const reads = { ...meta.reads };
   const conversations = { ...meta.conversations };
   if (stored) {
-    // Another tab may be further ahead: keep the larger cursor, seen marks and metadata.
+    // Another tab may be further ahead: keep the larger cursor, read pointers and metadata.
     if (stored.cursor !== null && (cursor === null || stored.cursor > cursor)) cursor = stored.cursor;
-    for (const [id, seq] of Object.entries(stored.seen)) seen[Number(id)] = Math.max(seq, seen[Number(id)] ?? 0);
+    for (const [id, read] of Object.entries(stored.reads ?? {})) {
+      const mine = reads[Number(id)];
+      if (!mine || read.read > mine.read) reads[Number(id)] = read;
+    }
     for (const [id, conversation] of Object.entries(stored.conversations)) {
       const mine = conversations[Number(id)];
       if (!mine || conversation.last_pos > mine.last_pos) conversations[Number(id)] = conversation;
     }
   }
-  write(prefix(userId) + 'meta', { ...meta, cursor, seen, conversations, version: VERSION });
+  write(prefix(userId) + 'meta', { ...meta, cursor, reads, conversations, version: VERSION });
 }

@@ -2,8 +2,9 @@
 //
 // It owns the Connection, runs the sync algorithm of protocol 6.2 after every hello, stores
 // events de-duplicated by (conversation_id, seq), keeps the outbox and retries it with the same
-// client_msg_id, loads history on demand, and persists all of it (cache.ts). The UI reads
-// `store` and calls the methods below; commands.ts adds the conversation-management commands.
+// client_msg_id, loads history on demand, and persists all of it (cache.ts). The live features
+// that are not events (receipts, read state, typing, presence, announcements) are in live.ts.
+// The UI reads `store` and calls the methods below; commands.ts adds the other commands.
 import { Connection, type ConnectionStatus } from '../net/connection';
 import {
   type ChatEvent, type Conversation, type ConversationId, type HelloReply,
@@ -11,12 +12,13 @@ import {
 } from '../protocol/types';
 import * as cache from './cache';
 import { applyEvent, kindOf } from './eventKinds';
-import type { AppState, ConversationState, Session } from './model';
+import { LiveFeatures, mergeRead } from './live';
+import { type AppState, type ConversationState, EMPTY_READ, type Session, type ThreadState } from './model';
 import { describeError } from './errors';
 import { Outbox } from './outbox';
 import { isActiveMember } from './selectors';
 import { Store } from './store';
-import { clampToWindow, firstHole, hasOlder, mergeEvents, newestSeq } from './timeline';
+import { clampToWindow, type Duplicates, firstHole, hasOlder, mergeEvents, newestSeq } from './timeline';
 
 /** Events per history page; the server caps it at limits.max_history_page. */
 const HISTORY_PAGE = 50;
@@ -30,6 +32,7 @@ export class ChatClient {
   readonly store: Store<AppState>;
   private readonly connection: Connection;
   private readonly outbox: Outbox;
+  readonly live: LiveFeatures;
   /** The saved sync cursor (protocol 6.1); null until the first hello on this device. */
   private cursor: number | null;
   /** Increments with every hello: async work of an older session checks it and stops. */
@@ -43,6 +46,8 @@ export class ChatClient {
   private readonly refreshTimers = new Map<ConversationId, ReturnType<typeof setTimeout>>();
   private readonly wantedUsers = new Set<UserId>();
   private readonly fetchingUsers = new Set<UserId>();
+  /** Conversations whose newest page was read again since the page loaded (reactions, threads). */
+  private readonly refreshed = new Set<ConversationId>();
   private readonly incomingListeners = new Set<IncomingListener>();
   private readonly signedOutListeners = new Set<(reason: string) => void>();
   private toastCounter = 0;
@@ -58,7 +63,8 @@ export class ChatClient {
     for (const meta of Object.values(cached?.conversations ?? {})) {
       // A stand-in saved before conversation.get answered has no creator (real ids are >= 1).
       const placeholder = meta.created_by === 0 || undefined;
-      conversations[meta.id] = { meta, events: clampToWindow(cache.loadEvents(me.id, meta.id), meta), placeholder };
+      const read = cached?.reads[meta.id] ?? EMPTY_READ;
+      conversations[meta.id] = { meta, events: clampToWindow(cache.loadEvents(me.id, meta.id), meta), placeholder, read };
     }
     this.store = new Store<AppState>({
       me,
@@ -67,13 +73,17 @@ export class ChatClient {
       conversations,
       users: { ...(cached?.users ?? {}), [me.id]: me },
       outbox: (cached?.outbox ?? []).map((item) => (item.state === 'sending' ? { ...item, state: 'pending' } : item)),
-      seen: cached?.seen ?? {},
       hidden: cached?.hidden ?? {},
       toasts: [],
+      typing: {},
+      presence: {},
+      settings: cached?.settings ?? null,
+      threads: {},
     });
     this.connection = new Connection(url, sessionInfo.token, {
       onReady: (reply) => this.onReady(reply),
       onEvent: (event) => this.onLiveEvent(event),
+      onPush: (frame) => this.live.onPush(frame),
       onStatus: (status) => this.onStatus(status),
       onAuthFailed: (code) => this.authFailed(code),
     });
@@ -85,6 +95,17 @@ export class ChatClient {
       storeEvents: (events) => this.storeEvents(events),
       persist: (now) => (now ? this.persistNow() : this.schedulePersist()),
     });
+    this.live = new LiveFeatures({
+      store: this.store,
+      me: me.id,
+      ready: () => this.connection.ready,
+      request: (type, fields) => this.request(type, fields),
+      limit: (name) => this.connection.limits?.[name],
+      conversation: (id) => this.conversation(id),
+      upsertConversation: (meta) => this.upsertConversation(meta),
+      ensureUsers: (ids) => this.ensureUsers(ids),
+      schedulePersist: () => this.schedulePersist(),
+    });
   }
 
   get me(): User {
@@ -93,6 +114,7 @@ export class ChatClient {
 
   start(): void {
     window.addEventListener('pagehide', this.onPageHide);
+    this.live.start();
     this.connection.start();
   }
 
@@ -101,6 +123,7 @@ export class ChatClient {
     window.removeEventListener('pagehide', this.onPageHide);
     this.session++;
     this.outbox.stop();
+    this.live.stop();
     for (const timer of this.refreshTimers.values()) clearTimeout(timer);
     this.refreshTimers.clear();
     this.connection.stop();
@@ -151,7 +174,10 @@ export class ChatClient {
       else if (status.state !== 'ready' && !status.everReady) phase = 'connecting';
       return { ...s, connection: status, phase };
     });
-    if (status.state !== 'ready') this.outbox.connectionLost();
+    if (status.state !== 'ready') {
+      this.outbox.connectionLost();
+      this.live.disconnected();
+    }
   }
 
   private onReady(reply: HelloReply): void {
@@ -159,6 +185,7 @@ export class ChatClient {
     this.helloCursor = reply.cursor;
     this.liveMaxPos = 0;
     this.store.update((s) => ({ ...s, phase: 'syncing' }));
+    this.live.connected();
     void this.catchUp(session);
   }
 
@@ -166,8 +193,13 @@ export class ChatClient {
   private async catchUp(session: number): Promise<void> {
     for (let attempt = 0; ; attempt++) {
       try {
-        if (this.cursor === null) await this.firstStart(session);
-        else await this.syncFromCursor(session);
+        if (this.cursor === null) {
+          await this.firstStart(session);
+        } else {
+          await this.syncFromCursor(session);
+          // The live state is not replayed by sync: unread counts and receipt pointers (6.2).
+          await this.refreshConversations(session);
+        }
         break;
       } catch (error) {
         if (session !== this.session) return;
@@ -182,7 +214,15 @@ export class ChatClient {
     this.schedulePersist();
     this.requestUsers();
     this.outbox.flush();
+    this.live.caughtUp();
     void this.repairAll(session);
+  }
+
+  /** conversations.list: every conversation in the member view (counts, pointers, last message). */
+  private async refreshConversations(session: number): Promise<void> {
+    const reply = await this.request<{ conversations: Conversation[] }>('conversations.list');
+    if (session !== this.session) return;
+    for (const meta of reply.conversations) this.upsertConversation(meta);
   }
 
   private async syncFromCursor(session: number): Promise<void> {
@@ -192,7 +232,7 @@ export class ChatClient {
       const reply = await this.request<SyncReply>('sync', { cursor, limit });
       if (session !== this.session) return;
       for (const meta of reply.conversations) this.upsertConversation(meta);
-      this.storeEvents(reply.events);
+      this.storeEvents(reply.events, 'state');
       cursor = reply.cursor;
       // Every event of this user up to `cursor` is now stored: the cursor may advance.
       this.cursor = Math.max(this.cursor ?? 0, cursor);
@@ -204,18 +244,13 @@ export class ChatClient {
 
   /**
    * No saved cursor (new device): take the hello cursor and load lazily (protocol 6.2, step 2):
-   * the conversation list now, the newest messages of the first few conversations for previews,
-   * the rest when opened. What was there before counts as seen.
+   * the conversation list now (its member view has the previews and unread counts), the newest
+   * messages of the first few conversations, the rest when opened.
    */
   private async firstStart(session: number): Promise<void> {
     const reply = await this.request<{ conversations: Conversation[] }>('conversations.list');
     if (session !== this.session) return;
     for (const meta of reply.conversations) this.upsertConversation(meta);
-    this.store.update((s) => {
-      const seen = { ...s.seen };
-      for (const meta of reply.conversations) seen[meta.id] = Math.max(seen[meta.id] ?? 0, meta.last_seq);
-      return { ...s, seen };
-    });
     this.cursor = Math.max(this.helloCursor, this.liveMaxPos);
     const recent = reply.conversations.filter((meta) => meta.last_seq > 0).slice(0, PREVIEW_CONVERSATIONS);
     void (async () => {
@@ -239,6 +274,7 @@ export class ChatClient {
     if (known && newestSeq(known.events) + 1 < event.seq && known.events.length && this.store.get().phase === 'live') {
       void this.repairHoles(event.conversation_id, this.session);
     }
+    if (event.kind === 'text') this.live.messageFrom(event.conversation_id, event.sender_id);
     if (event.sender_id !== this.me.id && kindOf(event).countsAsUnread && this.store.get().phase === 'live') {
       for (const listener of this.incomingListeners) listener(event, conversation);
     }
@@ -264,9 +300,14 @@ export class ChatClient {
         merged = { ...meta, title: current.meta.title, last_seq: current.meta.last_seq, last_pos: current.meta.last_pos, last_event_at: current.meta.last_event_at };
       }
       const events = clampToWindow(current?.events ?? [], merged);
+      const read = mergeRead(current?.read ?? EMPTY_READ, meta, events);
       const users = meta.peer && !s.users[meta.peer.id] ? { ...s.users, [meta.peer.id]: meta.peer } : s.users;
-      return { ...s, users, conversations: { ...s.conversations, [meta.id]: { ...current, meta: merged, events, placeholder: false } } };
+      const hidden = s.hidden[meta.id] && current && isActiveMember(meta) && !isActiveMember(current.meta)
+        ? Object.fromEntries(Object.entries(s.hidden).filter(([id]) => Number(id) !== meta.id)) : s.hidden;
+      return { ...s, users, hidden, conversations: { ...s.conversations, [meta.id]: { ...current, meta: merged, events, read, placeholder: false } } };
     });
+    // The preview names the last message's author.
+    if (meta.last_message) this.ensureUsers([meta.last_message.sender_id]);
     this.schedulePersist();
   }
 
@@ -275,7 +316,7 @@ export class ChatClient {
    * the metadata, and settles outbox entries they confirm (a send acknowledged on a connection
    * that then dropped comes back through sync).
    */
-  storeEvents(events: readonly ChatEvent[]): void {
+  storeEvents(events: readonly ChatEvent[], duplicates: Duplicates = 'keep'): void {
     if (events.length === 0) return;
     const byConversation = new Map<ConversationId, ChatEvent[]>();
     for (const event of events) {
@@ -293,14 +334,14 @@ export class ChatClient {
         let state = conversations[id];
         if (!state) {
           unknown.push(id);
-          state = { meta: { id, kind: 'group', title: '', created_by: 0, created_at: incoming[0].ts, last_seq: 0, last_pos: 0 }, events: [], placeholder: true };
+          state = { meta: { id, kind: 'group', title: '', created_by: 0, created_at: incoming[0].ts, last_seq: 0, last_pos: 0 }, events: [], placeholder: true, read: EMPTY_READ };
         }
         let meta = state.meta;
         for (const event of incoming) {
           meta = applyEvent(meta, event, me);
           if (event.sender_id === me && event.client_msg_id) confirmed.add(event.client_msg_id);
         }
-        const merged = clampToWindow(mergeEvents(state.events, incoming), meta);
+        const merged = clampToWindow(mergeEvents(state.events, incoming, duplicates), meta);
         if (merged !== state.events) this.dirtyEvents.add(id);
         conversations[id] = { ...state, meta, events: merged };
         // Added back to a conversation taken off the list: it comes back.
@@ -310,6 +351,7 @@ export class ChatClient {
       return { ...s, conversations, outbox, hidden };
     });
     for (const id of unknown) void this.fetchConversation(id);
+    for (const id of byConversation.keys()) this.live.noteReceived(id);
     this.schedulePersist();
   }
 
@@ -354,7 +396,7 @@ export class ChatClient {
       const limit = Math.min(this.connection.limits?.max_history_page ?? 100, hole.before - hole.after - 1);
       const reply = await this.request<HistoryReply>('history', { conversation_id: id, after_seq: hole.after, limit }).catch(() => null);
       if (!reply || reply.events.length === 0) return;
-      this.storeEvents(reply.events);
+      this.storeEvents(reply.events, 'replace');
     }
   }
 
@@ -364,7 +406,7 @@ export class ChatClient {
   async loadLatest(id: ConversationId, limit = HISTORY_PAGE): Promise<void> {
     const reply = await this.request<HistoryReply>('history', { conversation_id: id, limit });
     this.noteWindow(id, reply);
-    this.storeEvents(reply.events);
+    this.storeEvents(reply.events, 'replace');
   }
 
   /** Loads the page before the oldest known event; no-op while loading or at the beginning. */
@@ -378,7 +420,7 @@ export class ChatClient {
       } else {
         const reply = await this.request<HistoryReply>('history', { conversation_id: id, before_seq: state.events[0].seq, limit: HISTORY_PAGE });
         this.noteWindow(id, reply);
-        this.storeEvents(reply.events);
+        this.storeEvents(reply.events, 'replace');
       }
       this.patchConversation(id, { loadingOlder: false });
     } catch (error) {
@@ -386,12 +428,40 @@ export class ChatClient {
     }
   }
 
-  /** Opening a conversation: make sure its newest messages are there. */
+  /**
+   * Opening a conversation: make sure its newest messages are there, and refresh what events do
+   * not carry for older messages: their reactions and thread summaries (one history page), its
+   * pins, and in a group who has received and read the user's newest message.
+   */
   open(id: ConversationId): void {
     const state = this.conversation(id);
     if (!state) return;
-    if (state.placeholder) void this.fetchConversation(id);
-    else if (state.events.length === 0 && state.meta.last_seq > 0) void this.loadOlder(id);
+    if (state.placeholder) {
+      void this.fetchConversation(id);
+      return;
+    }
+    if (state.events.length === 0) {
+      if (state.meta.last_seq > 0) void this.loadOlder(id);
+    }
+    if (!this.connection.ready || this.store.get().phase !== 'live' || !isActiveMember(state.meta)) return;
+    if (state.events.length > 0 && !this.refreshed.has(id)) {
+      this.refreshed.add(id);
+      void this.loadLatest(id).catch(() => this.refreshed.delete(id));
+    }
+    void this.request<{ pins: { seq: number }[] }>('pins.list', { conversation_id: id })
+      .then((reply) => this.patchConversation(id, { pinned: reply.pins.map((pin) => pin.seq) }))
+      .catch(() => undefined);
+    if (state.meta.kind === 'group') {
+      const mine = [...state.events].reverse().find((event) => event.kind === 'text' && event.sender_id === this.me.id && !event.deleted);
+      if (mine) {
+        void this.request<{ read_by: { user_id: UserId; read_seq: number }[]; delivered_to: { user_id: UserId; delivered_seq: number }[] }>(
+          'receipts.get', { conversation_id: id, seq: mine.seq },
+        ).then((reply) => this.live.notePointers(id, [
+          ...reply.delivered_to.map((d) => ({ user: d.user_id, delivered: d.delivered_seq })),
+          ...reply.read_by.map((r) => ({ user: r.user_id, read: r.read_seq })),
+        ])).catch(() => undefined);
+      }
+    }
   }
 
   private noteWindow(id: ConversationId, reply: HistoryReply): void {
@@ -401,7 +471,7 @@ export class ChatClient {
     }
   }
 
-  private patchConversation(id: ConversationId, patch: Partial<ConversationState>): void {
+  patchConversation(id: ConversationId, patch: Partial<ConversationState>): void {
     this.store.update((s) => {
       const state = s.conversations[id];
       return state ? { ...s, conversations: { ...s.conversations, [id]: { ...state, ...patch } } } : s;
@@ -410,14 +480,22 @@ export class ChatClient {
 
   // --- unread marks and the list ----------------------------------------------------------------
 
-  /** The user has seen everything up to the newest event of the conversation. */
-  markSeen(id: ConversationId): void {
-    const state = this.conversation(id);
-    if (!state) return;
-    const seq = Math.max(newestSeq(state.events), state.events.length ? 0 : state.meta.last_seq);
-    if ((this.store.get().seen[id] ?? 0) >= seq) return;
-    this.store.update((s) => ({ ...s, seen: { ...s.seen, [id]: seq } }));
-    this.schedulePersist();
+  /** The conversation is on screen in a focused window: everything in it is read (receipts). */
+  markRead(id: ConversationId): void {
+    this.live.markRead(id);
+  }
+
+  /** Composing (`true`) or not any more: typing indicators for the others (live.ts). */
+  typing(id: ConversationId, active: boolean): void {
+    this.live.typing(id, active);
+  }
+
+  /** A thread panel's state (key `${conversation}:${root}`). */
+  patchThread(key: string, patch: Partial<ThreadState>): void {
+    this.store.update((s) => {
+      const current = s.threads[key] ?? { events: [], hasMore: false, loading: false };
+      return { ...s, threads: { ...s.threads, [key]: { ...current, ...patch } } };
+    });
   }
 
   /** Shows or hides a conversation in the list on this device. */
@@ -456,25 +534,32 @@ export class ChatClient {
     if (added) queueMicrotask(() => this.requestUsers());
   }
 
+  /** users.get for every wanted user, in batches of limits.max_members_per_request. */
   private requestUsers(): void {
-    if (!this.connection.ready) return;
-    for (const id of [...this.wantedUsers]) {
-      this.wantedUsers.delete(id);
-      this.fetchingUsers.add(id);
-      this.request<{ user: User }>('user.get', { user_id: id })
-        .then((reply) => this.addUsers([reply.user]))
+    if (!this.connection.ready || this.wantedUsers.size === 0) return;
+    const ids = [...this.wantedUsers];
+    this.wantedUsers.clear();
+    const batch = this.connection.limits?.max_members_per_request ?? 256;
+    for (let i = 0; i < ids.length; i += batch) {
+      const chunk = ids.slice(i, i + batch);
+      for (const id of chunk) this.fetchingUsers.add(id);
+      this.request<{ users: User[] }>('users.get', { user_ids: chunk })
+        .then((reply) => this.addUsers(reply.users))
         .catch((error: unknown) => {
-          if (error instanceof ProtocolError && error.retryable) this.wantedUsers.add(id);
+          if (error instanceof ProtocolError && error.retryable) for (const id of chunk) this.wantedUsers.add(id);
         })
-        .finally(() => this.fetchingUsers.delete(id));
+        .finally(() => {
+          for (const id of chunk) this.fetchingUsers.delete(id);
+        });
     }
   }
 
   // --- sending (outbox.ts) ---------------------------------------------------------------------
 
   /** Queues a message; it shows at once as pending and is sent when the connection allows. */
-  sendMessage(conversationId: ConversationId, text: string): void {
-    this.outbox.add(conversationId, text);
+  sendMessage(conversationId: ConversationId, text: string, refs: { replyTo?: number; threadRoot?: number } = {}): void {
+    this.live.typing(conversationId, false);
+    this.outbox.add(conversationId, text, refs);
   }
 
   retryMessage(clientMsgId: string): void {
@@ -487,7 +572,7 @@ export class ChatClient {
 
   // --- persistence --------------------------------------------------------------------------------
 
-  private schedulePersist(): void {
+  schedulePersist(): void {
     if (this.persistTimer !== undefined || this.stopped) return;
     this.persistTimer = setTimeout(() => this.persistNow(), PERSIST_DELAY_MS);
   }
@@ -507,11 +592,14 @@ export class ChatClient {
     // Stand-ins are saved too: the cursor may already be past the event that created them.
     const conversations: Record<ConversationId, Conversation> = {};
     for (const state of Object.values(s.conversations)) conversations[state.meta.id] = state.meta;
+    const reads: Record<ConversationId, ConversationState['read']> = {};
+    for (const state of Object.values(s.conversations)) reads[state.meta.id] = state.read;
     cache.saveMeta(me, {
       cursor: this.cursor,
       conversations,
       users: s.users,
-      seen: s.seen,
+      reads,
+      settings: s.settings,
       hidden: s.hidden,
       outbox: s.outbox,
     });

@@ -1,9 +1,14 @@
-// Conversation management over the WebSocket (protocol 4): direct chats, groups, channels and
-// their members. Each function sends one or a few commands, stores what the reply carries and
+// Commands over the WebSocket (protocol 4): direct chats, groups, channels and their members;
+// message edits, deletes, reactions, pins, threads, receipts and settings. Each function sends one or a few commands, stores what the reply carries and
 // returns it; errors are ProtocolError with the server's stable code, turned into sentences by
 // describeError for the UI.
-import { type Conversation, type ConversationId, type Member, ProtocolError, type Role, type User, type UserId } from '../protocol/types';
+import {
+  type Conversation, type ConversationId, type Member, type Pin, ProtocolError, type ReceiptsReply, type Role,
+  type Settings, type ThreadHistoryReply, type User, type UserId,
+} from '../protocol/types';
 import type { ChatClient } from './client';
+import { describeError } from './errors';
+import { mergeEvents } from './timeline';
 
 export { describeError } from './errors';
 
@@ -129,4 +134,81 @@ export function permissions(myRole: Role | undefined, active: boolean, member: M
 
 export function canManage(myRole: Role | undefined, active: boolean): boolean {
   return active && (myRole === 'admin' || myRole === 'owner');
+}
+
+// --- messages: edits, deletes, reactions, pins, threads (protocol 4, live features) ------------
+// The events these commands cause come back on the session before the reply (protocol 5.2), so
+// the views update from the event log; the replies carry nothing more the client needs.
+
+export async function editMessage(client: ChatClient, id: ConversationId, seq: number, text: string): Promise<void> {
+  await client.request('message.edit', { conversation_id: id, seq, text });
+}
+
+export async function deleteMessage(client: ChatClient, id: ConversationId, seq: number): Promise<void> {
+  await client.request('message.delete', { conversation_id: id, seq });
+}
+
+export async function setReaction(client: ChatClient, id: ConversationId, seq: number, emoji: string, add: boolean): Promise<void> {
+  await client.request(add ? 'reaction.add' : 'reaction.remove', { conversation_id: id, seq, emoji });
+}
+
+export async function setPinned(client: ChatClient, id: ConversationId, seq: number, pinned: boolean): Promise<void> {
+  await client.request(pinned ? 'pin.add' : 'pin.remove', { conversation_id: id, seq });
+}
+
+/** pins.list; also what the conversation's bubbles take as pinned. */
+export async function listPins(client: ChatClient, id: ConversationId): Promise<Pin[]> {
+  const reply = await client.request<{ pins: Pin[] }>('pins.list', { conversation_id: id });
+  client.patchConversation(id, { pinned: reply.pins.map((pin) => pin.seq) });
+  client.ensureUsers(reply.pins.flatMap((pin) => [pin.pinned_by, pin.message.sender_id]));
+  return reply.pins;
+}
+
+export function threadKey(id: ConversationId, root: number): string {
+  return `${id}:${root}`;
+}
+
+/** The newest page of a thread, or the page before the oldest reply loaded (`older`). */
+export async function loadThread(client: ChatClient, id: ConversationId, root: number, older = false): Promise<void> {
+  const key = threadKey(id, root);
+  const current = client.store.get().threads[key];
+  if (current?.loading) return;
+  client.patchThread(key, { loading: true, error: undefined });
+  try {
+    const fields: Record<string, unknown> = { conversation_id: id, root_seq: root, limit: 50 };
+    if (older && current?.events.length) fields.before_seq = current.events[0].seq;
+    const reply = await client.request<ThreadHistoryReply>('thread.history', fields);
+    const events = mergeEvents(older ? (current?.events ?? []) : [], reply.events, 'replace');
+    client.patchThread(key, {
+      root: reply.root,
+      events,
+      hasMore: reply.has_more,
+      loading: false,
+    });
+    client.ensureUsers([reply.root.sender_id, ...reply.events.map((event) => event.sender_id)]);
+  } catch (error) {
+    client.patchThread(key, { loading: false, error: describeError(error) });
+  }
+}
+
+/** Who has received and read a message (groups). */
+export async function messageReceipts(client: ChatClient, id: ConversationId, seq: number): Promise<ReceiptsReply> {
+  const reply = await client.request<ReceiptsReply>('receipts.get', { conversation_id: id, seq });
+  client.live.notePointers(id, [
+    ...reply.delivered_to.map((entry) => ({ user: entry.user_id, delivered: entry.delivered_seq })),
+    ...reply.read_by.map((entry) => ({ user: entry.user_id, read: entry.read_seq })),
+  ]);
+  client.ensureUsers([...reply.delivered_to.map((entry) => entry.user_id), ...reply.read_by.map((entry) => entry.user_id)]);
+  return reply;
+}
+
+/**
+ * settings.update: changes what is given and answers with every setting. There is no
+ * settings.get; an update with no field reads them.
+ */
+export async function updateSettings(client: ChatClient, change: Partial<Settings>): Promise<Settings> {
+  const reply = await client.request<{ settings: Settings }>('settings.update', change);
+  client.store.update((s) => ({ ...s, settings: reply.settings }));
+  client.schedulePersist();
+  return reply.settings;
 }

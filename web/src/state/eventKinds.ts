@@ -1,11 +1,10 @@
 // What each event kind means to the client, in one table (protocol 3.1): how it shows, whether
-// it counts as unread, and how it changes the conversation's metadata. A new kind from a later
-// server (edits, reactions, receipts, pins) is one more entry here; kinds not in the table are
-// kept but not shown, as the protocol asks.
+// it counts as unread, and how it changes the conversation's metadata. Kinds not in the table
+// are kept but not shown, as the protocol asks.
 //
-// Kinds that change an earlier message rather than add a line (an edit, a reaction) will use
-// display 'none' and be folded into their target when the view builds its items
-// (ui/conversation/items.ts), so the stored event list stays a plain log keyed by seq.
+// Kinds that change an earlier message rather than add a line (edits, deletes, reactions, pins)
+// have display 'none'; messages.ts folds them into their target, so the stored event list stays
+// a plain log keyed by seq.
 import type { ChatEvent, Conversation, UserId } from '../protocol/types';
 
 /** Names users for system lines and previews ("You" for the signed-in user). */
@@ -122,6 +121,11 @@ export const EVENT_KINDS: Record<string, KindSpec> = {
     apply: (meta, event, me) => (event.user_id === me && event.role ? { ...meta, role: event.role } : meta),
   },
 };
+
+const MESSAGE_STATE: KindSpec = { display: 'none', countsAsUnread: false, describe: () => '' };
+for (const kind of ['message.edited', 'message.deleted', 'reaction.added', 'reaction.removed', 'message.pinned', 'message.unpinned']) {
+  EVENT_KINDS[kind] = MESSAGE_STATE;
+}
 
 const UNKNOWN: KindSpec = { display: 'none', countsAsUnread: false, describe: () => '' };
 

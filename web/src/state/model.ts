@@ -1,7 +1,7 @@
 // The client's state: what the UI renders and what the cache persists. Plain data only; the
 // logic that changes it lives in client.ts (connection, sync, sending) and commands.ts.
 import type { ConnectionStatus } from '../net/connection';
-import type { ChatEvent, Conversation, ConversationId, User, UserId } from '../protocol/types';
+import type { ChatEvent, Conversation, ConversationId, PresenceStatus, Settings, User, UserId } from '../protocol/types';
 
 /** The signed-in account, as kept in localStorage. */
 export interface Session {
@@ -24,7 +24,31 @@ export interface ConversationState {
   loadingOlder?: boolean;
   /** The last history request failed with this message. */
   loadError?: string;
+  /** Receipt pointers and the server's unread counts (protocol 5.6). */
+  read: ReadState;
+  /** Groups: the other members' receipt pointers, as far as they are known (receipt frames, receipts.get). */
+  receipts?: Record<UserId, { delivered: number; read?: number }>;
+  /** Seqs pinned according to the last pins.list (events after it are folded on top). */
+  pinned?: number[];
 }
+
+/**
+ * Where the user has read to, and what the server counted as unread. The server's counts cover
+ * events up to `countedTo`; newer events of others that the client holds are added to them
+ * (selectors.ts), so badges move at once with live events and are corrected by `read_state`.
+ */
+export interface ReadState {
+  delivered: number;
+  read: number;
+  unread: number;
+  mentions: number;
+  countedTo: number;
+  /** Direct chats: the peer's pointers; `peerRead` only if the peer shares read receipts. */
+  peerDelivered?: number;
+  peerRead?: number;
+}
+
+export const EMPTY_READ: ReadState = { delivered: 0, read: 0, unread: 0, mentions: 0, countedTo: 0 };
 
 export type OutgoingState =
   | 'pending' // waiting for a connection (or for the sync after a reconnect)
@@ -36,6 +60,9 @@ export interface OutgoingMessage {
   client_msg_id: string;
   conversation_id: ConversationId;
   text: string;
+  /** The quoted message (send's reply_to_seq) and the thread root (thread_root_seq). */
+  replyTo?: number;
+  threadRoot?: number;
   /** Local epoch ms: orders the outbox and dates the bubble until the ack brings `ts`. */
   created_at: number;
   state: OutgoingState;
@@ -61,9 +88,29 @@ export interface AppState {
   conversations: Record<ConversationId, ConversationState>;
   users: Record<UserId, User>;
   outbox: OutgoingMessage[];
-  /** Per conversation, the newest seq the user has seen on this device (drives unread badges). */
-  seen: Record<ConversationId, number>;
   /** Conversations the user removed from the list on this device (after leaving them). */
   hidden: Record<ConversationId, true>;
   toasts: Toast[];
+  /** Who is typing where, until when (local epoch ms). */
+  typing: Record<ConversationId, Record<UserId, number>>;
+  /** Presence of the users the client asked about or heard of (protocol 5.8). */
+  presence: Record<UserId, UserPresence>;
+  /** The privacy settings, once read (settings.update answers with them). */
+  settings: Settings | null;
+  /** Open thread panels' pages: key `${conversation}:${root}`. */
+  threads: Record<string, ThreadState>;
+}
+
+export interface UserPresence {
+  status: PresenceStatus;
+  lastSeen?: number;
+}
+
+export interface ThreadState {
+  root?: ChatEvent;
+  /** Replies read with thread.history (live ones are in the conversation's events as well). */
+  events: ChatEvent[];
+  hasMore: boolean;
+  loading: boolean;
+  error?: string;
 }

@@ -26,11 +26,13 @@ export class Outbox {
   constructor(private readonly host: OutboxHost) {}
 
   /** Queues a message: it shows at once as pending and goes out when the connection allows. */
-  add(conversationId: ConversationId, text: string): void {
+  add(conversationId: ConversationId, text: string, refs: { replyTo?: number; threadRoot?: number } = {}): void {
     const message: OutgoingMessage = {
       client_msg_id: newClientMsgId(),
       conversation_id: conversationId,
       text,
+      replyTo: refs.replyTo,
+      threadRoot: refs.threadRoot,
       created_at: Date.now(),
       state: 'pending',
     };
@@ -76,6 +78,8 @@ export class Outbox {
       conversation_id: message.conversation_id,
       client_msg_id: message.client_msg_id,
       text: message.text,
+      reply_to_seq: message.replyTo,
+      thread_root_seq: message.threadRoot,
     }).then(
       (ack) => this.acknowledged(message, ack),
       (error: unknown) => {
@@ -106,6 +110,8 @@ export class Outbox {
       ts: ack.ts,
       text: message.text,
       client_msg_id: ack.client_msg_id,
+      reply_to: message.replyTo,
+      thread_root: message.threadRoot,
     }]);
     // The saved cursor does not move on acks: only on events (protocol 6.2).
     this.host.persist(true);

@@ -1,8 +1,9 @@
-// Derived values the UI shows: names, the ordered conversation list with previews, unread
-// counts and message status. Pure functions of AppState.
-import type { ChatEvent, Conversation, ConversationId, UserId } from '../protocol/types';
+// Derived values the UI shows: names, the ordered conversation list with previews, unread and
+// mention counts, typing lines, presence and message ticks. Pure functions of AppState.
+import type { ChatEvent, Conversation, ConversationId, PresenceStatus, UserId } from '../protocol/types';
 import { kindOf, type Namer } from './eventKinds';
-import type { AppState, ConversationState, OutgoingMessage } from './model';
+import { foldMessages, mentionsUser, type MessageView, viewOf } from './messages';
+import type { AppState, ConversationState, OutgoingMessage, UserPresence } from './model';
 
 export function userName(state: AppState, id: UserId): string {
   const user = state.users[id];
@@ -28,32 +29,78 @@ export function isActiveMember(meta: Conversation): boolean {
   return meta.role !== undefined && meta.left_seq === undefined;
 }
 
-/** The event a sidebar preview shows: the newest one that is a line of its own. */
+/** The newest line of the main timeline: a message (not a thread reply) or a system line. */
 function lastVisibleEvent(events: readonly ChatEvent[]): ChatEvent | undefined {
   for (let i = events.length - 1; i >= 0; i--) {
-    if (kindOf(events[i]).display !== 'none') return events[i];
+    const event = events[i];
+    if (kindOf(event).display !== 'none' && !event.thread_root) return event;
   }
   return undefined;
 }
 
 function pendingOf(outbox: readonly OutgoingMessage[], id: ConversationId): OutgoingMessage | undefined {
-  for (let i = outbox.length - 1; i >= 0; i--) if (outbox[i].conversation_id === id) return outbox[i];
+  for (let i = outbox.length - 1; i >= 0; i--) if (outbox[i].conversation_id === id && !outbox[i].threadRoot) return outbox[i];
   return undefined;
 }
 
-/** Unread events of others after the user's seen mark (an estimate when older ones are not loaded). */
-export function unreadCount(state: AppState, conversation: ConversationState): number {
-  const seen = state.seen[conversation.meta.id] ?? 0;
-  const events = conversation.events;
-  let count = 0;
-  for (let i = events.length - 1; i >= 0 && events[i].seq > seen; i--) {
-    const event = events[i];
-    if (event.sender_id !== state.me.id && kindOf(event).countsAsUnread) count++;
+export interface UnreadCounts {
+  unread: number;
+  mentions: number;
+}
+
+/**
+ * Unread messages and mentions: the server's counts (up to `read.countedTo`), plus the messages
+ * of others the client received after that, minus the counted ones deleted since.
+ */
+export function unreadCounts(state: AppState, conversation: ConversationState): UnreadCounts {
+  const { read, events } = conversation;
+  const me = state.me.id;
+  const from = Math.max(read.countedTo, read.read);
+  let unread = read.unread;
+  let mentions = read.mentions;
+  if (events.length && events[events.length - 1].seq > from) {
+    const views = foldMessages(events, conversation.pinned);
+    for (let i = events.length - 1; i >= 0 && events[i].seq > from; i--) {
+      const event = events[i];
+      if (event.kind === 'message.deleted' && event.target_seq !== undefined && event.target_seq > read.read && event.target_seq <= from) {
+        const target = views.get(event.target_seq);
+        if (target && target.senderId !== me) {
+          unread = Math.max(0, unread - 1);
+          if (mentionsUser(viewOf(target.event), me)) mentions = Math.max(0, mentions - 1);
+        }
+      }
+      if (event.kind !== 'text' || event.sender_id === me) continue;
+      const view = views.get(event.seq);
+      if (!view || view.deleted) continue;
+      unread++;
+      if (mentionsUser(view, me)) mentions++;
+    }
   }
-  // Unseen events older than the loaded list (a long absence): counted as they are numbered.
-  const first = events.length ? events[0].seq : conversation.meta.last_seq + 1;
-  if (seen > 0 && first - 1 > seen) count += first - 1 - seen;
-  return count;
+  return { unread, mentions };
+}
+
+export function unreadCount(state: AppState, conversation: ConversationState): number {
+  return unreadCounts(state, conversation).unread;
+}
+
+/** "Alice is typing…", "Alice and Bob are typing…"; "typing…" in a direct chat; null if nobody. */
+export function typingText(state: AppState, conversation: ConversationState): string | null {
+  const entries = state.typing[conversation.meta.id];
+  if (!entries) return null;
+  const now = Date.now();
+  const ids = Object.entries(entries).filter(([id, until]) => until > now && Number(id) !== state.me.id).map(([id]) => Number(id));
+  if (ids.length === 0) return null;
+  if (conversation.meta.kind === 'direct') return 'typing…';
+  const names = ids.map((id) => userName(state, id).split(' ')[0]);
+  if (names.length === 1) return `${names[0]} is typing…`;
+  if (names.length === 2) return `${names[0]} and ${names[1]} are typing…`;
+  return `${names.length} people are typing…`;
+}
+
+/** The presence shown for a direct chat's peer (undefined for groups, channels, oneself). */
+export function peerPresence(state: AppState, meta: Conversation): UserPresence | undefined {
+  if (meta.kind !== 'direct' || !meta.peer || meta.peer.id === state.me.id) return undefined;
+  return state.presence[meta.peer.id];
 }
 
 export interface ConversationSummary {
@@ -68,31 +115,49 @@ export interface ConversationSummary {
   /** Who the preview is from, for "You: …" / "Ann: …" prefixes; null for system lines. */
   previewAuthor: string | null;
   previewPending: boolean;
+  /** Ticks of the previewed message when it is the user's own. */
+  previewStatus: MessageStatus | null;
+  previewDeleted: boolean;
   unread: number;
+  mentions: number;
+  typing: string | null;
+  presence: Exclude<PresenceStatus, 'unknown'> | null;
   active: boolean;
 }
 
 export function summarize(state: AppState, conversation: ConversationState): ConversationSummary {
   const { meta, events } = conversation;
   const names = namer(state);
+  const me = state.me.id;
   const pending = pendingOf(state.outbox, meta.id);
-  const event = lastVisibleEvent(events);
+  const event = lastVisibleEvent(events) ?? (meta.last_message && !meta.last_message.thread_root ? meta.last_message : undefined);
   let preview = '';
   let previewAuthor: string | null = null;
-  let activity = Math.max(meta.last_event_at ?? meta.created_at, event?.ts ?? 0);
+  let previewStatus: MessageStatus | null = null;
+  let previewDeleted = false;
+  let activity = Math.max(event ? event.ts : (meta.last_event_at ?? meta.created_at), meta.created_at);
   if (pending && (!event || pending.created_at >= event.ts)) {
     preview = pending.text;
     previewAuthor = 'You';
+    previewStatus = pending.state === 'failed' ? 'failed' : 'pending';
     activity = Math.max(activity, pending.created_at);
   } else if (event) {
     const spec = kindOf(event);
-    preview = spec.describe(event, names, meta);
     if (spec.display === 'message') {
-      previewAuthor = event.sender_id === state.me.id ? 'You' : meta.kind === 'direct' ? null : userName(state, event.sender_id);
+      const view = foldMessages(events, conversation.pinned).get(event.seq) ?? viewOf(event);
+      const mine = event.sender_id === me;
+      previewDeleted = view.deleted;
+      preview = view.deleted ? (mine ? 'You deleted this message' : 'This message was deleted') : view.text;
+      previewAuthor = view.deleted ? null : mine ? 'You' : meta.kind === 'direct' ? null : userName(state, event.sender_id);
+      if (mine && !view.deleted) previewStatus = eventStatus(conversation, view, me);
+    } else {
+      preview = spec.describe(event, names, meta);
     }
   } else if (meta.kind === 'channel' && meta.topic) {
     preview = meta.topic;
   }
+  const counts = unreadCounts(state, conversation);
+  const presence = peerPresence(state, meta);
   return {
     id: meta.id,
     title: conversationTitle(state, meta),
@@ -101,16 +166,32 @@ export function summarize(state: AppState, conversation: ConversationState): Con
     activity,
     preview: preview.replace(/\s+/g, ' '),
     previewAuthor,
-    previewPending: !!pending && preview === pending.text.replace(/\s+/g, ' '),
-    unread: unreadCount(state, conversation),
+    previewPending: !!pending && preview === pending.text,
+    previewStatus,
+    previewDeleted,
+    unread: counts.unread,
+    mentions: counts.mentions,
+    typing: typingText(state, conversation),
+    presence: presence && presence.status !== 'unknown' ? presence.status : null,
     active: isActiveMember(meta),
   };
+}
+
+/**
+ * Whether a conversation belongs in the list: not a stand-in, not removed on this device, and
+ * not a direct chat someone else opened without writing yet (the server announces those at
+ * direct.open; they show with their first message, as the other person means them to).
+ */
+export function listed(state: AppState, c: ConversationState): boolean {
+  if (c.placeholder || state.hidden[c.meta.id]) return false;
+  const { meta } = c;
+  return !(meta.kind === 'direct' && meta.last_seq === 0 && c.events.length === 0 && meta.created_by !== state.me.id);
 }
 
 /** The sidebar: visible conversations, newest activity first. */
 export function conversationList(state: AppState): ConversationSummary[] {
   return Object.values(state.conversations)
-    .filter((c) => !c.placeholder && !state.hidden[c.meta.id])
+    .filter((c) => listed(state, c))
     .map((c) => summarize(state, c))
     .sort((a, b) => b.activity - a.activity || b.id - a.id);
 }
@@ -119,19 +200,40 @@ export function conversationList(state: AppState): ConversationSummary[] {
 export function totalUnread(state: AppState, exceptId?: ConversationId): number {
   let total = 0;
   for (const c of Object.values(state.conversations)) {
-    if (c.placeholder || state.hidden[c.meta.id] || c.meta.id === exceptId) continue;
+    if (!listed(state, c) || c.meta.id === exceptId) continue;
     total += unreadCount(state, c);
   }
   return total;
 }
 
 /**
- * The ticks under one of the user's own messages. Today: 'pending' (in the outbox), 'failed',
- * 'sent' (acknowledged: durably stored). Receipts will add 'delivered' and 'read' here, from
- * per-member read positions kept beside the events.
+ * The ticks under one of the user's own messages: 'pending' (in the outbox), 'failed', 'sent'
+ * (acknowledged: durably stored), 'delivered' and 'read' from the receipt pointers — the peer's
+ * in a direct chat; in a group, once every other member's pointer has passed the message
+ * (members who hide read receipts keep it at delivered). Channels have no receipts.
  */
 export type MessageStatus = 'pending' | 'failed' | 'sent' | 'delivered' | 'read';
 
-export function eventStatus(_conversation: ConversationState, _event: ChatEvent): MessageStatus {
+export function eventStatus(conversation: ConversationState, view: Pick<MessageView, 'seq' | 'deleted'>, me: UserId): MessageStatus {
+  const { meta, read } = conversation;
+  if (view.deleted) return 'sent';
+  if (meta.kind === 'direct') {
+    if (!meta.peer || meta.peer.id === me) return 'sent';
+    if ((read.peerRead ?? 0) >= view.seq) return 'read';
+    if ((read.peerDelivered ?? 0) >= view.seq) return 'delivered';
+    return 'sent';
+  }
+  if (meta.kind !== 'group') return 'sent';
+  const others = (meta.member_count ?? 1) - 1;
+  if (others <= 0) return 'sent';
+  let delivered = 0;
+  let readBy = 0;
+  for (const [user, pointers] of Object.entries(conversation.receipts ?? {})) {
+    if (Number(user) === me) continue;
+    if (pointers.delivered >= view.seq) delivered++;
+    if ((pointers.read ?? 0) >= view.seq) readBy++;
+  }
+  if (readBy >= others) return 'read';
+  if (delivered >= others) return 'delivered';
   return 'sent';
 }

@@ -5,23 +5,69 @@
 import type { ChatEvent, Conversation } from '../protocol/types';
 
 /**
- * Merges `incoming` into `events` (both for one conversation). Returns a new ascending,
- * duplicate-free list, or `events` itself when nothing was new, so callers can skip updates.
+ * How a known seq is treated when it comes again: 'keep' the stored copy (a live frame shows
+ * the event as it was stored, never newer than what we have); take the 'state' of the message
+ * from the incoming copy (sync reads show a message's current text or tombstone, without
+ * reactions and thread summaries); or 'replace' it (history reads show everything current).
  */
-export function mergeEvents(events: ChatEvent[], incoming: readonly ChatEvent[]): ChatEvent[] {
+export type Duplicates = 'keep' | 'state' | 'replace';
+
+const STATE_FIELDS = ['text', 'edited', 'edited_at', 'deleted', 'deleted_at', 'mentions', 'mentions_all'] as const;
+
+function withState(stored: ChatEvent, incoming: ChatEvent, mode: Duplicates): ChatEvent {
+  if (mode === 'keep' || stored.kind !== 'text') return stored;
+  if (mode === 'replace') {
+    return sameMessage(stored, incoming, true) ? stored : incoming;
+  }
+  if (sameMessage(stored, incoming, false)) return stored;
+  const next: ChatEvent = { ...stored };
+  for (const field of STATE_FIELDS) {
+    if (incoming[field] === undefined) delete next[field];
+    else (next as Record<string, unknown>)[field] = incoming[field];
+  }
+  if (incoming.deleted) delete next.reactions; // deleting removes them (protocol 3.1)
+  return next;
+}
+
+function sameMessage(a: ChatEvent, b: ChatEvent, extras: boolean): boolean {
+  for (const field of STATE_FIELDS) {
+    if (JSON.stringify(a[field]) !== JSON.stringify(b[field])) return false;
+  }
+  return !extras || (JSON.stringify(a.reactions) === JSON.stringify(b.reactions) && JSON.stringify(a.thread) === JSON.stringify(b.thread));
+}
+
+/**
+ * Merges `incoming` into `events` (both for one conversation). Returns a new ascending,
+ * duplicate-free list, or `events` itself when nothing changed, so callers can skip updates.
+ */
+export function mergeEvents(events: ChatEvent[], incoming: readonly ChatEvent[], duplicates: Duplicates = 'keep'): ChatEvent[] {
   if (incoming.length === 0) return events;
   const last = events.length ? events[events.length - 1].seq : 0;
   // The common case, a live event right after the newest one, needs no sorting.
   if (incoming.length === 1 && incoming[0].seq > last) return [...events, incoming[0]];
-  const known = new Set(events.map((event) => event.seq));
+  const index = new Map<number, number>();
+  events.forEach((event, i) => index.set(event.seq, i));
   const fresh: ChatEvent[] = [];
+  let replaced: ChatEvent[] | null = null;
+  const added = new Set<number>();
   for (const event of incoming) {
-    if (known.has(event.seq)) continue;
-    known.add(event.seq);
+    const at = index.get(event.seq);
+    if (at !== undefined) {
+      const current = (replaced ?? events)[at];
+      const next = withState(current, event, duplicates);
+      if (next !== current) {
+        replaced ??= [...events];
+        replaced[at] = next;
+      }
+      continue;
+    }
+    if (added.has(event.seq)) continue;
+    added.add(event.seq);
     fresh.push(event);
   }
-  if (fresh.length === 0) return events;
-  return [...events, ...fresh].sort((a, b) => a.seq - b.seq);
+  const base = replaced ?? events;
+  if (fresh.length === 0) return base;
+  return [...base, ...fresh].sort((a, b) => a.seq - b.seq);
 }
 
 /** The first missing range inside the list: seqs `after+1 .. before-1` are unknown. */

@@ -2,7 +2,7 @@
 // narrow screen, one of the two (data-view tells the stylesheet which).
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { ConnectionBanner } from './ConnectionBanner';
-import { ConversationView } from './conversation/ConversationView';
+import { ConversationView, type Panel } from './conversation/ConversationView';
 import { Icon } from './common/icons';
 import { useClient } from './hooks';
 import { useNotifications, useTitle } from './notify';
@@ -38,24 +38,25 @@ export function Shell(props: { onSignOut(): void }) {
   const route = useRoute();
   const openId = route.name === 'conversation' ? route.id : null;
   const narrow = useNarrow();
-  const [detailsOpen, setDetailsOpen] = useState(false);
+  const [panel, setPanel] = useState<Panel | null>(null);
   const lastOpen = useRef<number | null>(null);
 
   useNotifications(client);
   useTitle(client, openId);
 
-  useEffect(() => setDetailsOpen(false), [openId]);
+  useEffect(() => setPanel(null), [openId]);
 
-  // Escape closes the innermost thing: a dialog (the browser does that), the details, the chat.
+  // Escape closes the innermost thing: a dialog (the browser does that), a menu or the editing
+  // of a message (they stop the key), the side panel, the chat.
   useEffect(() => {
     const onKey = (event: KeyboardEvent) => {
       if (event.key !== 'Escape' || event.defaultPrevented || document.querySelector('dialog[open]')) return;
-      if (detailsOpen) setDetailsOpen(false);
+      if (panel) setPanel(null);
       else if (openId !== null) closeConversation();
     };
     document.addEventListener('keydown', onKey);
     return () => document.removeEventListener('keydown', onKey);
-  }, [detailsOpen, openId]);
+  }, [panel, openId]);
 
   // Back in the list, focus returns to the conversation that was open.
   useEffect(() => {
@@ -72,7 +73,7 @@ export function Shell(props: { onSignOut(): void }) {
         <Sidebar currentId={openId} onSignOut={props.onSignOut} />
         <main class="main">
           {openId !== null ? (
-            <ConversationView key={openId} conversationId={openId} detailsOpen={detailsOpen} onDetails={setDetailsOpen} autoFocus={!narrow} />
+            <ConversationView key={openId} conversationId={openId} panel={panel} onPanel={setPanel} autoFocus={!narrow} />
           ) : (
             <Welcome />
           )}

@@ -43,6 +43,15 @@ export function listTime(ts: number): string {
   return shortDate.format(ts);
 }
 
+/** "last seen today at 14:03", "last seen yesterday at 09:10", "last seen 3 March at 18:00". */
+export function lastSeenText(ts: number): string {
+  const days = daysAgo(ts);
+  if (days <= 0) return `last seen today at ${time.format(ts)}`;
+  if (days === 1) return `last seen yesterday at ${time.format(ts)}`;
+  if (days < 7) return `last seen ${weekday.format(ts)} at ${time.format(ts)}`;
+  return `last seen ${date.format(ts)}`;
+}
+
 export function fullDate(ts: number): string {
   return `${date.format(ts)}, ${time.format(ts)}`;
 }

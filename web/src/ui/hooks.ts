@@ -52,3 +52,18 @@ export function usePageVisible(): boolean {
   }, []);
   return document.visibilityState === 'visible';
 }
+
+/** Whether the window has the focus (document.hasFocus()), as state. */
+export function useWindowFocused(): boolean {
+  const [, rerender] = useReducer((n: number) => n + 1, 0);
+  useEffect(() => {
+    const onChange = () => rerender(0);
+    window.addEventListener('focus', onChange);
+    window.addEventListener('blur', onChange);
+    return () => {
+      window.removeEventListener('focus', onChange);
+      window.removeEventListener('blur', onChange);
+    };
+  }, []);
+  return document.hasFocus();
+}

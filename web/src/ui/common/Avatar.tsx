@@ -1,5 +1,5 @@
-// A round avatar with initials on a colour derived from a stable id. The `presence` slot is
-// where the presence dot goes once the server reports presence.
+// A round avatar with initials on a colour derived from a stable id, with a presence dot for
+// people who are online (green) or away (yellow).
 import type { ConversationKind } from '../../protocol/types';
 import { Icon } from './icons';
 
@@ -34,7 +34,7 @@ export function Avatar(props: {
   return (
     <span class={`avatar avatar--${size}`} style={style} aria-hidden="true">
       {kind === 'channel' ? <Icon name="channel" size={20} /> : initials(name)}
-      {presence ? <span class={`avatar__presence avatar__presence--${presence}`} /> : null}
+      {presence ? <span class={`avatar__presence avatar__presence--${presence}`} data-presence={presence} /> : null}
     </span>
   );
 }

@@ -1,26 +1,72 @@
 // The message box: Enter sends, Shift+Enter starts a new line; it grows with its text. Drafts
-// are kept per conversation while the page lives.
-import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
+// are kept per conversation (and thread) while the page lives. It says "typing" to the others
+// while the user composes, shows the message being replied to above the box, and completes
+// @mentions from the members of a group or channel (arrow keys, Enter or Tab, Escape).
+import { useEffect, useId, useLayoutEffect, useRef, useState } from 'preact/hooks';
+import type { Member } from '../../protocol/types';
+import { listMembers } from '../../state/commands';
+import { Avatar, hueOf } from '../common/Avatar';
 import { Icon } from '../common/icons';
 import { byteLength } from '../format';
-import { useClient } from '../hooks';
+import { useAppState, useClient } from '../hooks';
+import type { MessageLine } from './items';
 
-const drafts = new Map<number, string>();
+const drafts = new Map<string, string>();
 const MAX_HEIGHT_PX = 160;
+const MAX_SUGGESTIONS = 8;
 
-export function Composer(props: { conversationId: number; autoFocus: boolean }) {
+interface Suggestion {
+  key: string;
+  username: string;
+  label: string;
+  seed: number;
+}
+
+/** The "@name" being typed just before the caret, if any. */
+function mentionAt(text: string, caret: number): { start: number; query: string } | null {
+  const match = /(^|[^\w@])@([\w.-]*)$/.exec(text.slice(0, caret));
+  if (!match) return null;
+  return { start: caret - match[2].length - 1, query: match[2].toLowerCase() };
+}
+
+export function Composer(props: {
+  conversationId: number;
+  autoFocus: boolean;
+  /** Replies go into this thread (thread_root_seq). */
+  threadRoot?: number;
+  replyTo: MessageLine | null;
+  onCancelReply(): void;
+  /** ArrowUp in an empty box: edit the user's last message. */
+  onEditLast?(): void;
+  label?: string;
+}) {
   const client = useClient();
   const id = props.conversationId;
-  const [text, setText] = useState(() => drafts.get(id) ?? '');
+  const draftKey = props.threadRoot ? `${id}:${props.threadRoot}` : String(id);
+  const meta = useAppState((s) => s.conversations[id]?.meta);
+  const names = useAppState((s) => s.users);
+  const [text, setText] = useState(() => drafts.get(draftKey) ?? '');
   const input = useRef<HTMLTextAreaElement>(null);
+  const [members, setMembers] = useState<Member[] | null>(null);
+  const [mention, setMention] = useState<{ start: number; query: string } | null>(null);
+  const [selected, setSelected] = useState(0);
+  const listId = useId();
   const bytes = byteLength(text);
   const limit = client.maxTextBytes;
   const tooLong = bytes > limit;
   const empty = text.trim() === '';
+  const canMention = meta !== undefined && meta.kind !== 'direct';
 
   useEffect(() => {
     if (props.autoFocus) input.current?.focus();
-  }, [id]);
+  }, [id, props.threadRoot]);
+
+  // Choosing "reply" puts the focus here, where the answer is written.
+  useEffect(() => {
+    if (props.replyTo) input.current?.focus();
+  }, [props.replyTo?.key]);
+
+  useEffect(() => () => client.typing(id, false), [id]);
 
   useLayoutEffect(() => {
     const el = input.current;
@@ -29,19 +75,67 @@ export function Composer(props: { conversationId: number; autoFocus: boolean }) 
     el.style.height = `${Math.min(el.scrollHeight, MAX_HEIGHT_PX)}px`;
   }, [text]);
 
-  function update(value: string) {
+  // Members for @-completion: read once, when the first "@" is typed.
+  useEffect(() => {
+    if (!mention || members || !canMention) return;
+    listMembers(client, id).then(setMembers, () => setMembers([]));
+  }, [mention !== null]);
+
+  const suggestions: Suggestion[] = [];
+  if (mention && canMention) {
+    const q = mention.query;
+    if ((meta.role === 'admin' || meta.role === 'owner') && 'all'.startsWith(q)) {
+      suggestions.push({ key: 'all', username: 'all', label: 'Everyone in this conversation', seed: id });
+    }
+    for (const member of members ?? []) {
+      if (suggestions.length >= MAX_SUGGESTIONS) break;
+      if (member.user_id === client.me.id) continue;
+      const display = member.display_name || member.username;
+      if (member.username.toLowerCase().startsWith(q) || display.toLowerCase().split(/\s+/).some((word) => word.startsWith(q))) {
+        suggestions.push({ key: String(member.user_id), username: member.username, label: display, seed: member.user_id });
+      }
+    }
+  }
+  const showSuggestions = suggestions.length > 0;
+  const active = Math.min(selected, suggestions.length - 1);
+
+  function update(value: string, caret = value.length) {
     setText(value);
-    if (value) drafts.set(id, value);
-    else drafts.delete(id);
+    if (value) drafts.set(draftKey, value);
+    else drafts.delete(draftKey);
+    client.typing(id, value.trim() !== '');
+    const next = mentionAt(value, caret);
+    setMention(next);
+    if (next?.query !== mention?.query) setSelected(0);
+  }
+
+  function complete(suggestion: Suggestion) {
+    if (!mention) return;
+    const el = input.current;
+    const caret = el?.selectionStart ?? text.length;
+    const before = text.slice(0, mention.start);
+    const after = text.slice(caret);
+    const inserted = `@${suggestion.username} `;
+    const value = before + inserted + after.replace(/^\s+/, '');
+    update(value, before.length + inserted.length);
+    setMention(null);
+    requestAnimationFrame(() => {
+      el?.focus();
+      el?.setSelectionRange(before.length + inserted.length, before.length + inserted.length);
+    });
   }
 
   function send() {
     const message = text.trim();
     if (!message || tooLong) return;
-    client.sendMessage(id, message);
+    client.sendMessage(id, message, { replyTo: props.replyTo?.seq, threadRoot: props.threadRoot });
     update('');
+    setMention(null);
+    if (props.replyTo) props.onCancelReply();
     input.current?.focus();
   }
+
+  const replyAuthor = props.replyTo ? (props.replyTo.senderId === client.me.id ? 'You' : (names[props.replyTo.senderId]?.display_name || names[props.replyTo.senderId]?.username || 'Someone')) : '';
 
   return (
     <form
@@ -51,17 +145,88 @@ export function Composer(props: { conversationId: number; autoFocus: boolean }) 
         send();
       }}
     >
+      {props.replyTo ? (
+        <div class="composer__reply" style={{ '--avatar-hue': String(hueOf(props.replyTo.senderId)) }} data-testid="reply-preview">
+          <Icon name="reply" size={18} />
+          <span class="composer__reply-text">
+            <span class="quote__author">Replying to {replyAuthor}</span>
+            <span class="quote__text">{props.replyTo.text}</span>
+          </span>
+          <button type="button" class="icon-button icon-button--small" aria-label="Cancel reply" title="Cancel reply (Escape)" onClick={() => { props.onCancelReply(); input.current?.focus(); }}>
+            <Icon name="close" size={18} />
+          </button>
+        </div>
+      ) : null}
+      {showSuggestions ? (
+        <ul class="mentions-list" id={listId} role="listbox" aria-label="Mention someone">
+          {suggestions.map((suggestion, index) => (
+            <li
+              key={suggestion.key}
+              id={`${listId}-${index}`}
+              role="option"
+              aria-selected={index === active}
+              class={`mentions-list__item ${index === active ? 'mentions-list__item--active' : ''}`}
+              onMouseDown={(event) => {
+                event.preventDefault(); // keep the focus in the box
+                complete(suggestion);
+              }}
+            >
+              <Avatar name={suggestion.label} seed={suggestion.seed} size="sm" kind={suggestion.key === 'all' ? 'group' : undefined} />
+              <span class="mentions-list__name">{suggestion.label}</span>
+              <span class="mentions-list__username">@{suggestion.username}</span>
+            </li>
+          ))}
+        </ul>
+      ) : null}
       <textarea
         ref={input}
         class="composer__input"
         rows={1}
         value={text}
-        placeholder="Type a message"
-        aria-label="Message"
+        placeholder={props.threadRoot ? 'Reply in thread' : 'Type a message'}
+        aria-label={props.label ?? 'Message'}
         aria-invalid={tooLong}
-        aria-describedby={tooLong ? `limit-${id}` : undefined}
-        onInput={(event) => update(event.currentTarget.value)}
+        aria-describedby={tooLong ? `limit-${draftKey}` : undefined}
+        aria-autocomplete={canMention ? 'list' : undefined}
+        aria-controls={showSuggestions ? listId : undefined}
+        aria-expanded={canMention ? showSuggestions : undefined}
+        aria-activedescendant={showSuggestions ? `${listId}-${active}` : undefined}
+        onInput={(event) => update(event.currentTarget.value, event.currentTarget.selectionStart ?? undefined)}
+        onBlur={() => {
+          client.typing(id, false);
+          setMention(null);
+        }}
         onKeyDown={(event) => {
+          if (showSuggestions) {
+            if (event.key === 'ArrowDown' || event.key === 'ArrowUp') {
+              event.preventDefault();
+              const step = event.key === 'ArrowDown' ? 1 : -1;
+              setSelected((active + step + suggestions.length) % suggestions.length);
+              return;
+            }
+            if ((event.key === 'Enter' && !event.shiftKey) || event.key === 'Tab') {
+              event.preventDefault();
+              complete(suggestions[active]);
+              return;
+            }
+            if (event.key === 'Escape') {
+              event.preventDefault();
+              event.stopPropagation();
+              setMention(null);
+              return;
+            }
+          }
+          if (event.key === 'Escape' && props.replyTo) {
+            event.preventDefault();
+            event.stopPropagation();
+            props.onCancelReply();
+            return;
+          }
+          if (event.key === 'ArrowUp' && text === '' && props.onEditLast) {
+            event.preventDefault();
+            props.onEditLast();
+            return;
+          }
           // Enter sends; Shift+Enter (and Enter while an input method is composing) do not.
           if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
             event.preventDefault();
@@ -70,7 +235,7 @@ export function Composer(props: { conversationId: number; autoFocus: boolean }) 
         }}
       />
       {bytes > limit * 0.9 ? (
-        <span id={`limit-${id}`} class={`composer__limit ${tooLong ? 'composer__limit--over' : ''}`}>
+        <span id={`limit-${draftKey}`} class={`composer__limit ${tooLong ? 'composer__limit--over' : ''}`}>
           {tooLong ? `Too long: ${bytes - limit} bytes over the limit` : `${limit - bytes} bytes left`}
         </span>
       ) : null}

@@ -1,35 +1,55 @@
-// The right-hand side: header, message list, composer, and the details panel.
-import { useEffect } from 'preact/hooks';
+// The right-hand side: header (who, presence or typing, pins, details), message list, composer
+// (with the message being replied to), and one side panel: details, pinned messages or a thread.
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { describeError, joinChannel } from '../../state/commands';
-import { conversationTitle, isActiveMember } from '../../state/selectors';
+import { foldMessages } from '../../state/messages';
+import { conversationTitle, isActiveMember, peerPresence, typingText } from '../../state/selectors';
 import { Avatar } from '../common/Avatar';
 import { Icon } from '../common/icons';
-import { useAppState, useClient, usePageVisible } from '../hooks';
+import { lastSeenText } from '../format';
+import { useAppState, useClient, usePageVisible, useWindowFocused } from '../hooks';
 import { closeConversation } from '../router';
+import { jumpToMessage } from './actions';
 import { Composer } from './Composer';
 import { DetailsPanel } from './DetailsPanel';
+import type { MessageLine } from './items';
 import { MessageList } from './MessageList';
+import { PinsPanel } from './PinsPanel';
+import { ThreadPanel } from './ThreadPanel';
+
+export type Panel = { kind: 'details' } | { kind: 'pins' } | { kind: 'thread'; root: number };
 
 function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? '' : 's'}`;
 }
 
-export function ConversationView(props: { conversationId: number; detailsOpen: boolean; onDetails(open: boolean): void; autoFocus: boolean }) {
+export function ConversationView(props: { conversationId: number; panel: Panel | null; onPanel(panel: Panel | null): void; autoFocus: boolean }) {
   const client = useClient();
   const id = props.conversationId;
   const state = useAppState((s) => s.conversations[id]);
   const title = useAppState((s) => (state ? conversationTitle(s, state.meta) : ''));
+  const typing = useAppState((s) => (state ? typingText(s, state) : null));
+  const presence = useAppState((s) => (state ? peerPresence(s, state.meta) : undefined));
   const phase = useAppState((s) => s.phase);
   const visible = usePageVisible();
+  const focused = useWindowFocused();
+  const scroller = useRef<HTMLDivElement>(null);
+  const [replyTo, setReplyTo] = useState<MessageLine | null>(null);
+  const pinCount = useMemo(() => {
+    if (!state) return 0;
+    let count = 0;
+    for (const view of foldMessages(state.events, state.pinned).values()) if (view.pinned) count++;
+    return Math.max(count, state.pinned?.length ?? 0);
+  }, [state?.events, state?.pinned]);
 
   useEffect(() => {
     client.open(id);
   }, [id, !!state, state?.placeholder, phase === 'live']);
 
-  // Everything on screen while the page is visible counts as seen.
+  // Everything on screen in a focused window counts as read (receipts go out, batched).
   useEffect(() => {
-    if (visible && state) client.markSeen(id);
-  }, [id, visible, state?.events, state?.meta.last_seq]);
+    if (visible && focused && state && phase !== 'connecting') client.markRead(id);
+  }, [id, visible, focused, state?.events, state?.meta.last_seq, state?.read.unread, phase]);
 
   if (!state || state.placeholder) {
     return (
@@ -43,33 +63,74 @@ export function ConversationView(props: { conversationId: number; detailsOpen: b
   const { meta } = state;
   const active = isActiveMember(meta);
   let subtitle = '';
-  if (meta.kind === 'direct') subtitle = meta.peer ? `@${meta.peer.username}` : '';
-  else if (meta.member_count !== undefined) subtitle = plural(meta.member_count, 'member');
+  if (meta.kind === 'direct') {
+    if (presence?.status === 'online') subtitle = 'online';
+    else if (presence?.status === 'away') subtitle = 'away';
+    else if (presence?.status === 'offline' && presence.lastSeen) subtitle = lastSeenText(presence.lastSeen);
+    else subtitle = meta.peer ? `@${meta.peer.username}` : '';
+  } else if (meta.member_count !== undefined) subtitle = plural(meta.member_count, 'member');
   if (meta.kind === 'channel' && meta.topic) subtitle += subtitle ? ` · ${meta.topic}` : meta.topic;
   const avatarSeed = meta.kind === 'direct' && meta.peer ? meta.peer.id : meta.id;
+  const panel = props.panel;
+  const toggle = (kind: 'details' | 'pins') => props.onPanel(panel?.kind === kind ? null : { kind });
+
+  function editLast() {
+    const list = scroller.current;
+    const mine = list?.querySelectorAll<HTMLElement>('.bubble--mine[data-seq]:not(.bubble--deleted)');
+    const last = mine?.[mine.length - 1];
+    if (!last) return;
+    last.focus();
+    last.dispatchEvent(new KeyboardEvent('keydown', { key: 'e', bubbles: true }));
+  }
 
   return (
-    <div class={`conversation-layout ${props.detailsOpen ? 'conversation-layout--details' : ''}`}>
+    <div class={`conversation-layout ${panel ? 'conversation-layout--panel' : ''}`}>
       <section class="conversation" aria-label={`Conversation with ${title}`}>
         <header class="conversation__header">
           <button type="button" class="icon-button conversation__back" aria-label="Back to conversations" title="Back" onClick={closeConversation}>
             <Icon name="back" />
           </button>
-          <button type="button" class="conversation__who" onClick={() => props.onDetails(!props.detailsOpen)} aria-expanded={props.detailsOpen} aria-label={`${title}: show details`}>
-            <Avatar name={title} seed={avatarSeed} kind={meta.kind} />
+          <button type="button" class="conversation__who" onClick={() => toggle('details')} aria-expanded={panel?.kind === 'details'} aria-label={`${title}: show details`}>
+            <Avatar name={title} seed={avatarSeed} kind={meta.kind} presence={presence?.status === 'online' || presence?.status === 'away' ? presence.status : undefined} />
             <span class="conversation__titles">
               <h1 class="conversation__title">{title}</h1>
-              {subtitle ? <span class="conversation__subtitle">{subtitle}</span> : null}
+              <span class={`conversation__subtitle ${typing ? 'conversation__subtitle--typing' : ''}`} data-testid="conversation-status" aria-live="polite">
+                {typing ?? subtitle}
+              </span>
             </span>
           </button>
-          <button type="button" class="icon-button" aria-label="Details" title="Details" aria-pressed={props.detailsOpen} onClick={() => props.onDetails(!props.detailsOpen)}>
+          <button
+            type="button"
+            class="icon-button conversation__pins"
+            aria-label={pinCount ? `Pinned messages (${pinCount})` : 'Pinned messages'}
+            title="Pinned messages"
+            aria-pressed={panel?.kind === 'pins'}
+            onClick={() => toggle('pins')}
+          >
+            <Icon name="pin" />
+            {pinCount ? <span class="icon-button__count">{pinCount}</span> : null}
+          </button>
+          <button type="button" class="icon-button" aria-label="Details" title="Details" aria-pressed={panel?.kind === 'details'} onClick={() => toggle('details')}>
             <Icon name="info" />
           </button>
         </header>
-        <MessageList key={id} conversationId={id} />
+        <MessageList
+          key={id}
+          conversationId={id}
+          scrollerRef={scroller}
+          onReply={setReplyTo}
+          onOpenThread={(root) => props.onPanel({ kind: 'thread', root })}
+        />
         <footer class="conversation__footer">
           {active ? (
-            <Composer key={id} conversationId={id} autoFocus={props.autoFocus} />
+            <Composer
+              key={id}
+              conversationId={id}
+              autoFocus={props.autoFocus}
+              replyTo={replyTo}
+              onCancelReply={() => setReplyTo(null)}
+              onEditLast={editLast}
+            />
           ) : meta.kind === 'channel' && meta.role === undefined ? (
             <div class="conversation__notice">
               <button
@@ -85,7 +146,22 @@ export function ConversationView(props: { conversationId: number; detailsOpen: b
           )}
         </footer>
       </section>
-      {props.detailsOpen ? <DetailsPanel conversationId={id} onClose={() => props.onDetails(false)} /> : null}
+      {panel?.kind === 'details' ? <DetailsPanel conversationId={id} onClose={() => props.onPanel(null)} /> : null}
+      {panel?.kind === 'pins' ? (
+        <PinsPanel
+          conversationId={id}
+          onClose={() => props.onPanel(null)}
+          onJump={(seq) => {
+            if (window.matchMedia('(max-width: 1199px)').matches) props.onPanel(null);
+            requestAnimationFrame(() => {
+              if (!jumpToMessage(scroller.current, seq)) client.toast('That message is further back: scroll up to load it.', 'info');
+            });
+          }}
+        />
+      ) : null}
+      {panel?.kind === 'thread' ? (
+        <ThreadPanel key={panel.root} conversationId={id} root={panel.root} onClose={() => props.onPanel(null)} autoFocus={props.autoFocus} />
+      ) : null}
     </div>
   );
 }

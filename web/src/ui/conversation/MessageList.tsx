@@ -1,82 +1,23 @@
 // The scrolling message log of one conversation: day separators, system lines, runs of
 // bubbles. Scrolling near the top loads older history (history before_seq) and keeps the view
 // where it was; new messages scroll into view when the user is at the bottom.
-import type { ComponentChildren } from 'preact';
 import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks';
 import type { Conversation } from '../../protocol/types';
 import { kindOf, type Namer } from '../../state/eventKinds';
 import { hasOlder } from '../../state/timeline';
-import { namer, type MessageStatus } from '../../state/selectors';
 import { Avatar, hueOf } from '../common/Avatar';
 import { Icon } from '../common/icons';
-import { dayLabel, fullDate, timeOfDay } from '../format';
+import { dayLabel } from '../format';
 import { useAppState, useClient } from '../hooks';
+import { useMessageActions } from './actions';
 import { buildItems, type Item, type MessageLine } from './items';
+import { Bubble, MessageActionsContext } from './Message';
 
 /** Distance from the top (px) at which the previous page is requested. */
 const LOAD_OLDER_MARGIN = 600;
 const AT_BOTTOM_SLACK = 80;
 
-const URL_PATTERN = /\bhttps?:\/\/[^\s<>"']+[^\s<>"'.,;:!?)\]]/g;
-
-/** Text with http(s) links made clickable; everything else stays plain text (never HTML). */
-function Linkified({ text }: { text: string }) {
-  const parts: ComponentChildren[] = [];
-  let last = 0;
-  for (const match of text.matchAll(URL_PATTERN)) {
-    const start = match.index ?? 0;
-    if (start > last) parts.push(text.slice(last, start));
-    parts.push(<a href={match[0]} target="_blank" rel="noopener noreferrer">{match[0]}</a>);
-    last = start + match[0].length;
-  }
-  if (last < text.length) parts.push(text.slice(last));
-  return <>{parts}</>;
-}
-
-const STATUS_LABEL: Record<MessageStatus, string> = {
-  pending: 'Sending',
-  failed: 'Not sent',
-  sent: 'Sent',
-  delivered: 'Delivered',
-  read: 'Read',
-};
-
-export function Ticks({ status }: { status: MessageStatus }) {
-  const icon = status === 'pending' ? 'clock' : status === 'failed' ? 'alert' : status === 'sent' ? 'check' : 'doubleCheck';
-  return (
-    <span class={`ticks ticks--${status}`} role="img" aria-label={STATUS_LABEL[status]} title={STATUS_LABEL[status]}>
-      <Icon name={icon} size={16} />
-    </span>
-  );
-}
-
-function Bubble(props: { line: MessageLine; mine: boolean; first: boolean; onRetry(id: string): void; onDiscard(id: string): void }) {
-  const { line, mine } = props;
-  return (
-    <div
-      class={`bubble ${mine ? 'bubble--mine' : 'bubble--theirs'} ${props.first ? 'bubble--first' : ''} bubble--${line.status}`}
-      data-testid="message"
-      data-seq={line.seq}
-      data-status={line.status}
-      data-client-msg-id={line.clientMsgId}
-    >
-      <span class="bubble__text"><Linkified text={line.text} /></span>
-      <span class="bubble__meta">
-        <time dateTime={new Date(line.ts).toISOString()} title={fullDate(line.ts)}>{timeOfDay(line.ts)}</time>
-        {mine ? <Ticks status={line.status} /> : null}
-      </span>
-      {line.status === 'failed' && line.clientMsgId ? (
-        <span class="bubble__error" role="alert">
-          Not sent{line.error ? `: ${line.error}` : ''}
-          <button type="button" class="link-button" onClick={() => props.onRetry(line.clientMsgId!)}>Retry</button>
-          <button type="button" class="link-button" onClick={() => props.onDiscard(line.clientMsgId!)}>Delete</button>
-        </span>
-      ) : null}
-    </div>
-  );
-}
-
-function ItemView(props: { item: Item; meta: Conversation; names: Namer; showSenders: boolean; onRetry(id: string): void; onDiscard(id: string): void }) {
+export function ItemView(props: { item: Item; meta: Conversation; names: Namer; showSenders: boolean; rootSeq?: number }) {
   const { item, names } = props;
   if (item.type === 'day') {
     return <div class="day-separator" role="separator"><span>{dayLabel(item.ts)}</span></div>;
@@ -96,23 +37,50 @@ function ItemView(props: { item: Item; meta: Conversation; names: Namer; showSen
       <div class="run__bubbles">
         {showSender ? <span class="run__sender" style={{ '--avatar-hue': String(hueOf(item.senderId)) }}>{name}</span> : null}
         {item.lines.map((line, index) => (
-          <Bubble key={line.key} line={line} mine={item.mine} first={index === 0} onRetry={props.onRetry} onDiscard={props.onDiscard} />
+          <Bubble key={line.key} line={line} mine={item.mine} first={index === 0} isRoot={line.seq !== undefined && line.seq === props.rootSeq} />
         ))}
       </div>
     </div>
   );
 }
 
-export function MessageList(props: { conversationId: number }) {
+/**
+ * Arrow keys move the focus between messages (the log is one Tab stop; a focused message shows
+ * its toolbar and takes the shortcuts of Bubble); Home and End go to the first and last.
+ */
+export function onLogKeyDown(event: KeyboardEvent, container: HTMLElement | null): void {
+  if (!container || !['ArrowUp', 'ArrowDown', 'Home', 'End'].includes(event.key)) return;
+  const target = event.target as HTMLElement;
+  const onMessage = target.dataset?.testid === 'message';
+  if (!onMessage && target !== container) return;
+  const bubbles = [...container.querySelectorAll<HTMLElement>('[data-testid="message"]')];
+  if (bubbles.length === 0) return;
+  const at = onMessage ? bubbles.indexOf(target) : -1;
+  let next: HTMLElement | undefined;
+  if (event.key === 'Home') next = bubbles[0];
+  else if (event.key === 'End') next = bubbles[bubbles.length - 1];
+  else if (event.key === 'ArrowUp') next = at < 0 ? bubbles[bubbles.length - 1] : bubbles[Math.max(0, at - 1)];
+  else next = at < 0 ? bubbles[bubbles.length - 1] : bubbles[Math.min(bubbles.length - 1, at + 1)];
+  event.preventDefault();
+  next.focus({ preventScroll: true });
+  next.scrollIntoView({ block: 'nearest' });
+}
+
+export function MessageList(props: {
+  conversationId: number;
+  scrollerRef: { current: HTMLDivElement | null };
+  onReply(line: MessageLine): void;
+  onOpenThread(seq: number): void;
+}) {
   const client = useClient();
   const id = props.conversationId;
   const conversation = useAppState((s) => s.conversations[id]);
   const outbox = useAppState((s) => s.outbox);
-  const users = useAppState((s) => s.users);
   const me = client.me.id;
-  const items = useMemo(() => (conversation ? buildItems(conversation, outbox, me) : []), [conversation?.events, outbox, me]);
-  const names = useMemo(() => namer(client.store.get()), [users]);
-  const scroller = useRef<HTMLDivElement>(null);
+  const items = useMemo(() => (conversation ? buildItems(conversation, outbox, me) : []), [conversation, outbox, me]);
+  const scroller = props.scrollerRef;
+  const actions = useMessageActions({ conversationId: id, inThread: false, container: scroller, onReply: props.onReply, onOpenThread: props.onOpenThread });
+  const names = actions.value?.names;
   const [atBottom, setAtBottom] = useState(true);
   const [newBelow, setNewBelow] = useState(0);
 
@@ -134,6 +102,7 @@ export function MessageList(props: { conversationId: number }) {
       ids.add(event.sender_id);
       if (typeof event.user_id === 'number') ids.add(event.user_id);
       for (const userId of event.user_ids ?? []) ids.add(userId);
+      for (const userId of event.mentions ?? []) ids.add(userId);
     }
     client.ensureUsers(ids);
   }, [conversation?.events]);
@@ -157,6 +126,9 @@ export function MessageList(props: { conversationId: number }) {
     } else if (previous.firstKey !== firstKey) {
       // Older messages were put above: keep what the user was looking at in place.
       el.scrollTop = geometry.current.top + (el.scrollHeight - geometry.current.height);
+    } else if (previous.atBottom) {
+      // A reaction, an edit or a thread reply grew a message: stay at the bottom.
+      el.scrollTop = el.scrollHeight;
     }
     shown.current = { firstKey, lastKey, atBottom: atEnd };
     if (atEnd !== atBottom) setAtBottom(atEnd);
@@ -180,14 +152,13 @@ export function MessageList(props: { conversationId: number }) {
     maybeLoadOlder();
   }
 
-  if (!conversation) return null;
+  if (!conversation || !actions.value || !names) return null;
   const older = hasOlder(conversation.events, conversation.meta);
-  const retry = (key: string) => client.retryMessage(key);
-  const discard = (key: string) => client.discardMessage(key);
 
   return (
+    <MessageActionsContext.Provider value={actions.value}>
     <div class="messages">
-      <div class="messages__scroller" ref={scroller} onScroll={onScroll} role="log" aria-label="Messages" tabIndex={0}>
+      <div class="messages__scroller" ref={scroller} onScroll={onScroll} role="log" aria-label="Messages" tabIndex={0} onKeyDown={(event) => onLogKeyDown(event, scroller.current)}>
         <div class="messages__inner">
           <div class="messages__top">
             {conversation.loadError ? (
@@ -204,7 +175,7 @@ export function MessageList(props: { conversationId: number }) {
             )}
           </div>
           {items.map((item) => (
-            <ItemView key={item.key} item={item} meta={conversation.meta} names={names} showSenders={showSenders} onRetry={retry} onDiscard={discard} />
+            <ItemView key={item.key} item={item} meta={conversation.meta} names={names} showSenders={showSenders} />
           ))}
         </div>
       </div>
@@ -224,6 +195,8 @@ export function MessageList(props: { conversationId: number }) {
           <Icon name="arrowDown" />
         </button>
       ) : null}
+      {actions.dialogs}
     </div>
+    </MessageActionsContext.Provider>
   );
 }

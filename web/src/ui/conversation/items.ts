@@ -1,23 +1,30 @@
 // Turns a conversation's events and outbox into what the message list draws: day separators,
 // system lines, and runs of messages by one sender ("groups"). Pure; memoized by the view.
 //
-// Later event kinds that change an earlier message (edits, reactions, receipts) are folded in
-// here, in a first pass over the events, before the lines are built.
+// Messages come with their current state (edits, deletes, reactions, pins, thread summaries:
+// folded by state/messages.ts). Thread replies are not lines of the main list: they show in the
+// thread panel (buildThreadItems), and as a reply count under their root.
 import type { ChatEvent, UserId } from '../../protocol/types';
 import { kindOf } from '../../state/eventKinds';
+import { foldMessages, type MessageView, viewOf } from '../../state/messages';
 import type { ConversationState, OutgoingMessage } from '../../state/model';
 import { eventStatus, type MessageStatus } from '../../state/selectors';
+import { mergeEvents } from '../../state/timeline';
 import { sameDay } from '../format';
 
 export interface MessageLine {
   /** Stable across pending → sent: the client_msg_id when there is one, so the bubble is reused. */
   key: string;
   seq?: number;
+  senderId: UserId;
   text: string;
   ts: number;
   status: MessageStatus;
   clientMsgId?: string;
   error?: string;
+  /** The folded state; absent for messages still in the outbox. */
+  view?: MessageView;
+  replyTo?: number;
 }
 
 export type Item =
@@ -28,58 +35,117 @@ export type Item =
 /** Messages further apart than this start a new run, even from the same sender. */
 const RUN_GAP_MS = 5 * 60_000;
 
+class ItemBuilder {
+  readonly items: Item[] = [];
+  private run: Extract<Item, { type: 'messages' }> | null = null;
+  private lastTs = 0;
+
+  constructor(private readonly me: UserId) {}
+
+  day(ts: number, key: string): void {
+    if (this.lastTs === 0 || !sameDay(this.lastTs, ts)) {
+      this.items.push({ type: 'day', key: `day-${key}`, ts });
+      this.run = null;
+    }
+    this.lastTs = ts;
+  }
+
+  system(event: ChatEvent): void {
+    this.items.push({ type: 'system', key: `sys-${event.seq}`, event });
+    this.run = null;
+  }
+
+  message(line: MessageLine): void {
+    const previous = this.run?.lines[this.run.lines.length - 1];
+    if (!this.run || this.run.senderId !== line.senderId || (previous && line.ts - previous.ts > RUN_GAP_MS)) {
+      this.run = { type: 'messages', key: `run-${line.key}`, senderId: line.senderId, mine: line.senderId === this.me, lines: [] };
+      this.items.push(this.run);
+    }
+    this.run.lines.push(line);
+  }
+}
+
+function lineOf(conversation: ConversationState, view: MessageView, me: UserId): MessageLine {
+  const event = view.event;
+  return {
+    key: event.client_msg_id && event.sender_id === me ? `m-${event.client_msg_id}` : `s-${event.seq}`,
+    seq: event.seq,
+    senderId: event.sender_id,
+    text: view.text,
+    ts: event.ts,
+    status: event.sender_id === me ? eventStatus(conversation, view, me) : 'sent',
+    clientMsgId: event.client_msg_id,
+    view,
+    replyTo: view.replyTo,
+  };
+}
+
+function pendingLine(pending: OutgoingMessage, me: UserId): MessageLine {
+  return {
+    key: `m-${pending.client_msg_id}`,
+    senderId: me,
+    text: pending.text,
+    ts: pending.created_at,
+    status: pending.state === 'failed' ? 'failed' : 'pending',
+    clientMsgId: pending.client_msg_id,
+    error: pending.error,
+    replyTo: pending.replyTo,
+  };
+}
+
 export function buildItems(conversation: ConversationState, outbox: readonly OutgoingMessage[], me: UserId): Item[] {
-  const items: Item[] = [];
-  let run: Extract<Item, { type: 'messages' }> | null = null;
-  let lastTs = 0;
-
-  function day(ts: number, key: string) {
-    if (lastTs === 0 || !sameDay(lastTs, ts)) {
-      items.push({ type: 'day', key: `day-${key}`, ts });
-      run = null;
-    }
-    lastTs = ts;
-  }
-
-  function message(senderId: UserId, line: MessageLine) {
-    const previous = run?.lines[run.lines.length - 1];
-    if (!run || run.senderId !== senderId || (previous && line.ts - previous.ts > RUN_GAP_MS)) {
-      run = { type: 'messages', key: `run-${line.key}`, senderId, mine: senderId === me, lines: [] };
-      items.push(run);
-    }
-    run.lines.push(line);
-  }
-
+  const builder = new ItemBuilder(me);
+  const views = foldMessages(conversation.events, conversation.pinned);
   for (const event of conversation.events) {
     const spec = kindOf(event);
-    if (spec.display === 'none') continue;
-    day(event.ts, `e${event.seq}`);
+    if (spec.display === 'none' || event.thread_root) continue;
+    builder.day(event.ts, `e${event.seq}`);
     if (spec.display === 'system') {
-      items.push({ type: 'system', key: `sys-${event.seq}`, event });
-      run = null;
+      builder.system(event);
       continue;
     }
-    message(event.sender_id, {
-      key: event.client_msg_id && event.sender_id === me ? `m-${event.client_msg_id}` : `s-${event.seq}`,
-      seq: event.seq,
-      text: event.text ?? '',
-      ts: event.ts,
-      status: event.sender_id === me ? eventStatus(conversation, event) : 'sent',
-      clientMsgId: event.client_msg_id,
-    });
+    builder.message(lineOf(conversation, views.get(event.seq) ?? viewOf(event), me));
   }
-
   for (const pending of outbox) {
-    if (pending.conversation_id !== conversation.meta.id) continue;
-    day(pending.created_at, pending.client_msg_id);
-    message(me, {
-      key: `m-${pending.client_msg_id}`,
-      text: pending.text,
-      ts: pending.created_at,
-      status: pending.state === 'failed' ? 'failed' : 'pending',
-      clientMsgId: pending.client_msg_id,
-      error: pending.error,
-    });
+    if (pending.conversation_id !== conversation.meta.id || pending.threadRoot) continue;
+    builder.day(pending.created_at, pending.client_msg_id);
+    builder.message(pendingLine(pending, me));
   }
-  return items;
+  return builder.items;
+}
+
+/**
+ * A thread: its root and its replies — those read with thread.history and those that came with
+ * the conversation's events (live, sync) — with the conversation's message-state events folded in.
+ */
+export function buildThreadItems(
+  conversation: ConversationState,
+  root: number,
+  rootEvent: ChatEvent | undefined,
+  fetched: readonly ChatEvent[],
+  outbox: readonly OutgoingMessage[],
+  me: UserId,
+): { root: MessageLine | null; items: Item[] } {
+  const fromConversation = conversation.events.filter((event) => event.thread_root === root && event.kind === 'text');
+  const replies = mergeEvents([...fetched], fromConversation);
+  const stateEvents = conversation.events.filter((event) => kindOf(event).display === 'none');
+  const conversationRoot = conversation.events.find((event) => event.seq === root);
+  const base = rootEvent ?? conversationRoot;
+  // The fold needs the messages first, then the events that change them, in seq order.
+  const all = mergeEvents(mergeEvents(base ? [base] : [], replies), stateEvents);
+  const views = foldMessages(all, conversation.pinned);
+  const builder = new ItemBuilder(me);
+  for (const event of replies) {
+    const view = views.get(event.seq);
+    if (!view) continue;
+    builder.day(event.ts, `t${event.seq}`);
+    builder.message(lineOf(conversation, view, me));
+  }
+  for (const pending of outbox) {
+    if (pending.conversation_id !== conversation.meta.id || pending.threadRoot !== root) continue;
+    builder.day(pending.created_at, pending.client_msg_id);
+    builder.message(pendingLine(pending, me));
+  }
+  const rootView = base ? views.get(base.seq) : undefined;
+  return { root: rootView ? lineOf(conversation, rootView, me) : null, items: builder.items };
 }

@@ -1,13 +1,20 @@
-// One row of the conversation list: avatar, title, time of the last activity, preview, unread.
+// One row of the conversation list: avatar (with the peer's presence), title, time of the last
+// activity, preview (or who is typing) with the ticks of one's own last message, and the unread
+// and mention badges.
 import type { ConversationSummary } from '../../state/selectors';
 import { Avatar } from '../common/Avatar';
+import { Icon } from '../common/icons';
+import { Ticks } from '../conversation/Message';
 import { listTime } from '../format';
 import { conversationPath, navigate } from '../router';
+
+const PRESENCE_LABEL = { online: 'online', away: 'away', offline: 'offline', unknown: '' } as const;
 
 export function ConversationRow(props: { summary: ConversationSummary; current: boolean }) {
   const { summary, current } = props;
   const path = conversationPath(summary.id);
   const unreadLabel = summary.unread === 1 ? '1 unread message' : `${summary.unread} unread messages`;
+  const mentionLabel = summary.mentions === 1 ? '1 mention' : `${summary.mentions} mentions`;
   return (
     <li>
       <a
@@ -21,17 +28,27 @@ export function ConversationRow(props: { summary: ConversationSummary; current: 
           navigate(path);
         }}
       >
-        <Avatar name={summary.title} seed={summary.avatarSeed} kind={summary.kind} />
+        <Avatar name={summary.title} seed={summary.avatarSeed} kind={summary.kind} presence={summary.presence === 'offline' ? undefined : (summary.presence ?? undefined)} />
         <span class="conv-row__body">
           <span class="conv-row__top">
             <span class="conv-row__title">{summary.title}</span>
+            {summary.presence && summary.presence !== 'offline' ? <span class="sr-only">, {PRESENCE_LABEL[summary.presence]}</span> : null}
             <span class="conv-row__time">{listTime(summary.activity)}</span>
           </span>
           <span class="conv-row__bottom">
-            <span class="conv-row__preview">
-              {summary.previewAuthor ? <span class="conv-row__author">{summary.previewAuthor}: </span> : null}
-              {summary.preview || (summary.active ? '' : 'You are no longer a member')}
-            </span>
+            {summary.typing ? (
+              <span class="conv-row__preview conv-row__typing" data-testid="row-typing">{summary.typing}</span>
+            ) : (
+              <span class={`conv-row__preview ${summary.previewDeleted ? 'conv-row__preview--deleted' : ''}`}>
+                {summary.previewStatus ? <Ticks status={summary.previewStatus} size={15} /> : null}
+                {summary.previewDeleted ? <Icon name="block" size={14} /> : null}
+                {summary.previewAuthor ? <span class="conv-row__author">{summary.previewAuthor}: </span> : null}
+                {summary.preview || (summary.active ? '' : 'You are no longer a member')}
+              </span>
+            )}
+            {summary.mentions > 0 ? (
+              <span class="badge badge--mention" aria-label={mentionLabel} title={mentionLabel} data-testid="mention-badge">@</span>
+            ) : null}
             {summary.unread > 0 ? (
               <span class="badge" aria-label={unreadLabel} data-testid="unread-badge">
                 {summary.unread > 99 ? '99+' : summary.unread}

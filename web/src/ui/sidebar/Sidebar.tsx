@@ -1,5 +1,5 @@
-// The left column: the account bar with the actions, the notification prompt, a filter, and
-// the conversations ordered by last activity.
+// The left column: the account bar with the actions (settings and sign-out in their dialog),
+// the notification prompt, a filter, and the conversations ordered by last activity.
 import { useState } from 'preact/hooks';
 import { conversationList } from '../../state/selectors';
 import { Avatar } from '../common/Avatar';
@@ -7,11 +7,12 @@ import { Icon, type IconName } from '../common/icons';
 import { ChannelsDialog } from '../dialogs/ChannelsDialog';
 import { NewChatDialog } from '../dialogs/NewChatDialog';
 import { NewGroupDialog } from '../dialogs/NewGroupDialog';
+import { SettingsDialog } from '../dialogs/SettingsDialog';
 import { shallowEqual, useAppState } from '../hooks';
 import { ConversationRow } from './ConversationRow';
 import { NotificationPrompt } from './NotificationPrompt';
 
-type DialogName = 'chat' | 'group' | 'channels' | null;
+type DialogName = 'chat' | 'group' | 'channels' | 'settings' | null;
 
 function Action(props: { icon: IconName; label: string; onClick(): void }) {
   return (
@@ -41,7 +42,7 @@ export function Sidebar(props: { currentId: number | null; onSignOut(): void }) 
           <Action icon="chat" label="New chat" onClick={() => setDialog('chat')} />
           <Action icon="group" label="New group" onClick={() => setDialog('group')} />
           <Action icon="channel" label="Channels" onClick={() => setDialog('channels')} />
-          <Action icon="logout" label="Sign out" onClick={props.onSignOut} />
+          <Action icon="settings" label="Settings" onClick={() => setDialog('settings')} />
         </span>
       </header>
       <NotificationPrompt />
@@ -78,6 +79,7 @@ export function Sidebar(props: { currentId: number | null; onSignOut(): void }) 
       {dialog === 'chat' ? <NewChatDialog onClose={() => setDialog(null)} /> : null}
       {dialog === 'group' ? <NewGroupDialog onClose={() => setDialog(null)} /> : null}
       {dialog === 'channels' ? <ChannelsDialog onClose={() => setDialog(null)} /> : null}
+      {dialog === 'settings' ? <SettingsDialog onClose={() => setDialog(null)} onSignOut={props.onSignOut} /> : null}
     </aside>
   );
 }

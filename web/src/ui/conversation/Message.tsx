@@ -1,0 +1,571 @@
+// One message bubble and what hangs on it: the quoted message, the text with links and
+// @mentions, "edited" and pin marks, ticks, reaction chips, the thread summary, the inline edit
+// form, and — for the message under the pointer or the keyboard focus — the action toolbar with
+// its emoji picker and "more" menu. What the actions do comes from MessageActionsContext
+// (actions.tsx), so the main list and the thread panel share all of it.
+import type { ComponentChildren } from 'preact';
+import { createContext } from 'preact';
+import { useContext, useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
+import type { User, UserId } from '../../protocol/types';
+import type { Namer } from '../../state/eventKinds';
+import type { MessageView } from '../../state/messages';
+import type { ConversationState } from '../../state/model';
+import { isActiveMember, type MessageStatus } from '../../state/selectors';
+import { hueOf } from '../common/Avatar';
+import { Icon, type IconName } from '../common/icons';
+import { fullDate, timeOfDay } from '../format';
+import type { MessageLine } from './items';
+
+export const QUICK_REACTIONS: [emoji: string, label: string][] = [
+  ['👍', 'Thumbs up'], ['❤️', 'Heart'], ['😂', 'Laughing'], ['😮', 'Surprised'],
+  ['😢', 'Sad'], ['🙏', 'Thank you'], ['🎉', 'Celebrate'], ['🔥', 'Fire'],
+];
+
+export interface MessageActions {
+  conversation: ConversationState;
+  me: UserId;
+  names: Namer;
+  users: Record<UserId, User>;
+  /** The thread panel: no "reply in thread" there (threads do not nest). */
+  inThread: boolean;
+  activeKey: string | null;
+  setActive(key: string | null): void;
+  /** While a picker or menu is open, pointing at other messages does not move the toolbar. */
+  lock(locked: boolean): void;
+  editing: number | null;
+  setEditing(seq: number | null): void;
+  reply(line: MessageLine): void;
+  openThread(seq: number): void;
+  askDelete(seq: number): void;
+  react(seq: number, emoji: string, add: boolean): void;
+  pin(seq: number, pinned: boolean): void;
+  info(seq: number): void;
+  edit(seq: number, text: string): Promise<boolean>;
+  /** A message of the conversation by seq (for quotes), if it is loaded. */
+  lookup(seq: number): MessageView | undefined;
+  jumpTo(seq: number): void;
+  retry(clientMsgId: string): void;
+  discard(clientMsgId: string): void;
+}
+
+export const MessageActionsContext = createContext<MessageActions | null>(null);
+
+function useActions(): MessageActions {
+  const actions = useContext(MessageActionsContext);
+  if (!actions) throw new Error('MessageActionsContext missing');
+  return actions;
+}
+
+/** What the user may do with a message (protocol 4: message.*, reaction.*, pin.*). */
+export function permissionsFor(conversation: ConversationState, line: MessageLine, me: UserId) {
+  const { meta } = conversation;
+  const live = line.seq !== undefined && !!line.view && !line.view.deleted && isActiveMember(meta);
+  const admin = meta.role === 'admin' || meta.role === 'owner';
+  const mine = line.senderId === me;
+  return {
+    react: live,
+    reply: live,
+    thread: live && !line.view?.threadRoot,
+    edit: live && mine,
+    delete: live && (mine || (meta.kind !== 'direct' && admin)),
+    pin: live && (meta.kind !== 'channel' || admin),
+    info: live && mine && meta.kind === 'group',
+  };
+}
+
+// --- text: links and mentions -------------------------------------------------------------------
+
+const TOKEN = /\bhttps?:\/\/[^\s<>"']+[^\s<>"'.,;:!?)\]]|(?<![\w@])@[A-Za-z0-9][A-Za-z0-9_.-]*/g;
+
+const usernameIndex = new WeakMap<Record<UserId, User>, Map<string, UserId>>();
+
+function userByName(users: Record<UserId, User>, name: string): UserId | undefined {
+  let index = usernameIndex.get(users);
+  if (!index) {
+    index = new Map(Object.values(users).map((user) => [user.username.toLowerCase(), user.id]));
+    usernameIndex.set(users, index);
+  }
+  return index.get(name.toLowerCase());
+}
+
+/**
+ * Text with http(s) links made clickable and @mentions highlighted; everything else stays plain
+ * text (never HTML). A mention is highlighted when the server resolved it (the event's
+ * `mentions`, `mentions_all`); for the user's own messages not read back yet, when the name is
+ * a known user.
+ */
+export function MessageText(props: { text: string; mentions?: UserId[]; mentionsAll?: boolean; me: UserId; users: Record<UserId, User> }) {
+  const { text, mentions, users, me } = props;
+  const parts: ComponentChildren[] = [];
+  let last = 0;
+  for (const match of text.matchAll(TOKEN)) {
+    let token = match[0];
+    const start = match.index ?? 0;
+    if (token.startsWith('@')) {
+      token = token.replace(/[.-]+$/, '');
+      const name = token.slice(1).toLowerCase();
+      const all = name === 'all' || name === 'everyone';
+      const id = all ? undefined : userByName(users, name);
+      const resolved = all ? props.mentionsAll === true : id !== undefined && (mentions ? mentions.includes(id) : true);
+      if (!resolved) continue;
+      if (start > last) parts.push(text.slice(last, start));
+      parts.push(<span class={`mention ${all || id === me ? 'mention--me' : ''}`}>{token}</span>);
+    } else {
+      if (start > last) parts.push(text.slice(last, start));
+      parts.push(<a href={token} target="_blank" rel="noopener noreferrer">{token}</a>);
+    }
+    last = start + token.length;
+  }
+  if (last < text.length) parts.push(text.slice(last));
+  return <>{parts}</>;
+}
+
+// --- ticks -------------------------------------------------------------------------------------
+
+const STATUS_LABEL: Record<MessageStatus, string> = {
+  pending: 'Sending',
+  failed: 'Not sent',
+  sent: 'Sent',
+  delivered: 'Delivered',
+  read: 'Read',
+};
+
+export function Ticks({ status, size = 16 }: { status: MessageStatus; size?: number }) {
+  const icon = status === 'pending' ? 'clock' : status === 'failed' ? 'alert' : status === 'sent' ? 'check' : 'doubleCheck';
+  return (
+    <span class={`ticks ticks--${status}`} role="img" aria-label={STATUS_LABEL[status]} title={STATUS_LABEL[status]}>
+      <Icon name={icon} size={size} />
+    </span>
+  );
+}
+
+// --- popovers: the emoji picker and the "more" menu ------------------------------------------
+
+/**
+ * A menu floating next to its anchor (fixed, so the scrolling log does not clip it). Arrow keys
+ * move between its items, Escape and a click outside close it and give the focus back.
+ */
+function Popover(props: { anchor: HTMLElement; label: string; class: string; horizontal?: boolean; onClose(): void; children: ComponentChildren }) {
+  const ref = useRef<HTMLDivElement>(null);
+  const [position, setPosition] = useState<{ top: number; left: number } | null>(null);
+
+  useLayoutEffect(() => {
+    const menu = ref.current;
+    if (!menu) return;
+    const anchor = props.anchor.getBoundingClientRect();
+    const box = menu.getBoundingClientRect();
+    const below = anchor.bottom + 6 + box.height <= window.innerHeight - 8;
+    const top = below ? anchor.bottom + 6 : Math.max(8, anchor.top - 6 - box.height);
+    // Start at the anchor's left edge, or end at its right edge when that does not fit.
+    const fitsRight = anchor.left + box.width <= window.innerWidth - 8;
+    const left = Math.min(Math.max(8, fitsRight ? anchor.left : anchor.right - box.width), window.innerWidth - box.width - 8);
+    setPosition({ top, left });
+  }, []);
+
+  // Once placed (a hidden element cannot take the focus), the first item gets it.
+  useLayoutEffect(() => {
+    if (position) ref.current?.querySelector<HTMLElement>('[role^="menuitem"]')?.focus();
+  }, [position !== null]);
+
+  useEffect(() => {
+    const onDown = (event: MouseEvent) => {
+      const target = event.target as Node;
+      if (!ref.current?.contains(target) && !props.anchor.contains(target)) props.onClose();
+    };
+    // Scrolling the log moves the anchor away: close then (not on scroll events that move nothing).
+    const start = props.anchor.getBoundingClientRect();
+    const onScroll = (event: Event) => {
+      if (ref.current?.contains(event.target as Node)) return;
+      const now = props.anchor.getBoundingClientRect();
+      if (Math.abs(now.top - start.top) > 2 || Math.abs(now.left - start.left) > 2) props.onClose();
+    };
+    document.addEventListener('mousedown', onDown);
+    window.addEventListener('scroll', onScroll, true);
+    window.addEventListener('resize', props.onClose);
+    return () => {
+      document.removeEventListener('mousedown', onDown);
+      window.removeEventListener('scroll', onScroll, true);
+      window.removeEventListener('resize', props.onClose);
+    };
+  }, []);
+
+  function onKeyDown(event: KeyboardEvent) {
+    const items = [...(ref.current?.querySelectorAll<HTMLElement>('[role^="menuitem"]') ?? [])];
+    const at = items.indexOf(document.activeElement as HTMLElement);
+    const next = props.horizontal ? ['ArrowRight', 'ArrowDown'] : ['ArrowDown', 'ArrowRight'];
+    const previous = props.horizontal ? ['ArrowLeft', 'ArrowUp'] : ['ArrowUp', 'ArrowLeft'];
+    let target: HTMLElement | undefined;
+    if (next.includes(event.key)) target = items[(at + 1) % items.length];
+    else if (previous.includes(event.key)) target = items[(at - 1 + items.length) % items.length];
+    else if (event.key === 'Home') target = items[0];
+    else if (event.key === 'End') target = items[items.length - 1];
+    else if (event.key === 'Escape' || event.key === 'Tab') {
+      if (event.key === 'Escape') event.preventDefault();
+      event.stopPropagation();
+      props.onClose();
+      if (event.key === 'Escape') props.anchor.focus();
+      return;
+    } else {
+      return;
+    }
+    event.preventDefault();
+    event.stopPropagation();
+    target?.focus();
+  }
+
+  return (
+    <div
+      ref={ref}
+      class={`popover ${props.class}`}
+      role="menu"
+      aria-label={props.label}
+      aria-orientation={props.horizontal ? 'horizontal' : 'vertical'}
+      style={position ? { top: `${position.top}px`, left: `${position.left}px` } : { visibility: 'hidden', top: '0', left: '0' }}
+      onKeyDown={onKeyDown}
+    >
+      {props.children}
+    </div>
+  );
+}
+
+export function EmojiPicker(props: { anchor: HTMLElement; mine: Set<string>; onPick(emoji: string, add: boolean): void; onClose(): void }) {
+  return (
+    <Popover anchor={props.anchor} label="Add a reaction" class="emoji-picker" horizontal onClose={props.onClose}>
+      {QUICK_REACTIONS.map(([emoji, label]) => (
+        <button
+          key={emoji}
+          type="button"
+          role="menuitemcheckbox"
+          aria-checked={props.mine.has(emoji)}
+          aria-label={label}
+          title={label}
+          class="emoji-picker__item"
+          tabIndex={-1}
+          onClick={(event) => {
+            props.onPick(emoji, !props.mine.has(emoji));
+            props.onClose();
+            // From the keyboard (a click without a pointer), the focus goes back to the button.
+            if (event.detail === 0) props.anchor.focus();
+          }}
+        >
+          {emoji}
+        </button>
+      ))}
+    </Popover>
+  );
+}
+
+function MenuItem(props: { icon: IconName; label: string; danger?: boolean; onSelect(): void }) {
+  return (
+    <button type="button" role="menuitem" tabIndex={-1} class={`menu__item ${props.danger ? 'menu__item--danger' : ''}`} onClick={props.onSelect}>
+      <Icon name={props.icon} size={18} />
+      <span>{props.label}</span>
+    </button>
+  );
+}
+
+// --- the toolbar ---------------------------------------------------------------------------------
+
+function Toolbar(props: { line: MessageLine; mine: boolean; onPopover(open: boolean): void }) {
+  const actions = useActions();
+  const { line } = props;
+  const allowed = permissionsFor(actions.conversation, line, actions.me);
+  const [open, setOpen] = useState<'react' | 'more' | null>(null);
+  const [below, setBelow] = useState(false);
+  const bar = useRef<HTMLDivElement>(null);
+  const reactButton = useRef<HTMLButtonElement>(null);
+  const moreButton = useRef<HTMLButtonElement>(null);
+  const seq = line.seq!;
+  const view = line.view!;
+  const myReactions = new Set(view.reactions.filter((r) => r.userIds.includes(actions.me)).map((r) => r.emoji));
+
+  function show(which: 'react' | 'more' | null) {
+    setOpen(which);
+    props.onPopover(which !== null);
+    actions.lock(which !== null);
+  }
+
+  useEffect(() => () => actions.lock(false), []);
+
+  // The bar sits on the bubble's top edge; near the top of the scrolling log it goes below.
+  useLayoutEffect(() => {
+    const bubble = bar.current?.parentElement;
+    const log = bubble?.closest('[role="log"]');
+    if (bubble && log) setBelow(bubble.getBoundingClientRect().top - log.getBoundingClientRect().top < 44);
+  }, []);
+
+  function run(action: () => void) {
+    show(null);
+    action();
+  }
+
+  return (
+    <div ref={bar} class={`bubble__actions ${props.mine ? 'bubble__actions--mine' : ''} ${below ? 'bubble__actions--below' : ''}`} role="toolbar" aria-label="Message actions">
+      {allowed.react ? (
+        <button ref={reactButton} type="button" class="icon-button icon-button--small" aria-label="React" title="React (+)" aria-haspopup="menu" aria-expanded={open === 'react'} onClick={() => show(open === 'react' ? null : 'react')}>
+          <Icon name="emoji" size={18} />
+        </button>
+      ) : null}
+      {allowed.reply ? (
+        <button type="button" class="icon-button icon-button--small" aria-label="Reply" title="Reply (R)" onClick={() => actions.reply(line)}>
+          <Icon name="reply" size={18} />
+        </button>
+      ) : null}
+      {allowed.thread && !actions.inThread ? (
+        <button type="button" class="icon-button icon-button--small" aria-label="Reply in thread" title="Reply in thread (T)" onClick={() => actions.openThread(seq)}>
+          <Icon name="thread" size={18} />
+        </button>
+      ) : null}
+      <button ref={moreButton} type="button" class="icon-button icon-button--small" aria-label="More actions" title="More actions" aria-haspopup="menu" aria-expanded={open === 'more'} onClick={() => show(open === 'more' ? null : 'more')}>
+        <Icon name="more" size={18} />
+      </button>
+      {open === 'react' && reactButton.current ? (
+        <EmojiPicker anchor={reactButton.current} mine={myReactions} onPick={(emoji, add) => actions.react(seq, emoji, add)} onClose={() => show(null)} />
+      ) : null}
+      {open === 'more' && moreButton.current ? (
+        <Popover anchor={moreButton.current} label="Message actions" class="menu" onClose={() => show(null)}>
+          {allowed.edit ? <MenuItem icon="edit" label="Edit" onSelect={() => run(() => actions.setEditing(seq))} /> : null}
+          {allowed.pin ? (
+            <MenuItem icon="pin" label={view.pinned ? 'Unpin' : 'Pin'} onSelect={() => run(() => actions.pin(seq, !view.pinned))} />
+          ) : null}
+          <MenuItem icon="copy" label="Copy text" onSelect={() => run(() => void navigator.clipboard?.writeText(view.text).catch(() => undefined))} />
+          {allowed.info ? <MenuItem icon="info" label="Message info" onSelect={() => run(() => actions.info(seq))} /> : null}
+          {allowed.delete ? <MenuItem icon="trash" label="Delete" danger onSelect={() => run(() => actions.askDelete(seq))} /> : null}
+        </Popover>
+      ) : null}
+    </div>
+  );
+}
+
+// --- parts of a bubble --------------------------------------------------------------------------
+
+function Quote(props: { seq: number }) {
+  const actions = useActions();
+  const quoted = actions.lookup(props.seq);
+  const author = quoted ? (quoted.senderId === actions.me ? 'You' : actions.names.name(quoted.senderId)) : '';
+  const text = !quoted ? 'Original message not loaded' : quoted.deleted ? 'This message was deleted' : quoted.text;
+  return (
+    <button
+      type="button"
+      class="quote"
+      style={quoted ? { '--avatar-hue': String(hueOf(quoted.senderId)) } : undefined}
+      aria-label={quoted ? `Reply to ${author}: ${text}. Show the message` : text}
+      onClick={() => actions.jumpTo(props.seq)}
+      data-quote-seq={props.seq}
+    >
+      {author ? <span class="quote__author">{author}</span> : null}
+      <span class="quote__text">{text}</span>
+    </button>
+  );
+}
+
+function Reactions(props: { seq: number; view: MessageView; canReact: boolean }) {
+  const actions = useActions();
+  return (
+    <div class="reactions" role="group" aria-label="Reactions">
+      {props.view.reactions.map((reaction) => {
+        const mine = reaction.userIds.includes(actions.me);
+        const who = reaction.userIds.map((id) => (id === actions.me ? 'you' : actions.names.name(id))).join(', ');
+        return (
+          <button
+            key={reaction.emoji}
+            type="button"
+            class={`reaction ${mine ? 'reaction--mine' : ''}`}
+            aria-pressed={mine}
+            aria-label={`${reaction.emoji} ${reaction.userIds.length}: ${who}`}
+            title={who}
+            disabled={!props.canReact}
+            data-emoji={reaction.emoji}
+            onClick={() => actions.react(props.seq, reaction.emoji, !mine)}
+          >
+            <span class="reaction__emoji">{reaction.emoji}</span>
+            <span class="reaction__count">{reaction.userIds.length}</span>
+          </button>
+        );
+      })}
+    </div>
+  );
+}
+
+function EditForm(props: { seq: number; text: string }) {
+  const actions = useActions();
+  const [text, setText] = useState(props.text);
+  const [busy, setBusy] = useState(false);
+  const input = useRef<HTMLTextAreaElement>(null);
+
+  useLayoutEffect(() => {
+    const el = input.current;
+    if (!el) return;
+    el.focus();
+    el.setSelectionRange(el.value.length, el.value.length);
+  }, []);
+  useLayoutEffect(() => {
+    const el = input.current;
+    if (!el) return;
+    el.style.height = 'auto';
+    el.style.height = `${Math.min(el.scrollHeight, 200)}px`;
+  }, [text]);
+
+  async function save() {
+    const next = text.trim();
+    if (!next) return;
+    if (next === props.text) {
+      actions.setEditing(null);
+      return;
+    }
+    setBusy(true);
+    if (!(await actions.edit(props.seq, next))) setBusy(false);
+  }
+
+  return (
+    <form
+      class="edit-form"
+      onSubmit={(event) => {
+        event.preventDefault();
+        void save();
+      }}
+    >
+      <textarea
+        ref={input}
+        class="edit-form__input"
+        aria-label="Edit message"
+        value={text}
+        rows={1}
+        onInput={(event) => setText(event.currentTarget.value)}
+        onKeyDown={(event) => {
+          event.stopPropagation();
+          if (event.key === 'Escape') {
+            event.preventDefault();
+            actions.setEditing(null);
+          } else if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
+            event.preventDefault();
+            void save();
+          }
+        }}
+      />
+      <span class="edit-form__actions">
+        <span class="edit-form__hint">Escape to cancel, Enter to save</span>
+        <button type="button" class="button button--small button--ghost" onClick={() => actions.setEditing(null)}>Cancel</button>
+        <button type="submit" class="button button--small button--primary" disabled={busy || !text.trim()}>Save</button>
+      </span>
+    </form>
+  );
+}
+
+// --- the bubble --------------------------------------------------------------------------------
+
+export function Bubble(props: { line: MessageLine; mine: boolean; first: boolean; isRoot?: boolean }) {
+  const actions = useActions();
+  const { line, mine } = props;
+  const view = line.view;
+  const ref = useRef<HTMLDivElement>(null);
+  const [popover, setPopover] = useState(false);
+  const active = actions.activeKey === line.key;
+  const editing = view !== undefined && actions.editing === line.seq;
+  const allowed = permissionsFor(actions.conversation, line, actions.me);
+  const deleted = view?.deleted === true;
+  const hasActions = line.seq !== undefined && !deleted;
+
+  // After editing (saved or not), the keyboard focus comes back to the message.
+  const wasEditing = useRef(false);
+  useEffect(() => {
+    if (wasEditing.current && !editing && ref.current && (!document.activeElement || document.activeElement === document.body)) {
+      ref.current.focus({ preventScroll: true });
+    }
+    wasEditing.current = editing;
+  }, [editing]);
+
+  function onKeyDown(event: KeyboardEvent) {
+    // Escape on a toolbar button goes back to the message (not out of the conversation).
+    if (event.key === 'Escape' && event.target !== ref.current && (event.target as Element).closest('.bubble__actions')) {
+      event.preventDefault();
+      ref.current?.focus();
+      return;
+    }
+    if (event.target !== ref.current || !hasActions || event.ctrlKey || event.metaKey || event.altKey) return;
+    const key = event.key;
+    let handled = true;
+    if ((key === 'r' || key === 'R') && allowed.reply) actions.reply(line);
+    else if ((key === 'e' || key === 'E') && allowed.edit) actions.setEditing(line.seq!);
+    else if ((key === 't' || key === 'T') && allowed.thread && !actions.inThread) actions.openThread(line.seq!);
+    else if ((key === 'p' || key === 'P') && allowed.pin) actions.pin(line.seq!, !view!.pinned);
+    else if ((key === 'Delete' || key === 'Backspace') && allowed.delete) actions.askDelete(line.seq!);
+    else if (key === '+' && allowed.react) ref.current?.querySelector<HTMLButtonElement>('[aria-label="React"]')?.click();
+    else if (key === 'Enter') ref.current?.querySelector<HTMLButtonElement>('.bubble__actions button')?.focus();
+    else handled = false;
+    if (handled) event.preventDefault();
+  }
+
+  const classes = [
+    'bubble',
+    mine ? 'bubble--mine' : 'bubble--theirs',
+    props.first ? 'bubble--first' : '',
+    `bubble--${line.status}`,
+    deleted ? 'bubble--deleted' : '',
+    view?.pinned ? 'bubble--pinned' : '',
+    editing ? 'bubble--editing' : '',
+  ].join(' ');
+
+  return (
+    <div
+      ref={ref}
+      class={classes}
+      data-testid="message"
+      data-seq={line.seq}
+      data-status={line.status}
+      data-client-msg-id={line.clientMsgId}
+      tabIndex={-1}
+      onMouseEnter={() => hasActions && actions.setActive(line.key)}
+      // Also on a move: after a popover closes over the bubble, the pointer is inside it without
+      // a new mouseenter.
+      onMouseMove={() => hasActions && !active && actions.setActive(line.key)}
+      onMouseLeave={() => {
+        if (!popover && !ref.current?.contains(document.activeElement) && actions.activeKey === line.key) actions.setActive(null);
+      }}
+      onFocusIn={() => hasActions && actions.setActive(line.key)}
+      onFocusOut={(event) => {
+        const next = event.relatedTarget as Node | null;
+        if (!popover && (!next || !ref.current?.contains(next)) && actions.activeKey === line.key) actions.setActive(null);
+      }}
+      onKeyDown={onKeyDown}
+    >
+      {line.replyTo && !deleted ? <Quote seq={line.replyTo} /> : null}
+      {deleted ? (
+        <span class="bubble__text bubble__text--deleted">
+          <Icon name="block" size={16} />
+          {mine ? 'You deleted this message' : 'This message was deleted'}
+        </span>
+      ) : editing ? (
+        <EditForm seq={line.seq!} text={line.text} />
+      ) : (
+        <span class="bubble__text">
+          <MessageText text={line.text} mentions={view?.event.mentions} mentionsAll={view?.mentionsAll} me={actions.me} users={actions.users} />
+        </span>
+      )}
+      {editing ? null : (
+        <span class="bubble__meta">
+          {view?.pinned ? <span class="bubble__pinned" role="img" aria-label="Pinned" title="Pinned"><Icon name="pin" size={13} /></span> : null}
+          {view?.edited && !deleted ? <span class="bubble__edited" title={view.editedAt ? `Edited ${fullDate(view.editedAt)}` : 'Edited'}>edited</span> : null}
+          <time dateTime={new Date(line.ts).toISOString()} title={fullDate(line.ts)}>{timeOfDay(line.ts)}</time>
+          {mine && !deleted ? <Ticks status={line.status} /> : null}
+        </span>
+      )}
+      {view && view.reactions.length ? <Reactions seq={line.seq!} view={view} canReact={allowed.react} /> : null}
+      {view?.thread && !props.isRoot && !actions.inThread ? (
+        <button type="button" class="bubble__thread" onClick={() => actions.openThread(line.seq!)}>
+          <Icon name="thread" size={16} />
+          <span>{view.thread.count === 1 ? '1 reply' : `${view.thread.count} replies`}</span>
+          <span class="bubble__thread-time">Last reply {timeOfDay(view.thread.lastAt)}</span>
+        </button>
+      ) : null}
+      {line.status === 'failed' && line.clientMsgId ? (
+        <span class="bubble__error" role="alert">
+          Not sent{line.error ? `: ${line.error}` : ''}
+          <button type="button" class="link-button" onClick={() => actions.retry(line.clientMsgId!)}>Retry</button>
+          <button type="button" class="link-button" onClick={() => actions.discard(line.clientMsgId!)}>Delete</button>
+        </span>
+      ) : null}
+      {active && hasActions && !editing ? <Toolbar line={line} mine={mine} onPopover={setPopover} /> : null}
+    </div>
+  );
+}

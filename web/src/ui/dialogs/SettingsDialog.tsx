@@ -1,0 +1,82 @@
+// Privacy settings (settings.update): read receipts and "last seen". The server has no read
+// command for them; an update without fields answers with the current values.
+import { useEffect, useState } from 'preact/hooks';
+import type { Settings } from '../../protocol/types';
+import { describeError, updateSettings } from '../../state/commands';
+import { Dialog } from '../common/Dialog';
+import { Icon } from '../common/icons';
+import { useAppState, useClient } from '../hooks';
+
+function Toggle(props: { label: string; hint: string; checked: boolean; disabled: boolean; onChange(value: boolean): void }) {
+  return (
+    <label class="toggle">
+      <span class="toggle__text">
+        <span class="toggle__label">{props.label}</span>
+        <span class="toggle__hint">{props.hint}</span>
+      </span>
+      <input
+        type="checkbox"
+        role="switch"
+        class="toggle__input"
+        checked={props.checked}
+        disabled={props.disabled}
+        onChange={(event) => props.onChange(event.currentTarget.checked)}
+      />
+    </label>
+  );
+}
+
+export function SettingsDialog(props: { onClose(): void; onSignOut(): void }) {
+  const client = useClient();
+  const settings = useAppState((s) => s.settings);
+  const phase = useAppState((s) => s.phase);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+
+  useEffect(() => {
+    if (phase !== 'live') return;
+    updateSettings(client, {}).catch((err) => setError(describeError(err)));
+  }, [phase === 'live']);
+
+  async function change(patch: Partial<Settings>) {
+    setBusy(true);
+    setError(null);
+    try {
+      await updateSettings(client, patch);
+    } catch (err) {
+      setError(describeError(err));
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  return (
+    <Dialog title="Settings" onClose={props.onClose}>
+      <section class="settings" aria-label="Privacy">
+        <h3 class="panel__heading">Privacy</h3>
+        <Toggle
+          label="Read receipts"
+          hint="Others see when you have read their messages (blue ticks)."
+          checked={settings?.read_receipts ?? true}
+          disabled={busy || !settings}
+          onChange={(value) => void change({ read_receipts: value })}
+        />
+        <Toggle
+          label="Last seen"
+          hint="People you chat with see when you were last online."
+          checked={settings?.last_seen ?? true}
+          disabled={busy || !settings}
+          onChange={(value) => void change({ last_seen: value })}
+        />
+      </section>
+      {error ? <p class="form-error" role="alert">{error}</p> : null}
+      <div class="dialog__actions">
+        <button type="button" class="button button--danger-ghost settings__sign-out" onClick={props.onSignOut}>
+          <Icon name="logout" size={18} />
+          Sign out
+        </button>
+        <button type="button" class="button button--primary" onClick={props.onClose}>Done</button>
+      </div>
+    </Dialog>
+  );
+}
