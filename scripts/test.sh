@@ -10,6 +10,8 @@ echo "== unit tests"
 ctest --test-dir build --output-on-failure -j "$(nproc)"
 echo "== integration tests"
 PARLEYD="$PWD/build/src/app/parleyd" /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/integration "$@"
+echo "== sanitizers"
+./scripts/test-sanitizers.sh
 echo "== browser tests"
 if [ ! -f tests/browser/node_modules/.package-lock.json ] || [ tests/browser/package-lock.json -nt tests/browser/node_modules/.package-lock.json ]; then
   npm ci --prefix tests/browser --no-audit --no-fund
