@@ -12,7 +12,7 @@ PACKAGES=(
   # tests
   python3 python3-pytest python3-websocket python3-requests curl procps
   # browser tests of the web client (tests/browser): Debian's Chromium, driven by playwright-core
-  chromium fonts-liberation
+  chromium fonts-liberation fonts-noto-color-emoji
 )
 # Node.js and npm build the web client. The machines come with Node 20; Debian's packages are
 # taken only where there is no `node` at all (never replacing one that is there).

@@ -4,117 +4,28 @@
 // membership events (message.edited/deleted, reaction.*, message.pinned/unpinned, member.*)
 // flow through on_event like messages, exactly once and without gaps, live and after a
 // reconnect (when they come back through sync).
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <gtest/gtest.h>
 #include <simdjson.h>
 
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/post.hpp>
-#include <filesystem>
-#include <future>
 #include <mutex>
 #include <thread>
 
 #include "client/client.hpp"
 #include "client/http_client.hpp"
 #include "core/json_writer.hpp"
+#include "test_support.hpp"
 
 namespace parley::client {
 namespace {
 
-constexpr const char* kAdminToken = "live-test-admin";
+using testing::eventually;
+using testing::Loop;
+using testing::Server;
 
-// A parleyd child process with short live-feature windows (as in client_test.cpp, whose helpers
-// are file-local).
-class Server {
- public:
-  Server() {
-    char dir[] = "/tmp/parley-live-test-XXXXXX";
-    data_dir_ = mkdtemp(dir);
-    boost::asio::io_context io;
-    boost::asio::ip::tcp::acceptor probe(io, {boost::asio::ip::make_address("127.0.0.1"), 0});
-    port_ = probe.local_endpoint().port();
-  }
-  ~Server() {
-    if (pid_ > 0) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
-    }
-    std::filesystem::remove_all(data_dir_);
-  }
-  void start() {
-    pid_ = fork();
-    if (pid_ == 0) {
-      const std::string listen = "127.0.0.1:" + std::to_string(port_);
-      const std::string log = data_dir_ + "/parleyd.log";
-      freopen(log.c_str(), "a", stderr);
-      execl(PARLEYD_PATH, PARLEYD_PATH, "--listen", listen.c_str(), "--data-dir", data_dir_.c_str(),
-            "--auth.admin_token", kAdminToken, "--auth.argon2_opslimit", "1", "--auth.argon2_memlimit_kb", "8",
-            "--limits.frames_per_second", "100000", "--limits.frames_burst", "100000",
-            "--limits.receipt_flush_ms", "50", "--limits.typing_ttl_ms", "1500", "--presence.batch_ms", "100",
-            nullptr);
-      _exit(127);
-    }
-    for (int i = 0; i < 200; ++i) {
-      if (http_request(url(), "GET", "/readyz").status == 200) return;
-      usleep(50000);
-    }
-    FAIL() << "parleyd did not start";
-  }
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
-  Endpoint endpoint() const {
-    Endpoint e;
-    e.port = static_cast<std::uint16_t>(port_);
-    return e;
-  }
-  // Creates a user and returns {id, token}.
-  std::pair<UserId, std::string> user(const std::string& name) {
-    auto r = http_request(url(), "POST", "/v1/admin/users",
-                          R"({"issue_tokens":true,"users":[{"username":")" + name + R"("}]})", kAdminToken);
-    simdjson::dom::parser parser;
-    auto doc = parser.parse(r.body);
-    auto u = doc["users"].at(0);
-    return {u["id"].get_int64().value(), std::string(u["token"].get_string().value())};
-  }
-
- private:
-  std::string data_dir_;
-  int port_ = 0;
-  pid_t pid_ = 0;
-};
-
-// An io_context on its own thread; run() executes on it and waits for the result.
-class Loop {
- public:
-  Loop() : guard_(io.get_executor()), thread_([this] { io.run(); }) {}
-  ~Loop() {
-    guard_.reset();
-    io.stop();
-    thread_.join();
-  }
-  template <typename F>
-  auto run(F f) {
-    std::packaged_task<decltype(f())()> task(std::move(f));
-    auto future = task.get_future();
-    boost::asio::post(io, [&task] { task(); });
-    return future.get();
-  }
-  boost::asio::io_context io;
-
- private:
-  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> guard_;
-  std::thread thread_;
-};
-
-bool eventually(const std::function<bool()>& condition, int timeout_ms = 10000) {
-  for (int waited = 0; waited < timeout_ms; waited += 20) {
-    if (condition()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return condition();
+// Short live-feature windows, so that tests do not wait long for coalesced frames.
+Server live_server() {
+  return Server({"--limits.receipt_flush_ms", "50", "--limits.typing_ttl_ms", "1500", "--presence.batch_ms", "100"});
 }
 
 // One user's client and everything its application saw, in arrival order.
@@ -211,7 +122,7 @@ bool live(Loop& loop, Recorder& r) {
 }
 
 TEST(ClientNotices, ConversationReceiptReadStateTypingAndPresenceReachOnNotice) {
-  Server server;
+  Server server = live_server();
   server.start();
   auto [alice_id, alice_token] = server.user("alice");
   auto [bob_id, bob_token] = server.user("bob");
@@ -303,7 +214,7 @@ TEST(ClientNotices, ConversationReceiptReadStateTypingAndPresenceReachOnNotice) 
 }
 
 TEST(ClientEvents, MessageStateAndMembershipEventsFlowThroughOnEventExactlyOnce) {
-  Server server;
+  Server server = live_server();
   server.start();
   auto [alice_id, alice_token] = server.user("alice");
   auto [bob_id, bob_token] = server.user("bob");
