@@ -145,7 +145,7 @@ void ChatService::presence_tick() {
     for (const auto& change : changes) {
       PresenceChange out;
       out.user_id = change.user_id;
-      out.status = change.view.status;
+      out.status = to_string(change.view.status);
       auto user = txn->user(change.user_id);
       const bool share = user && user->share_last_seen;
       presence_.set_privacy(change.user_id, share);

@@ -189,9 +189,9 @@ Result<Reply> presence_get(ReadTxn& txn, UserId caller, const protocol::Presence
       continue;
     }
     const auto view = presence.view(id, now);
-    w.field("status", view.status);
+    w.field("status", to_string(view.status));
     const std::int64_t last_seen = view.last_seen_ms > 0 ? view.last_seen_ms : user->last_seen_at_ms;
-    const bool online = std::string_view(view.status) != "offline";
+    const bool online = view.status != PresenceStatus::offline;
     if (!online && last_seen > 0 && (user->share_last_seen || id == caller)) w.field("last_seen", last_seen);
     w.end_object();
   }

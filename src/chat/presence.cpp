@@ -1,19 +1,18 @@
 #include "chat/presence.hpp"
 
 #include <algorithm>
-#include <cstring>
 
 namespace parley::chat {
 
-const char* PresenceTracker::status_of(const UserState& state, std::int64_t now_ms) const {
+PresenceStatus PresenceTracker::status_of(const UserState& state, std::int64_t now_ms) const {
   bool fresh = false, active = false;
   for (const auto& [id, session] : state.sessions) {
     if (now_ms - session.heartbeat_ms > config_.ttl_ms) continue;  // heartbeats stopped
     fresh = true;
     active = active || !session.away;
   }
-  if (active) return "online";
-  return fresh ? "away" : "offline";
+  if (active) return PresenceStatus::online;
+  return fresh ? PresenceStatus::away : PresenceStatus::offline;
 }
 
 void PresenceTracker::session_started(UserId user, SessionId session, std::int64_t now_ms) {
@@ -74,7 +73,7 @@ std::vector<PresenceTracker::Change> PresenceTracker::take_changes(std::int64_t 
   std::lock_guard lock(mutex_);
   // Lapsed heartbeats change a status without any event: look at everyone online or away.
   for (const auto& [user, state] : users_)
-    if (std::strcmp(state.published, "offline") != 0 && std::strcmp(status_of(state, now_ms), state.published) != 0)
+    if (state.published != PresenceStatus::offline && status_of(state, now_ms) != state.published)
       dirty_.push_back(user);
   std::sort(dirty_.begin(), dirty_.end());
   dirty_.erase(std::unique(dirty_.begin(), dirty_.end()), dirty_.end());
@@ -83,11 +82,11 @@ std::vector<PresenceTracker::Change> PresenceTracker::take_changes(std::int64_t 
     auto it = users_.find(user);
     if (it == users_.end()) continue;
     UserState& state = it->second;
-    const char* status = status_of(state, now_ms);
-    if (std::strcmp(status, state.published) == 0) continue;
+    const PresenceStatus status = status_of(state, now_ms);
+    if (status == state.published) continue;
     Change change;
     change.user_id = user;
-    change.went_offline = std::strcmp(status, "offline") == 0;
+    change.went_offline = status == PresenceStatus::offline;
     if (change.went_offline) state.last_seen_ms = now_ms;
     state.published = status;
     change.view = View{status, state.last_seen_ms};

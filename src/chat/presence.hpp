@@ -15,12 +15,22 @@
 
 namespace parley::chat {
 
+enum class PresenceStatus { offline, away, online };
+inline const char* to_string(PresenceStatus status) {
+  switch (status) {
+    case PresenceStatus::online: return "online";
+    case PresenceStatus::away: return "away";
+    case PresenceStatus::offline: break;
+  }
+  return "offline";
+}
+
 class PresenceTracker {
  public:
   explicit PresenceTracker(const PresenceConfig& config) : config_(config) {}
 
   struct View {
-    const char* status = "offline";  // "online", "away" or "offline"
+    PresenceStatus status = PresenceStatus::offline;
     std::int64_t last_seen_ms = 0;   // when it went offline (0 = not seen since start-up)
   };
   struct Change {
@@ -48,11 +58,11 @@ class PresenceTracker {
   };
   struct UserState {
     std::unordered_map<SessionId, SessionState> sessions;
-    const char* published = "offline";  // the status last handed out by take_changes
+    PresenceStatus published = PresenceStatus::offline;  // the status last handed out by take_changes
     std::int64_t last_seen_ms = 0;
   };
 
-  const char* status_of(const UserState& state, std::int64_t now_ms) const;
+  PresenceStatus status_of(const UserState& state, std::int64_t now_ms) const;
   void touch(UserId user) { dirty_.push_back(user); }
 
   const PresenceConfig& config_;
