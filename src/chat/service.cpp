@@ -162,6 +162,7 @@ ChatService::ChatService(const Config& config, gateway::ThreadPoster& poster)
   options.synchronous_full = config.store.sqlite_synchronous != "normal";
   options.cache_mb = config.store.sqlite_cache_mb;
   options.wal_max_mb = config.store.sqlite_wal_max_mb;
+  options.page_size = config.store.sqlite_page_size;
   options.node_id = static_cast<unsigned>(config.server.node_id);
   engine_ = store::open_engine(options);
   for (unsigned i = 0; i < poster.thread_count(); ++i) {

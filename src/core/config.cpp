@@ -76,6 +76,7 @@ const std::vector<Setting>& settings() {
       PARLEY_SETTING(store, sqlite_synchronous, "full (fsync every group commit) | normal (survives process crash, not power loss)"),
       PARLEY_SETTING(store, sqlite_cache_mb, "SQLite page cache per connection, MiB"),
       PARLEY_SETTING(store, sqlite_wal_max_mb, "WAL size (MiB) past which a truncating checkpoint runs; checkpoints run on their own thread"),
+      PARLEY_SETTING(store, sqlite_page_size, "page size in bytes of a new database file (512..65536, a power of two); an existing file keeps its own"),
       PARLEY_SETTING(store, max_batch, "most write operations in one group commit"),
       PARLEY_SETTING(store, max_queue, "write operations waiting for the writer; beyond, requests fail with 'unavailable'"),
       PARLEY_SETTING(auth, token_ttl_s, "lifetime of access tokens issued by login/register, seconds"),
@@ -234,7 +235,13 @@ LoadResult load_config(int argc, const char* const* argv) {
   if (config.limits.max_frame_bytes < 1024) throw std::runtime_error("limits.max_frame_bytes must be at least 1024");
   if (config.limits.max_history_page < 1 || config.limits.max_sync_page < 1)
     throw std::runtime_error("page limits must be positive");
+  {
+    const int size = config.store.sqlite_page_size;
+    if (size < 512 || size > 65536 || (size & (size - 1)) != 0)
+      throw std::runtime_error("store.sqlite_page_size must be a power of two in 512..65536");
+  }
   if (config.store.max_batch < 1) throw std::runtime_error("store.max_batch must be positive");
+
   result.config = std::move(config);
   return result;
 }

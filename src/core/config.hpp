@@ -26,7 +26,8 @@ struct StoreConfig {
   std::string url;           // "sqlite:PATH"; empty = sqlite:<data_dir>/parley.db
   std::string sqlite_synchronous = "full";  // full | normal
   int sqlite_cache_mb = 64;
-  int sqlite_wal_max_mb = 256;  // WAL size that forces a truncating checkpoint
+  int sqlite_wal_max_mb = 16;   // WAL size that forces a truncating checkpoint
+  int sqlite_page_size = 1024;  // page size of a new database file (small: fewer WAL bytes per message)
   int max_batch = 4096;      // most write operations in one group commit
   int max_queue = 100000;    // write operations waiting for the writer; beyond: unavailable
 };

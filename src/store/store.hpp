@@ -187,7 +187,8 @@ struct EngineOptions {
   std::string url;          // e.g. "sqlite:var/parley.db"
   bool synchronous_full = true;
   int cache_mb = 64;
-  int wal_max_mb = 256;     // past this the WAL is checkpointed and truncated
+  int wal_max_mb = 16;      // past this the WAL is checkpointed and truncated
+  int page_size = 1024;     // bytes; applies when the database file is created
   unsigned node_id = 0;
 };
 

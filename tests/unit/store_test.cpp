@@ -166,6 +166,18 @@ TEST_F(StoreSchemaTest, MigrationsCreateTheSchemaInWalMode) {
   EXPECT_EQ(engine_->describe(), "sqlite:" + db_path());
 }
 
+// The page size is chosen when the file is created; reopening with another keeps the file's.
+TEST_F(StoreSchemaTest, PageSizeAppliesToNewFilesOnly) {
+  EXPECT_EQ(query_text(db_path(), "PRAGMA page_size"), "1024");  // the default
+  close();
+  ScratchDir other("page_size");
+  const std::string path = other.path() + "/p.db";
+  open_engine({.url = "sqlite:" + path, .page_size = 4096}).reset();
+  EXPECT_EQ(query_text(path, "PRAGMA page_size"), "4096");
+  open_engine({.url = "sqlite:" + path, .page_size = 2048}).reset();
+  EXPECT_EQ(query_text(path, "PRAGMA page_size"), "4096");
+}
+
 // The writer never checkpoints itself; the engine's checkpointer thread copies the WAL into the
 // database file, and truncates a WAL that passed the configured size.
 TEST_F(StoreSchemaTest, CheckpointerCopiesAndBoundsTheWal) {

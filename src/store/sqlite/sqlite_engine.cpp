@@ -34,6 +34,7 @@ class SqliteEngine final : public Engine {
  public:
   SqliteEngine(std::string path, EngineOptions options) : path_(std::move(path)), options_(std::move(options)) {
     Database db(path_, false);
+    db.exec("PRAGMA page_size = " + std::to_string(options_.page_size));  // no effect on an existing file
     db.exec("PRAGMA journal_mode = WAL");
     migrate(db);
   }
