@@ -187,6 +187,9 @@ class SendOp final : public ChatOp {
       const std::size_t first = deliveries_.size();
       conversation = open_direct(txn, caller_, cmd_.to_user_id, created, deliveries_);
       announce(txn, conversation, deliveries_.back().subscribe, first);
+      if (cmd_.text.find('@') != std::string::npos)
+        if (auto member = txn.member(conversation, caller_))
+          mentions = find_mentions(txn, cmd_.text, conversation, *member, ConversationKind::direct);
     }
     EventRecord e = draft(conversation, caller_, EventKind::text, mentions.empty() ? std::string() : meta_mentions(mentions));
     e.client_msg_id = std::move(cmd_.client_msg_id);
@@ -222,10 +225,8 @@ class SendOp final : public ChatOp {
       if (auto s = check_reference(txn, conversation, cmd_.reply_to_seq, member->visible_from_seq, false); !s) return s;
     if (cmd_.thread_root_seq > 0)
       if (auto s = check_reference(txn, conversation, cmd_.thread_root_seq, member->visible_from_seq, true); !s) return s;
-    if (cmd_.text.find('@') != std::string::npos) {
-      const auto kind = txn.conversation(conversation)->kind;
-      if (kind != ConversationKind::direct) mentions = find_mentions(txn, cmd_.text, conversation, *member, kind);
-    }
+    if (cmd_.text.find('@') != std::string::npos)
+      mentions = find_mentions(txn, cmd_.text, conversation, *member, txn.conversation(conversation)->kind);
     return Ok{};
   }
 

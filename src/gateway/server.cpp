@@ -10,6 +10,7 @@
 #include <boost/url/parse.hpp>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <sstream>
 
 #include "core/clock.hpp"
@@ -329,7 +330,11 @@ void Server::stop_sweeping() {
 }
 
 void Server::stop_accepting() {
-  asio::post(threads_.context(0).io, [this] {
+  // Waits for the listener's own thread to close and destroy it: if the io_context were stopped
+  // first, the handler would never run and the listener would outlive its io_context.
+  auto closed = std::make_shared<std::promise<void>>();
+  auto done = closed->get_future();
+  asio::post(threads_.context(0).io, [this, closed] {
     boost::system::error_code ec;
     if (listener_) {
       listener_->acceptor.close(ec);
@@ -337,7 +342,10 @@ void Server::stop_accepting() {
     }
     // Destroyed here, on its own thread, so that it never outlives the io_context it uses.
     listener_.reset();
+    closed->set_value();
   });
+  if (done.wait_for(std::chrono::seconds(10)) != std::future_status::ready)
+    spdlog::error("server.stop_accepting_timeout (io thread 0 did not run)");
 }
 
 void Server::arm_sweep(ThreadContext& context) {

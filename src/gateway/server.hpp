@@ -21,7 +21,7 @@ class Server {
 
   // Binds and starts accepting (on I/O thread 0). Throws std::runtime_error if it cannot bind.
   void start();
-  // Stops accepting new connections; open ones continue.
+  // Stops accepting new connections (returns once the listener is closed); open ones continue.
   void stop_accepting();
   // Stops the timeout sweep on every thread (last step of shutdown).
   void stop_sweeping();

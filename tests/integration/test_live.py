@@ -283,6 +283,24 @@ def test_counts_start_at_joining_and_stop_at_leaving(live):
     assert counts(late) == (2, 2)
 
 
+def test_mentions_and_references_in_direct_chats(live):
+    alice, bob = live.register(), live.register()
+    a = alice.connect()
+    # The first message creates the chat: mentions are found; it cannot reply to anything.
+    assert a.request("send", to_user_id=bob.id, client_msg_id="r1", text="hi", reply_to_seq=1)["code"] == "invalid_field"
+    first = a.send_text(to_user_id=bob.id, text=f"@{bob.username} first")
+    direct = first["conversation_id"]
+    a.ok("send", to_user_id=bob.id, client_msg_id="s2", text=f"hey @{bob.username}", reply_to_seq=first["seq"])
+    assert a.request("send", to_user_id=bob.id, client_msg_id="r2", text="x", reply_to_seq=99)["code"] == "invalid_field"
+    assert a.request("send", to_user_id=bob.id, client_msg_id="r3", text="@all no")["type"] == "ack"
+    b = bob.connect()
+    entry = [c for c in b.ok("conversations.list")["conversations"] if c["id"] == direct][0]
+    assert entry["unread_count"] == 3 and entry["mention_count"] == 2
+    texts = [e for e in b.ok("history", conversation_id=direct)["events"] if e["kind"] == "text"]
+    assert texts[0]["mentions"] == [bob.id] and texts[1]["mentions"] == [bob.id]
+    assert texts[1]["reply_to"] == first["seq"] and "mentions_all" not in texts[2]
+
+
 def test_pins(live):
     owner, member = live.register(), live.register()
     o, m = owner.connect(), member.connect()
