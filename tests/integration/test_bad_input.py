@@ -162,7 +162,8 @@ def test_flood_gets_rate_limited_then_closed(make_server):
 
 
 def test_slow_reader_is_disconnected_and_recovers_through_sync(make_server):
-    s = make_server(*HIGH_RATE, "--limits.max_outbound_bytes", "65536").start()
+    # The reader sends nothing: a long idle timeout keeps 4000 out of it on a slow (ASan) run.
+    s = make_server(*HIGH_RATE, "--limits.max_outbound_bytes", "65536", "--limits.idle_timeout_ms", "600000").start()
     reader, writer = s.register(), s.register()
     slow = RawWs(s, reader.token, rcvbuf=4096)
     w = writer.connect()

@@ -157,7 +157,7 @@ class Tail {
     if (code == 4003 || code == 4004) {
       // The token was refused or ended; the client gives up. Ask REST for the precise reason.
       auto me = fetch_me(context_.server(), token_);
-      if (!me && me.failure().exit == ExitCode::refused) failure_ = me.take_failure();
+      if (!me && me.error().exit == ExitCode::refused) failure_ = me.take_error();
       else failure_ = refused("unauthorized", fmt::format("the server refused the token (close {}: {})", code, reason));
       return finish();
     }
@@ -219,13 +219,13 @@ Status run_tail(Context& context, const TailArgs& args) {
   std::int64_t conversation_id = 0;
   if (!args.conversation.empty()) {
     auto id = parse_id(args.conversation, "CONV (a conversation id)");
-    if (!id) return id.take_failure();
+    if (!id) return id.take_error();
     conversation_id = *id;
   }
   auto token = context.token();
-  if (!token) return token.take_failure();
+  if (!token) return token.take_error();
   auto endpoint = websocket_endpoint(context.server());
-  if (!endpoint) return endpoint.take_failure();
+  if (!endpoint) return endpoint.take_error();
   Tail tail(context, args, conversation_id, *token, std::move(endpoint.value()));
   return tail.run();
 }

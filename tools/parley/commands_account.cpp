@@ -78,28 +78,28 @@ Status adopt_session(Context& context, const JsonDoc& reply, const char* verb) {
 
 Status run_register(Context& context, const Credentials& credentials) {
   auto password = password_of(credentials);
-  if (!password) return password.take_failure();
+  if (!password) return password.take_error();
   auto reply = register_account(context.server(), credentials.username, *password, credentials.display_name);
-  if (!reply) return reply.take_failure();
+  if (!reply) return reply.take_error();
   return adopt_session(context, *reply, "registered and logged in as");
 }
 
 Status run_login(Context& context, const Credentials& credentials) {
   auto password = password_of(credentials);
-  if (!password) return password.take_failure();
+  if (!password) return password.take_error();
   auto reply = login(context.server(), credentials.username, *password);
-  if (!reply) return reply.take_failure();
+  if (!reply) return reply.take_error();
   return adopt_session(context, *reply, "logged in as");
 }
 
 Status run_logout(Context& context) {
   auto token = context.token();
-  if (!token) return token.take_failure();
+  if (!token) return token.take_error();
   auto reply = logout(context.server(), *token);
   // A token the server no longer accepts is as good as logged out: forget it all the same.
-  const bool dead_token = !reply && (reply.failure().code == "token_revoked" || reply.failure().code == "token_expired" ||
-                                     reply.failure().code == "unauthorized");
-  if (!reply && !dead_token) return reply.take_failure();
+  const bool dead_token = !reply && (reply.error().code == "token_revoked" || reply.error().code == "token_expired" ||
+                                     reply.error().code == "unauthorized");
+  if (!reply && !dead_token) return reply.take_error();
   CliConfig& config = context.config();
   const std::string username = config.username;
   if (config.token == *token) {
@@ -114,7 +114,7 @@ Status run_logout(Context& context) {
     print_line(out);
   } else if (dead_token) {
     print_line(fmt::format("logged out {} (the server had already refused the token: {})", username,
-                           reply.failure().code));
+                           reply.error().code));
   } else {
     print_line(fmt::format("logged out {}", username));
   }
@@ -123,9 +123,9 @@ Status run_logout(Context& context) {
 
 Status run_whoami(Context& context) {
   auto token = context.token();
-  if (!token) return token.take_failure();
+  if (!token) return token.take_error();
   auto reply = fetch_me(context.server(), *token);
-  if (!reply) return reply.take_failure();
+  if (!reply) return reply.take_error();
   bool found = false;
   const JsonElement user = json_object(reply->root(), "user", found);
   if (context.json()) {
@@ -141,13 +141,13 @@ Status run_whoami(Context& context) {
 
 Status run_users_get(Context& context, const std::string& who) {
   auto session = context.open_session();
-  if (!session) return session.take_failure();
+  if (!session) return session.take_error();
   auto user_id = resolve_user_id(**session, who);
-  if (!user_id) return user_id.take_failure();
+  if (!user_id) return user_id.take_error();
   std::string fields;
   JsonWriter(fields).field("user_id", *user_id);
   auto reply = (*session)->call("user.get", fields);
-  if (!reply) return reply.take_failure();
+  if (!reply) return reply.take_error();
   if (context.json()) {
     print_reply_json(*reply);
     return Done{};
@@ -161,10 +161,10 @@ Status run_users_get(Context& context, const std::string& who) {
 
 Status run_ping(Context& context) {
   auto session = context.open_session();
-  if (!session) return session.take_failure();
+  if (!session) return session.take_error();
   const auto start = std::chrono::steady_clock::now();
   auto reply = (*session)->call("ping", "");
-  if (!reply) return reply.take_failure();
+  if (!reply) return reply.take_error();
   const double rtt_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
   bool found = false;
   const JsonElement server = json_object((*session)->hello().root(), "server", found);

@@ -59,10 +59,10 @@ class AccountSink {
 
 Status run_create_users(Context& context, const AdminArgs& args) {
   auto admin_token = admin_token_of(args);
-  if (!admin_token) return admin_token.take_failure();
+  if (!admin_token) return admin_token.take_error();
   if (args.prefix.empty()) return usage_error("--prefix must not be empty");
   auto sink = AccountSink::open(args.out_path);
-  if (!sink) return sink.take_failure();
+  if (!sink) return sink.take_error();
 
   std::int64_t created = 0, failed = 0;
   std::string first_error;
@@ -72,7 +72,7 @@ Status run_create_users(Context& context, const AdminArgs& args) {
       batch.push_back(NewAccount{args.prefix + std::to_string(next), args.password});
     auto reply = admin_create_users(context.server(), *admin_token, batch);
     if (!reply) {
-      Failure failure = reply.take_failure();
+      Failure failure = reply.take_error();
       if (created + failed > 0) failure.message += fmt::format(" (after {} accounts had been handled)", created + failed);
       return failure;
     }
@@ -101,9 +101,9 @@ Status run_create_users(Context& context, const AdminArgs& args) {
 
 Status run_sessions(Context& context, const AdminArgs& args) {
   auto admin_token = admin_token_of(args);
-  if (!admin_token) return admin_token.take_failure();
+  if (!admin_token) return admin_token.take_error();
   auto reply = admin_sessions(context.server(), *admin_token);
-  if (!reply) return reply.take_failure();
+  if (!reply) return reply.take_error();
   if (context.json()) {
     print_line(to_json(reply->root()));
     return Done{};

@@ -29,7 +29,7 @@ Outcome<std::int64_t> open_with_conversation(Context& context, const std::string
   auto id = parse_id(conversation, "CONV (a conversation id)");
   if (!id) return id;
   auto opened = context.open_session();
-  if (!opened) return opened.take_failure();
+  if (!opened) return opened.take_error();
   session = std::move(opened.value());
   return id;
 }
@@ -38,7 +38,7 @@ Outcome<std::vector<std::int64_t>> resolve_all(WsSession& session, const std::ve
   std::vector<std::int64_t> ids;
   for (const auto& user : users) {
     auto id = resolve_user_id(session, user);
-    if (!id) return id.take_failure();
+    if (!id) return id.take_error();
     ids.push_back(*id);
   }
   return ids;
@@ -64,7 +64,7 @@ std::string describe_conversation(JsonElement conversation) {
 Status run_and_report(Context& context, WsSession& session, std::string_view type, const std::string& fields,
                       const std::function<std::string(const JsonDoc&)>& summary) {
   auto reply = session.call(type, fields);
-  if (!reply) return reply.take_failure();
+  if (!reply) return reply.take_error();
   if (context.json()) print_reply_json(*reply);
   else print_line(summary(*reply));
   return Done{};
@@ -72,9 +72,9 @@ Status run_and_report(Context& context, WsSession& session, std::string_view typ
 
 Status run_conversations(Context& context) {
   auto session = context.open_session();
-  if (!session) return session.take_failure();
+  if (!session) return session.take_error();
   auto reply = (*session)->call("conversations.list", "");
-  if (!reply) return reply.take_failure();
+  if (!reply) return reply.take_error();
   if (context.json()) {
     print_reply_json(*reply);
     return Done{};
@@ -108,9 +108,9 @@ Status run_conversations(Context& context) {
 
 Status run_dm(Context& context, const std::string& user) {
   auto session = context.open_session();
-  if (!session) return session.take_failure();
+  if (!session) return session.take_error();
   auto user_id = resolve_user_id(**session, user);
-  if (!user_id) return user_id.take_failure();
+  if (!user_id) return user_id.take_error();
   std::string fields;
   JsonWriter(fields).field("user_id", *user_id);
   return run_and_report(context, **session, "direct.open", fields, [](const JsonDoc& reply) {
@@ -122,9 +122,9 @@ Status run_dm(Context& context, const std::string& user) {
 
 Status run_group_create(Context& context, const ConversationArgs& args) {
   auto session = context.open_session();
-  if (!session) return session.take_failure();
+  if (!session) return session.take_error();
   auto members = resolve_all(**session, args.users);
-  if (!members) return members.take_failure();
+  if (!members) return members.take_error();
   std::string fields;
   JsonWriter w(fields);
   w.field("title", args.title);
@@ -138,9 +138,9 @@ Status run_group_create(Context& context, const ConversationArgs& args) {
 Status run_group_add(Context& context, const ConversationArgs& args) {
   Session session;
   auto id = open_with_conversation(context, args.conversation, session);
-  if (!id) return id.take_failure();
+  if (!id) return id.take_error();
   auto users = resolve_all(*session, args.users);
-  if (!users) return users.take_failure();
+  if (!users) return users.take_error();
   std::string fields;
   JsonWriter w(fields);
   w.field("conversation_id", *id);
@@ -155,9 +155,9 @@ Status run_group_add(Context& context, const ConversationArgs& args) {
 Status run_group_remove(Context& context, const ConversationArgs& args) {
   Session session;
   auto id = open_with_conversation(context, args.conversation, session);
-  if (!id) return id.take_failure();
+  if (!id) return id.take_error();
   auto user = resolve_user_id(*session, args.user);
-  if (!user) return user.take_failure();
+  if (!user) return user.take_error();
   std::string fields;
   JsonWriter(fields).field("conversation_id", *id).field("user_id", *user);
   return run_and_report(context, *session, "members.remove", fields, [&](const JsonDoc& reply) {
@@ -168,7 +168,7 @@ Status run_group_remove(Context& context, const ConversationArgs& args) {
 Status run_group_rename(Context& context, const ConversationArgs& args) {
   Session session;
   auto id = open_with_conversation(context, args.conversation, session);
-  if (!id) return id.take_failure();
+  if (!id) return id.take_error();
   std::string fields;
   JsonWriter(fields).field("conversation_id", *id).field("title", args.title);
   return run_and_report(context, *session, "conversation.rename", fields, [](const JsonDoc& reply) {
@@ -179,9 +179,9 @@ Status run_group_rename(Context& context, const ConversationArgs& args) {
 Status run_group_role(Context& context, const ConversationArgs& args) {
   Session session;
   auto id = open_with_conversation(context, args.conversation, session);
-  if (!id) return id.take_failure();
+  if (!id) return id.take_error();
   auto user = resolve_user_id(*session, args.user);
-  if (!user) return user.take_failure();
+  if (!user) return user.take_error();
   std::string fields;
   JsonWriter(fields).field("conversation_id", *id).field("user_id", *user).field("role", args.role);
   return run_and_report(context, *session, "members.set_role", fields, [&](const JsonDoc& reply) {
@@ -192,7 +192,7 @@ Status run_group_role(Context& context, const ConversationArgs& args) {
 Status run_leave(Context& context, const ConversationArgs& args) {
   Session session;
   auto id = open_with_conversation(context, args.conversation, session);
-  if (!id) return id.take_failure();
+  if (!id) return id.take_error();
   std::string fields;
   JsonWriter(fields).field("conversation_id", *id);
   return run_and_report(context, *session, "conversation.leave", fields, [](const JsonDoc& reply) {
@@ -203,14 +203,14 @@ Status run_leave(Context& context, const ConversationArgs& args) {
 Status run_members(Context& context, const ConversationArgs& args) {
   Session session;
   auto id = open_with_conversation(context, args.conversation, session);
-  if (!id) return id.take_failure();
+  if (!id) return id.take_error();
   std::vector<JsonDoc> pages;
   std::int64_t after_user_id = 0;
   for (bool more = true; more;) {
     std::string fields;
     JsonWriter(fields).field("conversation_id", *id).field("after_user_id", after_user_id).field("limit", 1000);
     auto reply = session->call("members.list", fields);
-    if (!reply) return reply.take_failure();
+    if (!reply) return reply.take_error();
     auto members = json_array(reply->root(), "members");
     // has_more with an empty page would loop forever; trust only progress.
     more = json_bool(reply->root(), "has_more") && members.size() > 0;
@@ -238,14 +238,14 @@ Status run_members(Context& context, const ConversationArgs& args) {
 
 Status run_channels(Context& context, const ConversationArgs& args) {
   auto session = context.open_session();
-  if (!session) return session.take_failure();
+  if (!session) return session.take_error();
   std::vector<JsonDoc> pages;
   std::int64_t after_id = 0;
   for (bool more = true; more;) {
     std::string fields;
     JsonWriter(fields).field("query", args.query).field("after_id", after_id).field("limit", 100);
     auto reply = (*session)->call("channel.list", fields);
-    if (!reply) return reply.take_failure();
+    if (!reply) return reply.take_error();
     auto channels = json_array(reply->root(), "channels");
     more = json_bool(reply->root(), "has_more") && channels.size() > 0;
     for (JsonElement c : channels) after_id = std::max(after_id, json_int(c, "id"));
@@ -274,7 +274,7 @@ Status run_channels(Context& context, const ConversationArgs& args) {
 
 Status run_channel_create(Context& context, const ConversationArgs& args) {
   auto session = context.open_session();
-  if (!session) return session.take_failure();
+  if (!session) return session.take_error();
   std::string fields;
   JsonWriter w(fields);
   w.field("title", args.title);
@@ -287,7 +287,7 @@ Status run_channel_create(Context& context, const ConversationArgs& args) {
 Status run_channel_join(Context& context, const ConversationArgs& args) {
   Session session;
   auto id = open_with_conversation(context, args.conversation, session);
-  if (!id) return id.take_failure();
+  if (!id) return id.take_error();
   std::string fields;
   JsonWriter(fields).field("conversation_id", *id);
   return run_and_report(context, *session, "channel.join", fields, [](const JsonDoc& reply) {

@@ -42,12 +42,12 @@ Outcome<JsonDoc> active_membership(WsSession& session, std::int64_t conversation
 // pointers and the unread counts stand afterwards.
 Status run_read(Context& context, const LiveArgs& args) {
   auto conversation_id = parse_id(args.conversation, "CONV (a conversation id)");
-  if (!conversation_id) return conversation_id.take_failure();
+  if (!conversation_id) return conversation_id.take_error();
   auto opened = context.open_session();
-  if (!opened) return opened.take_failure();
+  if (!opened) return opened.take_error();
   WsSession& session = **opened;
   auto view = active_membership(session, *conversation_id);
-  if (!view) return view.take_failure();
+  if (!view) return view.take_error();
   bool found = false;
   const JsonElement conversation = json_object(view->root(), "conversation", found);
   const std::int64_t last_seq = json_int(conversation, "last_seq");
@@ -60,7 +60,7 @@ Status run_read(Context& context, const LiveArgs& args) {
     std::string fields;
     JsonWriter(fields).field("conversation_id", *conversation_id).field("read_seq", target);
     auto queued = session.call("receipt", fields);
-    if (!queued) return queued.take_failure();
+    if (!queued) return queued.take_error();
     // The server coalesces receipts for limits.receipt_flush_ms, stores them, then tells every
     // session of the user (this one too) with a read_state frame.
     const std::int64_t flush_ms = json_int(json_object(session.hello().root(), "limits", found), "receipt_flush_ms");
@@ -92,15 +92,15 @@ Status run_read(Context& context, const LiveArgs& args) {
 
 Status run_receipts(Context& context, const LiveArgs& args) {
   auto conversation_id = parse_id(args.conversation, "CONV (a conversation id)");
-  if (!conversation_id) return conversation_id.take_failure();
+  if (!conversation_id) return conversation_id.take_error();
   auto seq = parse_id(args.seq, "SEQ (a message's seq)");
-  if (!seq) return seq.take_failure();
+  if (!seq) return seq.take_error();
   auto session = context.open_session();
-  if (!session) return session.take_failure();
+  if (!session) return session.take_error();
   std::string fields;
   JsonWriter(fields).field("conversation_id", *conversation_id).field("seq", *seq);
   auto reply = (*session)->call("receipts.get", fields);
-  if (!reply) return reply.take_failure();
+  if (!reply) return reply.take_error();
   if (context.json()) {
     print_reply_json(*reply);
     return Done{};
@@ -123,11 +123,11 @@ Status run_receipts(Context& context, const LiveArgs& args) {
 
 Status run_presence(Context& context, const LiveArgs& args) {
   auto session = context.open_session();
-  if (!session) return session.take_failure();
+  if (!session) return session.take_error();
   std::vector<std::int64_t> ids;
   for (const auto& user : args.users) {
     auto id = resolve_user_id(**session, user);
-    if (!id) return id.take_failure();
+    if (!id) return id.take_error();
     ids.push_back(*id);
   }
   std::string fields;
@@ -136,7 +136,7 @@ Status run_presence(Context& context, const LiveArgs& args) {
   for (auto id : ids) w.value(id);
   w.end_array();
   auto reply = (*session)->call("presence.get", fields);
-  if (!reply) return reply.take_failure();
+  if (!reply) return reply.take_error();
   if (context.json()) {
     print_reply_json(*reply);
     return Done{};
@@ -156,11 +156,11 @@ Status run_presence(Context& context, const LiveArgs& args) {
 // Presence belongs to a session: the status holds while this command stays connected.
 Status run_set_presence(Context& context, const LiveArgs& args, const char* status) {
   auto session = context.open_session();
-  if (!session) return session.take_failure();
+  if (!session) return session.take_error();
   std::string fields;
   JsonWriter(fields).field("status", status);
   auto reply = (*session)->call("presence.set", fields);
-  if (!reply) return reply.take_failure();
+  if (!reply) return reply.take_error();
   if (context.json()) print_reply_json(*reply);
   else print_line(json_string(reply->root(), "status"));
   print_note(args.stay_s > 0 ? fmt::format("{} for {} s, while this session lasts", status, args.stay_s)
@@ -180,18 +180,18 @@ Outcome<std::optional<bool>> on_off(const std::string& value, const char* option
 
 Status run_settings(Context& context, const LiveArgs& args) {
   auto read_receipts = on_off(args.read_receipts, "--read-receipts");
-  if (!read_receipts) return read_receipts.take_failure();
+  if (!read_receipts) return read_receipts.take_error();
   auto last_seen = on_off(args.last_seen, "--last-seen");
-  if (!last_seen) return last_seen.take_failure();
+  if (!last_seen) return last_seen.take_error();
   auto session = context.open_session();
-  if (!session) return session.take_failure();
+  if (!session) return session.take_error();
   // Without changes, settings.update changes nothing and returns the current settings.
   std::string fields;
   JsonWriter w(fields);
   if (*read_receipts) w.field("read_receipts", **read_receipts);
   if (*last_seen) w.field("last_seen", **last_seen);
   auto reply = (*session)->call("settings.update", fields);
-  if (!reply) return reply.take_failure();
+  if (!reply) return reply.take_error();
   if (context.json()) {
     print_reply_json(*reply);
     return Done{};

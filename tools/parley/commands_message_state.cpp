@@ -26,9 +26,9 @@ struct MessageRef {
 
 Outcome<MessageRef> parse_ref(const MessageArgs& args) {
   auto conversation = parse_id(args.conversation, "CONV (a conversation id)");
-  if (!conversation) return conversation.take_failure();
+  if (!conversation) return conversation.take_error();
   auto seq = parse_id(args.seq, "SEQ (a message's seq)");
-  if (!seq) return seq.take_failure();
+  if (!seq) return seq.take_error();
   return MessageRef{*conversation, *seq};
 }
 
@@ -44,13 +44,13 @@ std::string ref_fields(const MessageRef& ref) {
 Status run_on_message(Context& context, const MessageArgs& args, std::string_view type, const std::string& extra,
                       const std::function<std::string(const MessageRef&, const JsonDoc&)>& summary) {
   auto ref = parse_ref(args);
-  if (!ref) return ref.take_failure();
+  if (!ref) return ref.take_error();
   auto session = context.open_session();
-  if (!session) return session.take_failure();
+  if (!session) return session.take_error();
   std::string fields = ref_fields(*ref);
   if (!extra.empty()) fields += "," + extra;
   auto reply = (*session)->call(type, fields);
-  if (!reply) return reply.take_failure();
+  if (!reply) return reply.take_error();
   if (context.json()) print_reply_json(*reply);
   else print_line(summary(*ref, *reply));
   return Done{};
@@ -93,11 +93,11 @@ Status run_react(Context& context, const MessageArgs& args) {
 
 Status run_reactions(Context& context, const MessageArgs& args) {
   auto ref = parse_ref(args);
-  if (!ref) return ref.take_failure();
+  if (!ref) return ref.take_error();
   auto session = context.open_session();
-  if (!session) return session.take_failure();
+  if (!session) return session.take_error();
   auto reply = (*session)->call("reactions.get", ref_fields(*ref));
-  if (!reply) return reply.take_failure();
+  if (!reply) return reply.take_error();
   if (context.json()) {
     print_reply_json(*reply);
     return Done{};
@@ -138,13 +138,13 @@ Status run_pin(Context& context, const MessageArgs& args) {
 
 Status run_pins(Context& context, const std::string& conversation) {
   auto conversation_id = parse_id(conversation, "CONV (a conversation id)");
-  if (!conversation_id) return conversation_id.take_failure();
+  if (!conversation_id) return conversation_id.take_error();
   auto session = context.open_session();
-  if (!session) return session.take_failure();
+  if (!session) return session.take_error();
   std::string fields;
   JsonWriter(fields).field("conversation_id", *conversation_id);
   auto reply = (*session)->call("pins.list", fields);
-  if (!reply) return reply.take_failure();
+  if (!reply) return reply.take_error();
   if (context.json()) {
     print_reply_json(*reply);
     return Done{};

@@ -66,18 +66,18 @@ Status run_send(Context& context, const SendArgs& args) {
   if (args.to.empty()) {
     if (words.size() < 2) return usage_error("usage: parley send CONV TEXT... (or parley send --to USER TEXT...)");
     auto id = parse_id(words.front(), "CONV (a conversation id)");
-    if (!id) return id.take_failure();
+    if (!id) return id.take_error();
     conversation_id = *id;
     words.erase(words.begin());
   }
   auto text = message_text(words);
-  if (!text) return text.take_failure();
+  if (!text) return text.take_error();
   auto session = context.open_session();
-  if (!session) return session.take_failure();
+  if (!session) return session.take_error();
   std::int64_t to_user = 0;
   if (!args.to.empty()) {
     auto user = resolve_user_id(**session, args.to);
-    if (!user) return user.take_failure();
+    if (!user) return user.take_error();
     to_user = *user;
   }
   client::SendOptions options;
@@ -85,7 +85,7 @@ Status run_send(Context& context, const SendArgs& args) {
   options.reply_to_seq = args.reply_to;
   options.thread_root_seq = args.thread_root;
   auto ack = (*session)->send(conversation_id, to_user, *text, options);
-  if (!ack) return ack.take_failure();
+  if (!ack) return ack.take_error();
   if (context.json()) {
     print_reply_json(*ack);
     return Done{};
@@ -103,10 +103,10 @@ Status run_send(Context& context, const SendArgs& args) {
 
 Status run_history(Context& context, const HistoryArgs& args) {
   auto conversation_id = parse_id(args.conversation, "CONV (a conversation id)");
-  if (!conversation_id) return conversation_id.take_failure();
+  if (!conversation_id) return conversation_id.take_error();
   if (!args.all && args.limit < 1) return usage_error("--limit must be at least 1");
   auto opened = context.open_session();
-  if (!opened) return opened.take_failure();
+  if (!opened) return opened.take_error();
   WsSession& session = **opened;
   bool found = false;
   const std::int64_t server_page = json_int(json_object(session.hello().root(), "limits", found), "max_history_page");
@@ -125,7 +125,7 @@ Status run_history(Context& context, const HistoryArgs& args) {
     if (forward) w.field("after_seq", after);
     else if (before > 0) w.field("before_seq", before);
     auto reply = session.call("history", fields);
-    if (!reply) return reply.take_failure();
+    if (!reply) return reply.take_error();
     auto page = json_array(reply->root(), "events");
     has_more = json_bool(reply->root(), "has_more") && page.size() > 0;
     for (JsonElement event : page) {
@@ -157,11 +157,11 @@ Status run_history(Context& context, const HistoryArgs& args) {
 // Pages of thread.history, newest first, until `limit` replies or the thread's start.
 Status run_thread(Context& context, const ThreadArgs& args) {
   auto conversation_id = parse_id(args.conversation, "CONV (a conversation id)");
-  if (!conversation_id) return conversation_id.take_failure();
+  if (!conversation_id) return conversation_id.take_error();
   auto root_seq = parse_id(args.root, "ROOT_SEQ (the seq of the thread's first message)");
-  if (!root_seq) return root_seq.take_failure();
+  if (!root_seq) return root_seq.take_error();
   auto opened = context.open_session();
-  if (!opened) return opened.take_failure();
+  if (!opened) return opened.take_error();
   WsSession& session = **opened;
   bool found = false;
   const std::int64_t server_page = json_int(json_object(session.hello().root(), "limits", found), "max_history_page");
@@ -178,7 +178,7 @@ Status run_thread(Context& context, const ThreadArgs& args) {
     w.field("limit", std::min<std::int64_t>(page_limit, args.limit - static_cast<std::int64_t>(replies.size())));
     if (before > 0) w.field("before_seq", before);
     auto reply = session.call("thread.history", fields);
-    if (!reply) return reply.take_failure();
+    if (!reply) return reply.take_error();
     auto page = json_array(reply->root(), "events");
     has_more = json_bool(reply->root(), "has_more") && page.size() > 0;
     for (JsonElement event : page) {

@@ -10,14 +10,14 @@ Status Context::load(GlobalOptions options) {
   options_ = std::move(options);
   config_path_ = options_.config_path.empty() ? default_config_path() : options_.config_path;
   auto config = load_config(config_path_);
-  if (!config) return config.take_failure();
+  if (!config) return config.take_error();
   config_ = std::move(config.value());
   std::string server = options_.server;
   if (server.empty()) server = config_.server;
   if (const char* env = std::getenv("PARLEY_SERVER"); server.empty() && env) server = env;
   if (server.empty()) server = kDefaultServer;
   auto url = parse_server_url(server);
-  if (!url) return url.take_failure();
+  if (!url) return url.take_error();
   server_ = std::move(url.value());
   return Done{};
 }
@@ -30,18 +30,18 @@ Outcome<std::string> Context::token() const {
 
 Outcome<std::unique_ptr<WsSession>> Context::open_session() const {
   auto token = this->token();
-  if (!token) return token.take_failure();
+  if (!token) return token.take_error();
   auto endpoint = websocket_endpoint(server_);
-  if (!endpoint) return endpoint.take_failure();
+  if (!endpoint) return endpoint.take_error();
   WsSession::Options options;
   options.endpoint = std::move(endpoint.value());
   options.server_text = server_.text;
   options.token = *token;
   auto session = WsSession::open(std::move(options));
-  if (session || session.failure().code != kHelloRefused) return session;
+  if (session || session.error().code != kHelloRefused) return session;
   // The close frame after a refused hello does not say why; the REST API does.
   auto me = fetch_me(server_, *token);
-  if (!me && me.failure().exit == ExitCode::refused) return me.take_failure();
+  if (!me && me.error().exit == ExitCode::refused) return me.take_error();
   return session;
 }
 

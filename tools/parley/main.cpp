@@ -78,9 +78,9 @@ int main(int argc, char** argv) {
 
   try {
     Context context;
-    if (auto loaded = context.load(options); !loaded) return report(loaded.failure());
+    if (auto loaded = context.load(options); !loaded) return report(loaded.error());
     Status status = chosen(context);
-    return status ? 0 : report(status.failure());
+    return status ? 0 : report(status.error());
   } catch (const std::exception& e) {
     // Expected failures are Outcomes; this is a bug or an exhausted machine. Still one line.
     return report(Failure{ExitCode::refused, "internal", e.what()});

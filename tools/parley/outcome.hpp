@@ -2,10 +2,10 @@
 // ends the process with and prints itself as one line on stderr (main.cpp does both).
 #pragma once
 
-#include <cassert>
 #include <string>
 #include <utility>
-#include <variant>
+
+#include "core/expected.hpp"
 
 namespace parley::cli {
 
@@ -34,28 +34,7 @@ inline Failure not_logged_in() {
 }
 
 template <typename T>
-class [[nodiscard]] Outcome {
- public:
-  Outcome(T value) : storage_(std::in_place_index<0>, std::move(value)) {}        // NOLINT: implicit by design
-  Outcome(Failure failure) : storage_(std::in_place_index<1>, std::move(failure)) {}  // NOLINT
-
-  bool ok() const { return storage_.index() == 0; }
-  explicit operator bool() const { return ok(); }
-
-  T& value() & { assert(ok()); return std::get<0>(storage_); }
-  const T& value() const& { assert(ok()); return std::get<0>(storage_); }
-  T&& value() && { assert(ok()); return std::get<0>(std::move(storage_)); }
-  T* operator->() { return &value(); }
-  const T* operator->() const { return &value(); }
-  T& operator*() & { return value(); }
-  const T& operator*() const& { return value(); }
-
-  const Failure& failure() const { assert(!ok()); return std::get<1>(storage_); }
-  Failure&& take_failure() { assert(!ok()); return std::get<1>(std::move(storage_)); }
-
- private:
-  std::variant<T, Failure> storage_;
-};
+using Outcome = Expected<T, Failure>;
 
 struct Done {};
 using Status = Outcome<Done>;

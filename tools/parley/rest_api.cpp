@@ -6,7 +6,7 @@ namespace parley::cli {
 
 Outcome<JsonDoc> rest_call(const ServerUrl& server, const HttpRequest& request) {
   auto reply = http_exchange(server, request);
-  if (!reply) return reply.take_failure();
+  if (!reply) return reply.take_error();
   auto doc = JsonDoc::parse(reply->body);
   const bool success = reply->status >= 200 && reply->status < 300;
   if (success && doc) return doc;
@@ -15,7 +15,7 @@ Outcome<JsonDoc> rest_call(const ServerUrl& server, const HttpRequest& request) 
     const JsonElement error = json_object(doc->root(), "error", has_error);
     if (has_error) return refused(json_string(error, "code"), json_string(error, "message"));
   }
-  if (success) return doc.take_failure();
+  if (success) return doc.take_error();
   return refused("http_" + std::to_string(reply->status),
                  request.method + " " + request.target + " answered HTTP " + std::to_string(reply->status));
 }

@@ -24,7 +24,7 @@ Outcome<std::int64_t> resolve_user_id(WsSession& session, const std::string& arg
   JsonWriter(fields).field("username", forced_name ? argument.substr(1) : argument);
   auto reply = session.call("user.get", fields);
   if (!reply) {
-    Failure failure = reply.take_failure();
+    Failure failure = reply.take_error();
     if (failure.code == "not_found") failure.message = "no such user: " + argument;
     return failure;
   }
