@@ -11,6 +11,8 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   # tests
   python3 python3-pytest python3-websocket python3-requests curl procps
+  # latency plots of parley-bench (--plot)
+  gnuplot-nox
   # browser tests of the web client (tests/browser): Debian's Chromium, driven by playwright-core
   chromium fonts-liberation fonts-noto-color-emoji
 )

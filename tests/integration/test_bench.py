@@ -36,6 +36,20 @@ def test_direct(tmp_path):
     assert_latency(r["latency_ack"])
 
 
+def test_direct_with_latency_plot(tmp_path):
+    png = tmp_path / "latency.png"
+    run_bench(tmp_path, "--plot", str(png), "direct", "--pairs", "3", "--duration", "1", "--warmup", "0.3")
+    data = png.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 5000
+    assert not (tmp_path / "latency.png.gp").exists()  # the script and data are cleaned up
+
+
+def test_plot_of_a_scenario_without_latency_is_refused(tmp_path):
+    r = subprocess.run([BENCH, "--quiet", "--spawn-server", PARLEYD, "--plot", str(tmp_path / "x.png"),
+                        "connections", "--connections", "10", "--hold", "0.1"], capture_output=True, text=True, timeout=120)
+    assert r.returncode != 0 and "measures no latency" in r.stderr
+
+
 def test_direct_fixed_rate(tmp_path):
     r = run_bench(tmp_path, "direct", "--pairs", "4", "--rate", "50", "--duration", "1", "--warmup", "0.3")
     # 4 senders at 50/s: about 200 messages/s, far from flat out.

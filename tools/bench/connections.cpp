@@ -97,7 +97,7 @@ int run_connections(const CommonOptions& common, const ConnectionsOptions& optio
              live ? (bench_after.rss_kb - bench_before.rss_kb) * 1024.0 / static_cast<double>(live) : 0.0);
   report_run(report, target, server_idle, server_held, bench_before, bench_after, connect_seconds + options.hold);
   stop_all(clients, threads);
-  report.write(common.out);
+  report.write(common);
   return live == clients.size() ? 0 : 1;
 }
 
@@ -192,7 +192,7 @@ int run_storm(const CommonOptions& common, const StormOptions& options) {
   threads.run_everywhere([&](std::size_t t) {
     if (t == 0) sender->stop();
   });
-  report.write(common.out);
+  report.write(common);
   return done && lost == 0 && duplicates == 0 ? 0 : 1;
 }
 
@@ -286,7 +286,7 @@ int run_history(const CommonOptions& common, const HistoryOptions& options) {
   report.set("results", "pages_back", pages);
   report_run(report, target, server_before, server_after, bench_before, bench_after, seconds);
   threads.run_everywhere([&](std::size_t) { writer->stop(); });
-  report.write(common.out);
+  report.write(common);
   return 0;
 }
 

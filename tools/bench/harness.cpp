@@ -7,7 +7,9 @@
 #include <unistd.h>
 
 #include <boost/asio/post.hpp>
+#include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <future>
@@ -201,6 +203,17 @@ void Report::latency(const std::string& section, const Histogram& h) {
   set(section, "p99_ms", h.quantile(0.99) / 1000.0);
   set(section, "p999_ms", h.quantile(0.999) / 1000.0);
   set(section, "max_ms", h.max() / 1000.0);
+  auto& curve = curves_[section];
+  curve.clear();
+  if (h.count() == 0) return;
+  // Quantiles spaced evenly on the "nines" axis (x = 1 / (1 - q)) up to what the count supports.
+  const double last = 1.0 - 1.0 / static_cast<double>(h.count());
+  for (double nines = 0.3; nines <= 6.0; nines += 0.05) {
+    const double q = 1.0 - std::pow(10.0, -nines);
+    if (q > last) break;
+    curve.emplace_back(q, h.quantile(q) / 1000.0);
+  }
+  curve.emplace_back(last, h.max() / 1000.0);
 }
 
 std::string Report::json() const {
@@ -218,12 +231,48 @@ std::string Report::json() const {
   return out;
 }
 
-void Report::write(const std::string& path) const {
+void Report::write(const CommonOptions& options) const {
   const std::string text = json();
   std::fwrite(text.data(), 1, text.size(), stdout);
-  if (path.empty()) return;
-  std::ofstream out(path);
-  out << text;
+  if (!options.out.empty()) {
+    std::ofstream out(options.out);
+    out << text;
+  }
+  if (!options.plot.empty()) plot(options.plot);
+}
+
+void Report::plot(const std::string& png) const {
+  if (curves_.empty()) throw std::runtime_error("--plot: the " + scenario_ + " scenario measures no latency");
+  // The data and the script go to files beside the PNG; gnuplot reads the script.
+  const std::string data_path = png + ".dat", script_path = png + ".gp";
+  {
+    std::ofstream data(data_path);
+    for (const auto& [section, curve] : curves_) {  // one gnuplot data block per section
+      data << "# " << section << "\n";
+      for (const auto& [q, ms] : curve) data << 1.0 / (1.0 - q) << " " << ms << "\n";
+      data << "\n\n";
+    }
+  }
+  std::ofstream script(script_path);
+  script << "set terminal pngcairo size 900,540 noenhanced\n"
+         << "set output '" << png << "'\n"
+         << "set title 'parley-bench " << scenario_ << ": latency by percentile'\n"
+         << "set logscale x\nset grid\nset key top left\n"
+         << "set xlabel 'percentile'\nset ylabel 'ms'\nset yrange [0:*]\n"
+         << "set xtics ('50%%' 2, '90%%' 10, '99%%' 100, '99.9%%' 1000, '99.99%%' 10000, '99.999%%' 100000)\n"
+         << "plot ";
+  int index = 0;
+  for (const auto& entry : curves_) {
+    script << (index ? ", " : "") << "'" << data_path << "' index " << index << " with lines lw 2 title '"
+           << entry.first << "'";
+    ++index;
+  }
+  script << "\n";
+  script.close();
+  const std::string command = "gnuplot '" + script_path + "'";
+  if (std::system(command.c_str()) != 0) throw std::runtime_error("--plot: gnuplot failed (" + command + ")");
+  std::remove(data_path.c_str());
+  std::remove(script_path.c_str());
 }
 
 void report_run(Report& report, const Target& target, const ProcessSample& server_before,

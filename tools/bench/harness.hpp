@@ -27,6 +27,7 @@ struct CommonOptions {
   int server_pid = 0;              // for CPU and memory figures when not spawning
   int threads = 1;                 // client I/O threads
   std::string out;                 // JSON result file
+  std::string plot;                // PNG of the latency distributions (gnuplot); empty = none
   bool quiet = false;              // no progress line
 };
 
@@ -91,11 +92,17 @@ class Report {
   void set_text(const std::string& section, const std::string& key, const std::string& value);
   void latency(const std::string& section, const Histogram& h);  // p50 .. max, in ms
   std::string json() const;
-  void write(const std::string& path) const;  // and print to stdout
+  // Prints the JSON to stdout and writes it to `options.out`; with `options.plot`, also draws
+  // the latency distributions into that PNG (throws if gnuplot fails).
+  void write(const CommonOptions& options) const;
 
  private:
+  void plot(const std::string& png) const;
+
   std::string scenario_;
   std::map<std::string, std::map<std::string, std::string>> values_;  // JSON-ready values
+  // Per latency section: (quantile, ms) points from the median to the max.
+  std::map<std::string, std::vector<std::pair<double, double>>> curves_;
 };
 
 // Adds the machine, server process and bench process figures of a run to the report.

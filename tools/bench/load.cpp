@@ -288,7 +288,7 @@ int run_direct(const CommonOptions& common, const DirectOptions& options) {
   threads.run_everywhere([&](std::size_t t) {
     for (std::size_t i = t; i < clients.size(); i += threads.size()) clients[i]->stop();
   });
-  report.write(common.out);
+  report.write(common);
   return 0;
 }
 
@@ -514,7 +514,7 @@ int run_group(const CommonOptions& common, const GroupOptions& options) {
     for (std::size_t i = 0; i < receivers.size(); ++i)
       if ((i + sender_users.size()) % threads.size() == t) receivers[i]->stop();
   });
-  report.write(common.out);
+  report.write(common);
   return 0;
 }
 

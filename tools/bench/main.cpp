@@ -27,6 +27,7 @@ int main(int argc, char** argv) {
   app.add_option("--server-pid", common.server_pid, "pid of the running server (CPU and memory figures)");
   app.add_option("--threads", common.threads, "client I/O threads")->capture_default_str();
   app.add_option("--out", common.out, "write the JSON result to this file too");
+  app.add_option("--plot", common.plot, "draw the latency distributions into this PNG (needs gnuplot)");
   app.add_flag("--quiet", common.quiet, "no progress line");
 
   auto add_load = [](CLI::App* sub, LoadOptions& load) {
