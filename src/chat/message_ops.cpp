@@ -251,7 +251,8 @@ class ReceiptsOp final : public ChatOp {
       JsonWriter w(own);
       w.begin_object().field("type", "read_state").field("conversation_id", r.conversation_id);
       w.field("delivered_seq", after->delivered_seq).field("read_seq", after->read_seq);
-      w.field("unread_count", txn.unread_count(r.conversation_id, r.user_id, after->unread_after(), after->unread_up_to(), 1000));
+      w.field("unread_count", txn.unread_count(r.conversation_id, r.user_id, after->unread_after(), after->unread_up_to(),
+                                                    limits().max_unread_count));
       w.field("mention_count", txn.mention_count(r.conversation_id, r.user_id, after->unread_after(), after->unread_up_to()));
       w.end_object();
       d.to_users = {r.user_id};

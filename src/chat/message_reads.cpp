@@ -12,10 +12,10 @@ namespace parley::chat {
 using store::ReadTxn;
 
 void write_member_conversation(JsonWriter& w, ReadTxn& txn, const store::ConversationRecord& c,
-                               const store::MemberRecord& member, UserId caller) {
+                               const store::MemberRecord& member, UserId caller, int max_unread) {
   ConversationExtras extras;
   const Seq visible_to = member.left_seq.value_or(c.last_seq);
-  extras.unread_count = txn.unread_count(c.id, caller, member.unread_after(), member.unread_up_to(), 1000);
+  extras.unread_count = txn.unread_count(c.id, caller, member.unread_after(), member.unread_up_to(), max_unread);
   extras.mention_count = txn.mention_count(c.id, caller, member.unread_after(), member.unread_up_to());
   auto last = txn.last_text_event(c.id, visible_to);
   if (last && last->seq >= member.visible_from_seq) extras.last_message = &*last;

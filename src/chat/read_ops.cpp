@@ -133,17 +133,17 @@ Result<Reply> sync(ReadTxn& txn, UserId caller, const protocol::SyncCmd& cmd, st
   return reply;
 }
 
-Result<Reply> conversations_list(ReadTxn& txn, UserId caller) {
+Result<Reply> conversations_list(ReadTxn& txn, UserId caller, int max_unread) {
   Reply reply;
   JsonWriter w(reply.fields);
   w.key("conversations").begin_array();
   for (const auto& entry : txn.user_conversations(caller))
-    write_member_conversation(w, txn, entry.conversation, entry.member, caller);
+    write_member_conversation(w, txn, entry.conversation, entry.member, caller, max_unread);
   w.end_array();
   return reply;
 }
 
-Result<Reply> conversation_get(ReadTxn& txn, UserId caller, ConversationId id) {
+Result<Reply> conversation_get(ReadTxn& txn, UserId caller, ConversationId id, int max_unread) {
   auto conversation = txn.conversation(id);
   if (!conversation) return make_error(ErrorCode::not_found, "no such conversation");
   auto member = txn.member(id, caller);
@@ -153,7 +153,7 @@ Result<Reply> conversation_get(ReadTxn& txn, UserId caller, ConversationId id) {
   Reply reply;
   JsonWriter w(reply.fields);
   w.key("conversation");
-  if (member) write_member_conversation(w, txn, *conversation, *member, caller);
+  if (member) write_member_conversation(w, txn, *conversation, *member, caller, max_unread);
   else write_conversation(w, *conversation);
   return reply;
 }
@@ -236,8 +236,8 @@ void ChatService::run_read(const Identity& caller, protocol::Command&& command, 
           using T = std::decay_t<decltype(c)>;
           if constexpr (std::is_same_v<T, protocol::HistoryCmd>) return history(*txn, user, c, page_bytes);
           else if constexpr (std::is_same_v<T, protocol::SyncCmd>) return sync(*txn, user, c, page_bytes);
-          else if constexpr (std::is_same_v<T, protocol::ConversationsListCmd>) return conversations_list(*txn, user);
-          else if constexpr (std::is_same_v<T, protocol::ConversationGetCmd>) return conversation_get(*txn, user, c.conversation_id);
+          else if constexpr (std::is_same_v<T, protocol::ConversationsListCmd>) return conversations_list(*txn, user, config_.limits.max_unread_count);
+          else if constexpr (std::is_same_v<T, protocol::ConversationGetCmd>) return conversation_get(*txn, user, c.conversation_id, config_.limits.max_unread_count);
           else if constexpr (std::is_same_v<T, protocol::ChannelListCmd>) return channel_list(*txn, user, c);
           else if constexpr (std::is_same_v<T, protocol::MembersListCmd>) return members_list(*txn, user, c);
           else if constexpr (std::is_same_v<T, protocol::UserGetCmd>) return user_get(*txn, c);

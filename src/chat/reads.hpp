@@ -19,10 +19,11 @@ Result<store::MemberRecord> require_membership(store::ReadTxn& txn, Conversation
 // The other member of a direct conversation (the caller itself in a chat with oneself).
 std::optional<store::UserRecord> direct_peer(store::ReadTxn& txn, const store::ConversationRecord& c, UserId caller);
 
-// Writes a conversation for its member `caller`, with unread and mention counts, the last
-// message and, for direct chats, the peer and how far it received and (if it shares) read.
+// Writes a conversation for its member `caller`, with unread (counted up to `max_unread`) and
+// mention counts, the last message and, for direct chats, the peer and how far it received and
+// (if it shares) read.
 void write_member_conversation(JsonWriter& w, store::ReadTxn& txn, const store::ConversationRecord& c,
-                               const store::MemberRecord& member, UserId caller);
+                               const store::MemberRecord& member, UserId caller, int max_unread);
 
 // Writes "events":[...] with each message's current state (reactions, thread summary).
 void write_events_with_state(JsonWriter& w, store::ReadTxn& txn, ConversationId conversation,

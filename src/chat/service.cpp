@@ -135,7 +135,7 @@ void ChatOp::announce(store::WriteTxn& txn, ConversationId conversation, const s
     std::string json;
     JsonWriter w(json);
     w.begin_object().field("type", "conversation").key("conversation");
-    write_member_conversation(w, txn, *record, *member, user);
+    write_member_conversation(w, txn, *record, *member, user, limits().max_unread_count);
     w.end_object();
     Delivery d;
     d.conversation_id = conversation;

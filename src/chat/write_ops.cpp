@@ -103,10 +103,9 @@ ConversationId open_direct(WriteTxn& txn, UserId caller, UserId peer, bool& crea
 // The users a message mentions: "@username" of a member, or "@all" / "@everyone" (user id 0),
 // which only admins and owners of groups and channels may use (elsewhere it stays plain text).
 std::vector<UserId> find_mentions(WriteTxn& txn, const std::string& text, ConversationId conversation,
-                                  const store::MemberRecord& sender, ConversationKind kind) {
-  constexpr std::size_t kMaxMentions = 50;
+                                  const store::MemberRecord& sender, ConversationKind kind, std::size_t max_mentions) {
   std::vector<UserId> out;
-  for (std::size_t at = text.find('@'); at != std::string::npos && out.size() < kMaxMentions;
+  for (std::size_t at = text.find('@'); at != std::string::npos && out.size() < max_mentions;
        at = text.find('@', at + 1)) {
     if (at > 0 && (std::isalnum(static_cast<unsigned char>(text[at - 1])) || text[at - 1] == '_')) continue;  // e-mail
     std::size_t end = at + 1;
@@ -189,7 +188,7 @@ class SendOp final : public ChatOp {
       announce(txn, conversation, deliveries_.back().subscribe, first);
       if (cmd_.text.find('@') != std::string::npos)
         if (auto member = txn.member(conversation, caller_))
-          mentions = find_mentions(txn, cmd_.text, conversation, *member, ConversationKind::direct);
+          mentions = find_mentions(txn, cmd_.text, conversation, *member, ConversationKind::direct, max_mentions());
     }
     EventRecord e = draft(conversation, caller_, EventKind::text, mentions.empty() ? std::string() : meta_mentions(mentions));
     e.client_msg_id = std::move(cmd_.client_msg_id);
@@ -226,9 +225,12 @@ class SendOp final : public ChatOp {
     if (cmd_.thread_root_seq > 0)
       if (auto s = check_reference(txn, conversation, cmd_.thread_root_seq, member->visible_from_seq, true); !s) return s;
     if (cmd_.text.find('@') != std::string::npos)
-      mentions = find_mentions(txn, cmd_.text, conversation, *member, txn.conversation(conversation)->kind);
+      mentions = find_mentions(txn, cmd_.text, conversation, *member, txn.conversation(conversation)->kind,
+                               max_mentions());
     return Ok{};
   }
+
+  std::size_t max_mentions() const { return static_cast<std::size_t>(limits().max_mentions_per_message); }
 
   void write_ack(const EventRecord& event, bool duplicate) {
     reply_.type = "ack";

@@ -116,6 +116,8 @@ const std::vector<Setting>& settings() {
       PARLEY_SETTING(limits, max_connections, "most open client connections per process"),
       PARLEY_SETTING(limits, max_reactions_per_message, "distinct emoji one user may put on one message"),
       PARLEY_SETTING(limits, max_pins, "pinned messages per conversation"),
+      PARLEY_SETTING(limits, max_mentions_per_message, "mentions recognised in one message (counting @all); further ones stay plain text"),
+      PARLEY_SETTING(limits, max_unread_count, "unread counts are counted up to this (a conversation with more shows this number)"),
       PARLEY_SETTING(limits, receipt_flush_ms, "receipts are coalesced this long before they are stored and sent"),
       PARLEY_SETTING(limits, typing_throttle_ms, "typing events from one user in one conversation: at most one per this"),
       PARLEY_SETTING(limits, typing_ttl_ms, "a typing indicator ends this long after its last refresh"),
@@ -240,6 +242,8 @@ LoadResult load_config(int argc, const char* const* argv) {
     if (size < 512 || size > 65536 || (size & (size - 1)) != 0)
       throw std::runtime_error("store.sqlite_page_size must be a power of two in 512..65536");
   }
+  if (config.limits.max_mentions_per_message < 0 || config.limits.max_unread_count < 1)
+    throw std::runtime_error("limits.max_mentions_per_message must be >= 0 and limits.max_unread_count >= 1");
   if (config.store.max_batch < 1) throw std::runtime_error("store.max_batch must be positive");
 
   result.config = std::move(config);

@@ -73,6 +73,8 @@ struct LimitsConfig {
   int max_connections = 100000;        // per process (the OS caps open files too)
   int max_reactions_per_message = 20;  // distinct emoji one user may put on one message
   int max_pins = 50;                   // pinned messages per conversation
+  int max_mentions_per_message = 50;   // "@..." recognised in one message (counting @all); the rest is text
+  int max_unread_count = 1000;         // unread_count is counted up to this and shown as this beyond
   int receipt_flush_ms = 200;          // read/delivered receipts are coalesced this long
   int typing_throttle_ms = 2000;       // typing events from one user in one conversation, at most one per this
   int typing_ttl_ms = 6000;            // a typing indicator ends this long after its last refresh

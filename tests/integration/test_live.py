@@ -301,6 +301,20 @@ def test_mentions_and_references_in_direct_chats(live):
     assert texts[1]["reply_to"] == first["seq"] and "mentions_all" not in texts[2]
 
 
+def test_unread_and_mention_limits_are_settings(make_server):
+    s = make_server(*HIGH_RATE, "--limits.max_unread_count", "3", "--limits.max_mentions_per_message", "1").start()
+    alice, bob, carol = s.register(), s.register(), s.register()
+    a = alice.connect()
+    group = a.ok("group.create", title="limits", member_ids=[bob.id, carol.id])["conversation"]["id"]
+    for i in range(5):
+        a.send_text(group, text=f"@{carol.username} @{bob.username} {i}")
+    entry = [c for c in bob.connect().ok("conversations.list")["conversations"] if c["id"] == group][0]
+    assert entry["unread_count"] == 3  # counted up to the limit
+    assert entry["mention_count"] == 0  # only the first name of each message is a mention
+    texts = [e for e in a.ok("history", conversation_id=group)["events"] if e["kind"] == "text"]
+    assert all(e["mentions"] == [carol.id] for e in texts)
+
+
 def test_pins(live):
     owner, member = live.register(), live.register()
     o, m = owner.connect(), member.connect()
