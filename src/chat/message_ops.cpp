@@ -92,8 +92,8 @@ class DeleteOp final : public ChatOp {
     if (!target) return target.take_error();
     // The author, or an admin of a group or channel, deletes for everyone.
     const bool author = target->message.sender_id == caller_;
-    const bool moderator = target->conversation.kind != ConversationKind::direct &&
-                           static_cast<int>(target->member.role) >= static_cast<int>(Role::admin);
+    const bool moderator =
+        target->conversation.kind != ConversationKind::direct && has_role(target->member.role, Role::admin);
     if (!author && !moderator)
       return make_error(ErrorCode::forbidden, "only the author or an admin can delete this message");
     const EventRecord& event =
@@ -157,8 +157,7 @@ class PinOp final : public ChatOp {
     auto target = require_target(txn, cmd_.message, caller_);
     if (!target) return target.take_error();
     // Anyone pins in direct chats and groups; in channels, admins.
-    if (target->conversation.kind == ConversationKind::channel &&
-        static_cast<int>(target->member.role) < static_cast<int>(Role::admin))
+    if (target->conversation.kind == ConversationKind::channel && !has_role(target->member.role, Role::admin))
       return make_error(ErrorCode::forbidden, "only admins pin messages in a channel");
     const ConversationId conversation = cmd_.message.conversation_id;
     const Seq seq = cmd_.message.seq;

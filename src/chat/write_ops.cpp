@@ -117,7 +117,7 @@ std::vector<UserId> find_mentions(WriteTxn& txn, const std::string& text, Conver
     if (name.empty()) continue;
     UserId id = -1;
     if (name == "all" || name == "everyone") {
-      if (kind != ConversationKind::direct && static_cast<int>(sender.role) >= static_cast<int>(Role::admin)) id = 0;
+      if (kind != ConversationKind::direct && has_role(sender.role, Role::admin)) id = 0;
     } else if (auto user = txn.user_by_username(name)) {
       auto member = txn.member(conversation, user->id);
       if (member && member->active()) id = user->id;
@@ -372,7 +372,7 @@ Result<store::MemberRecord> require_manager(WriteTxn& txn, ConversationId id, Us
     return make_error(ErrorCode::forbidden, "direct conversations have no members to manage");
   auto member = txn.member(id, caller);
   if (!member || !member->active()) return make_error(ErrorCode::not_member, "you are not a member of this conversation");
-  if (static_cast<int>(member->role) < static_cast<int>(needed))
+  if (!has_role(member->role, needed))
     return make_error(ErrorCode::forbidden, std::string("this needs the ") + std::string(role_name(needed)) + " role");
   if (out) *out = std::move(*conversation);
   return std::move(*member);
@@ -451,7 +451,7 @@ class MemberRemoveOp final : public ChatOp {
     if (cmd_.user_id == caller_) return make_error(ErrorCode::invalid_field, "to remove yourself, use conversation.leave");
     auto target = txn.member(cmd_.conversation_id, cmd_.user_id);
     if (!target || !target->active()) return make_error(ErrorCode::not_found, "that user is not a member");
-    if (static_cast<int>(target->role) >= static_cast<int>(member->role))
+    if (has_role(target->role, member->role))
       return make_error(ErrorCode::forbidden, "you can only remove members below your role");
     const EventRecord& event = emit(txn, draft(cmd_.conversation_id, caller_, EventKind::member_removed, meta_user(cmd_.user_id)));
     txn.end_member(cmd_.conversation_id, cmd_.user_id, event.seq, event.pos, conversation.title);

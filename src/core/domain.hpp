@@ -8,6 +8,8 @@
 namespace parley {
 
 enum class Role : int { member = 0, admin = 1, owner = 2 };
+// Whether `role` is `needed` or above (owner > admin > member).
+inline bool has_role(Role role, Role needed) { return static_cast<int>(role) >= static_cast<int>(needed); }
 enum class ConversationKind : int { direct = 1, group = 2, channel = 3 };
 
 // Every persisted event of a conversation, each with its own seq.

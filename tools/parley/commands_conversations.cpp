@@ -1,6 +1,7 @@
 // Conversations and membership: conversations, dm, group create/add/remove/rename/role, leave,
 // members, channels, channel create/join.
 #include <algorithm>
+#include <functional>
 
 #include <fmt/format.h>
 
@@ -61,6 +62,37 @@ std::string describe_conversation(JsonElement conversation) {
 }
 
 // Runs one command whose reply carries a "conversation"; prints `summary` of it (or the JSON).
+// Every page of a list command that pages by id (`after_key` = the largest `id_key` seen),
+// `limit` items at a time; `fields` adds the command's own fields.
+Outcome<std::vector<JsonDoc>> fetch_all_pages(WsSession& session, const std::string& type, const char* array_key,
+                                              const char* id_key, const char* after_key, int limit,
+                                              const std::function<void(JsonWriter&)>& fields) {
+  std::vector<JsonDoc> pages;
+  std::int64_t after = 0;
+  for (bool more = true; more;) {
+    std::string request;
+    JsonWriter w(request);
+    fields(w);
+    w.field(after_key, after).field("limit", limit);
+    auto reply = session.call(type, request);
+    if (!reply) return reply.take_error();
+    auto items = json_array(reply->root(), array_key);
+    // has_more with an empty page would loop forever; trust only progress.
+    more = json_bool(reply->root(), "has_more") && items.size() > 0;
+    for (JsonElement item : items) after = std::max(after, json_int(item, id_key));
+    pages.push_back(std::move(reply.value()));
+  }
+  return pages;
+}
+
+// "key":[...every item of every page...]
+void write_items(JsonWriter& w, const std::vector<JsonDoc>& pages, const char* key) {
+  w.key(key).begin_array();
+  for (const auto& page : pages)
+    for (JsonElement item : json_array(page.root(), key)) w.raw(to_json(item));
+  w.end_array();
+}
+
 Status run_and_report(Context& context, WsSession& session, std::string_view type, const std::string& fields,
                       const std::function<std::string(const JsonDoc&)>& summary) {
   auto reply = session.call(type, fields);
@@ -204,31 +236,20 @@ Status run_members(Context& context, const ConversationArgs& args) {
   Session session;
   auto id = open_with_conversation(context, args.conversation, session);
   if (!id) return id.take_error();
-  std::vector<JsonDoc> pages;
-  std::int64_t after_user_id = 0;
-  for (bool more = true; more;) {
-    std::string fields;
-    JsonWriter(fields).field("conversation_id", *id).field("after_user_id", after_user_id).field("limit", 1000);
-    auto reply = session->call("members.list", fields);
-    if (!reply) return reply.take_error();
-    auto members = json_array(reply->root(), "members");
-    // has_more with an empty page would loop forever; trust only progress.
-    more = json_bool(reply->root(), "has_more") && members.size() > 0;
-    for (JsonElement m : members) after_user_id = std::max(after_user_id, json_int(m, "user_id"));
-    pages.push_back(std::move(reply.value()));
-  }
+  auto pages = fetch_all_pages(*session, "members.list", "members", "user_id", "after_user_id", 1000,
+                               [&](JsonWriter& w) { w.field("conversation_id", *id); });
+  if (!pages) return pages.take_error();
   if (context.json()) {
     std::string out;
     JsonWriter w(out);
-    w.begin_object().field("conversation_id", *id).key("members").begin_array();
-    for (const auto& page : pages)
-      for (JsonElement m : json_array(page.root(), "members")) w.raw(to_json(m));
-    w.end_array().end_object();
+    w.begin_object().field("conversation_id", *id);
+    write_items(w, *pages, "members");
+    w.end_object();
     print_line(out);
     return Done{};
   }
   Table table({"USER_ID", "USERNAME", "ROLE", "JOINED"});
-  for (const auto& page : pages)
+  for (const auto& page : *pages)
     for (JsonElement m : json_array(page.root(), "members"))
       table.add({std::to_string(json_int(m, "user_id")), json_string(m, "username"), json_string(m, "role"),
                  date_time(json_int(m, "joined_at"))});
@@ -239,30 +260,20 @@ Status run_members(Context& context, const ConversationArgs& args) {
 Status run_channels(Context& context, const ConversationArgs& args) {
   auto session = context.open_session();
   if (!session) return session.take_error();
-  std::vector<JsonDoc> pages;
-  std::int64_t after_id = 0;
-  for (bool more = true; more;) {
-    std::string fields;
-    JsonWriter(fields).field("query", args.query).field("after_id", after_id).field("limit", 100);
-    auto reply = (*session)->call("channel.list", fields);
-    if (!reply) return reply.take_error();
-    auto channels = json_array(reply->root(), "channels");
-    more = json_bool(reply->root(), "has_more") && channels.size() > 0;
-    for (JsonElement c : channels) after_id = std::max(after_id, json_int(c, "id"));
-    pages.push_back(std::move(reply.value()));
-  }
+  auto pages = fetch_all_pages(**session, "channel.list", "channels", "id", "after_id", 100,
+                               [&](JsonWriter& w) { w.field("query", args.query); });
+  if (!pages) return pages.take_error();
   if (context.json()) {
     std::string out;
     JsonWriter w(out);
-    w.begin_object().key("channels").begin_array();
-    for (const auto& page : pages)
-      for (JsonElement c : json_array(page.root(), "channels")) w.raw(to_json(c));
-    w.end_array().end_object();
+    w.begin_object();
+    write_items(w, *pages, "channels");
+    w.end_object();
     print_line(out);
     return Done{};
   }
   Table table({"ID", "TITLE", "MEMBERS", "ROLE", "TOPIC"});
-  for (const auto& page : pages)
+  for (const auto& page : *pages)
     for (JsonElement c : json_array(page.root(), "channels")) {
       const std::string role = json_string(c, "role");
       table.add({std::to_string(json_int(c, "id")), json_string(c, "title"), std::to_string(json_int(c, "member_count")),
