@@ -74,8 +74,9 @@ TEST(ClientReconnect, SurvivesKillAndRestartWithoutGapOrDuplicate) {
   });
   ASSERT_TRUE(eventually([&] { return loop.run([&] { return reader->state() == State::live && sender->state() == State::live; }); }));
 
-  // 3000 messages queued at once; the server dies while they are in flight and comes back.
-  const int total = 3000;
+  // 10,000 messages queued at once (about 0.2 s of work for the server flat out); the server
+  // dies right after the first acks, while most are in flight, and comes back.
+  const int total = 10000;
   loop.run([&] {
     for (int i = 0; i < total; ++i)
       sender->send_to_user(reader_id, "m" + std::to_string(i), [&](const Reply& r) {
@@ -86,7 +87,7 @@ TEST(ClientReconnect, SurvivesKillAndRestartWithoutGapOrDuplicate) {
   });
   ASSERT_TRUE(eventually([&] {
     std::lock_guard lock(mutex);
-    return acks.size() >= 20;
+    return !acks.empty();
   }));
   server.kill9();
   const std::size_t acked_before_kill = [&] {
