@@ -1,82 +1,11 @@
-// The REST API: one table of routes, each naming the command it runs. Path and query
-// parameters feed the same parser as WebSocket frames, so both transports validate alike.
-#include <array>
-
+// The REST API: the route table (protocol/routes.cpp) names the command a request runs; path
+// and query parameters feed the same parser as WebSocket frames, so both transports validate alike.
 #include "chat/service.hpp"
 #include "core/json_writer.hpp"
+#include "protocol/routes.hpp"
 
 namespace parley::chat {
 namespace {
-
-struct Route {
-  const char* method;
-  const char* pattern;  // segments; "{name}" captures a parameter
-  const char* command;  // the command type it runs
-};
-
-// Every REST endpoint. docs/protocol.md lists the same table.
-constexpr std::array kRoutes = {
-    Route{"GET", "/v1/me", "user.get"},
-    Route{"GET", "/v1/users", "user.get"},  // ?username=
-    Route{"GET", "/v1/users/{user_id}", "user.get"},
-    Route{"POST", "/v1/users/{to_user_id}/messages", "send"},
-    Route{"GET", "/v1/conversations", "conversations.list"},
-    Route{"GET", "/v1/conversations/{conversation_id}", "conversation.get"},
-    Route{"PATCH", "/v1/conversations/{conversation_id}", "conversation.rename"},
-    Route{"GET", "/v1/conversations/{conversation_id}/events", "history"},
-    Route{"POST", "/v1/conversations/{conversation_id}/messages", "send"},
-    Route{"GET", "/v1/conversations/{conversation_id}/members", "members.list"},
-    Route{"POST", "/v1/conversations/{conversation_id}/members", "members.add"},
-    Route{"DELETE", "/v1/conversations/{conversation_id}/members/{user_id}", "members.remove"},
-    Route{"PUT", "/v1/conversations/{conversation_id}/members/{user_id}/role", "members.set_role"},
-    Route{"POST", "/v1/conversations/{conversation_id}/leave", "conversation.leave"},
-    Route{"POST", "/v1/direct", "direct.open"},
-    Route{"POST", "/v1/groups", "group.create"},
-    Route{"GET", "/v1/channels", "channel.list"},
-    Route{"POST", "/v1/channels", "channel.create"},
-    Route{"POST", "/v1/channels/{conversation_id}/join", "channel.join"},
-    Route{"GET", "/v1/sync", "sync"},
-    Route{"POST", "/v1/conversations/{conversation_id}/receipts", "receipt"},
-    Route{"GET", "/v1/conversations/{conversation_id}/messages/{seq}/receipts", "receipts.get"},
-    Route{"PATCH", "/v1/conversations/{conversation_id}/messages/{seq}", "message.edit"},
-    Route{"DELETE", "/v1/conversations/{conversation_id}/messages/{seq}", "message.delete"},
-    Route{"GET", "/v1/conversations/{conversation_id}/messages/{seq}/edits", "message.edits"},
-    Route{"POST", "/v1/conversations/{conversation_id}/messages/{seq}/reactions", "reaction.add"},
-    Route{"DELETE", "/v1/conversations/{conversation_id}/messages/{seq}/reactions", "reaction.remove"},  // ?emoji=
-    Route{"GET", "/v1/conversations/{conversation_id}/messages/{seq}/reactions", "reactions.get"},
-    Route{"GET", "/v1/conversations/{conversation_id}/pins", "pins.list"},
-    Route{"PUT", "/v1/conversations/{conversation_id}/pins/{seq}", "pin.add"},
-    Route{"DELETE", "/v1/conversations/{conversation_id}/pins/{seq}", "pin.remove"},
-    Route{"GET", "/v1/conversations/{conversation_id}/threads/{root_seq}", "thread.history"},
-    Route{"GET", "/v1/presence", "presence.get"},  // ?user_ids=1,2
-    Route{"PATCH", "/v1/me/settings", "settings.update"},
-    Route{"POST", "/v1/users/lookup", "users.get"},  // {"user_ids":[...]}
-};
-
-// Matches `path` against `pattern`, appending captured parameters. False if it differs.
-bool match(std::string_view pattern, std::string_view path, protocol::Params& params) {
-  auto next = [](std::string_view& rest) {
-    if (!rest.empty() && rest.front() == '/') rest.remove_prefix(1);
-    auto slash = rest.find('/');
-    std::string_view segment = rest.substr(0, slash);
-    rest = slash == std::string_view::npos ? std::string_view() : rest.substr(slash);
-    return segment;
-  };
-  const std::size_t before = params.size();
-  while (!pattern.empty() || !path.empty()) {
-    if (pattern.empty() || path.empty()) break;
-    std::string_view want = next(pattern), got = next(path);
-    if (want.size() > 2 && want.front() == '{' && want.back() == '}') {
-      if (got.empty()) break;
-      params.emplace_back(std::string(want.substr(1, want.size() - 2)), std::string(got));
-    } else if (want != got) {
-      break;
-    }
-    if (pattern.empty() && (path.empty() || path == "/")) return true;
-  }
-  params.resize(before);
-  return false;
-}
 
 gateway::HttpResponse json_response(int status, std::string body) {
   gateway::HttpResponse r;
@@ -127,21 +56,11 @@ bool ChatService::on_request(gateway::HttpRequest& request, gateway::HttpRespond
   }
 
   const bool is_logout = request.method == "POST" && path == "/v1/auth/logout";
-  const Route* route = nullptr;
   protocol::Params params;
-  bool path_known = is_logout;
-  for (const Route& r : kRoutes) {
-    if (!match(r.pattern, path, params)) continue;
-    path_known = true;
-    if (request.method == r.method) {
-      route = &r;
-      break;
-    }
-    params.clear();
-  }
-  if (!route && !is_logout) {
-    respond(path_known ? json_response(405, R"({"error":{"code":"bad_request","message":"method not allowed"}})")
-                       : reply_http(Reply::failure(ErrorCode::not_found, "no such endpoint")));
+  const protocol::RouteMatch route = protocol::match_route(request.method, path, params);
+  if (route.command.empty() && !is_logout) {
+    respond(route.path_known ? json_response(405, R"({"error":{"code":"bad_request","message":"method not allowed"}})")
+                             : reply_http(Reply::failure(ErrorCode::not_found, "no such endpoint")));
     return true;
   }
   if (request.bearer_token.empty()) {
@@ -149,7 +68,7 @@ bool ChatService::on_request(gateway::HttpRequest& request, gateway::HttpRespond
     return true;
   }
   for (auto& [key, value] : request.query) params.emplace_back(key, value);
-  const std::string type = route ? route->command : "";
+  const std::string type(route.command);
   const unsigned thread = request.thread_index;
   const bool is_me = path == "/v1/me";
   // The callback may run after this request object is gone: it owns what it needs.
