@@ -1,6 +1,7 @@
 // parleyd: wires the gateway (connections), the chat service (commands, fan-out) and the
 // store together, and runs until SIGTERM/SIGINT, then shuts down without losing acked work.
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/resource.h>
 
 #include <boost/asio/io_context.hpp>
@@ -8,6 +9,7 @@
 #include <chrono>
 #include <filesystem>
 #include <iostream>
+#include <spdlog/spdlog.h>
 #include <thread>
 
 #include "auth/passwords.hpp"
@@ -30,6 +32,25 @@ void raise_open_file_limit() {
   }
 }
 
+// Everything parleyd writes holds messages, password hashes or keys: nobody else on the
+// machine may read it. The umask makes every new file and directory private from its first
+// byte; files left readable by an older version are tightened (and logged).
+void make_data_dir_private(const std::string& data_dir) {
+  namespace fs = std::filesystem;
+  ::umask(077);
+  fs::create_directories(data_dir);
+  const fs::perms group_or_others = fs::perms::group_all | fs::perms::others_all;
+  auto tighten = [&](const fs::path& path) {
+    std::error_code ec;
+    const auto status = fs::symlink_status(path, ec);
+    if (ec || !fs::exists(status) || fs::is_symlink(status) || (status.permissions() & group_or_others) == fs::perms::none) return;
+    fs::permissions(path, group_or_others, fs::perm_options::remove, ec);
+    spdlog::warn("security.permissions_tightened path={} result=\"{}\"", path.string(), ec ? ec.message() : "ok");
+  };
+  tighten(data_dir);
+  for (const char* name : {"parley.db", "parley.db-wal", "parley.db-shm", "token.key"}) tighten(fs::path(data_dir) / name);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -49,7 +70,7 @@ int main(int argc, char** argv) {
 
   try {
     auth::init_crypto();
-    std::filesystem::create_directories(config.server.data_dir);
+    make_data_dir_private(config.server.data_dir);
     unsigned io_threads = config.server.io_threads > 0 ? static_cast<unsigned>(config.server.io_threads)
                                                        : std::max(1u, std::thread::hardware_concurrency());
     gateway::IoThreads threads(io_threads);

@@ -122,16 +122,21 @@ class ReactionOp final : public ChatOp {
     const Seq seq = cmd_.message.seq;
     bool changed = false;
     if (cmd_.add) {
-      // At the limit, adding one the user already has is still the no-op it always is.
-      if (txn.reaction_count(conversation, seq, caller_) >= limits().max_reactions_per_message && !has_own_reaction(txn))
-        return make_error(ErrorCode::limit_reached, "too many reactions from you on this message");
-      changed = txn.add_reaction(conversation, seq, caller_, cmd_.emoji);
+      // Adding one the user already has is a no-op, also at the limit (the limit is on
+      // distinct emoji, and this one is counted already).
+      if (!has_own_reaction(txn)) {
+        if (txn.reaction_count(conversation, seq, caller_) >= limits().max_reactions_per_message)
+          return make_error(ErrorCode::limit_reached, "too many reactions from you on this message");
+        // The event's pos orders the reaction among the others (commit order, not a clock).
+        const EventRecord& event =
+            emit(txn, draft(conversation, caller_, EventKind::reaction_added, seq, meta_emoji(cmd_.emoji)));
+        txn.add_reaction(conversation, seq, caller_, cmd_.emoji, event.pos);
+        changed = true;
+      }
     } else {
       changed = txn.remove_reaction(conversation, seq, caller_, cmd_.emoji);
+      if (changed) emit(txn, draft(conversation, caller_, EventKind::reaction_removed, seq, meta_emoji(cmd_.emoji)));
     }
-    if (changed)
-      emit(txn, draft(conversation, caller_, cmd_.add ? EventKind::reaction_added : EventKind::reaction_removed, seq,
-                      meta_emoji(cmd_.emoji)));
     JsonWriter w(reply_.fields);
     write_ref(w, cmd_.message);
     w.field("emoji", cmd_.emoji).field("changed", changed);

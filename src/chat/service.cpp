@@ -2,6 +2,12 @@
 
 #include <spdlog/spdlog.h>
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
 #include <filesystem>
 #include <fstream>
 #include <future>
@@ -25,13 +31,14 @@ std::string load_or_create_token_key(const Config& config) {
     if (key.size() >= 32) return key;
     throw std::runtime_error("token key file " + path.string() + " is too short");
   }
+  // Created private (0600) and exclusively: never world-readable, not even for a moment.
   std::string key = auth::random_secret();
-  {
-    std::ofstream out(path, std::ios::trunc);
-    out << key << "\n";
-    if (!out) throw std::runtime_error("cannot write token key file " + path.string());
-  }
-  std::filesystem::permissions(path, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  const std::string line = key + "\n";
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) throw std::runtime_error("cannot create token key file " + path.string() + ": " + std::strerror(errno));
+  const bool written = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size()) && ::fsync(fd) == 0;
+  ::close(fd);
+  if (!written) throw std::runtime_error("cannot write token key file " + path.string());
   return key;
 }
 
@@ -278,12 +285,6 @@ void ChatService::on_text(gateway::Session& session, std::string_view json) {
   if (state.user_id == 0) {
     session.send_text(reply_frame_json(
         Reply::failure(ErrorCode::not_authenticated, "send hello with a token first"), request_id));
-    return;
-  }
-  if (std::holds_alternative<protocol::RegisterCmd>(*command) || std::holds_alternative<protocol::LoginCmd>(*command)) {
-    session.send_text(reply_frame_json(
-        Reply::failure(ErrorCode::unknown_type, "register and log in over REST: POST /v1/auth/register, /v1/auth/login"),
-        request_id));
     return;
   }
   if (std::holds_alternative<protocol::PingCmd>(*command)) {

@@ -346,9 +346,9 @@ class ChannelJoinOp final : public ChatOp {
         return make_error(ErrorCode::limit_reached, "the channel is full");
       const std::size_t first = deliveries_.size();
       const EventRecord& event = emit(txn, draft(conversation->id, caller_, EventKind::member_joined));
-      // A channel everyone left has no manager: whoever joins it first becomes its owner.
-      const Role role = conversation->member_count == 0 ? Role::owner : Role::member;
-      txn.add_member(conversation->id, ConversationKind::channel, caller_, role, 1, event.pos);
+      // Joining never grants a role: a channel everyone left stays without an owner (anyone
+      // could join it first and then moderate what its old members wrote).
+      txn.add_member(conversation->id, ConversationKind::channel, caller_, Role::member, 1, event.pos);
       deliveries_.back().subscribe = {caller_};
       announce(txn, conversation->id, {caller_}, first);
       joined = true;
@@ -500,10 +500,12 @@ class LeaveOp final : public ChatOp {
     txn.end_member(cmd_.conversation_id, caller_, event.seq, event.pos, conversation.title);
     deliveries_.back().unsubscribe = {caller_};
     if (member->role == Role::owner) {
-      // Hand ownership to the longest-standing admin, else the longest-standing member.
+      // Hand ownership to the longest-standing admin. In a group (whose members were all
+      // brought in by its managers) else to the longest-standing member; a channel (anyone may
+      // join) without an admin is left without an owner rather than handed to a stranger.
       auto remaining = txn.active_members(cmd_.conversation_id);
       auto heir = std::find_if(remaining.begin(), remaining.end(), [](const auto& m) { return m.role == Role::admin; });
-      if (heir == remaining.end()) heir = remaining.begin();
+      if (heir == remaining.end() && conversation.kind == ConversationKind::group) heir = remaining.begin();
       if (heir != remaining.end()) {
         emit(txn, draft(cmd_.conversation_id, caller_, EventKind::member_role_changed, meta_role(heir->user_id, Role::owner)));
         txn.set_role(cmd_.conversation_id, heir->user_id, Role::owner);

@@ -14,12 +14,16 @@
 namespace parley {
 namespace {
 
-// A setting: its name, help, and how to read/write it as text.
+// A setting: its name, help, the values it allows (for --help and the docs), how to read and
+// write it as text, and how to check a value.
 struct Setting {
   std::string name;
   std::string help;
+  std::string allowed;
   std::function<void(Config&, const std::string&)> set;
   std::function<std::string(const Config&)> get;
+  // An error message if the value in `config` is not allowed; empty if it is.
+  std::function<std::string(const Config&)> check;
 };
 
 void parse_into(int& target, const std::string& name, const std::string& text) {
@@ -49,83 +53,157 @@ std::string to_text(bool v) { return v ? "true" : "false"; }
 std::string to_text(const std::string& v) { return v; }
 
 template <typename Accessor>
-Setting make_setting(std::string name, std::string help, Accessor access) {
+Setting make_setting(std::string name, std::string help, std::string allowed, Accessor access,
+                     std::function<std::string(const Config&)> check) {
   Setting s;
   s.name = name;
   s.help = std::move(help);
+  s.allowed = std::move(allowed);
   s.set = [access, name](Config& c, const std::string& text) { parse_into(access(c), name, text); };
   s.get = [access](const Config& c) { return to_text(access(const_cast<Config&>(c))); };
+  s.check = std::move(check);
   return s;
 }
 
-#define PARLEY_SETTING(section, key, help) \
-  make_setting(#section "." #key, help, [](Config& c) -> auto& { return c.section.key; })
+// An integer in [min, max].
+template <typename Accessor>
+Setting integer_setting(std::string name, std::int64_t min, std::int64_t max, std::string help, Accessor access) {
+  auto check = [access, min, max](const Config& c) -> std::string {
+    const std::int64_t v = access(const_cast<Config&>(c));
+    if (v < min || v > max) return "must be within " + std::to_string(min) + ".." + std::to_string(max);
+    return {};
+  };
+  return make_setting(std::move(name), std::move(help), std::to_string(min) + ".." + std::to_string(max), access, check);
+}
+
+// One of a fixed list of words ("a|b|c").
+template <typename Accessor>
+Setting choice_setting(std::string name, std::string choices, std::string help, Accessor access) {
+  auto check = [access, choices](const Config& c) -> std::string {
+    const std::string& v = access(const_cast<Config&>(c));
+    std::string_view rest = choices;
+    while (!rest.empty()) {
+      const auto bar = rest.find('|');
+      if (rest.substr(0, bar) == v) return {};
+      rest = bar == std::string_view::npos ? std::string_view() : rest.substr(bar + 1);
+    }
+    return "must be one of " + choices;
+  };
+  return make_setting(std::move(name), std::move(help), choices, access, check);
+}
+
+// A key or bearer token: empty (feature off / generated) or at least kMinSecretBytes bytes, so
+// that it cannot be guessed or recovered from what it signs.
+constexpr std::size_t kMinSecretBytes = 32;
+template <typename Accessor>
+Setting secret_setting(std::string name, std::string help, Accessor access) {
+  auto check = [access](const Config& c) -> std::string {
+    const std::string& v = access(const_cast<Config&>(c));
+    if (!v.empty() && v.size() < kMinSecretBytes)
+      return "must be empty or at least " + std::to_string(kMinSecretBytes) + " bytes (it is " + std::to_string(v.size()) + ")";
+    return {};
+  };
+  return make_setting(std::move(name), std::move(help), "empty or >= 32 bytes", access, check);
+}
+
+template <typename Accessor>
+Setting text_setting(std::string name, std::string help, Accessor access) {
+  return make_setting(std::move(name), std::move(help), "text", access, nullptr);
+}
+
+template <typename Accessor>
+Setting bool_setting(std::string name, std::string help, Accessor access) {
+  return make_setting(std::move(name), std::move(help), "true|false", access, nullptr);
+}
+
+#define PARLEY_ACCESS(section, key) [](Config& c) -> auto& { return c.section.key; }
+#define PARLEY_INT(section, key, min, max, help) integer_setting(#section "." #key, min, max, help, PARLEY_ACCESS(section, key))
+#define PARLEY_CHOICE(section, key, choices, help) choice_setting(#section "." #key, choices, help, PARLEY_ACCESS(section, key))
+#define PARLEY_SECRET(section, key, help) secret_setting(#section "." #key, help, PARLEY_ACCESS(section, key))
+#define PARLEY_TEXT(section, key, help) text_setting(#section "." #key, help, PARLEY_ACCESS(section, key))
+#define PARLEY_BOOL(section, key, help) bool_setting(#section "." #key, help, PARLEY_ACCESS(section, key))
+
+constexpr std::int64_t kDay_ms = 24LL * 3600 * 1000;
+constexpr std::int64_t kGiB = 1LL << 30;
 
 const std::vector<Setting>& settings() {
   static const std::vector<Setting> table = {
-      PARLEY_SETTING(server, listen, "HOST:PORT to serve HTTP and WebSocket (/ws) on"),
-      PARLEY_SETTING(server, data_dir, "directory for the database, keys and media"),
-      PARLEY_SETTING(server, io_threads, "I/O threads; 0 = one per CPU core"),
-      PARLEY_SETTING(server, reader_threads, "store reader threads (history, sync, lists)"),
-      PARLEY_SETTING(server, node_id, "node id 0..1023, embedded in message ids; unique per node"),
-      PARLEY_SETTING(server, log_level, "trace | debug | info | warn | error"),
-      PARLEY_SETTING(server, log_format, "text (key=value) | json"),
-      PARLEY_SETTING(server, web_root, "directory served at /; empty = web/dist beside the binary's source tree"),
-      PARLEY_SETTING(server, shutdown_grace_ms, "on SIGTERM, time allowed to flush sessions before closing"),
-      PARLEY_SETTING(store, url, "store engine URL: sqlite:PATH; empty = sqlite:<data_dir>/parley.db"),
-      PARLEY_SETTING(store, sqlite_synchronous, "full (fsync every group commit) | normal (survives process crash, not power loss)"),
-      PARLEY_SETTING(store, sqlite_cache_mb, "SQLite page cache per connection, MiB"),
-      PARLEY_SETTING(store, sqlite_wal_max_mb, "WAL size (MiB) past which a truncating checkpoint runs; checkpoints run on their own thread"),
-      PARLEY_SETTING(store, sqlite_page_size, "page size in bytes of a new database file (512..65536, a power of two); an existing file keeps its own"),
-      PARLEY_SETTING(store, max_batch, "most write operations in one group commit"),
-      PARLEY_SETTING(store, max_queue, "write operations waiting for the writer; beyond, requests fail with 'unavailable'"),
-      PARLEY_SETTING(auth, token_ttl_s, "lifetime of access tokens issued by login/register, seconds"),
-      PARLEY_SETTING(auth, secret, "HMAC-SHA256 key for Parley tokens; empty = generated once into data_dir/token.key"),
-      PARLEY_SETTING(auth, jwt_secret, "HS256 key of a host application's JWTs; empty = host tokens disabled"),
-      PARLEY_SETTING(auth, jwt_issuer, "if set, host JWTs must carry this 'iss'"),
-      PARLEY_SETTING(auth, jwt_audience, "if set, host JWTs must carry this 'aud'"),
-      PARLEY_SETTING(auth, argon2_opslimit, "argon2id passes (libsodium opslimit); 2 = interactive"),
-      PARLEY_SETTING(auth, argon2_memlimit_kb, "argon2id memory, KiB; 65536 = interactive"),
-      PARLEY_SETTING(auth, allow_registration, "allow POST /v1/auth/register"),
-      PARLEY_SETTING(auth, hash_threads, "threads that hash passwords"),
-      PARLEY_SETTING(auth, admin_token, "bearer token for the admin API (/v1/admin/*); empty = admin API disabled"),
-      PARLEY_SETTING(limits, max_frame_bytes, "largest WebSocket message accepted; larger: close 1009"),
-      PARLEY_SETTING(limits, max_json_depth, "deepest JSON nesting accepted"),
-      PARLEY_SETTING(limits, max_text_bytes, "largest message text, UTF-8 bytes"),
-      PARLEY_SETTING(limits, max_client_msg_id_bytes, "longest client_msg_id"),
-      PARLEY_SETTING(limits, max_title_bytes, "longest group or channel title"),
-      PARLEY_SETTING(limits, max_username_bytes, "longest username"),
-      PARLEY_SETTING(limits, max_outbound_bytes, "bytes queued to one session; beyond: close 4002 (slow consumer)"),
-      PARLEY_SETTING(limits, auth_timeout_ms, "time for a new connection to authenticate; then close 4001"),
-      PARLEY_SETTING(limits, idle_timeout_ms, "a connection silent this long is closed (4000)"),
-      PARLEY_SETTING(limits, ping_interval_ms, "the server pings a connection silent this long"),
-      PARLEY_SETTING(limits, write_timeout_ms, "a socket write pending this long closes the connection"),
-      PARLEY_SETTING(limits, frames_per_second, "frames a session may send per second, sustained"),
-      PARLEY_SETTING(limits, frames_burst, "frames a session may send in a burst"),
-      PARLEY_SETTING(limits, flood_close_after, "consecutive rate-limited frames before close 4029"),
-      PARLEY_SETTING(limits, max_group_members, "largest group"),
-      PARLEY_SETTING(limits, max_channel_members, "largest channel"),
-      PARLEY_SETTING(limits, max_members_per_request, "users in one create/add-members request"),
-      PARLEY_SETTING(limits, max_users_per_admin_request, "users in one admin bulk-create request"),
-      PARLEY_SETTING(limits, max_history_page, "most events in one history page"),
-      PARLEY_SETTING(limits, max_sync_page, "most events in one sync page"),
-      PARLEY_SETTING(limits, max_page_bytes, "history and sync pages end early (has_more) past about this many bytes"),
-      PARLEY_SETTING(limits, max_http_body_bytes, "largest REST request body"),
-      PARLEY_SETTING(limits, max_http_header_bytes, "largest HTTP request header block"),
-      PARLEY_SETTING(limits, http_idle_timeout_ms, "idle keep-alive HTTP connections are closed after this"),
-      PARLEY_SETTING(limits, max_connections, "most open client connections per process"),
-      PARLEY_SETTING(limits, max_reactions_per_message, "distinct emoji one user may put on one message"),
-      PARLEY_SETTING(limits, max_pins, "pinned messages per conversation"),
-      PARLEY_SETTING(limits, max_mentions_per_message, "mentions recognised in one message (counting @all); further ones stay plain text"),
-      PARLEY_SETTING(limits, max_unread_count, "unread counts are counted up to this (a conversation with more shows this number)"),
-      PARLEY_SETTING(limits, receipt_flush_ms, "receipts are coalesced this long before they are stored and sent"),
-      PARLEY_SETTING(limits, typing_throttle_ms, "typing events from one user in one conversation: at most one per this"),
-      PARLEY_SETTING(limits, typing_ttl_ms, "a typing indicator ends this long after its last refresh"),
-      PARLEY_SETTING(presence, heartbeat_ms, "clients should ping this often (announced in the hello reply)"),
-      PARLEY_SETTING(presence, ttl_ms, "a session with no ping for this long no longer counts as online"),
-      PARLEY_SETTING(presence, batch_ms, "presence changes are gathered and sent at most this often"),
+      PARLEY_TEXT(server, listen, "HOST:PORT to serve HTTP and WebSocket (/ws) on"),
+      PARLEY_TEXT(server, data_dir, "directory for the database, keys and media"),
+      PARLEY_INT(server, io_threads, 0, 256, "I/O threads; 0 = one per CPU core"),
+      PARLEY_INT(server, reader_threads, 1, 64, "store reader threads (history, sync, lists)"),
+      PARLEY_INT(server, node_id, 0, 1023, "node id, embedded in message ids; unique per node"),
+      PARLEY_CHOICE(server, log_level, "trace|debug|info|warn|error", "least severe log lines written"),
+      PARLEY_CHOICE(server, log_format, "text|json", "text (key=value) or one JSON object per line"),
+      PARLEY_TEXT(server, web_root, "directory served at /; empty = web/dist beside the binary's source tree"),
+      PARLEY_INT(server, shutdown_grace_ms, 0, 600000, "on SIGTERM, time allowed to flush sessions before closing"),
+      PARLEY_TEXT(store, url, "store engine URL: sqlite:PATH; empty = sqlite:<data_dir>/parley.db"),
+      PARLEY_CHOICE(store, sqlite_synchronous, "full|normal", "full (fsync every group commit) or normal (survives process crash, not power loss)"),
+      PARLEY_INT(store, sqlite_cache_mb, 1, 65536, "SQLite page cache per connection, MiB"),
+      PARLEY_INT(store, sqlite_wal_max_mb, 1, 65536, "WAL size (MiB) past which a truncating checkpoint runs; checkpoints run on their own thread"),
+      PARLEY_INT(store, sqlite_page_size, 512, 65536, "page size in bytes of a new database file (a power of two); an existing file keeps its own"),
+      PARLEY_INT(store, max_batch, 1, 1000000, "most write operations in one group commit"),
+      PARLEY_INT(store, max_queue, 1, 100000000, "write operations waiting for the writer; beyond, requests fail with 'unavailable'"),
+      PARLEY_INT(auth, token_ttl_s, 1, 31536000, "lifetime of access tokens issued by login/register, seconds (at most a year)"),
+      PARLEY_SECRET(auth, secret, "HMAC-SHA256 key for Parley tokens; empty = generated once into data_dir/token.key"),
+      PARLEY_SECRET(auth, jwt_secret, "HS256 key of a host application's JWTs; empty = host tokens disabled"),
+      PARLEY_TEXT(auth, jwt_issuer, "if set, host JWTs must carry this 'iss'"),
+      PARLEY_TEXT(auth, jwt_audience, "if set, host JWTs must carry this 'aud'"),
+      PARLEY_INT(auth, argon2_opslimit, 1, 100, "argon2id passes (libsodium opslimit); 2 = interactive"),
+      PARLEY_INT(auth, argon2_memlimit_kb, 8, 4194304, "argon2id memory, KiB; 65536 = interactive"),
+      PARLEY_BOOL(auth, allow_registration, "allow POST /v1/auth/register"),
+      PARLEY_INT(auth, hash_threads, 1, 256, "threads that hash passwords"),
+      PARLEY_SECRET(auth, admin_token, "bearer token for the admin API (/v1/admin/*); empty = admin API disabled"),
+      PARLEY_INT(limits, max_frame_bytes, 1024, 64 << 20, "largest WebSocket message accepted; larger: close 1009"),
+      PARLEY_INT(limits, max_json_depth, 2, 128, "deepest JSON nesting accepted (containers: objects and arrays)"),
+      PARLEY_INT(limits, max_text_bytes, 1, 16 << 20, "largest message text, UTF-8 bytes"),
+      PARLEY_INT(limits, max_client_msg_id_bytes, 1, 1024, "longest client_msg_id"),
+      PARLEY_INT(limits, max_title_bytes, 1, 65536, "longest group or channel title"),
+      PARLEY_INT(limits, max_username_bytes, 3, 255, "longest username"),
+      PARLEY_INT(limits, max_outbound_bytes, 4096, kGiB, "bytes queued to one session; beyond: close 4002 (slow consumer)"),
+      PARLEY_INT(limits, auth_timeout_ms, 100, 3600000, "time for a new connection to authenticate; then close 4001"),
+      PARLEY_INT(limits, idle_timeout_ms, 1000, kDay_ms, "a connection silent this long is closed (4000)"),
+      PARLEY_INT(limits, ping_interval_ms, 100, kDay_ms, "the server pings a connection silent this long"),
+      PARLEY_INT(limits, write_timeout_ms, 100, 3600000, "a socket write pending this long closes the connection"),
+      PARLEY_INT(limits, frames_per_second, 1, 100000000, "frames a session may send per second, sustained"),
+      PARLEY_INT(limits, frames_burst, 1, 100000000, "frames a session may send in a burst"),
+      PARLEY_INT(limits, flood_close_after, 1, 100000000, "consecutive rate-limited frames before close 4029"),
+      PARLEY_INT(limits, max_group_members, 2, 1000000, "largest group"),
+      PARLEY_INT(limits, max_channel_members, 1, 1000000000, "largest channel"),
+      PARLEY_INT(limits, max_members_per_request, 1, 100000, "users in one create/add-members request"),
+      PARLEY_INT(limits, max_users_per_admin_request, 1, 1000000, "users in one admin bulk-create request"),
+      PARLEY_INT(limits, max_history_page, 1, 10000, "most events in one history page"),
+      PARLEY_INT(limits, max_sync_page, 1, 100000, "most events in one sync page"),
+      PARLEY_INT(limits, max_page_bytes, 1024, kGiB, "history and sync pages end early (has_more) past about this many bytes"),
+      PARLEY_INT(limits, max_http_body_bytes, 1024, kGiB, "largest REST request body"),
+      PARLEY_INT(limits, max_http_header_bytes, 1024, 1 << 20, "largest HTTP request header block"),
+      PARLEY_INT(limits, http_idle_timeout_ms, 100, 3600000, "idle keep-alive HTTP connections are closed after this"),
+      PARLEY_INT(limits, max_connections, 1, 10000000, "most open client connections per process"),
+      PARLEY_INT(limits, max_reactions_per_message, 1, 1000, "distinct emoji one user may put on one message"),
+      PARLEY_INT(limits, max_pins, 1, 100000, "pinned messages per conversation"),
+      PARLEY_INT(limits, max_mentions_per_message, 0, 10000, "mentions recognised in one message (counting @all); further ones stay plain text"),
+      PARLEY_INT(limits, max_unread_count, 1, 1000000, "unread counts are counted up to this (a conversation with more shows this number)"),
+      PARLEY_INT(limits, receipt_flush_ms, 0, 60000, "receipts are coalesced this long before they are stored and sent"),
+      PARLEY_INT(limits, typing_throttle_ms, 0, 600000, "typing events from one user in one conversation: at most one per this"),
+      PARLEY_INT(limits, typing_ttl_ms, 100, 600000, "a typing indicator ends this long after its last refresh"),
+      PARLEY_INT(presence, heartbeat_ms, 100, 3600000, "clients should ping this often (announced in the hello reply)"),
+      PARLEY_INT(presence, ttl_ms, 100, kDay_ms, "a session with no ping for this long no longer counts as online"),
+      PARLEY_INT(presence, batch_ms, 10, 60000, "presence changes are gathered and sent at most this often; lapsed heartbeats are noticed at this interval too"),
   };
   return table;
+}
+
+// Rules that involve more than one setting. Returns the first violation, or empty.
+std::string check_combinations(const Config& c) {
+  const int page = c.store.sqlite_page_size;
+  if ((page & (page - 1)) != 0) return "store.sqlite_page_size must be a power of two";
+  if (c.limits.max_text_bytes > c.limits.max_frame_bytes)
+    return "limits.max_text_bytes must not exceed limits.max_frame_bytes";
+  if (c.limits.ping_interval_ms >= c.limits.idle_timeout_ms)
+    return "limits.ping_interval_ms must be shorter than limits.idle_timeout_ms";
+  if (!c.auth.jwt_secret.empty() && c.auth.jwt_secret == c.auth.secret)
+    return "auth.jwt_secret must differ from auth.secret";
+  return {};
 }
 
 const Setting* find_setting(const std::string& name) {
@@ -173,7 +251,7 @@ std::string Config::store_url() const {
 std::vector<SettingInfo> describe_settings() {
   std::vector<SettingInfo> out;
   const Config defaults;
-  for (const auto& s : settings()) out.push_back({s.name, s.get(defaults), s.help});
+  for (const auto& s : settings()) out.push_back({s.name, s.get(defaults), s.allowed, s.help});
   return out;
 }
 
@@ -199,7 +277,8 @@ LoadResult load_config(int argc, const char* const* argv) {
   flag_values.reserve(settings().size());
   for (const auto& s : settings()) flag_values.emplace_back(&s, std::string());
   for (auto& [setting, text] : flag_values) {
-    app.add_option("--" + setting->name, text, setting->help + "  [env " + env_name(setting->name) + "]")
+    app.add_option("--" + setting->name, text,
+                   setting->help + "  [" + setting->allowed + "; env " + env_name(setting->name) + "]")
         ->default_str(setting->get(defaults))
         ->group("Settings");
   }
@@ -213,10 +292,10 @@ LoadResult load_config(int argc, const char* const* argv) {
   }
 
   if (settings_markdown) {
-    std::printf("| setting | default | environment | meaning |\n|---|---|---|---|\n");
+    std::printf("| setting | default | allowed | environment | meaning |\n|---|---|---|---|---|\n");
     for (const auto& s : settings())
-      std::printf("| `%s` | `%s` | `%s` | %s |\n", s.name.c_str(), s.get(defaults).c_str(), env_name(s.name).c_str(),
-                  s.help.c_str());
+      std::printf("| `%s` | `%s` | %s | `%s` | %s |\n", s.name.c_str(), s.get(defaults).c_str(), s.allowed.c_str(),
+                  env_name(s.name).c_str(), s.help.c_str());
     result.exit_now = true;
     return result;
   }
@@ -232,19 +311,14 @@ LoadResult load_config(int argc, const char* const* argv) {
   if (app.count("--listen") > 0) config.server.listen = listen_alias;
   if (app.count("--data-dir") > 0) config.server.data_dir = data_dir_alias;
 
-  if (config.server.node_id < 0 || config.server.node_id > 1023)
-    throw std::runtime_error("server.node_id must be within 0..1023");
-  if (config.limits.max_frame_bytes < 1024) throw std::runtime_error("limits.max_frame_bytes must be at least 1024");
-  if (config.limits.max_history_page < 1 || config.limits.max_sync_page < 1)
-    throw std::runtime_error("page limits must be positive");
-  {
-    const int size = config.store.sqlite_page_size;
-    if (size < 512 || size > 65536 || (size & (size - 1)) != 0)
-      throw std::runtime_error("store.sqlite_page_size must be a power of two in 512..65536");
+  // Every value is checked before anything starts: a bad setting is a start-up error, never a
+  // silently weaker server.
+  for (const auto& s : settings()) {
+    if (!s.check) continue;
+    if (std::string problem = s.check(config); !problem.empty())
+      throw std::runtime_error("setting " + s.name + " = '" + s.get(config) + "': " + problem);
   }
-  if (config.limits.max_mentions_per_message < 0 || config.limits.max_unread_count < 1)
-    throw std::runtime_error("limits.max_mentions_per_message must be >= 0 and limits.max_unread_count >= 1");
-  if (config.store.max_batch < 1) throw std::runtime_error("store.max_batch must be positive");
+  if (std::string problem = check_combinations(config); !problem.empty()) throw std::runtime_error(problem);
 
   result.config = std::move(config);
   return result;

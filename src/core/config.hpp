@@ -100,6 +100,7 @@ struct Config {
 struct SettingInfo {
   std::string name;           // "section.key"
   std::string default_value;  // as text
+  std::string allowed;        // the values it accepts, e.g. "1..1000" or "full|normal"
   std::string help;
 };
 

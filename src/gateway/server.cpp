@@ -70,7 +70,12 @@ endpoint is <code>/ws</code>; see docs/protocol.md.</p></body></html>)";
 class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
  public:
   HttpConnection(Server& server, ThreadContext& thread, tcp::socket socket)
-      : server_(server), thread_(thread), stream_(std::move(socket)) {}
+      : server_(server),
+        thread_(thread),
+        stream_(std::move(socket)),
+        // The whole header block must fit the read buffer; a little more, so that a header block
+        // over the limit is reported by the parser (413) rather than by a full buffer (400).
+        buffer_(static_cast<std::size_t>(server.config_.limits.max_http_header_bytes) + 4096) {}
   ~HttpConnection() {
     if (!upgraded_) server_.connections_.fetch_sub(1, std::memory_order_relaxed);
   }
@@ -161,7 +166,7 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
     auto res = std::make_shared<http::response<http::string_body>>();
     res->version(11);
     res->result(static_cast<http::status>(response.status));
-    res->set(http::field::server, "parley/" PARLEY_VERSION);
+    res->set(http::field::server, "parley");  // no version: it only helps an attacker pick exploits
     if (!response.content_type.empty()) res->set(http::field::content_type, response.content_type);
     res->set(http::field::access_control_allow_origin, "*");
     for (auto& [name, value] : response.headers) res->set(name, value);
@@ -239,7 +244,7 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
   Server& server_;
   ThreadContext& thread_;
   beast::tcp_stream stream_;
-  beast::flat_buffer buffer_{8192};
+  beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   bool keep_alive_ = true;
   bool upgraded_ = false;
@@ -259,8 +264,11 @@ void Server::load_static_files() {
     std::error_code ec;
     if (!fs::is_directory(root, ec)) continue;
     std::size_t total = 0;
+    // Only regular files inside the root: symbolic links (to files or directories) are never
+    // followed, so nothing outside web_root can be served.
     for (auto& entry : fs::recursive_directory_iterator(root, ec)) {
-      if (!entry.is_regular_file()) continue;
+      std::error_code status_error;
+      if (!fs::is_regular_file(entry.symlink_status(status_error)) || status_error) continue;
       std::ifstream in(entry.path(), std::ios::binary);
       std::ostringstream content;
       content << in.rdbuf();

@@ -2,6 +2,8 @@
 
 #include <simdjson.h>
 
+#include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <optional>
 
@@ -18,6 +20,25 @@ std::optional<std::int64_t> parse_decimal(std::string_view text) {
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
   if (ec != std::errc() || end != text.data() + text.size() || text.empty()) return std::nullopt;
   return v;
+}
+
+// True for a decimal integer (optional '-', digits) too large for 64 bits: a valid number that
+// is out of range, not a malformed one.
+bool is_overlong_decimal(std::string_view text) {
+  if (!text.empty() && text.front() == '-') text.remove_prefix(1);
+  if (text.empty()) return false;
+  for (char c : text)
+    if (c < '0' || c > '9') return false;
+  std::int64_t v = 0;
+  return std::from_chars(text.data(), text.data() + text.size(), v).ec == std::errc::result_out_of_range;
+}
+
+// An integer field's value outside the 64-bit range (a JSON integer beyond uint64 reaches the
+// fields as a huge double, see replace_huge_numbers): reported as out of range, not as a type error.
+bool is_huge_number(const element& e) {
+  double d = 0;
+  if (e.is_uint64()) return true;  // fits uint64 but not int64
+  return e.get_double().get(d) == simdjson::SUCCESS && (d >= 9.2e18 || d <= -9.2e18);
 }
 
 // Reads fields from a JSON object and/or REST parameters (parameters win), remembering the
@@ -37,9 +58,12 @@ class Fields {
   std::optional<std::int64_t> optional_integer(std::string_view name, std::int64_t min, std::int64_t max) {
     if (failed()) return std::nullopt;
     std::optional<std::int64_t> value;
+    auto out_of_range = [&] {
+      return fail(ErrorCode::invalid_field, name, "out of range " + std::to_string(min) + ".." + std::to_string(max));
+    };
     if (const std::string* text = param(name)) {
       value = parse_decimal(*text);
-      if (!value) return fail(ErrorCode::invalid_field, name, "must be an integer");
+      if (!value) return is_overlong_decimal(*text) ? out_of_range() : fail(ErrorCode::invalid_field, name, "must be an integer");
     } else if (json_) {
       element e;
       if ((*json_)[name].get(e) != simdjson::SUCCESS || e.is_null()) return std::nullopt;
@@ -47,10 +71,10 @@ class Fields {
       std::string_view s;
       if (e.get_int64().get(v) == simdjson::SUCCESS) value = v;
       else if (e.get_string().get(s) == simdjson::SUCCESS && parse_decimal(s)) value = parse_decimal(s);
+      else if (is_huge_number(e) || (e.get_string().get(s) == simdjson::SUCCESS && is_overlong_decimal(s))) return out_of_range();
       else return fail(ErrorCode::invalid_field, name, "must be an integer");
     }
-    if (value && (*value < min || *value > max))
-      return fail(ErrorCode::invalid_field, name, "out of range " + std::to_string(min) + ".." + std::to_string(max));
+    if (value && (*value < min || *value > max)) return out_of_range();
     return value;
   }
 
@@ -161,7 +185,10 @@ class Fields {
   std::optional<Error> error_;
 };
 
-constexpr std::int64_t kMaxId = INT64_MAX;
+// Ceiling of every id, seq and cursor a client sends: 2^53 - 1, the largest integer a
+// JavaScript number holds exactly. The server never assigns more, and arithmetic such as
+// `after_seq + 1` on a value from the client can never overflow.
+constexpr std::int64_t kMaxId = kMaxClientInteger;
 
 // Commands that take one of two alternative fields: neither is missing_field, both is
 // invalid_field.
@@ -396,16 +423,109 @@ Error json_error(simdjson::error_code code) {
   }
 }
 
+// Copies `json` with every number that no 64-bit field can hold (an integer beyond the int64 /
+// uint64 range, a float beyond double's) replaced by +-1e300, a double every integer field
+// reports as out of range. simdjson refuses the whole document over one such number, which
+// would turn a valid frame into "malformed JSON" and lose its request id. Strings are copied
+// untouched. Returns nullopt if nothing was replaced (the document is malformed for another
+// reason). Runs only after a number error, never on the normal path.
+std::optional<std::string> replace_huge_numbers(std::string_view json) {
+  std::string out;
+  out.reserve(json.size() + 16);
+  bool replaced = false;
+  std::size_t i = 0;
+  while (i < json.size()) {
+    const char c = json[i];
+    if (c == '"') {  // copy a string, escapes included
+      const std::size_t start = i++;
+      while (i < json.size() && json[i] != '"') i += json[i] == '\\' ? 2 : 1;
+      i = std::min(i + 1, json.size());
+      out.append(json.substr(start, i - start));
+      continue;
+    }
+    if (c == '-' || (c >= '0' && c <= '9')) {
+      const std::size_t start = i++;
+      while (i < json.size() && (std::isdigit(static_cast<unsigned char>(json[i])) || json[i] == '.' || json[i] == 'e' ||
+                                 json[i] == 'E' || json[i] == '+' || json[i] == '-'))
+        ++i;
+      const std::string_view number = json.substr(start, i - start);
+      const bool negative = number.front() == '-';
+      bool huge = false;
+      if (number.find_first_of(".eE") == std::string_view::npos) {
+        if (negative) {
+          std::int64_t v = 0;
+          huge = std::from_chars(number.data(), number.data() + number.size(), v).ec == std::errc::result_out_of_range;
+        } else {
+          std::uint64_t v = 0;
+          huge = std::from_chars(number.data(), number.data() + number.size(), v).ec == std::errc::result_out_of_range;
+        }
+      } else {
+        double v = 0;
+        huge = std::from_chars(number.data(), number.data() + number.size(), v).ec == std::errc::result_out_of_range;
+      }
+      if (huge) {
+        out.append(negative ? "-1e300" : "1e300");
+        replaced = true;
+      } else {
+        out.append(number);
+      }
+      continue;
+    }
+    out.push_back(c);
+    ++i;
+  }
+  if (!replaced) return std::nullopt;
+  return out;
+}
+
+// Nesting depth of `e`: 0 for a scalar, 1 + the deepest child for an array or object. Stops
+// counting past `limit`.
+int nesting_depth(const element& e, int limit) {
+  if (limit < 0) return 1;
+  int deepest = 0;
+  simdjson::dom::array array;
+  simdjson::dom::object object;
+  if (e.get_array().get(array) == simdjson::SUCCESS) {
+    for (element child : array) deepest = std::max(deepest, nesting_depth(child, limit - 1));
+  } else if (e.get_object().get(object) == simdjson::SUCCESS) {
+    for (auto field : object) deepest = std::max(deepest, nesting_depth(field.value, limit - 1));
+  } else {
+    return 0;
+  }
+  return deepest + 1;
+}
+
 }  // namespace
 
 struct FrameParser::Impl {
   ParseLimits limits;
   simdjson::dom::parser parser;
+  std::string rewritten;  // a document with huge numbers replaced (replace_huge_numbers)
   explicit Impl(const ParseLimits& l) : limits(l), parser(static_cast<std::size_t>(l.max_frame_bytes)) {
-    // Pre-size to the frame limit so parsing never allocates; fixes the depth limit.
-    if (parser.allocate(static_cast<std::size_t>(l.max_frame_bytes), static_cast<std::size_t>(l.max_json_depth)) !=
+    // Pre-size to the frame limit so parsing never allocates. simdjson counts a scalar inside
+    // the deepest container as one more level, so it gets one level of slack; the exact limit
+    // (containers only) is checked by nesting_depth.
+    if (parser.allocate(static_cast<std::size_t>(l.max_frame_bytes) + 64, static_cast<std::size_t>(l.max_json_depth) + 1) !=
         simdjson::SUCCESS)
       throw std::bad_alloc();
+  }
+
+  // Parses a document that is followed by kParsePadding readable bytes.
+  Result<element> parse(std::string_view json) {
+    element doc;
+    auto error = parser.parse(json.data(), json.size(), false).get(doc);
+    if (error == simdjson::NUMBER_ERROR) {
+      if (auto copy = replace_huge_numbers(json)) {
+        rewritten = std::move(*copy);
+        rewritten.reserve(rewritten.size() + kParsePadding);
+        error = parser.parse(rewritten.data(), rewritten.size(), false).get(doc);
+      }
+    }
+    if (error != simdjson::SUCCESS) return json_error(error);
+    // A cheap walk: it visits JSON values, not bytes (a frame has a handful).
+    if (nesting_depth(doc, limits.max_json_depth) > limits.max_json_depth)
+      return make_error(ErrorCode::bad_request, "JSON nested too deeply");
+    return doc;
   }
 };
 
@@ -416,11 +536,10 @@ Result<Command> FrameParser::parse_frame(std::string_view json, std::string& req
   request_id.clear();
   if (json.size() > static_cast<std::size_t>(impl_->limits.max_frame_bytes))
     return make_error(ErrorCode::too_large, "frame larger than limits.max_frame_bytes");
-  element doc;
-  if (auto error = impl_->parser.parse(json.data(), json.size(), false).get(doc); error != simdjson::SUCCESS)
-    return json_error(error);
+  auto parsed = impl_->parse(json);
+  if (!parsed) return parsed.take_error();
   object obj;
-  if (doc.get_object().get(obj) != simdjson::SUCCESS)
+  if (parsed->get_object().get(obj) != simdjson::SUCCESS)
     return make_error(ErrorCode::bad_request, "a frame must be a JSON object");
 
   element id;
@@ -444,6 +563,10 @@ Result<Command> FrameParser::parse_frame(std::string_view json, std::string& req
     return make_error(ErrorCode::missing_field, "'type' is required");
   if (type_element.get_string().get(type) != simdjson::SUCCESS)
     return make_error(ErrorCode::invalid_field, "'type' must be a string");
+  // Accounts are created and signed into over REST only; over the WebSocket these names are
+  // not commands.
+  if (type == "auth.register" || type == "auth.login")
+    return make_error(ErrorCode::unknown_type, "register and log in over REST: POST /v1/auth/register, /v1/auth/login");
   Fields fields(&obj, nullptr);
   return parse_command_fields(type, fields, impl_->limits);
 }
@@ -457,9 +580,9 @@ Result<Command> FrameParser::parse_rest(std::string_view type, std::string_view 
     if (body.size() > static_cast<std::size_t>(impl_->limits.max_frame_bytes))
       return make_error(ErrorCode::too_large, "request body larger than limits.max_frame_bytes");
     padded = simdjson::padded_string(body);
-    element doc;
-    if (auto error = impl_->parser.parse(padded).get(doc); error != simdjson::SUCCESS) return json_error(error);
-    if (doc.get_object().get(obj) != simdjson::SUCCESS)
+    auto parsed = impl_->parse(std::string_view(padded.data(), padded.size()));
+    if (!parsed) return parsed.take_error();
+    if (parsed->get_object().get(obj) != simdjson::SUCCESS)
       return make_error(ErrorCode::bad_request, "the request body must be a JSON object");
     json = &obj;
   }

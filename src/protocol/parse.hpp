@@ -2,6 +2,7 @@
 // Pure: no I/O, no threads. One FrameParser per thread (it owns simdjson's buffers).
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -24,6 +25,10 @@ struct ParseLimits {
   int max_history_page = 100;
   int max_sync_page = 500;
 };
+
+// Largest id, seq or cursor a client may send (2^53 - 1, exact in a JavaScript number); larger
+// values are refused with invalid_field "out of range".
+inline constexpr std::int64_t kMaxClientInteger = (std::int64_t{1} << 53) - 1;
 
 // Extra readable bytes the parser may touch after the end of its input (simdjson's padding).
 // Callers of parse_frame must guarantee them; parse_rest copies its input.

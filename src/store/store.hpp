@@ -51,6 +51,7 @@ class ReadTxn {
                                                    int limit) = 0;
 
   virtual std::optional<MemberRecord> member(ConversationId conversation, UserId user) = 0;
+  // Active members, longest-standing first (in the order they joined, by commit position).
   virtual std::vector<MemberRecord> active_members(ConversationId conversation) = 0;
   // Active members with user_id > after_user, ordered by user id, at most `limit`.
   virtual std::vector<MemberRecord> active_members_page(ConversationId conversation, UserId after_user, int limit) = 0;
@@ -85,7 +86,8 @@ class ReadTxn {
   // Edit events of a message, oldest first.
   virtual std::vector<EventRecord> edits_of(ConversationId conversation, Seq target_seq) = 0;
 
-  // Reactions on messages with seq in [from_seq, to_seq], by seq.
+  // Reactions on messages with seq in [from_seq, to_seq], by seq, then in the order they were
+  // added (commit order).
   virtual std::vector<ReactionRecord> reactions(ConversationId conversation, Seq from_seq, Seq to_seq) = 0;
   // Thread summaries of roots with seq in [from_seq, to_seq].
   virtual std::vector<ThreadRecord> threads(ConversationId conversation, Seq from_seq, Seq to_seq) = 0;
@@ -141,8 +143,10 @@ class WriteTxn : public ReadTxn {
   // Turns a message into a tombstone: erases its text, its edits' texts, its reactions, its
   // mentions and its pin.
   virtual void erase_message(ConversationId conversation, Seq seq, std::int64_t at_ms) = 0;
-  // False if that user already reacted with that emoji (nothing changes).
-  virtual bool add_reaction(ConversationId conversation, Seq seq, UserId user, const std::string& emoji) = 0;
+  // Records a reaction added by the event at `added_pos` (reactions are listed in the order of
+  // that position, never by clock). False if that user already reacted with that emoji.
+  virtual bool add_reaction(ConversationId conversation, Seq seq, UserId user, const std::string& emoji,
+                            Pos added_pos) = 0;
   // False if there was no such reaction.
   virtual bool remove_reaction(ConversationId conversation, Seq seq, UserId user, const std::string& emoji) = 0;
   virtual int reaction_count(ConversationId conversation, Seq seq, UserId user) = 0;

@@ -27,7 +27,7 @@
 
 namespace parley::client::testing {
 
-inline constexpr const char* kAdminToken = "client-test-admin";
+inline constexpr const char* kAdminToken = "client-test-admin-token-0123456789abcdef";
 
 // A parleyd child process on a fixed port and data directory (both kept across restarts), run
 // with fast password hashing, no practical rate limit and `extra_args`.

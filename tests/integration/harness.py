@@ -110,6 +110,14 @@ class ParleyServer:
     def login(self, username, password):
         return requests.post(self.base + "/v1/auth/login", json={"username": username, "password": password})
 
+    def metric(self, name):
+        """The value of one Prometheus metric of this server (0 if absent)."""
+        text = requests.get(self.base + "/metrics", timeout=10).text
+        for line in text.splitlines():
+            if line.split(" ")[0] == name:
+                return float(line.split(" ")[1])
+        return 0.0
+
     def api(self, method, path, token=None, **kwargs):
         headers = kwargs.pop("headers", {})
         if token:

@@ -208,10 +208,10 @@ def test_health_and_readiness(server):
 
 
 def test_admin_api(make_server):
-    s = make_server("--auth.admin_token", "admin-secret-token").start()
+    s = make_server("--auth.admin_token", "admin-secret-token-0123456789abcdef").start()
     body = {"users": [{"username": "bulk-one"}, {"username": "bulk-two", "password": "password123"},
                       {"username": "bulk-one"}, {"username": "x"}], "issue_tokens": True}
-    r = s.api("POST", "/v1/admin/users", token="admin-secret-token", json=body)
+    r = s.api("POST", "/v1/admin/users", token="admin-secret-token-0123456789abcdef", json=body)
     assert r.status_code == 200, r.text
     users = r.json()["users"]
     assert [u.get("error") for u in users] == [None, None, "conflict", "invalid_field"]
@@ -221,9 +221,9 @@ def test_admin_api(make_server):
     assert c.hello_reply["user_id"] == users[0]["id"]
     assert s.login("bulk-two", "password123").status_code == 200
     assert s.login("bulk-one", "").status_code in (400, 401)
-    sessions = s.api("GET", "/v1/admin/sessions", token="admin-secret-token").json()["sessions"]
+    sessions = s.api("GET", "/v1/admin/sessions", token="admin-secret-token-0123456789abcdef").json()["sessions"]
     assert [(x["user_id"], x["device"]) for x in sessions] == [(users[0]["id"], "bench-device")]
     # A user token is not an admin token; without auth.admin_token the API does not exist.
     assert s.api("GET", "/v1/admin/sessions", token=users[0]["token"]).status_code == 401
     other = make_server().start()
-    assert other.api("GET", "/v1/admin/sessions", token="admin-secret-token").status_code == 404
+    assert other.api("GET", "/v1/admin/sessions", token="admin-secret-token-0123456789abcdef").status_code == 404

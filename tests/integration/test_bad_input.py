@@ -41,6 +41,16 @@ def witness(server):
     ('{"id":"t","type":"sync"}', "missing_field"),
     ('{"id":"t","type":"members.add","conversation_id":1,"user_ids":"1,2"}', "invalid_field"),
     ('{"id":{"nested":1},"type":"ping"}', "invalid_field"),
+    # Integers beyond 64 bits are valid JSON: out of range, and the error still names the request.
+    ('{"id":"t","type":"history","conversation_id":1,"limit":1180591620717411303424}', "invalid_field"),
+    ('{"id":"t","type":"history","conversation_id":18446744073709551616}', "invalid_field"),
+    ('{"id":"t","type":"history","conversation_id":1,"after_seq":-99999999999999999999}', "invalid_field"),
+    ('{"id":18446744073709551616,"type":"ping"}', "invalid_field"),
+    # Past 2^53 - 1 (the largest id): refused at the parser, so no arithmetic can overflow.
+    ('{"id":"t","type":"history","conversation_id":1,"after_seq":9223372036854775807}', "invalid_field"),
+    # Accounts are made over REST: over an authenticated WebSocket these are unknown commands.
+    ('{"id":"t","type":"auth.register"}', "unknown_type"),
+    ('{"id":"t","type":"auth.login","username":"x","password":"y"}', "unknown_type"),
 ])
 def test_malformed_frames_get_error_codes(witness, frame, code):
     c = witness.register().connect()
@@ -168,15 +178,49 @@ def test_slow_reader_is_disconnected_and_recovers_through_sync(make_server):
     slow = RawWs(s, reader.token, rcvbuf=4096)
     w = writer.connect()
     conversation = w.send_text(to_user_id=reader.id, text="start")["conversation_id"]
-    for i in range(400):  # ~1.6 MB the slow reader does not read
-        w.send_text(conversation, text=f"{i:05d}" + "y" * 4000)
+    # How much the kernel buffers before the server's own queue grows depends on the machine
+    # (socket buffers autotune up to several MiB), so keep writing until the server reports the
+    # cut, whatever that takes, with a hard cap. The slow reader reads nothing meanwhile.
+    sent = 1
+    while s.metric("parley_ws_slow_consumer_closes_total") < 1:
+        assert sent < 20000, "the slow reader was never cut off"
+        for _ in range(50):
+            w.send_text(conversation, text=f"{sent:05d}" + "y" * 4000)
+            sent += 1
     # It is cut off: after the frames already in flight, a close frame 4002 or EOF.
     code = slow.close_code(timeout=20)
     assert code in (4002, None)
     assert w.ok("ping")["type"] == "pong"
     c = reader.connect()
     events, _, _ = c.sync_all(0)
-    assert [e["seq"] for e in events] == list(range(1, 402))
+    assert [e["seq"] for e in events] == list(range(1, sent + 1))
+
+
+def test_largest_seq_is_served_without_overflow(witness):
+    user, peer = witness.register(), witness.register()
+    c = user.connect()
+    conversation = c.send_text(to_user_id=peer.id, text="x")["conversation_id"]
+    top = 2**53 - 1
+    assert c.ok("history", conversation_id=conversation, after_seq=top)["events"] == []
+    assert c.ok("history", conversation_id=conversation, before_seq=top)["events"][0]["text"] == "x"
+    assert c.ok("thread.history", conversation_id=conversation, root_seq=1, after_seq=top)["events"] == []
+    assert c.ok("sync", cursor=top)["events"] == []
+
+
+def test_http_header_limit_is_the_documented_one(witness):
+    # limits.max_http_header_bytes (16384) bounds the header block: one long header, many
+    # headers, and a token near its documented maximum (8192 bytes) all fit; past it, 413.
+    def get(headers):
+        return requests.get(witness.base + "/v1/me", headers=headers, timeout=10)
+    long_token = "x" * 8100
+    r = get({"Authorization": "Bearer " + long_token})
+    assert r.status_code == 401 and r.json()["error"]["code"] == "unauthorized"
+    assert get({"X-Long": "v" * 15000}).status_code == 401  # reached the API: no token
+    assert get({f"X-H{i}": "v" * 100 for i in range(85)}).status_code == 401
+    r = get({"X-Long": "v" * 17000})
+    assert r.status_code == 413 and r.json()["error"]["code"] == "too_large"
+    # The Server header names the product, not its version.
+    assert requests.get(witness.base + "/healthz").headers["Server"] == "parley"
 
 
 def test_huge_or_malformed_http(witness):

@@ -176,14 +176,44 @@ def test_former_member_sees_the_conversation_as_it_was(server):
     assert o.ok("conversation.get", conversation_id=gid)["conversation"]["last_seq"] == last
 
 
-def test_abandoned_channel_gets_a_new_owner(server):
+def test_abandoned_channel_is_not_handed_to_whoever_joins(server):
+    # Anyone may join a channel: the first to join an abandoned one must not become its owner
+    # and moderate (delete) what the old members wrote.
     founder, newcomer = server.register(), server.register()
     f, n = founder.connect(), newcomer.connect()
     cid = f.ok("channel.create", title="abandoned")["conversation"]["id"]
+    f.send_text(cid, text="the founder's words")
     f.ok("conversation.leave", conversation_id=cid)
     joined = n.ok("channel.join", conversation_id=cid)["conversation"]
-    assert joined["role"] == "owner"
-    n.ok("conversation.rename", conversation_id=cid, title="revived")
+    assert joined["role"] == "member"
+    assert n.request("message.delete", conversation_id=cid, seq=2)["code"] == "forbidden"
+    assert n.request("conversation.rename", conversation_id=cid, title="mine")["code"] == "forbidden"
+
+
+def test_channel_owner_leaving_hands_over_to_an_admin_only(server):
+    owner, admin, member, later = (server.register() for _ in range(4))
+    o, a, m = owner.connect(), admin.connect(), member.connect()
+    cid = o.ok("channel.create", title="handover")["conversation"]["id"]
+    m.ok("channel.join", conversation_id=cid)  # longest-standing member, but not trusted
+    a.ok("channel.join", conversation_id=cid)
+    o.ok("members.set_role", conversation_id=cid, user_id=admin.id, role="admin")
+    o.ok("conversation.leave", conversation_id=cid)
+    assert a.ok("conversation.get", conversation_id=cid)["conversation"]["role"] == "owner"
+    assert m.ok("conversation.get", conversation_id=cid)["conversation"]["role"] == "member"
+    # Without an admin, nobody inherits a channel.
+    a.ok("conversation.leave", conversation_id=cid)
+    assert m.ok("conversation.get", conversation_id=cid)["conversation"]["role"] == "member"
+    assert later.connect().ok("channel.join", conversation_id=cid)["conversation"]["role"] == "member"
+
+
+def test_group_owner_leaving_hands_over_to_the_longest_standing_member(server):
+    owner, first, second = server.register(), server.register(), server.register()
+    o = owner.connect()
+    gid = o.ok("group.create", title="heirs", member_ids=[first.id])["conversation"]["id"]
+    o.ok("members.add", conversation_id=gid, user_ids=[second.id])
+    o.ok("conversation.leave", conversation_id=gid)
+    assert first.connect().ok("conversation.get", conversation_id=gid)["conversation"]["role"] == "owner"
+    assert second.connect().ok("conversation.get", conversation_id=gid)["conversation"]["role"] == "member"
 
 
 def test_members_list_pages(server):

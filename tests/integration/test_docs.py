@@ -15,6 +15,8 @@ def test_every_setting_is_documented():
         operations = f.read()
     missing = [n for n in names if f"`{n}`" not in operations]
     assert not missing, f"docs/operations.md lacks {missing}; regenerate its table with parleyd --settings-markdown"
+    # Defaults and allowed ranges too: the table is exactly what the binary prints.
+    assert table in operations, "docs/operations.md's settings table is stale: run scripts/update-settings-doc.sh"
 
 
 def test_help_lists_every_setting_with_its_default():

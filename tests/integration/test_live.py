@@ -196,6 +196,40 @@ def test_reactions(live):
     assert b.request("reaction.add", conversation_id=conversation, seq=99, emoji="x")["code"] == "not_found"
 
 
+def test_reaction_order_is_commit_order_never_the_clock(live):
+    # Reactions pipelined on one connection commit together, within one millisecond: ordered
+    # by the clock with ties broken by bytes, "🎉" (F0 9F 8E 89) came out before "👍" (F0 9F 91 8D).
+    alice, bob = live.register(), live.register()
+    a = alice.connect()
+    conversation = a.send_text(to_user_id=bob.id, text="first")["conversation_id"]
+    seqs = [a.send_text(conversation, text=f"m{i}")["seq"] for i in range(20)]
+    for seq in seqs:
+        a.send_json({"type": "reaction.add", "id": f"x{seq}", "conversation_id": conversation, "seq": seq, "emoji": "👍"})
+        a.send_json({"type": "reaction.add", "id": f"y{seq}", "conversation_id": conversation, "seq": seq, "emoji": "🎉"})
+        a.send_json({"type": "reaction.add", "id": f"z{seq}", "conversation_id": conversation, "seq": seq, "emoji": "a"})
+    a.wait_events(lambda e: e["kind"] == "reaction.added", count=60)
+    history = a.ok("history", conversation_id=conversation, after_seq=1, limit=20)["events"]
+    assert [[r["emoji"] for r in e["reactions"]] for e in history] == [["👍", "🎉", "a"]] * 20
+
+
+def test_reaction_order_after_removals(live):
+    # Documented (3.1): emoji in the order of their oldest remaining reaction. A adds X, B adds
+    # Y, B adds X, A removes X: X's oldest remaining reaction is B's, added after Y.
+    alice, bob = live.register(), live.register()
+    a, b = alice.connect(), bob.connect()
+    conversation = a.send_text(to_user_id=bob.id, text="react")["conversation_id"]
+    a.ok("reaction.add", conversation_id=conversation, seq=1, emoji="X")
+    b.ok("reaction.add", conversation_id=conversation, seq=1, emoji="Y")
+    b.ok("reaction.add", conversation_id=conversation, seq=1, emoji="X")
+    assert [r["emoji"] for r in a.ok("reactions.get", conversation_id=conversation, seq=1)["reactions"]] == ["X", "Y"]
+    a.ok("reaction.remove", conversation_id=conversation, seq=1, emoji="X")
+    assert a.ok("reactions.get", conversation_id=conversation, seq=1)["reactions"] == [
+        {"emoji": "Y", "count": 1, "user_ids": [bob.id]}, {"emoji": "X", "count": 1, "user_ids": [bob.id]}]
+    # Re-adding puts A after B within X (its reaction is the newer one).
+    a.ok("reaction.add", conversation_id=conversation, seq=1, emoji="X")
+    assert a.ok("reactions.get", conversation_id=conversation, seq=1)["reactions"][1]["user_ids"] == [bob.id, alice.id]
+
+
 def test_reaction_limit(make_server):
     s = make_server(*HIGH_RATE, "--limits.max_reactions_per_message", "2").start()
     alice, bob = s.register(), s.register()
@@ -204,6 +238,24 @@ def test_reaction_limit(make_server):
     a.ok("reaction.add", conversation_id=conversation, seq=1, emoji="a")
     a.ok("reaction.add", conversation_id=conversation, seq=1, emoji="b")
     assert a.request("reaction.add", conversation_id=conversation, seq=1, emoji="c")["code"] == "limit_reached"
+    # At the limit, adding an emoji the user already has is the no-op it always is (protocol.md).
+    reply = a.ok("reaction.add", conversation_id=conversation, seq=1, emoji="a")
+    assert reply["type"] == "ok" and reply["changed"] is False
+
+
+def test_pin_limit_and_pinning_again(make_server):
+    s = make_server(*HIGH_RATE, "--limits.max_pins", "2").start()
+    alice, bob = s.register(), s.register()
+    a = alice.connect()
+    conversation = a.send_text(to_user_id=bob.id, text="1")["conversation_id"]
+    a.send_text(conversation, text="2")
+    a.send_text(conversation, text="3")
+    assert a.ok("pin.add", conversation_id=conversation, seq=1)["changed"] is True
+    assert a.ok("pin.add", conversation_id=conversation, seq=2)["changed"] is True
+    assert a.request("pin.add", conversation_id=conversation, seq=3)["code"] == "limit_reached"
+    # Pinning a message that is already pinned changes nothing, also at the limit.
+    reply = a.ok("pin.add", conversation_id=conversation, seq=1)
+    assert reply["type"] == "ok" and reply["changed"] is False
 
 
 def test_replies_and_threads(live):

@@ -127,13 +127,63 @@ TEST_F(ProtocolTest, SendTextAtExactlyMaxTextBytesIsAccepted) {
 
 TEST_F(ProtocolTest, IntegersGivenAsDecimalStringsAreAccepted) {
   const auto c =
-      parse_as<SendCmd>(R"({"type":"send","conversation_id":"9007199254740993","client_msg_id":"c","text":"t"})");
-  EXPECT_EQ(c.conversation_id, 9007199254740993);  // above 2^53: the reason strings are accepted
+      parse_as<SendCmd>(R"({"type":"send","conversation_id":"9007199254740991","client_msg_id":"c","text":"t"})");
+  EXPECT_EQ(c.conversation_id, 9007199254740991);
 }
 
-TEST_F(ProtocolTest, LargestIdIsAccepted) {
-  const auto c = parse_as<ConversationGetCmd>(R"({"type":"conversation.get","conversation_id":9223372036854775807})");
-  EXPECT_EQ(c.conversation_id, INT64_MAX);
+// Ids, seqs and cursors stop at 2^53 - 1 (exact in JavaScript), so that arithmetic such as
+// after_seq + 1 on a client's value never overflows.
+TEST_F(ProtocolTest, LargestIdIsTwoToThe53MinusOne) {
+  const auto c = parse_as<ConversationGetCmd>(R"({"type":"conversation.get","conversation_id":9007199254740991})");
+  EXPECT_EQ(c.conversation_id, kMaxClientInteger);
+  for (const char* over : {"9007199254740992", "9223372036854775807", "\"9223372036854775807\"", "\"99999999999999999999\""}) {
+    auto result = parse(std::string(R"({"type":"history","id":"q","conversation_id":1,"after_seq":)") + over + "}");
+    ASSERT_FALSE(result) << over;
+    EXPECT_EQ(result.error().code, ErrorCode::invalid_field) << over;
+    EXPECT_NE(result.error().message.find("out of range"), std::string::npos) << result.error().message;
+    EXPECT_EQ(request_id_, "\"q\"");
+  }
+}
+
+// JSON integers beyond 64 bits are valid JSON: an integer field holding one is out of range
+// (invalid_field), and the frame's own id is still echoed.
+TEST_F(ProtocolTest, IntegersBeyond64BitsAreOutOfRangeAndKeepTheRequestId) {
+  const std::string huge[] = {"18446744073709551616", "1180591620717411303424", "-9223372036854775809",
+                              "123456789012345678901234567890123456789", "1e400", "18446744073709551615"};
+  for (const std::string& number : huge) {
+    for (const std::string& field : {std::string("limit"), std::string("conversation_id")}) {
+      std::string frame = R"({"id":"r7","type":"history","conversation_id":1,"limit":5})";
+      frame.replace(frame.find(field == "limit" ? "5}" : "1,"), 1, number);
+      auto result = parse(frame);
+      ASSERT_FALSE(result) << frame;
+      EXPECT_EQ(result.error().code, ErrorCode::invalid_field) << frame << " -> " << describe(result);
+      EXPECT_NE(result.error().message.find("out of range"), std::string::npos) << frame << " -> " << describe(result);
+      EXPECT_EQ(request_id_, "\"r7\"") << frame;
+    }
+  }
+  // The same number inside a string is text, untouched.
+  const auto c = parse_as<SendCmd>(R"({"type":"send","conversation_id":1,"client_msg_id":"c","text":"18446744073709551616"})");
+  EXPECT_EQ(c.text, "18446744073709551616");
+  // An id that does not fit is an unusable id: invalid_field, and no id to echo.
+  auto result = parse(R"({"id":18446744073709551616,"type":"ping"})");
+  ASSERT_FALSE(result);
+  EXPECT_EQ(result.error().code, ErrorCode::invalid_field);
+  EXPECT_EQ(request_id_, "");
+  // Numbers that are malformed stay malformed JSON.
+  EXPECT_EQ(parse(R"({"type":"ping","x":01})").error().code, ErrorCode::bad_request);
+  EXPECT_EQ(parse(R"({"type":"ping","x":1.})").error().code, ErrorCode::bad_request);
+}
+
+// Register and log in exist over REST only: over the WebSocket they are unknown commands,
+// whatever fields they carry.
+TEST_F(ProtocolTest, AccountCommandsAreUnknownOverTheWebSocket) {
+  for (const char* frame : {R"({"type":"auth.register","id":1})", R"({"type":"auth.login"})",
+                            R"({"type":"auth.login","username":"alice","password":"correct horse"})"}) {
+    auto result = parse(frame);
+    ASSERT_FALSE(result) << frame;
+    EXPECT_EQ(result.error().code, ErrorCode::unknown_type) << frame;
+  }
+  EXPECT_TRUE(parser_.parse_rest("auth.login", R"({"username":"alice","password":"correct horse"})", {}));
 }
 
 TEST_F(ProtocolTest, NullFieldsCountAsAbsent) {
@@ -576,6 +626,30 @@ TEST_F(ProtocolTest, DepthLimitBoundary) {
   auto over = parse(nested_arrays(limits_.max_json_depth + 1));
   ASSERT_FALSE(over);
   EXPECT_EQ(over.error().code, ErrorCode::bad_request);
+}
+
+// The depth counts containers only: max_json_depth nested objects are accepted whether the
+// innermost holds a scalar or an empty container; one more level is refused either way.
+TEST_F(ProtocolTest, DepthCountsContainersNotTheScalarInside) {
+  auto nested = [](int containers, const std::string& innermost) {
+    std::string frame = R"({"type":"ping","x":)";
+    for (int i = 1; i < containers - 1; ++i) frame += R"({"a":)";
+    frame += containers > 1 ? R"({"a":)" + innermost + "}" : innermost;
+    for (int i = 1; i < containers - 1; ++i) frame += "}";
+    return frame + "}";
+  };
+  const int max = limits_.max_json_depth;
+  for (const std::string& inside : {std::string("1"), std::string("\"s\""), std::string("null")}) {
+    auto ok = parse(nested(max, inside));
+    EXPECT_TRUE(ok) << nested(max, inside) << " -> " << describe(ok);
+    auto over = parse(nested(max + 1, inside));
+    ASSERT_FALSE(over) << nested(max + 1, inside);
+    EXPECT_EQ(over.error().code, ErrorCode::bad_request);
+  }
+  // max containers where the innermost is itself an (empty) container: max + 1 levels.
+  EXPECT_TRUE(parse(nested(max - 1, "{}")));
+  EXPECT_FALSE(parse(nested(max, "{}")));
+  EXPECT_FALSE(parse(nested(max, "[]")));
 }
 
 TEST_F(ProtocolTest, FrameSizeLimitBoundary) {

@@ -23,6 +23,7 @@
 
 #include "store/reader_pool.hpp"
 #include "scratch_dir.hpp"
+#include "store/sqlite/schema.hpp"
 #include "store/store.hpp"
 
 namespace parley::store {
@@ -158,7 +159,7 @@ class StoreTest : public ::testing::Test {
 using StoreSchemaTest = StoreTest;
 
 TEST_F(StoreSchemaTest, MigrationsCreateTheSchemaInWalMode) {
-  EXPECT_EQ(query_text(db_path(), "PRAGMA user_version"), "2");
+  EXPECT_EQ(query_text(db_path(), "PRAGMA user_version"), std::to_string(sqlite::schema_version()));
   EXPECT_EQ(query_text(db_path(), "PRAGMA journal_mode"), "wal");
   EXPECT_EQ(query_text(db_path(), "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"),
             "conversations,events,members,mentions,pins,reactions,revoked_tokens,threads,users");
@@ -206,10 +207,41 @@ TEST_F(StoreSchemaTest, ReopeningKeepsSchemaVersionAndData) {
   const UserId alice = make_user("alice");
   reopen();
   reopen();  // a second reopen must not re-run (and fail on) the migrations either
-  EXPECT_EQ(query_text(db_path(), "PRAGMA user_version"), "2");
+  EXPECT_EQ(query_text(db_path(), "PRAGMA user_version"), std::to_string(sqlite::schema_version()));
   const auto user = read([&](ReadTxn& txn) { return txn.user(alice); });
   ASSERT_TRUE(user.has_value());
   EXPECT_EQ(user->username, "alice");
+}
+
+// Migration 3 orders reactions by the position of the event that added them: rows stored by
+// version 2 (ordered by a millisecond clock) get that position from their reaction.added event.
+TEST_F(StoreSchemaTest, MigrationThreeOrdersExistingReactionsByTheirEvents) {
+  const ConversationId c = make_conversation(ConversationKind::group);
+  const Seq message = append(c, 1, "react to me").event.seq;
+  auto react = [&](UserId user, const std::string& emoji) {
+    batch([&](WriteTxn& txn) {
+      EventRecord e = draft(c, user, "", {}, EventKind::reaction_added);
+      e.target_seq = message;
+      e.meta_json = R"({"emoji":")" + emoji + R"("})";
+      const Pos pos = txn.append_event(std::move(e)).event.pos;
+      txn.add_reaction(c, message, user, emoji, pos);
+    });
+  };
+  react(7, "\xf0\x9f\x91\x8d");  // thumbs up, bytes after the party popper's
+  react(8, "\xf0\x9f\x8e\x89");
+  react(9, "\xf0\x9f\x91\x8d");
+  close();
+  // Back to version 2: no positions; equal clock readings would sort by bytes.
+  query_text(db_path(), "ALTER TABLE reactions DROP COLUMN added_pos");
+  query_text(db_path(), "ALTER TABLE members DROP COLUMN joined_pos");
+  query_text(db_path(), "UPDATE reactions SET created_at = 1");
+  query_text(db_path(), "PRAGMA user_version = 2");
+  open();
+  const auto reactions = read([&](ReadTxn& txn) { return txn.reactions(c, message, message); });
+  ASSERT_EQ(reactions.size(), 3u);
+  EXPECT_EQ(reactions[0].user_id, 7);
+  EXPECT_EQ(reactions[1].user_id, 8);
+  EXPECT_EQ(reactions[2].user_id, 9);
 }
 
 TEST_F(StoreSchemaTest, RefusesADatabaseFromANewerVersion) {

@@ -21,7 +21,7 @@ namespace parley::bench {
 
 struct CommonOptions {
   std::string server_url;          // target; empty with spawn_server
-  std::string admin_token = "bench-admin-token";
+  std::string admin_token = "bench-admin-token-0123456789abcdef";
   std::string spawn_server;        // path to parleyd: start a fresh one with a temporary data dir
   std::vector<std::string> server_args;  // extra arguments for a spawned server
   int server_pid = 0;              // for CPU and memory figures when not spawning

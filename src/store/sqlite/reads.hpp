@@ -246,7 +246,7 @@ class SqliteReads : public Base {
         return sql({"SELECT ", kMemberColumns, " FROM members m WHERE m.conversation_id = ?1 AND m.user_id = ?2"});
       case Q::active_members:
         return sql({"SELECT ", kMemberColumns, " FROM members m WHERE m.conversation_id = ?1 AND m.left_seq IS NULL "
-                    "ORDER BY m.joined_at, m.user_id"});
+                    "ORDER BY m.joined_pos, m.joined_at, m.user_id"});
       case Q::members_page:
         return sql({"SELECT ", kMemberColumns, " FROM members m WHERE m.conversation_id = ?1 AND m.user_id > ?2 AND "
                     "m.left_seq IS NULL ORDER BY m.user_id LIMIT ?3"});
@@ -286,7 +286,7 @@ class SqliteReads : public Base {
         return sql({"SELECT ", kEventColumns, " FROM events WHERE sender_id = ?1 AND client_msg_id = ?2"});
       case Q::reactions:
         return "SELECT seq, emoji, user_id FROM reactions WHERE conversation_id = ?1 AND seq BETWEEN ?2 AND ?3 "
-               "ORDER BY seq, created_at, emoji, user_id";
+               "ORDER BY seq, added_pos, emoji, user_id";
       case Q::threads:
         return "SELECT root_seq, reply_count, last_reply_seq, last_reply_at FROM threads "
                "WHERE conversation_id = ?1 AND root_seq BETWEEN ?2 AND ?3";

@@ -120,11 +120,25 @@ CREATE TABLE pins(
   PRIMARY KEY(conversation_id, seq)
 ) WITHOUT ROWID;
 )sql",
+      // 3: reactions, and members for "longest-standing", ordered by commit position instead
+      // of a millisecond clock (two reactions within one millisecond came out in byte order).
+      // Existing reactions take the position of the event that added them; existing members
+      // keep their order by join time.
+      R"sql(
+ALTER TABLE members ADD COLUMN joined_pos INTEGER NOT NULL DEFAULT 0;  -- pos of the event that (re)joined
+ALTER TABLE reactions ADD COLUMN added_pos INTEGER NOT NULL DEFAULT 0;
+UPDATE reactions SET added_pos = coalesce((
+  SELECT max(e.pos) FROM events e
+  WHERE e.conversation_id = reactions.conversation_id AND e.target_seq = reactions.seq AND e.kind = 11
+    AND e.sender_id = reactions.user_id AND json_extract(e.meta, '$.emoji') = reactions.emoji), 0);
+)sql",
   };
   return list;
 }
 
 }  // namespace
+
+int schema_version() { return static_cast<int>(migrations().size()); }
 
 void migrate(Database& db) {
   auto version_statement = db.prepare("PRAGMA user_version");

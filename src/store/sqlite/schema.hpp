@@ -7,6 +7,9 @@ namespace parley::store::sqlite {
 
 class Database;
 
+// The number of migrations this build knows (PRAGMA user_version after migrate()).
+int schema_version();
+
 // Applies every pending migration. Throws StoreFailure.
 void migrate(Database& db);
 

@@ -2,6 +2,8 @@
 // batches) and the checkpointer that keeps the WAL small.
 #include "store/sqlite/writer.hpp"
 
+#include <utility>
+
 #include <spdlog/spdlog.h>
 
 #include <array>
@@ -33,10 +35,11 @@ class SqliteWriter final : public WriterConnection, public SqliteReads<WriteTxn>
         set_title_(db.prepare("UPDATE conversations SET title = ?2 WHERE id = ?1")),
         conversation_state_(db.prepare("SELECT kind, last_seq, last_pos FROM conversations WHERE id = ?1")),
         upsert_member_(db.prepare(
-            "INSERT INTO members(conversation_id, user_id, role, visible_from_seq, left_seq, last_pos, pull, joined_at) "
-            "VALUES(?1, ?2, ?3, ?4, NULL, ?5, ?6, ?7) ON CONFLICT(conversation_id, user_id) DO UPDATE SET "
+            "INSERT INTO members(conversation_id, user_id, role, visible_from_seq, left_seq, last_pos, pull, joined_at, "
+            "joined_pos) VALUES(?1, ?2, ?3, ?4, NULL, ?5, ?6, ?7, ?5) ON CONFLICT(conversation_id, user_id) DO UPDATE SET "
             "role = excluded.role, visible_from_seq = excluded.visible_from_seq, left_seq = NULL, left_title = NULL, "
-            "last_pos = excluded.last_pos, pull = excluded.pull, joined_at = excluded.joined_at")),
+            "last_pos = excluded.last_pos, pull = excluded.pull, joined_at = excluded.joined_at, "
+            "joined_pos = excluded.joined_pos")),
         end_member_(db.prepare("UPDATE members SET left_seq = ?3, last_pos = ?4, pull = 0, left_title = ?5 "
                                "WHERE conversation_id = ?1 AND user_id = ?2 AND left_seq IS NULL")),
         set_role_(db.prepare("UPDATE members SET role = ?3 WHERE conversation_id = ?1 AND user_id = ?2")),
@@ -87,6 +90,7 @@ class SqliteWriter final : public WriterConnection, public SqliteReads<WriteTxn>
 
   void rollback_batch() noexcept override {
     sqlite3_exec(db_.handle(), "ROLLBACK", nullptr, nullptr, nullptr);
+    erased_ = false;
     touched_.clear();
     conversations_.clear();
     members_.clear();
@@ -100,6 +104,10 @@ class SqliteWriter final : public WriterConnection, public SqliteReads<WriteTxn>
   }
 
   Pos committed_pos() const override { return committed_pos_; }
+
+  // True once after a committed batch that erased message content (its old text may still sit
+  // in the WAL until the WAL is truncated).
+  bool take_erased() { return std::exchange(erased_, false); }
 
   // --- WriteTxn ---
   std::optional<UserRecord> create_user(const std::string& username, const std::string& display_name,
@@ -241,6 +249,7 @@ class SqliteWriter final : public WriterConnection, public SqliteReads<WriteTxn>
   }
 
   void erase_message(ConversationId conversation, Seq seq, std::int64_t at_ms) override {
+    erased_ = true;
     for (W statement : {W::erase_message, W::erase_edits, W::erase_reactions, W::erase_mentions, W::erase_pin}) {
       StatementScope s(w(statement));
       s->bind(1, conversation).bind(2, seq);
@@ -249,9 +258,10 @@ class SqliteWriter final : public WriterConnection, public SqliteReads<WriteTxn>
     }
   }
 
-  bool add_reaction(ConversationId conversation, Seq seq, UserId user, const std::string& emoji) override {
+  bool add_reaction(ConversationId conversation, Seq seq, UserId user, const std::string& emoji,
+                    Pos added_pos) override {
     StatementScope s(w(W::add_reaction));
-    return s->bind(1, conversation).bind(2, seq).bind(3, emoji).bind(4, user).bind(5, wall_clock_ms()).run() > 0;
+    return s->bind(1, conversation).bind(2, seq).bind(3, emoji).bind(4, user).bind(5, wall_clock_ms()).bind(6, added_pos).run() > 0;
   }
   bool remove_reaction(ConversationId conversation, Seq seq, UserId user, const std::string& emoji) override {
     StatementScope s(w(W::remove_reaction));
@@ -334,8 +344,8 @@ class SqliteWriter final : public WriterConnection, public SqliteReads<WriteTxn>
       case W::erase_mentions: return "DELETE FROM mentions WHERE conversation_id = ?1 AND seq = ?2";
       case W::erase_pin: return "DELETE FROM pins WHERE conversation_id = ?1 AND seq = ?2";
       case W::add_reaction:
-        return "INSERT OR IGNORE INTO reactions(conversation_id, seq, emoji, user_id, created_at) "
-               "VALUES(?1, ?2, ?3, ?4, ?5)";
+        return "INSERT OR IGNORE INTO reactions(conversation_id, seq, emoji, user_id, created_at, added_pos) "
+               "VALUES(?1, ?2, ?3, ?4, ?5, ?6)";
       case W::remove_reaction:
         return "DELETE FROM reactions WHERE conversation_id = ?1 AND seq = ?2 AND emoji = ?3 AND user_id = ?4";
       case W::reaction_count:
@@ -406,12 +416,14 @@ class SqliteWriter final : public WriterConnection, public SqliteReads<WriteTxn>
   Pos next_pos_ = 1;
   Pos committed_pos_ = 0;
   bool in_batch_ = false;
+  bool erased_ = false;
 };
 
 // Copies committed WAL frames into the database file on its own thread and connection, so the
 // writer never pays for checkpoints (its auto-checkpoint is off). PASSIVE checkpoints never
 // block the writer or readers; when the WAL passes `wal_max_bytes` a TRUNCATE checkpoint
-// (which waits for readers) brings it back to zero.
+// (which waits for readers) brings it back to zero. After a message is erased, the next tick
+// truncates too (retried until it succeeds), so deleted text does not linger in the WAL.
 class Checkpointer {
  public:
   Checkpointer(const std::string& path, std::int64_t wal_max_bytes)
@@ -420,6 +432,14 @@ class Checkpointer {
     // checkpoint call does nothing (and reports -1 frames).
     db_.exec("SELECT count(*) FROM sqlite_master");
     thread_ = std::thread([this] { run(); });
+  }
+  // Asks for a truncating checkpoint at the next tick (any thread).
+  void request_truncate() {
+    {
+      std::lock_guard lock(mutex_);
+      truncate_requested_ = true;
+    }
+    wake_.notify_one();
   }
   ~Checkpointer() {
     {
@@ -436,16 +456,19 @@ class Checkpointer {
     std::unique_lock lock(mutex_);
     while (!stopping_) {
       wake_.wait_for(lock, std::chrono::milliseconds(50));
+      const bool erase = truncate_requested_;
       lock.unlock();
       std::error_code ec;
       const auto wal_bytes = static_cast<std::int64_t>(std::filesystem::file_size(wal_path_, ec));
-      const int mode = !ec && wal_bytes > wal_max_bytes_ ? SQLITE_CHECKPOINT_TRUNCATE : SQLITE_CHECKPOINT_PASSIVE;
+      const bool truncate = erase || (!ec && wal_bytes > wal_max_bytes_);
+      const int mode = truncate ? SQLITE_CHECKPOINT_TRUNCATE : SQLITE_CHECKPOINT_PASSIVE;
       int frames = 0, copied = 0;
       const int rc = sqlite3_wal_checkpoint_v2(db_.handle(), nullptr, mode, &frames, &copied);
       if (frames < 0) spdlog::error("store.checkpoint_not_in_wal_mode");
       if (rc != SQLITE_OK && rc != SQLITE_BUSY)
         spdlog::warn("store.checkpoint_failed code={} error=\"{}\"", rc, sqlite3_errmsg(db_.handle()));
       lock.lock();
+      if (erase && rc == SQLITE_OK) truncate_requested_ = false;
     }
   }
 
@@ -455,6 +478,7 @@ class Checkpointer {
   std::mutex mutex_;
   std::condition_variable wake_;
   bool stopping_ = false;
+  bool truncate_requested_ = false;
   std::thread thread_;
 };
 
@@ -470,7 +494,10 @@ class OwnedWriter final : public WriterConnection {
     checkpointer_ = std::make_unique<Checkpointer>(path, static_cast<std::int64_t>(options.wal_max_mb) << 20);
   }
   WriteTxn& begin_batch() override { return writer_->begin_batch(); }
-  void commit_batch() override { writer_->commit_batch(); }
+  void commit_batch() override {
+    writer_->commit_batch();
+    if (writer_->take_erased()) checkpointer_->request_truncate();
+  }
   void rollback_batch() noexcept override { writer_->rollback_batch(); }
   Pos committed_pos() const override { return writer_->committed_pos(); }
 
