@@ -9,6 +9,8 @@ PACKAGES=(
   libboost1.81-dev libboost-url1.81-dev libsqlite3-dev libsodium-dev libssl-dev
   libsimdjson-dev libspdlog-dev libfmt-dev libtoml11-dev libcli11-dev libjemalloc-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  # password strength (zxcvbn) and display-name checks (ICU: normalization, confusables)
+  libzxcvbn-dev libicu-dev
   # tests
   python3 python3-pytest python3-websocket python3-requests curl procps
   # latency plots of parley-bench (--plot)

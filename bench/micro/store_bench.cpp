@@ -28,8 +28,8 @@ struct Fixture {
     engine = store::open_engine(options);
     writer = engine->open_writer();
     auto& txn = writer->begin_batch();
-    auto a = txn.create_user("alice", "alice", "", "");
-    auto b = txn.create_user("bob", "bob", "", "");
+    auto a = txn.create_user("alice", "alice", "", "", "");
+    auto b = txn.create_user("bob", "bob", "", "", "");
     for (int i = 0; i < conversation_count; ++i) {
       auto c = txn.create_conversation(ConversationKind::group, "g", "", a->id, std::nullopt);
       txn.add_member(c.id, ConversationKind::group, a->id, Role::owner, 1, 0);

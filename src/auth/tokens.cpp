@@ -3,6 +3,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <openssl/sha.h>
 
 #include <array>
 #include <cassert>
@@ -207,10 +208,11 @@ Result<TokenClaims> TokenSigner::verify(std::string_view token, std::int64_t now
 }
 
 ExternalJwtVerifier::ExternalJwtVerifier(std::string secret, std::string required_issuer,
-                                         std::string required_audience)
+                                         std::string required_audience, std::int64_t max_lifetime_s)
     : secret_(std::move(secret)),
       required_issuer_(std::move(required_issuer)),
-      required_audience_(std::move(required_audience)) {}
+      required_audience_(std::move(required_audience)),
+      max_lifetime_s_(max_lifetime_s) {}
 
 Result<ExternalClaims> ExternalJwtVerifier::verify(std::string_view token, std::int64_t now_s) const {
   if (!enabled()) return unauthorized("host application tokens are not enabled");
@@ -245,13 +247,35 @@ Result<ExternalClaims> ExternalJwtVerifier::verify(std::string_view token, std::
 
   if (*expires_at <= now_s - kClockLeewaySeconds) return make_error(ErrorCode::token_expired, "token expired");
 
+  // A token valid for decades cannot be taken back in practice: refuse long lifetimes.
+  std::optional<std::int64_t> issued_at;
+  simdjson::dom::element iat_value;
+  if ((*claims)["iat"].get(iat_value) == simdjson::SUCCESS) {
+    issued_at = numeric_date(iat_value);
+    if (!issued_at) return unauthorized("token iat is not a number");
+    if (*issued_at > now_s + kClockLeewaySeconds) return unauthorized("token issued in the future (iat)");
+    if (*expires_at - *issued_at > max_lifetime_s_) return unauthorized("token lifetime exceeds auth.jwt_max_lifetime_s");
+  }
+  if (*expires_at - now_s > max_lifetime_s_ + kClockLeewaySeconds)
+    return unauthorized("token expires further ahead than auth.jwt_max_lifetime_s");
+
+  std::string token_id = "h:";
+  if (auto jti = string_claim(*claims, "jti"); jti && !jti->empty() && jti->size() <= 64) {
+    token_id.append(*jti);
+  } else {
+    unsigned char digest[32];
+    SHA256(reinterpret_cast<const unsigned char*>(token.data()), token.size(), digest);
+    token_id += base64url_encode(std::string_view(reinterpret_cast<const char*>(digest), 16));
+  }
+
   std::string username_hint;
   if (auto preferred = string_claim(*claims, "preferred_username")) {
     username_hint = *preferred;
   } else if (auto username = string_claim(*claims, "username")) {
     username_hint = *username;
   }
-  return ExternalClaims{std::string(*subject), std::move(username_hint), *expires_at};
+  return ExternalClaims{std::string(*subject), std::move(username_hint), *expires_at,
+                        issued_at.value_or(*expires_at - max_lifetime_s_), std::move(token_id)};
 }
 
 std::optional<std::string> peek_issuer(std::string_view token) {

@@ -64,6 +64,12 @@ struct ExternalClaims {
   std::string subject;        // "sub", non-empty, at most 255 bytes, valid UTF-8
   std::string username_hint;  // "preferred_username", else "username", else empty; unchecked
   std::int64_t expires_at;    // "exp", Unix seconds (fractions truncated)
+  // "iat" if present; otherwise the earliest the token can have been issued under the
+  // lifetime cap (exp - max lifetime), so that "log out everywhere" covers it too.
+  std::int64_t issued_at;
+  // The handle for revoking this token: "h:" + its "jti" (if a string of 1..64 bytes), else
+  // "h:" + base64url of its SHA-256 (22 characters).
+  std::string token_id;
 };
 
 // Verifies HS256 JWTs minted by a host application with a shared secret.
@@ -75,21 +81,26 @@ class ExternalJwtVerifier {
   // `secret`: the shared HMAC key (config auth.jwt_secret); empty disables host tokens.
   // `required_issuer` / `required_audience`: when non-empty, "iss" must equal it / "aud"
   // (a string or an array of strings) must contain it; when empty, the claim is ignored.
-  ExternalJwtVerifier(std::string secret, std::string required_issuer, std::string required_audience);
+  // `max_lifetime_s`: tokens whose exp is further than this past now (or past their iat) are
+  // refused (config auth.jwt_max_lifetime_s).
+  ExternalJwtVerifier(std::string secret, std::string required_issuer, std::string required_audience,
+                      std::int64_t max_lifetime_s);
 
   // True if a secret is configured; verify() rejects every token otherwise.
   bool enabled() const { return !secret_.empty(); }
 
   // Verifies `token` at Unix time `now_s`. unauthorized: verifier disabled, malformed token,
   // alg other than HS256, bad signature, "sub" missing / not a string / empty / over 255
-  // bytes, "exp" missing or not a number, "nbf" not a number or > now_s + leeway, wrong
-  // "iss" or "aud". token_expired: exp <= now_s - leeway.
+  // bytes, "exp" missing or not a number, "nbf" or "iat" not a number, "nbf" > now_s + leeway,
+  // "iat" > now_s + leeway, a lifetime over the cap, wrong "iss" or "aud". token_expired:
+  // exp <= now_s - leeway.
   Result<ExternalClaims> verify(std::string_view token, std::int64_t now_s) const;
 
  private:
   std::string secret_;
   std::string required_issuer_;
   std::string required_audience_;
+  std::int64_t max_lifetime_s_;
 };
 
 // Returns the "iss" claim of `token` WITHOUT verifying anything, or nullopt if the token is

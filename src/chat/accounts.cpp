@@ -1,20 +1,85 @@
-// Accounts and authentication: register, login, logout, token verification (Parley's own
-// tokens and a host application's JWTs), and the password-hashing threads.
+// Accounts and authentication: register, login, logout, password strength checks, token
+// issue and verification (Parley's own tokens and a host application's JWTs), the sign-in and
+// sign-up guards, and the password-hashing threads. The writes are ChatOps in account_ops.cpp;
+// the account.* commands of a signed-in user are in account_commands.cpp.
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <cmath>
 #include <condition_variable>
 #include <deque>
 #include <thread>
 
+#include "auth/display_names.hpp"
+#include "auth/password_policy.hpp"
 #include "auth/passwords.hpp"
-#include "chat/chat_op.hpp"
+#include "chat/account_ops.hpp"
 #include "chat/serialize.hpp"
 #include "chat/service.hpp"
 #include "core/clock.hpp"
 #include "core/json_writer.hpp"
+#include "core/security_log.hpp"
 #include "core/text.hpp"
 
 namespace parley::chat {
+namespace {
+
+constexpr std::size_t kMaxThrottledKeys = 100000;  // per throttle (fixed limit, protocol.md)
+constexpr std::size_t kKnownAddressesPerAccount = 8;
+constexpr std::int64_t kTokenTouchIntervalMs = 5 * 60 * 1000;
+
+FailurePolicy failure_policy(const AuthConfig& config, int free_failures) {
+  FailurePolicy policy;
+  policy.free_failures = free_failures;
+  policy.base_delay_ms = 1000;
+  policy.max_delay_ms = static_cast<std::int64_t>(config.login_max_delay_s) * 1000;
+  policy.forget_after_ms = static_cast<std::int64_t>(config.login_failure_window_s) * 1000;
+  return policy;
+}
+
+// A hash to run a failed lookup through, so that "no such user" and "wrong password" take
+// the same time and usernames cannot be probed by timing.
+const std::string& dummy_hash(const AuthConfig& config) {
+  static const std::string hash =
+      auth::hash_password("parley-dummy-password", static_cast<unsigned long long>(config.argon2_opslimit),
+                          static_cast<std::size_t>(config.argon2_memlimit_kb) * 1024);
+  return hash;
+}
+
+// Keeps only what a username may contain, for names proposed by a host application.
+std::string sanitize_username(const std::string& hint, int max_bytes) {
+  std::string out;
+  for (char c : ascii_lower(hint)) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-';
+    if (ok) out.push_back(c);
+  }
+  while (!out.empty() && !((out[0] >= 'a' && out[0] <= 'z') || (out[0] >= '0' && out[0] <= '9'))) out.erase(0, 1);
+  if (out.size() > static_cast<std::size_t>(std::min(max_bytes, 24))) out.resize(static_cast<std::size_t>(std::min(max_bytes, 24)));
+  return protocol::is_valid_username(out, max_bytes) ? out : std::string();
+}
+
+gateway::HttpResponse http_error(Error error) { return reply_http(Reply::failure(std::move(error))); }
+
+gateway::HttpResponse too_many(std::string message, std::int64_t retry_after_ms) {
+  return reply_http(Reply::rate_limited(std::move(message), retry_after_ms));
+}
+
+auth::PasswordPolicy password_policy(const AuthConfig& config) {
+  return auth::PasswordPolicy{static_cast<std::size_t>(config.min_password_bytes),
+                              static_cast<double>(config.min_password_entropy_bits)};
+}
+
+}  // namespace
+
+ChatService::AccountGuards::AccountGuards(const AuthConfig& config)
+    : accounts(failure_policy(config, config.login_free_failures), kMaxThrottledKeys),
+      addresses(failure_policy(config, config.login_address_free_failures), kMaxThrottledKeys),
+      signups(config.signups_per_address_per_hour / 3600.0, config.signups_per_address_per_hour, kMaxThrottledKeys),
+      password_checks(config.password_checks_per_address_per_minute / 60.0, config.password_checks_per_address_per_minute,
+                      kMaxThrottledKeys),
+      hashes(config.max_pending_hashes_per_address) {}
+
+// --- password hashing threads ---
 
 void ChatService::start_hash_pool() {
   hash_pool_ = std::make_unique<HashPool>();
@@ -57,115 +122,88 @@ bool ChatService::run_hash_task(std::function<void()> task) {
   return true;
 }
 
-namespace {
-
-// A hash to run a failed lookup through, so that "no such user" and "wrong password" take
-// the same time and usernames cannot be probed by timing.
-const std::string& dummy_hash(const AuthConfig& config) {
-  static const std::string hash =
-      auth::hash_password("parley-dummy-password", static_cast<unsigned long long>(config.argon2_opslimit),
-                          static_cast<std::size_t>(config.argon2_memlimit_kb) * 1024);
-  return hash;
+bool ChatService::run_hash_task_for(const std::string& address, std::function<void()> task) {
+  // One address cannot fill the shared queue: real sign-ins from elsewhere still get a slot.
+  if (!guards_->hashes.acquire(address)) return false;
+  auto release = [this, address] { guards_->hashes.release(address); };
+  if (run_hash_task([task = std::move(task), release] {
+        task();
+        release();
+      }))
+    return true;
+  release();
+  return false;
 }
 
-// Creates a user, or maps a host application's subject to a user (found or created).
-class CreateUserOp final : public ChatOp {
- public:
-  struct Outcome {
-    std::optional<store::UserRecord> user;
-  };
-  CreateUserOp(ChatService& s, ReplyTarget t, std::string username, std::string display_name, std::string hash,
-               std::string external_id, std::shared_ptr<Outcome> outcome)
-      : ChatOp(s, 0, std::move(t)),
-        username_(std::move(username)),
-        display_name_(std::move(display_name)),
-        hash_(std::move(hash)),
-        external_id_(std::move(external_id)),
-        outcome_(std::move(outcome)) {}
+// --- sign-in guards ---
 
- protected:
-  Status run(store::WriteTxn& txn) override {
-    if (!external_id_.empty()) {
-      if (auto existing = txn.user_by_external_id(external_id_)) {
-        outcome_->user = std::move(existing);
-        return Ok{};
-      }
-      // Try the host's preferred name, then variants, so a clash never blocks a login.
-      for (const std::string& candidate : candidates()) {
-        if (auto user = txn.create_user(candidate, display_name_.empty() ? candidate : display_name_, "", external_id_)) {
-          outcome_->user = std::move(user);
-          return Ok{};
-        }
-      }
-      return make_error(ErrorCode::conflict, "could not allocate a username for this subject");
-    }
-    auto user = txn.create_user(username_, display_name_.empty() ? username_ : display_name_, hash_, "");
-    if (!user) return make_error(ErrorCode::conflict, "that username is taken");
-    outcome_->user = std::move(user);
-    return Ok{};
+std::int64_t ChatService::login_wait_ms(const std::string& username, const std::string& address) {
+  const std::int64_t now = monotonic_ms();
+  std::int64_t wait = guards_->addresses.wait_ms(address, now);
+  bool known = false;
+  {
+    std::lock_guard lock(guards_->known_mutex);
+    auto it = guards_->known_addresses.find(username);
+    known = it != guards_->known_addresses.end() &&
+            std::find(it->second.begin(), it->second.end(), address) != it->second.end();
   }
-
- private:
-  std::vector<std::string> candidates() const {
-    // FNV-1a of the subject: stable, short, only needs to make clashes unlikely.
-    std::uint64_t h = 1469598103934665603ULL;
-    for (unsigned char c : external_id_) h = (h ^ c) * 1099511628211ULL;
-    char hex[17];
-    std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(h));
-    std::vector<std::string> out;
-    if (!username_.empty()) {
-      out.push_back(username_);
-      out.push_back(username_.substr(0, 20) + "-" + std::string(hex, 6));
-    }
-    out.push_back("user-" + std::string(hex, 10));
-    out.push_back("user-" + std::string(hex, 16));
-    return out;
-  }
-
-  std::string username_, display_name_, hash_, external_id_;
-  std::shared_ptr<Outcome> outcome_;
-};
-
-class RevokeTokenOp final : public ChatOp {
- public:
-  RevokeTokenOp(ChatService& s, UserId caller, ReplyTarget t, Identity identity)
-      : ChatOp(s, caller, std::move(t)), identity_(std::move(identity)) {}
-
- protected:
-  Status run(store::WriteTxn& txn) override {
-    txn.revoke_token(identity_.token_id, identity_.user_id, identity_.expires_at_s);
-    // After the commit the token joins the in-memory revocation list (on_batch_committed) and
-    // its live sessions close when this batch is delivered.
-    Delivery d;
-    d.revoked_token_id = identity_.token_id;
-    deliveries_.push_back(std::move(d));
-    JsonWriter(reply_.fields).field("revoked", true);
-    return Ok{};
-  }
-
- private:
-  Identity identity_;
-};
-
-// Keeps only what a username may contain, for names proposed by a host application.
-std::string sanitize_username(const std::string& hint, int max_bytes) {
-  std::string out;
-  for (char c : ascii_lower(hint)) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-';
-    if (ok) out.push_back(c);
-  }
-  while (!out.empty() && !((out[0] >= 'a' && out[0] <= 'z') || (out[0] >= '0' && out[0] <= '9'))) out.erase(0, 1);
-  if (out.size() > static_cast<std::size_t>(std::min(max_bytes, 24))) out.resize(static_cast<std::size_t>(std::min(max_bytes, 24)));
-  return protocol::is_valid_username(out, max_bytes) ? out : std::string();
+  // Guessing from elsewhere slows down the account, but not for the addresses its owner
+  // signed in from before.
+  if (!known) wait = std::max(wait, guards_->accounts.wait_ms("a:" + username, now));
+  return wait;
 }
 
-}  // namespace
+void ChatService::login_failed(const std::string& username, const std::string& address, std::string_view reason) {
+  const std::int64_t now = monotonic_ms();
+  guards_->accounts.record_failure("a:" + username, now);
+  guards_->addresses.record_failure(address, now);
+  security_log("login_failed", {{"username", username}, {"address", address}, {"reason", reason}});
+}
+
+void ChatService::login_succeeded(const std::string& username, const std::string& address) {
+  guards_->accounts.record_success("a:" + username);
+  std::lock_guard lock(guards_->known_mutex);
+  if (guards_->known_addresses.size() >= kMaxThrottledKeys) guards_->known_addresses.clear();
+  auto& known = guards_->known_addresses[username];
+  known.erase(std::remove(known.begin(), known.end(), address), known.end());
+  known.insert(known.begin(), address);
+  if (known.size() > kKnownAddressesPerAccount) known.resize(kKnownAddressesPerAccount);
+}
+
+// --- tokens ---
+
+TokenGrant ChatService::grant_token(UserId user, const ClientInfo& client) const {
+  const std::int64_t now_ms = wall_clock_ms();
+  const std::int64_t now_s = now_ms / 1000;
+  TokenGrant grant;
+  grant.record.token_id = auth::random_token_id();
+  grant.record.user_id = user;
+  grant.record.created_at_ms = now_ms;
+  grant.record.expires_at_s = now_s + config_.auth.token_ttl_s;
+  grant.record.device = utf8_prefix(client.device, 128);
+  grant.record.address = client.address;
+  grant.record.last_active_at_ms = now_ms;
+  grant.token = signer_.issue(user, grant.record.token_id, now_s, grant.record.expires_at_s);
+  return grant;
+}
+
+std::string ChatService::token_fields(const TokenGrant& grant, const store::UserRecord& user) {
+  std::string fields;
+  JsonWriter w(fields);
+  w.field("token", grant.token);
+  w.field("token_id", grant.record.token_id);
+  w.field("expires_at", grant.record.expires_at_s);
+  w.key("user");
+  write_user(w, user);
+  return fields;
+}
 
 Result<Identity> ChatService::verify_own_token(const std::string& token) const {
   auto claims = signer_.verify(token, wall_clock_ms() / 1000);
   if (!claims) return claims.take_error();
-  if (revoked_.contains(claims->token_id)) return make_error(ErrorCode::token_revoked, "this token was revoked");
-  return Identity{claims->user_id, claims->token_id, claims->expires_at};
+  if (tokens_.is_revoked(claims->token_id) || tokens_.is_cut_off(claims->user_id, claims->issued_at, claims->token_id))
+    return make_error(ErrorCode::token_revoked, "this token was revoked");
+  return Identity{claims->user_id, claims->token_id, claims->issued_at, claims->expires_at};
 }
 
 void ChatService::authenticate(const std::string& token, unsigned thread, std::function<void(Result<Identity>)> done) {
@@ -179,133 +217,215 @@ void ChatService::authenticate(const std::string& token, unsigned thread, std::f
     done(claims.take_error());
     return;
   }
+  if (tokens_.is_revoked(claims->token_id)) {
+    done(make_error(ErrorCode::token_revoked, "this token was revoked"));
+    return;
+  }
+  // The verifier tolerates clock skew past "exp"; the session lives as long as that.
+  const std::int64_t expires_at = claims->expires_at + auth::ExternalJwtVerifier::kClockLeewaySeconds;
+  auto finish = [this, issued_at = claims->issued_at, token_id = claims->token_id, expires_at](UserId user) -> Result<Identity> {
+    if (tokens_.is_cut_off(user, issued_at, token_id)) return make_error(ErrorCode::token_revoked, "this token was revoked");
+    return Identity{user, token_id, issued_at, expires_at};
+  };
   {
     std::shared_lock lock(external_mutex_);
     if (auto it = external_users_.find(claims->subject); it != external_users_.end()) {
-      done(Identity{it->second, std::string(), claims->expires_at + auth::ExternalJwtVerifier::kClockLeewaySeconds});
+      const UserId user = it->second;
+      lock.unlock();
+      done(finish(user));
       return;
     }
   }
   // First sight of this subject since start-up: find or create its user on the writer.
-  auto outcome = std::make_shared<CreateUserOp::Outcome>();
+  auto created = std::make_shared<CreatedAccount>();
   ReplyTarget target;
   target.thread = thread;
   const std::string subject = claims->subject;
-  // The verifier tolerates clock skew past "exp"; the session lives as long as that.
-  const std::int64_t expires_at = claims->expires_at + auth::ExternalJwtVerifier::kClockLeewaySeconds;
-  target.http = [this, outcome, subject, expires_at, done](const Reply& reply) {
-    if (reply.error || !outcome->user) {
+  target.http = [this, created, subject, finish, done](const Reply& reply) {
+    if (reply.error || !created->user) {
       done(reply.error ? *reply.error : make_error(ErrorCode::internal, "user mapping failed"));
       return;
     }
     {
       std::unique_lock lock(external_mutex_);
-      external_users_[subject] = outcome->user->id;
+      external_users_[subject] = created->user->id;
     }
-    done(Identity{outcome->user->id, std::string(), expires_at});
+    done(finish(created->user->id));
   };
-  std::string display_name = utf8_prefix(claims->username_hint, static_cast<std::size_t>(config_.limits.max_title_bytes));
-  auto op = std::make_unique<CreateUserOp>(*this, target, sanitize_username(claims->username_hint, config_.limits.max_username_bytes),
-                                           std::move(display_name), "", claims->subject, outcome);
-  if (!submit_write(std::move(op))) done(make_error(ErrorCode::unavailable, "the write queue is full; retry"));
+  NewAccount account;
+  account.username = sanitize_username(claims->username_hint, config_.limits.max_username_bytes);
+  account.display_name =
+      auth::sanitize_display_name(claims->username_hint, static_cast<std::size_t>(config_.limits.max_display_name_bytes));
+  account.external_id = claims->subject;
+  if (!submit_write(make_create_user_op(*this, target, std::move(account), created)))
+    done(make_error(ErrorCode::unavailable, "the write queue is full; retry"));
 }
 
-std::string ChatService::issue_token_fields(const store::UserRecord& user) {
-  const std::int64_t now = wall_clock_ms() / 1000;
-  const std::int64_t expires_at = now + config_.auth.token_ttl_s;
-  std::string fields;
-  JsonWriter w(fields);
-  w.field("token", signer_.issue(user.id, auth::random_token_id(), now, expires_at));
-  w.field("expires_at", expires_at);
-  w.key("user");
-  write_user(w, user);
-  return fields;
+void ChatService::touch_token(const Identity& identity) {
+  if (identity.host_token() || identity.token_id.empty()) return;  // not listed, nothing to update
+  const std::int64_t now = wall_clock_ms();
+  {
+    std::lock_guard lock(touched_mutex_);
+    std::int64_t& last = touched_tokens_[identity.token_id];
+    if (last != 0 && now - last < kTokenTouchIntervalMs) return;
+    last = now;
+    if (touched_tokens_.size() > kMaxThrottledKeys) touched_tokens_.clear();
+  }
+  submit_write(make_touch_token_op(*this, identity.token_id, now));  // best effort: a full queue skips it
 }
+
+// --- REST: register, login, logout ---
 
 void ChatService::register_account(const gateway::HttpRequest& request, gateway::HttpResponder respond) {
-  auto respond_error = [respond](Error e) { respond(reply_http(Reply::failure(std::move(e)))); };
-  if (!config_.auth.allow_registration) return respond_error(make_error(ErrorCode::forbidden, "registration is disabled"));
+  const std::string& mode = config_.auth.registration;
+  const std::string address = request.address;
+  if (mode == "closed") {
+    security_log("signup_refused", {{"address", address}, {"reason", "closed"}});
+    return respond(http_error(make_error(ErrorCode::forbidden, "registration is closed")));
+  }
   auto parsed = parser(request.thread_index).parse_rest("auth.register", request.body, {});
-  if (!parsed) return respond_error(parsed.take_error());
+  if (!parsed) return respond(http_error(parsed.take_error()));
   auto cmd = std::get<protocol::RegisterCmd>(std::move(*parsed));
   if (!protocol::is_valid_username(cmd.username, config_.limits.max_username_bytes))
-    return respond_error(make_error(ErrorCode::invalid_field,
-                                    "'username' must be 3.." + std::to_string(config_.limits.max_username_bytes) +
-                                        " characters of a-z 0-9 _ . - starting with a letter or digit"));
-  if (cmd.password.size() < 8) return respond_error(make_error(ErrorCode::invalid_field, "'password' must be at least 8 bytes"));
+    return respond(http_error(make_error(ErrorCode::invalid_field,
+                                         "'username' must be 3.." + std::to_string(config_.limits.max_username_bytes) +
+                                             " characters of a-z 0-9 _ . - starting with a letter or digit")));
+  const std::string username = ascii_lower(cmd.username);
+  auto display_name =
+      auth::normalize_display_name(cmd.display_name, static_cast<std::size_t>(config_.limits.max_display_name_bytes));
+  if (!display_name) return respond(http_error(display_name.take_error()));
+  if (mode == "invite" && cmd.invite.empty())
+    return respond(http_error(make_error(ErrorCode::forbidden, "an invite code is required to register here")));
+  const auto strength = auth::assess_password(cmd.password, password_policy(config_.auth), {username, *display_name});
+  if (!strength.acceptable) return respond(http_error(make_error(ErrorCode::invalid_field, "'password' " + strength.problem)));
+  std::int64_t retry_after_ms = 0;
+  if (!guards_->signups.take(address, monotonic_ms(), retry_after_ms)) {
+    security_log("signup_refused", {{"address", address}, {"reason", "throttled"}});
+    return respond(too_many("too many sign-ups from your address; retry later", retry_after_ms));
+  }
+
+  NewAccount account;
+  account.username = username;
+  account.display_name = std::move(*display_name);
+  if (mode == "invite") account.invite_hash = invite_code_hash(cmd.invite);
+  account.token_for = ClientInfo{address, cmd.device.empty() ? request.user_agent : cmd.device};
   const unsigned thread = request.thread_index;
-  auto task = [this, cmd = std::move(cmd), thread, respond]() mutable {
-    std::string hash;
-    try {
-      hash = auth::hash_password(cmd.password, static_cast<unsigned long long>(config_.auth.argon2_opslimit),
-                                 static_cast<std::size_t>(config_.auth.argon2_memlimit_kb) * 1024);
-    } catch (const std::exception& e) {
-      spdlog::error("auth.hash_failed error=\"{}\"", e.what());
-      ReplyTarget target;
-      target.thread = thread;
-      target.http = [respond](const Reply& reply) { respond(reply_http(reply)); };
-      return reply_on_thread(target, Reply::failure(ErrorCode::unavailable, "could not hash the password; retry"));
-    }
-    auto outcome = std::make_shared<CreateUserOp::Outcome>();
+  auto task = [this, password = std::move(cmd.password), account = std::move(account), thread, respond,
+               address]() mutable {
     ReplyTarget target;
     target.thread = thread;
-    target.http = [this, outcome, respond](const Reply& reply) {
-      if (reply.error || !outcome->user) return respond(reply_http(reply));
+    auto created = std::make_shared<CreatedAccount>();
+    target.http = [created, respond, address](const Reply& reply) {
+      if (reply.error || !created->user) {
+        security_log("signup_refused", {{"address", address}, {"reason", reply.error ? reply.error->message : "?"}});
+        return respond(reply_http(reply));
+      }
+      security_log("signup", {{"user_id", std::to_string(created->user->id)}, {"username", created->user->username},
+                              {"address", address}});
       Reply ok;
-      ok.fields = issue_token_fields(*outcome->user);
+      ok.fields = created->token_fields;
       auto response = reply_http(ok);
       response.status = 201;
       respond(std::move(response));
     };
-    const std::string username = ascii_lower(cmd.username);
-    auto op = std::make_unique<CreateUserOp>(*this, target, username, cmd.display_name, std::move(hash), "", outcome);
-    if (!submit_write(std::move(op)))
+    try {
+      account.password_hash =
+          auth::hash_password(password, static_cast<unsigned long long>(config_.auth.argon2_opslimit),
+                              static_cast<std::size_t>(config_.auth.argon2_memlimit_kb) * 1024);
+    } catch (const std::exception& e) {
+      spdlog::error("auth.hash_failed error=\"{}\"", e.what());
+      return reply_on_thread(target, Reply::failure(ErrorCode::unavailable, "could not hash the password; retry"));
+    }
+    if (!submit_write(make_create_user_op(*this, target, std::move(account), created)))
       reply_on_thread(target, Reply::failure(ErrorCode::unavailable, "the write queue is full; retry"));
   };
-  if (!run_hash_task(std::move(task))) respond_error(make_error(ErrorCode::unavailable, "too many sign-ups in progress; retry"));
+  if (!run_hash_task_for(address, std::move(task)))
+    respond(too_many("too many sign-ins in progress from your address; retry", 1000));
 }
 
 void ChatService::login(const gateway::HttpRequest& request, gateway::HttpResponder respond) {
-  auto respond_error = [respond](Error e) { respond(reply_http(Reply::failure(std::move(e)))); };
   auto parsed = parser(request.thread_index).parse_rest("auth.login", request.body, {});
-  if (!parsed) return respond_error(parsed.take_error());
+  if (!parsed) return respond(http_error(parsed.take_error()));
   auto cmd = std::get<protocol::LoginCmd>(std::move(*parsed));
+  const std::string username = ascii_lower(cmd.username);
+  const std::string address = request.address;
+  // Throttled attempts cost no hashing and do not say whether the account exists.
+  if (const std::int64_t wait = login_wait_ms(username, address); wait > 0) {
+    security_log("login_throttled", {{"username", username}, {"address", address}});
+    return respond(too_many("too many failed sign-ins; retry later", wait));
+  }
+  const ClientInfo client{address, cmd.device.empty() ? request.user_agent : cmd.device};
   const unsigned thread = request.thread_index;
-  auto read = [this, cmd = std::move(cmd), thread, respond](store::ReadTxn* txn) mutable {
+  auto read = [this, password = std::move(cmd.password), username, client, thread, respond](store::ReadTxn* txn) mutable {
     ReplyTarget target;
     target.thread = thread;
     target.http = [respond](const Reply& reply) { respond(reply_http(reply)); };
     if (!txn) return reply_on_thread(target, Reply::failure(ErrorCode::unavailable, "the store could not be read; retry"));
-    const std::string username = ascii_lower(cmd.username);
     auto credentials = txn->credentials(username);
-    std::optional<store::UserRecord> user;
-    if (credentials) user = txn->user(credentials->id);
-    auto verify = [this, password = std::move(cmd.password), credentials, user, target]() {
-      const bool known = credentials && !credentials->password_hash.empty() && user;
+    auto verify = [this, password = std::move(password), credentials, username, client, target]() {
+      const bool known = credentials && !credentials->password_hash.empty();
       const bool match = auth::verify_password(password, known ? credentials->password_hash : dummy_hash(config_.auth));
-      if (!known || !match) return reply_on_thread(target, Reply::failure(ErrorCode::unauthorized, "wrong username or password"));
-      Reply ok;
-      ok.fields = issue_token_fields(*user);
-      reply_on_thread(target, std::move(ok));
+      if (!known || !match) {
+        login_failed(username, client.address, known ? "wrong_password" : "unknown_user");
+        return reply_on_thread(target, Reply::failure(ErrorCode::unauthorized, "wrong username or password"));
+      }
+      login_succeeded(username, client.address);
+      ReplyTarget issued = target;
+      issued.http = [respond = target.http, user = credentials->id, address = client.address](const Reply& reply) {
+        if (!reply.error) security_log("login", {{"user_id", std::to_string(user)}, {"address", address}});
+        respond(reply);
+      };
+      if (!submit_write(make_issue_token_op(*this, issued, credentials->id, client)))
+        reply_on_thread(target, Reply::failure(ErrorCode::unavailable, "the write queue is full; retry"));
     };
-    if (!run_hash_task(std::move(verify)))
-      reply_on_thread(target, Reply::failure(ErrorCode::unavailable, "too many logins in progress; retry"));
+    if (!run_hash_task_for(client.address, std::move(verify)))
+      reply_on_thread(target, Reply::rate_limited("too many sign-ins in progress from your address; retry", 1000));
   };
-  if (!readers_->submit(std::move(read))) respond_error(make_error(ErrorCode::unavailable, "the read queue is full; retry"));
+  if (!readers_->submit(std::move(read))) respond(http_error(make_error(ErrorCode::unavailable, "the read queue is full; retry")));
 }
 
 void ChatService::logout(const Identity& caller, gateway::HttpResponder respond, unsigned thread) {
   ReplyTarget target;
   target.thread = thread;
-  target.http = [respond](const Reply& reply) { respond(reply_http(reply)); };
-  if (caller.token_id.empty()) {
-    // A host application's token: the host ends it (it expires); nothing to revoke here.
-    Reply ok;
-    JsonWriter(ok.fields).field("revoked", false);
-    return respond(reply_http(ok));
-  }
-  if (!submit_write(std::make_unique<RevokeTokenOp>(*this, caller.user_id, target, caller)))
-    respond(reply_http(Reply::failure(ErrorCode::unavailable, "the write queue is full; retry")));
+  target.http = [respond, caller](const Reply& reply) {
+    if (!reply.error)
+      security_log("token_revoked", {{"user_id", std::to_string(caller.user_id)}, {"token_id", caller.token_id},
+                                     {"by", "logout"}});
+    respond(reply_http(reply));
+  };
+  if (!submit_write(make_logout_op(*this, target, caller)))
+    respond(http_error(make_error(ErrorCode::unavailable, "the write queue is full; retry")));
+}
+
+void ChatService::password_check(const gateway::HttpRequest& request, gateway::HttpResponder respond) {
+  std::int64_t retry_after_ms = 0;
+  if (!guards_->password_checks.take(request.address, monotonic_ms(), retry_after_ms))
+    return respond(too_many("too many password checks from your address; retry later", retry_after_ms));
+  auto parsed = parser(request.thread_index).parse_rest("auth.password_check", request.body, {});
+  if (!parsed) return respond(http_error(parsed.take_error()));
+  const auto& cmd = std::get<protocol::PasswordCheckCmd>(*parsed);
+  const auto strength =
+      auth::assess_password(cmd.password, password_policy(config_.auth), {ascii_lower(cmd.username), cmd.display_name});
+  Reply reply;
+  JsonWriter w(reply.fields);
+  w.field("acceptable", strength.acceptable);
+  w.field("entropy_bits", static_cast<std::int64_t>(std::floor(strength.entropy_bits)));
+  if (!strength.acceptable) w.field("problem", "'password' " + strength.problem);
+  w.field("min_password_bytes", config_.auth.min_password_bytes);
+  w.field("min_password_entropy_bits", config_.auth.min_password_entropy_bits);
+  respond(reply_http(reply));
+}
+
+void ChatService::auth_config(gateway::HttpResponder respond) {
+  Reply reply;
+  JsonWriter w(reply.fields);
+  w.field("registration", config_.auth.registration);
+  w.field("min_password_bytes", config_.auth.min_password_bytes);
+  w.field("min_password_entropy_bits", config_.auth.min_password_entropy_bits);
+  w.field("max_username_bytes", config_.limits.max_username_bytes);
+  w.field("max_display_name_bytes", config_.limits.max_display_name_bytes);
+  w.field("host_tokens", external_verifier_.enabled());
+  respond(reply_http(reply));
 }
 
 }  // namespace parley::chat

@@ -9,6 +9,7 @@
 
 #include "chat/reply.hpp"
 #include "gateway/websocket_codec.hpp"
+#include "store/records.hpp"
 
 namespace parley::chat {
 
@@ -28,7 +29,9 @@ struct Delivery {
   // The requesting session does not get `event_frame` (send: its ack stands in for the event).
   bool skip_requester = false;
   std::optional<SubscriptionSnapshot> snapshot;  // answers a hello (requester's thread)
-  std::string revoked_token_id;                  // close sessions authenticated with it
+  std::vector<std::string> revoked_token_ids;    // close sessions authenticated with them
+  // "Log out everywhere": close the user's sessions whose tokens it covers.
+  std::optional<store::TokenCutoff> token_cutoff;
   // A frame for every session of these users (e.g. read state for a user's own devices).
   std::vector<UserId> to_users;
   gateway::SharedFrame user_frame;

@@ -1,5 +1,7 @@
 #include "chat/hub.hpp"
 
+#include "chat/token_registry.hpp"
+
 #include <algorithm>
 
 #include "core/json_writer.hpp"
@@ -116,7 +118,8 @@ void Hub::apply(const DeliveryBatch& batch) {
       auto it = users_.find(user);
       if (it != users_.end()) unsubscribe(user, it->second, item.conversation_id);
     }
-    if (!item.revoked_token_id.empty()) close_token_sessions(item.revoked_token_id);
+    for (const std::string& token_id : item.revoked_token_ids) close_token_sessions(token_id);
+    if (item.token_cutoff) close_cut_off_sessions(*item.token_cutoff);
   }
   delivered_pos_ = std::max(delivered_pos_, batch.committed_pos);
 }
@@ -212,6 +215,23 @@ void Hub::close_token_sessions(const std::string& token_id) {
   for (auto& [id, session] : sessions_)
     if (session->context && chat_session(*session).token_id == token_id) matching.push_back(session);
   for (gateway::Session* session : matching) session->close(gateway::close_code::token_invalid, "token revoked");
+}
+
+void Hub::close_cut_off_sessions(const store::TokenCutoff& cutoff) {
+  auto it = users_.find(cutoff.user_id);
+  if (it == users_.end()) return;
+  std::vector<gateway::Session*> matching;
+  for (gateway::Session* session : it->second.sessions) {
+    const ChatSession& state = chat_session(*session);
+    if (cutoff_covers(cutoff, state.token_issued_at_s, state.token_id)) matching.push_back(session);
+  }
+  for (gateway::Session* session : matching) session->close(gateway::close_code::token_invalid, "token revoked");
+}
+
+void Hub::count_user_sessions(UserId user, std::unordered_map<std::string, int>& counts) const {
+  auto it = users_.find(user);
+  if (it == users_.end()) return;
+  for (gateway::Session* session : it->second.sessions) ++counts[chat_session(*session).token_id];
 }
 
 void Hub::describe_sessions(std::string& out) const {

@@ -18,7 +18,8 @@ namespace parley::chat {
 // What the chat layer keeps on each session.
 struct ChatSession final : gateway::SessionContext {
   UserId user_id = 0;            // 0 until hello succeeds
-  std::string token_id;          // jti of the token it authenticated with
+  std::string token_id;          // jti of the token it authenticated with ("h:..." for host tokens)
+  std::int64_t token_issued_at_s = 0;
   std::string device;
   std::int64_t connected_at_ms = 0;
   bool hello_in_progress = false;
@@ -69,6 +70,10 @@ class Hub {
 
   // Closes every session authenticated with `token_id` (4004).
   void close_token_sessions(const std::string& token_id);
+  // Closes the sessions of `cutoff.user_id` whose tokens the cut-off takes back (4004).
+  void close_cut_off_sessions(const store::TokenCutoff& cutoff);
+  // Adds, per token id, the number of this user's sessions here to `counts`.
+  void count_user_sessions(UserId user, std::unordered_map<std::string, int>& counts) const;
   // Closes every session (shutdown).
   void close_all(std::uint16_t code, std::string_view reason);
 

@@ -2,6 +2,8 @@
 // frame {"type":"ok","id":...,<fields>} or a REST body {<fields>}.
 #pragma once
 
+#include <algorithm>
+#include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
@@ -16,6 +18,9 @@ struct Reply {
   std::optional<Error> error;
   const char* type = "ok";  // "ok", or "ack" for send
   std::string fields;       // JSON object members without the braces; may be empty
+  // rate_limited errors: when to retry. WebSocket: a "retry_after_ms" field; REST: the same
+  // field in the error object and a Retry-After header (seconds, rounded up).
+  std::int64_t retry_after_ms = 0;
 
   static Reply failure(Error e) {
     Reply r;
@@ -23,6 +28,11 @@ struct Reply {
     return r;
   }
   static Reply failure(ErrorCode code, std::string message) { return failure(Error{code, std::move(message)}); }
+  static Reply rate_limited(std::string message, std::int64_t retry_after_ms) {
+    Reply r = failure(ErrorCode::rate_limited, std::move(message));
+    r.retry_after_ms = std::max<std::int64_t>(1, retry_after_ms);
+    return r;
+  }
 };
 
 // Who asked: a WebSocket session (by id, on its thread) or an HTTP exchange (a callback run on

@@ -41,7 +41,8 @@ bool ChatService::on_request(gateway::HttpRequest& request, gateway::HttpRespond
     return true;
   }
   if (path.rfind("/v1/admin/", 0) == 0) return handle_admin(request, respond);
-  if ((path == "/v1/auth/register" || path == "/v1/auth/login" || path == "/v1/auth/logout") &&
+  if ((path == "/v1/auth/register" || path == "/v1/auth/login" || path == "/v1/auth/logout" ||
+       path == "/v1/auth/password_check") &&
       request.method != "POST") {
     respond(json_response(405, R"({"error":{"code":"bad_request","message":"method not allowed: use POST"}})"));
     return true;
@@ -52,6 +53,18 @@ bool ChatService::on_request(gateway::HttpRequest& request, gateway::HttpRespond
   }
   if (request.method == "POST" && path == "/v1/auth/login") {
     login(request, respond);
+    return true;
+  }
+  if (request.method == "POST" && path == "/v1/auth/password_check") {
+    password_check(request, respond);
+    return true;
+  }
+  if (path == "/v1/auth/config") {
+    if (request.method != "GET") {
+      respond(json_response(405, R"({"error":{"code":"bad_request","message":"method not allowed: use GET"}})"));
+      return true;
+    }
+    auth_config(respond);
     return true;
   }
 
@@ -71,11 +84,13 @@ bool ChatService::on_request(gateway::HttpRequest& request, gateway::HttpRespond
   const std::string type(route.command);
   const unsigned thread = request.thread_index;
   const bool is_me = path == "/v1/me";
+  ClientInfo client{request.address, request.user_agent};
   // The callback may run after this request object is gone: it owns what it needs.
   authenticate(request.bearer_token, thread,
                [this, body = std::move(request.body), respond, type, params = std::move(params), is_logout, is_me,
-                thread](Result<Identity> identity) mutable {
+                thread, client = std::move(client)](Result<Identity> identity) mutable {
                  if (!identity) return respond(reply_http(Reply::failure(identity.take_error())));
+                 touch_token(*identity);
                  if (is_logout) return logout(*identity, respond, thread);
                  // /v1/me is the caller, whatever the query says (the first match wins).
                  if (is_me) params.insert(params.begin(), {"user_id", std::to_string(identity->user_id)});
@@ -84,7 +99,7 @@ bool ChatService::on_request(gateway::HttpRequest& request, gateway::HttpRespond
                  ReplyTarget target;
                  target.thread = thread;
                  target.http = [respond](const Reply& reply) { respond(reply_http(reply)); };
-                 run_command(nullptr, *identity, std::move(*command), std::move(target));
+                 run_command(nullptr, *identity, client, std::move(*command), std::move(target));
                });
   return true;
 }

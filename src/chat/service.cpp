@@ -81,18 +81,6 @@ class HelloSnapshotOp final : public ChatOp {
 
 }  // namespace
 
-// --- RevocationList ---
-
-bool RevocationList::contains(const std::string& token_id) const {
-  std::shared_lock lock(mutex_);
-  return ids_.count(token_id) > 0;
-}
-
-void RevocationList::add(const std::string& token_id) {
-  std::unique_lock lock(mutex_);
-  ids_.insert(token_id);
-}
-
 // --- ChatOp ---
 
 void ChatOp::apply(store::WriteTxn& txn) {
@@ -162,7 +150,9 @@ ChatService::ChatService(const Config& config, gateway::ThreadPoster& poster)
     : config_(config),
       poster_(poster),
       signer_(load_or_create_token_key(config)),
-      external_verifier_(config.auth.jwt_secret, config.auth.jwt_issuer, config.auth.jwt_audience),
+      external_verifier_(config.auth.jwt_secret, config.auth.jwt_issuer, config.auth.jwt_audience,
+                         config.auth.jwt_max_lifetime_s),
+      guards_(std::make_unique<AccountGuards>(config.auth)),
       presence_(config_.presence) {
   store::EngineOptions options;
   options.url = config.store_url();
@@ -188,17 +178,20 @@ void ChatService::start() {
       [this](store::Committer::Batch& batch, Pos pos) { on_batch_committed(batch, pos); });
   readers_ = std::make_unique<store::ReaderPool>(*engine_, config_.server.reader_threads,
                                                  static_cast<std::size_t>(config_.store.max_queue));
-  // Revocations survive restarts: load the ones still relevant.
+  // Revocations and cut-offs survive restarts: load the ones still relevant.
   std::promise<void> loaded;
   readers_->submit([this, &loaded](store::ReadTxn* txn) {
-    if (txn)
-      for (auto& id : txn->revoked_token_ids(wall_clock_ms() / 1000)) revoked_.add(id);
+    if (txn) {
+      for (auto& id : txn->revoked_token_ids(wall_clock_ms() / 1000)) tokens_.add_revoked(id);
+      for (const auto& cutoff : txn->token_cutoffs()) tokens_.set_cutoff(cutoff);
+    }
     loaded.set_value();
   });
   loaded.get_future().wait();
   committer_->start();
   start_hash_pool();
   poster_.post_after(0, config_.presence.batch_ms, [this] { presence_tick(); });
+  schedule_upkeep(0);
   accepting_.store(true);
   ready_.store(true, std::memory_order_release);
 }
@@ -256,12 +249,8 @@ void ChatService::on_close(gateway::Session& session) {
 void ChatService::on_rate_limited(gateway::Session& session, std::string_view json, std::int64_t retry_after_ms) {
   std::string request_id;
   (void)parser(session.thread_index()).parse_frame(json, request_id);  // only for the id
-  Reply reply = Reply::failure(ErrorCode::rate_limited, "too many frames; retry after retry_after_ms");
-  std::string frame = reply_frame_json(reply, request_id);
-  frame.pop_back();
-  JsonWriter(frame).field("retry_after_ms", retry_after_ms);
-  frame.push_back('}');
-  session.send_text(frame);
+  session.send_text(
+      reply_frame_json(Reply::rate_limited("too many frames; retry after retry_after_ms", retry_after_ms), request_id));
 }
 
 void ChatService::on_text(gateway::Session& session, std::string_view json) {
@@ -295,21 +284,23 @@ void ChatService::on_text(gateway::Session& session, std::string_view json) {
     session.send_text(reply_frame_json(pong, request_id));
     return;
   }
-  Identity caller{state.user_id, state.token_id, 0};
+  Identity caller{state.user_id, state.token_id, state.token_issued_at_s, 0};
+  ClientInfo client{session.upgrade().address, state.device.empty() ? session.upgrade().user_agent : state.device};
   ReplyTarget target;
   target.thread = thread;
   target.session_id = session.id();
   target.request_id = std::move(request_id);
-  run_command(&session, caller, std::move(*command), std::move(target));
+  run_command(&session, caller, client, std::move(*command), std::move(target));
 }
 
-void ChatService::run_command(gateway::Session* session, const Identity& caller, protocol::Command&& command,
-                              ReplyTarget target) {
+void ChatService::run_command(gateway::Session* session, const Identity& caller, const ClientInfo& client,
+                              protocol::Command&& command, ReplyTarget target) {
   if (!accepting_.load(std::memory_order_relaxed)) {
     reply_on_thread(target, Reply::failure(ErrorCode::unavailable, "the server is shutting down"));
     return;
   }
   if (handle_live(session, caller, command, target)) return;
+  if (handle_account(caller, client, command, target)) return;
   if (auto op = make_write_op(caller, std::move(command), target)) {
     ReplyTarget copy = target;
     if (!submit_write(std::move(op)))
@@ -332,7 +323,8 @@ void ChatService::on_batch_committed(store::Committer::Batch& batch, Pos committ
     for (const auto& item : static_cast<ChatOp&>(*op).deliveries()) {
       ++total;
       if (item.event_frame) ++events;
-      if (!item.revoked_token_id.empty()) revoked_.add(item.revoked_token_id);  // durable now
+      for (const std::string& token_id : item.revoked_token_ids) tokens_.add_revoked(token_id);  // durable now
+      if (item.token_cutoff) tokens_.set_cutoff(*item.token_cutoff);
     }
   events_committed_.fetch_add(events, std::memory_order_relaxed);
   delivery->items.reserve(total);
@@ -386,7 +378,9 @@ void ChatService::finish_hello(SessionId session_id, unsigned thread, const std:
   }
   state.user_id = identity->user_id;
   state.token_id = identity->token_id;
+  state.token_issued_at_s = identity->issued_at_s;
   session->mark_authenticated(identity->expires_at_s * 1000);
+  touch_token(*identity);
   presence_.session_started(identity->user_id, session_id, wall_clock_ms());
   const UserId user = identity->user_id;
   auto ready = [this, session_id, thread, request_id, user](Pos cursor) {

@@ -22,8 +22,10 @@
 #include "chat/hub.hpp"
 #include "chat/message_ops.hpp"
 #include "chat/presence.hpp"
+#include "chat/token_registry.hpp"
 #include "core/config.hpp"
 #include "core/hash.hpp"
+#include "core/throttle.hpp"
 #include "gateway/session.hpp"
 #include "protocol/parse.hpp"
 #include "store/committer.hpp"
@@ -33,22 +35,25 @@ namespace parley::chat {
 
 class ChatOp;
 
-// Token ids revoked before they expire. Read by every thread, written rarely.
-class RevocationList {
- public:
-  bool contains(const std::string& token_id) const;
-  void add(const std::string& token_id);
-
- private:
-  mutable std::shared_mutex mutex_;
-  std::unordered_set<std::string> ids_;
-};
-
 // An authenticated caller.
 struct Identity {
   UserId user_id = 0;
-  std::string token_id;
+  std::string token_id;        // "jti" of a Parley token; "h:..." for a host application's
+  std::int64_t issued_at_s = 0;
   std::int64_t expires_at_s = 0;
+  bool host_token() const { return token_id.rfind("h:", 0) == 0; }
+};
+
+// Where a request comes from, for throttles, token records and the security log.
+struct ClientInfo {
+  std::string address;  // client IP address (behind a trusted proxy: the one it reports)
+  std::string device;   // device label given by the client, else its User-Agent
+};
+
+// A token just issued to a user, with its store record.
+struct TokenGrant {
+  std::string token;
+  store::TokenRecord record;
 };
 
 struct ServiceStats {
@@ -91,6 +96,12 @@ class ChatService final : public gateway::SessionHandler, public gateway::HttpHa
 
   // Delivers `reply` to its requester on the requester's thread. Any thread.
   void reply_on_thread(const ReplyTarget& target, Reply reply);
+
+  // Signs a new token for `user` (not yet stored: the caller's write op stores the record).
+  // Any thread.
+  TokenGrant grant_token(UserId user, const ClientInfo& client) const;
+  // The reply fields of a sign-in: token, expires_at, user.
+  static std::string token_fields(const TokenGrant& grant, const store::UserRecord& user);
   void close_session_on_thread(const ReplyTarget& target, std::uint16_t code, std::string reason);
 
  private:
@@ -98,7 +109,8 @@ class ChatService final : public gateway::SessionHandler, public gateway::HttpHa
 
   // --- dispatch (service.cpp) ---
   // Runs any command but hello/ping; `session` is null for REST requests.
-  void run_command(gateway::Session* session, const Identity& caller, protocol::Command&& command, ReplyTarget target);
+  void run_command(gateway::Session* session, const Identity& caller, const ClientInfo& client,
+                   protocol::Command&& command, ReplyTarget target);
   bool submit_write(std::unique_ptr<ChatOp> op);
   void on_batch_committed(store::Committer::Batch& batch, Pos committed_pos);
   void handle_hello(gateway::Session& session, protocol::HelloCmd&& hello, const std::string& request_id);
@@ -119,23 +131,44 @@ class ChatService final : public gateway::SessionHandler, public gateway::HttpHa
   // --- writes (write_ops.cpp) ---
   std::unique_ptr<ChatOp> make_write_op(const Identity& caller, protocol::Command&& command, ReplyTarget& target);
 
-  // --- accounts (accounts.cpp) ---
+  // --- accounts (accounts.cpp, account_commands.cpp) ---
   // Verifies a token. `done` runs on I/O thread `thread`.
   void authenticate(const std::string& token, unsigned thread, std::function<void(Result<Identity>)> done);
   Result<Identity> verify_own_token(const std::string& token) const;
   void register_account(const gateway::HttpRequest& request, gateway::HttpResponder respond);
   void login(const gateway::HttpRequest& request, gateway::HttpResponder respond);
   void logout(const Identity& caller, gateway::HttpResponder respond, unsigned thread);
-  std::string issue_token_fields(const store::UserRecord& user);
+  void password_check(const gateway::HttpRequest& request, gateway::HttpResponder respond);
+  void auth_config(gateway::HttpResponder respond);
+  // account.* commands (sessions, revoking, log out everywhere, password change); false if
+  // `command` is not one.
+  bool handle_account(const Identity& caller, const ClientInfo& client, protocol::Command& command,
+                      const ReplyTarget& target);
+  // Records that a token was used, at most once per kTokenTouchIntervalMs.
+  void touch_token(const Identity& identity);
+  // Runs the account upkeep (purge of expired tokens and invites; username skeletons of users
+  // from before they were stored) after `delay_ms`, then hourly; sooner while skeletons are
+  // missing.
+  void schedule_upkeep(int delay_ms);
   void start_hash_pool();
   void stop_hash_pool();
   // Runs `task` on a password-hashing thread; false if the pool is saturated.
   bool run_hash_task(std::function<void()> task);
+  // Runs a password hash for `address` within its auth.max_pending_hashes_per_address; false
+  // (nothing queued) if that address or the pool is at its limit.
+  bool run_hash_task_for(const std::string& address, std::function<void()> task);
+  // The sign-in throttles' verdict for `username` from `address`: 0 = go ahead, else the
+  // milliseconds to wait.
+  std::int64_t login_wait_ms(const std::string& username, const std::string& address);
+  void login_failed(const std::string& username, const std::string& address, std::string_view reason);
+  void login_succeeded(const std::string& username, const std::string& address);
 
   // --- admin API (admin.cpp) ---
   bool handle_admin(gateway::HttpRequest& request, gateway::HttpResponder& respond);
   void admin_list_sessions(unsigned thread, gateway::HttpResponder respond);
   void admin_create_users(gateway::HttpRequest& request, gateway::HttpResponder respond);
+  void admin_create_invite(gateway::HttpRequest& request, gateway::HttpResponder respond);
+  void admin_list_invites(gateway::HttpRequest& request, gateway::HttpResponder respond);
 
   // --- REST (rest.cpp) ---
   void handle_rest_command(gateway::HttpRequest& request, gateway::HttpResponder& respond, std::string_view type,
@@ -154,7 +187,24 @@ class ChatService final : public gateway::SessionHandler, public gateway::HttpHa
 
   auth::TokenSigner signer_;
   auth::ExternalJwtVerifier external_verifier_;
-  RevocationList revoked_;
+  TokenRegistry tokens_;
+  // Sign-in and sign-up guards (accounts.cpp). Keys: "a:" + account name, client addresses.
+  struct AccountGuards {
+    explicit AccountGuards(const AuthConfig& config);
+    FailureThrottle accounts;       // failed sign-ins per account
+    FailureThrottle addresses;      // failed sign-ins per client address
+    RateLimiter signups;            // registrations per client address
+    RateLimiter password_checks;    // password_check calls per client address
+    ConcurrencyLimiter hashes;      // password hashes queued or running per client address
+    // Addresses each account recently signed in from: they skip the account's throttle, so
+    // that guessing from elsewhere cannot lock the real user out.
+    std::mutex known_mutex;
+    std::unordered_map<std::string, std::vector<std::string>> known_addresses;
+  };
+  std::unique_ptr<AccountGuards> guards_;
+  // Tokens whose last use was recorded, and when (touch_token).
+  std::mutex touched_mutex_;
+  std::unordered_map<std::string, std::int64_t> touched_tokens_;
   // Host-application subjects already mapped to users.
   mutable std::shared_mutex external_mutex_;
   std::unordered_map<std::string, UserId> external_users_;

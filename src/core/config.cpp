@@ -151,15 +151,26 @@ const std::vector<Setting>& settings() {
       PARLEY_TEXT(auth, jwt_audience, "if set, host JWTs must carry this 'aud'"),
       PARLEY_INT(auth, argon2_opslimit, 1, 100, "argon2id passes (libsodium opslimit); 2 = interactive"),
       PARLEY_INT(auth, argon2_memlimit_kb, 8, 4194304, "argon2id memory, KiB; 65536 = interactive"),
-      PARLEY_BOOL(auth, allow_registration, "allow POST /v1/auth/register"),
       PARLEY_INT(auth, hash_threads, 1, 256, "threads that hash passwords"),
       PARLEY_SECRET(auth, admin_token, "bearer token for the admin API (/v1/admin/*); empty = admin API disabled"),
+      PARLEY_INT(auth, jwt_max_lifetime_s, 60, 31536000, "host JWTs whose exp lies further ahead (or further after their iat) are refused"),
+      PARLEY_CHOICE(auth, registration, "open|invite|closed", "who may create an account with POST /v1/auth/register: anyone, holders of an invite code (admin API), nobody"),
+      PARLEY_INT(auth, min_password_bytes, 8, 1024, "shortest password accepted"),
+      PARLEY_INT(auth, min_password_entropy_bits, 0, 200, "least estimated strength of a new password in bits (zxcvbn: common passwords, names, patterns score low); 0 = length only"),
+      PARLEY_INT(auth, login_free_failures, 1, 1000, "failed sign-ins of one account before each further attempt waits (1 s, doubling)"),
+      PARLEY_INT(auth, login_address_free_failures, 1, 1000000, "failed sign-ins from one client address before each further attempt waits (1 s, doubling)"),
+      PARLEY_INT(auth, login_max_delay_s, 1, 86400, "longest wait imposed after failed sign-ins"),
+      PARLEY_INT(auth, login_failure_window_s, 60, 604800, "failed sign-ins are forgotten after this long without another"),
+      PARLEY_INT(auth, signups_per_address_per_hour, 1, 1000000, "accounts one client address may register per hour (burst of the same size)"),
+      PARLEY_INT(auth, max_pending_hashes_per_address, 1, 1024, "password hashes (sign-ins, sign-ups, password changes) one client address may have queued or running"),
+      PARLEY_INT(auth, password_checks_per_address_per_minute, 1, 1000000, "POST /v1/auth/password_check calls per client address per minute"),
       PARLEY_INT(limits, max_frame_bytes, 1024, 64 << 20, "largest WebSocket message accepted; larger: close 1009"),
       PARLEY_INT(limits, max_json_depth, 2, 128, "deepest JSON nesting accepted (containers: objects and arrays)"),
       PARLEY_INT(limits, max_text_bytes, 1, 16 << 20, "largest message text, UTF-8 bytes"),
       PARLEY_INT(limits, max_client_msg_id_bytes, 1, 1024, "longest client_msg_id"),
       PARLEY_INT(limits, max_title_bytes, 1, 65536, "longest group or channel title"),
       PARLEY_INT(limits, max_username_bytes, 3, 255, "longest username"),
+      PARLEY_INT(limits, max_display_name_bytes, 1, 1024, "longest display name, UTF-8 bytes after normalization"),
       PARLEY_INT(limits, max_outbound_bytes, 4096, kGiB, "bytes queued to one session; beyond: close 4002 (slow consumer)"),
       PARLEY_INT(limits, auth_timeout_ms, 100, 3600000, "time for a new connection to authenticate; then close 4001"),
       PARLEY_INT(limits, idle_timeout_ms, 1000, kDay_ms, "a connection silent this long is closed (4000)"),
@@ -203,6 +214,9 @@ std::string check_combinations(const Config& c) {
     return "limits.ping_interval_ms must be shorter than limits.idle_timeout_ms";
   if (!c.auth.jwt_secret.empty() && c.auth.jwt_secret == c.auth.secret)
     return "auth.jwt_secret must differ from auth.secret";
+  // A host token minted for another service that shares the key must not open Parley.
+  if (!c.auth.jwt_secret.empty() && c.auth.jwt_audience.empty())
+    return "auth.jwt_audience must be set when auth.jwt_secret is (host JWTs must name Parley in 'aud')";
   return {};
 }
 
@@ -280,6 +294,7 @@ LoadResult load_config(int argc, const char* const* argv) {
     app.add_option("--" + setting->name, text,
                    setting->help + "  [" + setting->allowed + "; env " + env_name(setting->name) + "]")
         ->default_str(setting->get(defaults))
+        ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast)  // a flag given twice: the last one counts
         ->group("Settings");
   }
 

@@ -40,9 +40,20 @@ struct AuthConfig {
   std::string jwt_audience;  // required "aud" of host tokens, if set
   int argon2_opslimit = 2;   // libsodium crypto_pwhash_OPSLIMIT_INTERACTIVE
   int argon2_memlimit_kb = 65536;  // 64 MiB, crypto_pwhash_MEMLIMIT_INTERACTIVE
-  bool allow_registration = true;
   int hash_threads = 2;      // threads for password hashing
   std::string admin_token;   // bearer token of the admin API (/v1/admin/*); empty = disabled
+  std::int64_t jwt_max_lifetime_s = 24 * 3600;  // host JWTs valid for longer are refused
+  // Accounts and sign-in.
+  std::string registration = "open";   // open | invite | closed
+  int min_password_bytes = 8;
+  int min_password_entropy_bits = 20;  // zxcvbn estimate; 0 = length only
+  int login_free_failures = 5;         // failed sign-ins of one account before delays start
+  int login_address_free_failures = 20;  // failed sign-ins from one client address before delays start
+  int login_max_delay_s = 900;         // delays double per failure up to this
+  int login_failure_window_s = 3600;   // failures are forgotten after this long without one
+  int signups_per_address_per_hour = 10;
+  int max_pending_hashes_per_address = 4;  // password hashes queued or running for one address
+  int password_checks_per_address_per_minute = 30;
 };
 
 struct LimitsConfig {
@@ -52,6 +63,7 @@ struct LimitsConfig {
   int max_client_msg_id_bytes = 64;
   int max_title_bytes = 256;
   int max_username_bytes = 32;
+  int max_display_name_bytes = 64;     // after normalization
   int max_outbound_bytes = 1 << 20;    // per session; beyond: closed as a slow consumer
   int auth_timeout_ms = 10000;         // time to send a valid hello
   int idle_timeout_ms = 60000;         // nothing received for this long: closed

@@ -103,6 +103,8 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
     HttpRequest req;
     req.method = std::string(request.method_string());
     req.remote = remote();
+    req.address = peer_address();
+    req.user_agent = std::string(request[http::field::user_agent].substr(0, 256));
     req.thread_index = thread_.index;
     const std::string_view target = request.target();
     auto url = boost::urls::parse_origin_form(target);
@@ -195,6 +197,8 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
     }
     UpgradeInfo info;
     info.remote = remote();
+    info.address = peer_address();
+    info.user_agent = std::string(request[http::field::user_agent].substr(0, 256));
     auto authorization = request[http::field::authorization];
     if (authorization.size() > 7 && beast::iequals(authorization.substr(0, 7), "Bearer "))
       info.token = std::string(authorization.substr(7));
@@ -227,6 +231,12 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
                                                server_.next_session_id_.fetch_add(1), std::move(response),
                                                std::move(received), server_.connections_);
     session->start();
+  }
+
+  std::string peer_address() {
+    beast::error_code ec;
+    auto endpoint = stream_.socket().remote_endpoint(ec);
+    return ec ? std::string() : endpoint.address().to_string();
   }
 
   std::string remote() {

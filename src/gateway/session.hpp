@@ -44,8 +44,10 @@ class SessionContext {
 
 // Data from the HTTP upgrade request.
 struct UpgradeInfo {
-  std::string token;   // from "Authorization: Bearer" or the "token" query parameter; may be empty
-  std::string remote;  // peer address
+  std::string token;       // from "Authorization: Bearer" or the "token" query parameter; may be empty
+  std::string remote;      // peer address and port
+  std::string address;     // the client's IP address (behind a trusted proxy: the one it reports)
+  std::string user_agent;  // the upgrade request's User-Agent, at most 256 bytes
 };
 
 // A WebSocket session. Every method must be called on the session's own I/O thread.
@@ -102,7 +104,9 @@ struct HttpRequest {
   std::vector<std::pair<std::string, std::string>> query;  // decoded query parameters
   std::string bearer_token;  // from "Authorization: Bearer", empty if none
   std::string body;
-  std::string remote;
+  std::string remote;      // peer address and port
+  std::string address;     // the client's IP address (behind a trusted proxy: the one it reports)
+  std::string user_agent;  // at most 256 bytes
   unsigned thread_index = 0;
 };
 

@@ -142,15 +142,32 @@ struct ThreadHistoryCmd {
   int limit = 50;
 };
 
-// REST only (POST /v1/auth/register, /v1/auth/login).
+// REST only (POST /v1/auth/register, /v1/auth/login, /v1/auth/password_check).
 struct RegisterCmd {
   std::string username;
   std::string password;
   std::string display_name;
+  std::string invite;    // required when auth.registration = invite
+  std::string device;    // label of the device signing in (else the User-Agent)
 };
 struct LoginCmd {
   std::string username;
   std::string password;
+  std::string device;
+};
+struct PasswordCheckCmd {
+  std::string password;
+  std::string username;
+  std::string display_name;
+};
+
+// The caller's own account: its signed-in devices (tokens) and its password.
+struct AccountSessionsCmd {};
+struct AccountRevokeSessionCmd { std::string token_id; };
+struct AccountLogoutAllCmd { bool keep_current = true; };
+struct AccountChangePasswordCmd {
+  std::string current_password;
+  std::string new_password;
 };
 
 using Command = std::variant<HelloCmd, PingCmd, SendCmd, HistoryCmd, SyncCmd, ConversationsListCmd,
@@ -159,7 +176,8 @@ using Command = std::variant<HelloCmd, PingCmd, SendCmd, HistoryCmd, SyncCmd, Co
                              MemberSetRoleCmd, LeaveCmd, MembersListCmd, UserGetCmd, RegisterCmd, LoginCmd, ReceiptCmd,
                              ReceiptsGetCmd, TypingCmd, PresenceSetCmd, PresenceGetCmd, SettingsUpdateCmd,
                              MessageEditCmd, MessageDeleteCmd, MessageEditsCmd, ReactionCmd, ReactionsGetCmd, PinCmd,
-                             PinsListCmd, ThreadHistoryCmd, UsersGetCmd>;
+                             PinsListCmd, ThreadHistoryCmd, UsersGetCmd, PasswordCheckCmd, AccountSessionsCmd,
+                             AccountRevokeSessionCmd, AccountLogoutAllCmd, AccountChangePasswordCmd>;
 
 // The wire name of a command ("send", "group.create", ...).
 const char* command_name(const Command& command);

@@ -401,14 +401,33 @@ Result<Command> parse_command_fields(std::string_view type, Fields& f, const Par
   if (type == "auth.register") {
     RegisterCmd c;
     c.username = f.text("username", limits.max_username_bytes);
-    c.password = f.text("password", 1024);
-    c.display_name = f.optional_text("display_name", limits.max_title_bytes).value_or("");
+    c.password = f.text("password", kMaxPasswordBytes);
+    c.display_name = f.optional_text("display_name", kMaxDisplayNameInputBytes).value_or("");
+    c.invite = f.optional_text("invite", 64).value_or("");
+    c.device = f.optional_text("device", 128).value_or("");
     return finish(f, std::move(c));
   }
   if (type == "auth.login") {
     LoginCmd c;
     c.username = f.text("username", limits.max_username_bytes);
-    c.password = f.text("password", 1024);
+    c.password = f.text("password", kMaxPasswordBytes);
+    c.device = f.optional_text("device", 128).value_or("");
+    return finish(f, std::move(c));
+  }
+  if (type == "auth.password_check") {
+    PasswordCheckCmd c;
+    c.password = f.text("password", kMaxPasswordBytes, true);
+    c.username = f.optional_text("username", limits.max_username_bytes).value_or("");
+    c.display_name = f.optional_text("display_name", kMaxDisplayNameInputBytes).value_or("");
+    return finish(f, std::move(c));
+  }
+  if (type == "account.sessions") return finish(f, AccountSessionsCmd{});
+  if (type == "account.revoke_session") return finish(f, AccountRevokeSessionCmd{f.text("token_id", 128)});
+  if (type == "account.logout_all") return finish(f, AccountLogoutAllCmd{f.optional_bool("keep_current").value_or(true)});
+  if (type == "account.change_password") {
+    AccountChangePasswordCmd c;
+    c.current_password = f.text("current_password", kMaxPasswordBytes);
+    c.new_password = f.text("new_password", kMaxPasswordBytes);
     return finish(f, std::move(c));
   }
   return make_error(ErrorCode::unknown_type, "unknown command type '" + std::string(type.substr(0, 64)) + "'");
@@ -565,7 +584,7 @@ Result<Command> FrameParser::parse_frame(std::string_view json, std::string& req
     return make_error(ErrorCode::invalid_field, "'type' must be a string");
   // Accounts are created and signed into over REST only; over the WebSocket these names are
   // not commands.
-  if (type == "auth.register" || type == "auth.login")
+  if (type == "auth.register" || type == "auth.login" || type == "auth.password_check")
     return make_error(ErrorCode::unknown_type, "register and log in over REST: POST /v1/auth/register, /v1/auth/login");
   Fields fields(&obj, nullptr);
   return parse_command_fields(type, fields, impl_->limits);
@@ -607,7 +626,8 @@ const char* command_name(const Command& command) {
       "members.remove", "members.set_role", "conversation.leave", "members.list", "user.get",
       "auth.register", "auth.login", "receipt", "receipts.get", "typing", "presence.set", "presence.get",
       "settings.update", "message.edit", "message.delete", "message.edits", "reaction", "reactions.get", "pin",
-      "pins.list", "thread.history", "users.get"};
+      "pins.list", "thread.history", "users.get", "auth.password_check", "account.sessions",
+      "account.revoke_session", "account.logout_all", "account.change_password"};
   static_assert(std::size(kNames) == std::variant_size_v<Command>);
   return kNames[command.index()];
 }

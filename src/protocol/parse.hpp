@@ -30,6 +30,12 @@ struct ParseLimits {
 // values are refused with invalid_field "out of range".
 inline constexpr std::int64_t kMaxClientInteger = (std::int64_t{1} << 53) - 1;
 
+// Passwords are at most this long (a longer one is refused with too_large before hashing).
+inline constexpr std::size_t kMaxPasswordBytes = 1024;
+// A display name as sent is read up to this many bytes; the stored one is bounded by
+// limits.max_display_name_bytes after normalization.
+inline constexpr std::size_t kMaxDisplayNameInputBytes = 1024;
+
 // Extra readable bytes the parser may touch after the end of its input (simdjson's padding).
 // Callers of parse_frame must guarantee them; parse_rest copies its input.
 inline constexpr std::size_t kParsePadding = 64;

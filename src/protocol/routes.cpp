@@ -49,6 +49,10 @@ constexpr std::array kRoutes = {
     Route{"GET", "/v1/presence", "presence.get"},  // ?user_ids=1,2
     Route{"PATCH", "/v1/me/settings", "settings.update"},
     Route{"POST", "/v1/users/lookup", "users.get"},  // {"user_ids":[...]}
+    Route{"GET", "/v1/account/sessions", "account.sessions"},
+    Route{"DELETE", "/v1/account/sessions/{token_id}", "account.revoke_session"},
+    Route{"POST", "/v1/account/logout_all", "account.logout_all"},
+    Route{"POST", "/v1/account/password", "account.change_password"},
 };
 
 // Matches `path` against `pattern`, appending captured parameters. False if it differs.

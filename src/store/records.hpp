@@ -25,6 +25,36 @@ struct UserCredentials {
   std::string password_hash;  // empty for users of a host application (no password)
 };
 
+// A token issued by login, registration or the admin API: one signed-in device of a user.
+struct TokenRecord {
+  std::string token_id;             // the token's "jti"
+  UserId user_id = 0;
+  std::int64_t created_at_ms = 0;
+  std::int64_t expires_at_s = 0;
+  std::string device;               // label given at sign-in, else the client's User-Agent
+  std::string address;              // client address at sign-in
+  std::int64_t last_active_at_ms = 0;
+};
+
+// "Log out everywhere" of one user: tokens issued before `valid_after_s` are refused, except
+// `kept_token_id` (the device that asked, when it stays signed in).
+struct TokenCutoff {
+  UserId user_id = 0;
+  std::int64_t valid_after_s = 0;
+  std::string kept_token_id;
+};
+
+// An invite code for registration (auth.registration = invite). The code itself is never
+// stored, only its SHA-256.
+struct InviteRecord {
+  std::string id;                   // short public id (first 16 hex digits of the hash)
+  std::string code_hash;            // hex SHA-256 of the code
+  std::int64_t created_at_ms = 0;
+  std::int64_t expires_at_s = 0;    // 0 = never
+  int uses_left = 1;
+  std::string note;
+};
+
 struct ConversationRecord {
   ConversationId id = 0;
   ConversationKind kind = ConversationKind::direct;

@@ -104,15 +104,29 @@ class ReadTxn {
 
   // Token ids revoked and not yet expired at `now_s`.
   virtual std::vector<std::string> revoked_token_ids(std::int64_t now_s) = 0;
+
+  // --- accounts ---
+  // The user's tokens not expired at `now_s`, most recently created first.
+  virtual std::vector<TokenRecord> tokens_of(UserId user, std::int64_t now_s) = 0;
+  virtual std::optional<TokenRecord> token(const std::string& token_id) = 0;
+  // Every user's "log out everywhere" cut-off (users that never used it are absent).
+  virtual std::vector<TokenCutoff> token_cutoffs() = 0;
+  // Users whose username has this confusable skeleton (at most `limit`).
+  virtual std::vector<UserId> users_with_skeleton(const std::string& skeleton, int limit) = 0;
+  // Users without a stored skeleton yet (created before they were stored), at most `limit`.
+  virtual std::vector<std::pair<UserId, std::string>> users_without_skeleton(int limit) = 0;
+  // Invites not expired at `now_s` with uses left, newest first.
+  virtual std::vector<InviteRecord> invites(std::int64_t now_s) = 0;
 };
 
 // Reads and writes inside the writer's current batch. Writer thread only.
 class WriteTxn : public ReadTxn {
  public:
-  // nullopt if the username (or external id) is taken.
+  // nullopt if the username (or external id) is taken. `name_skeleton` is the username's
+  // confusable skeleton (display names that look like it are refused).
   virtual std::optional<UserRecord> create_user(const std::string& lower_username, const std::string& display_name,
-                                                const std::string& password_hash,
-                                                const std::string& external_id) = 0;
+                                                const std::string& password_hash, const std::string& external_id,
+                                                const std::string& name_skeleton) = 0;
 
   virtual ConversationRecord create_conversation(ConversationKind kind, const std::string& title,
                                                  const std::string& topic, UserId created_by,
@@ -161,6 +175,25 @@ class WriteTxn : public ReadTxn {
                                                        Seq read_seq) = 0;
   virtual void set_privacy(UserId user, bool share_read_receipts, bool share_last_seen) = 0;
   virtual void set_last_seen(UserId user, std::int64_t at_ms) = 0;
+
+  // --- accounts ---
+  virtual void add_token(const TokenRecord& token) = 0;
+  // Forgets a token (it is revoked separately); false if there was none.
+  virtual bool delete_token(const std::string& token_id) = 0;
+  // Forgets every token of `user` but `except_token_id`; returns the ones forgotten.
+  virtual std::vector<TokenRecord> delete_tokens_of(UserId user, const std::string& except_token_id) = 0;
+  virtual void touch_token(const std::string& token_id, std::int64_t at_ms) = 0;
+  virtual void set_password_hash(UserId user, const std::string& password_hash) = 0;
+  virtual void set_token_cutoff(const TokenCutoff& cutoff) = 0;
+  virtual void set_name_skeleton(UserId user, const std::string& skeleton) = 0;
+  virtual void add_invite(const InviteRecord& invite) = 0;
+  // False if there is no invite with this id.
+  virtual bool delete_invite(const std::string& id) = 0;
+  // Takes one use of the invite with this code hash. False if there is none, it expired at
+  // `now_s` or it has no use left.
+  virtual bool use_invite(const std::string& code_hash, std::int64_t now_s) = 0;
+  // Deletes tokens, revoked-token entries and invites that expired before `now_s`.
+  virtual void purge_expired(std::int64_t now_s) = 0;
 
   // Pos of the newest event appended so far, in this batch or before: a snapshot read now
   // reflects exactly the events up to it.

@@ -20,8 +20,11 @@ import websocket
 
 PARLEYD = os.environ.get("PARLEYD", os.path.join(os.path.dirname(__file__), "../../build/src/app/parleyd"))
 
-# Fast password hashing for tests only (the defaults are argon2id "interactive").
-FAST_HASH = ["--auth.argon2_opslimit", "1", "--auth.argon2_memlimit_kb", "8"]
+# Fast password hashing for tests only (the defaults are argon2id "interactive"), and sign-ups
+# unthrottled: every test registers its users from 127.0.0.1. The throttles themselves are
+# tested with their own settings (test_accounts.py).
+FAST_HASH = ["--auth.argon2_opslimit", "1", "--auth.argon2_memlimit_kb", "8",
+             "--auth.signups_per_address_per_hour", "1000000", "--auth.max_pending_hashes_per_address", "1024"]
 
 
 # Tests that send bursts run against servers with the per-session rate limit lifted; the rate

@@ -13,13 +13,13 @@ from harness import Client
 
 
 def test_register_login_logout(server):
-    user = server.register(password="s3cret-password")
-    assert server.login(user.username, "s3cret-password").status_code == 200
+    user = server.register(password="violet staple rocket")
+    assert server.login(user.username, "violet staple rocket").status_code == 200
     wrong = server.login(user.username, "wrong-password")
     assert wrong.status_code == 401 and wrong.json()["error"]["code"] == "unauthorized"
-    assert server.login("nobody-" + user.username, "s3cret-password").status_code == 401
+    assert server.login("nobody-" + user.username, "violet staple rocket").status_code == 401
     # The same username (any case) cannot be taken twice.
-    r = requests.post(server.base + "/v1/auth/register", json={"username": user.username.upper(), "password": "password123"})
+    r = requests.post(server.base + "/v1/auth/register", json={"username": user.username.upper(), "password": "correct horse battery"})
     assert r.status_code == 409 and r.json()["error"]["code"] == "conflict"
     assert user.api("GET", "/v1/me").status_code == 200
     assert user.api("POST", "/v1/auth/logout").status_code == 200
@@ -28,12 +28,12 @@ def test_register_login_logout(server):
 
 
 @pytest.mark.parametrize("body,code", [
-    ({"username": "ab", "password": "password123"}, "invalid_field"),
-    ({"username": "has space", "password": "password123"}, "invalid_field"),
-    ({"username": "-dash", "password": "password123"}, "invalid_field"),
+    ({"username": "ab", "password": "correct horse battery"}, "invalid_field"),
+    ({"username": "has space", "password": "correct horse battery"}, "invalid_field"),
+    ({"username": "-dash", "password": "correct horse battery"}, "invalid_field"),
     ({"username": "okname", "password": "short"}, "invalid_field"),
     ({"username": "okname"}, "missing_field"),
-    ({"username": 5, "password": "password123"}, "invalid_field"),
+    ({"username": 5, "password": "correct horse battery"}, "invalid_field"),
 ])
 def test_register_validation(server, body, code):
     r = requests.post(server.base + "/v1/auth/register", json=body)
@@ -164,34 +164,39 @@ def _hs256(secret, claims):
 
 def test_host_application_jwt(make_server):
     secret = "host-app-shared-secret-0123456789"
-    s = make_server("--auth.jwt_secret", secret, "--auth.jwt_issuer", "acme").start()
+    s = make_server("--auth.jwt_secret", secret, "--auth.jwt_issuer", "acme", "--auth.jwt_audience", "parley").start()
     now = int(time.time())
-    token = _hs256(secret, {"iss": "acme", "sub": "acme-user-42", "preferred_username": "Carol", "exp": now + 600})
+    token = _hs256(secret, {"iss": "acme", "aud": "parley", "sub": "acme-user-42", "preferred_username": "Carol",
+                            "exp": now + 600})
     c = Client(s, token)
     user_id = c.hello_reply["user_id"]
     profile = s.api("GET", "/v1/me", token=token).json()["user"]
     assert profile["id"] == user_id and profile["username"] == "carol"
     # The same subject maps to the same user, on a new token too.
-    again = _hs256(secret, {"iss": "acme", "sub": "acme-user-42", "exp": now + 900})
+    again = _hs256(secret, {"iss": "acme", "aud": "parley", "sub": "acme-user-42", "exp": now + 900})
     assert Client(s, again).hello_reply["user_id"] == user_id
     # A second subject asking for the same name gets another username.
-    clash = _hs256(secret, {"iss": "acme", "sub": "acme-user-43", "preferred_username": "carol", "exp": now + 600})
+    clash = _hs256(secret, {"iss": "acme", "aud": "parley", "sub": "acme-user-43", "preferred_username": "carol",
+                            "exp": now + 600})
     other = s.api("GET", "/v1/me", token=clash).json()["user"]
     assert other["id"] != user_id and other["username"] != "carol"
-    # Wrong issuer, wrong key, expired: refused.
-    for bad in (_hs256(secret, {"iss": "evil", "sub": "x", "exp": now + 600}),
-                _hs256("another-secret-another-secret-00", {"iss": "acme", "sub": "x", "exp": now + 600}),
-                _hs256(secret, {"iss": "acme", "sub": "x", "exp": now - 120})):
+    # Wrong issuer, wrong key, expired, meant for another service: refused.
+    for bad in (_hs256(secret, {"iss": "evil", "aud": "parley", "sub": "x", "exp": now + 600}),
+                _hs256("another-secret-another-secret-00", {"iss": "acme", "aud": "parley", "sub": "x", "exp": now + 600}),
+                _hs256(secret, {"iss": "acme", "aud": "parley", "sub": "x", "exp": now - 120}),
+                _hs256(secret, {"iss": "acme", "aud": "billing", "sub": "x", "exp": now + 600}),
+                _hs256(secret, {"iss": "acme", "sub": "x", "exp": now + 600})):
         assert s.api("GET", "/v1/me", token=bad).status_code == 401
     # Host users chat with local users.
     local = s.register()
     assert c.send_text(to_user_id=local.id, text="from host user")["seq"] == 1
 
 
-def test_registration_can_be_disabled(make_server):
-    s = make_server("--auth.allow_registration", "false").start()
-    r = requests.post(s.base + "/v1/auth/register", json={"username": "someone", "password": "password123"})
+def test_registration_can_be_closed(make_server):
+    s = make_server("--auth.registration", "closed").start()
+    r = requests.post(s.base + "/v1/auth/register", json={"username": "someone", "password": "correct horse battery"})
     assert r.status_code == 403 and r.json()["error"]["code"] == "forbidden"
+    assert requests.get(s.base + "/v1/auth/config").json()["registration"] == "closed"
 
 
 def test_ws_rejects_register_over_websocket(server):
@@ -209,7 +214,7 @@ def test_health_and_readiness(server):
 
 def test_admin_api(make_server):
     s = make_server("--auth.admin_token", "admin-secret-token-0123456789abcdef").start()
-    body = {"users": [{"username": "bulk-one"}, {"username": "bulk-two", "password": "password123"},
+    body = {"users": [{"username": "bulk-one"}, {"username": "bulk-two", "password": "correct horse battery"},
                       {"username": "bulk-one"}, {"username": "x"}], "issue_tokens": True}
     r = s.api("POST", "/v1/admin/users", token="admin-secret-token-0123456789abcdef", json=body)
     assert r.status_code == 200, r.text
@@ -219,7 +224,7 @@ def test_admin_api(make_server):
     # The issued token works; the password of bulk-two works; bulk-one has no password.
     c = Client(s, users[0]["token"], device="bench-device")
     assert c.hello_reply["user_id"] == users[0]["id"]
-    assert s.login("bulk-two", "password123").status_code == 200
+    assert s.login("bulk-two", "correct horse battery").status_code == 200
     assert s.login("bulk-one", "").status_code in (400, 401)
     sessions = s.api("GET", "/v1/admin/sessions", token="admin-secret-token-0123456789abcdef").json()["sessions"]
     assert [(x["user_id"], x["device"]) for x in sessions] == [(users[0]["id"], "bench-device")]

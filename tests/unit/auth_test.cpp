@@ -322,8 +322,12 @@ TEST(TokenSigner, MalformedTokensAreRejected) {
 
 // ---------------------------------------------------------------- host-application tokens
 
-ExternalJwtVerifier host_verifier(std::string issuer = "", std::string audience = "") {
-  return ExternalJwtVerifier(std::string(kHostSecret), std::move(issuer), std::move(audience));
+// The existing cases use exp values years ahead: a lifetime cap far beyond them.
+constexpr std::int64_t kLongLifetime = 10LL * 365 * 24 * 3600;
+
+ExternalJwtVerifier host_verifier(std::string issuer = "", std::string audience = "",
+                                  std::int64_t max_lifetime_s = kLongLifetime) {
+  return ExternalJwtVerifier(std::string(kHostSecret), std::move(issuer), std::move(audience), max_lifetime_s);
 }
 
 std::string host_token(std::string_view claims) { return sign_jwt(kHs256Header, claims, kHostSecret); }
@@ -355,7 +359,7 @@ TEST(ExternalJwtVerifier, AcceptsATokenMadeByAnIndependentImplementation) {
 }
 
 TEST(ExternalJwtVerifier, DisabledWithoutSecret) {
-  const ExternalJwtVerifier disabled("", "", "");
+  const ExternalJwtVerifier disabled("", "", "", kLongLifetime);
   EXPECT_FALSE(disabled.enabled());
   EXPECT_TRUE(host_verifier().enabled());
   const Result<ExternalClaims> result = disabled.verify(host_token(R"({"sub":"u","exp":1900000000})"), kNow);
@@ -507,4 +511,28 @@ TEST(PeekIssuer, NulloptWithoutAStringIss) {
 }
 
 }  // namespace
+// auth.jwt_max_lifetime_s: a host token valid for 100 years is refused, by its exp alone or by
+// exp - iat; within the cap it verifies, and its revocation handle is derived from it.
+TEST(ExternalJwtVerifier, LifetimeIsCapped) {
+  const ExternalJwtVerifier verifier = host_verifier("", "", 3600);
+  const std::string far = std::to_string(kNow + 100LL * 365 * 24 * 3600);
+  EXPECT_EQ(code_of_host(verifier, R"({"sub":"u","exp":)" + far + "}"), ErrorCode::unauthorized);
+  EXPECT_EQ(code_of_host(verifier, R"({"sub":"u","iat":)" + std::to_string(kNow - 7200) + R"(,"exp":)" +
+                                       std::to_string(kNow + 60) + "}"),
+            ErrorCode::unauthorized);  // two hours and a minute from iat to exp
+  EXPECT_EQ(code_of_host(verifier, R"({"sub":"u","iat":)" + std::to_string(kNow + 3600) + R"(,"exp":)" +
+                                       std::to_string(kNow + 3700) + "}"),
+            ErrorCode::unauthorized);  // issued in the future
+  const auto ok = verifier.verify(host_token(R"({"sub":"u","iat":)" + std::to_string(kNow) + R"(,"exp":)" +
+                                             std::to_string(kNow + 3000) + R"(,"jti":"abc"})"),
+                                  kNow);
+  ASSERT_TRUE(ok.ok()) << ok.error().message;
+  EXPECT_EQ(ok->issued_at, kNow);
+  EXPECT_EQ(ok->token_id, "h:abc");
+  const auto no_iat = verifier.verify(host_token(R"({"sub":"u","exp":)" + std::to_string(kNow + 3000) + "}"), kNow);
+  ASSERT_TRUE(no_iat.ok());
+  EXPECT_EQ(no_iat->issued_at, kNow + 3000 - 3600);  // the earliest it can have been issued
+  EXPECT_EQ(no_iat->token_id.size(), 2u + 22u);      // "h:" + a hash
+}
+
 }  // namespace parley::auth

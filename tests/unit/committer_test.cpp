@@ -342,7 +342,7 @@ TEST_F(CommitterTest, StoreFailureAbortsTheWholeBatch) {
   // The next batch: 1..4. Op 3 fails after writing; op 4 is never applied. All four abort.
   ASSERT_TRUE(submit(1, send(a, 2, "cm-1")));
   ASSERT_TRUE(submit(2, [b](WriteTxn& txn, TestOp& op) {
-    txn.create_user("ghost", "", "", "");
+    txn.create_user("ghost", "", "", "", "");
     send(b, 2)(txn, op);
   }));
   ASSERT_TRUE(submit(3, [a](WriteTxn& txn, TestOp& op) {

@@ -131,7 +131,7 @@ class StoreTest : public ::testing::Test {
   }
 
   UserId make_user(const std::string& name) {
-    return batch([&](WriteTxn& txn) { return txn.create_user(name, "User " + name, "hash-" + name, "")->id; });
+    return batch([&](WriteTxn& txn) { return txn.create_user(name, "User " + name, "hash-" + name, "", "")->id; });
   }
 
   ConversationId make_conversation(ConversationKind kind, const std::string& title = "",
@@ -162,7 +162,7 @@ TEST_F(StoreSchemaTest, MigrationsCreateTheSchemaInWalMode) {
   EXPECT_EQ(query_text(db_path(), "PRAGMA user_version"), std::to_string(sqlite::schema_version()));
   EXPECT_EQ(query_text(db_path(), "PRAGMA journal_mode"), "wal");
   EXPECT_EQ(query_text(db_path(), "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"),
-            "conversations,events,members,mentions,pins,reactions,revoked_tokens,threads,users");
+            "conversations,events,invites,members,mentions,pins,reactions,revoked_tokens,threads,tokens,users");
   EXPECT_NE(query_text(db_path(), "SELECT name FROM sqlite_master WHERE name = 'events_dedup'"), "");
   EXPECT_EQ(engine_->describe(), "sqlite:" + db_path());
 }
@@ -234,6 +234,10 @@ TEST_F(StoreSchemaTest, MigrationThreeOrdersExistingReactionsByTheirEvents) {
   // Back to version 2: no positions; equal clock readings would sort by bytes.
   query_text(db_path(), "ALTER TABLE reactions DROP COLUMN added_pos");
   query_text(db_path(), "ALTER TABLE members DROP COLUMN joined_pos");
+  for (const char* undo4 : {"DROP TABLE tokens", "DROP TABLE invites", "DROP INDEX users_by_skeleton",
+                            "ALTER TABLE users DROP COLUMN tokens_valid_after", "ALTER TABLE users DROP COLUMN kept_token_id",
+                            "ALTER TABLE users DROP COLUMN name_skeleton"})
+    query_text(db_path(), undo4);
   query_text(db_path(), "UPDATE reactions SET created_at = 1");
   query_text(db_path(), "PRAGMA user_version = 2");
   open();
@@ -259,13 +263,13 @@ TEST_F(StoreSchemaTest, UnsupportedUrlThrows) {
 using StoreUserTest = StoreTest;
 
 TEST_F(StoreUserTest, CreateAndLookUp) {
-  const auto created = batch([](WriteTxn& txn) { return txn.create_user("alice", "Alice A.", "$argon2id$x", "ext-1"); });
+  const auto created = batch([](WriteTxn& txn) { return txn.create_user("alice", "Alice A.", "$argon2id$x", "ext-1", ""); });
   ASSERT_TRUE(created.has_value());
   EXPECT_GT(created->id, 0);
   EXPECT_EQ(created->username, "alice");
   EXPECT_EQ(created->display_name, "Alice A.");
   EXPECT_GT(created->created_at_ms, 0);
-  const auto host_user = batch([](WriteTxn& txn) { return txn.create_user("bob", "Bob", "", ""); });
+  const auto host_user = batch([](WriteTxn& txn) { return txn.create_user("bob", "Bob", "", "", ""); });
   ASSERT_TRUE(host_user.has_value());
   EXPECT_NE(host_user->id, created->id);
 
@@ -292,11 +296,11 @@ TEST_F(StoreUserTest, CreateAndLookUp) {
 
 TEST_F(StoreUserTest, SameUsernameIsAConflict) {
   const UserId alice = make_user("alice");
-  EXPECT_FALSE(batch([](WriteTxn& txn) { return txn.create_user("alice", "Impostor", "h", "ext-9"); }).has_value());
+  EXPECT_FALSE(batch([](WriteTxn& txn) { return txn.create_user("alice", "Impostor", "h", "ext-9", ""); }).has_value());
   // Within one batch too, and the batch still commits its other work.
   batch([](WriteTxn& txn) {
-    EXPECT_TRUE(txn.create_user("carol", "Carol", "h", "").has_value());
-    EXPECT_FALSE(txn.create_user("carol", "Carol 2", "h", "").has_value());
+    EXPECT_TRUE(txn.create_user("carol", "Carol", "h", "", "").has_value());
+    EXPECT_FALSE(txn.create_user("carol", "Carol 2", "h", "", "").has_value());
   });
   read([&](ReadTxn& txn) {
     EXPECT_EQ(txn.user_by_username("alice")->id, alice);
@@ -307,11 +311,11 @@ TEST_F(StoreUserTest, SameUsernameIsAConflict) {
 }
 
 TEST_F(StoreUserTest, SameExternalIdIsAConflict) {
-  ASSERT_TRUE(batch([](WriteTxn& txn) { return txn.create_user("alice", "", "", "sub-42"); }).has_value());
-  EXPECT_FALSE(batch([](WriteTxn& txn) { return txn.create_user("bob", "", "", "sub-42"); }).has_value());
+  ASSERT_TRUE(batch([](WriteTxn& txn) { return txn.create_user("alice", "", "", "sub-42", ""); }).has_value());
+  EXPECT_FALSE(batch([](WriteTxn& txn) { return txn.create_user("bob", "", "", "sub-42", ""); }).has_value());
   // Users without an external id never conflict with each other.
-  EXPECT_TRUE(batch([](WriteTxn& txn) { return txn.create_user("carol", "", "h", ""); }).has_value());
-  EXPECT_TRUE(batch([](WriteTxn& txn) { return txn.create_user("dave", "", "h", ""); }).has_value());
+  EXPECT_TRUE(batch([](WriteTxn& txn) { return txn.create_user("carol", "", "h", "", ""); }).has_value());
+  EXPECT_TRUE(batch([](WriteTxn& txn) { return txn.create_user("dave", "", "h", "", ""); }).has_value());
   read([&](ReadTxn& txn) {
     EXPECT_FALSE(txn.user_by_username("bob").has_value());
     EXPECT_EQ(txn.user_by_external_id("sub-42")->username, "alice");
@@ -565,7 +569,7 @@ TEST_F(StoreEventTest, RollbackDiscardsTheBatchAndLeavesNoGap) {
     EXPECT_EQ(txn.append_event(draft(c, 1, "four?")).event.seq, 4);
     discarded_conversation = txn.create_conversation(ConversationKind::group, "ghost", "", 1, std::nullopt).id;
     EXPECT_EQ(txn.append_event(draft(discarded_conversation, 1, "boo")).event.seq, 1);
-    EXPECT_TRUE(txn.create_user("ghost", "", "", "").has_value());
+    EXPECT_TRUE(txn.create_user("ghost", "", "", "", "").has_value());
     txn.revoke_token("jti-ghost", 1, 4'000'000'000);
     writer_->rollback_batch();
   }
@@ -1063,7 +1067,7 @@ TEST_F(StoreReaderTest, SnapshotIsConsistentAndUncommittedDataInvisible) {
   // An open writer batch is invisible to the reader...
   WriteTxn& write = writer_->begin_batch();
   write.append_event(draft(c, 1, "three"));
-  write.create_user("zed", "", "", "");
+  write.create_user("zed", "", "", "", "");
   EXPECT_EQ(txn.conversation(c)->last_seq, 2);
   EXPECT_EQ(txn.events(c, 1, 10, 10, false).size(), 2u);
   EXPECT_FALSE(txn.user_by_username("zed").has_value());

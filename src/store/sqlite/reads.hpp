@@ -214,6 +214,50 @@ class SqliteReads : public Base {
     return out;
   }
 
+  // --- accounts ---
+  std::vector<TokenRecord> tokens_of(UserId user, std::int64_t now_s) override {
+    StatementScope s(q(Q::tokens_of));
+    s->bind(1, user).bind(2, now_s);
+    std::vector<TokenRecord> out;
+    while (s->step()) out.push_back(read_token(*s));
+    return out;
+  }
+  std::optional<TokenRecord> token(const std::string& token_id) override {
+    StatementScope s(q(Q::token));
+    s->bind(1, token_id);
+    if (!s->step()) return std::nullopt;
+    return read_token(*s);
+  }
+  std::vector<TokenCutoff> token_cutoffs() override {
+    StatementScope s(q(Q::cutoffs));
+    std::vector<TokenCutoff> out;
+    while (s->step()) out.push_back(TokenCutoff{s->integer(0), s->integer(1), s->text(2)});
+    return out;
+  }
+  std::vector<UserId> users_with_skeleton(const std::string& skeleton, int limit) override {
+    StatementScope s(q(Q::by_skeleton));
+    s->bind(1, skeleton).bind(2, limit);
+    std::vector<UserId> out;
+    while (s->step()) out.push_back(s->integer(0));
+    return out;
+  }
+  std::vector<std::pair<UserId, std::string>> users_without_skeleton(int limit) override {
+    StatementScope s(q(Q::no_skeleton));
+    s->bind(1, limit);
+    std::vector<std::pair<UserId, std::string>> out;
+    while (s->step()) out.emplace_back(s->integer(0), s->text(1));
+    return out;
+  }
+  std::vector<InviteRecord> invites(std::int64_t now_s) override {
+    StatementScope s(q(Q::invites));
+    s->bind(1, now_s);
+    std::vector<InviteRecord> out;
+    while (s->step())
+      out.push_back(InviteRecord{s->text(0), s->text(1), s->integer(2), s->integer(3), static_cast<int>(s->integer(4)),
+                                 s->text(5)});
+    return out;
+  }
+
  protected:
   static std::string direct_key(UserId a, UserId b) {
     if (a > b) std::swap(a, b);
@@ -227,7 +271,7 @@ class SqliteReads : public Base {
     user, user_by_name, credentials, user_by_external, conversation, direct, channels, member, active_members,
     members_page, user_conversations, active_ids, changed, events_asc, events_desc, thread_asc, thread_desc, event,
     last_text, edits, event_pos, by_client_msg_id, reactions, threads, pins, unread, mentions, peers, revoked,
-    count_
+    tokens_of, token, cutoffs, by_skeleton, no_skeleton, invites, count_
   };
 
   static std::string text_of(Q id) {
@@ -303,6 +347,17 @@ class SqliteReads : public Base {
                "JOIN members m2 ON m2.conversation_id = m1.conversation_id WHERE m1.user_id = ?1 AND "
                "m1.left_seq IS NULL AND c.kind IN (1, 2) AND m2.left_seq IS NULL AND m2.user_id != ?1";
       case Q::revoked: return "SELECT token_id FROM revoked_tokens WHERE expires_at > ?1";
+      case Q::tokens_of:
+        return sql({"SELECT ", kTokenColumns, " FROM tokens WHERE user_id = ?1 AND expires_at > ?2 "
+                    "ORDER BY created_at DESC, token_id"});
+      case Q::token: return sql({"SELECT ", kTokenColumns, " FROM tokens WHERE token_id = ?1"});
+      case Q::cutoffs:
+        return "SELECT id, tokens_valid_after, coalesce(kept_token_id, '') FROM users WHERE tokens_valid_after > 0";
+      case Q::by_skeleton: return "SELECT id FROM users WHERE name_skeleton = ?1 ORDER BY id LIMIT ?2";
+      case Q::no_skeleton: return "SELECT id, username FROM users WHERE name_skeleton IS NULL ORDER BY id LIMIT ?1";
+      case Q::invites:
+        return "SELECT id, code_hash, created_at, expires_at, uses_left, note FROM invites WHERE uses_left > 0 AND "
+               "(expires_at = 0 OR expires_at > ?1) ORDER BY created_at DESC, id";
       case Q::count_: break;
     }
     return {};

@@ -24,6 +24,21 @@ inline constexpr const char* kEventColumns =
     "coalesce(reply_to, 0), coalesce(thread_root, 0), coalesce(target_seq, 0), coalesce(edited_body, ''), "
     "coalesce(edited_at, 0), coalesce(deleted_at, 0)";
 
+inline constexpr const char* kTokenColumns =
+    "token_id, user_id, created_at, expires_at, device, address, last_active_at";
+
+inline TokenRecord read_token(const Statement& s, int at = 0) {
+  TokenRecord t;
+  t.token_id = s.text(at);
+  t.user_id = s.integer(at + 1);
+  t.created_at_ms = s.integer(at + 2);
+  t.expires_at_s = s.integer(at + 3);
+  t.device = s.text(at + 4);
+  t.address = s.text(at + 5);
+  t.last_active_at_ms = s.integer(at + 6);
+  return t;
+}
+
 inline UserRecord read_user(const Statement& s, int at = 0) {
   UserRecord u;
   u.id = s.integer(at);

@@ -132,6 +132,33 @@ UPDATE reactions SET added_pos = coalesce((
   WHERE e.conversation_id = reactions.conversation_id AND e.target_seq = reactions.seq AND e.kind = 11
     AND e.sender_id = reactions.user_id AND json_extract(e.meta, '$.emoji') = reactions.emoji), 0);
 )sql",
+      // 4: accounts: the tokens a user holds (devices, revocable one by one), "log out
+      // everywhere" cut-offs, username skeletons (display names may not imitate usernames),
+      // invite codes.
+      R"sql(
+CREATE TABLE tokens(
+  token_id TEXT PRIMARY KEY,
+  user_id INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,            -- ms
+  expires_at INTEGER NOT NULL,            -- seconds
+  device TEXT NOT NULL DEFAULT '',
+  address TEXT NOT NULL DEFAULT '',
+  last_active_at INTEGER NOT NULL         -- ms
+) WITHOUT ROWID;
+CREATE INDEX tokens_by_user ON tokens(user_id, created_at);
+ALTER TABLE users ADD COLUMN tokens_valid_after INTEGER NOT NULL DEFAULT 0;  -- seconds; 0 = never cut
+ALTER TABLE users ADD COLUMN kept_token_id TEXT;
+ALTER TABLE users ADD COLUMN name_skeleton TEXT;      -- NULL until computed (older users: at start-up)
+CREATE INDEX users_by_skeleton ON users(name_skeleton);
+CREATE TABLE invites(
+  id TEXT PRIMARY KEY,
+  code_hash TEXT NOT NULL UNIQUE,
+  created_at INTEGER NOT NULL,            -- ms
+  expires_at INTEGER NOT NULL,            -- seconds; 0 = never
+  uses_left INTEGER NOT NULL,
+  note TEXT NOT NULL DEFAULT ''
+) WITHOUT ROWID;
+)sql",
   };
   return list;
 }

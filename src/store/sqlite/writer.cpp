@@ -27,8 +27,8 @@ class SqliteWriter final : public WriterConnection, public SqliteReads<WriteTxn>
         ids_(options.node_id),
         begin_(db.prepare("BEGIN IMMEDIATE")),
         commit_(db.prepare("COMMIT")),
-        insert_user_(db.prepare("INSERT INTO users(username, display_name, password_hash, external_id, created_at) "
-                                "VALUES(?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING")),
+        insert_user_(db.prepare("INSERT INTO users(username, display_name, password_hash, external_id, created_at, "
+                                "name_skeleton) VALUES(?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO NOTHING")),
         insert_conversation_(db.prepare(
             "INSERT INTO conversations(kind, title, topic, direct_key, created_by, created_at, last_event_at) "
             "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?6)")),
@@ -111,11 +111,12 @@ class SqliteWriter final : public WriterConnection, public SqliteReads<WriteTxn>
 
   // --- WriteTxn ---
   std::optional<UserRecord> create_user(const std::string& username, const std::string& display_name,
-                                        const std::string& password_hash, const std::string& external_id) override {
+                                        const std::string& password_hash, const std::string& external_id,
+                                        const std::string& name_skeleton) override {
     const std::int64_t now = wall_clock_ms();
     StatementScope s(insert_user_);
     s->bind(1, username).bind(2, display_name).bind_optional_text(3, password_hash).bind_optional_text(4, external_id);
-    s->bind(5, now);
+    s->bind(5, now).bind_optional_text(6, name_skeleton);
     if (s->run() == 0) return std::nullopt;
     UserRecord user;
     user.id = sqlite3_last_insert_rowid(db_.handle());
@@ -308,6 +309,59 @@ class SqliteWriter final : public WriterConnection, public SqliteReads<WriteTxn>
     s->bind(1, user).bind(2, share_read_receipts ? 1 : 0).bind(3, share_last_seen ? 1 : 0).run();
   }
 
+  // --- accounts ---
+  void add_token(const TokenRecord& t) override {
+    StatementScope s(w(W::add_token));
+    s->bind(1, t.token_id).bind(2, t.user_id).bind(3, t.created_at_ms).bind(4, t.expires_at_s);
+    s->bind(5, t.device).bind(6, t.address).bind(7, t.last_active_at_ms).run();
+  }
+  bool delete_token(const std::string& token_id) override {
+    StatementScope s(w(W::delete_token));
+    return s->bind(1, token_id).run() > 0;
+  }
+  std::vector<TokenRecord> delete_tokens_of(UserId user, const std::string& except_token_id) override {
+    std::vector<TokenRecord> gone;
+    for (auto& t : tokens_of(user, 0))
+      if (t.token_id != except_token_id) gone.push_back(std::move(t));
+    for (const auto& t : gone) delete_token(t.token_id);
+    return gone;
+  }
+  void touch_token(const std::string& token_id, std::int64_t at_ms) override {
+    StatementScope s(w(W::touch_token));
+    s->bind(1, token_id).bind(2, at_ms).run();
+  }
+  void set_password_hash(UserId user, const std::string& password_hash) override {
+    StatementScope s(w(W::set_password));
+    s->bind(1, user).bind(2, password_hash).run();
+  }
+  void set_token_cutoff(const TokenCutoff& cutoff) override {
+    StatementScope s(w(W::set_cutoff));
+    s->bind(1, cutoff.user_id).bind(2, cutoff.valid_after_s).bind_optional_text(3, cutoff.kept_token_id).run();
+  }
+  void set_name_skeleton(UserId user, const std::string& skeleton) override {
+    StatementScope s(w(W::set_skeleton));
+    s->bind(1, user).bind(2, skeleton).run();
+  }
+  void add_invite(const InviteRecord& i) override {
+    StatementScope s(w(W::add_invite));
+    s->bind(1, i.id).bind(2, i.code_hash).bind(3, i.created_at_ms).bind(4, i.expires_at_s).bind(5, i.uses_left);
+    s->bind(6, i.note).run();
+  }
+  bool delete_invite(const std::string& id) override {
+    StatementScope s(w(W::delete_invite));
+    return s->bind(1, id).run() > 0;
+  }
+  bool use_invite(const std::string& code_hash, std::int64_t now_s) override {
+    StatementScope s(w(W::use_invite));
+    return s->bind(1, code_hash).bind(2, now_s).run() > 0;
+  }
+  void purge_expired(std::int64_t now_s) override {
+    for (W statement : {W::purge_tokens, W::purge_revoked, W::purge_invites}) {
+      StatementScope s(w(statement));
+      s->bind(1, now_s).run();
+    }
+  }
+
  private:
   struct ConversationState {
     ConversationKind kind;
@@ -329,7 +383,8 @@ class SqliteWriter final : public WriterConnection, public SqliteReads<WriteTxn>
   enum class W {
     set_edited, erase_message, erase_edits, erase_reactions, erase_mentions, erase_pin, add_reaction, remove_reaction,
     reaction_count, add_pin, remove_pin, thread_reply, add_mention, advance_receipts, set_privacy, set_last_seen,
-    count_
+    add_token, delete_token, touch_token, set_password, set_cutoff, set_skeleton, add_invite, delete_invite, use_invite,
+    purge_tokens, purge_revoked, purge_invites, count_
   };
   static const char* text_of(W id) {
     switch (id) {
@@ -366,6 +421,23 @@ class SqliteWriter final : public WriterConnection, public SqliteReads<WriteTxn>
       case W::set_privacy:
         return "UPDATE users SET share_read_receipts = ?2, share_last_seen = ?3 WHERE id = ?1";
       case W::set_last_seen: return "UPDATE users SET last_seen_at = ?2 WHERE id = ?1";
+      case W::add_token:
+        return "INSERT OR REPLACE INTO tokens(token_id, user_id, created_at, expires_at, device, address, last_active_at) "
+               "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+      case W::delete_token: return "DELETE FROM tokens WHERE token_id = ?1";
+      case W::touch_token: return "UPDATE tokens SET last_active_at = max(last_active_at, ?2) WHERE token_id = ?1";
+      case W::set_password: return "UPDATE users SET password_hash = ?2 WHERE id = ?1";
+      case W::set_cutoff: return "UPDATE users SET tokens_valid_after = ?2, kept_token_id = ?3 WHERE id = ?1";
+      case W::set_skeleton: return "UPDATE users SET name_skeleton = ?2 WHERE id = ?1";
+      case W::add_invite:
+        return "INSERT INTO invites(id, code_hash, created_at, expires_at, uses_left, note) VALUES(?1, ?2, ?3, ?4, ?5, ?6)";
+      case W::delete_invite: return "DELETE FROM invites WHERE id = ?1";
+      case W::use_invite:
+        return "UPDATE invites SET uses_left = uses_left - 1 WHERE code_hash = ?1 AND uses_left > 0 AND "
+               "(expires_at = 0 OR expires_at > ?2)";
+      case W::purge_tokens: return "DELETE FROM tokens WHERE expires_at <= ?1";
+      case W::purge_revoked: return "DELETE FROM revoked_tokens WHERE expires_at <= ?1";
+      case W::purge_invites: return "DELETE FROM invites WHERE uses_left <= 0 OR (expires_at != 0 AND expires_at <= ?1)";
       case W::count_: break;
     }
     return "";
