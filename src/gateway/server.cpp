@@ -59,6 +59,21 @@ std::string content_type_for(const std::filesystem::path& path) {
   return "application/octet-stream";
 }
 
+// The web client's pages: scripts, styles and fonts only from this server (no inline script,
+// no eval), connections only back to it (REST and the WebSocket), never framed by another site
+// (clickjacking), no plugins, no <base> tricks, forms only to itself.
+constexpr const char* kContentSecurityPolicy =
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; font-src 'self'; "
+    "connect-src 'self'; media-src 'self' blob:; object-src 'none'; base-uri 'none'; form-action 'self'; "
+    "frame-ancestors 'none'";
+
+void add_page_security_headers(HttpResponse& response) {
+  response.headers.emplace_back("Content-Security-Policy", kContentSecurityPolicy);
+  response.headers.emplace_back("X-Frame-Options", "DENY");
+  response.headers.emplace_back("Cross-Origin-Opener-Policy", "same-origin");
+  response.headers.emplace_back("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=(), usb=()");
+}
+
 constexpr const char* kFallbackPage = R"(<!doctype html><html><head><meta charset="utf-8"><title>Parley</title></head>
 <body><h1>Parley is running</h1><p>The web client is not built. The API is under <code>/v1/</code>, the WebSocket
 endpoint is <code>/ws</code>; see docs/protocol.md.</p></body></html>)";
@@ -145,6 +160,7 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
       if (path == "/" || path == "/index.html") {
         response.content_type = "text/html; charset=utf-8";
         response.body = kFallbackPage;
+        add_page_security_headers(response);
         return write_response(std::move(response));
       }
       return respond_error(404, "not_found", "no such file", true);
@@ -153,6 +169,7 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
     response.body = it->second.body;
     response.headers.emplace_back("Cache-Control", path.rfind("/assets/", 0) == 0 ? "public, max-age=31536000, immutable"
                                                                                  : "no-cache");
+    add_page_security_headers(response);
     write_response(std::move(response));
   }
 
@@ -171,6 +188,12 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
     res->set(http::field::server, "parley");  // no version: it only helps an attacker pick exploits
     if (!response.content_type.empty()) res->set(http::field::content_type, response.content_type);
     res->set(http::field::access_control_allow_origin, "*");
+    // Every response: no MIME sniffing (a JSON body is never run as a script or page), and no
+    // URL leaks to other sites through the Referer header.
+    res->set("X-Content-Type-Options", "nosniff");
+    res->set("Referrer-Policy", "no-referrer");
+    // API answers carry tokens and messages: never kept by a browser or proxy cache.
+    res->set(http::field::cache_control, "no-store");
     for (auto& [name, value] : response.headers) res->set(name, value);
     res->body() = std::move(response.body);
     res->keep_alive(keep_alive_);
