@@ -91,7 +91,7 @@ for t in "${targets[@]}"; do
   line="$t: cov ${cov:-?} ft ${ft:-?} corpus ${corp:-?} (seeds alone: ${inited:-?}), ${runs:-?} runs in ${seconds}s"
   if ((status != 0)); then
     failed=1
-    line="$line -- FAILED (exit $status)"
+    line="$t: FAILED (exit $status) after ${runs:-?} runs; last seen: ${last:-nothing (failed while loading the seeds)}"
     echo "$line"
     grep -E 'contract broken|ERROR: (AddressSanitizer|LeakSanitizer|libFuzzer)|runtime error|SUMMARY|ALARM' "$dir/log" | head -8 | sed 's/^/   /'
     grep -o "Test unit written to .*" "$dir/log" | sed "s|Test unit written to|   reproducer:|"
