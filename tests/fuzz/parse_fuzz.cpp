@@ -1,7 +1,8 @@
 // libFuzzer target for protocol/parse: arbitrary bytes as a WebSocket text frame
 // (FrameParser::parse_frame) and as a REST body (FrameParser::parse_rest). Besides memory errors
 // (run it under ASan/UBSan, see README.md) it checks the parser's contract: the request id echoed
-// back is empty or valid JSON, and every error carries a message.
+// back is empty or valid JSON, every error is a parse error whose message is valid UTF-8, and a
+// parsed command obeys the field rules (fuzz_checks.hpp).
 #include <simdjson.h>
 
 #include <cstddef>
@@ -12,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "fuzz_checks.hpp"
 #include "protocol/parse.hpp"
 
 namespace {
@@ -52,13 +54,21 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   check_request_id(request_id);
   if (result) {
     check(parley::protocol::command_name(*result) != nullptr);
+    parley::fuzz::check_command(*result, parley::protocol::ParseLimits{});
   } else {
     check(!result.error().message.empty());
+    parley::fuzz::check_parse_error(result.error());
   }
 
   const std::string_view body(reinterpret_cast<const char*>(data), size);
   const std::string_view type = kRestTypes[size % std::size(kRestTypes)];
   auto rest = parser.parse_rest(type, body, {});
-  if (!rest) check(!rest.error().message.empty());
+  if (rest) {
+    parley::fuzz::check_command(*rest, parley::protocol::ParseLimits{});
+    check(parley::protocol::command_name(*rest) == parley::fuzz::expected_command_name(type));
+  } else {
+    check(!rest.error().message.empty());
+    parley::fuzz::check_parse_error(rest.error());
+  }
   return 0;
 }

@@ -363,3 +363,28 @@ class RawWs:
 
     def close(self):
         self.sock.close()
+
+
+# Fuzz seeds (tests/fuzz/make_corpus.py): with PARLEY_FRAME_LOG=path, every WebSocket message, raw
+# frame and HTTP request the tests send is appended to path as one JSON line.
+if os.environ.get("PARLEY_FRAME_LOG"):
+    def _log_sent(entry, path=os.environ["PARLEY_FRAME_LOG"]):
+        with open(path, "a") as log:
+            log.write(json.dumps(entry) + "\n")
+
+    def _text(data):
+        return data if isinstance(data, str) else bytes(data).decode("utf-8", "surrogateescape")
+
+    def _logged(send, describe):
+        def wrapper(*args, **kwargs):
+            _log_sent(describe(*args, **kwargs))
+            return send(*args, **kwargs)
+        return wrapper
+
+    websocket.WebSocket.send = _logged(websocket.WebSocket.send, lambda ws, payload, *a, **k: {"ws": _text(payload)})
+    RawWs.send_raw = _logged(RawWs.send_raw, lambda raw, data: {"ws_raw": bytes(data).hex()})
+
+    def _describe_http(session, method, url, params=None, data=None, json=None, **kwargs):
+        request = requests.Request(method, url, params=params, data=data, json=json).prepare()
+        return {"http": f"{request.method} {request.path_url}", "body": _text(request.body or "")}
+    requests.Session.request = _logged(requests.Session.request, _describe_http)
