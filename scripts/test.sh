@@ -12,6 +12,8 @@ echo "== integration tests"
 PARLEYD="$PWD/build/src/app/parleyd" /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/integration "$@"
 echo "== sanitizers"
 ./scripts/test-sanitizers.sh
+echo "== fuzz smoke (every libFuzzer target for a few seconds, tests/fuzz/README.md)"
+./scripts/fuzz.sh --smoke
 echo "== browser tests"
 if [ ! -f tests/browser/node_modules/.package-lock.json ] || [ tests/browser/package-lock.json -nt tests/browser/node_modules/.package-lock.json ]; then
   npm ci --prefix tests/browser --no-audit --no-fund

@@ -8,6 +8,7 @@
 #include <optional>
 
 #include "core/json_writer.hpp"
+#include "core/text.hpp"
 
 namespace parley::protocol {
 namespace {
@@ -103,6 +104,11 @@ class Fields {
     if (failed()) return std::nullopt;
     std::string value;
     if (const std::string* text = param(name)) {
+      // Path and query parameters arrive percent-decoded into arbitrary bytes (JSON strings are
+      // checked by the JSON parser): a stored string must be UTF-8, or every frame carrying it
+      // later is not valid text.
+      if (!simdjson::validate_utf8(text->data(), text->size()))
+        return fail(ErrorCode::bad_request, name, "is not valid UTF-8");
       value = *text;
     } else if (json_) {
       element e;
@@ -430,7 +436,7 @@ Result<Command> parse_command_fields(std::string_view type, Fields& f, const Par
     c.new_password = f.text("new_password", kMaxPasswordBytes);
     return finish(f, std::move(c));
   }
-  return make_error(ErrorCode::unknown_type, "unknown command type '" + std::string(type.substr(0, 64)) + "'");
+  return make_error(ErrorCode::unknown_type, "unknown command type '" + utf8_prefix(type, 64) + "'");
 }
 
 Error json_error(simdjson::error_code code) {

@@ -16,7 +16,7 @@ namespace parley::protocol {
 
 struct ParseLimits {
   int max_json_depth = 16;
-  int max_frame_bytes = 65536;
+  int max_frame_bytes = 131072;  // as limits.max_frame_bytes
   int max_text_bytes = 16384;
   int max_client_msg_id_bytes = 64;
   int max_title_bytes = 256;

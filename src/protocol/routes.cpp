@@ -84,6 +84,7 @@ bool match(std::string_view pattern, std::string_view path, Params& params) {
 
 RouteMatch match_route(std::string_view method, std::string_view path, Params& params) {
   RouteMatch result;
+  const std::size_t given = params.size();  // the caller's own parameters stay
   for (const Route& r : kRoutes) {
     if (!match(r.pattern, path, params)) continue;
     result.path_known = true;
@@ -91,7 +92,7 @@ RouteMatch match_route(std::string_view method, std::string_view path, Params& p
       result.command = r.command;
       return result;
     }
-    params.clear();
+    params.resize(given);
   }
   return result;
 }

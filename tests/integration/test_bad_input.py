@@ -236,3 +236,16 @@ def test_huge_or_malformed_http(witness):
     assert r.status_code == 400
     r = user.api("DELETE", "/v1/groups")
     assert r.status_code == 405
+
+
+def test_rest_query_strings_must_be_utf8(witness):
+    # Found by rest_fuzz: a percent-decoded query string is arbitrary bytes; stored, invalid
+    # UTF-8 would have made every frame and page carrying it invalid text.
+    alice, bob = witness.register(), witness.register()
+    r = alice.api("POST", f"/v1/users/{bob.id}/messages?client_msg_id=x&text=%FF%FE")
+    assert r.status_code == 400 and r.json()["error"]["code"] == "bad_request"
+    b = bob.connect()
+    assert b.ok("sync", cursor=0)["events"] == []
+    r = alice.api("POST", f"/v1/users/{bob.id}/messages?client_msg_id=x&text=%C3%A9")
+    assert r.status_code == 200
+    assert b.wait_events(lambda e: e.get("text") == "\u00e9")

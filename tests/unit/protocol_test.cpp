@@ -2,6 +2,7 @@
 // are echoed as JSON, and every malformed or out-of-limit frame fails with the documented
 // ErrorCode. Error cases are rows of a table so that a new case costs one line.
 #include "protocol/parse.hpp"
+#include "protocol/routes.hpp"
 
 #include <gtest/gtest.h>
 
@@ -867,6 +868,44 @@ TEST(ProtocolUsername, MaxBytesIsAParameter) {
   EXPECT_TRUE(is_valid_username("abc", 3));
   EXPECT_FALSE(is_valid_username("abcd", 3));
   EXPECT_TRUE(is_valid_username("abcdefgh", 8));
+}
+
+// Found by rest_fuzz: strings from a REST path or query string are percent-decoded bytes; one
+// that is not UTF-8 must be refused, or it would be stored and break every frame carrying it.
+TEST_F(ProtocolTest, RestParametersMustBeUtf8) {
+  auto result = parser_.parse_rest("send", "", {{"conversation_id", "5"}, {"client_msg_id", "x"}, {"text", "\xff\xfe"}});
+  ASSERT_FALSE(result);
+  EXPECT_EQ(result.error().code, ErrorCode::bad_request);
+  EXPECT_NE(result.error().message.find("'text'"), std::string::npos);
+  EXPECT_TRUE(parser_.parse_rest("send", "", {{"conversation_id", "5"}, {"client_msg_id", "x"}, {"text", "\xc3\xa9"}}));
+}
+
+// Found by parse_fuzz: the unknown type echoed in the error is cut on a character boundary.
+TEST_F(ProtocolTest, UnknownTypeEchoIsCutOnACharacter) {
+  auto result = parse(R"({"type":")" + std::string(63, 'a') + "\xc3\xa9" + R"("})");
+  ASSERT_FALSE(result);
+  EXPECT_EQ(result.error().code, ErrorCode::unknown_type);
+  const std::string& message = result.error().message;
+  EXPECT_EQ(message.find('\xc3'), std::string::npos) << "half a character";
+}
+
+// Found by rest_fuzz: match_route appends the path's parameters and never drops the caller's,
+// also when an earlier route has the same path with another method.
+TEST(Routes, MatchAppendsAndKeepsTheCallersParameters) {
+  Params params{{"mine", "1"}};
+  const RouteMatch patch = match_route("PATCH", "/v1/conversations/5", params);
+  EXPECT_EQ(patch.command, "conversation.rename");
+  ASSERT_EQ(params.size(), 2u);
+  EXPECT_EQ(params[0], (std::pair<std::string, std::string>{"mine", "1"}));
+  EXPECT_EQ(params[1], (std::pair<std::string, std::string>{"conversation_id", "5"}));
+  Params none{{"mine", "1"}};
+  const RouteMatch wrong = match_route("PUT", "/v1/conversations/5", none);
+  EXPECT_TRUE(wrong.path_known);
+  EXPECT_TRUE(wrong.command.empty());
+  EXPECT_EQ(none.size(), 1u);
+  Params unknown;
+  EXPECT_FALSE(match_route("GET", "/v1/nothing/here", unknown).path_known);
+  EXPECT_EQ(match_route("GET", "/v1/account/sessions/", unknown).command, "account.sessions");  // trailing slash
 }
 
 }  // namespace
