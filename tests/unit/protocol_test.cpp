@@ -810,7 +810,7 @@ TEST_F(ProtocolTest, RestErrors) {
        ErrorCode::too_large},
       {"auth.login", "", {}, ErrorCode::missing_field},
       {"auth.login",
-       R"({"username":"bob","password":"pw","pad":")" + std::string(65536, 'p') + R"("})",
+       R"({"username":"bob","password":"pw","pad":")" + std::string(static_cast<std::size_t>(ParseLimits{}.max_frame_bytes), 'p') + R"("})",
        {},
        ErrorCode::too_large},
       {"auth.logout", "", {}, ErrorCode::unknown_type},
