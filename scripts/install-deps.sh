@@ -11,8 +11,8 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   # password strength (zxcvbn) and display-name checks (ICU: normalization, confusables)
   libzxcvbn-dev libicu-dev
-  # tests
-  python3 python3-pytest python3-websocket python3-requests curl procps
+  # tests (openssl makes test certificates; haproxy is the reverse proxy of docs/operations.md)
+  python3 python3-pytest python3-websocket python3-requests curl procps openssl haproxy
   # latency plots of parley-bench (--plot)
   gnuplot-nox
   # browser tests of the web client (tests/browser): Debian's Chromium, driven by playwright-core

@@ -15,4 +15,5 @@ echo "== unit tests (ASan + UBSan)"
 "$BUILD_DIR/tests/unit/parley_unit_tests" --gtest_brief=1
 echo "== integration tests against an ASan + UBSan parleyd"
 PARLEYD="$PWD/$BUILD_DIR/src/app/parleyd" /usr/bin/python3 -m pytest -q -p no:cacheprovider \
-  tests/integration/test_bad_input.py tests/integration/test_messaging.py tests/integration/test_live.py
+  tests/integration/test_bad_input.py tests/integration/test_messaging.py tests/integration/test_live.py \
+  tests/integration/test_transport.py tests/integration/test_security.py

@@ -8,6 +8,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <iostream>
 #include <spdlog/spdlog.h>
 #include <thread>
@@ -83,6 +84,7 @@ int main(int argc, char** argv) {
               std::to_string(server.open_connections()) + "\n";
       text += "# HELP parley_ws_sessions_open open WebSocket sessions\n# TYPE parley_ws_sessions_open gauge\n"
               "parley_ws_sessions_open " + std::to_string(gateway::WsSession::live_count()) + "\n";
+      text += server.metrics_text();
       return text;
     });
     chat.start();
@@ -90,14 +92,30 @@ int main(int argc, char** argv) {
     threads.start();
     rlimit files{};
     getrlimit(RLIMIT_NOFILE, &files);
-    spdlog::info("parleyd.listening address={} url=http://{}/ io_threads={} store={} max_open_files={}",
-                 server.bound_address(), server.bound_address(), io_threads, config.store_url(),
+    const char* scheme = config.server.tls_cert.empty() ? "http" : "https";
+    spdlog::info("parleyd.listening address={} url={}://{}/ tls={} operator_port={} io_threads={} store={} max_open_files={}",
+                 server.bound_address(), scheme, server.bound_address(), config.server.tls_cert.empty() ? "off" : "on",
+                 server.operator_address().empty() ? "off" : server.operator_address(), io_threads, config.store_url(),
                  static_cast<long long>(files.rlim_cur));
 
+    // SIGHUP reloads the TLS certificate and key (renewals without a restart); SIGTERM and
+    // SIGINT stop.
     boost::asio::io_context signals_io;
-    boost::asio::signal_set signals(signals_io, SIGINT, SIGTERM);
+    boost::asio::signal_set signals(signals_io, SIGINT, SIGTERM, SIGHUP);
     int received = 0;
-    signals.async_wait([&](const boost::system::error_code&, int signal_number) { received = signal_number; });
+    std::function<void(const boost::system::error_code&, int)> on_signal = [&](const boost::system::error_code& ec,
+                                                                              int signal_number) {
+      if (ec) return;
+      if (signal_number != SIGHUP) {
+        received = signal_number;
+        return;
+      }
+      const std::string problem = server.reload_tls();
+      if (problem.empty()) spdlog::info("tls.reloaded cert={}", config.server.tls_cert);
+      else spdlog::error("tls.reload_failed error=\"{}\" (the previous certificate stays in use)", problem);
+      signals.async_wait(on_signal);
+    };
+    signals.async_wait(on_signal);
     signals_io.run();
 
     // Shutdown: no new connections; commit and acknowledge everything already queued; then

@@ -20,6 +20,7 @@ struct ChatSession final : gateway::SessionContext {
   UserId user_id = 0;            // 0 until hello succeeds
   std::string token_id;          // jti of the token it authenticated with ("h:..." for host tokens)
   std::int64_t token_issued_at_s = 0;
+  bool counted = false;          // holds one of its user's limits.max_sessions_per_user
   std::string device;
   std::int64_t connected_at_ms = 0;
   bool hello_in_progress = false;

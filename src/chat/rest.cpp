@@ -1,6 +1,9 @@
 // The REST API: the route table (protocol/routes.cpp) names the command a request runs; path
 // and query parameters feed the same parser as WebSocket frames, so both transports validate alike.
+#include <openssl/crypto.h>
+
 #include "chat/service.hpp"
+#include "core/clock.hpp"
 #include "core/json_writer.hpp"
 #include "protocol/routes.hpp"
 
@@ -28,6 +31,19 @@ bool ChatService::on_request(gateway::HttpRequest& request, gateway::HttpRespond
     return true;
   }
   if (path == "/metrics") {
+    // Not for the public: on the operator port, or with the metrics token.
+    const std::string& token = config_.server.metrics_token;
+    if (!request.operator_port) {
+      if (token.empty()) {
+        respond(reply_http(Reply::failure(ErrorCode::not_found, "no such endpoint")));
+        return true;
+      }
+      if (request.bearer_token.size() != token.size() ||
+          CRYPTO_memcmp(request.bearer_token.data(), token.data(), token.size()) != 0) {
+        respond(reply_http(Reply::failure(ErrorCode::unauthorized, "the metrics token is required")));
+        return true;
+      }
+    }
     gateway::HttpResponse response;
     response.content_type = "text/plain; version=0.0.4";
     response.body = metrics_text();
@@ -90,6 +106,10 @@ bool ChatService::on_request(gateway::HttpRequest& request, gateway::HttpRespond
                [this, body = std::move(request.body), respond, type, params = std::move(params), is_logout, is_me,
                 thread, client = std::move(client)](Result<Identity> identity) mutable {
                  if (!identity) return respond(reply_http(Reply::failure(identity.take_error())));
+                 std::int64_t retry_after_ms = 0;
+                 if (!user_requests_.take(static_cast<std::uint64_t>(identity->user_id), monotonic_ms(), retry_after_ms))
+                   return respond(reply_http(Reply::rate_limited(
+                       "too many requests from this user (limits.user_requests_per_second)", retry_after_ms)));
                  touch_token(*identity);
                  if (is_logout) return logout(*identity, respond, thread);
                  // /v1/me is the caller, whatever the query says (the first match wins).

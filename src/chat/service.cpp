@@ -153,6 +153,7 @@ ChatService::ChatService(const Config& config, gateway::ThreadPoster& poster)
       external_verifier_(config.auth.jwt_secret, config.auth.jwt_issuer, config.auth.jwt_audience,
                          config.auth.jwt_max_lifetime_s),
       guards_(std::make_unique<AccountGuards>(config.auth)),
+      user_requests_(config.limits.user_requests_per_second, config.limits.user_requests_burst),
       presence_(config_.presence) {
   store::EngineOptions options;
   options.url = config.store_url();
@@ -242,7 +243,13 @@ void ChatService::on_open(gateway::Session& session) {
 }
 
 void ChatService::on_close(gateway::Session& session) {
-  if (const UserId user = chat_session(session).user_id) presence_.session_ended(user, session.id(), wall_clock_ms());
+  ChatSession& state = chat_session(session);
+  if (state.counted) {
+    std::lock_guard lock(session_counts_mutex_);
+    if (auto it = session_counts_.find(state.user_id); it != session_counts_.end() && --it->second <= 0)
+      session_counts_.erase(it);
+  }
+  if (const UserId user = state.user_id) presence_.session_ended(user, session.id(), wall_clock_ms());
   hub(session.thread_index()).remove_session(session);
 }
 
@@ -282,6 +289,14 @@ void ChatService::on_text(gateway::Session& session, std::string_view json) {
     pong.type = "pong";
     JsonWriter(pong.fields).field("ts", wall_clock_ms());
     session.send_text(reply_frame_json(pong, request_id));
+    return;
+  }
+  // One budget per user across all its sessions and REST: many sessions do not multiply it.
+  std::int64_t retry_after_ms = 0;
+  if (!user_requests_.take(static_cast<std::uint64_t>(state.user_id), monotonic_ms(), retry_after_ms)) {
+    session.send_text(reply_frame_json(
+        Reply::rate_limited("too many requests from this user (limits.user_requests_per_second)", retry_after_ms),
+        request_id));
     return;
   }
   Identity caller{state.user_id, state.token_id, state.token_issued_at_s, 0};
@@ -375,6 +390,20 @@ void ChatService::finish_hello(SessionId session_id, unsigned thread, const std:
     session->send_text(reply_frame_json(Reply::failure(identity.take_error()), request_id));
     session->close(gateway::close_code::auth_failed, error_code_name(code));
     return;
+  }
+  {
+    std::lock_guard lock(session_counts_mutex_);
+    int& sessions = session_counts_[identity->user_id];
+    if (sessions >= config_.limits.max_sessions_per_user) {
+      if (sessions == 0) session_counts_.erase(identity->user_id);
+      session->send_text(reply_frame_json(
+          Reply::failure(ErrorCode::limit_reached, "this user has the most sessions allowed (limits.max_sessions_per_user)"),
+          request_id));
+      session->close(gateway::close_code::auth_failed, error_code_name(ErrorCode::limit_reached));
+      return;
+    }
+    ++sessions;
+    state.counted = true;
   }
   state.user_id = identity->user_id;
   state.token_id = identity->token_id;

@@ -202,6 +202,11 @@ class ChatService final : public gateway::SessionHandler, public gateway::HttpHa
     std::unordered_map<std::string, std::vector<std::string>> known_addresses;
   };
   std::unique_ptr<AccountGuards> guards_;
+  // Commands per user, shared by its sessions and REST (limits.user_requests_*).
+  IdRateLimiter user_requests_;
+  // Authenticated WebSocket sessions per user (limits.max_sessions_per_user).
+  std::mutex session_counts_mutex_;
+  std::unordered_map<UserId, int> session_counts_;
   // Tokens whose last use was recorded, and when (touch_token).
   std::mutex touched_mutex_;
   std::unordered_map<std::string, std::int64_t> touched_tokens_;

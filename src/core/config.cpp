@@ -137,6 +137,15 @@ const std::vector<Setting>& settings() {
       PARLEY_CHOICE(server, log_format, "text|json", "text (key=value) or one JSON object per line"),
       PARLEY_TEXT(server, web_root, "directory served at /; empty = web/dist beside the binary's source tree"),
       PARLEY_INT(server, shutdown_grace_ms, 0, 600000, "on SIGTERM, time allowed to flush sessions before closing"),
+      PARLEY_TEXT(server, tls_cert, "PEM certificate chain (leaf first) for TLS on server.listen; reloaded on SIGHUP; empty = plain HTTP"),
+      PARLEY_TEXT(server, tls_key, "PEM private key of server.tls_cert"),
+      PARLEY_INT(server, hsts_max_age_s, 0, 63072000, "max-age of the Strict-Transport-Security header sent with TLS on; 0 = not sent"),
+      PARLEY_TEXT(server, allowed_origins, "browser origins (scheme://host[:port], comma-separated) allowed to open /ws and read the API; empty = the server's own host only; * = any"),
+      PARLEY_BOOL(server, ws_query_token, "accept the token as ?token= on /ws (it then appears in proxy and access logs)"),
+      PARLEY_TEXT(server, trusted_proxies, "addresses and CIDR ranges (comma-separated) of proxies trusted to name the client (X-Forwarded-For or PROXY protocol)"),
+      PARLEY_BOOL(server, proxy_protocol, "connections to server.listen must come from a trusted proxy and start with a PROXY protocol v1/v2 header"),
+      PARLEY_TEXT(server, metrics_listen, "HOST:PORT of the operator port serving /metrics, /healthz and /readyz only; empty = none"),
+      PARLEY_SECRET(server, metrics_token, "bearer token that /metrics on server.listen requires; empty = /metrics is not served there"),
       PARLEY_TEXT(store, url, "store engine URL: sqlite:PATH; empty = sqlite:<data_dir>/parley.db"),
       PARLEY_CHOICE(store, sqlite_synchronous, "full|normal", "full (fsync every group commit) or normal (survives process crash, not power loss)"),
       PARLEY_INT(store, sqlite_cache_mb, 1, 65536, "SQLite page cache per connection, MiB"),
@@ -190,6 +199,11 @@ const std::vector<Setting>& settings() {
       PARLEY_INT(limits, max_http_header_bytes, 1024, 1 << 20, "largest HTTP request header block"),
       PARLEY_INT(limits, http_idle_timeout_ms, 100, 3600000, "idle keep-alive HTTP connections are closed after this"),
       PARLEY_INT(limits, max_connections, 1, 10000000, "most open client connections per process"),
+      PARLEY_INT(limits, max_connections_per_address, 1, 10000000, "most open connections of one client address; beyond: 429, closed"),
+      PARLEY_INT(limits, max_pending_per_address, 1, 10000000, "most connections of one client address that have not completed a request or a hello; beyond: 429, closed"),
+      PARLEY_INT(limits, max_sessions_per_user, 1, 1000000, "most authenticated WebSocket sessions of one user; beyond, hello gets limit_reached and close 4003"),
+      PARLEY_INT(limits, user_requests_per_second, 1, 100000000, "commands per user per second, sustained, across all its sessions and REST (ping excluded)"),
+      PARLEY_INT(limits, user_requests_burst, 1, 100000000, "commands per user in a burst (token-bucket size)"),
       PARLEY_INT(limits, max_reactions_per_message, 1, 1000, "distinct emoji one user may put on one message"),
       PARLEY_INT(limits, max_pins, 1, 100000, "pinned messages per conversation"),
       PARLEY_INT(limits, max_mentions_per_message, 0, 10000, "mentions recognised in one message (counting @all); further ones stay plain text"),
@@ -214,6 +228,10 @@ std::string check_combinations(const Config& c) {
     return "limits.ping_interval_ms must be shorter than limits.idle_timeout_ms";
   if (!c.auth.jwt_secret.empty() && c.auth.jwt_secret == c.auth.secret)
     return "auth.jwt_secret must differ from auth.secret";
+  if (c.server.tls_cert.empty() != c.server.tls_key.empty())
+    return "server.tls_cert and server.tls_key are set together (or neither)";
+  if (c.server.proxy_protocol && c.server.trusted_proxies.empty())
+    return "server.proxy_protocol needs server.trusted_proxies (the proxies allowed to send the header)";
   // A host token minted for another service that shares the key must not open Parley.
   if (!c.auth.jwt_secret.empty() && c.auth.jwt_audience.empty())
     return "auth.jwt_audience must be set when auth.jwt_secret is (host JWTs must name Parley in 'aud')";

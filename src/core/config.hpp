@@ -20,6 +20,16 @@ struct ServerConfig {
   std::string log_format = "text";  // text | json
   std::string web_root;      // directory served at / (empty: built-in web client path)
   int shutdown_grace_ms = 5000;
+  // TLS on the client port: both set, or neither (then plain HTTP; put a TLS proxy in front).
+  std::string tls_cert;      // PEM certificate chain, leaf first; reloaded on SIGHUP
+  std::string tls_key;       // PEM private key
+  int hsts_max_age_s = 31536000;  // Strict-Transport-Security with TLS on; 0 = not sent
+  std::string allowed_origins;    // browser origins allowed to use the API and /ws; empty = same host; "*" = any
+  bool ws_query_token = false;    // accept ?token= on /ws (tokens in URLs end up in logs)
+  std::string trusted_proxies;    // proxies whose X-Forwarded-For / PROXY header names the client
+  bool proxy_protocol = false;    // the client port expects a PROXY header from a trusted proxy
+  std::string metrics_listen;     // HOST:PORT of the operator port (/metrics, /healthz, /readyz); empty = none
+  std::string metrics_token;      // bearer token for /metrics on the client port; empty = not served there
 };
 
 struct StoreConfig {
@@ -83,6 +93,11 @@ struct LimitsConfig {
   int max_http_header_bytes = 16384;
   int http_idle_timeout_ms = 30000;
   int max_connections = 100000;        // per process (the OS caps open files too)
+  int max_connections_per_address = 1000;  // open connections of one client address
+  int max_pending_per_address = 64;    // connections of one address not yet past their first request or hello
+  int max_sessions_per_user = 64;      // authenticated WebSocket sessions of one user
+  int user_requests_per_second = 50;   // commands per user (all sessions and REST together), sustained
+  int user_requests_burst = 200;       // ... and in a burst
   int max_reactions_per_message = 20;  // distinct emoji one user may put on one message
   int max_pins = 50;                   // pinned messages per conversation
   int max_mentions_per_message = 50;   // "@..." recognised in one message (counting @all); the rest is text

@@ -44,6 +44,36 @@ void RateLimiter::make_room(std::int64_t now_ms) {
   for (std::size_t i = 0; i < by_age.size() / 2; ++i) buckets_.erase(by_age[i].second);
 }
 
+// --- IdRateLimiter ---
+
+IdRateLimiter::IdRateLimiter(double per_second, double burst, std::size_t max_keys_per_shard)
+    : per_ms_(per_second / 1000.0), burst_(std::max(1.0, burst)), max_keys_(std::max<std::size_t>(1, max_keys_per_shard)) {}
+
+bool IdRateLimiter::take(std::uint64_t id, std::int64_t now_ms, std::int64_t& retry_after_ms) {
+  Shard& shard = shards_[(id * 0x9E3779B97F4A7C15ULL) >> 60];
+  std::lock_guard lock(shard.mutex);
+  auto it = shard.buckets.find(id);
+  if (it == shard.buckets.end()) {
+    if (shard.buckets.size() >= max_keys_) {
+      for (auto b = shard.buckets.begin(); b != shard.buckets.end();) {
+        const double tokens = b->second.tokens + static_cast<double>(now_ms - b->second.refilled_ms) * per_ms_;
+        b = tokens >= burst_ ? shard.buckets.erase(b) : std::next(b);
+      }
+      if (shard.buckets.size() >= max_keys_) shard.buckets.clear();  // all busy: start over rather than grow
+    }
+    it = shard.buckets.emplace(id, Bucket{burst_, now_ms}).first;
+  }
+  Bucket& bucket = it->second;
+  bucket.tokens = std::min(burst_, bucket.tokens + static_cast<double>(now_ms - bucket.refilled_ms) * per_ms_);
+  bucket.refilled_ms = now_ms;
+  if (bucket.tokens >= 1.0) {
+    bucket.tokens -= 1.0;
+    return true;
+  }
+  retry_after_ms = static_cast<std::int64_t>(std::ceil((1.0 - bucket.tokens) / per_ms_ - 1e-6));
+  return false;
+}
+
 // --- FailureThrottle ---
 
 FailureThrottle::FailureThrottle(FailurePolicy policy, std::size_t max_keys)

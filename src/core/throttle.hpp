@@ -37,6 +37,30 @@ class RateLimiter {
   std::unordered_map<std::string, Bucket> buckets_;
 };
 
+// Token buckets keyed by a numeric id (a user), sharded so that the I/O threads rarely contend:
+// one lock per call, no allocation once a key is known. Memory: one small entry per key seen
+// recently (idle full buckets are dropped past `max_keys` per shard).
+class IdRateLimiter {
+ public:
+  IdRateLimiter(double per_second, double burst, std::size_t max_keys_per_shard = 65536);
+  bool take(std::uint64_t id, std::int64_t now_ms, std::int64_t& retry_after_ms);
+
+ private:
+  struct Bucket {
+    double tokens;
+    std::int64_t refilled_ms;
+  };
+  struct alignas(64) Shard {
+    std::mutex mutex;
+    std::unordered_map<std::uint64_t, Bucket> buckets;
+  };
+  static constexpr std::size_t kShards = 16;
+  double per_ms_;
+  double burst_;
+  std::size_t max_keys_;
+  Shard shards_[kShards];
+};
+
 struct FailurePolicy {
   int free_failures = 5;                  // failures before any delay
   std::int64_t base_delay_ms = 1000;      // the first delay; it doubles with each failure

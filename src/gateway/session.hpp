@@ -108,6 +108,7 @@ struct HttpRequest {
   std::string address;     // the client's IP address (behind a trusted proxy: the one it reports)
   std::string user_agent;  // at most 256 bytes
   unsigned thread_index = 0;
+  bool operator_port = false;  // arrived on the operator listener (server.metrics_listen)
 };
 
 struct HttpResponse {

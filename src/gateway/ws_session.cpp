@@ -20,14 +20,6 @@ constexpr int kReadRoundsPerWakeup = 4;     // fairness between sessions of one 
 constexpr std::int64_t kCloseHandshakeMs = 3000;
 std::atomic<int> g_live_sessions{0};
 
-// A view of the first `count` buffers of an array, as an Asio buffer sequence (one writev).
-struct BufferRange {
-  const asio::const_buffer* first;
-  const asio::const_buffer* last;
-  const asio::const_buffer* begin() const { return first; }
-  const asio::const_buffer* end() const { return last; }
-};
-
 SharedFrame control_frame(Opcode opcode, std::string_view payload) {
   return std::make_shared<const std::string>(websocket::make_frame(opcode, payload));
 }
@@ -39,13 +31,14 @@ void release_if_large(std::string& buffer) {
 
 }  // namespace
 
-WsSession::WsSession(ThreadContext& thread, asio::ip::tcp::socket socket, UpgradeInfo upgrade,
-                     const LimitsConfig& limits, SessionHandler& handler, SessionId id, std::string first_bytes,
-                     std::string received, std::atomic<int>& connection_count)
+WsSession::WsSession(ThreadContext& thread, Transport transport, UpgradeInfo upgrade, const LimitsConfig& limits,
+                     SessionHandler& handler, SessionId id, std::string first_bytes, std::string received,
+                     std::atomic<int>& connection_count, AddressSlot slot)
     : Session(id, thread.index, std::move(upgrade)),
       thread_(thread),
       connection_count_(connection_count),
-      socket_(std::move(socket)),
+      transport_(std::move(transport)),
+      slot_(std::move(slot)),
       limits_(limits),
       handler_(handler),
       pending_(std::move(received)),
@@ -64,8 +57,7 @@ void WsSession::start() {
   g_live_sessions.fetch_add(1, std::memory_order_relaxed);
   ThreadCounters::add(thread_.counters.sessions_opened);
   boost::system::error_code ec;
-  socket_.non_blocking(true, ec);
-  socket_.set_option(asio::ip::tcp::no_delay(true), ec);
+  transport_.socket().set_option(asio::ip::tcp::no_delay(true), ec);
   sweep_index = thread_.sessions.size();
   thread_.sessions.push_back(this);
   handler_.on_open(*this);
@@ -85,11 +77,16 @@ void WsSession::start() {
 void WsSession::arm_read() {
   if (reading_ || state_ == State::closed) return;
   reading_ = true;
-  socket_.async_wait(asio::ip::tcp::socket::wait_read,
-                     [self = shared_from_this()](const boost::system::error_code& ec) {
-                       self->reading_ = false;
-                       self->on_readable(ec);
-                     });
+  auto on_ready = [self = shared_from_this()](const boost::system::error_code& ec) {
+    self->reading_ = false;
+    self->on_readable(ec);
+  };
+  // TLS may hold a decrypted record already (the socket will not signal it), or need to write
+  // (a key update) before it can read.
+  if (transport_.has_buffered_input()) return asio::post(thread_.io, [on_ready] { on_ready({}); });
+  transport_.socket().async_wait(
+      transport_.wants() == Transport::Wait::write ? asio::ip::tcp::socket::wait_write : asio::ip::tcp::socket::wait_read,
+      std::move(on_ready));
 }
 
 void WsSession::on_readable(const boost::system::error_code& ec) {
@@ -101,7 +98,7 @@ void WsSession::on_readable(const boost::system::error_code& ec) {
   for (int round = 0; round < kReadRoundsPerWakeup && state_ != State::closed; ++round) {
     boost::system::error_code read_error;
     std::uint8_t* buffer = thread_.read_buffer.get();
-    const std::size_t n = socket_.read_some(asio::buffer(buffer, ThreadContext::kReadBufferSize), read_error);
+    const std::size_t n = transport_.read_some(buffer, ThreadContext::kReadBufferSize, read_error);
     if (read_error == asio::error::would_block) break;
     if (read_error || n == 0) {
       terminate();  // EOF or reset: the peer is gone
@@ -241,6 +238,7 @@ void WsSession::fail(std::uint16_t code, std::string_view reason) {
 void WsSession::mark_authenticated(std::int64_t expires_at_ms) {
   authenticated_ = true;
   expires_at_ms_ = expires_at_ms;
+  slot_.settle();  // no longer a pending handshake of its address
 }
 
 void WsSession::send(SharedFrame frame) {
@@ -294,7 +292,7 @@ void WsSession::flush() {
       buffers[count] = asio::buffer(frame.data() + skip, frame.size() - skip);
     }
     boost::system::error_code ec;
-    std::size_t written = socket_.write_some(BufferRange{buffers.data(), buffers.data() + count}, ec);
+    std::size_t written = transport_.write_some(buffers.data(), count, ec);
     if (ec == asio::error::would_block) {
       arm_write();
       return;
@@ -327,12 +325,14 @@ void WsSession::flush() {
 void WsSession::arm_write() {
   write_waiting_ = true;
   write_blocked_since_ms_ = monotonic_ms();
-  socket_.async_wait(asio::ip::tcp::socket::wait_write,
-                     [self = shared_from_this()](const boost::system::error_code& ec) {
-                       self->write_waiting_ = false;
-                       if (ec) return self->terminate();
-                       self->flush();
-                     });
+  // (TLS may need to read before it can write again.)
+  transport_.socket().async_wait(
+      transport_.wants() == Transport::Wait::read ? asio::ip::tcp::socket::wait_read : asio::ip::tcp::socket::wait_write,
+      [self = shared_from_this()](const boost::system::error_code& ec) {
+        self->write_waiting_ = false;
+        if (ec) return self->terminate();
+        self->flush();
+      });
 }
 
 void WsSession::sweep(std::int64_t now_ms, std::int64_t wall_ms) {
@@ -362,9 +362,8 @@ void WsSession::sweep(std::int64_t now_ms, std::int64_t wall_ms) {
 void WsSession::terminate() {
   if (state_ == State::closed) return;
   state_ = State::closed;
-  boost::system::error_code ec;
-  socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
-  socket_.close(ec);
+  transport_.close();
+  slot_.reset();
   // Leave the sweep list (swap with the last entry).
   auto& list = thread_.sessions;
   if (sweep_index < list.size() && list[sweep_index] == this) {

@@ -13,7 +13,9 @@
 
 #include "core/config.hpp"
 #include "gateway/io_threads.hpp"
+#include "gateway/connection_limits.hpp"
 #include "gateway/session.hpp"
+#include "gateway/transport.hpp"
 
 namespace parley::gateway {
 
@@ -21,9 +23,9 @@ class WsSession final : public Session, public std::enable_shared_from_this<WsSe
  public:
   // `first_bytes` is queued before anything else (the 101 response); `received` holds bytes
   // that arrived after the upgrade request.
-  WsSession(ThreadContext& thread, boost::asio::ip::tcp::socket socket, UpgradeInfo upgrade, const LimitsConfig& limits,
+  WsSession(ThreadContext& thread, Transport transport, UpgradeInfo upgrade, const LimitsConfig& limits,
             SessionHandler& handler, SessionId id, std::string first_bytes, std::string received,
-            std::atomic<int>& connection_count);
+            std::atomic<int>& connection_count, AddressSlot slot);
   ~WsSession() override;
 
   void start();
@@ -65,7 +67,8 @@ class WsSession final : public Session, public std::enable_shared_from_this<WsSe
 
   ThreadContext& thread_;
   std::atomic<int>& connection_count_;  // decremented when this session is destroyed
-  boost::asio::ip::tcp::socket socket_;
+  Transport transport_;
+  AddressSlot slot_;  // its client address's count (pending until authenticated)
   const LimitsConfig& limits_;
   SessionHandler& handler_;
 

@@ -55,7 +55,9 @@ class Server {
                                      "--auth.argon2_opslimit", "1",
                                      "--auth.argon2_memlimit_kb", "8",
                                      "--limits.frames_per_second", "100000",
-                                     "--limits.frames_burst", "100000"};
+                                     "--limits.frames_burst", "100000",
+                                     "--limits.user_requests_per_second", "100000",
+                                     "--limits.user_requests_burst", "100000"};
     args.insert(args.end(), extra_args_.begin(), extra_args_.end());
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());

@@ -24,12 +24,15 @@ PARLEYD = os.environ.get("PARLEYD", os.path.join(os.path.dirname(__file__), "../
 # unthrottled: every test registers its users from 127.0.0.1. The throttles themselves are
 # tested with their own settings (test_accounts.py).
 FAST_HASH = ["--auth.argon2_opslimit", "1", "--auth.argon2_memlimit_kb", "8",
-             "--auth.signups_per_address_per_hour", "1000000", "--auth.max_pending_hashes_per_address", "1024"]
+             "--auth.signups_per_address_per_hour", "1000000", "--auth.max_pending_hashes_per_address", "1024",
+             "--server.metrics_token", "metrics-token-for-the-tests-0123456789"]
+METRICS_TOKEN = FAST_HASH[-1]
 
 
-# Tests that send bursts run against servers with the per-session rate limit lifted; the rate
-# limit itself is tested against the defaults.
-HIGH_RATE = ["--limits.frames_per_second", "100000", "--limits.frames_burst", "100000"]
+# Tests that send bursts run against servers with the per-session and per-user rate limits
+# lifted; the limits themselves are tested against the defaults or their own settings.
+HIGH_RATE = ["--limits.frames_per_second", "100000", "--limits.frames_burst", "100000",
+             "--limits.user_requests_per_second", "100000", "--limits.user_requests_burst", "100000"]
 
 
 def free_port():
@@ -39,8 +42,9 @@ def free_port():
 
 
 class ParleyServer:
-    def __init__(self, *args, data_dir=None, port=None):
+    def __init__(self, *args, data_dir=None, port=None, defaults=None):
         self.args = list(args)
+        self.defaults = FAST_HASH if defaults is None else list(defaults)
         self.port = port or free_port()
         self.owns_dir = data_dir is None
         self.data_dir = data_dir or tempfile.mkdtemp(prefix="parley-test-")
@@ -55,8 +59,11 @@ class ParleyServer:
     def ws_url(self):
         return f"ws://127.0.0.1:{self.port}/ws"
 
-    def start(self, *extra):
-        cmd = [PARLEYD, "--listen", f"127.0.0.1:{self.port}", "--data-dir", self.data_dir, *FAST_HASH, *self.args, *extra]
+    def start(self, *extra, ready_url=None, verify=True, proxy_header=None):
+        """Starts parleyd and waits until /readyz answers 200: over TLS with `ready_url` (and the
+        CA file `verify`), or, when it expects the PROXY protocol, after `proxy_header`."""
+        cmd = [PARLEYD, "--listen", f"127.0.0.1:{self.port}", "--data-dir", self.data_dir, *self.defaults, *self.args,
+               *extra]
         self.log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.time() + 15
@@ -64,12 +71,20 @@ class ParleyServer:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"parleyd exited with {self.proc.returncode}:\n{self.read_log()}")
             try:
-                if requests.get(self.base + "/readyz", timeout=0.5).status_code == 200:
+                if proxy_header is not None and self._ready_behind_proxy(proxy_header):
                     return self
-            except requests.RequestException:
+                if proxy_header is None and requests.get(ready_url or self.base + "/readyz", verify=verify,
+                                                         timeout=0.5).status_code == 200:
+                    return self
+            except (requests.RequestException, OSError):
                 pass
             time.sleep(0.05)
         raise RuntimeError("parleyd did not become ready:\n" + self.read_log())
+
+    def _ready_behind_proxy(self, proxy_header):
+        with socket.create_connection(("127.0.0.1", self.port), timeout=1) as sock:
+            sock.sendall(proxy_header + b"GET /readyz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            return b" 200 " in sock.recv(4096).split(b"\r\n")[0]
 
     def read_log(self):
         try:
@@ -115,7 +130,7 @@ class ParleyServer:
 
     def metric(self, name):
         """The value of one Prometheus metric of this server (0 if absent)."""
-        text = requests.get(self.base + "/metrics", timeout=10).text
+        text = requests.get(self.base + "/metrics", headers={"Authorization": "Bearer " + METRICS_TOKEN}, timeout=10).text
         for line in text.splitlines():
             if line.split(" ")[0] == name:
                 return float(line.split(" ")[1])

@@ -71,8 +71,14 @@ Target::Target(const CommonOptions& options) : admin_token_(options.admin_token)
                                    "--listen", "127.0.0.1:" + std::to_string(port),
                                    "--data-dir", data_dir_,
                                    "--auth.admin_token", admin_token_,
-                                   // Load generators send far faster than people: lift the per-session limits.
+                                   // Load generators send far faster than people, from a few loopback
+                                   // addresses: lift the per-session, per-user and per-address limits.
                                    "--limits.frames_per_second", "10000000", "--limits.frames_burst", "10000000",
+                                   "--limits.user_requests_per_second", "10000000",
+                                   "--limits.user_requests_burst", "10000000",
+                                   "--limits.max_connections_per_address", "10000000",
+                                   "--limits.max_pending_per_address", "10000000",
+                                   "--auth.signups_per_address_per_hour", "1000000",
                                    "--server.log_level", "warn"};
   args.insert(args.end(), options.server_args.begin(), options.server_args.end());
   pid_ = fork();
