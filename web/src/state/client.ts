@@ -6,6 +6,7 @@
 // that are not events (receipts, read state, typing, presence, announcements) are in live.ts.
 // The UI reads `store` and calls the methods below; commands.ts adds the other commands.
 import { Connection, type ConnectionStatus } from '../net/connection';
+import { deviceLabel } from '../net/device';
 import {
   type ChatEvent, type Conversation, type ConversationId, type HelloReply,
   type HistoryReply, ProtocolError, type SyncReply, type User, type UserId,
@@ -86,7 +87,7 @@ export class ChatClient {
       onPush: (frame) => this.live.onPush(frame),
       onStatus: (status) => this.onStatus(status),
       onAuthFailed: (code) => this.authFailed(code),
-    });
+    }, { device: deviceLabel() });
     this.outbox = new Outbox({
       store: this.store,
       me: me.id,
