@@ -178,10 +178,10 @@ export async function setVisibility(page, state) {
   }, state);
 }
 
-/** Signs out through the settings dialog. */
+/** Signs out through the settings dialog (its own "Sign out" button, not a device's). */
 export async function signOut(page) {
   await page.getByRole('button', { name: 'Settings' }).click();
-  await page.getByRole('dialog', { name: 'Settings' }).getByRole('button', { name: 'Sign out' }).click();
+  await page.getByRole('dialog', { name: 'Settings' }).getByRole('button', { name: 'Sign out', exact: true }).click();
   await page.getByRole('form', { name: 'Sign in' }).waitFor();
 }
 
