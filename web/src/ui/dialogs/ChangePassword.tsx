@@ -74,7 +74,7 @@ export function ChangePassword(props: { onChanged(): void }) {
   return (
     <div class="security__block">
       <div class="security__row">
-        <span class="security__title">Password</span>
+        <h4 class="security__title">Password</h4>
         <button
           type="button"
           class="button button--small"
