@@ -58,6 +58,7 @@ interface PendingRequest {
   type: string;
   frame: string;
   socket: WebSocket;
+  /** false: a `rate_limited` reply rejects the request (RequestOptions); hello is retried. */
   retryRateLimited?: boolean;
   resolve(reply: unknown): void;
   reject(error: ProtocolError): void;
@@ -233,7 +234,7 @@ export class Connection {
     if (frame.type === 'error') {
       const code = String(frame.code ?? 'internal');
       const retryAfter = typeof frame.retry_after_ms === 'number' ? frame.retry_after_ms : undefined;
-      if (code === 'rate_limited' && request.retryRateLimited && id !== undefined) {
+      if (code === 'rate_limited' && request.retryRateLimited !== false && id !== undefined) {
         // The refused frame was not processed: resend the same frame later (protocol 9.1).
         setTimeout(() => {
           if (this.pending.get(id) === request && this.socket === request.socket && this.ready) {

@@ -53,6 +53,7 @@ export function Devices(props: { version: number }) {
   async function load() {
     try {
       setDevices(await listDevices(client));
+      setError(null);
     } catch (err) {
       setError(describeError(err));
     }
