@@ -43,6 +43,14 @@ export function ChangePassword(props: { onChanged(): void }) {
   const strengthId = useId();
   const formId = useId();
 
+  /** A field's setter that also takes its error (and the form's) away once the user edits it. */
+  function edit(set: (value: string) => void, field: keyof Errors) {
+    return (value: string) => {
+      set(value);
+      setErrors((current) => (current[field] || current.form ? { ...current, [field]: undefined, form: undefined } : current));
+    };
+  }
+
   async function submit(event: Event) {
     event.preventDefault();
     const problems: Errors = {};
@@ -94,13 +102,13 @@ export function ChangePassword(props: { onChanged(): void }) {
           {/* For password managers: whose password this is. */}
           <input type="text" name="username" autocomplete="username" value={me.username} readOnly hidden />
           <Field label="Current password" name="current_password" type="password" value={current}
-            autocomplete="current-password" error={errors.current} onInput={setCurrent} />
+            autocomplete="current-password" error={errors.current} onInput={edit(setCurrent, 'current')} />
           <Field label="New password" name="new_password" type="password" value={next} autocomplete="new-password"
-            error={errors.next} describedBy={strengthId} onInput={setNext}>
+            error={errors.next} describedBy={strengthId} onInput={edit(setNext, 'next')}>
             <PasswordStrength id={strengthId} strength={strength} password={next} />
           </Field>
           <Field label="Repeat the new password" name="confirm_password" type="password" value={confirm}
-            autocomplete="new-password" error={errors.confirm} onInput={setConfirm} />
+            autocomplete="new-password" error={errors.confirm} onInput={edit(setConfirm, 'confirm')} />
           <p class="field__hint security__hint">Every other device will be signed out; this one stays signed in.</p>
           {errors.form ? <p class="form-error" role="alert">{errors.form}</p> : null}
           <div class="dialog__actions">
