@@ -6,8 +6,8 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import {
-  assertNoErrors, openSettings, sessionToken, signIn, waitForFieldError, waitForStrength, waitLive,
-  waitSignedIn, waitSignedOut,
+  assertNoErrors, closeCodes, openSettings, recordCloseCodes, sessionToken, signIn, waitForFieldError,
+  waitForStrength, waitLive, waitSignedIn, waitSignedOut,
 } from './lib/app.mjs';
 import { Api, PASSWORD } from './lib/api.mjs';
 import { launchBrowser, openPage, screenshot } from './lib/browser.mjs';
@@ -37,10 +37,12 @@ after(async () => {
   await server?.dispose();
 });
 
-/** The user signed in on two browsers (separate contexts), both connected. */
+/** The user signed in on two browsers (separate contexts), both connected, close codes recorded. */
 async function signedInTwice(username) {
   const laptop = await openPage(browser, server.base, `${username}-laptop`);
   const phone = await openPage(browser, server.base, `${username}-phone`);
+  await recordCloseCodes(laptop.page);
+  await recordCloseCodes(phone.page);
   await signIn(laptop.page, username);
   await signIn(phone.page, username);
   return { laptop, phone };
@@ -86,7 +88,9 @@ test('change password: the strength hint, the other device is signed out, this o
   await form.getByRole('button', { name: 'Save new password' }).click();
   await settings.getByRole('status').filter({ hasText: 'Password changed. 1 other device was signed out.' }).waitFor();
   await waitSignedOut(phone.page, REVOKED_NOTICE);
+  assert.deepEqual(await closeCodes(phone.page), [4004], 'the phone was closed with 4004');
   await waitLive(laptop.page);
+  assert.deepEqual(await closeCodes(laptop.page), [], 'the laptop kept its connection');
   const token = await sessionToken(laptop.page);
   assert.equal((await api.status(token, 'GET', '/v1/me')).status, 200, 'the laptop keeps its token');
   // The device list is read again: only the laptop is left.
@@ -124,6 +128,8 @@ test('a wrong current password is refused at its field and signs nobody out', as
   assert.ok(devices.every((device) => device.online_sessions >= 1), JSON.stringify(devices));
   await waitLive(phone.page);
   assert.equal(await phone.page.getByRole('form', { name: 'Sign in' }).count(), 0);
+  assert.deepEqual(await closeCodes(laptop.page), [], 'the laptop kept its connection');
+  assert.deepEqual(await closeCodes(phone.page), [], 'the phone kept its connection');
   assert.equal((await api.status(null, 'POST', '/v1/auth/login', { username: 'dave', password: PASSWORD })).status, 200);
 
   // And after a reload too.
@@ -156,6 +162,7 @@ test('signed-in devices: both browsers are listed; the other one, then this one,
   // The phone, from the laptop.
   await settings.locator('[data-testid="device"][data-current="false"]').getByRole('button', { name: /^Sign out/ }).click();
   await waitSignedOut(phone.page, REVOKED_NOTICE);
+  assert.deepEqual(await closeCodes(phone.page), [4004]);
   await settings.getByRole('status').filter({ hasText: 'Signed out Web · Chrome on Linux.' }).waitFor();
   await settings.locator('[data-testid="device"][data-current="false"]').waitFor({ state: 'detached' });
   assert.deepEqual(await api.status(phoneToken, 'GET', '/v1/me'), { status: 401, code: 'token_revoked' });
@@ -186,6 +193,7 @@ test('sign out everywhere else keeps this browser; sign out everywhere ends them
   await laptop.page.getByRole('dialog', { name: 'Sign out everywhere else?' }).getByRole('button', { name: 'Sign out others' }).click();
   await settings.getByRole('status').filter({ hasText: 'Signed out 2 other devices.' }).waitFor();
   await waitSignedOut(phone.page, REVOKED_NOTICE);
+  assert.deepEqual(await closeCodes(phone.page), [4004]);
   assert.deepEqual(await api.status(script.token, 'GET', '/v1/me'), { status: 401, code: 'token_revoked' });
   await settings.locator('[data-testid="device"][data-current="false"]').waitFor({ state: 'detached' });
   await waitLive(laptop.page);
@@ -198,6 +206,7 @@ test('sign out everywhere else keeps this browser; sign out everywhere ends them
   await laptop.page.getByRole('dialog', { name: 'Sign out everywhere?' }).getByRole('button', { name: 'Sign out all' }).click();
   await waitSignedOut(laptop.page, 'You are signed out on every device.');
   await waitSignedOut(phone.page, REVOKED_NOTICE);
+  assert.deepEqual(await closeCodes(phone.page), [4004]);
   assert.equal(await sessionToken(laptop.page), null);
   assert.deepEqual(await api.status(laptopToken, 'GET', '/v1/me'), { status: 401, code: 'token_revoked' });
   await screenshot(laptop.page, 'signed-out-everywhere');

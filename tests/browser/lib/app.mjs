@@ -251,3 +251,24 @@ export async function waitSignedOut(page, notice) {
 export function sessionToken(page) {
   return page.evaluate(() => JSON.parse(localStorage.getItem('parley.session') ?? 'null')?.token ?? null);
 }
+
+/**
+ * Records the close code of every WebSocket the page's documents open, from the next navigation
+ * on (the app's own handlers stay as they are). Read with closeCodes().
+ */
+export async function recordCloseCodes(page) {
+  await page.addInitScript(() => {
+    window.__closeCodes = [];
+    const Native = window.WebSocket;
+    window.WebSocket = class extends Native {
+      constructor(...args) {
+        super(...args);
+        this.addEventListener('close', (event) => window.__closeCodes.push(event.code));
+      }
+    };
+  });
+}
+
+export function closeCodes(page) {
+  return page.evaluate(() => window.__closeCodes);
+}
