@@ -24,7 +24,10 @@ export default defineConfig({
     target: 'es2022',
     // parleyd serves /assets/* with "immutable" caching: Vite's content-hashed names fit that.
     assetsDir: 'assets',
-    sourcemap: true,
+    // No source maps in the production build: they would publish the whole source next to the
+    // app. The page runs under a strict Content-Security-Policy (no inline script or style), which
+    // Vite's output satisfies: one module script and one stylesheet, both files.
+    sourcemap: false,
     chunkSizeWarningLimit: 200,
   },
 });

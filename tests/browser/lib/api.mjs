@@ -23,8 +23,43 @@ export class Api {
     return this.call(null, 'POST', '/v1/auth/register', { username, password: PASSWORD, display_name: displayName });
   }
 
-  login(username) {
-    return this.call(null, 'POST', '/v1/auth/login', { username, password: PASSWORD });
+  /** Logs in (a new token, listed among the account's devices as `device`). */
+  login(username, password = PASSWORD, device = undefined) {
+    return this.call(null, 'POST', '/v1/auth/login', { username, password, device });
+  }
+
+  /** Revokes this one token (it leaves the account's device list). */
+  logout(token) {
+    return this.call(token, 'POST', '/v1/auth/logout');
+  }
+
+  /** The account's signed-in devices (account.sessions), newest first. */
+  sessions(token) {
+    return this.call(token, 'GET', '/v1/account/sessions').then((reply) => reply.sessions);
+  }
+
+  /** The HTTP status and error code of a request, for checks that expect a refusal. */
+  async status(token, method, path, body) {
+    const headers = { 'Content-Type': 'application/json' };
+    if (token) headers.Authorization = `Bearer ${token}`;
+    const response = await fetch(this.base + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    const payload = await response.json().catch(() => null);
+    return { status: response.status, code: payload?.error?.code ?? null };
+  }
+
+  /** A new invite code from the admin API (the server runs with --auth.admin_token). */
+  createInvite(adminToken, uses = 1) {
+    return this.call(adminToken, 'POST', '/v1/admin/invites', { uses, note: 'browser test' }).then((reply) => reply.code);
+  }
+
+  /** Invites with uses left (admin API; without their codes). */
+  invites(adminToken) {
+    return this.call(adminToken, 'GET', '/v1/admin/invites').then((reply) => reply.invites);
+  }
+
+  /** Creates users through the admin API (works with registration closed). */
+  adminCreateUsers(adminToken, users) {
+    return this.call(adminToken, 'POST', '/v1/admin/users', { users }).then((reply) => reply.users);
   }
 
   createGroup(token, title, memberIds) {

@@ -13,10 +13,10 @@ export async function signUp(page, username, displayName) {
   await waitSignedIn(page);
 }
 
-export async function signIn(page, username) {
+export async function signIn(page, username, password = PASSWORD) {
   await page.goto('/');
   await page.getByLabel('Username').fill(username);
-  await page.getByLabel('Password').fill(PASSWORD);
+  await page.getByLabel('Password').fill(password);
   await page.getByRole('form', { name: 'Sign in' }).getByRole('button', { name: 'Sign in' }).click();
   await waitSignedIn(page);
 }
@@ -178,10 +178,10 @@ export async function setVisibility(page, state) {
   }, state);
 }
 
-/** Signs out through the settings dialog. */
+/** Signs out through the settings dialog (its own "Sign out" button, not a device's). */
 export async function signOut(page) {
   await page.getByRole('button', { name: 'Settings' }).click();
-  await page.getByRole('dialog', { name: 'Settings' }).getByRole('button', { name: 'Sign out' }).click();
+  await page.getByRole('dialog', { name: 'Settings' }).getByRole('button', { name: 'Sign out', exact: true }).click();
   await page.getByRole('form', { name: 'Sign in' }).waitFor();
 }
 
@@ -202,4 +202,73 @@ export function assertContiguous(seqs, message) {
 /** Waits for a system line (membership, rename …) in the open conversation. */
 export async function waitForSystemLine(page, text, timeout = 15_000) {
   await page.getByTestId('system-line').filter({ hasText: text }).first().waitFor({ timeout });
+}
+
+/** Opens the settings dialog and returns it. */
+export async function openSettings(page) {
+  await page.getByRole('button', { name: 'Settings' }).click();
+  const dialog = page.getByRole('dialog', { name: 'Settings' });
+  await dialog.waitFor();
+  return dialog;
+}
+
+/**
+ * Waits until the password strength hint in `scope` shows a verdict ('weak' or 'acceptable')
+ * for what the field holds now, and returns its sentence and meter.
+ */
+export async function waitForStrength(scope, state) {
+  const hint = scope.locator(`[data-testid="password-strength"][data-state="${state}"]`);
+  await hint.waitFor();
+  return hint.evaluate((node) => {
+    const meter = node.querySelector('meter');
+    return { text: node.textContent, value: meter?.value, low: meter?.low, max: meter?.max };
+  });
+}
+
+/**
+ * Waits until the field with this label (exact text, or a RegExp) is marked invalid and returns
+ * the error tied to it by aria-describedby: the message must sit at the field, not elsewhere.
+ */
+export async function waitForFieldError(scope, label) {
+  const input = scope.getByLabel(label, { exact: typeof label === 'string' });
+  await input.and(scope.locator('[aria-invalid="true"]')).waitFor();
+  const ids = ((await input.getAttribute('aria-describedby')) ?? '').split(' ').filter(Boolean);
+  const texts = [];
+  for (const id of ids) {
+    const node = scope.locator(`[id="${id}"][role="alert"]`);
+    if (await node.count()) texts.push(await node.textContent());
+  }
+  return texts.join(' ');
+}
+
+/** Back on the sign-in screen with this notice (a sign-out, or a revocation from elsewhere). */
+export async function waitSignedOut(page, notice) {
+  await page.getByRole('form', { name: 'Sign in' }).waitFor();
+  if (notice) await page.getByRole('status').filter({ hasText: notice }).waitFor();
+}
+
+/** The token this page signed in with (from localStorage), or null. */
+export function sessionToken(page) {
+  return page.evaluate(() => JSON.parse(localStorage.getItem('parley.session') ?? 'null')?.token ?? null);
+}
+
+/**
+ * Records the close code of every WebSocket the page's documents open, from the next navigation
+ * on (the app's own handlers stay as they are). Read with closeCodes().
+ */
+export async function recordCloseCodes(page) {
+  await page.addInitScript(() => {
+    window.__closeCodes = [];
+    const Native = window.WebSocket;
+    window.WebSocket = class extends Native {
+      constructor(...args) {
+        super(...args);
+        this.addEventListener('close', (event) => window.__closeCodes.push(event.code));
+      }
+    };
+  });
+}
+
+export function closeCodes(page) {
+  return page.evaluate(() => window.__closeCodes);
 }

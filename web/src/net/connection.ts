@@ -49,10 +49,17 @@ export interface ConnectionOptions {
   backoff?: Backoff;
 }
 
+export interface RequestOptions {
+  /** Resend the frame after a `rate_limited` reply (default true). */
+  retryRateLimited?: boolean;
+}
+
 interface PendingRequest {
   type: string;
   frame: string;
   socket: WebSocket;
+  /** false: a `rate_limited` reply rejects the request (RequestOptions); hello is retried. */
+  retryRateLimited?: boolean;
   resolve(reply: unknown): void;
   reject(error: ProtocolError): void;
 }
@@ -124,9 +131,11 @@ export class Connection {
   /**
    * Sends one command and resolves with its reply frame (`ok`, `ack` or `pong`), or rejects with
    * a ProtocolError: the `error` frame's code, 'offline' when not ready, 'disconnected' when the
-   * connection closes first. `rate_limited` replies are retried after `retry_after_ms` here.
+   * connection closes first. `rate_limited` replies are retried after `retry_after_ms` here,
+   * unless `options.retryRateLimited` is false: a password change throttled after wrong
+   * passwords (protocol 2.1) must reach the user, not be resent with the same password.
    */
-  request<T>(type: string, fields: Record<string, unknown> = {}): Promise<T> {
+  request<T>(type: string, fields: Record<string, unknown> = {}, options: RequestOptions = {}): Promise<T> {
     const socket = this.socket;
     if (!socket || this.status.state !== 'ready') {
       return Promise.reject(new ProtocolError('offline', 'Not connected to the server.'));
@@ -139,7 +148,14 @@ export class Connection {
       return Promise.reject(new ProtocolError('too_large', 'This is too long to send.'));
     }
     return new Promise<T>((resolve, reject) => {
-      this.pending.set(id, { type, frame, socket, resolve: resolve as (reply: unknown) => void, reject });
+      this.pending.set(id, {
+        type,
+        frame,
+        socket,
+        retryRateLimited: options.retryRateLimited ?? true,
+        resolve: resolve as (reply: unknown) => void,
+        reject,
+      });
       socket.send(frame);
     });
   }
@@ -218,7 +234,7 @@ export class Connection {
     if (frame.type === 'error') {
       const code = String(frame.code ?? 'internal');
       const retryAfter = typeof frame.retry_after_ms === 'number' ? frame.retry_after_ms : undefined;
-      if (code === 'rate_limited' && id !== undefined) {
+      if (code === 'rate_limited' && request.retryRateLimited !== false && id !== undefined) {
         // The refused frame was not processed: resend the same frame later (protocol 9.1).
         setTimeout(() => {
           if (this.pending.get(id) === request && this.socket === request.socket && this.ready) {

@@ -199,8 +199,45 @@ export type PushFrame =
 /** Register / login reply (REST). `expires_at` is in seconds, unlike every other timestamp. */
 export interface AuthReply {
   token: string;
+  /** Names this token in the account's device list (account.sessions). */
+  token_id?: string;
   expires_at: number;
   user: User;
+}
+
+/** GET /v1/auth/config: what the server expects before it shows a sign-up form (protocol 2.1). */
+export interface AuthConfig {
+  registration: 'open' | 'invite' | 'closed';
+  min_password_bytes: number;
+  min_password_entropy_bits: number;
+  max_username_bytes: number;
+  max_display_name_bytes: number;
+  host_tokens: boolean;
+}
+
+/** POST /v1/auth/password_check: the server's judgement of a new password (protocol 2.1). */
+export interface PasswordCheck {
+  acceptable: boolean;
+  entropy_bits: number;
+  /** Why it is refused; only when not acceptable. */
+  problem?: string;
+  min_password_bytes: number;
+  min_password_entropy_bits: number;
+}
+
+/** One signed-in device of the account (account.sessions, protocol 2.7). */
+export interface DeviceSession {
+  token_id: string;
+  device: string;
+  address: string;
+  created_at: number;
+  last_active_at: number;
+  /** Seconds, like every token expiry. */
+  expires_at: number;
+  /** The token of the request that listed it: this browser. */
+  current: boolean;
+  /** WebSocket sessions open with this token right now. */
+  online_sessions: number;
 }
 
 /** Stable error codes (protocol 9.1), plus two the client itself produces. */

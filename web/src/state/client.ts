@@ -5,7 +5,8 @@
 // client_msg_id, loads history on demand, and persists all of it (cache.ts). The live features
 // that are not events (receipts, read state, typing, presence, announcements) are in live.ts.
 // The UI reads `store` and calls the methods below; commands.ts adds the other commands.
-import { Connection, type ConnectionStatus } from '../net/connection';
+import { Connection, type ConnectionStatus, type RequestOptions } from '../net/connection';
+import { deviceLabel } from '../net/device';
 import {
   type ChatEvent, type Conversation, type ConversationId, type HelloReply,
   type HistoryReply, ProtocolError, type SyncReply, type User, type UserId,
@@ -25,6 +26,12 @@ const HISTORY_PAGE = 50;
 /** Conversations whose newest messages are fetched at a first start, for previews. */
 const PREVIEW_CONVERSATIONS = 30;
 const PERSIST_DELAY_MS = 300;
+
+/**
+ * Why this browser is signed out when the user did it from here: 'everywhere' (account.logout_all
+ * without keep_current) or 'this_device' (account.revoke_session of its own token).
+ */
+export type OwnSignOut = 'everywhere' | 'this_device';
 
 export type IncomingListener = (event: ChatEvent, conversation: ConversationState) => void;
 
@@ -51,6 +58,10 @@ export class ChatClient {
   private readonly incomingListeners = new Set<IncomingListener>();
   private readonly signedOutListeners = new Set<(reason: string) => void>();
   private toastCounter = 0;
+  /** Set while the user revokes this browser's own token (expectOwnSignOut). */
+  private ownSignOut: OwnSignOut | null = null;
+  /** The signed-out listeners have been told; they are told once. */
+  private signedOut = false;
   /** After stop(): nothing is written any more (sign-out clears the cache right after). */
   private stopped = false;
   private readonly onPageHide = () => this.persistNow();
@@ -86,7 +97,7 @@ export class ChatClient {
       onPush: (frame) => this.live.onPush(frame),
       onStatus: (status) => this.onStatus(status),
       onAuthFailed: (code) => this.authFailed(code),
-    });
+    }, { device: deviceLabel() });
     this.outbox = new Outbox({
       store: this.store,
       me: me.id,
@@ -136,8 +147,8 @@ export class ChatClient {
   }
 
   /** Sends one command on the live connection (see Connection.request). */
-  request<T>(type: string, fields: Record<string, unknown> = {}): Promise<T> {
-    return this.connection.request<T>(type, fields);
+  request<T>(type: string, fields: Record<string, unknown> = {}, options?: RequestOptions): Promise<T> {
+    return this.connection.request<T>(type, fields, options);
   }
 
   get maxTextBytes(): number {
@@ -149,10 +160,28 @@ export class ChatClient {
     return () => this.incomingListeners.delete(listener);
   }
 
-  /** Fires when the server refuses the token (expired, revoked): the user must sign in again. */
+  /**
+   * Fires once when the token is no longer accepted: the server's code (token_expired,
+   * token_revoked, unauthorized) — the user must sign in again — or an OwnSignOut reason when the
+   * user revoked this browser's token on purpose.
+   */
   onSignedOut(listener: (reason: string) => void): () => void {
     this.signedOutListeners.add(listener);
     return () => this.signedOutListeners.delete(listener);
+  }
+
+  /**
+   * The user is about to revoke this browser's own token: the close 4004 that follows is then
+   * reported as `reason`, not as a revocation from elsewhere. null: the request failed and the
+   * token stays valid.
+   */
+  expectOwnSignOut(reason: OwnSignOut | null): void {
+    this.ownSignOut = reason;
+  }
+
+  /** The revocation's reply came: signs out now rather than waiting for the close 4004. */
+  confirmOwnSignOut(): void {
+    if (this.ownSignOut) this.authFailed('token_revoked');
   }
 
   toast(text: string, kind: 'error' | 'info' = 'error'): void {
@@ -281,7 +310,10 @@ export class ChatClient {
   }
 
   private authFailed(code: string): void {
-    for (const listener of this.signedOutListeners) listener(code);
+    if (this.signedOut) return;
+    this.signedOut = true;
+    const reason = this.ownSignOut ?? code;
+    for (const listener of [...this.signedOutListeners]) listener(reason);
   }
 
   // --- storing events and conversations -------------------------------------------------------

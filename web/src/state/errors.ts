@@ -1,6 +1,42 @@
 // Failed requests as sentences for the user (the server's `message` is for developers).
 import { ProtocolError } from '../protocol/types';
 
+/** How the fields the server names in its messages ('display_name' ...) read in a sentence. */
+const FIELD_NAMES: Record<string, string> = {
+  username: 'username',
+  password: 'password',
+  new_password: 'new password',
+  current_password: 'current password',
+  display_name: 'display name',
+  invite: 'invite code',
+};
+
+/**
+ * The field a refusal is about: the server's messages for invalid_field, too_large and
+ * missing_field start with it in quotes ("'display_name' contains ..."). Null if none is named.
+ */
+export function errorField(error: unknown): string | null {
+  if (!(error instanceof ProtocolError)) return null;
+  return /^'([a-z_]+)'/.exec(error.message)?.[1] ?? null;
+}
+
+/** A server message as a sentence: "'new_password' must be ..." → "The new password must be ...". */
+export function sentence(message: string): string {
+  const text = message.replace(/^'([a-z_]+)'/, (_, field: string) => `The ${FIELD_NAMES[field] ?? field.replace(/_/g, ' ')}`);
+  const capitalized = text.charAt(0).toUpperCase() + text.slice(1);
+  return /[.!?]$/.test(capitalized) ? capitalized : `${capitalized}.`;
+}
+
+/** "in 30 seconds", "in about 5 minutes", "in about 2 hours": when to try again after a 429. */
+export function retryIn(ms: number | undefined): string {
+  if (ms === undefined) return 'in a moment';
+  const seconds = Math.max(1, Math.ceil(ms / 1000));
+  if (seconds < 90) return `in ${seconds} second${seconds === 1 ? '' : 's'}`;
+  const minutes = Math.round(seconds / 60);
+  if (minutes < 90) return `in about ${minutes} minutes`;
+  return `in about ${Math.round(minutes / 60)} hours`;
+}
+
 /** A sentence for the user about a failed command. */
 export function describeError(error: unknown): string {
   if (!(error instanceof ProtocolError)) return 'Something went wrong.';
@@ -16,6 +52,8 @@ export function describeError(error: unknown): string {
       return 'This conversation is full.';
     case 'unavailable':
       return 'The server is busy. Try again in a moment.';
+    case 'rate_limited':
+      return `Too many attempts. Try again ${retryIn(error.retryAfterMs)}.`;
     default:
       return error.message.charAt(0).toUpperCase() + error.message.slice(1);
   }

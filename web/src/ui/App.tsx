@@ -20,8 +20,14 @@ function SignedIn(props: { session: Session; onSignedOut(notice: string | null):
   useEffect(() => {
     client.start();
     const off = client.onSignedOut((reason) => {
-      // The token is no longer accepted; the device cache stays for the next sign-in.
       client.stop();
+      if (reason === 'everywhere' || reason === 'this_device') {
+        // The user signed this browser out from the device list: like the Sign out button.
+        cache.clearSession(session.user.id);
+        props.onSignedOut(reason === 'everywhere' ? 'You are signed out on every device.' : 'You are signed out.');
+        return;
+      }
+      // The token is no longer accepted; the device cache stays for the next sign-in.
       cache.clearSession(null);
       props.onSignedOut(reason === 'token_expired' ? 'Your session has expired. Please sign in again.' : 'You were signed out. Please sign in again.');
     });

@@ -43,13 +43,18 @@ export function listTime(ts: number): string {
   return shortDate.format(ts);
 }
 
-/** "last seen today at 14:03", "last seen yesterday at 09:10", "last seen 3 March at 18:00". */
-export function lastSeenText(ts: number): string {
+/** "today at 14:03", "yesterday at 09:10", "Monday at 18:00", "3 March 2026". */
+export function dayAndTime(ts: number): string {
   const days = daysAgo(ts);
-  if (days <= 0) return `last seen today at ${time.format(ts)}`;
-  if (days === 1) return `last seen yesterday at ${time.format(ts)}`;
-  if (days < 7) return `last seen ${weekday.format(ts)} at ${time.format(ts)}`;
-  return `last seen ${date.format(ts)}`;
+  if (days <= 0) return `today at ${time.format(ts)}`;
+  if (days === 1) return `yesterday at ${time.format(ts)}`;
+  if (days < 7) return `${weekday.format(ts)} at ${time.format(ts)}`;
+  return date.format(ts);
+}
+
+/** "last seen today at 14:03", "last seen yesterday at 09:10", "last seen 3 March 2026". */
+export function lastSeenText(ts: number): string {
+  return `last seen ${dayAndTime(ts)}`;
 }
 
 export function fullDate(ts: number): string {

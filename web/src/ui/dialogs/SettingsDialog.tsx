@@ -1,11 +1,14 @@
-// Privacy settings (settings.update): read receipts and "last seen". The server has no read
-// command for them; an update without fields answers with the current values.
+// Settings: privacy (settings.update: read receipts and "last seen"; the server has no read
+// command for them, an update without fields answers with the current values) and security
+// (the password and the signed-in devices, ChangePassword.tsx and Devices.tsx).
 import { useEffect, useState } from 'preact/hooks';
 import type { Settings } from '../../protocol/types';
 import { describeError, updateSettings } from '../../state/commands';
 import { Dialog } from '../common/Dialog';
 import { Icon } from '../common/icons';
 import { useAppState, useClient } from '../hooks';
+import { ChangePassword } from './ChangePassword';
+import { Devices } from './Devices';
 
 function Toggle(props: { label: string; hint: string; checked: boolean; disabled: boolean; onChange(value: boolean): void }) {
   return (
@@ -32,6 +35,8 @@ export function SettingsDialog(props: { onClose(): void; onSignOut(): void }) {
   const phase = useAppState((s) => s.phase);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
+  /** Bumped after a password change: the device list is read again (the others are gone). */
+  const [devicesVersion, setDevicesVersion] = useState(0);
 
   useEffect(() => {
     if (phase !== 'live') return;
@@ -51,7 +56,7 @@ export function SettingsDialog(props: { onClose(): void; onSignOut(): void }) {
   }
 
   return (
-    <Dialog title="Settings" onClose={props.onClose}>
+    <Dialog title="Settings" onClose={props.onClose} wide>
       <section class="settings" aria-label="Privacy">
         <h3 class="panel__heading">Privacy</h3>
         <Toggle
@@ -70,6 +75,11 @@ export function SettingsDialog(props: { onClose(): void; onSignOut(): void }) {
         />
       </section>
       {error ? <p class="form-error" role="alert">{error}</p> : null}
+      <section class="settings security" aria-label="Security">
+        <h3 class="panel__heading">Security</h3>
+        <ChangePassword onChanged={() => setDevicesVersion((n) => n + 1)} />
+        <Devices version={devicesVersion} />
+      </section>
       <div class="dialog__actions">
         <button type="button" class="button button--danger-ghost settings__sign-out" onClick={props.onSignOut}>
           <Icon name="logout" size={18} />
