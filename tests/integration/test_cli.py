@@ -590,8 +590,8 @@ def test_exit_codes(server, tmp_path):
     for args in (["frobnicate"], [], ["send", "1"], ["history", "abc"], ["group"], ["group", "role", "1", "x", "owner"],
                  ["history", "1", "--all", "--limit", "3"], ["history", "1", "--before", "3", "--after", "1"],
                  ["tail", "--count", "0"], ["register", "x"], ["admin", "sessions"], ["sessions", "revoke"],
-                 ["logout", "--keep-current"], ["password"], ["password-check"],
-                 ["register", "x", "--invite"], ["sessions", "revoke", ""]):
+                 ["logout", "--keep-current"], ["password"], ["password-check"], ["admin", "invite"],
+                 ["admin", "invite", "revoke"], ["register", "x", "--invite"], ["sessions", "revoke", ""]):
         alice.run(*args, expect=USAGE, input="")
     assert alice.run("--server", "https://example.com", "whoami", expect=USAGE).stderr.startswith("error: ")
     # 3: nothing listens there.
@@ -653,6 +653,53 @@ def test_admin_create_users_and_sessions(make_server, tmp_path):
         tail.terminate()
         code, _, err = finish(tail)
     assert code == 0 and "cursor" in err
+
+
+def test_admin_invites_and_register_with_invite(make_server, tmp_path):
+    server = make_server(*HIGH_RATE, "--auth.admin_token", ADMIN_TOKEN, "--auth.registration", "invite").start()
+    admin = Cli(server, tmp_path, "admin")
+    erin, frank = Cli(server, tmp_path, new_name("erin")), Cli(server, tmp_path, new_name("frank"))
+    assert erin.run("register", erin.name, "--password", PASSWORD, expect=REFUSED).stderr == \
+        "error: forbidden: an invite code is required to register here\n"
+
+    # One use, an hour, a note; the code is printed once.
+    done = admin.run("admin", "invite", "create", "--admin-token", ADMIN_TOKEN, "--expires-in", "1h", "--note", "for erin")
+    match = re.fullmatch(r'invite ([0-9a-f]{16}): code (\S+) \(1 use, expires (.+), note "for erin"\)\n', done.stdout)
+    assert match, done.stdout
+    invite_id, code = match.group(1), match.group(2)
+    assert "the code is shown only this once" in done.stderr
+    env = clean_env(tmp_path, PARLEY_ADMIN_TOKEN=ADMIN_TOKEN)
+    listed = admin.json("admin", "invite", "list", env=env)["invites"]
+    assert [(i["id"], i["uses_left"], i["note"]) for i in listed] == [(invite_id, 1, "for erin")]
+    assert abs(listed[0]["expires_at"] - (time.time() + 3600)) < 60 and "code" not in listed[0]
+    table = admin.out("admin", "invite", "list", env=env).splitlines()
+    assert table[0].split() == ["ID", "USES_LEFT", "CREATED", "EXPIRES", "NOTE"]
+    assert re.fullmatch(rf"{invite_id}  1 +{DATE}  {DATE}  for erin", table[1]), table
+
+    # Registering with it works once; the device label goes along.
+    erin.out("register", erin.name, "--password", PASSWORD, "--invite", code, "--device", "erin's laptop")
+    assert [s["device"] for s in erin.json("sessions")["sessions"]] == ["erin's laptop"]
+    assert frank.run("register", frank.name, "--password", PASSWORD, "--invite", code, expect=REFUSED).stderr.startswith(
+        "error: forbidden: ")
+    assert admin.json("admin", "invite", "list", env=env)["invites"] == []
+
+    # Several uses, no expiry; revoked, the code stops working.
+    created = admin.json("admin", "invite", "create", "--uses", 5, "--expires-in", "never", env=env)
+    assert created["invite"]["uses_left"] == 5 and created["invite"]["expires_at"] == 0 and created["code"] != code
+    assert re.search(rf"{created['invite']['id']}  5 +{DATE}  never", admin.out("admin", "invite", "list", env=env))
+    assert admin.out("admin", "invite", "revoke", created["invite"]["id"], env=env) == \
+        f"revoked invite {created['invite']['id']}\n"
+    frank.run("register", frank.name, "--password", PASSWORD, "--invite", created["code"], expect=REFUSED)
+    assert admin.run("admin", "invite", "revoke", created["invite"]["id"], env=env, expect=REFUSED).stderr.startswith(
+        "error: not_found: ")
+    assert admin.json("admin", "invite", "create", "--expires-in", 90, env=env)["invite"]["expires_at"] < time.time() + 200
+
+    # Bad arguments are caught before any request; a wrong admin token is the server's refusal.
+    for args in (["--expires-in", "soon"], ["--expires-in", "5y"], ["--uses", "0"], ["--expires-in", "-5"]):
+        admin.run("admin", "invite", "create", *args, env=env, expect=USAGE)
+    admin.run("admin", "invite", "list", expect=USAGE)
+    assert admin.run("admin", "invite", "list", "--admin-token", "x" * 40, expect=REFUSED).stderr.startswith(
+        "error: unauthorized: ")
 
 
 def test_admin_api_disabled_by_default(server, tmp_path):

@@ -37,7 +37,7 @@ void add_message_state_commands(CLI::App& app, Action& chosen, const std::vector
 void add_live_commands(CLI::App& app, Action& chosen);
 // tail (events and notices)
 void add_tail_command(CLI::App& app, Action& chosen);
-// admin create-users, admin sessions
+// admin create-users, admin sessions, admin invite create/list/revoke
 void add_admin_commands(CLI::App& app, Action& chosen);
 
 }  // namespace parley::cli

@@ -170,4 +170,22 @@ Outcome<JsonDoc> admin_sessions(const ServerUrl& server, const std::string& admi
   return rest_call(server, request);
 }
 
+Outcome<JsonDoc> admin_create_invite(const ServerUrl& server, const std::string& admin_token, const NewInvite& invite) {
+  std::string body;
+  JsonWriter w(body);
+  w.begin_object().field("uses", invite.uses);
+  if (invite.expires_in_s >= 0) w.field("expires_in_s", invite.expires_in_s);
+  if (!invite.note.empty()) w.field("note", invite.note);
+  w.end_object();
+  return rest_call(server, with_token("POST", "/v1/admin/invites", admin_token, std::move(body)));
+}
+
+Outcome<JsonDoc> admin_list_invites(const ServerUrl& server, const std::string& admin_token) {
+  return rest_call(server, with_token("GET", "/v1/admin/invites", admin_token));
+}
+
+Outcome<JsonDoc> admin_delete_invite(const ServerUrl& server, const std::string& admin_token, const std::string& id) {
+  return rest_call(server, with_token("DELETE", "/v1/admin/invites/" + path_segment(id), admin_token));
+}
+
 }  // namespace parley::cli

@@ -64,4 +64,16 @@ Outcome<JsonDoc> admin_create_users(const ServerUrl& server, const std::string& 
 // GET /v1/admin/sessions: {sessions: [...]}.
 Outcome<JsonDoc> admin_sessions(const ServerUrl& server, const std::string& admin_token);
 
+struct NewInvite {
+  std::int64_t uses = 1;
+  std::int64_t expires_in_s = -1;  // -1: the server's default (a week); 0: never
+  std::string note;
+};
+// POST /v1/admin/invites: {code, invite: {id, uses_left, expires_at, created_at, note}}.
+Outcome<JsonDoc> admin_create_invite(const ServerUrl& server, const std::string& admin_token, const NewInvite& invite);
+// GET /v1/admin/invites: {invites: [...]} (usable ones, without codes).
+Outcome<JsonDoc> admin_list_invites(const ServerUrl& server, const std::string& admin_token);
+// DELETE /v1/admin/invites/{id}: {id, deleted}.
+Outcome<JsonDoc> admin_delete_invite(const ServerUrl& server, const std::string& admin_token, const std::string& id);
+
 }  // namespace parley::cli
