@@ -7,6 +7,7 @@ import json
 import os
 import re
 import select
+import socket
 import stat
 import subprocess
 import time
@@ -190,6 +191,181 @@ def test_logout_revokes_the_token(server, tmp_path):
     assert stale.run("tail", "--timeout", "5", expect=REFUSED).stderr.startswith("error: token_revoked: ")
     # Logging out a dead token just forgets it.
     assert "already refused the token: token_revoked" in stale.out("logout")
+
+
+def another_device(cli, label):
+    """The same account signed in from a second config file (another device), labelled `label`."""
+    device = Cli(cli.server, cli.tmp_path, f"{cli.name}-{label}")
+    device.out("login", cli.name, "--password", PASSWORD, "--device", label)
+    return device
+
+
+def token_ids(cli):
+    """token_id -> session entry of `parley sessions --json`."""
+    return {s["token_id"]: s for s in cli.json("sessions")["sessions"]}
+
+
+def test_sessions_list_and_revoke(server, tmp_path):
+    alice = Cli(server, tmp_path, new_name("alice"))
+    alice.out("register", alice.name, "--password", PASSWORD)
+    phone = another_device(alice, "phone")
+
+    sessions = alice.json("sessions")["sessions"]
+    assert len(sessions) == 2 and sessions[0]["device"] == "phone"  # newest first
+    mine = [s for s in sessions if s["current"]]
+    assert len(mine) == 1 and mine[0]["device"] == f"parley-cli on {socket.gethostname()}"  # the default label
+    assert mine[0]["address"] == "127.0.0.1" and mine[0]["expires_at"] > time.time()
+    phone_id = sessions[0]["token_id"]
+    assert token_ids(phone)[phone_id]["current"] is True
+
+    # A running tail is an online session of the phone's token; the table shows it and marks this device.
+    tail = phone.popen("tail", "--timeout", 20)
+    try:
+        wait_stderr_line(tail, r"live on")
+        table = alice.out("sessions").splitlines()
+        assert table[0].split() == ["CURRENT", "TOKEN_ID", "ONLINE", "ADDRESS", "CREATED", "LAST_ACTIVE", "EXPIRES",
+                                    "DEVICE"]
+        assert len(table) == 3
+        assert any(re.fullmatch(rf" +{re.escape(phone_id)} +1 +127\.0\.0\.1 +{DATE} +{DATE} +{DATE} +phone", row)
+                   for row in table), table
+        assert any(re.fullmatch(rf"\* +{re.escape(mine[0]['token_id'])} +0 +127\.0\.0\.1 +.* parley-cli on \S+", row)
+                   for row in table), table
+
+        # Signing the phone out ends its live session and its token.
+        assert alice.out("sessions", "revoke", phone_id) == f"signed out {phone_id}\n"
+        code, _, err = finish(tail)
+        assert code == REFUSED and "error: token_revoked: " in err, err
+    finally:
+        if tail.poll() is None:
+            tail.kill()
+            tail.wait()
+    assert phone.run("whoami", expect=REFUSED).stderr.startswith("error: token_revoked: ")
+    assert list(token_ids(alice)) == [mine[0]["token_id"]]
+    assert alice.run("sessions", "revoke", phone_id, expect=REFUSED).stderr.startswith("error: not_found: ")
+
+    # Revoking this device's own token is a logout: the token is forgotten.
+    laptop = another_device(alice, "laptop")
+    laptop_id = next(t for t, s in token_ids(laptop).items() if s["current"])
+    assert laptop.json("sessions", "revoke", laptop_id) == {"token_id": laptop_id, "revoked": True, "current": True}
+    assert "token" not in json.load(open(laptop.config))
+    laptop.run("sessions", expect=NOT_LOGGED_IN)
+    assert list(token_ids(alice)) == [mine[0]["token_id"]]
+
+
+def test_logout_everywhere(server, tmp_path):
+    bob = registered(server, tmp_path, "bob")
+    phone, tablet = another_device(bob, "phone"), another_device(bob, "tablet")
+    assert phone.run("logout", "--keep-current", expect=USAGE).stderr.startswith("error: ")
+
+    # --keep-current: the others are signed out, this one stays.
+    assert bob.out("logout", "--everywhere", "--keep-current") == \
+        f"signed out 2 other devices of {bob.name}; this one stays signed in\n"
+    for device in (phone, tablet):
+        assert device.run("whoami", expect=REFUSED).stderr.startswith("error: token_revoked: ")
+    assert bob.json("whoami")["user"]["username"] == bob.name
+    assert json.load(open(bob.config))["token"]
+
+    # Without it: every token, this one too, which the config file forgets.
+    phone.out("login", bob.name, "--password", PASSWORD)
+    assert phone.json("logout", "--everywhere") == {"revoked": 2, "kept_current": False, "username": bob.name}
+    saved = json.load(open(phone.config))
+    assert "token" not in saved and saved["username"] == bob.name
+    phone.run("whoami", expect=NOT_LOGGED_IN)
+    assert bob.run("whoami", expect=REFUSED).stderr.startswith("error: token_revoked: ")
+    # A dead token cannot log anyone out: that is an error, not a quiet success.
+    assert bob.run("logout", "--everywhere", expect=REFUSED).stderr.startswith("error: token_revoked: ")
+
+    tablet.out("login", bob.name, "--password", PASSWORD)
+    assert tablet.out("logout", "--everywhere") == f"logged out {bob.name} everywhere (1 device signed out)\n"
+
+
+NEW_PASSWORD = "violet staple rocket"
+
+
+def test_password_change(server, tmp_path):
+    carol = registered(server, tmp_path, "carol")
+    phone = another_device(carol, "phone")
+
+    out = carol.out("password", "--current", PASSWORD, "--new", NEW_PASSWORD)
+    assert out == f"password changed for {carol.name}; 1 other device signed out\n"
+    assert phone.run("whoami", expect=REFUSED).stderr.startswith("error: token_revoked: ")
+    assert carol.json("whoami")["user"]["username"] == carol.name  # this device stays signed in
+    assert phone.run("login", carol.name, "--password", PASSWORD, expect=REFUSED).stderr == \
+        "error: unauthorized: wrong username or password\n"
+    phone.out("login", carol.name, "--password", NEW_PASSWORD)
+
+    # The server's refusals, as it words them; nothing changes.
+    err = carol.run("password", "--current", "not my password", "--new", "orange kettle drum", expect=REFUSED).stderr
+    assert err == "error: forbidden: the current password is wrong\n"
+    err = carol.run("password", "--current", NEW_PASSWORD, "--new", "password123", expect=REFUSED).stderr
+    assert re.fullmatch(r"error: invalid_field: 'new_password' .+\n", err), err
+    phone.json("whoami")
+
+    # Passwords from the environment, then from two lines of stdin.
+    env = clean_env(tmp_path, PARLEY_PASSWORD=NEW_PASSWORD, PARLEY_NEW_PASSWORD="orange kettle drum")
+    assert carol.json("password", env=env) == {"changed": True, "revoked": 1}
+    phone.run("whoami", expect=REFUSED)
+    carol.out("password", input=f"orange kettle drum\n{PASSWORD}\n")
+    carol.out("login", carol.name, "--password", PASSWORD)
+    # Missing: a usage error before anything is sent.
+    assert "no new password: give --new, set PARLEY_NEW_PASSWORD" in \
+        carol.run("password", input=f"{PASSWORD}\n", expect=USAGE).stderr
+
+
+def test_password_asks_twice_on_a_terminal(server, tmp_path):
+    dave = registered(server, tmp_path, "dave")
+
+    def on_terminal(lines):
+        controller, terminal = os.openpty()
+        try:
+            proc = subprocess.Popen(dave.argv("password"), stdin=terminal, stdout=subprocess.PIPE,
+                                    stderr=subprocess.PIPE, text=True, env=clean_env(tmp_path))
+            os.write(controller, "".join(line + "\n" for line in lines).encode())
+            out, err = proc.communicate(timeout=30)
+            return proc.returncode, out, err
+        finally:
+            os.close(controller)
+            os.close(terminal)
+
+    code, out, err = on_terminal([PASSWORD, NEW_PASSWORD, NEW_PASSWORD + "!"])
+    assert code == USAGE and "error: the two new passwords typed differ; nothing was changed" in err, err
+    assert "parley: reading the current password from the terminal (not echoed)" in err
+    assert "parley: the new password again, to confirm" in err
+    code, out, err = on_terminal([PASSWORD, NEW_PASSWORD, NEW_PASSWORD])
+    assert code == OK and out.startswith(f"password changed for {dave.name}"), err
+    dave.out("login", dave.name, "--password", NEW_PASSWORD)
+
+
+def test_password_change_and_login_throttled(make_server, tmp_path):
+    server = make_server(*HIGH_RATE, "--auth.login_free_failures", "1").start()
+    erin = registered(server, tmp_path, "erin")  # signed up, never signed in: no known address yet
+    # Wrong current passwords count as failed sign-ins; soon every attempt must wait.
+    errors = [erin.run("password", "--current", f"guess {n}", "--new", NEW_PASSWORD, expect=REFUSED).stderr
+              for n in range(4)]
+    assert errors[0] == "error: forbidden: the current password is wrong\n"
+    waits = [re.fullmatch(r"error: rate_limited: too many failed password attempts; retry later "
+                          r"\(retry after (\d+) s\)\n", err) for err in errors[1:]]
+    assert any(waits), errors
+    assert all(int(w.group(1)) >= 1 for w in waits if w)
+    # Sign-ins share the account's counter, and say how long to wait too.
+    err = erin.run("login", erin.name, "--password", PASSWORD, expect=REFUSED).stderr
+    assert re.fullmatch(r"error: rate_limited: too many failed sign-ins; retry later \(retry after \d+ s\)\n", err), err
+
+
+def test_password_check(server, tmp_path):
+    anyone = Cli(server, tmp_path, "anyone")
+    assert re.fullmatch(r"acceptable: about \d+ bits \(the server needs 20\)\n",
+                        anyone.out("password-check", "--password", PASSWORD))
+    err = anyone.run("password-check", input="password123\n", expect=REFUSED).stderr
+    assert re.fullmatch(r"error: invalid_field: 'password' is too easy to guess .+\n", err), err
+    # The username counts as a known word.
+    name = new_name("frank")
+    anyone.run("password-check", "--password", f"{name} {name}", "--username", name, expect=REFUSED)
+    proc = anyone.run("--json", "password-check", "--password", "password123", expect=REFUSED)
+    verdict = json.loads(proc.stdout)
+    assert verdict["acceptable"] is False and verdict["problem"] and verdict["min_password_bytes"] == 8
+    verdict = anyone.json("password-check", env=clean_env(tmp_path, PARLEY_PASSWORD=PASSWORD))
+    assert verdict["acceptable"] is True and verdict["entropy_bits"] >= 20 and "problem" not in verdict
 
 
 def test_ping(server, tmp_path):
@@ -407,12 +583,15 @@ def test_exit_codes(server, tmp_path):
         "error: conflict: ")
     # 4: no token.
     nobody = Cli(server, tmp_path, "nobody")
-    for args in (["whoami"], ["conversations"], ["send", "1", "hi"], ["tail"], ["logout"]):
+    for args in (["whoami"], ["conversations"], ["send", "1", "hi"], ["tail"], ["logout"], ["logout", "--everywhere"],
+                 ["sessions"], ["sessions", "revoke", "x"], ["password", "--current", "a", "--new", "b"]):
         assert "not logged in" in nobody.run(*args, expect=NOT_LOGGED_IN).stderr
     # 2: usage.
     for args in (["frobnicate"], [], ["send", "1"], ["history", "abc"], ["group"], ["group", "role", "1", "x", "owner"],
                  ["history", "1", "--all", "--limit", "3"], ["history", "1", "--before", "3", "--after", "1"],
-                 ["tail", "--count", "0"], ["register", "x"], ["admin", "sessions"]):
+                 ["tail", "--count", "0"], ["register", "x"], ["admin", "sessions"], ["sessions", "revoke"],
+                 ["logout", "--keep-current"], ["password"], ["password-check"], ["admin", "invite"],
+                 ["admin", "invite", "revoke"], ["register", "x", "--invite"], ["sessions", "revoke", ""]):
         alice.run(*args, expect=USAGE, input="")
     assert alice.run("--server", "https://example.com", "whoami", expect=USAGE).stderr.startswith("error: ")
     # 3: nothing listens there.
@@ -474,6 +653,53 @@ def test_admin_create_users_and_sessions(make_server, tmp_path):
         tail.terminate()
         code, _, err = finish(tail)
     assert code == 0 and "cursor" in err
+
+
+def test_admin_invites_and_register_with_invite(make_server, tmp_path):
+    server = make_server(*HIGH_RATE, "--auth.admin_token", ADMIN_TOKEN, "--auth.registration", "invite").start()
+    admin = Cli(server, tmp_path, "admin")
+    erin, frank = Cli(server, tmp_path, new_name("erin")), Cli(server, tmp_path, new_name("frank"))
+    assert erin.run("register", erin.name, "--password", PASSWORD, expect=REFUSED).stderr == \
+        "error: forbidden: an invite code is required to register here\n"
+
+    # One use, an hour, a note; the code is printed once.
+    done = admin.run("admin", "invite", "create", "--admin-token", ADMIN_TOKEN, "--expires-in", "1h", "--note", "for erin")
+    match = re.fullmatch(r'invite ([0-9a-f]{16}): code (\S+) \(1 use, expires (.+), note "for erin"\)\n', done.stdout)
+    assert match, done.stdout
+    invite_id, code = match.group(1), match.group(2)
+    assert "the code is shown only this once" in done.stderr
+    env = clean_env(tmp_path, PARLEY_ADMIN_TOKEN=ADMIN_TOKEN)
+    listed = admin.json("admin", "invite", "list", env=env)["invites"]
+    assert [(i["id"], i["uses_left"], i["note"]) for i in listed] == [(invite_id, 1, "for erin")]
+    assert abs(listed[0]["expires_at"] - (time.time() + 3600)) < 60 and "code" not in listed[0]
+    table = admin.out("admin", "invite", "list", env=env).splitlines()
+    assert table[0].split() == ["ID", "USES_LEFT", "CREATED", "EXPIRES", "NOTE"]
+    assert re.fullmatch(rf"{invite_id}  1 +{DATE}  {DATE}  for erin", table[1]), table
+
+    # Registering with it works once; the device label goes along.
+    erin.out("register", erin.name, "--password", PASSWORD, "--invite", code, "--device", "erin's laptop")
+    assert [s["device"] for s in erin.json("sessions")["sessions"]] == ["erin's laptop"]
+    assert frank.run("register", frank.name, "--password", PASSWORD, "--invite", code, expect=REFUSED).stderr.startswith(
+        "error: forbidden: ")
+    assert admin.json("admin", "invite", "list", env=env)["invites"] == []
+
+    # Several uses, no expiry; revoked, the code stops working.
+    created = admin.json("admin", "invite", "create", "--uses", 5, "--expires-in", "never", env=env)
+    assert created["invite"]["uses_left"] == 5 and created["invite"]["expires_at"] == 0 and created["code"] != code
+    assert re.search(rf"{created['invite']['id']}  5 +{DATE}  never", admin.out("admin", "invite", "list", env=env))
+    assert admin.out("admin", "invite", "revoke", created["invite"]["id"], env=env) == \
+        f"revoked invite {created['invite']['id']}\n"
+    frank.run("register", frank.name, "--password", PASSWORD, "--invite", created["code"], expect=REFUSED)
+    assert admin.run("admin", "invite", "revoke", created["invite"]["id"], env=env, expect=REFUSED).stderr.startswith(
+        "error: not_found: ")
+    assert admin.json("admin", "invite", "create", "--expires-in", 90, env=env)["invite"]["expires_at"] < time.time() + 200
+
+    # Bad arguments are caught before any request; a wrong admin token is the server's refusal.
+    for args in (["--expires-in", "soon"], ["--expires-in", "5y"], ["--uses", "0"], ["--expires-in", "-5"]):
+        admin.run("admin", "invite", "create", *args, env=env, expect=USAGE)
+    admin.run("admin", "invite", "list", expect=USAGE)
+    assert admin.run("admin", "invite", "list", "--admin-token", "x" * 40, expect=REFUSED).stderr.startswith(
+        "error: unauthorized: ")
 
 
 def test_admin_api_disabled_by_default(server, tmp_path):

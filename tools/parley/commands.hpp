@@ -22,8 +22,10 @@ inline void on_chosen(CLI::App* command, Action& chosen, Action action) {
   command->callback([&chosen, action = std::move(action)] { chosen = action; });
 }
 
-// register, login, logout, whoami, users get, ping
+// register, login, logout (also --everywhere), whoami, users get, password-check, ping
 void add_account_commands(CLI::App& app, Action& chosen);
+// sessions, sessions revoke, password
+void add_session_commands(CLI::App& app, Action& chosen);
 // conversations, dm, group ..., leave, members, channels, channel ...
 void add_conversation_commands(CLI::App& app, Action& chosen);
 // send, history, thread. `literal_words` (the words after "--") are appended to send's text;
@@ -35,7 +37,7 @@ void add_message_state_commands(CLI::App& app, Action& chosen, const std::vector
 void add_live_commands(CLI::App& app, Action& chosen);
 // tail (events and notices)
 void add_tail_command(CLI::App& app, Action& chosen);
-// admin create-users, admin sessions
+// admin create-users, admin sessions, admin invite create/list/revoke
 void add_admin_commands(CLI::App& app, Action& chosen);
 
 }  // namespace parley::cli

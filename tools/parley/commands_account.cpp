@@ -1,56 +1,50 @@
-// Accounts and connectivity: register, login, logout, whoami, users get, ping.
-#include <termios.h>
+// Accounts and connectivity: register, login, logout (also --everywhere), whoami, users get,
+// password-check, ping.
 #include <unistd.h>
 
 #include <chrono>
-#include <cstdio>
-#include <cstdlib>
-#include <iostream>
 
 #include <fmt/format.h>
 
 #include "commands.hpp"
 #include "core/json_writer.hpp"
 #include "output.hpp"
+#include "password_input.hpp"
 #include "rest_api.hpp"
 #include "users.hpp"
 
 namespace parley::cli {
 namespace {
 
-struct Credentials {
-  std::string username;
+struct LogoutArgs {
+  bool everywhere = false;
+  bool keep_current = false;
+};
+
+struct PasswordCheckArgs {
   std::string password;
+  std::string username;  // default: the logged-in user's
   std::string display_name;
 };
 
-// One line of stdin. On a terminal, says so on stderr and turns echo off meanwhile.
-bool read_secret_line(std::string& line) {
-  if (!::isatty(STDIN_FILENO)) return static_cast<bool>(std::getline(std::cin, line));
-  print_note("reading the password from the terminal (not echoed)");
-  termios saved{};
-  const bool restore = ::tcgetattr(STDIN_FILENO, &saved) == 0;
-  if (restore) {
-    termios quiet = saved;
-    quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
-    ::tcsetattr(STDIN_FILENO, TCSANOW, &quiet);
-  }
-  const bool read = static_cast<bool>(std::getline(std::cin, line));
-  if (restore) ::tcsetattr(STDIN_FILENO, TCSANOW, &saved);
-  std::fputc('\n', stderr);
-  return read;
+constexpr SecretSource kPassword{"password", "--password", "PARLEY_PASSWORD"};
+
+// "parley-cli on HOSTNAME": how this machine appears in the account's device list.
+std::string default_device_label() {
+  char host[256] = {};
+  if (::gethostname(host, sizeof host - 1) != 0 || host[0] == '\0') return "parley-cli";
+  return std::string("parley-cli on ") + host;
 }
 
-// --password, else $PARLEY_PASSWORD, else one line of stdin: never an interactive prompt.
-Outcome<std::string> password_of(const Credentials& credentials) {
-  if (!credentials.password.empty()) return credentials.password;
-  if (const char* env = std::getenv("PARLEY_PASSWORD"); env && *env) return std::string(env);
-  std::string line;
-  if (read_secret_line(line)) {
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (!line.empty()) return line;
-  }
-  return usage_error("no password: give --password, set PARLEY_PASSWORD, or write it as a line on stdin");
+// The request register/login send: `given` (the options) with the password read as kPassword
+// says and the default device label.
+Outcome<SignIn> sign_in_of(const SignIn& given) {
+  SignIn sign_in = given;
+  auto password = read_secret(sign_in.password, kPassword);
+  if (!password) return password.take_error();
+  sign_in.password = std::move(*password);
+  if (sign_in.device.empty()) sign_in.device = default_device_label();
+  return sign_in;
 }
 
 // Saves the token of a register/login reply as the logged-in account and reports it.
@@ -76,23 +70,54 @@ Status adopt_session(Context& context, const JsonDoc& reply, const char* verb) {
   return Done{};
 }
 
-Status run_register(Context& context, const Credentials& credentials) {
-  auto password = password_of(credentials);
-  if (!password) return password.take_error();
-  auto reply = register_account(context.server(), credentials.username, *password, credentials.display_name);
+Status run_register(Context& context, const SignIn& given) {
+  auto sign_in = sign_in_of(given);
+  if (!sign_in) return sign_in.take_error();
+  auto reply = register_account(context.server(), *sign_in);
   if (!reply) return reply.take_error();
   return adopt_session(context, *reply, "registered and logged in as");
 }
 
-Status run_login(Context& context, const Credentials& credentials) {
-  auto password = password_of(credentials);
-  if (!password) return password.take_error();
-  auto reply = login(context.server(), credentials.username, *password);
+Status run_login(Context& context, const SignIn& given) {
+  auto sign_in = sign_in_of(given);
+  if (!sign_in) return sign_in.take_error();
+  auto reply = login(context.server(), *sign_in);
   if (!reply) return reply.take_error();
   return adopt_session(context, *reply, "logged in as");
 }
 
-Status run_logout(Context& context) {
+// logout --everywhere: account.logout_all. Unlike a plain logout, a token the server refuses
+// is an error here: the other devices are still signed in.
+Status run_logout_everywhere(Context& context, const LogoutArgs& args) {
+  auto token = context.token();
+  if (!token) return token.take_error();
+  auto reply = logout_all(context.server(), *token, args.keep_current);
+  if (!reply) return reply.take_error();
+  const std::string username = context.config().username;
+  if (!args.keep_current)
+    if (auto forgotten = context.forget_token(*token); !forgotten) return forgotten;
+  const std::int64_t revoked = json_int(reply->root(), "revoked");
+  if (context.json()) {
+    std::string out;
+    JsonWriter(out)
+        .begin_object()
+        .field("revoked", revoked)
+        .field("kept_current", json_bool(reply->root(), "kept_current"))
+        .field("username", username)
+        .end_object();
+    print_line(out);
+  } else if (args.keep_current) {
+    print_line(fmt::format("signed out {} other device{} of {}; this one stays signed in", revoked,
+                           revoked == 1 ? "" : "s", username));
+  } else {
+    print_line(
+        fmt::format("logged out {} everywhere ({} device{} signed out)", username, revoked, revoked == 1 ? "" : "s"));
+  }
+  return Done{};
+}
+
+Status run_logout(Context& context, const LogoutArgs& args) {
+  if (args.everywhere) return run_logout_everywhere(context, args);
   auto token = context.token();
   if (!token) return token.take_error();
   auto reply = logout(context.server(), *token);
@@ -100,13 +125,8 @@ Status run_logout(Context& context) {
   const bool dead_token = !reply && (reply.error().code == "token_revoked" || reply.error().code == "token_expired" ||
                                      reply.error().code == "unauthorized");
   if (!reply && !dead_token) return reply.take_error();
-  CliConfig& config = context.config();
-  const std::string username = config.username;
-  if (config.token == *token) {
-    config.token.clear();
-    config.expires_at = 0;
-    if (auto saved = context.save_config(); !saved) return saved;
-  }
+  const std::string username = context.config().username;
+  if (auto forgotten = context.forget_token(*token); !forgotten) return forgotten;
   const bool revoked = reply && json_bool(reply->root(), "revoked");
   if (context.json()) {
     std::string out;
@@ -181,25 +201,54 @@ Status run_ping(Context& context) {
   return Done{};
 }
 
-void add_credentials(CLI::App* command, Credentials& credentials) {
+// Asks the server whether it would accept a password. Exit 0 if so; refused(invalid_field) with
+// the server's reason if not, as register would (with --json the verdict is printed either way).
+Status run_password_check(Context& context, const PasswordCheckArgs& args) {
+  auto password = read_secret(args.password, kPassword);
+  if (!password) return password.take_error();
+  const std::string username = args.username.empty() ? context.config().username : args.username;
+  auto reply = password_check(context.server(), *password, username, args.display_name);
+  if (!reply) return reply.take_error();
+  const JsonElement verdict = reply->root();
+  if (context.json()) print_line(to_json(verdict));
+  // The server's problem text already says how many bits it estimated and needs.
+  if (!json_bool(verdict, "acceptable")) return refused("invalid_field", json_string(verdict, "problem"));
+  if (!context.json())
+    print_line(fmt::format("acceptable: about {} bits (the server needs {})", json_int(verdict, "entropy_bits"),
+                           json_int(verdict, "min_password_entropy_bits")));
+  return Done{};
+}
+
+void add_credentials(CLI::App* command, SignIn& credentials) {
   command->add_option("USER", credentials.username, "username")->required();
   command->add_option("--password", credentials.password, "password (else $PARLEY_PASSWORD, else a line on stdin)");
+  command->add_option("--device", credentials.device,
+                      "label of this sign-in in the account's device list (default: \"parley-cli on HOSTNAME\")");
 }
 
 }  // namespace
 
 void add_account_commands(CLI::App& app, Action& chosen) {
-  auto credentials = std::make_shared<Credentials>();
+  auto credentials = std::make_shared<SignIn>();
   auto* reg = app.add_subcommand("register", "create an account and log in as it");
   add_credentials(reg, *credentials);
   reg->add_option("--display-name", credentials->display_name, "display name (default: the username)");
+  reg->add_option("--invite", credentials->invite, "invite code (servers with auth.registration = invite)");
   on_chosen(reg, chosen, [credentials](Context& c) { return run_register(c, *credentials); });
 
   auto* login_command = app.add_subcommand("login", "log in and save the token in the config file");
   add_credentials(login_command, *credentials);
   on_chosen(login_command, chosen, [credentials](Context& c) { return run_login(c, *credentials); });
 
-  on_chosen(app.add_subcommand("logout", "revoke the saved token and forget it"), chosen, run_logout);
+  auto logout_args = std::make_shared<LogoutArgs>();
+  auto* logout_command =
+      app.add_subcommand("logout", "revoke the saved token and forget it (--everywhere: every token)");
+  auto* everywhere = logout_command->add_flag("--everywhere", logout_args->everywhere,
+                                              "sign out every device of the account, this one included");
+  logout_command
+      ->add_flag("--keep-current", logout_args->keep_current, "with --everywhere: but keep this one signed in")
+      ->needs(everywhere);
+  on_chosen(logout_command, chosen, [logout_args](Context& c) { return run_logout(c, *logout_args); });
   on_chosen(app.add_subcommand("whoami", "show the logged-in user (checks the token with the server)"), chosen,
             run_whoami);
 
@@ -209,6 +258,15 @@ void add_account_commands(CLI::App& app, Action& chosen) {
   auto* get = users->add_subcommand("get", "show a user");
   get->add_option("USER", *who, "username or numeric id (@name for an all-digit username)")->required();
   on_chosen(get, chosen, [who](Context& c) { return run_users_get(c, *who); });
+
+  auto check = std::make_shared<PasswordCheckArgs>();
+  auto* check_command =
+      app.add_subcommand("password-check", "ask the server whether it would accept a password (exit 1 if not)");
+  check_command->add_option("--password", check->password,
+                            "the password (else $PARLEY_PASSWORD, else a line on stdin)");
+  check_command->add_option("--username", check->username, "counts as a known word (default: the logged-in user)");
+  check_command->add_option("--display-name", check->display_name, "counts as a known word");
+  on_chosen(check_command, chosen, [check](Context& c) { return run_password_check(c, *check); });
 
   on_chosen(app.add_subcommand("ping", "connect, say hello, and measure an application-level ping"), chosen, run_ping);
 }

@@ -1,5 +1,5 @@
-// The admin API (server setting auth.admin_token): bulk account creation with tokens, and
-// the list of live sessions. Authenticated by the admin token, not by a user's token.
+// The admin API (server setting auth.admin_token): bulk account creation with tokens, the list
+// of live sessions, and invite codes. Authenticated by the admin token, not by a user's token.
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -24,6 +24,11 @@ struct AdminArgs {
   std::string password;
   std::string out_path;
   int batch = 1000;
+  // admin invite ...
+  std::int64_t uses = 1;
+  std::string expires_in;  // DURATION as given; empty: the server's default
+  std::string note;
+  std::string invite_id;
 };
 
 Outcome<std::string> admin_token_of(const AdminArgs& args) {
@@ -117,6 +122,87 @@ Status run_sessions(Context& context, const AdminArgs& args) {
   return Done{};
 }
 
+// "3600", "90s", "45m", "12h", "7d", "2w" → seconds; "0" and "never" → 0 (never expires).
+Outcome<std::int64_t> duration_seconds(const std::string& text) {
+  if (text == "never") return std::int64_t{0};
+  std::size_t digits = 0;
+  while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') ++digits;
+  const std::string unit = text.substr(digits);
+  struct Unit {
+    const char* suffix;
+    std::int64_t seconds;
+  };
+  static constexpr Unit kUnits[] = {{"", 1}, {"s", 1}, {"m", 60}, {"h", 3600}, {"d", 86400}, {"w", 7 * 86400}};
+  std::int64_t scale = 0;
+  for (const Unit& u : kUnits)
+    if (unit == u.suffix) scale = u.seconds;
+  // 10 digits are plenty (the server takes at most a year) and cannot overflow when scaled.
+  if (digits == 0 || digits > 10 || scale == 0)
+    return usage_error("--expires-in: '" + text + "' is not a duration (SECONDS, N with s, m, h, d or w, 0 or never)");
+  return std::stoll(text.substr(0, digits)) * scale;
+}
+
+std::string invite_expiry(std::int64_t expires_at_s) {
+  return expires_at_s == 0 ? std::string("never") : date_time(expires_at_s * 1000);
+}
+
+Status run_invite_create(Context& context, const AdminArgs& args) {
+  auto admin_token = admin_token_of(args);
+  if (!admin_token) return admin_token.take_error();
+  NewInvite invite;
+  invite.uses = args.uses;
+  invite.note = args.note;
+  if (!args.expires_in.empty()) {
+    auto seconds = duration_seconds(args.expires_in);
+    if (!seconds) return seconds.take_error();
+    invite.expires_in_s = *seconds;
+  }
+  auto reply = admin_create_invite(context.server(), *admin_token, invite);
+  if (!reply) return reply.take_error();
+  if (context.json()) {
+    print_line(to_json(reply->root()));
+  } else {
+    bool found = false;
+    const JsonElement created = json_object(reply->root(), "invite", found);
+    const std::int64_t uses = json_int(created, "uses_left");
+    const std::string note = json_string(created, "note");
+    print_line(fmt::format("invite {}: code {} ({} use{}, expires {}{})", json_string(created, "id"),
+                           json_string(reply->root(), "code"), uses, uses == 1 ? "" : "s",
+                           invite_expiry(json_int(created, "expires_at")),
+                           note.empty() ? "" : ", note " + json_quote(note)));
+  }
+  print_note("the code is shown only this once (the server keeps its hash): `parley register USER --invite CODE`");
+  return Done{};
+}
+
+Status run_invite_list(Context& context, const AdminArgs& args) {
+  auto admin_token = admin_token_of(args);
+  if (!admin_token) return admin_token.take_error();
+  auto reply = admin_list_invites(context.server(), *admin_token);
+  if (!reply) return reply.take_error();
+  if (context.json()) {
+    print_line(to_json(reply->root()));
+    return Done{};
+  }
+  Table table({"ID", "USES_LEFT", "CREATED", "EXPIRES", "NOTE"});
+  for (JsonElement invite : json_array(reply->root(), "invites"))
+    table.add({json_string(invite, "id"), std::to_string(json_int(invite, "uses_left")),
+               date_time(json_int(invite, "created_at")), invite_expiry(json_int(invite, "expires_at")),
+               json_string(invite, "note")});
+  table.print();
+  return Done{};
+}
+
+Status run_invite_revoke(Context& context, const AdminArgs& args) {
+  if (args.invite_id.empty()) return usage_error("ID must not be empty");
+  auto admin_token = admin_token_of(args);
+  if (!admin_token) return admin_token.take_error();
+  auto reply = admin_delete_invite(context.server(), *admin_token, args.invite_id);
+  if (!reply) return reply.take_error();
+  print_line(context.json() ? to_json(reply->root()) : "revoked invite " + args.invite_id);
+  return Done{};
+}
+
 }  // namespace
 
 void add_admin_commands(CLI::App& app, Action& chosen) {
@@ -139,6 +225,24 @@ void add_admin_commands(CLI::App& app, Action& chosen) {
   auto* sessions = admin->add_subcommand("sessions", "list the server's live WebSocket sessions");
   add_token(sessions);
   on_chosen(sessions, chosen, [args](Context& c) { return run_sessions(c, *args); });
+
+  auto* invite = admin->add_subcommand("invite", "invite codes, for servers with auth.registration = invite");
+  invite->require_subcommand(1);
+  auto* create_invite = invite->add_subcommand("create", "create an invite code (shown only this once)");
+  add_token(create_invite);
+  create_invite->add_option("--uses", args->uses, "how many sign-ups it allows (default 1)")
+      ->check(CLI::Range(1, 1000000));
+  create_invite->add_option("--expires-in", args->expires_in,
+                            "valid for SECONDS, or N with s, m, h, d or w; 0 or never: no expiry (default: a week)");
+  create_invite->add_option("--note", args->note, "a note for the list (who it is for)");
+  on_chosen(create_invite, chosen, [args](Context& c) { return run_invite_create(c, *args); });
+  auto* list_invites = invite->add_subcommand("list", "list the usable invites (not their codes)");
+  add_token(list_invites);
+  on_chosen(list_invites, chosen, [args](Context& c) { return run_invite_list(c, *args); });
+  auto* revoke_invite = invite->add_subcommand("revoke", "delete an invite so that its code no longer works");
+  add_token(revoke_invite);
+  revoke_invite->add_option("ID", args->invite_id, "the invite's id (from create or list)")->required();
+  on_chosen(revoke_invite, chosen, [args](Context& c) { return run_invite_revoke(c, *args); });
 }
 
 }  // namespace parley::cli

@@ -22,6 +22,13 @@ Status Context::load(GlobalOptions options) {
   return Done{};
 }
 
+Status Context::forget_token(const std::string& token) {
+  if (config_.token != token) return Done{};
+  config_.token.clear();
+  config_.expires_at = 0;
+  return save_config();
+}
+
 Outcome<std::string> Context::token() const {
   if (!options_.token.empty()) return options_.token;
   if (!config_.token.empty()) return config_.token;

@@ -31,6 +31,9 @@ class Context {
   const std::string& config_path() const { return config_path_; }
   CliConfig& config() { return config_; }
   Status save_config() const { return cli::save_config(config_path_, config_); }
+  // After the server revoked `token`: removes it from the config file if it is the saved one
+  // (a --token naming another leaves the file alone). The username and server stay.
+  Status forget_token(const std::string& token);
 
   // --token, else the config file's token; not_logged_in() if neither.
   Outcome<std::string> token() const;

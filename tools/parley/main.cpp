@@ -53,6 +53,7 @@ int main(int argc, char** argv) {
 
   Action chosen;
   add_account_commands(app, chosen);
+  add_session_commands(app, chosen);
   add_conversation_commands(app, chosen);
   add_message_commands(app, chosen, literal_words);
   add_message_state_commands(app, chosen, literal_words);
