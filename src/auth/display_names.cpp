@@ -140,17 +140,18 @@ Result<std::string> normalize_display_name(std::string_view input, std::size_t m
   Cleaned cleaned = clean(input, false);
   switch (cleaned.fault) {
     case Fault::control:
-      return make_error(ErrorCode::invalid_field, "'display_name' contains control or unassigned characters");
+      return field_error(ErrorCode::invalid_field, "display_name", "'display_name' contains control or unassigned characters");
     case Fault::invisible:
-      return make_error(ErrorCode::invalid_field,
-                        "'display_name' contains invisible or direction-changing characters (zero-width, bidi controls)");
+      return field_error(ErrorCode::invalid_field, "display_name",
+                         "'display_name' contains invisible or direction-changing characters (zero-width, bidi controls)");
     case Fault::marks:
-      return make_error(ErrorCode::invalid_field, "'display_name' stacks too many combining marks on one character");
+      return field_error(ErrorCode::invalid_field, "display_name",
+                         "'display_name' stacks too many combining marks on one character");
     case Fault::none:
       break;
   }
   if (cleaned.text.size() > max_bytes)
-    return make_error(ErrorCode::too_large, "'display_name' longer than " + std::to_string(max_bytes) + " bytes");
+    return field_error(ErrorCode::too_large, "display_name", "'display_name' longer than " + std::to_string(max_bytes) + " bytes");
   return std::move(cleaned.text);
 }
 

@@ -113,7 +113,8 @@ bool ChatService::handle_account(const Identity& caller, const ClientInfo& clien
                                       static_cast<double>(config_.auth.min_password_entropy_bits)};
     const auto strength = auth::assess_password(next, policy, {user->username, user->display_name});
     if (!strength.acceptable)
-      return reply_on_thread(target, Reply::failure(ErrorCode::invalid_field, "'new_password' " + strength.problem));
+      return reply_on_thread(target, Reply::failure(field_error(ErrorCode::invalid_field, "new_password",
+                                                                "'new_password' " + strength.problem)));
     if (const std::int64_t wait = login_wait_ms(user->username, client.address); wait > 0)
       return reply_on_thread(target, Reply::rate_limited("too many failed password attempts; retry later", wait));
     const std::string username = user->username;
@@ -121,7 +122,8 @@ bool ChatService::handle_account(const Identity& caller, const ClientInfo& clien
                  current = std::move(current), next = std::move(next)]() {
       if (!auth::verify_password(current, hash)) {
         login_failed(username, client.address, "wrong_current_password");
-        return reply_on_thread(target, Reply::failure(ErrorCode::forbidden, "the current password is wrong"));
+        return reply_on_thread(target, Reply::failure(field_error(ErrorCode::forbidden, "current_password",
+                                                                  "the current password is wrong")));
       }
       login_succeeded(username, client.address);
       std::string new_hash;

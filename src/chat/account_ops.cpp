@@ -29,7 +29,7 @@ Status check_impersonation(store::ReadTxn& txn, const std::string& display_name,
   for (const std::string& skeleton : auth::display_name_skeletons(display_name)) {
     if (skeleton.empty() || skeleton == own) continue;
     if (!txn.users_with_skeleton(skeleton, 1).empty())
-      return make_error(ErrorCode::conflict, "that display name looks like another user's username");
+      return field_error(ErrorCode::conflict, "display_name", "that display name looks like another user's username");
   }
   return Ok{};
 }
@@ -52,15 +52,15 @@ class CreateUserOp final : public ChatOp {
  protected:
   Status run(store::WriteTxn& txn) override {
     if (!account_.external_id.empty()) return run_external(txn);
-    if (txn.user_by_username(account_.username)) return make_error(ErrorCode::conflict, "that username is taken");
+    if (txn.user_by_username(account_.username)) return field_error(ErrorCode::conflict, "username", "that username is taken");
     if (!account_.display_name.empty())
       if (auto fine = check_impersonation(txn, account_.display_name, account_.username); !fine) return fine;
     // Spent last, once nothing else can fail: a refused sign-up keeps the invite's use.
     if (!account_.invite_hash.empty() && !txn.use_invite(account_.invite_hash, wall_clock_ms() / 1000))
-      return make_error(ErrorCode::forbidden, "that invite code is unknown, expired or used up");
+      return field_error(ErrorCode::forbidden, "invite", "that invite code is unknown, expired or used up");
     created_->user = txn.create_user(account_.username, display_or_username(account_.username),
                                      account_.password_hash, "", auth::name_skeleton(account_.username));
-    if (!created_->user) return make_error(ErrorCode::conflict, "that username is taken");
+    if (!created_->user) return field_error(ErrorCode::conflict, "username", "that username is taken");
     if (account_.token_for) {
       TokenGrant grant = service_.grant_token(created_->user->id, *account_.token_for);
       txn.add_token(grant.record);

@@ -287,17 +287,18 @@ void ChatService::register_account(const gateway::HttpRequest& request, gateway:
   if (!parsed) return respond(http_error(parsed.take_error()));
   auto cmd = std::get<protocol::RegisterCmd>(std::move(*parsed));
   if (!protocol::is_valid_username(cmd.username, config_.limits.max_username_bytes))
-    return respond(http_error(make_error(ErrorCode::invalid_field,
-                                         "'username' must be 3.." + std::to_string(config_.limits.max_username_bytes) +
-                                             " characters of a-z 0-9 _ . - starting with a letter or digit")));
+    return respond(http_error(field_error(ErrorCode::invalid_field, "username",
+                                          "'username' must be 3.." + std::to_string(config_.limits.max_username_bytes) +
+                                              " characters of a-z 0-9 _ . - starting with a letter or digit")));
   const std::string username = ascii_lower(cmd.username);
   auto display_name =
       auth::normalize_display_name(cmd.display_name, static_cast<std::size_t>(config_.limits.max_display_name_bytes));
   if (!display_name) return respond(http_error(display_name.take_error()));
   if (mode == "invite" && cmd.invite.empty())
-    return respond(http_error(make_error(ErrorCode::forbidden, "an invite code is required to register here")));
+    return respond(http_error(field_error(ErrorCode::forbidden, "invite", "an invite code is required to register here")));
   const auto strength = auth::assess_password(cmd.password, password_policy(config_.auth), {username, *display_name});
-  if (!strength.acceptable) return respond(http_error(make_error(ErrorCode::invalid_field, "'password' " + strength.problem)));
+  if (!strength.acceptable)
+    return respond(http_error(field_error(ErrorCode::invalid_field, "password", "'password' " + strength.problem)));
   std::int64_t retry_after_ms = 0;
   if (!guards_->signups.take(address, monotonic_ms(), retry_after_ms)) {
     security_log("signup_refused", {{"address", address}, {"reason", "throttled"}});
@@ -315,13 +316,16 @@ void ChatService::register_account(const gateway::HttpRequest& request, gateway:
     ReplyTarget target;
     target.thread = thread;
     auto created = std::make_shared<CreatedAccount>();
-    target.http = [created, respond, address](const Reply& reply) {
+    target.http = [this, created, respond, address](const Reply& reply) {
       if (reply.error || !created->user) {
         security_log("signup_refused", {{"address", address}, {"reason", reply.error ? reply.error->message : "?"}});
         return respond(reply_http(reply));
       }
       security_log("signup", {{"user_id", std::to_string(created->user->id)}, {"username", created->user->username},
                               {"address", address}});
+      // The address that created the account is one its owner uses: guessing from elsewhere
+      // must not slow the owner down there.
+      login_succeeded(created->user->username, address);
       Reply ok;
       ok.fields = created->token_fields;
       auto response = reply_http(ok);

@@ -14,6 +14,7 @@ std::string reply_frame_json(const Reply& reply, const std::string& request_id) 
     if (!request_id.empty()) w.key("id").raw(request_id);
     w.field("code", error_code_name(reply.error->code));
     w.field("message", reply.error->message);
+    if (!reply.error->field.empty()) w.field("field", reply.error->field);
     if (reply.retry_after_ms > 0) w.field("retry_after_ms", reply.retry_after_ms);
   } else {
     w.field("type", reply.type);
@@ -32,6 +33,7 @@ gateway::HttpResponse reply_http(const Reply& reply) {
     w.begin_object().key("error").begin_object();
     w.field("code", error_code_name(reply.error->code));
     w.field("message", reply.error->message);
+    if (!reply.error->field.empty()) w.field("field", reply.error->field);
     if (reply.retry_after_ms > 0) {
       w.field("retry_after_ms", reply.retry_after_ms);
       response.headers.emplace_back("Retry-After", std::to_string((reply.retry_after_ms + 999) / 1000));

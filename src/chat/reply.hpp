@@ -27,7 +27,7 @@ struct Reply {
     r.error = std::move(e);
     return r;
   }
-  static Reply failure(ErrorCode code, std::string message) { return failure(Error{code, std::move(message)}); }
+  static Reply failure(ErrorCode code, std::string message) { return failure(make_error(code, std::move(message))); }
   static Reply rate_limited(std::string message, std::int64_t retry_after_ms) {
     Reply r = failure(ErrorCode::rate_limited, std::move(message));
     r.retry_after_ms = std::max<std::int64_t>(1, retry_after_ms);

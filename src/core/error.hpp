@@ -38,8 +38,13 @@ int error_http_status(ErrorCode code);
 struct Error {
   ErrorCode code;
   std::string message;  // human readable, for logs and developers; may change
+  std::string field;    // the request field the error is about ("password"), if one is; stable
 };
 
-inline Error make_error(ErrorCode code, std::string message) { return Error{code, std::move(message)}; }
+inline Error make_error(ErrorCode code, std::string message) { return Error{code, std::move(message), {}}; }
+// An error about one field of the request: clients show it next to that field.
+inline Error field_error(ErrorCode code, std::string field, std::string message) {
+  return Error{code, std::move(message), std::move(field)};
+}
 
 }  // namespace parley

@@ -182,7 +182,7 @@ class Fields {
   }
 
   std::nullopt_t fail(ErrorCode code, std::string_view field, const std::string& what) {
-    if (!error_) error_ = Error{code, "'" + std::string(field) + "' " + what};
+    if (!error_) error_ = field_error(code, std::string(field), "'" + std::string(field) + "' " + what);
     return std::nullopt;
   }
 

@@ -272,6 +272,7 @@ def test_display_names_cannot_hide_characters_or_imitate_usernames(server):
                       victim.username.replace("c", "\u0441")):  # a Cyrillic es
         r = register(imitation)
         assert r.status_code == 409 and r.json()["error"]["code"] == "conflict", (imitation, r.text)
+        assert r.json()["error"]["field"] == "display_name"
     # Normalized: NFC, whitespace collapsed; emoji sequences with joiners are fine.
     r = register("  Ame\u0301lie \t  Poulain 👩‍💻 ")
     assert r.status_code == 201, r.text

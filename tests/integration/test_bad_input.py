@@ -249,3 +249,19 @@ def test_rest_query_strings_must_be_utf8(witness):
     r = alice.api("POST", f"/v1/users/{bob.id}/messages?client_msg_id=x&text=%C3%A9")
     assert r.status_code == 200
     assert b.wait_events(lambda e: e.get("text") == "\u00e9")
+
+
+def test_errors_name_the_field_they_are_about(witness):
+    c = witness.register().connect()
+    reply = c.request("history", conversation_id=1, limit=0)
+    assert reply["code"] == "invalid_field" and reply["field"] == "limit"
+    reply = c.request("send", conversation_id=1, client_msg_id="x" * 65, text="t")
+    assert reply["code"] == "too_large" and reply["field"] == "client_msg_id"
+    assert "field" not in c.request("send", client_msg_id="a", text="t")  # neither of two: no one field
+    r = requests.post(witness.base + "/v1/auth/register", json={"username": "x" + uuid_hex(), "password": "password1"})
+    assert r.json()["error"]["field"] == "password"
+
+
+def uuid_hex():
+    import uuid
+    return uuid.uuid4().hex[:10]

@@ -337,8 +337,10 @@ def test_password_asks_twice_on_a_terminal(server, tmp_path):
 
 
 def test_password_change_and_login_throttled(make_server, tmp_path):
-    server = make_server(*HIGH_RATE, "--auth.login_free_failures", "1").start()
-    erin = registered(server, tmp_path, "erin")  # signed up, never signed in: no known address yet
+    # The address erin signed up from is one she uses (exempt from her account's throttle), so
+    # the address's own throttle is what slows these attempts down.
+    server = make_server(*HIGH_RATE, "--auth.login_free_failures", "1", "--auth.login_address_free_failures", "1").start()
+    erin = registered(server, tmp_path, "erin")
     # Wrong current passwords count as failed sign-ins; soon every attempt must wait.
     errors = [erin.run("password", "--current", f"guess {n}", "--new", NEW_PASSWORD, expect=REFUSED).stderr
               for n in range(4)]

@@ -244,7 +244,8 @@ export class Connection {
         return;
       }
       if (id !== undefined) this.pending.delete(id);
-      request.reject(new ProtocolError(code, String(frame.message ?? code), retryAfter));
+      const field = typeof frame.field === 'string' ? frame.field : undefined;
+      request.reject(new ProtocolError(code, String(frame.message ?? code), retryAfter, field));
       return;
     }
     if (id !== undefined) this.pending.delete(id);

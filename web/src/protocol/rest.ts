@@ -30,8 +30,11 @@ async function call<T>(method: string, path: string, body?: unknown, token?: str
     // not JSON: an error page of a proxy in front of parleyd
   }
   if (!response.ok) {
-    const error = (payload as { error?: { code?: string; message?: string; retry_after_ms?: unknown } } | null)?.error;
-    throw new ProtocolError(error?.code ?? 'unavailable', error?.message ?? `HTTP ${response.status}`, retryAfterMs(response, error));
+    const error = (payload as { error?: { code?: string; message?: string; retry_after_ms?: unknown; field?: unknown } } | null)
+      ?.error;
+    const field = typeof error?.field === 'string' ? error.field : undefined;
+    throw new ProtocolError(error?.code ?? 'unavailable', error?.message ?? `HTTP ${response.status}`,
+      retryAfterMs(response, error), field);
   }
   return payload as T;
 }

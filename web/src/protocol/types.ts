@@ -255,6 +255,8 @@ export class ProtocolError extends Error {
     readonly code: ErrorCode | string,
     message: string,
     readonly retryAfterMs?: number,
+    /** The request field the error is about (protocol 9.1: the error's `field`), if any. */
+    readonly field?: string,
   ) {
     super(message);
     this.name = 'ProtocolError';

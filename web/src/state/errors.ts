@@ -11,13 +11,10 @@ const FIELD_NAMES: Record<string, string> = {
   invite: 'invite code',
 };
 
-/**
- * The field a refusal is about: the server's messages for invalid_field, too_large and
- * missing_field start with it in quotes ("'display_name' contains ..."). Null if none is named.
- */
+/** The request field a refusal is about (the error's `field`, protocol 9.1); null if none. */
 export function errorField(error: unknown): string | null {
   if (!(error instanceof ProtocolError)) return null;
-  return /^'([a-z_]+)'/.exec(error.message)?.[1] ?? null;
+  return error.field ?? null;
 }
 
 /** A server message as a sentence: "'new_password' must be ..." → "The new password must be ...". */

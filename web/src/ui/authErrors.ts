@@ -14,12 +14,12 @@ export function explainAuthError(error: unknown, signup: boolean): AuthErrors {
     case 'unauthorized':
       return { form: 'Wrong username or password.' };
     case 'conflict':
-      return /display name/.test(error.message)
+      return errorField(error) === 'display_name'
         ? { display_name: 'That display name looks like another user’s username. Choose another one.' }
         : { username: 'That username is taken. Try another one.' };
     case 'forbidden':
       // An invite missing or refused, or registration closed.
-      if (signup && /invite/.test(error.message)) return { invite: sentence(error.message) };
+      if (signup && errorField(error) === 'invite') return { invite: sentence(error.message) };
       return { form: signup ? 'This server does not accept new accounts.' : sentence(error.message) };
     case 'rate_limited':
       return {

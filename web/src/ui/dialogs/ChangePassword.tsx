@@ -14,7 +14,9 @@ type Errors = Partial<Record<'current' | 'next' | 'confirm' | 'form', string>>;
 function explain(error: unknown): Errors {
   if (!(error instanceof ProtocolError)) return { form: describeError(error) };
   if (error.code === 'forbidden') {
-    return /wrong/.test(error.message) ? { current: 'The current password is wrong.' } : { form: sentence(error.message) };
+    return errorField(error) === 'current_password'
+      ? { current: 'The current password is wrong.' }
+      : { form: sentence(error.message) };
   }
   if (error.code === 'rate_limited') return { form: `Too many wrong passwords. Try again ${retryIn(error.retryAfterMs)}.` };
   const field = errorField(error);
