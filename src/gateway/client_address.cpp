@@ -112,9 +112,10 @@ ip::address client_from_forwarded_for(const ip::address& peer, std::string_view 
 ProxyParse parse_proxy_header(const std::uint8_t* data, std::size_t size, ProxyHeader& out) {
   static constexpr std::uint8_t kV2Signature[12] = {0x0D, 0x0A, 0x0D, 0x0A, 0x00, 0x0D, 0x0A, 0x51, 0x55, 0x49, 0x54, 0x0A};
   out = ProxyHeader{};
+  if (size == 0) return ProxyParse::incomplete;  // (and `data` may be null)
   // Version 2: 12-byte signature, version/command, family/protocol, 16-bit length, addresses.
   const std::size_t v2_prefix = std::min(size, sizeof kV2Signature);
-  if (std::memcmp(data, kV2Signature, v2_prefix) == 0 && size > 0 && data[0] == 0x0D) {
+  if (std::memcmp(data, kV2Signature, v2_prefix) == 0 && data[0] == 0x0D) {
     if (size < 16) return ProxyParse::incomplete;
     const unsigned version = data[12] >> 4, command = data[12] & 0x0F;
     const std::size_t length = (static_cast<std::size_t>(data[14]) << 8) | data[15];

@@ -55,6 +55,7 @@ TEST(ProxyHeader, VersionOne) {
   EXPECT_FALSE(h.source);
   EXPECT_EQ(parse("PROXY TCP4 1.2.3.4 5.6.7.8 1 2", h), ProxyParse::incomplete);
   EXPECT_EQ(parse("PRO", h), ProxyParse::incomplete);
+  EXPECT_EQ(parse_proxy_header(nullptr, 0, h), ProxyParse::incomplete);  // nothing read yet
   EXPECT_EQ(parse("GET / HTTP/1.1\r\n", h), ProxyParse::invalid);
   EXPECT_EQ(parse("PROXY TCP4 2001:db8::7 1.2.3.4 1 2\r\n", h), ProxyParse::invalid);  // family mismatch
   EXPECT_EQ(parse("PROXY TCP4 x y 1 2\r\n", h), ProxyParse::invalid);
