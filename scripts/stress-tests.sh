@@ -21,6 +21,10 @@ while (($#)); do
     *) echo "stress-tests.sh: unknown argument '$1'" >&2; exit 2 ;;
   esac
 done
+if ((browser)) && { [ ! -f tests/browser/node_modules/.package-lock.json ] ||
+                    [ tests/browser/package-lock.json -nt tests/browser/node_modules/.package-lock.json ]; }; then
+  npm ci --prefix tests/browser --no-audit --no-fund >/dev/null
+fi
 out=$(mktemp -d /tmp/parley-stress.XXXXXX)
 prefix=()
 hog=""
