@@ -294,7 +294,8 @@ test('edits, deletes, reactions, replies, threads and mentions reach the others 
   // With the keyboard: into the log, up to Frank's reply, "+" opens the picker, → and Enter react.
   await e.page.getByRole('log', { name: 'Messages', exact: true }).focus();
   for (let i = 0; i < 3; i++) await e.page.keyboard.press('ArrowUp');
-  assert.equal(await e.page.evaluate(() => document.activeElement?.querySelector('.bubble__text')?.textContent), 'Monday works for QA.');
+  // Focus moves after the render that follows a key: wait for it, never read it at once.
+  await e.page.waitForFunction(() => document.activeElement?.querySelector('.bubble__text')?.textContent === 'Monday works for QA.');
   await e.page.keyboard.press('+');
   await e.page.getByRole('menu', { name: 'Add a reaction' }).waitFor();
   await e.page.keyboard.press('ArrowRight');
@@ -303,10 +304,10 @@ test('edits, deletes, reactions, replies, threads and mentions reach the others 
     .some((el) => el.textContent.includes('Monday works for QA.') && el.querySelector('.reaction[data-emoji="❤️"]')));
   // The focus is back on the React button; Escape returns to the message, and "r" replies to it.
   await e.page.keyboard.press('Escape');
-  assert.equal(await e.page.evaluate(() => document.activeElement?.dataset.testid), 'message');
+  await e.page.waitForFunction(() => document.activeElement?.dataset.testid === 'message');
   await e.page.keyboard.press('r');
   await e.page.getByTestId('reply-preview').filter({ hasText: 'Monday works for QA.' }).waitFor();
-  assert.equal(await e.page.evaluate(() => document.activeElement?.getAttribute('aria-label')), 'Message', 'the composer has the focus');
+  await e.page.waitForFunction(() => document.activeElement?.getAttribute('aria-label') === 'Message');  // the composer
   await e.page.keyboard.press('Escape'); // drops the quote, stays in the chat
   await e.page.getByTestId('reply-preview').waitFor({ state: 'detached' });
   await e.page.getByRole('region', { name: 'Conversation with Launch plan' }).waitFor();
