@@ -121,6 +121,9 @@ class Fields {
     }
     if (value.size() > max_bytes)
       return fail(ErrorCode::too_large, name, "longer than " + std::to_string(max_bytes) + " bytes");
+    // U+0000 ("\u0000") is valid JSON but no text column of PostgreSQL can hold it; refused on
+    // every engine alike.
+    if (value.find('\0') != std::string::npos) return fail(ErrorCode::invalid_field, name, "must not contain U+0000");
     return value;
   }
 

@@ -265,3 +265,20 @@ def test_errors_name_the_field_they_are_about(witness):
 def uuid_hex():
     import uuid
     return uuid.uuid4().hex[:10]
+
+
+def test_strings_with_u0000_are_refused_and_others_sends_carry_on(witness):
+    # PostgreSQL cannot store U+0000 in text: refused up front on every engine, so one such
+    # message can never fail the group commit it would have shared with other users' messages.
+    alice, bob = witness.register(), witness.register()
+    a, b = alice.connect(), bob.connect()
+    conversation = a.send_text(to_user_id=bob.id, text="first")["conversation_id"]
+    reply = a.request("send", conversation_id=conversation, client_msg_id="nul", text="a\u0000b")
+    assert reply["code"] == "invalid_field" and reply["field"] == "text", reply
+    assert "U+0000" in reply["message"]
+    reply = a.request("send", conversation_id=conversation, client_msg_id="n\u0000l", text="x")
+    assert reply["code"] == "invalid_field" and reply["field"] == "client_msg_id", reply
+    r = alice.api("POST", "/v1/groups", json={"title": "t\u0000"})
+    assert r.status_code == 400 and r.json()["error"]["code"] == "invalid_field", r.text
+    assert b.ok("send", conversation_id=conversation, client_msg_id="after", text="still fine")["type"] == "ack"
+    assert [e["text"] for e in b.ok("history", conversation_id=conversation)["events"]] == ["first", "still fine"]
