@@ -210,11 +210,16 @@ int run_history(const CommonOptions& common, const HistoryOptions& options) {
   // Fill a conversation, 64 sends in flight.
   std::atomic<int> acked{0};
   std::atomic<ConversationId> conversation{0};
+  // The cursor of a client that saw everything but the last `missed` messages: the pos of the
+  // message just before them (messages commit in order: one sender, one conversation).
+  std::atomic<Pos> missed_cursor{0};
+  const int before_missed = options.messages - options.missed - 1;
   std::function<void(int)> send_next;
   send_next = [&](int n) {
     if (n >= options.messages) return;
     auto done = [&, n](const client::Reply& r) {
       if (conversation.load() == 0) conversation.store(conversation_of(r));
+      if (n == before_missed) missed_cursor.store(pos_of(r));
       acked.fetch_add(1);
       send_next(n + 64);
     };
@@ -273,6 +278,35 @@ int run_history(const CommonOptions& common, const HistoryOptions& options) {
     timed(base + ",\"before_seq\":" + std::to_string(oldest), paging, oldest);
     ++pages;
   }
+  // Catching up after `missed` messages: sync from the cursor before them until has_more is
+  // false, timed as a whole (what a client reconnecting after a while waits for).
+  Histogram catch_up;
+  std::int64_t synced_events = 0;
+  if (options.missed > 0 && before_missed >= 0) {
+    for (int i = 0; i < options.sync_iterations; ++i) {
+      Pos cursor = missed_cursor.load();
+      const std::int64_t begin = now_ns();
+      bool more = true;
+      while (more) {
+        std::promise<void> done;
+        boost::asio::post(threads.at(0), [&] {
+          writer->request("sync", "\"cursor\":" + std::to_string(cursor), [&](const client::Reply& r) {
+            more = false;
+            simdjson::dom::parser parser;
+            simdjson::dom::element doc;
+            if (r.ok && parser.parse(r.json).get(doc) == simdjson::SUCCESS) {
+              cursor = doc["cursor"].get_int64().value();
+              more = doc["has_more"].get_bool().value();
+              if (i == 0) synced_events += static_cast<std::int64_t>(doc["events"].get_array().size());
+            }
+            done.set_value();
+          });
+        });
+        done.get_future().wait();
+      }
+      catch_up.record(static_cast<std::uint64_t>((now_ns() - begin) / 1000));
+    }
+  }
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const auto server_after = sample_process(target.pid());
   const auto bench_after = sample_process(getpid());
@@ -284,6 +318,9 @@ int run_history(const CommonOptions& common, const HistoryOptions& options) {
   report.latency("latest_page", latest);
   report.latency("paging_back", paging);
   report.set("results", "pages_back", pages);
+  report.set("params", "missed", options.missed);
+  report.latency("sync_after_missed", catch_up);
+  report.set("results", "sync_events", synced_events);
   report_run(report, target, server_before, server_after, bench_before, bench_after, seconds);
   threads.run_everywhere([&](std::size_t) { writer->stop(); });
   report.write(common);

@@ -52,6 +52,15 @@ std::vector<std::shared_ptr<client::Client>> make_clients(
   return clients;
 }
 
+Pos pos_of(const client::Reply& reply) {
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  std::int64_t pos = 0;
+  if (parser.parse(reply.json).get(doc) != simdjson::SUCCESS || doc["pos"].get_int64().get(pos) != simdjson::SUCCESS)
+    return 0;
+  return pos;
+}
+
 ConversationId conversation_of(const client::Reply& reply) {
   simdjson::dom::parser parser;
   simdjson::dom::element doc;

@@ -68,6 +68,8 @@ int main(int argc, char** argv) {
   history_cmd->add_option("--messages", history.messages, "messages in the conversation")->capture_default_str();
   history_cmd->add_option("--iterations", history.iterations, "latest-page reads")->capture_default_str();
   history_cmd->add_option("--page", history.page, "page size")->capture_default_str();
+  history_cmd->add_option("--missed", history.missed, "sync after this many missed messages")->capture_default_str();
+  history_cmd->add_option("--sync-iterations", history.sync_iterations, "timed catch-up syncs")->capture_default_str();
 
   CLI11_PARSE(app, argc, argv);
   try {

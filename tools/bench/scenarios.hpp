@@ -42,6 +42,8 @@ struct HistoryOptions {
   int messages = 10000;
   int iterations = 2000;
   int page = 50;
+  int missed = 1000;          // sync after this many missed messages (timed to has_more = false)
+  int sync_iterations = 50;
 };
 
 int run_direct(const CommonOptions& common, const DirectOptions& options);
@@ -61,6 +63,8 @@ bool parse_stamp_at(const char* text, std::int64_t& sent_ns, UserId& sender, std
 
 // The conversation id in an ack ("conversation_id") or in a reply carrying "conversation".
 ConversationId conversation_of(const client::Reply& reply);
+// The "pos" of an ack (0 if none).
+Pos pos_of(const client::Reply& reply);
 
 // Creates, on their threads, one started client per user; returns them in user order.
 std::vector<std::shared_ptr<client::Client>> make_clients(
