@@ -9,6 +9,8 @@ PACKAGES=(
   libboost1.81-dev libboost-url1.81-dev libsqlite3-dev libsodium-dev libssl-dev
   libsimdjson-dev libspdlog-dev libfmt-dev libtoml11-dev libcli11-dev libjemalloc-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  # PostgreSQL engine (libpq) and the server the tests start (postgresql)
+  libpq-dev postgresql
   # password strength (zxcvbn) and display-name checks (ICU: normalization, confusables)
   libzxcvbn-dev libicu-dev
   # tests (openssl makes test certificates; haproxy is the reverse proxy of docs/operations.md)

@@ -1,15 +1,24 @@
 #!/usr/bin/env bash
-# The whole test suite: installs what is missing, builds, runs the unit tests, the integration
-# tests against real parleyd processes, then the browser tests of the web client (Chromium).
-# Exit status 0 only if everything passed.
+# The whole test suite: installs what is missing, builds, starts a throwaway PostgreSQL, runs
+# the unit tests (the store's on SQLite and on PostgreSQL), the integration tests against real
+# parleyd processes on SQLite and again on PostgreSQL, the sanitizer and fuzz passes, then the
+# browser tests of the web client (Chromium). Exit status 0 only if everything passed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/install-deps.sh
 ./scripts/build.sh
+# PostgreSQL for the store's unit tests and the PostgreSQL pass (initdb into a temporary folder,
+# a free loopback port; stopped by PID when this script ends, whatever happens).
+read -r PG_URL PG_DIR < <(/usr/bin/python3 tests/integration/postgres.py start)
+trap '/usr/bin/python3 tests/integration/postgres.py stop "$PG_DIR"' EXIT
+export PARLEY_TEST_POSTGRES="$PG_URL"
 echo "== unit tests"
 ctest --test-dir build --output-on-failure -j "$(nproc)"
-echo "== integration tests"
+echo "== integration tests (SQLite)"
 PARLEYD="$PWD/build/src/app/parleyd" /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/integration "$@"
+echo "== integration tests (PostgreSQL)"
+PARLEY_TEST_STORE=postgres PARLEYD="$PWD/build/src/app/parleyd" /usr/bin/python3 -m pytest -q -p no:cacheprovider \
+  tests/integration "$@"
 echo "== sanitizers"
 ./scripts/test-sanitizers.sh
 echo "== fuzz smoke (every libFuzzer target for a few seconds, tests/fuzz/README.md)"

@@ -26,7 +26,7 @@ bool ChatService::on_request(gateway::HttpRequest& request, gateway::HttpRespond
     return true;
   }
   if (path == "/readyz") {
-    const bool is_ready = ready();
+    const bool is_ready = serving();
     respond(json_response(is_ready ? 200 : 503, is_ready ? R"({"status":"ready"})" : R"({"status":"not_ready"})"));
     return true;
   }

@@ -162,6 +162,9 @@ ChatService::ChatService(const Config& config, gateway::ThreadPoster& poster)
   options.wal_max_mb = config.store.sqlite_wal_max_mb;
   options.page_size = config.store.sqlite_page_size;
   options.node_id = static_cast<unsigned>(config.server.node_id);
+  options.connect_timeout_s = config.store.postgres_connect_timeout_s;
+  options.statement_timeout_ms = config.store.postgres_statement_timeout_ms;
+  options.start_timeout_s = config.store.postgres_start_timeout_s;
   engine_ = store::open_engine(options);
   for (unsigned i = 0; i < poster.thread_count(); ++i) {
     hubs_.push_back(std::make_unique<Hub>(i));
@@ -172,6 +175,8 @@ ChatService::ChatService(const Config& config, gateway::ThreadPoster& poster)
 }
 
 ChatService::~ChatService() { stop(); }
+
+bool ChatService::serving() const { return ready() && committer_ && committer_->healthy(); }
 
 void ChatService::start() {
   committer_ = std::make_unique<store::Committer>(
@@ -216,7 +221,7 @@ std::string ChatService::metrics_text() const {
     out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n" + name + " " +
            std::to_string(value) + "\n";
   };
-  metric("parley_ready", "gauge", "1 if the store is open and commands are accepted", ready() ? 1 : 0);
+  metric("parley_ready", "gauge", "1 if the store is open and reachable and commands are accepted", serving() ? 1 : 0);
   if (committer_) {
     metric("parley_store_batches_total", "counter", "group commits", committer_->batches_committed());
     metric("parley_store_ops_total", "counter", "write operations committed", committer_->ops_committed());

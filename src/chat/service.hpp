@@ -73,6 +73,8 @@ class ChatService final : public gateway::SessionHandler, public gateway::HttpHa
   // Stops taking commands, commits everything queued (delivering its replies), stops readers.
   void stop();
   bool ready() const { return ready_.load(std::memory_order_acquire); }
+  // Ready, and the store reachable (a PostgreSQL server can go away and come back): /readyz.
+  bool serving() const;
 
   // gateway::SessionHandler
   void on_open(gateway::Session& session) override;

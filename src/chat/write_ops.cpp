@@ -158,6 +158,10 @@ class SendOp final : public ChatOp {
  public:
   SendOp(ChatService& s, UserId caller, ReplyTarget t, protocol::SendCmd c) : ChatOp(s, caller, std::move(t)), cmd_(std::move(c)) {}
 
+  void preview(store::BatchPreview& preview) const override {
+    if (!cmd_.client_msg_id.empty()) preview.client_msg_ids.emplace_back(caller_, cmd_.client_msg_id);
+  }
+
  protected:
   Status run(WriteTxn& txn) override {
     ConversationId conversation = cmd_.conversation_id;

@@ -65,7 +65,17 @@ void Committer::run() {
   for (;;) {
     {
       std::unique_lock lock(mutex_);
-      wake_.wait(lock, [&] { return !queue_.empty() || stopping_; });
+      // Idle: probe the database now and then (every 1 s, every 100 ms while it is unreachable),
+      // so /readyz follows it even when nothing is written.
+      while (queue_.empty() && !stopping_) {
+        const auto wait = std::chrono::milliseconds(healthy_.load() ? 1000 : 100);
+        if (wake_.wait_for(lock, wait, [&] { return !queue_.empty() || stopping_; })) break;
+        lock.unlock();
+        const bool reachable = writer_->probe();
+        if (reachable != healthy_.load()) spdlog::info("store.reachable value={}", reachable);
+        healthy_.store(reachable, std::memory_order_release);
+        lock.lock();
+      }
       if (queue_.empty()) return;  // stopping and drained
       if (queue_.size() <= max_batch_) {
         batch.swap(queue_);
@@ -82,18 +92,32 @@ void Committer::run() {
 
 void Committer::process(Batch& batch) {
   try {
-    WriteTxn& txn = writer_->begin_batch();
+    BatchPreview preview;
+    if (writer_->wants_preview())
+      for (const auto& op : batch) op->preview(preview);
+    WriteTxn& txn = writer_->begin_batch(preview);
     for (auto& op : batch) op->apply(txn);
     writer_->commit_batch();
   } catch (const std::exception& failure) {
     // StoreFailure (disk full, I/O error) or a bug in an op: either way nothing of the batch
     // may stay half-applied.
-    spdlog::error("store.batch_failed ops={} error=\"{}\"", batch.size(), failure.what());
+    // One line per second at most while the store stays down (every batch fails meanwhile).
+    const std::int64_t now = monotonic_ms();
+    if (now - last_failure_log_ms_ >= 1000) {
+      spdlog::error("store.batch_failed ops={} error=\"{}\" failed_since_last_line={}", batch.size(), failure.what(),
+                    failures_unlogged_);
+      last_failure_log_ms_ = now;
+      failures_unlogged_ = 0;
+    } else {
+      ++failures_unlogged_;
+    }
     writer_->rollback_batch();
+    healthy_.store(writer_->probe(), std::memory_order_release);
     const Error error = make_error(ErrorCode::unavailable, "the store could not commit; retry");
     for (auto& op : batch) op->abort(error);
     return;
   }
+  healthy_.store(true, std::memory_order_release);
   const Pos pos = writer_->committed_pos();
   committed_pos_.store(pos, std::memory_order_release);
   batches_.fetch_add(1, std::memory_order_relaxed);

@@ -25,6 +25,9 @@ class WriteOp {
   virtual void apply(WriteTxn& txn) = 0;
   // The batch this op was in did not commit: nothing of it is stored. Writer thread.
   virtual void abort(const Error& error) = 0;
+  // Adds what apply() will look up to the batch's preview (see BatchPreview). Writer thread,
+  // before the batch begins.
+  virtual void preview(BatchPreview& preview) const {}
 };
 
 class Committer {
@@ -48,6 +51,8 @@ class Committer {
   std::uint64_t batches_committed() const { return batches_.load(std::memory_order_relaxed); }
   std::uint64_t ops_committed() const { return ops_.load(std::memory_order_relaxed); }
   std::size_t queue_length() const;
+  // False after a batch failed or a probe found the database unreachable, until it is back.
+  bool healthy() const { return healthy_.load(std::memory_order_acquire); }
 
  private:
   void run();
@@ -67,6 +72,9 @@ class Committer {
   std::atomic<Pos> committed_pos_{0};
   std::atomic<std::uint64_t> batches_{0};
   std::atomic<std::uint64_t> ops_{0};
+  std::atomic<bool> healthy_{true};
+  std::int64_t last_failure_log_ms_ = -1000000;  // writer thread
+  std::uint64_t failures_unlogged_ = 0;
 };
 
 }  // namespace parley::store

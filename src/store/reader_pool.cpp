@@ -5,6 +5,17 @@
 #include "core/clock.hpp"
 
 namespace parley::store {
+namespace {
+
+// While the store is down every read fails: log one line per second at most.
+bool should_log_failure() {
+  static std::atomic<std::int64_t> last_ms{-1000000};
+  const std::int64_t now = monotonic_ms();
+  std::int64_t last = last_ms.load(std::memory_order_relaxed);
+  return now - last >= 1000 && last_ms.compare_exchange_strong(last, now, std::memory_order_relaxed);
+}
+
+}  // namespace
 
 ReaderPool::ReaderPool(Engine& engine, int threads, std::size_t max_queue) : max_queue_(max_queue) {
   for (int i = 0; i < std::max(1, threads); ++i) connections_.push_back(engine.open_reader());
@@ -51,7 +62,7 @@ void ReaderPool::run(ReaderConnection* connection) {
     try {
       txn = &connection->begin_read();
     } catch (const StoreFailure& failure) {
-      spdlog::error("store.read_begin_failed error=\"{}\"", failure.what());
+      if (should_log_failure()) spdlog::error("store.read_begin_failed error=\"{}\"", failure.what());
     }
     if (!txn) {
       task(nullptr);
@@ -61,7 +72,7 @@ void ReaderPool::run(ReaderConnection* connection) {
     try {
       task(txn);
     } catch (const StoreFailure& failure) {
-      spdlog::error("store.read_failed error=\"{}\"", failure.what());
+      if (should_log_failure()) spdlog::error("store.read_failed error=\"{}\"", failure.what());
       failed = true;
     }
     try {

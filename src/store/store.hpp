@@ -208,25 +208,41 @@ class ReaderConnection {
   virtual void end_read() = 0;
 };
 
+// What a batch's operations will look up, told before they run: an engine that pays a round
+// trip per lookup (PostgreSQL) fetches it all at once when the batch begins.
+struct BatchPreview {
+  std::vector<std::pair<UserId, std::string>> client_msg_ids;  // (sender, client_msg_id) of sends
+};
+
 class WriterConnection {
  public:
   virtual ~WriterConnection() = default;
-  virtual WriteTxn& begin_batch() = 0;
+  // True if begin_batch() uses a BatchPreview (the Committer gathers one only then).
+  virtual bool wants_preview() const { return false; }
+  virtual WriteTxn& begin_batch(const BatchPreview& preview) = 0;
+  WriteTxn& begin_batch() { return begin_batch(BatchPreview{}); }
   // Makes the batch durable (per the engine's synchronous setting). Throws StoreFailure.
   virtual void commit_batch() = 0;
   // Discards the batch and every cached state derived from it. Never throws.
   virtual void rollback_batch() noexcept = 0;
   // Highest pos made durable so far.
   virtual Pos committed_pos() const = 0;
+  // Whether the database can be reached now (reconnecting if needed). The committer calls it
+  // when idle and after a failed batch; /readyz reports it. Never throws.
+  virtual bool probe() noexcept { return true; }
 };
 
 struct EngineOptions {
-  std::string url;          // e.g. "sqlite:var/parley.db"
+  std::string url;          // "sqlite:PATH" or "postgresql://..." (a libpq URI)
   bool synchronous_full = true;
   int cache_mb = 64;
   int wal_max_mb = 16;      // past this the WAL is checkpointed and truncated
   int page_size = 1024;     // bytes; applies when the database file is created
   unsigned node_id = 0;
+  // PostgreSQL
+  int connect_timeout_s = 5;        // per connection attempt
+  int statement_timeout_ms = 30000; // the server cancels a statement running longer
+  int start_timeout_s = 60;         // how long start-up waits for the server
 };
 
 class Engine {

@@ -18,6 +18,8 @@ import uuid
 import requests
 import websocket
 
+import postgres
+
 PARLEYD = os.environ.get("PARLEYD", os.path.join(os.path.dirname(__file__), "../../build/src/app/parleyd"))
 
 # Fast password hashing for tests only (the defaults are argon2id "interactive"), and sign-ups
@@ -35,6 +37,9 @@ HIGH_RATE = ["--limits.frames_per_second", "100000", "--limits.frames_burst", "1
              "--limits.user_requests_per_second", "100000", "--limits.user_requests_burst", "100000"]
 
 
+_DATABASES = {}  # data directory -> PostgreSQL URL (PARLEY_TEST_STORE=postgres)
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -50,6 +55,15 @@ class ParleyServer:
         self.data_dir = data_dir or tempfile.mkdtemp(prefix="parley-test-")
         self.proc = None
         self.log_path = os.path.join(self.data_dir, "parleyd.log")
+        # PARLEY_TEST_STORE=postgres: a database per data directory (a server restarted on the
+        # same directory finds its data) on the run's PostgreSQL server, unless the test chose a
+        # store itself.
+        self.store_url = None
+        if postgres.engine() == "postgres" and "--store.url" not in self.args:
+            if self.data_dir not in _DATABASES:
+                pg = postgres.shared_server()
+                _DATABASES[self.data_dir] = pg.url(pg.create_database())
+            self.store_url = _DATABASES[self.data_dir]
 
     @property
     def base(self):
@@ -62,8 +76,9 @@ class ParleyServer:
     def start(self, *extra, ready_url=None, verify=True, proxy_header=None):
         """Starts parleyd and waits until /readyz answers 200: over TLS with `ready_url` (and the
         CA file `verify`), or, when it expects the PROXY protocol, after `proxy_header`."""
-        cmd = [PARLEYD, "--listen", f"127.0.0.1:{self.port}", "--data-dir", self.data_dir, *self.defaults, *self.args,
-               *extra]
+        store = ["--store.url", self.store_url] if self.store_url and "--store.url" not in extra else []
+        cmd = [PARLEYD, "--listen", f"127.0.0.1:{self.port}", "--data-dir", self.data_dir, *self.defaults, *store,
+               *self.args, *extra]
         self.log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.time() + 15

@@ -5,9 +5,14 @@ import stat
 import subprocess
 import time
 
+import pytest
 import requests
 
+import postgres
 from harness import HIGH_RATE, PARLEYD
+
+# The files of the embedded store live in the data directory only with SQLite.
+SQLITE_FILES = ("parley.db", "parley.db-wal", "parley.db-shm") if postgres.engine() == "sqlite" else ()
 
 
 def _mode(path):
@@ -25,7 +30,7 @@ def test_data_dir_and_files_are_private_from_the_start(make_server, tmp_path):
     user, peer = s.register(), s.register()
     user.connect().send_text(to_user_id=peer.id, text="private")
     assert _mode(data_dir) == 0o700
-    for name in ("parley.db", "parley.db-wal", "parley.db-shm", "token.key"):
+    for name in (*SQLITE_FILES, "token.key"):
         path = data_dir / name
         assert path.exists(), name
         assert _mode(path) & 0o077 == 0, f"{name} is {oct(_mode(path))}"
@@ -38,11 +43,12 @@ def test_files_left_readable_by_an_older_version_are_tightened(make_server, tmp_
     s.register()
     s.stop()
     os.chmod(data_dir, 0o755)
-    os.chmod(data_dir / "parley.db", 0o644)
-    os.chmod(data_dir / "token.key", 0o644)
+    for name in (*SQLITE_FILES[:1], "token.key"):
+        os.chmod(data_dir / name, 0o644)
     s.start()
     assert _mode(data_dir) == 0o700
-    assert _mode(data_dir / "parley.db") == 0o600 and _mode(data_dir / "token.key") == 0o600
+    for name in (*SQLITE_FILES[:1], "token.key"):
+        assert _mode(data_dir / name) == 0o600, name
     assert "security.permissions_tightened" in s.read_log()
 
 
@@ -57,6 +63,7 @@ def _files_contain(data_dir, needle):
     return found
 
 
+@pytest.mark.skipif(postgres.engine() != "sqlite", reason="SQLite's files; PostgreSQL's vacuum: docs/operations.md")
 def test_deleted_text_leaves_the_database_and_the_wal(make_server):
     s = make_server(*HIGH_RATE).start()
     alice, bob = s.register(), s.register()

@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <future>
 #include <map>
+#include <mutex>
 #include <random>
 #include <set>
 #include <string>
@@ -23,6 +24,7 @@
 
 #include "store/reader_pool.hpp"
 #include "scratch_dir.hpp"
+#include "test_databases.hpp"
 #include "store/sqlite/schema.hpp"
 #include "store/store.hpp"
 
@@ -77,15 +79,28 @@ std::string query_text(const std::string& path, const std::string& sql) {
   return out;
 }
 
-class StoreTest : public ::testing::Test {
+// The store's behaviour, the same on every engine: each test runs on SQLite and on PostgreSQL
+// (StoreTest's parameter); StoreSchemaTest holds the SQLite engine's own schema tests.
+class StoreFixture {
  protected:
-  void SetUp() override { open(); }
-  void TearDown() override { close(); }
+  virtual ~StoreFixture() = default;
+  virtual std::string engine_name() const = 0;
 
-  std::string db_path() const { return dir_.path() + "/t.db"; }
+  void set_up() {
+    PARLEY_SKIP_WITHOUT_POSTGRES(engine_name());
+    database_ = std::make_unique<testing_support::TestDatabase>(engine_name());
+    open();
+  }
+  void tear_down() {
+    close();
+    database_.reset();
+  }
+
+  std::string db_path() const { return database_->dir() + "/t.db"; }
+  const std::string& url() const { return database_->url(); }
 
   void open(bool synchronous_full = false) {
-    engine_ = open_engine({.url = "sqlite:" + db_path(), .synchronous_full = synchronous_full, .cache_mb = 4});
+    engine_ = open_engine({.url = url(), .synchronous_full = synchronous_full, .cache_mb = 4});
     writer_ = engine_->open_writer();
     reader_ = engine_->open_reader();
   }
@@ -148,15 +163,31 @@ class StoreTest : public ::testing::Test {
     return read([&](ReadTxn& txn) { return txn.events(conversation, 1, 1'000'000, 1'000'000, false); });
   }
 
-  ScratchDir dir_;
+  std::unique_ptr<testing_support::TestDatabase> database_;
   std::unique_ptr<Engine> engine_;
   std::unique_ptr<WriterConnection> writer_;
   std::unique_ptr<ReaderConnection> reader_;
 };
 
+class StoreTest : public StoreFixture, public ::testing::TestWithParam<const char*> {
+ protected:
+  std::string engine_name() const override { return GetParam(); }
+  void SetUp() override { set_up(); }
+  void TearDown() override { tear_down(); }
+};
+
+#define STORE_SUITE(name)  \
+  using name = StoreTest; \
+  INSTANTIATE_TEST_SUITE_P(Engines, name, ::testing::Values("sqlite", "postgres"))
+
 // ------------------------------------------------------------------------------ schema
 
-using StoreSchemaTest = StoreTest;
+class StoreSchemaTest : public StoreFixture, public ::testing::Test {
+ protected:
+  std::string engine_name() const override { return "sqlite"; }
+  void SetUp() override { set_up(); }
+  void TearDown() override { tear_down(); }
+};
 
 TEST_F(StoreSchemaTest, MigrationsCreateTheSchemaInWalMode) {
   EXPECT_EQ(query_text(db_path(), "PRAGMA user_version"), std::to_string(sqlite::schema_version()));
@@ -260,9 +291,9 @@ TEST_F(StoreSchemaTest, UnsupportedUrlThrows) {
 
 // ------------------------------------------------------------------------------- users
 
-using StoreUserTest = StoreTest;
+STORE_SUITE(StoreUserTest);
 
-TEST_F(StoreUserTest, CreateAndLookUp) {
+TEST_P(StoreUserTest, CreateAndLookUp) {
   const auto created = batch([](WriteTxn& txn) { return txn.create_user("alice", "Alice A.", "$argon2id$x", "ext-1", ""); });
   ASSERT_TRUE(created.has_value());
   EXPECT_GT(created->id, 0);
@@ -294,7 +325,7 @@ TEST_F(StoreUserTest, CreateAndLookUp) {
   });
 }
 
-TEST_F(StoreUserTest, SameUsernameIsAConflict) {
+TEST_P(StoreUserTest, SameUsernameIsAConflict) {
   const UserId alice = make_user("alice");
   EXPECT_FALSE(batch([](WriteTxn& txn) { return txn.create_user("alice", "Impostor", "h", "ext-9", ""); }).has_value());
   // Within one batch too, and the batch still commits its other work.
@@ -310,7 +341,7 @@ TEST_F(StoreUserTest, SameUsernameIsAConflict) {
   });
 }
 
-TEST_F(StoreUserTest, SameExternalIdIsAConflict) {
+TEST_P(StoreUserTest, SameExternalIdIsAConflict) {
   ASSERT_TRUE(batch([](WriteTxn& txn) { return txn.create_user("alice", "", "", "sub-42", ""); }).has_value());
   EXPECT_FALSE(batch([](WriteTxn& txn) { return txn.create_user("bob", "", "", "sub-42", ""); }).has_value());
   // Users without an external id never conflict with each other.
@@ -324,9 +355,9 @@ TEST_F(StoreUserTest, SameExternalIdIsAConflict) {
 
 // ----------------------------------------------------------------------- conversations
 
-using StoreConversationTest = StoreTest;
+STORE_SUITE(StoreConversationTest);
 
-TEST_F(StoreConversationTest, CreateAddEndAndRejoinMembers) {
+TEST_P(StoreConversationTest, CreateAddEndAndRejoinMembers) {
   const UserId alice = make_user("alice"), bob = make_user("bob");
   const auto group = batch([&](WriteTxn& txn) {
     auto c = txn.create_conversation(ConversationKind::group, "Team", "plans", alice, std::nullopt);
@@ -401,7 +432,7 @@ TEST_F(StoreConversationTest, CreateAddEndAndRejoinMembers) {
   });
 }
 
-TEST_F(StoreConversationTest, DirectConversationIsSymmetric) {
+TEST_P(StoreConversationTest, DirectConversationIsSymmetric) {
   const UserId a = make_user("a"), b = make_user("b"), c = make_user("c");
   // Created with the pair in descending order; found in either.
   const ConversationId direct = make_conversation(ConversationKind::direct, "", std::make_pair(b, a));
@@ -415,7 +446,7 @@ TEST_F(StoreConversationTest, DirectConversationIsSymmetric) {
   });
 }
 
-TEST_F(StoreConversationTest, UserConversationsMostRecentActivityFirst) {
+TEST_P(StoreConversationTest, UserConversationsMostRecentActivityFirst) {
   const UserId alice = make_user("alice");
   std::vector<ConversationId> ids;
   for (int i = 0; i < 3; ++i) {
@@ -442,9 +473,9 @@ TEST_F(StoreConversationTest, UserConversationsMostRecentActivityFirst) {
 
 // ----------------------------------------------------------------------------- events
 
-using StoreEventTest = StoreTest;
+STORE_SUITE(StoreEventTest);
 
-TEST_F(StoreEventTest, SeqPerConversationPosGlobalIdsIncreasing) {
+TEST_P(StoreEventTest, SeqPerConversationPosGlobalIdsIncreasing) {
   const ConversationId c1 = make_conversation(ConversationKind::group), c2 = make_conversation(ConversationKind::group);
   std::vector<EventRecord> appended;
   const Pos before = writer_->committed_pos();
@@ -489,7 +520,7 @@ TEST_F(StoreEventTest, SeqPerConversationPosGlobalIdsIncreasing) {
   });
 }
 
-TEST_F(StoreEventTest, EventFieldsRoundTrip) {
+TEST_P(StoreEventTest, EventFieldsRoundTrip) {
   const ConversationId c = make_conversation(ConversationKind::group);
   EventRecord e = draft(c, 42, "héllo \"world\"\n", "cm-1", EventKind::member_added);
   e.meta_json = R"({"user_ids":[1,2]})";
@@ -507,7 +538,7 @@ TEST_F(StoreEventTest, EventFieldsRoundTrip) {
   EXPECT_EQ(stored[0].pos, out.event.pos);
 }
 
-TEST_F(StoreEventTest, DuplicateClientMsgIdReturnsTheOriginal) {
+TEST_P(StoreEventTest, DuplicateClientMsgIdReturnsTheOriginal) {
   const ConversationId c = make_conversation(ConversationKind::group);
   const auto first = append(c, 1, "original", "cm-1");
   ASSERT_FALSE(first.duplicate);
@@ -538,7 +569,7 @@ TEST_F(StoreEventTest, DuplicateClientMsgIdReturnsTheOriginal) {
 
 // client_msg_ids are unique per sender: another sender may use the same one; the same sender
 // using it in another conversation gets the original back, flagged as reused elsewhere.
-TEST_F(StoreEventTest, ClientMsgIdIsUniquePerSender) {
+TEST_P(StoreEventTest, ClientMsgIdIsUniquePerSender) {
   const ConversationId c1 = make_conversation(ConversationKind::group), c2 = make_conversation(ConversationKind::group);
   const auto original = append(c1, 1, "x", "cm");
   const auto other_sender = append(c1, 2, "y", "cm");
@@ -556,7 +587,7 @@ TEST_F(StoreEventTest, ClientMsgIdIsUniquePerSender) {
   EXPECT_EQ(all_events(c1).size(), 4u);
 }
 
-TEST_F(StoreEventTest, RollbackDiscardsTheBatchAndLeavesNoGap) {
+TEST_P(StoreEventTest, RollbackDiscardsTheBatchAndLeavesNoGap) {
   const ConversationId c = make_conversation(ConversationKind::group);
   append(c, 1, "one");
   append(c, 1, "two");
@@ -596,7 +627,7 @@ TEST_F(StoreEventTest, RollbackDiscardsTheBatchAndLeavesNoGap) {
   EXPECT_EQ(append(fresh, 1, "first").event.seq, 1);
 }
 
-TEST_F(StoreEventTest, ConversationInsideABatchReflectsUncommittedAppends) {
+TEST_P(StoreEventTest, ConversationInsideABatchReflectsUncommittedAppends) {
   const ConversationId c = make_conversation(ConversationKind::group);
   append(c, 1, "one");
   WriteTxn& txn = writer_->begin_batch();
@@ -614,7 +645,7 @@ TEST_F(StoreEventTest, ConversationInsideABatchReflectsUncommittedAppends) {
   EXPECT_EQ(read([&](ReadTxn& r) { return r.conversation(c)->last_seq; }), 3);
 }
 
-TEST_F(StoreEventTest, CommittedDataSurvivesReopen) {
+TEST_P(StoreEventTest, CommittedDataSurvivesReopen) {
   const ConversationId c1 = make_conversation(ConversationKind::group), c2 = make_conversation(ConversationKind::group);
   append(c1, 1, "a", "cm-a");
   append(c2, 1, "b");
@@ -647,7 +678,7 @@ TEST_F(StoreEventTest, CommittedDataSurvivesReopen) {
   EXPECT_EQ(positions, (std::set<Pos>{1, 2, 3, 4, 5}));
 }
 
-TEST_F(StoreEventTest, EventsWindowsAndLimits) {
+TEST_P(StoreEventTest, EventsWindowsAndLimits) {
   const ConversationId c = make_conversation(ConversationKind::group), other = make_conversation(ConversationKind::group);
   batch([&](WriteTxn& txn) {
     for (int i = 1; i <= 10; ++i) {
@@ -680,9 +711,9 @@ TEST_F(StoreEventTest, EventsWindowsAndLimits) {
 
 // ------------------------------------------------------------------ first_event_after
 
-using StoreFirstEventAfterTest = StoreTest;
+STORE_SUITE(StoreFirstEventAfterTest);
 
-TEST_F(StoreFirstEventAfterTest, MatchesBruteForceOnManyCursors) {
+TEST_P(StoreFirstEventAfterTest, MatchesBruteForceOnManyCursors) {
   std::mt19937 random(12345);
   std::vector<ConversationId> conversations;
   for (int i = 0; i < 4; ++i) conversations.push_back(make_conversation(ConversationKind::group));
@@ -748,7 +779,7 @@ TEST_F(StoreFirstEventAfterTest, MatchesBruteForceOnManyCursors) {
   EXPECT_LT(found, checked);
 }
 
-TEST_F(StoreFirstEventAfterTest, RangeBeyondTheStoredEventsIsNotAnError) {
+TEST_P(StoreFirstEventAfterTest, RangeBeyondTheStoredEventsIsNotAnError) {
   const ConversationId c = make_conversation(ConversationKind::group);
   const Pos p1 = append(c, 1, "one").event.pos;
   const Pos p2 = append(c, 1, "two").event.pos;
@@ -783,14 +814,14 @@ TEST_F(StoreFirstEventAfterTest, RangeBeyondTheStoredEventsIsNotAnError) {
 
 // --------------------------------------------------------------- changed_conversations
 
-using StoreChangedConversationsTest = StoreTest;
+STORE_SUITE(StoreChangedConversationsTest);
 
 // Appends an event announcing a membership change; returns it.
 EventRecord announce(WriteTxn& txn, ConversationId c, UserId sender, EventKind kind) {
   return txn.append_event(draft(c, sender, "", "", kind)).event;
 }
 
-TEST_F(StoreChangedConversationsTest, DirectAndGroupMembersThroughMemberPos) {
+TEST_P(StoreChangedConversationsTest, DirectAndGroupMembersThroughMemberPos) {
   const UserId alice = make_user("alice"), bob = make_user("bob"), carol = make_user("carol");
   const ConversationId direct = batch([&](WriteTxn& txn) {
     const auto c = txn.create_conversation(ConversationKind::direct, "", "", alice, std::make_pair(alice, bob));
@@ -829,7 +860,7 @@ TEST_F(StoreChangedConversationsTest, DirectAndGroupMembersThroughMemberPos) {
   });
 }
 
-TEST_F(StoreChangedConversationsTest, ChannelMembersThroughThePullPath) {
+TEST_P(StoreChangedConversationsTest, ChannelMembersThroughThePullPath) {
   const UserId owner = make_user("owner"), reader = make_user("reader");
   const ConversationId channel = batch([&](WriteTxn& txn) {
     const auto c = txn.create_conversation(ConversationKind::channel, "news", "", owner, std::nullopt);
@@ -863,7 +894,7 @@ TEST_F(StoreChangedConversationsTest, ChannelMembersThroughThePullPath) {
   });
 }
 
-TEST_F(StoreChangedConversationsTest, RemovedMemberSeesUpToItsRemovalThenRejoins) {
+TEST_P(StoreChangedConversationsTest, RemovedMemberSeesUpToItsRemovalThenRejoins) {
   const UserId owner = make_user("owner"), bob = make_user("bob");
   for (ConversationKind kind : {ConversationKind::group, ConversationKind::channel}) {
     SCOPED_TRACE(kind == ConversationKind::group ? "group" : "channel");
@@ -922,7 +953,7 @@ TEST_F(StoreChangedConversationsTest, RemovedMemberSeesUpToItsRemovalThenRejoins
 // use the store the way the chat layer does (membership events announce add/end_member), with
 // random rollbacks. changed_conversations must return exactly the conversations with an event
 // in the member's visible window at pos > cursor, each once.
-TEST_F(StoreChangedConversationsTest, MatchesAModelUnderRandomOperations) {
+TEST_P(StoreChangedConversationsTest, MatchesAModelUnderRandomOperations) {
   struct Membership {
     Seq visible_from = 1;
     std::optional<Seq> left;
@@ -1054,9 +1085,9 @@ TEST_F(StoreChangedConversationsTest, MatchesAModelUnderRandomOperations) {
 
 // ------------------------------------------------------------------------- snapshots
 
-using StoreReaderTest = StoreTest;
+STORE_SUITE(StoreReaderTest);
 
-TEST_F(StoreReaderTest, SnapshotIsConsistentAndUncommittedDataInvisible) {
+TEST_P(StoreReaderTest, SnapshotIsConsistentAndUncommittedDataInvisible) {
   const ConversationId c = make_conversation(ConversationKind::group);
   append(c, 1, "one");
   append(c, 1, "two");
@@ -1086,7 +1117,7 @@ TEST_F(StoreReaderTest, SnapshotIsConsistentAndUncommittedDataInvisible) {
   });
 }
 
-TEST_F(StoreReaderTest, OpenReadersDoNotBlockTheWriter) {
+TEST_P(StoreReaderTest, OpenReadersDoNotBlockTheWriter) {
   const ConversationId c = make_conversation(ConversationKind::group);
   append(c, 1, "one");
   auto second_reader = engine_->open_reader();
@@ -1112,9 +1143,9 @@ TEST_F(StoreReaderTest, OpenReadersDoNotBlockTheWriter) {
 
 // ---------------------------------------------------------------------- revoked tokens
 
-using StoreTokenTest = StoreTest;
+STORE_SUITE(StoreTokenTest);
 
-TEST_F(StoreTokenTest, RevokedTokenIdsUntilExpiry) {
+TEST_P(StoreTokenTest, RevokedTokenIdsUntilExpiry) {
   batch([](WriteTxn& txn) {
     txn.revoke_token("jti-a", 1, 1000);
     txn.revoke_token("jti-b", 2, 2000);
@@ -1134,7 +1165,7 @@ TEST_F(StoreTokenTest, RevokedTokenIdsUntilExpiry) {
 
 // ---------------------------------------------------------------------------- channels
 
-using StoreChannelTest = StoreTest;
+STORE_SUITE(StoreChannelTest);
 
 std::vector<std::string> titles_of(const std::vector<ConversationRecord>& list) {
   std::vector<std::string> out;
@@ -1142,7 +1173,7 @@ std::vector<std::string> titles_of(const std::vector<ConversationRecord>& list) 
   return out;
 }
 
-TEST_F(StoreChannelTest, PrefixSearchIsCaseInsensitiveAndEscapesWildcards) {
+TEST_P(StoreChannelTest, PrefixSearchIsCaseInsensitiveAndEscapesWildcards) {
   for (const char* title : {"Alpha", "alpine", "Beta", "100% real", "100 percent", "a_b", "axb", "%top", "back\\slash",
                             "backXslash"})
     make_conversation(ConversationKind::channel, title);
@@ -1164,7 +1195,7 @@ TEST_F(StoreChannelTest, PrefixSearchIsCaseInsensitiveAndEscapesWildcards) {
 
 // Documented behaviour: the prefix match folds ASCII letters only (SQLite's LIKE); other
 // scripts match case-sensitively.
-TEST_F(StoreChannelTest, PrefixSearchFoldsAsciiCaseOnly) {
+TEST_P(StoreChannelTest, PrefixSearchFoldsAsciiCaseOnly) {
   make_conversation(ConversationKind::channel, "Élan");
   make_conversation(ConversationKind::channel, "élite");
   make_conversation(ConversationKind::channel, "Ωmega");
@@ -1175,7 +1206,7 @@ TEST_F(StoreChannelTest, PrefixSearchFoldsAsciiCaseOnly) {
   EXPECT_EQ(read([](ReadTxn& txn) { return titles_of(txn.channels("ωm", 0, 100)); }), (V{}));
 }
 
-TEST_F(StoreChannelTest, PagesByIdAfter) {
+TEST_P(StoreChannelTest, PagesByIdAfter) {
   std::vector<ConversationId> expected;
   for (int i = 0; i < 7; ++i) {
     expected.push_back(make_conversation(ConversationKind::channel, "Room " + std::to_string(i)));
@@ -1199,11 +1230,148 @@ TEST_F(StoreChannelTest, PagesByIdAfter) {
   EXPECT_EQ(pages, 4);        // 3 + 3 + 1, then an empty page
 }
 
+// ----------------------------------------------------------- several nodes, one database
+
+// PostgreSQL only: several parleyd nodes commit into one database. (SQLite has one writer per
+// file by design.)
+class StoreNodesTest : public StoreFixture, public ::testing::Test {
+ protected:
+  std::string engine_name() const override { return "postgres"; }
+  void SetUp() override { set_up(); }
+  void TearDown() override { tear_down(); }
+};
+
+// The sync cursor under concurrent writers: three "nodes" (engines with their own writer
+// connection) commit batches into the same conversations while a reader syncs in a loop the way
+// the server does (changed conversations after the cursor, the first event after it in each,
+// the events from there; the new cursor is the newest pos returned). A position handed out
+// before commit (a plain sequence) fails this: a batch that took pos 99 but committed after the
+// one that took pos 100 is skipped by a reader that synced to 100 in between. Here every event
+// must be seen exactly once, and seq must stay gap-free per conversation.
+TEST_F(StoreNodesTest, ConcurrentWritersNeverHideAnEventFromASyncingReader) {
+  const UserId reader_user = make_user("reader");
+  constexpr int kConversations = 4, kNodes = 3, kBatches = 60, kPerBatch = 5;
+  std::vector<ConversationId> conversations;
+  for (int i = 0; i < kConversations; ++i)
+    conversations.push_back(batch([&](WriteTxn& txn) {
+      const auto c = txn.create_conversation(ConversationKind::group, "g", "", reader_user, std::nullopt);
+      txn.add_member(c.id, ConversationKind::group, reader_user, Role::owner, 1, 0);
+      return c.id;
+    }));
+
+  std::atomic<int> writers_done{0};
+  std::mutex appended_mutex;
+  std::set<std::pair<ConversationId, Seq>> appended;
+  std::vector<std::thread> nodes;
+  for (int n = 0; n < kNodes; ++n)
+    nodes.emplace_back([&, n] {
+      auto engine = open_engine({.url = url(), .node_id = static_cast<unsigned>(n + 1)});
+      auto writer = engine->open_writer();
+      std::mt19937 random(n);
+      for (int b = 0; b < kBatches; ++b) {
+        std::vector<std::pair<ConversationId, Seq>> mine;
+        WriteTxn& txn = writer->begin_batch();
+        for (int i = 0; i < kPerBatch; ++i) {
+          const ConversationId c = conversations[random() % kConversations];
+          const auto out = txn.append_event(draft(c, 100 + n, "m", "n" + std::to_string(n) + "-" + std::to_string(b) +
+                                                                       "-" + std::to_string(i)));
+          mine.emplace_back(c, out.event.seq);
+        }
+        writer->commit_batch();
+        std::lock_guard lock(appended_mutex);
+        appended.insert(mine.begin(), mine.end());
+      }
+      ++writers_done;
+    });
+
+  std::map<std::pair<ConversationId, Seq>, int> seen;
+  Pos cursor = 0;
+  int syncs = 0;
+  auto sync_once = [&] {
+    ++syncs;
+    read([&](ReadTxn& txn) {
+      Pos newest = cursor;
+      for (const auto& changed : txn.changed_conversations(reader_user, cursor)) {
+        const ConversationId c = changed.conversation.id;
+        auto first = txn.first_event_after(c, 1, INT64_MAX, cursor);
+        if (!first) continue;
+        for (const auto& e : txn.events(c, first->seq, INT64_MAX, 1'000'000, false)) {
+          ASSERT_GT(e.pos, cursor);
+          ++seen[{c, e.seq}];
+          newest = std::max(newest, e.pos);
+        }
+      }
+      cursor = newest;
+    });
+  };
+  while (writers_done.load() < kNodes) sync_once();
+  for (auto& node : nodes) node.join();
+  sync_once();  // everything is committed now
+
+  EXPECT_GT(syncs, 2);
+  EXPECT_EQ(appended.size(), static_cast<std::size_t>(kNodes * kBatches * kPerBatch));
+  for (const auto& [key, count] : seen) EXPECT_EQ(count, 1) << "conversation " << key.first << " seq " << key.second;
+  std::set<std::pair<ConversationId, Seq>> seen_keys;
+  for (const auto& [key, count] : seen) seen_keys.insert(key);
+  EXPECT_EQ(seen_keys, appended);
+  // Gap-free per conversation, and pos unique across everything.
+  std::set<Pos> positions;
+  for (ConversationId c : conversations) {
+    const auto events = all_events(c);
+    for (std::size_t i = 0; i < events.size(); ++i) {
+      EXPECT_EQ(events[i].seq, static_cast<Seq>(i + 1));
+      EXPECT_TRUE(positions.insert(events[i].pos).second);
+    }
+  }
+}
+
+// Two nodes storing the same sender's client_msg_id at once: one stores it, the other gets the
+// original back as a duplicate (the batch that commits second sees the first's row).
+TEST_F(StoreNodesTest, TheSameClientMsgIdFromTwoNodesIsStoredOnce) {
+  const ConversationId c = make_conversation(ConversationKind::group);
+  for (int round = 0; round < 20; ++round) {
+    const std::string id = "both-" + std::to_string(round);
+    std::vector<AppendOutcome> outcomes(2);
+    std::vector<std::thread> nodes;
+    for (int n = 0; n < 2; ++n)
+      nodes.emplace_back([&, n] {
+        auto engine = open_engine({.url = url(), .node_id = static_cast<unsigned>(n + 1)});
+        auto writer = engine->open_writer();
+        BatchPreview preview;
+        preview.client_msg_ids.emplace_back(7, id);
+        WriteTxn& txn = writer->begin_batch(preview);
+        outcomes[n] = txn.append_event(draft(c, 7, "node " + std::to_string(n), id));
+        writer->commit_batch();
+      });
+    for (auto& node : nodes) node.join();
+    EXPECT_NE(outcomes[0].duplicate, outcomes[1].duplicate) << "round " << round;
+    EXPECT_EQ(outcomes[0].event.seq, outcomes[1].event.seq);
+    EXPECT_EQ(outcomes[0].event.id, outcomes[1].event.id);
+  }
+  EXPECT_EQ(all_events(c).size(), 20u);
+}
+
+// Nodes starting together on an empty database: one migrates, the others wait for it.
+TEST_F(StoreNodesTest, NodesStartingAtOnceMigrateOnce) {
+  testing_support::TestDatabase fresh("postgres");
+  std::vector<std::thread> nodes;
+  std::atomic<int> opened{0};
+  for (int n = 0; n < 4; ++n)
+    nodes.emplace_back([&] {
+      auto engine = open_engine({.url = fresh.url()});
+      auto writer = engine->open_writer();
+      writer->begin_batch().create_user("user" + std::to_string(opened.fetch_add(1)), "", "", "", "");
+      writer->commit_batch();
+    });
+  for (auto& node : nodes) node.join();
+  EXPECT_EQ(opened.load(), 4);
+}
+
 // ------------------------------------------------------------------------ reader pool
 
-using StoreReaderPoolTest = StoreTest;
+STORE_SUITE(StoreReaderPoolTest);
 
-TEST_F(StoreReaderPoolTest, RunsTasksInReadTransactionsAndReportsFailures) {
+TEST_P(StoreReaderPoolTest, RunsTasksInReadTransactionsAndReportsFailures) {
   const ConversationId c = make_conversation(ConversationKind::group);
   append(c, 1, "one");
   std::atomic<int> seen_seq{-1};
@@ -1232,7 +1400,7 @@ TEST_F(StoreReaderPoolTest, RunsTasksInReadTransactionsAndReportsFailures) {
   EXPECT_EQ(calls.load(), 2);
 }
 
-TEST_F(StoreReaderPoolTest, QueueIsBounded) {
+TEST_P(StoreReaderPoolTest, QueueIsBounded) {
   ReaderPool pool(*engine_, 1, 3);
   std::promise<void> started, release;
   auto release_future = release.get_future().share();

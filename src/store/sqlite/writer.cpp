@@ -60,7 +60,7 @@ class SqliteWriter final : public WriterConnection, public SqliteReads<WriteTxn>
   }
 
   // --- WriterConnection ---
-  WriteTxn& begin_batch() override {
+  WriteTxn& begin_batch(const BatchPreview&) override {
     if (conversations_.size() > kMaxCachedConversations) conversations_.clear();
     begin_.run();
     begin_.reset();
@@ -565,7 +565,7 @@ class OwnedWriter final : public WriterConnection {
     writer_ = std::make_unique<SqliteWriter>(*db_, options);
     checkpointer_ = std::make_unique<Checkpointer>(path, static_cast<std::int64_t>(options.wal_max_mb) << 20);
   }
-  WriteTxn& begin_batch() override { return writer_->begin_batch(); }
+  WriteTxn& begin_batch(const BatchPreview& preview) override { return writer_->begin_batch(preview); }
   void commit_batch() override {
     writer_->commit_batch();
     if (writer_->take_erased()) checkpointer_->request_truncate();

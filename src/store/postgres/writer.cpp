@@ -1,0 +1,568 @@
+// The PostgreSQL engine's write side: one writer connection per node, in pipeline mode.
+//
+// Every batch locks the one row of writer_state first (UPDATE ... RETURNING), so the batches of
+// all nodes sharing the database run one after another: `seq` comes from the conversation's
+// head as the previous batch left it (gap-free), and `pos` from writer_state.last_pos, so
+// positions become visible in commit order (the lock is released only after the commit is
+// visible). See docs/architecture.md "PostgreSQL engine".
+//
+// Round trips per batch: one to lock and read what the batch's sends need (their
+// client_msg_ids), one to send every event row (one multi-row INSERT), the conversation heads,
+// the members' positions and COMMIT. Reads an op makes in between (a membership not in the
+// cache, an edit's target) cost one more each.
+#include "store/postgres/writer.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <unordered_map>
+#include <unordered_set>
+
+#include "core/clock.hpp"
+#include "core/hash.hpp"
+#include "store/postgres/reads.hpp"
+
+namespace parley::store::postgres {
+namespace {
+
+struct MemberKey {
+  ConversationId conversation;
+  UserId user;
+  bool operator==(const MemberKey&) const = default;
+};
+using MemberKeyHash = IdPairHash<MemberKey, &MemberKey::conversation, &MemberKey::user>;
+
+struct ClientMsgKey {
+  UserId sender;
+  std::string client_msg_id;
+  bool operator==(const ClientMsgKey&) const = default;
+};
+struct ClientMsgKeyHash {
+  std::size_t operator()(const ClientMsgKey& k) const {
+    return std::hash<std::string>()(k.client_msg_id) ^ (std::hash<std::int64_t>()(k.sender) * 0x9e3779b97f4a7c15ULL);
+  }
+};
+
+// Event rows appended in this batch and not sent yet, one array literal per column.
+struct PendingEvents {
+  ArrayLiteral conversation_id, seq, pos, id, sender_id, kind, client_msg_id, body, meta, created_at, reply_to,
+      thread_root, target_seq;
+  int count = 0;
+
+  void add(const EventRecord& e) {
+    conversation_id.add(e.conversation_id);
+    seq.add(e.seq);
+    pos.add(e.pos);
+    id.add(static_cast<std::int64_t>(e.id));
+    sender_id.add(e.sender_id);
+    kind.add(static_cast<std::int64_t>(e.kind));
+    client_msg_id.add_optional_text(e.client_msg_id);
+    body.add_text(e.body);
+    meta.add_optional_text(e.meta_json);
+    created_at.add(e.created_at_ms);
+    reply_to.add_optional_id(e.reply_to);
+    thread_root.add_optional_id(e.thread_root);
+    target_seq.add_optional_id(e.target_seq);
+    ++count;
+  }
+  Params params() const {
+    Params p;
+    for (const ArrayLiteral* a : {&conversation_id, &seq, &pos, &id, &sender_id, &kind, &client_msg_id, &body, &meta,
+                                  &created_at, &reply_to, &thread_root, &target_seq})
+      p.add(a->finish());
+    return p;
+  }
+};
+
+constexpr const char* kInsertEvents =
+    "INSERT INTO events(conversation_id, seq, pos, id, sender_id, kind, client_msg_id, body, meta, created_at, "
+    "reply_to, thread_root, target_seq) SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], "
+    "$5::bigint[], $6::smallint[], $7::text[], $8::text[], $9::text[], $10::bigint[], $11::bigint[], $12::bigint[], "
+    "$13::bigint[])";
+
+class PgWriter final : public WriterConnection, public PgReads<WriteTxn> {
+ public:
+  PgWriter(Connection& connection, const EngineOptions& options, ReconnectPolicy& policy)
+      : PgReads<WriteTxn>(connection), policy_(policy), ids_(options.node_id) {
+    connect();
+  }
+
+  // --- WriterConnection ---
+  bool wants_preview() const override { return true; }
+
+  WriteTxn& begin_batch(const BatchPreview& preview) override {
+    if (!connection_.check_alive()) connect();
+    if (conversations_.size() > kMaxCachedConversations) conversations_.clear();
+    if (members_.size() > kMaxCachedMembers) members_.clear();
+    connection_.queue_simple("BEGIN");
+    const long lock = connection_.queue(
+        "UPDATE writer_state SET generation = generation + 1 WHERE id = 1 RETURNING generation, last_pos", {}, true);
+    long known = -1;
+    if (!preview.client_msg_ids.empty()) {
+      ArrayLiteral senders, ids;
+      for (const auto& [sender, id] : preview.client_msg_ids) {
+        senders.add(sender);
+        ids.add_text(id);
+      }
+      known = connection_.queue(
+          "SELECT e.sender_id, e.client_msg_id FROM events e JOIN unnest($1::bigint[], $2::text[]) AS w(sender, cmid) "
+          "ON e.sender_id = w.sender AND e.client_msg_id = w.cmid",
+          Params().add(senders.finish()).add(ids.finish()), true);
+    }
+    connection_.sync();
+    Rows state = connection_.take(lock);
+    if (state.empty()) throw StoreFailure("writer_state row missing");
+    const std::int64_t generation = state.integer(0, 0);
+    // Another node wrote since this node's last batch: what this node cached may be stale.
+    if (generation != last_generation_ + 1) {
+      conversations_.clear();
+      members_.clear();
+    }
+    batch_generation_ = generation;
+    committed_pos_ = state.integer(0, 1);
+    next_pos_ = committed_pos_ + 1;
+    checked_.clear();
+    if (known >= 0) {
+      for (const auto& [sender, id] : preview.client_msg_ids) checked_[ClientMsgKey{sender, id}] = false;
+      Rows found = connection_.take(known);
+      for (int i = 0; i < found.size(); ++i) checked_[ClientMsgKey{found.integer(i, 0), found.text(i, 1)}] = true;
+    }
+    in_batch_ = true;
+    return *this;
+  }
+
+  void commit_batch() override {
+    flush();
+    if (!touched_.empty()) {
+      // Publish each touched conversation's new head, and (direct and group conversations)
+      // each active member's newest visible pos: sync finds changed conversations by it.
+      ArrayLiteral ids, seqs, poss, ats, push_ids, push_poss;
+      for (ConversationId id : touched_) {
+        auto& state = conversations_.at(id);
+        state.touched = false;
+        ids.add(id);
+        seqs.add(state.last_seq);
+        poss.add(state.last_pos);
+        ats.add(state.last_event_at_ms);
+        if (state.kind != ConversationKind::channel) {
+          push_ids.add(id);
+          push_poss.add(state.last_pos);
+        }
+      }
+      connection_.queue(
+          "UPDATE conversations c SET last_seq = v.seq, last_pos = v.pos, last_event_at = v.at FROM "
+          "unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[]) AS v(id, seq, pos, at) WHERE c.id = v.id",
+          Params().add(ids.finish()).add(seqs.finish()).add(poss.finish()).add(ats.finish()));
+      if (!push_ids.empty())
+        connection_.queue(
+            "UPDATE members m SET last_pos = v.pos FROM unnest($1::bigint[], $2::bigint[]) AS v(id, pos) "
+            "WHERE m.conversation_id = v.id AND m.left_seq IS NULL",
+            Params().add(push_ids.finish()).add(push_poss.finish()));
+      connection_.queue("UPDATE writer_state SET last_pos = $1 WHERE id = 1", Params().add(next_pos_ - 1));
+    }
+    connection_.queue_simple("COMMIT");
+    connection_.sync();
+    touched_.clear();
+    checked_.clear();
+    in_batch_ = false;
+    committed_pos_ = next_pos_ - 1;
+    last_generation_ = batch_generation_;
+  }
+
+  void rollback_batch() noexcept override {
+    if (!connection_.broken()) {
+      try {
+        connection_.queue_simple("ROLLBACK");
+        connection_.sync();
+      } catch (const std::exception& failure) {
+        spdlog::warn("store.postgres_rollback_failed error=\"{}\"", failure.what());
+        connection_.close();
+      }
+    }
+    pending_ = PendingEvents();
+    touched_.clear();
+    conversations_.clear();
+    members_.clear();
+    checked_.clear();
+    in_batch_ = false;
+    last_generation_ = -1;
+  }
+
+  Pos committed_pos() const override { return committed_pos_; }
+
+  bool probe() noexcept override {
+    try {
+      if (!connection_.check_alive()) connect();
+      connection_.run("SELECT 1");
+      return true;
+    } catch (const std::exception&) {
+      return false;  // the committer logs the change
+    }
+  }
+
+  // --- WriteTxn ---
+  std::optional<UserRecord> create_user(const std::string& username, const std::string& display_name,
+                                        const std::string& password_hash, const std::string& external_id,
+                                        const std::string& name_skeleton) override {
+    const std::int64_t now = wall_clock_ms();
+    Rows r = fetch("INSERT INTO users(username, display_name, password_hash, external_id, created_at, name_skeleton) "
+                   "VALUES($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING RETURNING id",
+                   Params().add(username).add(display_name).add_optional_text(password_hash)
+                       .add_optional_text(external_id).add(now).add_optional_text(name_skeleton));
+    if (r.empty()) return std::nullopt;
+    UserRecord user;
+    user.id = r.integer(0, 0);
+    user.username = username;
+    user.display_name = display_name;
+    user.created_at_ms = now;
+    return user;
+  }
+
+  ConversationRecord create_conversation(ConversationKind kind, const std::string& title, const std::string& topic,
+                                         UserId created_by,
+                                         std::optional<std::pair<UserId, UserId>> direct_pair) override {
+    const std::int64_t now = wall_clock_ms();
+    std::string key = direct_pair ? direct_key(direct_pair->first, direct_pair->second) : std::string();
+    Rows r = fetch("INSERT INTO conversations(kind, title, topic, direct_key, created_by, created_at, last_event_at) "
+                   "VALUES($1, $2, $3, $4, $5, $6, $6) RETURNING id",
+                   Params().add(static_cast<std::int64_t>(kind)).add(title).add(topic).add_optional_text(key)
+                       .add(created_by).add(now));
+    ConversationRecord c;
+    c.id = r.integer(0, 0);
+    c.kind = kind;
+    c.title = title;
+    c.topic = topic;
+    c.created_by = created_by;
+    c.created_at_ms = now;
+    c.last_event_at_ms = now;
+    conversations_[c.id] = ConversationState{kind, 0, 0, now, false};
+    return c;
+  }
+
+  void set_title(ConversationId conversation, const std::string& title) override {
+    write("UPDATE conversations SET title = $2 WHERE id = $1", Params().add(conversation).add(title));
+  }
+
+  void add_member(ConversationId conversation, ConversationKind kind, UserId user, Role role, Seq visible_from_seq,
+                  Pos last_pos) override {
+    if (auto existing = member(conversation, user); existing && existing->active()) return;
+    members_.erase({conversation, user});
+    write("INSERT INTO members(conversation_id, user_id, role, visible_from_seq, left_seq, last_pos, pull, joined_at, "
+          "joined_pos) VALUES($1, $2, $3, $4, NULL, $5, $6, $7, $5) ON CONFLICT(conversation_id, user_id) DO UPDATE SET "
+          "role = excluded.role, visible_from_seq = excluded.visible_from_seq, left_seq = NULL, left_title = NULL, "
+          "last_pos = excluded.last_pos, pull = excluded.pull, joined_at = excluded.joined_at, "
+          "joined_pos = excluded.joined_pos",
+          Params().add(conversation).add(user).add(static_cast<std::int64_t>(role)).add(visible_from_seq).add(last_pos)
+              .add(kind == ConversationKind::channel ? "true" : "false").add(wall_clock_ms()));
+    write("UPDATE conversations SET member_count = member_count + 1 WHERE id = $1", Params().add(conversation));
+  }
+
+  void end_member(ConversationId conversation, UserId user, Seq left_seq, Pos last_pos,
+                  const std::string& title) override {
+    members_.erase({conversation, user});
+    write("WITH ended AS (UPDATE members SET left_seq = $3, last_pos = $4, pull = false, left_title = $5 "
+          "WHERE conversation_id = $1 AND user_id = $2 AND left_seq IS NULL RETURNING 1) "
+          "UPDATE conversations SET member_count = member_count - (SELECT count(*) FROM ended) WHERE id = $1",
+          Params().add(conversation).add(user).add(left_seq).add(last_pos).add(title));
+  }
+
+  void set_role(ConversationId conversation, UserId user, Role role) override {
+    members_.erase({conversation, user});
+    write("UPDATE members SET role = $3 WHERE conversation_id = $1 AND user_id = $2",
+          Params().add(conversation).add(user).add(static_cast<std::int64_t>(role)));
+  }
+
+  AppendOutcome append_event(EventRecord draft) override {
+    ConversationState& state = state_of(draft.conversation_id);
+    if (!draft.client_msg_id.empty()) {
+      ClientMsgKey key{draft.sender_id, draft.client_msg_id};
+      auto it = checked_.find(key);
+      // Known absent (looked up when the batch began, not used since): no lookup needed.
+      const bool known_new = it != checked_.end() && !it->second;
+      if (!known_new) {
+        if (auto original = event_by_client_msg_id(draft.sender_id, draft.client_msg_id)) {
+          AppendOutcome outcome{std::move(*original), true, false};
+          outcome.reused_elsewhere = outcome.event.conversation_id != draft.conversation_id;
+          return outcome;
+        }
+      }
+      checked_[std::move(key)] = true;  // used from now on
+    }
+    draft.seq = state.last_seq + 1;
+    draft.pos = next_pos_;
+    draft.created_at_ms = wall_clock_ms();
+    draft.id = ids_.next(draft.created_at_ms);
+    pending_.add(draft);
+    state.last_seq = draft.seq;
+    state.last_pos = draft.pos;
+    state.last_event_at_ms = draft.created_at_ms;
+    ++next_pos_;
+    if (!state.touched) {
+      state.touched = true;
+      touched_.push_back(draft.conversation_id);
+    }
+    return AppendOutcome{std::move(draft), false, false};
+  }
+
+  Pos last_assigned_pos() const override { return next_pos_ - 1; }
+
+  // Memberships are read on every send; the writer keeps the ones it read (every membership
+  // change goes through a writer, and a batch after another node's drops the cache).
+  std::optional<MemberRecord> member(ConversationId conversation, UserId user) override {
+    const MemberKey key{conversation, user};
+    if (auto it = members_.find(key); it != members_.end()) return it->second;
+    auto record = PgReads<WriteTxn>::member(conversation, user);
+    members_.emplace(key, record);
+    return record;
+  }
+
+  // The conversations row is brought up to date at commit; inside a batch the cached head is
+  // the truth.
+  std::optional<ConversationRecord> conversation(ConversationId id) override {
+    auto record = PgReads<WriteTxn>::conversation(id);
+    if (!record) return record;
+    if (auto it = conversations_.find(id); it != conversations_.end() && it->second.touched) {
+      record->last_seq = it->second.last_seq;
+      record->last_pos = it->second.last_pos;
+      record->last_event_at_ms = it->second.last_event_at_ms;
+    }
+    return record;
+  }
+
+  void revoke_token(const std::string& token_id, UserId user, std::int64_t expires_at_s) override {
+    write("INSERT INTO revoked_tokens(token_id, user_id, expires_at) VALUES($1, $2, $3) ON CONFLICT DO NOTHING",
+          Params().add(token_id).add(user).add(expires_at_s));
+  }
+
+  // --- message state ---
+  void set_edited(ConversationId conversation, Seq seq, const std::string& text, std::int64_t at_ms) override {
+    write("UPDATE events SET edited_body = $3, edited_at = $4 WHERE conversation_id = $1 AND seq = $2",
+          Params().add(conversation).add(seq).add(text).add(at_ms));
+  }
+  void erase_message(ConversationId conversation, Seq seq, std::int64_t at_ms) override {
+    const Params key = Params().add(conversation).add(seq);
+    write("UPDATE events SET body = '', edited_body = NULL, meta = NULL, deleted_at = $3 "
+          "WHERE conversation_id = $1 AND seq = $2",
+          Params().add(conversation).add(seq).add(at_ms));
+    write("UPDATE events SET meta = NULL WHERE conversation_id = $1 AND target_seq = $2 AND kind = 9", key);
+    write("DELETE FROM reactions WHERE conversation_id = $1 AND seq = $2", key);
+    write("DELETE FROM mentions WHERE conversation_id = $1 AND seq = $2", key);
+    write("DELETE FROM pins WHERE conversation_id = $1 AND seq = $2", key);
+  }
+  bool add_reaction(ConversationId conversation, Seq seq, UserId user, const std::string& emoji,
+                    Pos added_pos) override {
+    return fetch("INSERT INTO reactions(conversation_id, seq, emoji, user_id, created_at, added_pos) "
+                 "VALUES($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+                 Params().add(conversation).add(seq).add(emoji).add(user).add(wall_clock_ms()).add(added_pos))
+               .affected() > 0;
+  }
+  bool remove_reaction(ConversationId conversation, Seq seq, UserId user, const std::string& emoji) override {
+    return fetch("DELETE FROM reactions WHERE conversation_id = $1 AND seq = $2 AND emoji = $3 AND user_id = $4",
+                 Params().add(conversation).add(seq).add(emoji).add(user))
+               .affected() > 0;
+  }
+  int reaction_count(ConversationId conversation, Seq seq, UserId user) override {
+    return static_cast<int>(
+        fetch("SELECT count(*) FROM reactions WHERE conversation_id = $1 AND seq = $2 AND user_id = $3",
+              Params().add(conversation).add(seq).add(user))
+            .integer(0, 0));
+  }
+  bool add_pin(ConversationId conversation, Seq seq, UserId user) override {
+    return fetch("INSERT INTO pins(conversation_id, seq, pinned_by, pinned_at) VALUES($1, $2, $3, $4) "
+                 "ON CONFLICT DO NOTHING",
+                 Params().add(conversation).add(seq).add(user).add(wall_clock_ms()))
+               .affected() > 0;
+  }
+  bool remove_pin(ConversationId conversation, Seq seq) override {
+    return fetch("DELETE FROM pins WHERE conversation_id = $1 AND seq = $2", Params().add(conversation).add(seq))
+               .affected() > 0;
+  }
+  void add_thread_reply(ConversationId conversation, Seq root_seq, Seq reply_seq, std::int64_t at_ms) override {
+    write("INSERT INTO threads(conversation_id, root_seq, reply_count, last_reply_seq, last_reply_at) "
+          "VALUES($1, $2, 1, $3, $4) ON CONFLICT(conversation_id, root_seq) DO UPDATE SET "
+          "reply_count = threads.reply_count + 1, last_reply_seq = excluded.last_reply_seq, "
+          "last_reply_at = excluded.last_reply_at",
+          Params().add(conversation).add(root_seq).add(reply_seq).add(at_ms));
+  }
+  void add_mentions(ConversationId conversation, Seq seq, const std::vector<UserId>& users) override {
+    if (users.empty()) return;
+    auto event = this->event(conversation, seq);
+    const UserId sender = event ? event->sender_id : 0;
+    ArrayLiteral ids;
+    for (UserId user : users) ids.add(user);
+    write("INSERT INTO mentions(conversation_id, user_id, seq, sender_id) SELECT $1, u, $3, $4 FROM "
+          "unnest($2::bigint[]) AS u ON CONFLICT DO NOTHING",
+          Params().add(conversation).add(ids.finish()).add(seq).add(sender));
+  }
+  std::optional<MemberRecord> advance_receipts(ConversationId conversation, UserId user, Seq delivered_seq,
+                                               Seq read_seq) override {
+    members_.erase({conversation, user});
+    write("UPDATE members SET delivered_seq = greatest(delivered_seq, $3, $4), read_seq = greatest(read_seq, $4) "
+          "WHERE conversation_id = $1 AND user_id = $2",
+          Params().add(conversation).add(user).add(delivered_seq).add(read_seq));
+    return member(conversation, user);
+  }
+  void set_last_seen(UserId user, std::int64_t at_ms) override {
+    write("UPDATE users SET last_seen_at = $2 WHERE id = $1", Params().add(user).add(at_ms));
+  }
+  void set_privacy(UserId user, bool share_read_receipts, bool share_last_seen) override {
+    write("UPDATE users SET share_read_receipts = $2, share_last_seen = $3 WHERE id = $1",
+          Params().add(user).add(share_read_receipts ? "true" : "false").add(share_last_seen ? "true" : "false"));
+  }
+
+  // --- accounts ---
+  void add_token(const TokenRecord& t) override {
+    write("INSERT INTO tokens(token_id, user_id, created_at, expires_at, device, address, last_active_at) "
+          "VALUES($1, $2, $3, $4, $5, $6, $7) ON CONFLICT(token_id) DO UPDATE SET user_id = excluded.user_id, "
+          "created_at = excluded.created_at, expires_at = excluded.expires_at, device = excluded.device, "
+          "address = excluded.address, last_active_at = excluded.last_active_at",
+          Params().add(t.token_id).add(t.user_id).add(t.created_at_ms).add(t.expires_at_s).add(t.device).add(t.address)
+              .add(t.last_active_at_ms));
+  }
+  bool delete_token(const std::string& token_id) override {
+    return fetch("DELETE FROM tokens WHERE token_id = $1", Params().add(token_id)).affected() > 0;
+  }
+  std::vector<TokenRecord> delete_tokens_of(UserId user, const std::string& except_token_id) override {
+    std::vector<TokenRecord> gone;
+    for (auto& t : tokens_of(user, 0))
+      if (t.token_id != except_token_id) gone.push_back(std::move(t));
+    for (const auto& t : gone) write("DELETE FROM tokens WHERE token_id = $1", Params().add(t.token_id));
+    return gone;
+  }
+  void touch_token(const std::string& token_id, std::int64_t at_ms) override {
+    write("UPDATE tokens SET last_active_at = greatest(last_active_at, $2) WHERE token_id = $1",
+          Params().add(token_id).add(at_ms));
+  }
+  void set_password_hash(UserId user, const std::string& password_hash) override {
+    write("UPDATE users SET password_hash = $2 WHERE id = $1", Params().add(user).add(password_hash));
+  }
+  void set_token_cutoff(const TokenCutoff& cutoff) override {
+    write("UPDATE users SET tokens_valid_after = $2, kept_token_id = $3 WHERE id = $1",
+          Params().add(cutoff.user_id).add(cutoff.valid_after_s).add_optional_text(cutoff.kept_token_id));
+  }
+  void set_name_skeleton(UserId user, const std::string& skeleton) override {
+    write("UPDATE users SET name_skeleton = $2 WHERE id = $1", Params().add(user).add(skeleton));
+  }
+  void add_invite(const InviteRecord& i) override {
+    write("INSERT INTO invites(id, code_hash, created_at, expires_at, uses_left, note) VALUES($1, $2, $3, $4, $5, $6)",
+          Params().add(i.id).add(i.code_hash).add(i.created_at_ms).add(i.expires_at_s).add(i.uses_left).add(i.note));
+  }
+  bool delete_invite(const std::string& id) override {
+    return fetch("DELETE FROM invites WHERE id = $1", Params().add(id)).affected() > 0;
+  }
+  bool use_invite(const std::string& code_hash, std::int64_t now_s) override {
+    return fetch("UPDATE invites SET uses_left = uses_left - 1 WHERE code_hash = $1 AND uses_left > 0 AND "
+                 "(expires_at = 0 OR expires_at > $2)",
+                 Params().add(code_hash).add(now_s))
+               .affected() > 0;
+  }
+  void purge_expired(std::int64_t now_s) override {
+    const Params now = Params().add(now_s);
+    write("DELETE FROM tokens WHERE expires_at <= $1", now);
+    write("DELETE FROM revoked_tokens WHERE expires_at <= $1", now);
+    write("DELETE FROM invites WHERE uses_left <= 0 OR (expires_at != 0 AND expires_at <= $1)", now);
+  }
+
+ protected:
+  // Every statement of the batch runs after the event rows appended before it.
+  Rows fetch(std::string_view statement, const Params& params = {}) override {
+    flush();
+    return connection_.run(statement, params);
+  }
+
+ private:
+  struct ConversationState {
+    ConversationKind kind;
+    Seq last_seq;
+    Pos last_pos;
+    std::int64_t last_event_at_ms;
+    bool touched = false;  // has new events in the current batch
+  };
+  static constexpr std::size_t kMaxCachedConversations = 200000;
+  static constexpr std::size_t kMaxCachedMembers = 500000;
+
+  // A write whose result nobody needs: queued, checked at the batch's next round trip.
+  void write(std::string_view statement, const Params& params) {
+    flush();
+    connection_.queue(statement, params);
+  }
+
+  void flush() {
+    if (pending_.count == 0) return;
+    connection_.queue(kInsertEvents, pending_.params());
+    pending_ = PendingEvents();
+  }
+
+  ConversationState& state_of(ConversationId id) {
+    auto it = conversations_.find(id);
+    if (it != conversations_.end()) return it->second;
+    Rows r = fetch("SELECT kind, last_seq, last_pos FROM conversations WHERE id = $1", Params().add(id));
+    if (r.empty()) throw StoreFailure("append to unknown conversation " + std::to_string(id));
+    ConversationState state{static_cast<ConversationKind>(r.integer(0, 0)), r.integer(0, 1), r.integer(0, 2), 0, false};
+    return conversations_.emplace(id, state).first->second;
+  }
+
+  // (Re)connects and seeds the id generator: new ids sort after every stored one even if the
+  // clock stepped back across a restart.
+  void connect() {
+    policy_.before_attempt(retry_at_ms_, failed_at_ms_);
+    try {
+      connection_.connect();
+      Rows newest = connection_.run("SELECT id FROM events ORDER BY pos DESC LIMIT 1");
+      if (!newest.empty()) ids_.advance_past(static_cast<MessageId>(newest.integer(0, 0)));
+      Rows state = connection_.run("SELECT last_pos FROM writer_state WHERE id = 1");
+      if (!state.empty()) committed_pos_ = state.integer(0, 0);
+      policy_.succeeded(backoff_ms_, retry_at_ms_);
+      if (reconnected_) spdlog::info("store.postgres_reconnected role=writer");
+      reconnected_ = true;
+    } catch (const StoreFailure&) {
+      policy_.failed(backoff_ms_, retry_at_ms_, failed_at_ms_);
+      connection_.close();
+      throw;
+    }
+  }
+
+  ReconnectPolicy& policy_;
+  SnowflakeGenerator ids_;
+  std::unordered_map<ConversationId, ConversationState> conversations_;
+  std::unordered_map<MemberKey, std::optional<MemberRecord>, MemberKeyHash> members_;
+  // client_msg_ids of this batch: false = known unused when the batch began, true = used.
+  std::unordered_map<ClientMsgKey, bool, ClientMsgKeyHash> checked_;
+  PendingEvents pending_;
+  std::vector<ConversationId> touched_;  // conversations with new events in this batch, each once
+  Pos next_pos_ = 1;
+  Pos committed_pos_ = 0;
+  std::int64_t last_generation_ = -1;  // writer_state.generation of this node's last committed batch
+  std::int64_t batch_generation_ = 0;
+  std::int64_t backoff_ms_ = 0;
+  std::int64_t retry_at_ms_ = 0;
+  std::int64_t failed_at_ms_ = 0;
+  bool reconnected_ = false;
+  bool in_batch_ = false;
+};
+
+// Owns the writer's Connection so it outlives the PgWriter built on it.
+class OwnedWriter final : public WriterConnection {
+ public:
+  OwnedWriter(const ConnectionOptions& connection, const EngineOptions& options, ReconnectPolicy& policy)
+      : connection_(std::make_unique<Connection>(connection)),
+        writer_(std::make_unique<PgWriter>(*connection_, options, policy)) {}
+  bool wants_preview() const override { return true; }
+  WriteTxn& begin_batch(const BatchPreview& preview) override { return writer_->begin_batch(preview); }
+  void commit_batch() override { writer_->commit_batch(); }
+  void rollback_batch() noexcept override { writer_->rollback_batch(); }
+  Pos committed_pos() const override { return writer_->committed_pos(); }
+  bool probe() noexcept override { return writer_->probe(); }
+
+ private:
+  std::unique_ptr<Connection> connection_;
+  std::unique_ptr<PgWriter> writer_;
+};
+
+}  // namespace
+
+std::unique_ptr<WriterConnection> open_postgres_writer(const ConnectionOptions& connection,
+                                                       const EngineOptions& options, ReconnectPolicy& policy) {
+  return std::make_unique<OwnedWriter>(connection, options, policy);
+}
+
+}  // namespace parley::store::postgres
