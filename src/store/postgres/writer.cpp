@@ -104,8 +104,11 @@ class PgWriter final : public WriterConnection, public PgReads<WriteTxn> {
         ids.add_text(id);
       }
       known = connection_.queue(
-          "SELECT e.sender_id, e.client_msg_id FROM events e JOIN unnest($1::bigint[], $2::text[]) AS w(sender, cmid) "
-          "ON e.sender_id = w.sender AND e.client_msg_id = w.cmid",
+          // One index probe per id (LATERAL ... LIMIT 1 keeps it a nested loop: a generic plan
+          // once chose a hash join over every stored event).
+          "SELECT w.sender, w.cmid FROM unnest($1::bigint[], $2::text[]) AS w(sender, cmid) CROSS JOIN LATERAL "
+          "(SELECT 1 FROM events e WHERE e.sender_id = w.sender AND e.client_msg_id = w.cmid "
+          "AND e.client_msg_id IS NOT NULL LIMIT 1) AS found",
           Params().add(senders.finish()).add(ids.finish()), true);
     }
     connection_.sync();
