@@ -1,4 +1,5 @@
 // The connections, reconnect-storm and history scenarios.
+#include <algorithm>
 #include <boost/asio/post.hpp>
 #include <simdjson.h>
 #include <unistd.h>
@@ -210,16 +211,16 @@ int run_history(const CommonOptions& common, const HistoryOptions& options) {
   // Fill a conversation, 64 sends in flight.
   std::atomic<int> acked{0};
   std::atomic<ConversationId> conversation{0};
-  // The cursor of a client that saw everything but the last `missed` messages: the pos of the
-  // message just before them (messages commit in order: one sender, one conversation).
-  std::atomic<Pos> missed_cursor{0};
+  // Every ack's pos (acks arrive on the one client thread): the cursor of a client that saw
+  // everything but the last `missed` messages is the pos just before them.
+  std::vector<Pos> positions;
   const int before_missed = options.messages - options.missed - 1;
   std::function<void(int)> send_next;
   send_next = [&](int n) {
     if (n >= options.messages) return;
     auto done = [&, n](const client::Reply& r) {
       if (conversation.load() == 0) conversation.store(conversation_of(r));
-      if (n == before_missed) missed_cursor.store(pos_of(r));
+      positions.push_back(pos_of(r));
       acked.fetch_add(1);
       send_next(n + 64);
     };
@@ -283,8 +284,10 @@ int run_history(const CommonOptions& common, const HistoryOptions& options) {
   Histogram catch_up;
   std::int64_t synced_events = 0;
   if (options.missed > 0 && before_missed >= 0) {
+    std::sort(positions.begin(), positions.end());
+    const Pos missed_cursor = positions.at(static_cast<std::size_t>(before_missed));
     for (int i = 0; i < options.sync_iterations; ++i) {
-      Pos cursor = missed_cursor.load();
+      Pos cursor = missed_cursor;
       const std::int64_t begin = now_ns();
       bool more = true;
       while (more) {
