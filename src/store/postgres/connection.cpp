@@ -66,7 +66,6 @@ std::int64_t Rows::integer(int row, int column) const {
   const char* text = PQgetvalue(result_.get(), row, column);
   const int length = PQgetlength(result_.get(), row, column);
   if (length == 0) return 0;  // NULL
-  if (text[0] == 't' || text[0] == 'f') return text[0] == 't' ? 1 : 0;  // booleans
   std::int64_t value = 0;
   auto [end, ec] = std::from_chars(text, text + length, value);
   if (ec != std::errc()) throw StoreFailure(std::string("not an integer: ") + text);

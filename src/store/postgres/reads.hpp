@@ -245,10 +245,7 @@ class PgReads : public Base {
   // ASCII-only lower case (SQLite's LIKE folds ASCII letters only).
   static constexpr const char* kAsciiLower = "parley_ascii_lower";
 
-  static std::string direct_key(UserId a, UserId b) {
-    if (a > b) std::swap(a, b);
-    return std::to_string(a) + ":" + std::to_string(b);
-  }
+  static std::string direct_key(UserId a, UserId b) { return columns::direct_key(a, b); }
 
   // Runs one read and waits for it. The writer overrides it to send its pending writes first.
   virtual Rows fetch(std::string_view statement, const Params& params = {}) { return connection_.run(statement, params); }

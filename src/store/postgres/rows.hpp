@@ -6,25 +6,17 @@
 #include <string_view>
 
 #include "store/postgres/connection.hpp"
+#include "store/columns.hpp"
 #include "store/records.hpp"
 
 namespace parley::store::postgres {
 
-inline constexpr const char* kUserColumns =
-    "id, username, display_name, created_at, share_read_receipts, share_last_seen, coalesce(last_seen_at, 0)";
-inline constexpr const char* kConversationColumns =
-    "c.id, c.kind, c.title, c.topic, c.created_by, c.created_at, c.last_seq, c.last_pos, c.last_event_at, "
-    "c.member_count";
-inline constexpr int kConversationColumnCount = 10;
-inline constexpr const char* kMemberColumns =
-    "m.conversation_id, m.user_id, m.role, m.visible_from_seq, m.left_seq, m.last_pos, m.joined_at, "
-    "coalesce(m.left_title, ''), m.delivered_seq, m.read_seq";
-inline constexpr const char* kEventColumns =
-    "conversation_id, seq, pos, id, sender_id, kind, client_msg_id, body, meta, created_at, "
-    "coalesce(reply_to, 0), coalesce(thread_root, 0), coalesce(target_seq, 0), coalesce(edited_body, ''), "
-    "coalesce(edited_at, 0), coalesce(deleted_at, 0)";
-inline constexpr const char* kTokenColumns =
-    "token_id, user_id, created_at, expires_at, device, address, last_active_at";
+inline constexpr const char* kUserColumns = columns::kUser;
+inline constexpr const char* kConversationColumns = columns::kConversation;
+inline constexpr int kConversationColumnCount = columns::kConversationCount;
+inline constexpr const char* kMemberColumns = columns::kMember;
+inline constexpr const char* kEventColumns = columns::kEvent;
+inline constexpr const char* kTokenColumns = columns::kToken;
 
 inline TokenRecord read_token(const Rows& r, int row, int at = 0) {
   TokenRecord t;

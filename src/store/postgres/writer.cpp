@@ -129,7 +129,6 @@ class PgWriter final : public WriterConnection, public PgReads<WriteTxn> {
       Rows found = connection_.take(known);
       for (int i = 0; i < found.size(); ++i) checked_[ClientMsgKey{found.integer(i, 0), found.text(i, 1)}] = true;
     }
-    in_batch_ = true;
     return *this;
   }
 
@@ -166,7 +165,6 @@ class PgWriter final : public WriterConnection, public PgReads<WriteTxn> {
     connection_.sync();
     touched_.clear();
     checked_.clear();
-    in_batch_ = false;
     committed_pos_ = next_pos_ - 1;
     last_generation_ = batch_generation_;
   }
@@ -186,7 +184,6 @@ class PgWriter final : public WriterConnection, public PgReads<WriteTxn> {
     conversations_.clear();
     members_.clear();
     checked_.clear();
-    in_batch_ = false;
     last_generation_ = -1;
   }
 
@@ -540,7 +537,6 @@ class PgWriter final : public WriterConnection, public PgReads<WriteTxn> {
   std::int64_t retry_at_ms_ = 0;
   std::int64_t failed_at_ms_ = 0;
   bool reconnected_ = false;
-  bool in_batch_ = false;
 };
 
 // Owns the writer's Connection so it outlives the PgWriter built on it.

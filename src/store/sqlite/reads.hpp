@@ -259,10 +259,7 @@ class SqliteReads : public Base {
   }
 
  protected:
-  static std::string direct_key(UserId a, UserId b) {
-    if (a > b) std::swap(a, b);
-    return std::to_string(a) + ":" + std::to_string(b);
-  }
+  static std::string direct_key(UserId a, UserId b) { return columns::direct_key(a, b); }
 
   Database& db_;
 
