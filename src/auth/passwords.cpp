@@ -47,7 +47,13 @@ bool verify_password(std::string_view password, const std::string& stored_hash) 
   return crypto_pwhash_str_verify(stored_hash.c_str(), non_null(password), password.size()) == 0;
 }
 
-std::string random_token_id() { return random_base64url(16); }
+std::string random_token_id() {
+  // Ids are typed on command lines (`parley sessions revoke ID`, `--invite CODE`), where a
+  // leading '-' reads as an option; redrawing costs 1/64 of one character's entropy.
+  std::string id = random_base64url(16);
+  while (id.front() == '-') id = random_base64url(16);
+  return id;
+}
 
 std::string random_secret() { return random_base64url(32); }
 

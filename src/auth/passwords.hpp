@@ -27,7 +27,8 @@ std::string hash_password(std::string_view password, unsigned long long opslimit
 // limits stored in the hash: never call it on an event-loop thread.
 bool verify_password(std::string_view password, const std::string& stored_hash);
 
-// A fresh random token id ("jti"): 16 random bytes, base64url without padding (22 chars).
+// A fresh random token id ("jti"): 16 random bytes, base64url without padding (22 chars),
+// never starting with '-' (it would read as an option on a command line).
 std::string random_token_id();
 
 // A fresh random secret, e.g. a generated token signing key: 32 random bytes, base64url

@@ -103,15 +103,16 @@ TEST_F(PasswordsTest, MalformedStoredHashNeverVerifies) {
 
 TEST_F(PasswordsTest, RandomTokenIdsAre16BytesAndDistinct) {
   std::set<std::string> seen;
-  for (int i = 0; i < 100; ++i) {
+  for (int i = 0; i < 1000; ++i) {  // 1000 draws: a leading '-' (1 in 64 unguarded) would show
     const std::string id = random_token_id();
     EXPECT_EQ(id.size(), 22u);
+    EXPECT_NE(id.front(), '-') << id;
     const auto bytes = base64url_decode(id);
     ASSERT_TRUE(bytes.has_value()) << id;
     EXPECT_EQ(bytes->size(), 16u);
     seen.insert(id);
   }
-  EXPECT_EQ(seen.size(), 100u);
+  EXPECT_EQ(seen.size(), 1000u);
 }
 
 TEST_F(PasswordsTest, RandomSecretsAre32BytesAndDistinct) {
