@@ -11,6 +11,8 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   # PostgreSQL engine (libpq) and the server the tests start (postgresql)
   libpq-dev postgresql
+  # cluster mode: the bus between nodes (NATS, libnats) and presence/limits (Redis, hiredis)
+  libnats-dev nats-server libhiredis-dev redis-server
   # password strength (zxcvbn) and display-name checks (ICU: normalization, confusables)
   libzxcvbn-dev libicu-dev
   # tests (openssl makes test certificates; haproxy is the reverse proxy of docs/operations.md)

@@ -118,8 +118,16 @@ int main(int argc, char** argv) {
     signals.async_wait(on_signal);
     signals_io.run();
 
-    // Shutdown: no new connections; commit and acknowledge everything already queued; then
-    // close sessions with 1001 "going away" and give them a grace period to flush.
+    // Shutdown: first /readyz fails for server.drain_ms while everything keeps serving (a load
+    // balancer stops sending new clients here); then no new connections; commit and
+    // acknowledge everything already queued; close sessions with 1001 "going away" (clients
+    // reconnect, through the balancer to another node) and give them a grace period to flush.
+    if (config.server.drain_ms > 0) {
+      spdlog::info("parleyd.draining signal={} drain_ms={} open_connections={}", received, config.server.drain_ms,
+                   server.open_connections());
+      chat.begin_drain();
+      std::this_thread::sleep_for(std::chrono::milliseconds(config.server.drain_ms));
+    }
     spdlog::info("parleyd.stopping signal={} open_connections={}", received, server.open_connections());
     server.stop_accepting();
     chat.stop();

@@ -22,6 +22,7 @@ struct SubscriptionSnapshot {
 struct Delivery {
   ConversationId conversation_id = 0;
   gateway::SharedFrame event_frame;  // live event for subscribers; null if none
+  Pos event_pos = 0;                 // the event's pos, if event_frame is set
   std::vector<UserId> subscribe;     // start live delivery of this conversation (before the event)
   std::vector<UserId> unsubscribe;   // stop it (after the event, so they still see it)
   std::optional<ReplyTarget> requester;  // gets `reply` (after the event, if any)
@@ -37,8 +38,11 @@ struct Delivery {
   gateway::SharedFrame user_frame;
 };
 
+// One committed batch: its events are exactly the positions in (start_pos, committed_pos]; a
+// batch without events has start_pos == committed_pos (it committed after that position).
 struct DeliveryBatch {
   std::vector<Delivery> items;
+  Pos start_pos = 0;
   Pos committed_pos = 0;
 };
 

@@ -3,6 +3,8 @@
 #include <spdlog/spdlog.h>
 
 #include "chat/service.hpp"
+
+#include "chat/cluster.hpp"
 #include "core/clock.hpp"
 #include "core/hash.hpp"
 #include "core/json_writer.hpp"
@@ -67,18 +69,8 @@ bool ChatService::handle_live(gateway::Session* session, const Identity& caller,
       live.typing_sent.erase(key);
     }
     if (!throttled) {
-      const ConversationId conversation = typing->conversation_id;
-      const UserId user = caller.user_id;
-      const bool started = typing->typing;
-      for (unsigned i = 0; i < poster_.thread_count(); ++i) {
-        poster_.post(i, [this, i, conversation, user, started] {
-          hub(i).typing(conversation, user, started, config_.limits.typing_ttl_ms, monotonic_ms());
-          if (started && !live_[i]->typing_timer) {
-            live_[i]->typing_timer = true;
-            poster_.post_after(i, 1000, [this, i] { expire_typing(i); });
-          }
-        });
-      }
+      fan_out_typing(typing->conversation_id, caller.user_id, typing->typing);
+      if (cluster_) cluster_->publish_typing(typing->conversation_id, caller.user_id, typing->typing);
     }
     Reply reply;
     JsonWriter(reply.fields).field("throttled", throttled);
@@ -97,6 +89,18 @@ bool ChatService::handle_live(gateway::Session* session, const Identity& caller,
     return true;
   }
   return false;
+}
+
+void ChatService::fan_out_typing(ConversationId conversation, UserId user, bool started) {
+  for (unsigned i = 0; i < poster_.thread_count(); ++i) {
+    poster_.post(i, [this, i, conversation, user, started] {
+      hub(i).typing(conversation, user, started, config_.limits.typing_ttl_ms, monotonic_ms());
+      if (started && !live_[i]->typing_timer) {
+        live_[i]->typing_timer = true;
+        poster_.post_after(i, 1000, [this, i] { expire_typing(i); });
+      }
+    });
+  }
 }
 
 void ChatService::expire_typing(unsigned thread) {

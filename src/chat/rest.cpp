@@ -27,7 +27,9 @@ bool ChatService::on_request(gateway::HttpRequest& request, gateway::HttpRespond
   }
   if (path == "/readyz") {
     const bool is_ready = serving();
-    respond(json_response(is_ready ? 200 : 503, is_ready ? R"({"status":"ready"})" : R"({"status":"not_ready"})"));
+    respond(json_response(is_ready ? 200 : 503, is_ready ? R"({"status":"ready"})"
+                                                : draining() ? R"({"status":"draining"})"
+                                                             : R"({"status":"not_ready"})"));
     return true;
   }
   if (path == "/metrics") {

@@ -14,6 +14,7 @@
 
 #include "auth/passwords.hpp"
 #include "chat/chat_op.hpp"
+#include "chat/cluster.hpp"
 #include "chat/reads.hpp"
 #include "chat/serialize.hpp"
 #include "core/clock.hpp"
@@ -108,6 +109,7 @@ const store::EventRecord& ChatOp::emit(store::WriteTxn& txn, store::EventRecord 
   Delivery d;
   d.conversation_id = event.conversation_id;
   d.event_frame = gateway::make_text_frame_in_place(event_frame_json(event));
+  d.event_pos = event.pos;
   deliveries_.push_back(std::move(d));
   return event;
 }
@@ -166,6 +168,13 @@ ChatService::ChatService(const Config& config, gateway::ThreadPoster& poster)
   options.statement_timeout_ms = config.store.postgres_statement_timeout_ms;
   options.start_timeout_s = config.store.postgres_start_timeout_s;
   engine_ = store::open_engine(options);
+  if (!config.bus.url.empty()) {
+    bus::Options bus_options;
+    bus_options.url = config.bus.url;
+    bus_options.name = "parleyd-" + std::to_string(config.server.node_id);
+    bus_ = bus::open_bus(bus_options);
+    spdlog::info("bus.open {}", bus_->describe());
+  }
   for (unsigned i = 0; i < poster.thread_count(); ++i) {
     hubs_.push_back(std::make_unique<Hub>(i));
     live_.push_back(std::make_unique<LiveState>());
@@ -176,12 +185,14 @@ ChatService::ChatService(const Config& config, gateway::ThreadPoster& poster)
 
 ChatService::~ChatService() { stop(); }
 
-bool ChatService::serving() const { return ready() && committer_ && committer_->healthy(); }
+bool ChatService::serving() const {
+  return ready() && !draining_.load(std::memory_order_acquire) && committer_ && committer_->healthy();
+}
 
 void ChatService::start() {
   committer_ = std::make_unique<store::Committer>(
       engine_->open_writer(), config_.store.max_batch, config_.store.max_queue,
-      [this](store::Committer::Batch& batch, Pos pos) { on_batch_committed(batch, pos); });
+      [this](store::Committer::Batch& batch, Pos start, Pos pos) { on_batch_committed(batch, start, pos); });
   readers_ = std::make_unique<store::ReaderPool>(*engine_, config_.server.reader_threads,
                                                  static_cast<std::size_t>(config_.store.max_queue));
   // Revocations and cut-offs survive restarts: load the ones still relevant.
@@ -194,6 +205,7 @@ void ChatService::start() {
     loaded.set_value();
   });
   loaded.get_future().wait();
+  if (bus_) start_cluster();
   committer_->start();
   start_hash_pool();
   poster_.post_after(0, config_.presence.batch_ms, [this] { presence_tick(); });
@@ -207,12 +219,33 @@ void ChatService::stop() {
   accepting_.store(false);
   ready_.store(false);
   committer_->stop();  // commits what is queued; its deliveries are posted to the I/O threads
+  if (cluster_) cluster_->stop();
   readers_->stop();
   stop_hash_pool();
   spdlog::info("store.stopped batches={} ops={} committed_pos={}", committer_->batches_committed(),
                committer_->ops_committed(), committer_->committed_pos());
   committer_.reset();
-  readers_.reset();
+  readers_.reset();  // the relay (timers, fills) lives on until the service is destroyed
+}
+
+void ChatService::start_cluster() {
+  ClusterRelay::Hooks hooks;
+  hooks.deliver = [this](SharedDeliveryBatch batch) {
+    for (unsigned i = 0; i < poster_.thread_count(); ++i) poster_.post(i, [this, i, batch] { hub(i).apply(*batch); });
+  };
+  hooks.read = [this](std::function<void(store::ReadTxn*)> task) { return readers_->submit(std::move(task)); };
+  hooks.after = [this](int delay_ms, std::function<void()> task) { poster_.post_after(0, delay_ms, std::move(task)); };
+  hooks.tokens = [this](const Delivery& item) {
+    for (const std::string& token_id : item.revoked_token_ids) tokens_.add_revoked(token_id);
+    if (item.token_cutoff) tokens_.set_cutoff(*item.token_cutoff);
+  };
+  hooks.typing = [this](ConversationId conversation, UserId user, bool started) {
+    fan_out_typing(conversation, user, started);
+  };
+  cluster_ = std::make_unique<ClusterRelay>(*bus_, config_.bus, static_cast<unsigned>(config_.server.node_id),
+                                            std::move(hooks));
+  cluster_->start();
+  committer_->set_batch_hooks({[this](Pos start) { cluster_->local_begun(start); }, [this] { cluster_->local_failed(); }});
 }
 
 std::string ChatService::metrics_text() const {
@@ -231,6 +264,7 @@ std::string ChatService::metrics_text() const {
   }
   metric("parley_events_committed_total", "counter", "conversation events stored and fanned out",
          events_committed_.load(std::memory_order_relaxed));
+  if (cluster_) out += cluster_->metrics_text();
   if (metrics_source_) out += metrics_source_();
   return out;
 }
@@ -335,8 +369,9 @@ bool ChatService::submit_write(std::unique_ptr<ChatOp> op) {
   return committer_->submit(base);
 }
 
-void ChatService::on_batch_committed(store::Committer::Batch& batch, Pos committed_pos) {
+void ChatService::on_batch_committed(store::Committer::Batch& batch, Pos start_pos, Pos committed_pos) {
   auto delivery = std::make_shared<DeliveryBatch>();
+  delivery->start_pos = start_pos;
   delivery->committed_pos = committed_pos;
   std::size_t total = 0, events = 0;
   for (auto& op : batch)
@@ -351,6 +386,10 @@ void ChatService::on_batch_committed(store::Committer::Batch& batch, Pos committ
   for (auto& op : batch)
     for (auto& item : static_cast<ChatOp&>(*op).deliveries()) delivery->items.push_back(std::move(item));
   SharedDeliveryBatch shared = std::move(delivery);
+  if (cluster_) {
+    cluster_->local_batch(std::move(shared));  // published, and delivered in order with the other nodes'
+    return;
+  }
   for (unsigned i = 0; i < poster_.thread_count(); ++i)
     poster_.post(i, [this, i, shared] { hub(i).apply(*shared); });
 }

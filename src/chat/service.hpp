@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "auth/tokens.hpp"
+#include "bus/bus.hpp"
 #include "chat/hub.hpp"
 #include "chat/message_ops.hpp"
 #include "chat/presence.hpp"
@@ -34,6 +35,7 @@
 namespace parley::chat {
 
 class ChatOp;
+class ClusterRelay;
 
 // An authenticated caller.
 struct Identity {
@@ -73,6 +75,10 @@ class ChatService final : public gateway::SessionHandler, public gateway::HttpHa
   // Stops taking commands, commits everything queued (delivering its replies), stops readers.
   void stop();
   bool ready() const { return ready_.load(std::memory_order_acquire); }
+  // SIGTERM's first step: /readyz fails from now on (a load balancer stops sending new
+  // clients), while everything keeps working.
+  void begin_drain() { draining_.store(true, std::memory_order_release); }
+  bool draining() const { return draining_.load(std::memory_order_acquire); }
   // Ready, and the store reachable (a PostgreSQL server can go away and come back): /readyz.
   bool serving() const;
 
@@ -114,7 +120,8 @@ class ChatService final : public gateway::SessionHandler, public gateway::HttpHa
   void run_command(gateway::Session* session, const Identity& caller, const ClientInfo& client,
                    protocol::Command&& command, ReplyTarget target);
   bool submit_write(std::unique_ptr<ChatOp> op);
-  void on_batch_committed(store::Committer::Batch& batch, Pos committed_pos);
+  void on_batch_committed(store::Committer::Batch& batch, Pos start_pos, Pos committed_pos);
+  void start_cluster();
   void handle_hello(gateway::Session& session, protocol::HelloCmd&& hello, const std::string& request_id);
   void finish_hello(SessionId session_id, unsigned thread, const std::string& request_id, Result<Identity> identity);
 
@@ -128,6 +135,8 @@ class ChatService final : public gateway::SessionHandler, public gateway::HttpHa
   void queue_receipt(unsigned thread, const PendingReceipt& receipt);
   void flush_receipts(unsigned thread);
   void expire_typing(unsigned thread);
+  // Shows a typing indicator to the subscribers on every I/O thread of this node.
+  void fan_out_typing(ConversationId conversation, UserId user, bool started);
   void presence_tick();
 
   // --- writes (write_ops.cpp) ---
@@ -184,6 +193,9 @@ class ChatService final : public gateway::SessionHandler, public gateway::HttpHa
   std::unique_ptr<store::Engine> engine_;
   std::unique_ptr<store::Committer> committer_;
   std::unique_ptr<store::ReaderPool> readers_;
+  // Cluster mode (bus.url set): the bus to the other nodes and what orders their batches with ours.
+  std::unique_ptr<bus::Bus> bus_;
+  std::unique_ptr<ClusterRelay> cluster_;
   std::vector<std::unique_ptr<Hub>> hubs_;
   std::vector<std::unique_ptr<protocol::FrameParser>> parsers_;
 
@@ -247,6 +259,7 @@ class ChatService final : public gateway::SessionHandler, public gateway::HttpHa
   std::atomic<std::uint64_t> events_committed_{0};
   std::atomic<bool> ready_{false};
   std::atomic<bool> accepting_{false};
+  std::atomic<bool> draining_{false};
 };
 
 }  // namespace parley::chat

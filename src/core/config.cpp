@@ -136,6 +136,7 @@ const std::vector<Setting>& settings() {
       PARLEY_CHOICE(server, log_level, "trace|debug|info|warn|error", "least severe log lines written"),
       PARLEY_CHOICE(server, log_format, "text|json", "text (key=value) or one JSON object per line"),
       PARLEY_TEXT(server, web_root, "directory served at /; empty = web/dist beside the binary's source tree"),
+      PARLEY_INT(server, drain_ms, 0, 600000, "on SIGTERM, /readyz answers 503 for this long while everything else keeps serving, so a load balancer stops sending new clients before sessions close (behind HAProxy: more than its check interval x fall)"),
       PARLEY_INT(server, shutdown_grace_ms, 0, 600000, "on SIGTERM, time allowed to flush sessions before closing"),
       PARLEY_TEXT(server, tls_cert, "PEM certificate chain (leaf first) for TLS on server.listen; reloaded on SIGHUP; empty = plain HTTP"),
       PARLEY_TEXT(server, tls_key, "PEM private key of server.tls_cert"),
@@ -214,6 +215,10 @@ const std::vector<Setting>& settings() {
       PARLEY_INT(limits, receipt_flush_ms, 0, 60000, "receipts are coalesced this long before they are stored and sent"),
       PARLEY_INT(limits, typing_throttle_ms, 0, 600000, "typing events from one user in one conversation: at most one per this"),
       PARLEY_INT(limits, typing_ttl_ms, 100, 600000, "a typing indicator ends this long after its last refresh"),
+      PARLEY_TEXT(bus, url, "message bus between nodes: empty = a single node; nats://HOST:PORT[,nats://HOST2:PORT2...] = a NATS server or cluster (needs a PostgreSQL store.url shared by every node)"),
+      PARLEY_TEXT(bus, subject_prefix, "first token of every bus subject (clusters sharing one NATS need different prefixes)"),
+      PARLEY_INT(bus, gap_wait_ms, 1, 60000, "a missing commit position waits this long for the bus before it is read from the store"),
+      PARLEY_INT(bus, probe_ms, 10, 60000, "how often the store's newest commit position is checked against what this node delivered (finds batches a dead node committed but never published)"),
       PARLEY_INT(presence, heartbeat_ms, 100, 3600000, "clients should ping this often (announced in the hello reply)"),
       PARLEY_INT(presence, ttl_ms, 100, kDay_ms, "a session with no ping for this long no longer counts as online"),
       PARLEY_INT(presence, batch_ms, 10, 60000, "presence changes are gathered and sent at most this often; lapsed heartbeats are noticed at this interval too"),
@@ -238,6 +243,12 @@ std::string check_combinations(const Config& c) {
   // A host token minted for another service that shares the key must not open Parley.
   if (!c.auth.jwt_secret.empty() && c.auth.jwt_audience.empty())
     return "auth.jwt_audience must be set when auth.jwt_secret is (host JWTs must name Parley in 'aud')";
+  if (!c.bus.url.empty() && c.store_url().rfind("sqlite:", 0) == 0)
+    return "bus.url needs a store shared by every node: set store.url to a postgresql:// URL";
+  if (!c.bus.url.empty() && c.auth.secret.empty())
+    return "bus.url needs auth.secret, the same on every node (a client's token is checked by whichever node it reaches)";
+  if (c.bus.subject_prefix.empty() || c.bus.subject_prefix.find_first_of(" .*>\t\r\n") != std::string::npos)
+    return "bus.subject_prefix must be one non-empty NATS token (no spaces, '.', '*' or '>')";
   return {};
 }
 

@@ -19,6 +19,7 @@ struct ServerConfig {
   std::string log_level = "info";
   std::string log_format = "text";  // text | json
   std::string web_root;      // directory served at / (empty: built-in web client path)
+  int drain_ms = 0;          // on SIGTERM, /readyz fails this long before connections close (load balancer notices)
   int shutdown_grace_ms = 5000;
   // TLS on the client port: both set, or neither (then plain HTTP; put a TLS proxy in front).
   std::string tls_cert;      // PEM certificate chain, leaf first; reloaded on SIGHUP
@@ -116,9 +117,18 @@ struct PresenceConfig {
   int batch_ms = 500;        // presence changes are gathered and sent at most this often
 };
 
+// Cluster mode: several nodes sharing a PostgreSQL store exchange committed batches over a bus.
+struct BusConfig {
+  std::string url;               // empty = one node; "nats://h:p[,nats://h2:p2...]"
+  std::string subject_prefix = "parley";  // subjects are PREFIX.batches etc. (clusters sharing a NATS)
+  int gap_wait_ms = 200;         // a gap in commit positions waits this long for the bus, then is read from the store
+  int probe_ms = 250;            // how often the store's newest position is compared with what was delivered
+};
+
 struct Config {
   ServerConfig server;
   StoreConfig store;
+  BusConfig bus;
   AuthConfig auth;
   LimitsConfig limits;
   PresenceConfig presence;

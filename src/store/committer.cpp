@@ -91,11 +91,14 @@ void Committer::run() {
 }
 
 void Committer::process(Batch& batch) {
+  Pos start_pos = 0;
   try {
     BatchPreview preview;
     if (writer_->wants_preview())
       for (const auto& op : batch) op->preview(preview);
     WriteTxn& txn = writer_->begin_batch(preview);
+    start_pos = txn.last_assigned_pos();  // with several nodes: the newest pos of any node
+    if (batch_hooks_.begun) batch_hooks_.begun(start_pos);
     for (auto& op : batch) op->apply(txn);
     writer_->commit_batch();
   } catch (const std::exception& failure) {
@@ -112,6 +115,7 @@ void Committer::process(Batch& batch) {
       ++failures_unlogged_;
     }
     writer_->rollback_batch();
+    if (batch_hooks_.failed) batch_hooks_.failed();
     healthy_.store(writer_->probe(), std::memory_order_release);
     const Error error = make_error(ErrorCode::unavailable, "the store could not commit; retry");
     for (auto& op : batch) op->abort(error);
@@ -122,7 +126,7 @@ void Committer::process(Batch& batch) {
   committed_pos_.store(pos, std::memory_order_release);
   batches_.fetch_add(1, std::memory_order_relaxed);
   ops_.fetch_add(batch.size(), std::memory_order_relaxed);
-  on_committed_(batch, pos);
+  on_committed_(batch, start_pos, pos);
 }
 
 }  // namespace parley::store

@@ -34,11 +34,21 @@ class Committer {
  public:
   using Batch = std::vector<std::unique_ptr<WriteOp>>;
   // Called on the writer thread after each successful commit, with the batch's ops in the
-  // order they were applied and the new committed pos.
-  using CommittedCallback = std::function<void(Batch& batch, Pos committed_pos)>;
+  // order they were applied, the pos before the batch and the new committed pos: the batch's
+  // events are exactly the positions in (start_pos, committed_pos].
+  using CommittedCallback = std::function<void(Batch& batch, Pos start_pos, Pos committed_pos)>;
 
   Committer(std::unique_ptr<WriterConnection> writer, int max_batch, int max_queue, CommittedCallback on_committed);
   ~Committer();
+
+  // Optional, set before start(): told on the writer thread when a batch has begun (with its
+  // start pos, known once the engine holds its writer lock) and when one failed. A cluster node
+  // uses it to hold other nodes' later batches until its own is delivered.
+  struct BatchHooks {
+    std::function<void(Pos start_pos)> begun;
+    std::function<void()> failed;
+  };
+  void set_batch_hooks(BatchHooks hooks) { batch_hooks_ = std::move(hooks); }
 
   void start();
   // Thread-safe. False (and `op` is dropped) if the queue is full or the committer stopped.
@@ -62,6 +72,7 @@ class Committer {
   const std::size_t max_batch_;
   const std::size_t max_queue_;
   CommittedCallback on_committed_;
+  BatchHooks batch_hooks_;
 
   mutable std::mutex mutex_;
   std::condition_variable wake_;

@@ -78,6 +78,12 @@ class ReadTxn {
 
   // One event, if it exists.
   virtual std::optional<EventRecord> event(ConversationId conversation, Seq seq) = 0;
+  // Events of every conversation with after < pos <= up_to, in pos order, at most `limit`: what
+  // a cluster node fills in when the bus lost a batch (docs/architecture.md "Cluster").
+  virtual std::vector<EventRecord> events_by_pos(Pos after, Pos up_to, int limit) = 0;
+  // The newest pos this read sees committed (every pos up to it is visible: commits are
+  // ordered by pos).
+  virtual Pos head_pos() = 0;
   // Events of one thread (thread_root = root_seq) in [from_seq, to_seq], like events().
   virtual std::vector<EventRecord> thread_events(ConversationId conversation, Seq root_seq, Seq from_seq, Seq to_seq,
                                                  int limit, bool newest_first) = 0;

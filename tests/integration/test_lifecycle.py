@@ -4,6 +4,7 @@ import threading
 import time
 import uuid
 
+import requests
 import websocket
 
 from harness import HIGH_RATE, Client, assert_gap_free, by_conversation
@@ -145,3 +146,31 @@ def test_restart_keeps_everything_and_sync_continues(make_server):
     events, _, _ = b.sync_all(cursor)
     assert [e["text"] for e in events] == ["two", "three"]
     assert b.hello_reply["cursor"] >= events[0]["pos"] - 1
+
+
+def test_sigterm_with_drain_fails_readyz_first_and_keeps_serving_meanwhile(make_server):
+    # Rolling restarts behind a load balancer: /readyz turns 503 "draining" at once, while
+    # sessions, REST and new connections keep working until server.drain_ms has passed; then
+    # sessions close with 1001 and the process exits cleanly.
+    s = make_server(*HIGH_RATE, "--server.drain_ms", "4000").start()
+    alice, bob = s.register(), s.register()
+    a = alice.connect()
+    conversation = a.send_text(to_user_id=bob.id, text="before")["conversation_id"]
+    s.proc.send_signal(signal.SIGTERM)
+    deadline = time.time() + 10
+    while True:
+        r = requests.get(s.base + "/readyz", timeout=2)
+        if r.status_code == 503:
+            break
+        assert time.time() < deadline, "readyz stayed 200 after SIGTERM"
+        time.sleep(0.02)
+    assert r.json() == {"status": "draining"}
+    # Still serving: an existing session sends, a new one connects and receives.
+    b = bob.connect()
+    ack = a.send_text(conversation, text="while draining")
+    assert b.wait_events(lambda e: e.get("text") == "while draining")[0]["seq"] == ack["seq"]
+    assert a.wait_close(timeout=20) == 1001
+    assert b.wait_close(timeout=20) == 1001
+    assert s.proc.wait(timeout=20) == 0
+    s.log.close()
+    assert "parleyd.draining" in s.read_log()

@@ -132,15 +132,20 @@ class CommitterTest : public ::testing::Test {
       conversations_.push_back(txn.create_conversation(ConversationKind::group, "", "", 1, std::nullopt).id);
     writer->commit_batch();
     committer_ = std::make_unique<Committer>(std::move(writer), max_batch, max_queue,
-                                             [this](Committer::Batch& batch, Pos pos) { on_committed(batch, pos); });
+                                             [this](Committer::Batch& batch, Pos start, Pos pos) { on_committed(batch, start, pos); });
     if (start_thread) committer_->start();
   }
 
-  void on_committed(Committer::Batch& batch, Pos pos) {
+  void on_committed(Committer::Batch& batch, Pos start, Pos pos) {
     std::lock_guard lock(journal_.mutex);
+    // Batches follow each other: each starts where the previous one ended.
+    if (!journal_.committed_positions.empty()) {
+      EXPECT_EQ(start, journal_.committed_positions.back());
+    }
+    EXPECT_LE(start, pos);
     journal_.batch_sizes.push_back(batch.size());
     journal_.committed_positions.push_back(pos);
-    Pos last_event_pos = 0;
+    Pos last_event_pos = 0, first_event_pos = 0;
     for (auto& op : batch) {
       auto& test_op = static_cast<TestOp&>(*op);
       journal_.committed.push_back(test_op.tag());
@@ -148,11 +153,13 @@ class CommitterTest : public ::testing::Test {
       if (test_op.event) {
         journal_.events[test_op.tag()] = *test_op.event;
         EXPECT_GT(test_op.event->pos, last_event_pos) << "ops not reported in apply order";
+        if (first_event_pos == 0) first_event_pos = test_op.event->pos;
         last_event_pos = test_op.event->pos;
       }
     }
     if (last_event_pos != 0) {
       EXPECT_EQ(pos, last_event_pos);
+      EXPECT_EQ(start + 1, first_event_pos);  // the batch's events are exactly (start, pos]
     }
     EXPECT_EQ(committer_->committed_pos(), pos);  // published before the callback
     journal_.changed.notify_all();

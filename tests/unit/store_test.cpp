@@ -520,6 +520,40 @@ TEST_P(StoreEventTest, SeqPerConversationPosGlobalIdsIncreasing) {
   });
 }
 
+// What a cluster node reads when the bus lost a batch: every conversation's events in a range
+// of positions, in pos order, and the newest position.
+TEST_P(StoreEventTest, EventsByPosAcrossConversationsAndHead) {
+  const ConversationId c1 = make_conversation(ConversationKind::group), c2 = make_conversation(ConversationKind::group);
+  const Pos before = writer_->committed_pos();
+  read([&](ReadTxn& txn) { EXPECT_EQ(txn.head_pos(), before); });
+  std::vector<EventRecord> appended;
+  batch([&](WriteTxn& txn) {
+    for (int i = 0; i < 5; ++i) appended.push_back(txn.append_event(draft(i % 2 ? c1 : c2, 7, "m" + std::to_string(i))).event);
+  });
+  batch([&](WriteTxn& txn) { appended.push_back(txn.append_event(draft(c1, 8, "last")).event); });
+  read([&](ReadTxn& txn) {
+    EXPECT_EQ(txn.head_pos(), appended.back().pos);
+    const auto all = txn.events_by_pos(before, appended.back().pos, 100);
+    ASSERT_EQ(all.size(), appended.size());
+    for (std::size_t i = 0; i < all.size(); ++i) {
+      EXPECT_EQ(all[i].pos, appended[i].pos);
+      EXPECT_EQ(all[i].conversation_id, appended[i].conversation_id);
+      EXPECT_EQ(all[i].seq, appended[i].seq);
+      EXPECT_EQ(all[i].body, appended[i].body);
+    }
+    // (after, up_to]: the lower end excluded, the upper included; the limit keeps the oldest.
+    const auto middle = txn.events_by_pos(appended[1].pos, appended[3].pos, 100);
+    ASSERT_EQ(middle.size(), 2u);
+    EXPECT_EQ(middle[0].pos, appended[2].pos);
+    EXPECT_EQ(middle[1].pos, appended[3].pos);
+    const auto limited = txn.events_by_pos(before, appended.back().pos, 2);
+    ASSERT_EQ(limited.size(), 2u);
+    EXPECT_EQ(limited[1].pos, appended[1].pos);
+    EXPECT_TRUE(txn.events_by_pos(appended.back().pos, appended.back().pos + 10, 100).empty());
+    EXPECT_TRUE(txn.events_by_pos(appended[3].pos, appended[1].pos, 100).empty());
+  });
+}
+
 TEST_P(StoreEventTest, EventFieldsRoundTrip) {
   const ConversationId c = make_conversation(ConversationKind::group);
   EventRecord e = draft(c, 42, "héllo \"world\"\n", "cm-1", EventKind::member_added);

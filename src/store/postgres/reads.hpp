@@ -122,6 +122,19 @@ class PgReads : public Base {
                                 "kind = 1 ORDER BY seq DESC LIMIT 1"}),
                            Params().add(conversation).add(up_to)));
   }
+  std::vector<EventRecord> events_by_pos(Pos after, Pos up_to, int limit) override {
+    if (after >= up_to || limit <= 0) return {};
+    return events_of(fetch(sql({"SELECT ", kEventColumns, " FROM events WHERE pos > $1 AND pos <= $2 ORDER BY pos "
+                                "LIMIT $3"}),
+                           Params().add(after).add(up_to).add(limit)),
+                     false);
+  }
+  // writer_state.last_pos moves with every commit (under the writer lock), in the same
+  // snapshot as the events.
+  Pos head_pos() override {
+    Rows r = fetch("SELECT last_pos FROM writer_state", Params());
+    return r.size() > 0 ? r.integer(0, 0) : 0;
+  }
   std::vector<EventRecord> edits_of(ConversationId conversation, Seq target_seq) override {
     return events_of(fetch(sql({"SELECT ", kEventColumns, " FROM events WHERE conversation_id = $1 AND "
                                 "target_seq = $2 AND kind = 9 ORDER BY seq"}),

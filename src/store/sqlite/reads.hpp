@@ -122,6 +122,14 @@ class SqliteReads : public Base {
     if (!s->step()) return std::nullopt;
     return read_event(*s);
   }
+  std::vector<EventRecord> events_by_pos(Pos after, Pos up_to, int limit) override {
+    if (after >= up_to || limit <= 0) return {};
+    return events_of(Q::by_pos, false, [&](Statement& s) { s.bind(1, after).bind(2, up_to).bind(3, limit); });
+  }
+  Pos head_pos() override {
+    StatementScope s(q(Q::head_pos));
+    return s->step() ? s->integer(0) : 0;
+  }
   std::vector<EventRecord> edits_of(ConversationId conversation, Seq target_seq) override {
     return events_of(Q::edits, false, [&](Statement& s) { s.bind(1, conversation).bind(2, target_seq); });
   }
@@ -267,7 +275,7 @@ class SqliteReads : public Base {
   enum class Q {
     user, user_by_name, credentials, user_by_external, conversation, direct, channels, member, active_members,
     members_page, user_conversations, active_ids, changed, events_asc, events_desc, thread_asc, thread_desc, event,
-    last_text, edits, event_pos, by_client_msg_id, reactions, threads, pins, unread, mentions, peers, revoked,
+    last_text, edits, by_pos, head_pos, event_pos, by_client_msg_id, reactions, threads, pins, unread, mentions, peers, revoked,
     tokens_of, token, cutoffs, by_skeleton, no_skeleton, invites, count_
   };
 
@@ -322,6 +330,9 @@ class SqliteReads : public Base {
       case Q::edits:
         return sql({"SELECT ", kEventColumns, " FROM events WHERE conversation_id = ?1 AND target_seq = ?2 AND "
                     "kind = 9 ORDER BY seq"});
+      case Q::by_pos:
+        return sql({"SELECT ", kEventColumns, " FROM events WHERE pos > ?1 AND pos <= ?2 ORDER BY pos LIMIT ?3"});
+      case Q::head_pos: return "SELECT coalesce(max(pos), 0) FROM events";
       case Q::event_pos: return "SELECT pos FROM events WHERE conversation_id = ?1 AND seq = ?2";
       case Q::by_client_msg_id:
         return sql({"SELECT ", kEventColumns, " FROM events WHERE sender_id = ?1 AND client_msg_id = ?2"});

@@ -1,0 +1,277 @@
+"""Cluster mode: several parleyd nodes sharing one PostgreSQL database, joined by a real NATS
+cluster (three nats-server processes with routes). Each test spreads its users over the nodes:
+what one user does on one node, the others see live on theirs. Also the faults the bus cannot
+hide by itself: the bus down (batches still arrive, read from the store), a node killed while it
+commits (every acked message still reaches everyone live). Runs once, in the SQLite pass of
+scripts/test.sh (these tests bring their own PostgreSQL database and NATS servers)."""
+import threading
+import time
+import uuid
+
+import pytest
+import requests
+
+import postgres
+from cluster import NatsCluster
+from harness import HIGH_RATE, Client, ParleyServer, ProtocolError, assert_gap_free, by_conversation
+
+pytestmark = pytest.mark.skipif(postgres.engine() == "postgres",
+                                reason="cluster tests bring their own databases; run once, in the SQLite pass")
+
+SECRET = "cluster-tests-shared-token-key-0123456789abcdef"
+
+
+@pytest.fixture(scope="module")
+def nats(tmp_path_factory):
+    servers = NatsCluster(n=3, base_dir=str(tmp_path_factory.mktemp("nats")))
+    yield servers
+    servers.cleanup()
+
+
+class Cluster:
+    """N parleyd nodes on one fresh database and the module's NATS cluster; node i (1-based)
+    connects to NATS server (i-1) % 3 first, so the nodes' batches cross NATS routes."""
+
+    def __init__(self, nats, count, *args):
+        pg = postgres.shared_server()
+        self.store_url = pg.url(pg.create_database())
+        self.nats = nats
+        self.args = args
+        self.nodes = []
+        for node_id in range(1, count + 1):
+            self.nodes.append(self.make_node(node_id))
+        for node in self.nodes:
+            node.start()
+
+    def make_node(self, node_id, *extra):
+        urls = self.nats.url.split(",")
+        first = (node_id - 1) % len(urls)
+        bus = ",".join(urls[first:] + urls[:first])
+        return ParleyServer("--store.url", self.store_url, "--bus.url", bus, "--server.node_id", str(node_id),
+                            "--auth.secret", SECRET, *HIGH_RATE, *self.args, *extra)
+
+    def __getitem__(self, i):
+        return self.nodes[i]
+
+    def cleanup(self):
+        for node in self.nodes:
+            node.cleanup()
+
+
+@pytest.fixture
+def make_cluster(nats):
+    made = []
+
+    def make(count=3, *args):
+        c = Cluster(nats, count, *args)
+        made.append(c)
+        return c
+
+    yield make
+    for c in made:
+        c.cleanup()
+
+
+def on(node, user, **kwargs):
+    """A session of `user` on `node` (a user registered on any node is known to every node)."""
+    return Client(node, user.token, **kwargs)
+
+
+def test_a_direct_message_crosses_nodes_both_ways(make_cluster):
+    c = make_cluster(2)
+    alice, bob = c[0].register(), c[1].register()
+    a, b = on(c[0], alice), on(c[1], bob)
+    ack = a.send_text(to_user_id=bob.id, text="from node 1")
+    got = b.wait_events(lambda e: e.get("text") == "from node 1")[0]
+    assert got["seq"] == ack["seq"] and got["id"] == ack["message_id"]
+    assert any(f.get("type") == "conversation" for f in b.frames), "the new conversation was not announced first"
+    b.send_text(ack["conversation_id"], text="from node 2")
+    assert a.wait_events(lambda e: e.get("text") == "from node 2")[0]["seq"] == ack["seq"] + 1
+    # Both nodes relayed and received; neither had to read a batch from the store.
+    assert c[0].metric("parley_bus_batches_received_total") >= 1
+    assert c[1].metric("parley_bus_batches_received_total") >= 1
+
+
+def test_senders_on_three_nodes_one_group_every_member_sees_one_order(make_cluster):
+    c = make_cluster(3)
+    users = [c[i % 3].register() for i in range(6)]
+    owner = on(c[0], users[0])
+    group = owner.ok("group.create", title="order", member_ids=[u.id for u in users[1:]])["conversation"]["id"]
+    sessions = [on(c[i % 3], u) for i, u in enumerate(users)]
+    per_sender = 40
+    errors = []
+
+    def send(user, node):
+        try:
+            s = on(node, user)
+            for k in range(per_sender):
+                s.send_text(group, text=f"{user.id}:{k}")
+            s.close()
+        except Exception as e:  # reported below
+            errors.append(repr(e))
+
+    threads = [threading.Thread(target=send, args=(u, c[i % 3])) for i, u in enumerate(users)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert not errors, errors
+    total = per_sender * len(users)
+    sequences = []
+    for s in sessions:
+        events = s.wait_events(lambda e: e.get("conversation_id") == group and e.get("kind") == "text", count=total,
+                               timeout=60)
+        assert_gap_free(by_conversation([e for e in s.events if e.get("conversation_id") == group]))
+        sequences.append([(e["seq"], e["text"]) for e in events])
+    for other in sequences[1:]:
+        assert other == sequences[0]
+    # Each sender's own messages keep their order.
+    for u in users:
+        mine = [int(t.split(":")[1]) for _, t in sequences[0] if t.startswith(f"{u.id}:")]
+        assert mine == list(range(per_sender))
+
+
+def test_a_member_added_on_one_node_sees_the_group_live_on_another(make_cluster):
+    c = make_cluster(3)
+    alice, dave = c[0].register(), c[2].register()
+    a, d = on(c[0], alice), on(c[2], dave)
+    group = a.ok("group.create", title="later", member_ids=[])["conversation"]["id"]
+    a.send_text(group, text="before dave")
+    a.ok("members.add", conversation_id=group, user_ids=[dave.id])
+    a.send_text(group, text="after dave")
+    got = d.wait_events(lambda e: e.get("text") == "after dave")
+    assert got
+    assert not [e for e in d.events if e.get("text") == "before dave"], "a message from before the join leaked"
+    assert any(f.get("type") == "conversation" and f["conversation"]["id"] == group for f in d.frames)
+    # And removal stops the stream on that node.
+    a.ok("members.remove", conversation_id=group, user_id=dave.id)
+    a.send_text(group, text="after removal")
+    marker = a.send_text(to_user_id=dave.id, text="marker")
+    d.wait_events(lambda e: e.get("seq") == marker["seq"] and e.get("text") == "marker")
+    assert not [e for e in d.events if e.get("text") == "after removal"]
+
+
+def test_revoking_a_device_on_one_node_closes_its_sessions_on_the_others(make_cluster):
+    c = make_cluster(3)
+    bob = c[0].register()
+    phone = requests.post(c[1].base + "/v1/auth/login", json={"username": bob.username, "password": bob.password,
+                                                               "device": "phone"}).json()
+    on_two, on_three = Client(c[1], phone["token"]), Client(c[2], phone["token"])
+    sessions = bob.api("GET", "/v1/account/sessions").json()["sessions"]
+    phone_id = [s for s in sessions if s["device"] == "phone"][0]["token_id"]
+    assert bob.api("DELETE", f"/v1/account/sessions/{phone_id}").status_code == 200
+    assert on_two.wait_close() == 4004
+    assert on_three.wait_close() == 4004
+    # And the token is refused by every node from now on.
+    for node in c.nodes:
+        r = node.api("GET", "/v1/conversations", token=phone["token"])
+        assert r.status_code == 401, (node.port, r.text)
+
+
+def test_typing_crosses_nodes(make_cluster):
+    c = make_cluster(2)
+    alice, bob = c[0].register(), c[1].register()
+    a, b = on(c[0], alice), on(c[1], bob)
+    conversation = a.send_text(to_user_id=bob.id, text="hi")["conversation_id"]
+    b.wait_events(lambda e: e.get("text") == "hi")
+    a.ok("typing", conversation_id=conversation, state="start")
+    deadline = time.time() + 10
+    while not any(f.get("type") == "typing" and f.get("user_id") == alice.id for f in b.frames):
+        assert time.time() < deadline, "typing did not reach the other node"
+        b.recv_frame(timeout=1)
+
+
+def test_with_the_bus_down_messages_still_arrive_from_the_store(make_cluster, nats):
+    c = make_cluster(2)
+    alice, bob = c[0].register(), c[1].register()
+    a, b = on(c[0], alice), on(c[1], bob)
+    conversation = a.send_text(to_user_id=bob.id, text="bus up")["conversation_id"]
+    b.wait_events(lambda e: e.get("text") == "bus up")
+    nats.stop_all()
+    try:
+        acks = [a.send_text(conversation, text=f"bus down {k}") for k in range(20)]
+        got = b.wait_events(lambda e: e.get("text", "").startswith("bus down"), count=20, timeout=20)
+        assert [e["seq"] for e in got] == [x["seq"] for x in acks]
+        assert c[1].metric("parley_cluster_filled_events_total") >= 1
+    finally:
+        nats.start_all(jetstream=False)  # the bus uses core NATS only
+    # The bus comes back by itself: messages flow over it again.
+    assert postgres.wait_until(lambda: c[0].metric("parley_bus_connected") == 1 and
+                               c[1].metric("parley_bus_connected") == 1, timeout=30)
+    a.send_text(conversation, text="bus back")
+    b.wait_events(lambda e: e.get("text") == "bus back")
+    assert_gap_free(by_conversation(b.events))
+
+
+@pytest.mark.parametrize("trial", range(3))
+def test_messages_acked_by_a_node_killed_under_load_reach_every_member_live(make_cluster, trial):
+    # A node killed under load dies with batches committed but maybe never published: the other
+    # nodes must deliver them anyway (the store holds them), live, within seconds.
+    c = make_cluster(2)
+    senders = [c[0].register() for _ in range(3)]
+    watcher = c[1].register()
+    owner = on(c[0], senders[0])
+    group = owner.ok("group.create", title="kill", member_ids=[u.id for u in senders[1:]] + [watcher.id])[
+        "conversation"]["id"]
+    w = on(c[1], watcher)
+    acked, stop = [], threading.Event()
+
+    def burst(user):
+        try:
+            s = on(c[0], user, timeout=5)
+            while not stop.is_set():
+                cid = uuid.uuid4().hex
+                s.send_json({"type": "send", "id": cid, "conversation_id": group, "client_msg_id": cid,
+                             "text": "k " + cid})
+                while True:
+                    f = s.recv_frame()
+                    if f is None:
+                        return
+                    if f.get("id") == cid:
+                        if f["type"] == "ack":
+                            acked.append(f["seq"])
+                        break
+        except Exception:
+            return  # the node died
+
+    threads = [threading.Thread(target=burst, args=(u,)) for u in senders]
+    for t in threads:
+        t.start()
+    assert postgres.wait_until(lambda: len(acked) >= 100 + 150 * trial, timeout=60)
+    c[0].kill9()
+    stop.set()
+    for t in threads:
+        t.join(timeout=10)
+    killed_at = time.time()
+    top = max(acked)
+    # Every acked message reaches the watcher on the surviving node without a reconnect.
+    w.wait_events(lambda e: e.get("conversation_id") == group and e.get("seq", 0) >= top, timeout=10)
+    delay = time.time() - killed_at
+    seen = [e["seq"] for e in w.events if e.get("conversation_id") == group]
+    assert set(acked) <= set(seen)
+    assert_gap_free(by_conversation([e for e in w.events if e.get("conversation_id") == group]))
+    assert delay < 10  # the documented bound is about bus.gap_wait_ms + bus.probe_ms; this only catches a hang
+
+
+def test_a_second_node_with_the_same_id_refuses_to_start(make_cluster):
+    c = make_cluster(1)
+    twin = c.make_node(1)
+    with pytest.raises(RuntimeError) as refused:
+        twin.start()
+    assert "server.node_id 1 is already used by another node" in str(refused.value)
+    twin.cleanup()
+
+
+def test_cluster_settings_are_checked(tmp_path):
+    # A bus needs a shared store and a shared token key.
+    s = ParleyServer("--bus.url", "nats://127.0.0.1:1", "--auth.secret", SECRET)
+    with pytest.raises(RuntimeError) as refused:
+        s.start()
+    assert "bus.url needs a store shared by every node" in str(refused.value)
+    s.cleanup()
+    pg = postgres.shared_server()
+    s = ParleyServer("--bus.url", "nats://127.0.0.1:1", "--store.url", pg.url(pg.create_database()))
+    with pytest.raises(RuntimeError) as refused:
+        s.start()
+    assert "bus.url needs auth.secret" in str(refused.value)
+    s.cleanup()
