@@ -12,7 +12,7 @@ PACKAGES=(
   # PostgreSQL engine (libpq) and the server the tests start (postgresql)
   libpq-dev postgresql
   # cluster mode: the bus between nodes (NATS, libnats) and presence/limits (Redis, hiredis)
-  libnats-dev nats-server libhiredis-dev redis-server
+  libnats-dev nats-server libhiredis-dev redis-server redis-tools
   # password strength (zxcvbn) and display-name checks (ICU: normalization, confusables)
   libzxcvbn-dev libicu-dev
   # tests (openssl makes test certificates; haproxy is the reverse proxy of docs/operations.md)

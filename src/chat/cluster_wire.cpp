@@ -89,7 +89,7 @@ class Reader {
   bool ok_ = true;
 };
 
-enum : std::uint8_t { kBatch = 1, kTyping = 2 };
+enum : std::uint8_t { kBatch = 1, kTyping = 2, kPresence = 3 };
 
 gateway::SharedFrame frame_of(std::string_view bytes) {
   return bytes.empty() ? nullptr : std::make_shared<const std::string>(bytes);
@@ -198,6 +198,53 @@ std::optional<Typing> decode_typing(std::string_view bytes) {
   if (!r.ok() || !r.at_end() || started > 1) return std::nullopt;
   typing.started = started == 1;
   return typing;
+}
+
+namespace {
+constexpr std::string_view kStatuses[] = {"offline", "away", "online"};
+}
+
+std::string encode_presence(const Presence& presence) {
+  std::string out;
+  Writer w(out);
+  w.u8(kVersion);
+  w.u8(kPresence);
+  w.u32(presence.node_id);
+  w.u32(static_cast<std::uint32_t>(presence.changes.size()));
+  for (const PresenceChange& change : presence.changes) {
+    std::uint8_t status = 0;
+    for (std::uint8_t i = 0; i < 3; ++i)
+      if (kStatuses[i] == change.status) status = i;
+    w.i64(change.user_id);
+    w.u8(status);
+    w.i64(change.last_seen_ms);
+    w.i64(static_cast<std::int64_t>(change.version));
+    w.ids(change.audience);
+  }
+  return out;
+}
+
+std::optional<Presence> decode_presence(std::string_view bytes) {
+  Reader r(bytes);
+  if (r.u8() != kVersion || r.u8() != kPresence) return std::nullopt;
+  Presence presence;
+  presence.node_id = r.u32();
+  const std::uint32_t count = r.u32();
+  if (!r.can_hold(count, 29)) return std::nullopt;  // user, status, last seen, version, count
+  presence.changes.reserve(count);
+  for (std::uint32_t i = 0; i < count && r.ok(); ++i) {
+    PresenceChange change;
+    change.user_id = r.i64();
+    const std::uint8_t status = r.u8();
+    change.last_seen_ms = r.i64();
+    change.version = static_cast<std::uint64_t>(r.i64());
+    change.audience = r.ids();
+    if (status > 2) return std::nullopt;
+    change.status = std::string(kStatuses[status]);
+    presence.changes.push_back(std::move(change));
+  }
+  if (!r.ok() || !r.at_end()) return std::nullopt;
+  return presence;
 }
 
 }  // namespace parley::chat::wire

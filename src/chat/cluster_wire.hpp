@@ -1,5 +1,5 @@
 // The bytes nodes exchange on the bus (cluster mode): a committed batch's deliveries for other
-// nodes' sessions, and typing indicators. A compact binary layout (little-endian integers,
+// nodes' sessions, typing indicators and presence changes. A compact binary layout (little-endian integers,
 // length-prefixed bytes); event frames travel as complete WebSocket frames, so a receiving node
 // queues the very bytes the committing node built. Decoding checks every length: a malformed
 // message is refused whole.
@@ -37,5 +37,14 @@ struct Typing {
 };
 std::string encode_typing(const Typing& typing);
 std::optional<Typing> decode_typing(std::string_view bytes);
+
+// Presence changes across nodes, with their audience (large audiences are split over several
+// messages by the sender; each part carries the same version).
+struct Presence {
+  unsigned node_id = 0;
+  std::vector<PresenceChange> changes;
+};
+std::string encode_presence(const Presence& presence);
+std::optional<Presence> decode_presence(std::string_view bytes);
 
 }  // namespace parley::chat::wire

@@ -54,6 +54,7 @@ struct PresenceChange {
   std::string status;              // "online", "away", "offline"
   std::int64_t last_seen_ms = 0;   // 0 if hidden or unknown
   std::vector<UserId> audience;    // peers to tell
+  std::uint64_t version = 0;       // cluster mode: grows with each change of this user (0 = one node)
 };
 using SharedPresenceBatch = std::shared_ptr<const std::vector<PresenceChange>>;
 

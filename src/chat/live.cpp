@@ -5,6 +5,7 @@
 #include "chat/service.hpp"
 
 #include "chat/cluster.hpp"
+#include "chat/cluster_presence.hpp"
 #include "core/clock.hpp"
 #include "core/hash.hpp"
 #include "core/json_writer.hpp"
@@ -140,6 +141,7 @@ void ChatService::presence_tick() {
   poster_.post_after(0, config_.presence.batch_ms, [this] { presence_tick(); });
   auto changes = presence_.take_changes(wall_clock_ms());
   if (changes.empty()) return;
+  if (cluster_presence_) return cluster_presence_->local_changes(changes);  // this node's part of the status
   // Who may see each change (users sharing a direct or group conversation), read off the I/O
   // threads, then one broadcast for the whole window.
   auto read = [this, changes = std::move(changes)](store::ReadTxn* txn) {
@@ -164,6 +166,47 @@ void ChatService::presence_tick() {
     if (!offline.empty()) submit_write(std::make_unique<LastSeenOp>(*this, std::move(offline)));
   };
   if (!readers_->submit(std::move(read))) spdlog::warn("presence.dropped (read queue full)");
+}
+
+std::vector<PresenceView> ChatService::presence_views(const std::vector<UserId>& users) const {
+  std::vector<PresenceView> views;
+  views.reserve(users.size());
+  if (cluster_presence_) {
+    if (auto across = cluster_presence_->lookup(users)) {
+      for (const presence::View& view : *across) views.push_back({to_status(view.state), view.last_seen_ms});
+      return views;
+    }
+  }
+  // One node, or the directory is unreachable: what this node knows.
+  const std::int64_t now = wall_clock_ms();
+  for (UserId user : users) {
+    const auto view = presence_.view(user, now);
+    views.push_back({view.status, view.last_seen_ms});
+  }
+  return views;
+}
+
+void ChatService::start_cluster_presence() {
+  ClusterPresence::Hooks hooks;
+  hooks.read = [this](std::function<void(store::ReadTxn*)> task) { return readers_->submit(std::move(task)); };
+  hooks.after = [this](int delay_ms, std::function<void()> task) { poster_.post_after(0, delay_ms, std::move(task)); };
+  hooks.deliver = [this](SharedPresenceBatch batch) {
+    for (unsigned i = 0; i < poster_.thread_count(); ++i)
+      poster_.post(i, [this, i, batch] { hub(i).deliver_presence(*batch); });
+  };
+  hooks.store_last_seen = [this](std::vector<std::pair<UserId, std::int64_t>> offline) {
+    if (!submit_write(std::make_unique<LastSeenOp>(*this, std::move(offline))))
+      spdlog::warn("presence.last_seen_dropped (write queue full)");
+  };
+  hooks.local_states = [this] {
+    std::vector<presence::Report> reports;
+    for (const auto& [user, status] : presence_.snapshot(wall_clock_ms()))
+      reports.push_back({user, to_state(status)});
+    return reports;
+  };
+  hooks.local_state = [this](UserId user) { return to_state(presence_.view(user, wall_clock_ms()).status); };
+  cluster_presence_ = std::make_unique<ClusterPresence>(*directory_, *bus_, config_, std::move(hooks));
+  cluster_presence_->start();
 }
 
 }  // namespace parley::chat

@@ -172,23 +172,31 @@ Result<Reply> thread_history(ReadTxn& txn, UserId caller, const protocol::Thread
 }
 
 Result<Reply> presence_get(ReadTxn& txn, UserId caller, const protocol::PresenceGetCmd& cmd,
-                           const PresenceTracker& presence) {
+                           const PresenceLookup& presence) {
   // Presence is visible to the people one shares a direct chat or a group with.
   auto peers = txn.peers(caller);
   std::sort(peers.begin(), peers.end());
-  const std::int64_t now = wall_clock_ms();
+  std::vector<std::optional<store::UserRecord>> users;
+  std::vector<UserId> visible_ids;
+  for (UserId id : cmd.user_ids) {
+    const bool visible = id == caller || std::binary_search(peers.begin(), peers.end(), id);
+    users.push_back(visible ? txn.user(id) : std::nullopt);
+    if (users.back()) visible_ids.push_back(id);
+  }
+  const std::vector<PresenceView> views = presence(visible_ids);  // one lookup for all
+  std::size_t next_view = 0;
   Reply reply;
   JsonWriter w(reply.fields);
   w.key("users").begin_array();
-  for (UserId id : cmd.user_ids) {
+  for (std::size_t i = 0; i < cmd.user_ids.size(); ++i) {
+    const UserId id = cmd.user_ids[i];
     w.begin_object().field("user_id", id);
-    const bool visible = id == caller || std::binary_search(peers.begin(), peers.end(), id);
-    auto user = visible ? txn.user(id) : std::nullopt;
+    const auto& user = users[i];
     if (!user) {
       w.field("status", "unknown").end_object();
       continue;
     }
-    const auto view = presence.view(id, now);
+    const PresenceView view = views[next_view++];
     w.field("status", to_string(view.status));
     const std::int64_t last_seen = view.last_seen_ms > 0 ? view.last_seen_ms : user->last_seen_at_ms;
     const bool online = view.status != PresenceStatus::offline;
@@ -202,7 +210,7 @@ Result<Reply> presence_get(ReadTxn& txn, UserId caller, const protocol::Presence
 }  // namespace
 
 std::optional<Result<Reply>> run_message_read(ReadTxn& txn, UserId caller, const protocol::Command& command,
-                                              const PresenceTracker& presence, std::size_t page_bytes) {
+                                              const PresenceLookup& presence, std::size_t page_bytes) {
   return std::visit(
       [&](const auto& c) -> std::optional<Result<Reply>> {
         using T = std::decay_t<decltype(c)>;

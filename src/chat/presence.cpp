@@ -69,6 +69,15 @@ PresenceTracker::View PresenceTracker::view(UserId user, std::int64_t now_ms) co
   return View{status_of(it->second, now_ms), it->second.last_seen_ms};
 }
 
+std::vector<std::pair<UserId, PresenceStatus>> PresenceTracker::snapshot(std::int64_t now_ms) const {
+  std::lock_guard lock(mutex_);
+  std::vector<std::pair<UserId, PresenceStatus>> out;
+  out.reserve(users_.size());
+  for (const auto& [user, state] : users_)
+    if (!state.sessions.empty()) out.emplace_back(user, status_of(state, now_ms));
+  return out;
+}
+
 std::vector<PresenceTracker::Change> PresenceTracker::take_changes(std::int64_t now_ms) {
   std::lock_guard lock(mutex_);
   // Lapsed heartbeats change a status without any event: look at everyone online or away.

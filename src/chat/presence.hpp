@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <unordered_map>
@@ -24,6 +25,15 @@ inline const char* to_string(PresenceStatus status) {
   }
   return "offline";
 }
+
+// What presence.get asks: the status of each user, in the order given (one node: the tracker;
+// a cluster: the directory shared by the nodes).
+class PresenceTracker;
+struct PresenceView {
+  PresenceStatus status = PresenceStatus::offline;
+  std::int64_t last_seen_ms = 0;  // 0 = not known here (the stored last seen applies)
+};
+using PresenceLookup = std::function<std::vector<PresenceView>(const std::vector<UserId>& users)>;
 
 class PresenceTracker {
  public:
@@ -48,6 +58,8 @@ class PresenceTracker {
   bool shares_last_seen(UserId user) const;
 
   View view(UserId user, std::int64_t now_ms) const;
+  // This node's status of every user with a session here (cluster mode reports it).
+  std::vector<std::pair<UserId, PresenceStatus>> snapshot(std::int64_t now_ms) const;
   // The users whose visible status changed since the last call (heartbeats that lapsed count).
   std::vector<Change> take_changes(std::int64_t now_ms);
 

@@ -243,7 +243,7 @@ void ChatService::run_read(const Identity& caller, protocol::Command&& command, 
           else if constexpr (std::is_same_v<T, protocol::UserGetCmd>) return user_get(*txn, c);
           else if constexpr (std::is_same_v<T, protocol::UsersGetCmd>) return users_get(*txn, c);
           else {
-            if (auto result = run_message_read(*txn, user, command, presence_, page_bytes)) return std::move(*result);
+            if (auto result = run_message_read(*txn, user, command, presence_lookup_, page_bytes)) return std::move(*result);
             return make_error(ErrorCode::internal, "command has no handler");
           }
         },

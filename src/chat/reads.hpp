@@ -32,7 +32,7 @@ void write_events_with_state(JsonWriter& w, store::ReadTxn& txn, ConversationId 
 // Runs the per-message and live-feature reads (receipts.get, message.edits, reactions.get,
 // pins.list, thread.history, presence.get); nullopt if `command` is not one of them.
 std::optional<Result<Reply>> run_message_read(store::ReadTxn& txn, UserId caller, const protocol::Command& command,
-                                              const PresenceTracker& presence, std::size_t page_bytes);
+                                              const PresenceLookup& presence, std::size_t page_bytes);
 
 // How many events, taken from the front (or the back), fit in `budget` bytes; at least one.
 std::size_t events_fitting(const std::vector<store::EventRecord>& events, std::size_t budget, bool from_back);

@@ -109,7 +109,7 @@ bool ChatService::on_request(gateway::HttpRequest& request, gateway::HttpRespond
                 thread, client = std::move(client)](Result<Identity> identity) mutable {
                  if (!identity) return respond(reply_http(Reply::failure(identity.take_error())));
                  std::int64_t retry_after_ms = 0;
-                 if (!user_requests_.take(static_cast<std::uint64_t>(identity->user_id), monotonic_ms(), retry_after_ms))
+                 if (!admit_user_request(identity->user_id, retry_after_ms))
                    return respond(reply_http(Reply::rate_limited(
                        "too many requests from this user (limits.user_requests_per_second)", retry_after_ms)));
                  touch_token(*identity);

@@ -15,6 +15,7 @@
 #include "auth/passwords.hpp"
 #include "chat/chat_op.hpp"
 #include "chat/cluster.hpp"
+#include "chat/cluster_presence.hpp"
 #include "chat/reads.hpp"
 #include "chat/serialize.hpp"
 #include "core/clock.hpp"
@@ -156,7 +157,8 @@ ChatService::ChatService(const Config& config, gateway::ThreadPoster& poster)
                          config.auth.jwt_max_lifetime_s),
       guards_(std::make_unique<AccountGuards>(config.auth)),
       user_requests_(config.limits.user_requests_per_second, config.limits.user_requests_burst),
-      presence_(config_.presence) {
+      presence_(config_.presence),
+      presence_lookup_([this](const std::vector<UserId>& users) { return presence_views(users); }) {
   store::EngineOptions options;
   options.url = config.store_url();
   options.synchronous_full = config.store.sqlite_synchronous != "normal";
@@ -168,6 +170,17 @@ ChatService::ChatService(const Config& config, gateway::ThreadPoster& poster)
   options.statement_timeout_ms = config.store.postgres_statement_timeout_ms;
   options.start_timeout_s = config.store.postgres_start_timeout_s;
   engine_ = store::open_engine(options);
+  // The directory's URL is checked before the bus waits for NATS: a typo fails at once.
+  if (!config.directory.url.empty()) {
+    presence::Options directory_options;
+    directory_options.url = config.directory.url;
+    directory_options.key_prefix = config.directory.key_prefix;
+    directory_options.timeout_ms = config.directory.timeout_ms;
+    auto directory = presence::open_directory(directory_options);
+    if (!directory) throw std::runtime_error(directory.error().message);
+    directory_ = std::move(*directory);
+    spdlog::info("directory.open {}", directory_->describe());
+  }
   if (!config.bus.url.empty()) {
     bus::Options bus_options;
     bus_options.url = config.bus.url;
@@ -219,6 +232,7 @@ void ChatService::stop() {
   accepting_.store(false);
   ready_.store(false);
   committer_->stop();  // commits what is queued; its deliveries are posted to the I/O threads
+  if (cluster_presence_) cluster_presence_->stop();
   if (cluster_) cluster_->stop();
   readers_->stop();
   stop_hash_pool();
@@ -245,6 +259,7 @@ void ChatService::start_cluster() {
   cluster_ = std::make_unique<ClusterRelay>(*bus_, config_.bus, static_cast<unsigned>(config_.server.node_id),
                                             std::move(hooks));
   cluster_->start();
+  start_cluster_presence();
   committer_->set_batch_hooks({[this](Pos start) { cluster_->local_begun(start); }, [this] { cluster_->local_failed(); }});
 }
 
@@ -265,6 +280,7 @@ std::string ChatService::metrics_text() const {
   metric("parley_events_committed_total", "counter", "conversation events stored and fanned out",
          events_committed_.load(std::memory_order_relaxed));
   if (cluster_) out += cluster_->metrics_text();
+  if (cluster_presence_) out += cluster_presence_->metrics_text();
   if (metrics_source_) out += metrics_source_();
   return out;
 }
@@ -288,7 +304,10 @@ void ChatService::on_close(gateway::Session& session) {
     if (auto it = session_counts_.find(state.user_id); it != session_counts_.end() && --it->second <= 0)
       session_counts_.erase(it);
   }
-  if (const UserId user = state.user_id) presence_.session_ended(user, session.id(), wall_clock_ms());
+  if (const UserId user = state.user_id) {
+    presence_.session_ended(user, session.id(), wall_clock_ms());
+    if (cluster_presence_) cluster_presence_->remove_session(user, session.id());
+  }
   hub(session.thread_index()).remove_session(session);
 }
 
@@ -332,7 +351,7 @@ void ChatService::on_text(gateway::Session& session, std::string_view json) {
   }
   // One budget per user across all its sessions and REST: many sessions do not multiply it.
   std::int64_t retry_after_ms = 0;
-  if (!user_requests_.take(static_cast<std::uint64_t>(state.user_id), monotonic_ms(), retry_after_ms)) {
+  if (!admit_user_request(state.user_id, retry_after_ms)) {
     session.send_text(reply_frame_json(
         Reply::rate_limited("too many requests from this user (limits.user_requests_per_second)", retry_after_ms),
         request_id));
@@ -362,6 +381,12 @@ void ChatService::run_command(gateway::Session* session, const Identity& caller,
     return;
   }
   run_read(caller, std::move(command), std::move(target));
+}
+
+bool ChatService::admit_user_request(UserId user, std::int64_t& retry_after_ms) {
+  const std::int64_t now = monotonic_ms();
+  if (!user_requests_.take(static_cast<std::uint64_t>(user), now, retry_after_ms)) return false;
+  return !cluster_presence_ || cluster_presence_->admit_request(user, now, retry_after_ms);
 }
 
 bool ChatService::submit_write(std::unique_ptr<ChatOp> op) {
@@ -435,27 +460,55 @@ void ChatService::finish_hello(SessionId session_id, unsigned thread, const std:
     session->close(gateway::close_code::auth_failed, error_code_name(code));
     return;
   }
+  if (!cluster_presence_) return admit_session(session_id, thread, request_id, *identity);
+  // The cluster-wide cap first (a directory round trip, off this thread); the hello stays in
+  // progress meanwhile, so the session can send nothing else.
+  state.hello_in_progress = true;
+  cluster_presence_->add_session(
+      identity->user_id, session_id, [this, session_id, thread, request_id, identity = *identity](bool admitted) {
+        poster_.post(thread, [this, session_id, thread, request_id, identity, admitted] {
+          gateway::Session* session = hub(thread).find_session(session_id);
+          if (!session || !session->is_open()) {
+            if (admitted) cluster_presence_->remove_session(identity.user_id, session_id);
+            return;
+          }
+          chat_session(*session).hello_in_progress = false;
+          if (admitted) return admit_session(session_id, thread, request_id, identity);
+          session->send_text(reply_frame_json(
+              Reply::failure(ErrorCode::limit_reached,
+                             "this user has the most sessions allowed (limits.max_sessions_per_user)"),
+              request_id));
+          session->close(gateway::close_code::auth_failed, error_code_name(ErrorCode::limit_reached));
+        });
+      });
+}
+
+void ChatService::admit_session(SessionId session_id, unsigned thread, const std::string& request_id,
+                                const Identity& identity) {
+  gateway::Session* session = hub(thread).find_session(session_id);
+  ChatSession& state = chat_session(*session);
   {
     std::lock_guard lock(session_counts_mutex_);
-    int& sessions = session_counts_[identity->user_id];
+    int& sessions = session_counts_[identity.user_id];
     if (sessions >= config_.limits.max_sessions_per_user) {
-      if (sessions == 0) session_counts_.erase(identity->user_id);
+      if (sessions == 0) session_counts_.erase(identity.user_id);
       session->send_text(reply_frame_json(
           Reply::failure(ErrorCode::limit_reached, "this user has the most sessions allowed (limits.max_sessions_per_user)"),
           request_id));
       session->close(gateway::close_code::auth_failed, error_code_name(ErrorCode::limit_reached));
+      if (cluster_presence_) cluster_presence_->remove_session(identity.user_id, session_id);
       return;
     }
     ++sessions;
     state.counted = true;
   }
-  state.user_id = identity->user_id;
-  state.token_id = identity->token_id;
-  state.token_issued_at_s = identity->issued_at_s;
-  session->mark_authenticated(identity->expires_at_s * 1000);
-  touch_token(*identity);
-  presence_.session_started(identity->user_id, session_id, wall_clock_ms());
-  const UserId user = identity->user_id;
+  state.user_id = identity.user_id;
+  state.token_id = identity.token_id;
+  state.token_issued_at_s = identity.issued_at_s;
+  session->mark_authenticated(identity.expires_at_s * 1000);
+  touch_token(identity);
+  presence_.session_started(identity.user_id, session_id, wall_clock_ms());
+  const UserId user = identity.user_id;
   auto ready = [this, session_id, thread, request_id, user](Pos cursor) {
     gateway::Session* s = hub(thread).find_session(session_id);
     if (!s) return;

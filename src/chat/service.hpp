@@ -20,6 +20,7 @@
 
 #include "auth/tokens.hpp"
 #include "bus/bus.hpp"
+#include "presence/directory.hpp"
 #include "chat/hub.hpp"
 #include "chat/message_ops.hpp"
 #include "chat/presence.hpp"
@@ -36,6 +37,7 @@ namespace parley::chat {
 
 class ChatOp;
 class ClusterRelay;
+class ClusterPresence;
 
 // An authenticated caller.
 struct Identity {
@@ -122,6 +124,11 @@ class ChatService final : public gateway::SessionHandler, public gateway::HttpHa
   bool submit_write(std::unique_ptr<ChatOp> op);
   void on_batch_committed(store::Committer::Batch& batch, Pos start_pos, Pos committed_pos);
   void start_cluster();
+  void start_cluster_presence();  // live.cpp
+  // The per-user request rate (one node's bucket, and the cluster's total in cluster mode).
+  bool admit_user_request(UserId user, std::int64_t& retry_after_ms);
+  // The second half of a hello, once the session caps admitted it.
+  void admit_session(SessionId session_id, unsigned thread, const std::string& request_id, const Identity& identity);
   void handle_hello(gateway::Session& session, protocol::HelloCmd&& hello, const std::string& request_id);
   void finish_hello(SessionId session_id, unsigned thread, const std::string& request_id, Result<Identity> identity);
 
@@ -138,6 +145,7 @@ class ChatService final : public gateway::SessionHandler, public gateway::HttpHa
   // Shows a typing indicator to the subscribers on every I/O thread of this node.
   void fan_out_typing(ConversationId conversation, UserId user, bool started);
   void presence_tick();
+  std::vector<PresenceView> presence_views(const std::vector<UserId>& users) const;
 
   // --- writes (write_ops.cpp) ---
   std::unique_ptr<ChatOp> make_write_op(const Identity& caller, protocol::Command&& command, ReplyTarget& target);
@@ -196,6 +204,8 @@ class ChatService final : public gateway::SessionHandler, public gateway::HttpHa
   // Cluster mode (bus.url set): the bus to the other nodes and what orders their batches with ours.
   std::unique_ptr<bus::Bus> bus_;
   std::unique_ptr<ClusterRelay> cluster_;
+  std::unique_ptr<presence::Directory> directory_;
+  std::unique_ptr<ClusterPresence> cluster_presence_;
   std::vector<std::unique_ptr<Hub>> hubs_;
   std::vector<std::unique_ptr<protocol::FrameParser>> parsers_;
 
@@ -254,6 +264,7 @@ class ChatService final : public gateway::SessionHandler, public gateway::HttpHa
   };
   std::vector<std::unique_ptr<LiveState>> live_;
   PresenceTracker presence_;
+  PresenceLookup presence_lookup_;  // presence.get: this node's tracker, or the cluster's directory
 
   std::function<std::string()> metrics_source_;
   std::atomic<std::uint64_t> events_committed_{0};

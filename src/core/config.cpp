@@ -219,6 +219,10 @@ const std::vector<Setting>& settings() {
       PARLEY_TEXT(bus, subject_prefix, "first token of every bus subject (clusters sharing one NATS need different prefixes)"),
       PARLEY_INT(bus, gap_wait_ms, 1, 60000, "a missing commit position waits this long for the bus before it is read from the store"),
       PARLEY_INT(bus, probe_ms, 10, 60000, "how often the store's newest commit position is checked against what this node delivered (finds batches a dead node committed but never published)"),
+      PARLEY_TEXT(directory, url, "what the nodes of a cluster share about connected users (presence, the session cap, the request rate): empty = a single node; redis://[:PASSWORD@]HOST:PORT[/DB] = a Redis server (needed with bus.url)"),
+      PARLEY_TEXT(directory, key_prefix, "first part of every Redis key (clusters sharing one Redis need different prefixes)"),
+      PARLEY_INT(directory, timeout_ms, 10, 60000, "longest wait for Redis on one round trip or connect; beyond, the call fails and is retried later"),
+      PARLEY_INT(directory, sync_ms, 10, 10000, "how often a node adds its users' request counts to Redis and reads the cluster's totals (limits.user_requests_per_second across nodes holds within this delay)"),
       PARLEY_INT(presence, heartbeat_ms, 100, 3600000, "clients should ping this often (announced in the hello reply)"),
       PARLEY_INT(presence, ttl_ms, 100, kDay_ms, "a session with no ping for this long no longer counts as online"),
       PARLEY_INT(presence, batch_ms, 10, 60000, "presence changes are gathered and sent at most this often; lapsed heartbeats are noticed at this interval too"),
@@ -247,6 +251,10 @@ std::string check_combinations(const Config& c) {
     return "bus.url needs a store shared by every node: set store.url to a postgresql:// URL";
   if (!c.bus.url.empty() && c.auth.secret.empty())
     return "bus.url needs auth.secret, the same on every node (a client's token is checked by whichever node it reaches)";
+  if (c.bus.url.empty() != c.directory.url.empty())
+    return "bus.url and directory.url are set together: a cluster needs both (NATS between nodes, Redis for presence, session caps and rate limits)";
+  if (c.directory.key_prefix.empty() || c.directory.key_prefix.find_first_of(" \t\r\n") != std::string::npos)
+    return "directory.key_prefix must be non-empty, without spaces";
   if (c.bus.subject_prefix.empty() || c.bus.subject_prefix.find_first_of(" .*>\t\r\n") != std::string::npos)
     return "bus.subject_prefix must be one non-empty NATS token (no spaces, '.', '*' or '>')";
   return {};

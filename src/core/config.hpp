@@ -125,10 +125,20 @@ struct BusConfig {
   int probe_ms = 250;            // how often the store's newest position is compared with what was delivered
 };
 
+// Cluster mode: what the nodes share about connected users (presence across nodes, the
+// per-user session cap and rate limit), in Redis.
+struct DirectoryConfig {
+  std::string url;               // empty = one node; "redis://[:password@]host:port[/db]"
+  std::string key_prefix = "parley";  // Redis keys start with "PREFIX:" (clusters sharing a Redis)
+  int timeout_ms = 1000;         // per Redis round trip (and connect)
+  int sync_ms = 100;             // request counts are exchanged this often (the cross-node rate limit's reaction time)
+};
+
 struct Config {
   ServerConfig server;
   StoreConfig store;
   BusConfig bus;
+  DirectoryConfig directory;
   AuthConfig auth;
   LimitsConfig limits;
   PresenceConfig presence;

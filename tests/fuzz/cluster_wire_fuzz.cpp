@@ -32,5 +32,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const std::string again = parley::chat::wire::encode_typing(*typing);
     check(again.size() == input.size());
   }
+  if (auto presence = parley::chat::wire::decode_presence(input))  // one spelling per message
+    check(parley::chat::wire::encode_presence(*presence) == input);
   return 0;
 }

@@ -9,6 +9,7 @@ programs. Waits are bounded and say what they waited for.
 
 CLI (state in DIR/cluster.json; logs and data stay in DIR unless `down --wipe`):
     python3 tests/integration/cluster.py up --nodes 3 --dir var/cluster [--port 8080] [--parleyd PATH]
+                                            [--node-arg ARG ...]   (extra parleyd flags for every node)
     python3 tests/integration/cluster.py status --dir var/cluster
     python3 tests/integration/cluster.py down --dir var/cluster [--wipe]
 """
@@ -17,6 +18,7 @@ import json
 import os
 import pwd
 import secrets
+import shlex
 import shutil
 import signal
 import socket
@@ -778,7 +780,7 @@ class ParleyNode(_NodeBase):
         self.defaults = [] if defaults is None else list(defaults)
         self.args = ["--server.node_id", str(node_id), "--store.url", store_url, "--bus.url", bus_url]
         if redis_url:
-            self.args += ["--redis.url", redis_url]
+            self.args += ["--directory.url", redis_url]
         self.args += ["--server.metrics_listen", f"127.0.0.1:{self.metrics_port}", *args]
 
     @property
@@ -951,9 +953,7 @@ class LocalCluster:
 
     def add_node(self, node_id, wait=True, timeout=60.0):
         node = ParleyNode(node_id, os.path.join(self.dir, f"node-{node_id}"), self.postgres.url(self.database),
-                          # Redis runs for the next step of the cluster work (presence and limits
-                          # across nodes); parleyd does not take a redis.url yet.
-                          self.bus_url(node_id), None, args=self.node_args, defaults=self.node_defaults,
+                          self.bus_url(node_id), self.redis.url, args=self.node_args, defaults=self.node_defaults,
                           binary=self.parleyd, env={"PARLEY_AUTH_SECRET": self.secret})
         self.nodes.append(node)
         node.launch()
@@ -1214,6 +1214,8 @@ def cli_up(args):
     if not os.access(parleyd, os.X_OK):
         sys.exit(f"cluster: no parleyd at {parleyd} (build it: ./scripts/build.sh)")
     cluster = LocalCluster(directory, parleyd=parleyd, front_port=port, state_path=state_path)
+    for value in args.node_arg:  # appended to the defaults (trusted_proxies, drain_ms)
+        cluster.node_args += shlex.split(value)
     print(f"starting in {directory}: {cluster.nats_servers} NATS servers, Redis, PostgreSQL primary + standby, "
           f"{args.nodes} parleyd node(s), HAProxy", flush=True)
     try:
@@ -1291,6 +1293,9 @@ def main(argv=None):
     up.add_argument("--port", type=int, default=None, help="HAProxy's front port (default 8080)")
     up.add_argument("--parleyd", default=None, help="the parleyd binary (default build/src/app/parleyd)")
     up.add_argument("--timeout", type=float, default=90.0, help="seconds allowed for each component to be ready")
+    up.add_argument("--node-arg", action="append", default=[], metavar="ARG",
+                    help="extra parleyd arguments for every node (repeatable; split like a shell line, so "
+                         "--node-arg '--auth.admin_token T' or --node-arg=--auth.admin_token --node-arg=T)")
     status = sub.add_parser("status")
     status.add_argument("--dir", default="var/cluster")
     down = sub.add_parser("down")

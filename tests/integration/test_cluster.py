@@ -1,9 +1,12 @@
 """Cluster mode: several parleyd nodes sharing one PostgreSQL database, joined by a real NATS
-cluster (three nats-server processes with routes). Each test spreads its users over the nodes:
-what one user does on one node, the others see live on theirs. Also the faults the bus cannot
-hide by itself: the bus down (batches still arrive, read from the store), a node killed while it
-commits (every acked message still reaches everyone live). Runs once, in the SQLite pass of
+cluster (three nats-server processes with routes) and sharing one real Redis (presence, session
+caps, request rates). Each test spreads its users over the nodes: what one user does on one node,
+the others see live on theirs. Also the faults the bus cannot hide by itself: the bus down
+(batches still arrive, read from the store), a node killed while it commits (every acked message
+still reaches everyone live), a node killed with users online (they go offline for everyone),
+Redis down and back. Runs once, in the SQLite pass of
 scripts/test.sh (these tests bring their own PostgreSQL database and NATS servers)."""
+import subprocess
 import threading
 import time
 import uuid
@@ -12,7 +15,7 @@ import pytest
 import requests
 
 import postgres
-from cluster import NatsCluster
+from cluster import NatsCluster, RedisServer
 from harness import HIGH_RATE, Client, ParleyServer, ProtocolError, assert_gap_free, by_conversation
 
 pytestmark = pytest.mark.skipif(postgres.engine() == "postgres",
@@ -28,14 +31,23 @@ def nats(tmp_path_factory):
     servers.cleanup()
 
 
+@pytest.fixture(scope="module")
+def redis(tmp_path_factory):
+    server = RedisServer(str(tmp_path_factory.mktemp("redis")))
+    yield server
+    server.cleanup()
+
+
 class Cluster:
     """N parleyd nodes on one fresh database and the module's NATS cluster; node i (1-based)
     connects to NATS server (i-1) % 3 first, so the nodes' batches cross NATS routes."""
 
-    def __init__(self, nats, count, *args):
+    def __init__(self, nats, redis, count, *args):
         pg = postgres.shared_server()
         self.store_url = pg.url(pg.create_database())
         self.nats = nats
+        self.redis = redis
+        self.key_prefix = "t" + uuid.uuid4().hex[:12]  # each test's cluster has its own keys in the shared Redis
         self.args = args
         self.nodes = []
         for node_id in range(1, count + 1):
@@ -48,6 +60,7 @@ class Cluster:
         first = (node_id - 1) % len(urls)
         bus = ",".join(urls[first:] + urls[:first])
         return ParleyServer("--store.url", self.store_url, "--bus.url", bus, "--server.node_id", str(node_id),
+                            "--directory.url", self.redis.url, "--directory.key_prefix", self.key_prefix,
                             "--auth.secret", SECRET, *HIGH_RATE, *self.args, *extra)
 
     def __getitem__(self, i):
@@ -59,11 +72,11 @@ class Cluster:
 
 
 @pytest.fixture
-def make_cluster(nats):
+def make_cluster(nats, redis):
     made = []
 
     def make(count=3, *args):
-        c = Cluster(nats, count, *args)
+        c = Cluster(nats, redis, count, *args)
         made.append(c)
         return c
 
@@ -262,6 +275,175 @@ def test_a_second_node_with_the_same_id_refuses_to_start(make_cluster):
     twin.cleanup()
 
 
+def presence_of(client, user_id, status, timeout=10):
+    """Waits for a presence frame that gives `user_id` this status; returns that entry."""
+    deadline = time.time() + timeout
+    while True:
+        for f in client.frames:
+            if f.get("type") == "presence":
+                for u in f["users"]:
+                    if u["user_id"] == user_id and u["status"] == status:
+                        client.frames.remove(f)
+                        return u
+        remaining = deadline - time.time()
+        if remaining <= 0:
+            raise ProtocolError(f"user {user_id} never became {status}: "
+                                f"{[f for f in client.frames if f.get('type') == 'presence']}")
+        try:
+            client.recv_frame(timeout=min(remaining, 1))
+        except Exception:
+            pass
+
+
+def redis_hash(cluster, key):
+    out = subprocess.run(["redis-cli", "-p", str(cluster.redis.port), "--raw", "HGETALL",
+                          f"{cluster.key_prefix}:{key}"], capture_output=True, text=True, timeout=10).stdout.split()
+    return dict(zip(out[::2], out[1::2]))
+
+
+def wait_for_redis(cluster, predicate, timeout=15):
+    assert postgres.wait_until(predicate, timeout=timeout), "Redis never showed the expected entry"
+
+
+def statuses(client, user_id):
+    return [u["status"] for f in client.frames if f.get("type") == "presence" for u in f["users"]
+            if u["user_id"] == user_id]
+
+
+PRESENCE_FAST = ("--presence.ttl_ms", "1500", "--presence.batch_ms", "100", "--presence.heartbeat_ms", "500")
+
+
+def test_presence_is_one_status_across_nodes(make_cluster):
+    c = make_cluster(3, *PRESENCE_FAST)
+    alice, bob = c[0].register(), c[1].register()
+    a = on(c[0], alice)
+    a.send_text(to_user_id=bob.id, text="peer")
+    # Bob comes online on node 2: Alice, on node 1, hears it and presence.get agrees on every node.
+    b2 = on(c[1], bob)
+    presence_of(a, bob.id, "online")
+    for node in c.nodes:
+        s = on(node, alice)
+        assert s.ok("presence.get", user_ids=[bob.id])["users"][0]["status"] == "online"
+        s.close()
+    # A second device on node 3, the first one leaves: still online, no offline in between.
+    b3 = on(c[2], bob)
+    b3.ok("ping")
+    # Node 3 reports within presence.batch_ms; node 2 withdraws a window later than it would
+    # report. Waiting for node 3's entry in Redis (src/presence/README.md) takes the race out.
+    wait_for_redis(c, lambda: "n3" in redis_hash(c, f"pres:{bob.id}"))
+    b2.close()
+    b3.ok("presence.set", status="away")
+    presence_of(a, bob.id, "away")  # the next change Alice hears is "away", not "offline"
+    assert "offline" not in statuses(a, bob.id)
+    b3.ok("presence.set", status="online")
+    presence_of(a, bob.id, "online")
+    # The last device leaves: offline everywhere, with the last seen time, stored.
+    before = int(time.time() * 1000)
+    b3.close()
+    gone = presence_of(a, bob.id, "offline")
+    assert gone["last_seen"] >= before - 5000
+    view = on(c[2], alice).ok("presence.get", user_ids=[bob.id])["users"][0]
+    assert view["status"] == "offline" and view["last_seen"] == gone["last_seen"]
+
+
+def test_users_of_a_killed_node_go_offline_for_everyone(make_cluster):
+    c = make_cluster(2, *PRESENCE_FAST)
+    alice, bob = c[0].register(), c[1].register()
+    a = on(c[0], alice)
+    a.send_text(to_user_id=bob.id, text="peer")
+    b = on(c[1], bob)
+    presence_of(a, bob.id, "online")
+    killed_at = time.time()
+    c[1].kill9()
+    # Node 2 no longer reports bob; its entry expires (presence.ttl_ms) and node 1's sweep
+    # announces him offline.
+    presence_of(a, bob.id, "offline", timeout=15)
+    assert time.time() - killed_at >= 1.0  # not before node 2's last report could have expired
+    assert c[0].metric("parley_presence_swept_total") >= 1
+    b.close()
+
+
+def test_the_session_cap_holds_across_nodes(make_cluster):
+    c = make_cluster(3, "--limits.max_sessions_per_user", "2")
+    bob = c[0].register()
+    first, second = on(c[0], bob), on(c[1], bob)
+    third = Client(c[2], hello=False)
+    reply = third.request("hello", token=bob.token)
+    assert reply["type"] == "error" and reply["code"] == "limit_reached", reply
+    assert third.wait_close() == 4003
+    assert c[2].metric("parley_cluster_sessions_refused_total") == 1
+    # A session that ends frees its place at once, on any node.
+    first.close()
+    deadline = time.time() + 10
+    while True:
+        s = Client(c[2], hello=False)
+        reply = s.request("hello", token=bob.token)
+        if reply["type"] == "ok":
+            break
+        assert time.time() < deadline, reply
+        time.sleep(0.1)
+    second.ok("ping")
+
+
+def test_a_killed_nodes_sessions_stop_counting_against_the_cap(make_cluster):
+    c = make_cluster(2, "--limits.max_sessions_per_user", "1", *PRESENCE_FAST)
+    bob = c[0].register()
+    on(c[1], bob)
+    refused = Client(c[0], hello=False).request("hello", token=bob.token)
+    assert refused["code"] == "limit_reached"
+    c[1].kill9()
+    # Its registration expires after presence.ttl_ms.
+    deadline = time.time() + 15
+    while Client(c[0], hello=False).request("hello", token=bob.token)["type"] != "ok":
+        assert time.time() < deadline, "the dead node's session still counts"
+        time.sleep(0.2)
+
+
+def test_the_request_rate_holds_across_nodes(make_cluster):
+    # Each node alone would admit the burst (30) of its own bucket: three nodes, 90. Across the
+    # cluster a user gets about one burst plus the rate, wherever it sends.
+    c = make_cluster(3, "--limits.user_requests_per_second", "1", "--limits.user_requests_burst", "30")
+    bob = c[0].register()
+    s1, s2, s3 = on(c[0], bob), on(c[1], bob), on(c[2], bob)
+    for s in (s1, s2):
+        for k in range(30):
+            s.send_json({"type": "conversations.list", "id": f"b{k}"})
+        replies = [s.recv_frame() for _ in range(30)]
+        assert [r["type"] for r in replies].count("ok") == 30  # within each node's own burst
+    # Node 3's bucket is full, yet once it has heard the cluster's total it refuses.
+    refused = None
+    for k in range(29):
+        reply = s3.request("conversations.list")
+        if reply["type"] == "error":
+            refused = reply
+            break
+        time.sleep(0.05)
+    assert refused and refused["code"] == "rate_limited" and refused["retry_after_ms"] > 0, refused
+    assert c[2].metric("parley_cluster_requests_refused_total") >= 1
+
+
+def test_with_redis_down_the_cluster_keeps_chatting_and_presence_returns(make_cluster, redis):
+    c = make_cluster(2, *PRESENCE_FAST)
+    alice, bob = c[0].register(), c[1].register()
+    a = on(c[0], alice)
+    conversation = a.send_text(to_user_id=bob.id, text="peer")["conversation_id"]
+    redis.stop()
+    try:
+        # Sign-in, messages and presence.get still work (each node alone: its own caps, rates,
+        # and what it knows of presence).
+        b = on(c[1], bob)
+        a.send_text(conversation, text="redis down")
+        b.wait_events(lambda e: e.get("text") == "redis down")
+        assert a.ok("presence.get", user_ids=[bob.id])["users"][0]["status"] in ("online", "offline")
+        assert postgres.wait_until(lambda: c[1].metric("parley_directory_up") == 0, timeout=10)
+    finally:
+        redis.start()
+    # Back: node 2 reports bob again (every presence.ttl_ms / 3) and node 1 hears him online.
+    presence_of(a, bob.id, "online", timeout=15)
+    assert a.ok("presence.get", user_ids=[bob.id])["users"][0]["status"] == "online"
+    assert postgres.wait_until(lambda: c[1].metric("parley_directory_up") == 1, timeout=10)
+
+
 def test_cluster_settings_are_checked(tmp_path):
     # A bus needs a shared store and a shared token key.
     s = ParleyServer("--bus.url", "nats://127.0.0.1:1", "--auth.secret", SECRET)
@@ -274,4 +456,16 @@ def test_cluster_settings_are_checked(tmp_path):
     with pytest.raises(RuntimeError) as refused:
         s.start()
     assert "bus.url needs auth.secret" in str(refused.value)
+    s.cleanup()
+    s = ParleyServer("--bus.url", "nats://127.0.0.1:1", "--store.url", pg.url(pg.create_database()),
+                     "--auth.secret", SECRET)
+    with pytest.raises(RuntimeError) as refused:
+        s.start()
+    assert "bus.url and directory.url are set together" in str(refused.value)
+    s.cleanup()
+    s = ParleyServer("--bus.url", "nats://127.0.0.1:1", "--store.url", pg.url(pg.create_database()),
+                     "--auth.secret", SECRET, "--directory.url", "redis://127.0.0.1:1/x")
+    with pytest.raises(RuntimeError) as refused:
+        s.start()
+    assert "directory.url: " in str(refused.value)
     s.cleanup()

@@ -278,7 +278,7 @@ if not 1 <= int(opts.get("--server.node_id", "0")) <= 1023: problems.append("nod
 if "target_session_attrs=read-write" not in opts.get("--store.url", "") or "," not in opts["--store.url"]:
     problems.append("store.url")
 if len(opts.get("--bus.url", "").split(",")) != 3: problems.append("bus.url")
-if not opts.get("--redis.url", "redis://127.0.0.1:").startswith("redis://127.0.0.1:"): problems.append("redis.url")
+if not opts.get("--directory.url", "").startswith("redis://127.0.0.1:"): problems.append("directory.url")
 if len(os.environ.get("PARLEY_AUTH_SECRET", "")) < 32: problems.append("PARLEY_AUTH_SECRET")
 if problems:
     print("bad flags:", problems, args, flush=True)

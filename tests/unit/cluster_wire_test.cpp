@@ -102,5 +102,33 @@ TEST(ClusterWireTest, TypingRoundTrip) {
   EXPECT_FALSE(wire::decode_typing(bytes.substr(0, bytes.size() - 1)).has_value());
 }
 
+TEST(ClusterWireTest, PresenceRoundTripAndStrictDecoding) {
+  wire::Presence sent{7, {}};
+  sent.changes.push_back(PresenceChange{11, "offline", 1700000000123, {1, 2, 3}, 42});
+  sent.changes.push_back(PresenceChange{12, "away", 0, {}, 1});
+  sent.changes.push_back(PresenceChange{13, "online", 0, {9}, 1700000000000000});
+  const std::string bytes = wire::encode_presence(sent);
+  auto got = wire::decode_presence(bytes);
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(got->node_id, 7u);
+  ASSERT_EQ(got->changes.size(), 3u);
+  for (std::size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(got->changes[i].user_id, sent.changes[i].user_id);
+    EXPECT_EQ(got->changes[i].status, sent.changes[i].status);
+    EXPECT_EQ(got->changes[i].last_seen_ms, sent.changes[i].last_seen_ms);
+    EXPECT_EQ(got->changes[i].audience, sent.changes[i].audience);
+    EXPECT_EQ(got->changes[i].version, sent.changes[i].version);
+  }
+  for (std::size_t n = 0; n < bytes.size(); ++n)
+    EXPECT_FALSE(wire::decode_presence(std::string_view(bytes).substr(0, n)).has_value()) << "prefix of " << n;
+  EXPECT_FALSE(wire::decode_presence(bytes + "x").has_value());
+  EXPECT_FALSE(wire::decode_presence(wire::encode_typing({1, 2, 3, true})).has_value());
+  EXPECT_FALSE(wire::decode_typing(bytes).has_value());
+  // A status byte past "online" is refused (offset: version, kind, node, count, user id).
+  std::string bad = bytes;
+  bad[2 + 4 + 4 + 8] = 3;
+  EXPECT_FALSE(wire::decode_presence(bad).has_value());
+}
+
 }  // namespace
 }  // namespace parley::chat
