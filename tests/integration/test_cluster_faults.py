@@ -1,0 +1,247 @@
+"""The whole cluster shape under faults, as clients see it through HAProxy: three parleyd nodes,
+three NATS servers, Redis, PostgreSQL with a synchronous standby (tests/integration/cluster.py,
+the code behind scripts/cluster.sh). Clients behave as docs/protocol.md tells them to: on a
+close they reconnect (through HAProxy, to whichever node it picks), sync from their cursor and
+resend what was not acked with the same client_msg_id.
+
+- A rolling restart of every node under load: nothing acked is lost or doubled, every watcher
+  gets every message, and each client reconnects only because its own node went away (close
+  1001, the documented "reconnect elsewhere").
+- A PostgreSQL failover (the primary dies, the standby is promoted behind the same multi-host
+  URL): the nodes follow, nothing acked is lost (synchronous replication).
+
+Runs once, in the SQLite pass of scripts/test.sh (it brings its own servers)."""
+import os
+import shutil
+import tempfile
+import threading
+import time
+import uuid
+
+import pytest
+import websocket
+
+import postgres
+from cluster import LocalCluster, wait_for
+from harness import HIGH_RATE, Client, ProtocolError
+
+pytestmark = pytest.mark.skipif(postgres.engine() == "postgres",
+                                reason="cluster tests bring their own databases; run once, in the SQLite pass")
+
+GOING_AWAY = 1001
+
+
+@pytest.fixture
+def cluster():
+    # The postgres user must reach the data directories: not under pytest's private tmp_path.
+    base = tempfile.mkdtemp(prefix="parley-faults-")
+    os.chmod(base, 0o755)
+    c = LocalCluster(base, node_args=["--server.trusted_proxies", "127.0.0.1", "--server.drain_ms", "3000",
+                                      *HIGH_RATE])
+    try:
+        c.up(nodes=3)
+        yield c
+    finally:
+        c.down()
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def connect(cluster, user):
+    """A session through HAProxy; retried while no node takes it (all draining, store failing over)."""
+    deadline = time.time() + 30
+    while True:
+        try:
+            return Client(cluster.nodes[0], user.token, url=f"ws://127.0.0.1:{cluster.front_port}/ws", timeout=10)
+        except (OSError, AssertionError, websocket.WebSocketException):  # ProtocolError is an AssertionError
+            if time.time() > deadline:
+                raise
+            time.sleep(0.2)
+
+
+class Chatter:
+    """A user that keeps sending to one conversation through HAProxy, as a real client would:
+    on a lost connection it reconnects and resends its unacked message with the same id."""
+
+    def __init__(self, cluster, user, conversation):
+        self.cluster, self.user, self.conversation = cluster, user, conversation
+        self.acked = {}          # client_msg_id -> seq
+        self.reconnects = []     # close codes that made it reconnect
+        self.errors = []
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+
+    def run(self):
+        try:
+            session = connect(self.cluster, self.user)
+            pending = None
+            while not self.stop.is_set():
+                pending = pending or uuid.uuid4().hex
+                try:
+                    reply = session.request("send", conversation_id=self.conversation, client_msg_id=pending,
+                                            text="m " + pending)
+                except (ProtocolError, OSError, websocket.WebSocketException):
+                    self.reconnects.append(session.close_code)
+                    session = connect(self.cluster, self.user)
+                    continue  # the same client_msg_id again: stored once whatever happened
+                if reply["type"] == "ack":
+                    self.acked[pending] = reply["seq"]
+                    pending = None
+                elif reply.get("code") == "unavailable":
+                    time.sleep(0.1)  # draining or the store failing over: retry the same id
+                else:
+                    self.errors.append(reply)
+                    return
+                time.sleep(0.01)
+            session.close()
+        except Exception as e:  # reported by the test
+            self.errors.append(repr(e))
+
+
+class Watcher:
+    """A member that only listens through HAProxy; after a reconnect it syncs from its cursor."""
+
+    def __init__(self, cluster, user, conversation):
+        self.cluster, self.user, self.conversation = cluster, user, conversation
+        self.seen = {}  # seq -> client_msg_id, from live events and sync
+        self.log = []   # (what, seq range, cursor) around reconnects, for failure messages
+        self.reconnects = []
+        self.errors = []
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+
+    def take(self, events):
+        for e in events:
+            if e.get("conversation_id") == self.conversation and e.get("kind") == "text":
+                self.seen.setdefault(e["seq"], e["text"][2:])
+        return max([e["pos"] for e in events], default=0)
+
+    def take_live(self, session):
+        """Live events the session buffered, also those that came while it waited for a reply."""
+        events, session.events = session.events, []
+        return self.take(events)
+
+    def run(self):
+        try:
+            session = self.session
+            cursor = session.hello_reply["cursor"]
+            while not self.stop.is_set():
+                try:
+                    frame = session.recv_frame(timeout=0.5)
+                except websocket.WebSocketTimeoutException:
+                    continue
+                except (OSError, websocket.WebSocketException):
+                    frame = None
+                if frame is None:
+                    self.reconnects.append(session.close_code)
+                    self.log.append(("closed", session.close_code, max(self.seen, default=0), cursor))
+                    session = connect(self.cluster, self.user)
+                    events, _, _ = session.sync_all(cursor)
+                    cursor = max(cursor, self.take(events), self.take_live(session))
+                    self.log.append(("synced", [e.get("seq") for e in events], session.hello_reply["cursor"],
+                                     session.hello_reply["server"]["node_id"]))
+                    continue
+                cursor = max(cursor, self.take_live(session))
+            # Whatever was committed before the stop and not yet received.
+            events, _, _ = session.sync_all(cursor)
+            self.take(events)
+            self.take_live(session)
+            session.close()
+        except Exception as e:  # reported by the test
+            self.errors.append(repr(e))
+
+
+def start_load(cluster, senders=6):
+    owner = cluster.nodes[0].register()
+    users = [cluster.nodes[i % 3].register() for i in range(senders)]
+    watcher_user = cluster.nodes[2].register()
+    s = Client(cluster.nodes[0], owner.token)
+    group = s.ok("group.create", title="faults", member_ids=[u.id for u in users] + [watcher_user.id])[
+        "conversation"]["id"]
+    s.close()
+    chatters = [Chatter(cluster, u, group) for u in users]
+    watcher = Watcher(cluster, watcher_user, group)
+    watcher.session = connect(cluster, watcher_user)  # connected before the first message
+    watcher.thread.start()
+    for ch in chatters:
+        ch.thread.start()
+    return group, chatters, watcher, owner
+
+
+def acked_total(chatters):
+    return sum(len(ch.acked) for ch in chatters)
+
+
+def stop_load(chatters, watcher):
+    for ch in chatters:
+        ch.stop.set()
+    for ch in chatters:
+        ch.thread.join(timeout=60)
+    time.sleep(0.5)
+    watcher.stop.set()
+    watcher.thread.join(timeout=60)
+
+
+def check_nothing_lost(cluster, group, chatters, watcher, owner):
+    errors = [e for ch in chatters for e in ch.errors] + watcher.errors
+    assert not errors, errors
+    acked = {cid: seq for ch in chatters for cid, seq in ch.acked.items()}
+    # The store: every acked message exactly once, at the seq its ack named, seq gap-free.
+    s = Client(cluster.nodes[0], owner.token, url=f"ws://127.0.0.1:{cluster.front_port}/ws")
+    stored, before = {}, None
+    while True:
+        fields = {"conversation_id": group, "limit": 100}
+        if before:
+            fields["before_seq"] = before
+        page = s.ok("history", **fields)
+        for e in page["events"]:
+            if e.get("kind") == "text":
+                stored[e["seq"]] = e["text"][2:]
+        if not page["has_more"] or not page["events"]:
+            break
+        before = page["events"][0]["seq"]
+    s.close()
+    by_id = {}
+    for seq, cid in stored.items():
+        assert cid not in by_id, f"message {cid} stored twice (seq {by_id[cid]} and {seq})"
+        by_id[cid] = seq
+    for cid, seq in acked.items():
+        assert by_id.get(cid) == seq, f"acked message {cid} (seq {seq}) is not stored at that seq"
+    seqs = sorted(stored)
+    assert seqs == list(range(seqs[0], seqs[0] + len(seqs))), "a gap in seq"
+    # The watcher saw every stored message, live or by sync after its reconnects.
+    missing = sorted(set(stored) - set(watcher.seen))
+    assert not missing, f"seqs {missing} never reached the watcher (its reconnects: {watcher.log})"
+    assert all(watcher.seen[seq] == stored[seq] for seq in stored)
+    return acked
+
+
+def test_a_rolling_restart_of_every_node_under_load_loses_nothing(cluster):
+    group, chatters, watcher, owner = start_load(cluster)
+    wait_for("the load to get going", lambda: acked_total(chatters) >= 100, timeout=60)
+    for node in cluster.nodes:
+        before = acked_total(chatters)
+        assert cluster.stop_node(node.node_id) == 0  # drains, then closes its sessions with 1001
+        cluster.start_node(node.node_id)
+        wait_for(f"HAProxy to see {node.name} up again",
+                 lambda: cluster.haproxy.server_states().get(node.name) == "UP", timeout=30)
+        wait_for("messages to keep flowing", lambda: acked_total(chatters) >= before + 50, timeout=60)
+    stop_load(chatters, watcher)
+    acked = check_nothing_lost(cluster, group, chatters, watcher, owner)
+    assert len(acked) >= 250
+    # Clients moved only because their node went away: every close was the drain's 1001, and
+    # nobody reconnected more often than there were restarts.
+    closes = [code for ch in chatters for code in ch.reconnects] + watcher.reconnects
+    assert closes, "no client was ever on a restarted node?"
+    assert set(closes) == {GOING_AWAY}, closes
+    assert max(len(ch.reconnects) for ch in chatters + [watcher]) <= len(cluster.nodes)
+
+
+def test_a_postgres_failover_under_load_loses_nothing_acked(cluster):
+    group, chatters, watcher, owner = start_load(cluster, senders=4)
+    wait_for("the load to get going", lambda: acked_total(chatters) >= 100, timeout=60)
+    before = acked_total(chatters)
+    cluster.postgres.promote_standby()  # the primary dies at once; the standby takes over
+    # The nodes' multi-host store.url finds the new primary; writes resume.
+    wait_for("writes to resume on the promoted standby", lambda: acked_total(chatters) >= before + 100, timeout=90)
+    stop_load(chatters, watcher)
+    check_nothing_lost(cluster, group, chatters, watcher, owner)
