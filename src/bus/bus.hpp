@@ -43,6 +43,8 @@ struct Options {
   int connect_timeout_ms = 2000;                  // per (re)connect attempt; also the NATS socket write deadline
   int reconnect_wait_ms = 100;                    // between reconnect attempts (plus up to as much, random)
   std::int64_t reconnect_buffer_bytes = 8 << 20;  // published while disconnected; beyond: dropped
+  int ping_interval_ms = 5000;                    // NATS: a silent connection (a partition) is found
+                                                  // dead after two unanswered pings
                                                   // (NATS: also bounds the queue in front of libnats)
 };
 

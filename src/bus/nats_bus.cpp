@@ -110,6 +110,10 @@ NatsBus::NatsBus(const Options& options, const std::vector<std::string>& servers
   if (status == NATS_OK) status = natsOptions_SetWriteDeadline(raw_options, std::max(options.connect_timeout_ms, 1));
   // A request() waiting through an outage fails at once instead of at its timeout.
   if (status == NATS_OK) status = natsOptions_SetFailRequestsOnDisconnect(raw_options, true);
+  // libnats pings every 2 minutes by default: a network partition (no RST, no FIN) would leave
+  // the node believing it is connected for minutes, missing presence and typing meanwhile.
+  if (status == NATS_OK) status = natsOptions_SetPingInterval(raw_options, std::max<int64_t>(options.ping_interval_ms, 100));
+  if (status == NATS_OK) status = natsOptions_SetMaxPingsOut(raw_options, 2);
   if (status == NATS_OK) status = natsOptions_SetDisconnectedCB(raw_options, on_disconnected, this);
   if (status == NATS_OK) status = natsOptions_SetReconnectedCB(raw_options, on_reconnected, this);
   if (status == NATS_OK) status = natsOptions_SetClosedCB(raw_options, on_closed, this);

@@ -185,6 +185,7 @@ ChatService::ChatService(const Config& config, gateway::ThreadPoster& poster)
     bus::Options bus_options;
     bus_options.url = config.bus.url;
     bus_options.name = "parleyd-" + std::to_string(config.server.node_id);
+    bus_options.ping_interval_ms = config.bus.ping_interval_ms;
     bus_ = bus::open_bus(bus_options);
     spdlog::info("bus.open {}", bus_->describe());
   }

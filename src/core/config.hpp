@@ -123,6 +123,7 @@ struct BusConfig {
   std::string subject_prefix = "parley";  // subjects are PREFIX.batches etc. (clusters sharing a NATS)
   int gap_wait_ms = 200;         // a gap in commit positions waits this long for the bus, then is read from the store
   int probe_ms = 250;            // how often the store's newest position is compared with what was delivered
+  int ping_interval_ms = 5000;   // NATS pings; two unanswered: the connection is dropped and re-made
 };
 
 // Cluster mode: what the nodes share about connected users (presence across nodes, the

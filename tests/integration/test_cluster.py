@@ -6,6 +6,8 @@ the others see live on theirs. Also the faults the bus cannot hide by itself: th
 still reaches everyone live), a node killed with users online (they go offline for everyone),
 Redis down and back. Runs once, in the SQLite pass of
 scripts/test.sh (these tests bring their own PostgreSQL database and NATS servers)."""
+import os
+import signal
 import subprocess
 import threading
 import time
@@ -238,6 +240,39 @@ def test_a_nats_server_killed_under_load_loses_nothing(make_cluster, nats):
         nats.start(0, jetstream=False)
     a.send_text(conversation, text="after")
     b.wait_events(lambda e: e.get("text") == "after")
+
+
+def test_a_node_cut_off_from_its_silent_nats_server_moves_to_another(make_cluster, nats):
+    # A stopped (SIGSTOP) server neither answers nor closes: as in a network partition, only
+    # pings find it dead (bus.ping_interval_ms, two unanswered). Typing, which only the bus
+    # carries, works again once node 1 has moved.
+    c = make_cluster(2, "--bus.ping_interval_ms", "300", "--limits.typing_throttle_ms", "0")
+    alice, bob = c[0].register(), c[1].register()
+    a, b = on(c[0], alice), on(c[1], bob)
+    conversation = a.send_text(to_user_id=bob.id, text="hi")["conversation_id"]
+    b.wait_events(lambda e: e.get("text") == "hi")
+
+    def server_of(name):  # libnats picks a server of the list at random
+        for i in range(nats.n):
+            conns = (nats.monitor(i, "/connz") or {}).get("connections") or []
+            if any(conn.get("name") == name for conn in conns):
+                return i
+    silent = server_of("parleyd-1")
+    assert silent is not None and server_of("parleyd-2") is not None
+    # (If node 2 is on that server too, both nodes must move; the test holds either way.)
+    os.kill(nats.pid(silent), signal.SIGSTOP)
+    try:
+        deadline = time.time() + 20
+        while not any(f.get("type") == "typing" and f.get("user_id") == alice.id for f in b.frames):
+            assert time.time() < deadline, "typing never crossed: node 1 stayed on its silent server"
+            a.ok("typing", conversation_id=conversation, state="start")
+            try:
+                b.recv_frame(timeout=0.5)
+            except Exception:
+                pass
+        assert server_of("parleyd-1") not in (None, silent)
+    finally:
+        os.kill(nats.pid(silent), signal.SIGCONT)
 
 
 @pytest.mark.parametrize("trial", range(3))
