@@ -4,6 +4,7 @@
 # detached; its PIDs, ports and log paths are in var/cluster/cluster.json.
 #
 #   ./scripts/cluster.sh up [--nodes N] [--port P]   installs/builds if needed, starts (front port 8080)
+#        [--parleyd PATH] [--node-arg ARG ...]        a parleyd of your own (then no build); extra node flags
 #   ./scripts/cluster.sh status                      each component: PID, alive, healthy
 #   ./scripts/cluster.sh down [--wipe]               stops exactly what up started; --wipe deletes var/cluster
 #
@@ -16,7 +17,7 @@ CLUSTER=tests/integration/cluster.py
 
 usage() {
   echo "usage:" >&2
-  sed -n '6,8s/^#  //p' "$0" >&2
+  sed -n '6,9s/^#  //p' "$0" >&2
   exit 2
 }
 
@@ -26,16 +27,19 @@ case "$command" in
   up)
     # Fail before building when the front port is taken (cluster.py checks again).
     port=8080
+    own_parleyd=no
     args=("$@")
     for ((i = 0; i < ${#args[@]}; i++)); do
       if [ "${args[i]}" = --port ] && [ $((i + 1)) -lt ${#args[@]} ]; then port=${args[i + 1]}; fi
+      case "${args[i]}" in --parleyd | --parleyd=*) own_parleyd=yes ;; esac
     done
     if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
       echo "cluster: port $port on 127.0.0.1 is in use; choose HAProxy's front port with --port P" >&2
       exit 1
     fi
     ./scripts/install-deps.sh
-    ./scripts/build.sh
+    # With --parleyd the binary is the caller's (e.g. a build dir of their own): build nothing.
+    if [ "$own_parleyd" = no ]; then ./scripts/build.sh; fi
     exec "$PY" "$CLUSTER" up --dir "$DIR" "$@"
     ;;
   status)

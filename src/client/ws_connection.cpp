@@ -1,5 +1,9 @@
 #include "client/ws_connection.hpp"
 
+#include <algorithm>
+#include <cctype>
+#include <string_view>
+
 #include <boost/asio/connect.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/read_until.hpp>
@@ -13,6 +17,31 @@ namespace parley::client {
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 namespace ws = gateway::websocket;
+
+namespace {
+
+// True if the response head has the header `name` (compared case-insensitively: RFC 9110 names
+// are, and proxies such as HAProxy send them in lower case) with exactly `value`.
+bool has_header(std::string_view head, std::string_view name, std::string_view value) {
+  auto lower = [](char c) { return static_cast<char>(std::tolower(static_cast<unsigned char>(c))); };
+  for (std::size_t start = head.find("\r\n"); start != std::string_view::npos;) {
+    start += 2;
+    const std::size_t end = head.find("\r\n", start);
+    const std::string_view line = head.substr(start, end == std::string_view::npos ? end : end - start);
+    const std::size_t colon = line.find(':');
+    if (colon == name.size() &&
+        std::equal(name.begin(), name.end(), line.begin(), [&](char a, char b) { return lower(a) == lower(b); })) {
+      std::string_view v = line.substr(colon + 1);
+      while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
+      while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
+      if (v == value) return true;
+    }
+    start = end;
+  }
+  return false;
+}
+
+}  // namespace
 
 std::shared_ptr<WsConnection> WsConnection::create(asio::io_context& io, Endpoint endpoint, Handlers handlers) {
   return std::shared_ptr<WsConnection>(new WsConnection(io, std::move(endpoint), std::move(handlers)));
@@ -77,8 +106,8 @@ void WsConnection::read_handshake() {
         if (e) return self->finish(0, "handshake read: " + e.message());
         const std::string head = self->inbound_.substr(0, header_size);
         self->inbound_.erase(0, header_size);
-        const std::string accept = "Sec-WebSocket-Accept: " + ws::accept_key(self->key_);
-        if (head.rfind("HTTP/1.1 101", 0) != 0 || head.find(accept) == std::string::npos)
+        if (head.rfind("HTTP/1.1 101", 0) != 0 ||
+            !has_header(head, "Sec-WebSocket-Accept", ws::accept_key(self->key_)))
           return self->finish(0, "upgrade refused: " + head.substr(0, head.find("\r\n")));
         self->state_ = State::open;
         boost::system::error_code ignored;

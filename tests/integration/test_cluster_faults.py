@@ -245,3 +245,22 @@ def test_a_postgres_failover_under_load_loses_nothing_acked(cluster):
     wait_for("writes to resume on the promoted standby", lambda: acked_total(chatters) >= before + 100, timeout=90)
     stop_load(chatters, watcher)
     check_nothing_lost(cluster, group, chatters, watcher, owner)
+
+
+def test_the_cpp_client_works_through_haproxy(cluster, tmp_path):
+    # HAProxy sends header names in lower case ("sec-websocket-accept"): the C++ client (here
+    # the `parley` CLI) once took that for a refused upgrade.
+    import json
+    import subprocess
+    from test_cli import CLI, clean_env
+    alice, bob = cluster.nodes[0].register(), cluster.nodes[1].register()
+    front = f"http://127.0.0.1:{cluster.front_port}"
+    config = str(tmp_path / "alice.json")
+    base = [CLI, "--config", config, "--server", front]
+    login = subprocess.run(base + ["login", alice.username, "--password", alice.password], capture_output=True,
+                           text=True, timeout=30, env=clean_env(tmp_path))
+    assert login.returncode == 0, login.stderr
+    sent = subprocess.run(base + ["--json", "send", "--to", bob.username, "through haproxy"], capture_output=True,
+                          text=True, timeout=30, env=clean_env(tmp_path))
+    assert sent.returncode == 0, sent.stderr
+    assert json.loads(sent.stdout.splitlines()[-1])["seq"] == 1

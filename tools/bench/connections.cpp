@@ -46,7 +46,7 @@ int run_connections(const CommonOptions& common, const ConnectionsOptions& optio
   for (auto& c : clients)
     c->on_disconnect = [&failures](std::uint16_t, const std::string&) { failures.fetch_add(1); };
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
-  const auto server_idle = sample_process(target.pid());
+  const auto server_idle = target.sample();
   const auto bench_before = sample_process(getpid());
 
   // Connect with at most `concurrency` attempts in flight.
@@ -74,7 +74,7 @@ int run_connections(const CommonOptions& common, const ConnectionsOptions& optio
   const std::size_t live = count_live(clients, threads);
 
   std::this_thread::sleep_for(std::chrono::duration<double>(options.hold));
-  const auto server_held = sample_process(target.pid());
+  const auto server_held = target.sample();
   const auto bench_after = sample_process(getpid());
   const std::size_t still_live = count_live(clients, threads);
 
@@ -146,7 +146,7 @@ int run_storm(const CommonOptions& common, const StormOptions& options) {
     throw std::runtime_error("setup messages did not arrive");
 
   // The storm: every client loses its connection at once while a message is sent to each.
-  const auto server_before = sample_process(target.pid());
+  const auto server_before = target.sample();
   const auto bench_before = sample_process(getpid());
   const auto start = std::chrono::steady_clock::now();
   threads.run_everywhere([&](std::size_t t) {
@@ -167,7 +167,7 @@ int run_storm(const CommonOptions& common, const StormOptions& options) {
                                [&] { return "re-synced: " + std::to_string(reconnected()) + "/" + std::to_string(clients.size()); },
                                common.quiet);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  const auto server_after = sample_process(target.pid());
+  const auto server_after = target.sample();
   const auto bench_after = sample_process(getpid());
   std::uint64_t lost = 0, duplicates = 0;
   std::atomic<std::uint64_t> gaps{0};
@@ -266,7 +266,7 @@ int run_history(const CommonOptions& common, const HistoryOptions& options) {
     });
     done.get_future().wait();
   };
-  const auto server_before = sample_process(target.pid());
+  const auto server_before = target.sample();
   const auto bench_before = sample_process(getpid());
   const auto start = std::chrono::steady_clock::now();
   Histogram latest, paging;
@@ -311,7 +311,7 @@ int run_history(const CommonOptions& common, const HistoryOptions& options) {
     }
   }
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  const auto server_after = sample_process(target.pid());
+  const auto server_after = target.sample();
   const auto bench_after = sample_process(getpid());
 
   Report report("history");

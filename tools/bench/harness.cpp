@@ -50,12 +50,29 @@ ProcessSample sample_process(int pid) {
   return sample;
 }
 
-Target::Target(const CommonOptions& options) : admin_token_(options.admin_token), pid_(options.server_pid) {
+ProcessSample Target::sample() const {
+  ProcessSample total;
+  for (int pid : pids_) {
+    const ProcessSample one = sample_process(pid);
+    total.cpu_seconds += one.cpu_seconds;
+    total.rss_kb += one.rss_kb;
+  }
+  return total;
+}
+
+Target::Target(const CommonOptions& options) : admin_token_(options.admin_token) {
+  for (int pid : options.server_pids)
+    if (pid > 0) pids_.push_back(pid);
   if (options.spawn_server.empty()) {
-    if (options.server_url.empty()) throw std::runtime_error("give --server URL or --spawn-server PATH");
-    url_ = options.server_url;
+    if (options.server_urls.empty()) throw std::runtime_error("give --server URL or --spawn-server PATH");
+    for (const auto& url : options.server_urls) {
+      std::string host, port;
+      if (!client::split_http_url(url, host, port)) throw std::runtime_error("not an http:// URL: " + url);
+      urls_.push_back(url);
+    }
     return;
   }
+  if (!options.server_urls.empty()) throw std::runtime_error("give --server or --spawn-server, not both");
   char dir_template[] = "/tmp/parley-bench-XXXXXX";
   if (!mkdtemp(dir_template)) throw std::runtime_error("mkdtemp failed");
   data_dir_ = dir_template;
@@ -66,7 +83,7 @@ Target::Target(const CommonOptions& options) : admin_token_(options.admin_token)
     boost::asio::ip::tcp::acceptor probe(io, {boost::asio::ip::make_address("127.0.0.1"), 0});
     port = probe.local_endpoint().port();
   }
-  url_ = "http://127.0.0.1:" + std::to_string(port);
+  urls_ = {"http://127.0.0.1:" + std::to_string(port)};
   std::vector<std::string> args = {options.spawn_server,
                                    "--listen", "127.0.0.1:" + std::to_string(port),
                                    "--data-dir", data_dir_,
@@ -81,8 +98,8 @@ Target::Target(const CommonOptions& options) : admin_token_(options.admin_token)
                                    "--auth.signups_per_address_per_hour", "1000000",
                                    "--server.log_level", "warn"};
   args.insert(args.end(), options.server_args.begin(), options.server_args.end());
-  pid_ = fork();
-  if (pid_ == 0) {
+  const int pid = fork();
+  if (pid == 0) {
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
@@ -92,11 +109,12 @@ Target::Target(const CommonOptions& options) : admin_token_(options.admin_token)
     _exit(127);
   }
   spawned_ = true;
+  pids_ = {pid};
   for (int i = 0; i < 300; ++i) {
-    auto r = client::http_request(url_, "GET", "/readyz", "", "", 1000);
+    auto r = client::http_request(url(), "GET", "/readyz", "", "", 1000);
     if (r.status == 200) return;
     int status = 0;
-    if (waitpid(pid_, &status, WNOHANG) == pid_) throw std::runtime_error("the spawned parleyd exited; see " + data_dir_);
+    if (waitpid(pid, &status, WNOHANG) == pid) throw std::runtime_error("the spawned parleyd exited; see " + data_dir_);
     usleep(50000);
   }
   throw std::runtime_error("the spawned parleyd did not become ready");
@@ -104,24 +122,24 @@ Target::Target(const CommonOptions& options) : admin_token_(options.admin_token)
 
 Target::~Target() {
   if (!spawned_) return;
-  kill(pid_, SIGTERM);
+  kill(pids_.front(), SIGTERM);
   int status = 0;
-  waitpid(pid_, &status, 0);
+  waitpid(pids_.front(), &status, 0);
   std::error_code ec;
   std::filesystem::remove_all(data_dir_, ec);
 }
 
-client::Endpoint Target::endpoint() const {
+client::Endpoint Target::endpoint(std::size_t server) const {
   client::Endpoint e;
   std::string port;
-  client::split_http_url(url_, e.host, port);
+  client::split_http_url(urls_[server % urls_.size()], e.host, port);
   e.port = static_cast<std::uint16_t>(std::stoi(port));
   return e;
 }
 
 std::string Target::call(const std::string& method, const std::string& path, const std::string& body,
                          const std::string& token) {
-  auto r = client::http_request(url_, method, path, body, token, 120000);
+  auto r = client::http_request(url(), method, path, body, token, 120000);
   if (r.status == 0) throw std::runtime_error(method + " " + path + ": " + r.error);
   if (r.status >= 300) throw std::runtime_error(method + " " + path + ": HTTP " + std::to_string(r.status) + " " + r.body);
   return r.body;
@@ -288,10 +306,18 @@ void report_run(Report& report, const Target& target, const ProcessSample& serve
   uname(&name);
   report.set("machine", "cpus", static_cast<double>(std::thread::hardware_concurrency()));
   report.set_text("machine", "kernel", std::string(name.sysname) + " " + name.release);
-  report.set_text("machine", "server_url", target.url());
+  std::string urls;
+  for (const auto& url : target.urls()) urls += (urls.empty() ? "" : ",") + url;
+  report.set_text("machine", "server_url", urls);
   report.set("run", "seconds", seconds);
+  if (target.pids().size() > 1) {  // several processes (cluster nodes): CPU and RSS are sums
+    std::string pids;
+    for (int pid : target.pids()) pids += (pids.empty() ? "" : ",") + std::to_string(pid);
+    report.set_text("server", "pids", pids);
+    report.set("server", "processes", static_cast<double>(target.pids().size()));
+  }
+  if (target.pids().size() == 1) report.set("server", "pid", target.pid());
   if (target.pid() > 0) {
-    report.set("server", "pid", target.pid());
     report.set("server", "cpu_percent", 100.0 * (server_after.cpu_seconds - server_before.cpu_seconds) / seconds);
     report.set("server", "rss_mb", server_after.rss_kb / 1024.0);
   }

@@ -20,11 +20,13 @@
 namespace parley::bench {
 
 struct CommonOptions {
-  std::string server_url;          // target; empty with spawn_server
+  // Targets: one, or several nodes of a cluster (clients spread over them; admin and REST calls
+  // go to the first). Empty with spawn_server.
+  std::vector<std::string> server_urls;
   std::string admin_token = "bench-admin-token-0123456789abcdef";
   std::string spawn_server;        // path to parleyd: start a fresh one with a temporary data dir
   std::vector<std::string> server_args;  // extra arguments for a spawned server
-  int server_pid = 0;              // for CPU and memory figures when not spawning
+  std::vector<int> server_pids;    // for CPU and memory figures when not spawning (summed)
   int threads = 1;                 // client I/O threads
   std::string out;                 // JSON result file
   std::string plot;                // PNG of the latency distributions (gnuplot); empty = none
@@ -44,23 +46,31 @@ struct ProcessSample {
 };
 ProcessSample sample_process(int pid);
 
-// The server under test. Spawns parleyd if asked, else uses the given URL.
+// The server(s) under test. Spawns parleyd if asked, else uses the given URLs: with several, a
+// scenario puts each client on one of them (endpoint(i)) and sends admin and REST calls to the
+// first (url()).
 class Target {
  public:
   explicit Target(const CommonOptions& options);
   ~Target();
-  const std::string& url() const { return url_; }
-  client::Endpoint endpoint() const;
-  int pid() const { return pid_; }
+  const std::string& url() const { return urls_.front(); }
+  const std::vector<std::string>& urls() const { return urls_; }
+  std::size_t server_count() const { return urls_.size(); }
+  // The WebSocket endpoint of server `server % server_count()`.
+  client::Endpoint endpoint(std::size_t server = 0) const;
+  int pid() const { return pids_.empty() ? 0 : pids_.front(); }
+  const std::vector<int>& pids() const { return pids_; }
+  // CPU time and RSS of every server process, summed (zero when no pid is known).
+  ProcessSample sample() const;
   // Creates `count` users "<prefix><n>" with tokens (admin API, batches of 1000). Throws on failure.
   std::vector<BenchUser> create_users(int count, const std::string& prefix);
   // Raw admin/REST call; throws on transport failure.
   std::string call(const std::string& method, const std::string& path, const std::string& body, const std::string& token);
 
  private:
-  std::string url_;
+  std::vector<std::string> urls_;
   std::string admin_token_;
-  int pid_ = 0;
+  std::vector<int> pids_;
   bool spawned_ = false;
   std::string data_dir_;
 };

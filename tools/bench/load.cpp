@@ -42,7 +42,7 @@ std::vector<std::shared_ptr<client::Client>> make_clients(
   clients.reserve(users.size());
   for (std::size_t i = 0; i < users.size(); ++i) {
     client::ClientOptions options;
-    options.endpoint = target.endpoint();
+    options.endpoint = target.endpoint(i);  // several servers: round-robin
     options.token = users[i].token;
     options.device = "bench";
     options.keep_event_json = false;
@@ -228,7 +228,12 @@ int run_direct(const CommonOptions& common, const DirectOptions& options) {
   ClientThreads threads(common.threads);
   LoadCounters counters;
   std::vector<Histogram> latency(threads.size());
-  auto clients = make_clients(threads, target, users);
+  // Pair k is users 2k (sends) and 2k+1 (receives). With several servers the two are on
+  // neighbouring ones (k % n and (k + 1) % n), so that every message crosses nodes.
+  auto clients = make_clients(threads, target, users, [&target](client::ClientOptions& o, std::size_t i) {
+    const std::size_t pair = i / 2;
+    o.endpoint = target.endpoint(i % 2 == 0 ? pair : pair + 1);
+  });
   for (std::size_t i = 0; i < clients.size(); ++i) {
     const std::size_t thread = i % threads.size();
     clients[i]->on_disconnect = [&counters](std::uint16_t, const std::string&) { counters.disconnects.fetch_add(1); };
@@ -269,13 +274,13 @@ int run_direct(const CommonOptions& common, const DirectOptions& options) {
     throw std::runtime_error("could not open the direct conversations");
 
   LoadRun run(threads, options.load, counters);
-  const auto server_before = sample_process(target.pid());
+  const auto server_before = target.sample();
   const auto bench_before = sample_process(getpid());
   const auto start = std::chrono::steady_clock::now();
   std::vector<std::function<void()>> at_start;
   const double seconds = run_timed(threads, options.load, counters, run, senders, common.quiet,
                                    [&] { return rate_line(counters, start, "delivered"); }, at_start);
-  const auto server_after = sample_process(target.pid());
+  const auto server_after = target.sample();
   const auto bench_after = sample_process(getpid());
 
   Histogram delivery;
@@ -435,7 +440,7 @@ int run_group(const CommonOptions& common, const GroupOptions& options) {
   for (std::size_t i = sender_users.size(); i < users.size(); ++i) {
     const std::size_t thread = i % threads.size();
     receivers.push_back(std::make_shared<RawReceiver>(
-        threads.at(i), target.endpoint(), users[i].token,
+        threads.at(i), target.endpoint(i), users[i].token,  // several servers: round-robin
         [record, thread](std::int64_t sent, UserId sender, std::uint64_t n) { record(thread, sent, sender, n); }));
   }
   threads.run_everywhere([&](std::size_t t) {
@@ -463,13 +468,13 @@ int run_group(const CommonOptions& common, const GroupOptions& options) {
     senders[static_cast<std::size_t>(i)].conversation = group;
   }
   LoadRun run(threads, options.load, counters);
-  const auto server_before = sample_process(target.pid());
+  const auto server_before = target.sample();
   const auto bench_before = sample_process(getpid());
   const auto start = std::chrono::steady_clock::now();
   std::vector<std::function<void()>> at_start;
   const double seconds = run_timed(threads, options.load, counters, run, senders, common.quiet,
                                    [&] { return rate_line(counters, start, "deliveries"); }, at_start);
-  const auto server_after = sample_process(target.pid());
+  const auto server_after = target.sample();
   const auto bench_after = sample_process(getpid());
   std::this_thread::sleep_for(std::chrono::seconds(1));  // stragglers still count toward "last member"
 

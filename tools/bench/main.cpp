@@ -19,12 +19,19 @@ int main(int argc, char** argv) {
   CLI::App app{"parley-bench: load generator for parleyd"};
   app.require_subcommand(1);
   CommonOptions common;
-  app.add_option("--server", common.server_url, "URL of a running parleyd (with auth.admin_token set)");
+  app.add_option("--server", common.server_urls,
+                 "URL of a running parleyd (with auth.admin_token set); repeat or comma-separate for the nodes "
+                 "of a cluster: clients are spread over them, admin calls go to the first")
+      ->allow_extra_args(false)
+      ->delimiter(',');
   app.add_option("--admin-token", common.admin_token, "its admin token")->capture_default_str();
   app.add_option("--spawn-server", common.spawn_server, "path to parleyd: start a fresh server for the run");
   app.add_option("--server-arg", common.server_args, "extra argument for the spawned server (repeatable)")
       ->allow_extra_args(false);
-  app.add_option("--server-pid", common.server_pid, "pid of the running server (CPU and memory figures)");
+  app.add_option("--server-pid", common.server_pids,
+                 "pid of the running server (CPU and memory figures); repeat or comma-separate: summed")
+      ->allow_extra_args(false)
+      ->delimiter(',');
   app.add_option("--threads", common.threads, "client I/O threads")->capture_default_str();
   app.add_option("--out", common.out, "write the JSON result to this file too");
   app.add_option("--plot", common.plot, "draw the latency distributions into this PNG (needs gnuplot)");

@@ -66,7 +66,8 @@ ConversationId conversation_of(const client::Reply& reply);
 // The "pos" of an ack (0 if none).
 Pos pos_of(const client::Reply& reply);
 
-// Creates, on their threads, one started client per user; returns them in user order.
+// Creates, on their threads, one client per user (not yet started), user i on server
+// i % target.server_count() unless `tune` says otherwise; returns them in user order.
 std::vector<std::shared_ptr<client::Client>> make_clients(
     ClientThreads& threads, const Target& target, const std::vector<BenchUser>& users,
     const std::function<void(client::ClientOptions&, std::size_t index)>& tune = {});
