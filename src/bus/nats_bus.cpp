@@ -114,6 +114,9 @@ NatsBus::NatsBus(const Options& options, const std::vector<std::string>& servers
   // the node believing it is connected for minutes, missing presence and typing meanwhile.
   if (status == NATS_OK) status = natsOptions_SetPingInterval(raw_options, std::max<int64_t>(options.ping_interval_ms, 100));
   if (status == NATS_OK) status = natsOptions_SetMaxPingsOut(raw_options, 2);
+  // The servers in bus.url's order, not shuffled: an operator spreads the nodes over the NATS
+  // servers by giving each node a different first server.
+  if (status == NATS_OK) status = natsOptions_SetNoRandomize(raw_options, true);
   if (status == NATS_OK) status = natsOptions_SetDisconnectedCB(raw_options, on_disconnected, this);
   if (status == NATS_OK) status = natsOptions_SetReconnectedCB(raw_options, on_reconnected, this);
   if (status == NATS_OK) status = natsOptions_SetClosedCB(raw_options, on_closed, this);

@@ -127,7 +127,15 @@ void ClusterRelay::local_batch(SharedDeliveryBatch batch) {
   bool relay = false;
   for (const Delivery& item : batch->items) relay = relay || wire::is_relayed(item);
   if (relay) {
-    bus_.publish(batches_subject_, wire::encode_batch(node_id_, *batch));
+    const std::string bytes = wire::encode_batch(node_id_, *batch);
+    if (!bus_.publish(batches_subject_, bytes)) {
+      // Too large for the bus (a NATS message is at most 1 MiB by default; a storm of hellos
+      // can make a batch larger) or disconnected: the other nodes read it from the store.
+      const std::int64_t now = monotonic_ms();
+      if (now - last_drop_log_ms_.exchange(now) >= 1000)
+        spdlog::warn("cluster.publish_dropped bytes={} start_pos={} (read from the store by the other nodes)",
+                     bytes.size(), batch->start_pos);
+    }
     published_.fetch_add(1, std::memory_order_relaxed);
   }
   std::lock_guard lock(mutex_);

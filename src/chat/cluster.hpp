@@ -99,6 +99,7 @@ class ClusterRelay {
   std::int64_t last_probe_ms_ = 0;
   std::vector<bus::SubscriptionId> subscriptions_;
 
+  std::atomic<std::int64_t> last_drop_log_ms_{-1000000};
   std::atomic<std::uint64_t> published_{0}, received_{0}, refused_{0}, fills_{0}, filled_events_{0},
       stale_{0};
 };
