@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite: installs what is missing, builds, starts a throwaway PostgreSQL, runs
 # the unit tests (the store's on SQLite and on PostgreSQL), the integration tests against real
-# parleyd processes on SQLite and again on PostgreSQL, the sanitizer and fuzz passes, then the
-# browser tests of the web client (Chromium). Exit status 0 only if everything passed.
+# parleyd processes on SQLite, again on PostgreSQL, and again against 3-node clusters behind
+# HAProxy, the sanitizer and fuzz passes, then the browser tests of the web client (Chromium). Exit status 0 only if everything passed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/install-deps.sh
@@ -19,6 +19,9 @@ PARLEYD="$PWD/build/src/app/parleyd" /usr/bin/python3 -m pytest -q -p no:cachepr
 echo "== integration tests (PostgreSQL)"
 PARLEY_TEST_STORE=postgres PARLEYD="$PWD/build/src/app/parleyd" /usr/bin/python3 -m pytest -q -p no:cacheprovider \
   tests/integration "$@"
+echo "== integration tests (3-node cluster: PostgreSQL, NATS, Redis, HAProxy; tests/integration/clustered.py)"
+PARLEY_TEST_TOPOLOGY=cluster PARLEY_TEST_STORE=postgres PARLEYD="$PWD/build/src/app/parleyd" \
+  /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/integration "$@"
 echo "== sanitizers"
 ./scripts/test-sanitizers.sh
 echo "== fuzz smoke (every libFuzzer target for a few seconds, tests/fuzz/README.md)"

@@ -5,6 +5,7 @@
 #include "auth/password_policy.hpp"
 #include "auth/passwords.hpp"
 #include "chat/account_ops.hpp"
+#include "chat/cluster_presence.hpp"
 #include "chat/service.hpp"
 #include "core/clock.hpp"
 #include "core/json_writer.hpp"
@@ -28,6 +29,20 @@ void write_session(JsonWriter& w, const store::TokenRecord& token, bool current,
   w.end_object();
 }
 
+// account.sessions' reply: each stored token with its live sessions (`online`: per token id).
+Reply sessions_reply(const std::vector<store::TokenRecord>& tokens, const std::string& current_token,
+                     const std::unordered_map<std::string, int>& online) {
+  Reply reply;
+  JsonWriter w(reply.fields);
+  w.key("sessions").begin_array();
+  for (const auto& token : tokens) {
+    auto it = online.find(token.token_id);
+    write_session(w, token, token.token_id == current_token, it == online.end() ? 0 : it->second);
+  }
+  w.end_array();
+  return reply;
+}
+
 }  // namespace
 
 void ChatService::schedule_upkeep(int delay_ms) {
@@ -48,6 +63,12 @@ bool ChatService::handle_account(const Identity& caller, const ClientInfo& clien
     auto read = [this, caller, target](store::ReadTxn* txn) {
       if (!txn) return reply_on_thread(target, Reply::failure(ErrorCode::unavailable, "the store could not be read; retry"));
       auto tokens = std::make_shared<std::vector<store::TokenRecord>>(txn->tokens_of(caller.user_id, wall_clock_ms() / 1000));
+      // In a cluster, the directory counts the sessions of every node (this one's included);
+      // while it is unreachable, this node's own.
+      if (cluster_presence_) {
+        if (auto everywhere = cluster_presence_->sessions_by_token(caller.user_id))
+          return reply_on_thread(target, sessions_reply(*tokens, caller.token_id, *everywhere));
+      }
       struct Gather {
         std::mutex mutex;
         std::unordered_map<std::string, int> online;
@@ -62,15 +83,7 @@ bool ChatService::handle_account(const Identity& caller, const ClientInfo& clien
           std::lock_guard lock(gather->mutex);
           for (const auto& [token, count] : here) gather->online[token] += count;
           if (--gather->remaining > 0) return;
-          Reply reply;
-          JsonWriter w(reply.fields);
-          w.key("sessions").begin_array();
-          for (const auto& token : *tokens) {
-            auto it = gather->online.find(token.token_id);
-            write_session(w, token, token.token_id == caller.token_id, it == gather->online.end() ? 0 : it->second);
-          }
-          w.end_array();
-          reply_on_thread(target, std::move(reply));
+          reply_on_thread(target, sessions_reply(*tokens, caller.token_id, gather->online));
         });
       }
     };
@@ -115,7 +128,9 @@ bool ChatService::handle_account(const Identity& caller, const ClientInfo& clien
     if (!strength.acceptable)
       return reply_on_thread(target, Reply::failure(field_error(ErrorCode::invalid_field, "new_password",
                                                                 "'new_password' " + strength.problem)));
-    if (const std::int64_t wait = login_wait_ms(user->username, client.address); wait > 0)
+    if (const std::int64_t wait = std::max(login_wait_ms(user->username, client.address),
+                                           cluster_login_wait_ms(user->username, client.address));
+        wait > 0)
       return reply_on_thread(target, Reply::rate_limited("too many failed password attempts; retry later", wait));
     const std::string username = user->username;
     auto task = [this, caller, client, target, username, hash = credentials->password_hash,

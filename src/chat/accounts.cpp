@@ -14,6 +14,7 @@
 #include "auth/password_policy.hpp"
 #include "auth/passwords.hpp"
 #include "chat/account_ops.hpp"
+#include "chat/cluster_presence.hpp"
 #include "chat/serialize.hpp"
 #include "chat/service.hpp"
 #include "core/clock.hpp"
@@ -35,6 +36,14 @@ FailurePolicy failure_policy(const AuthConfig& config, int free_failures) {
   policy.max_delay_ms = static_cast<std::int64_t>(config.login_max_delay_s) * 1000;
   policy.forget_after_ms = static_cast<std::int64_t>(config.login_failure_window_s) * 1000;
   return policy;
+}
+
+presence::SignInRules sign_in_rules(const AuthConfig& config) {
+  presence::SignInRules rules;
+  rules.account = failure_policy(config, config.login_free_failures);
+  rules.address = failure_policy(config, config.login_address_free_failures);
+  rules.known_addresses = static_cast<int>(kKnownAddressesPerAccount);
+  return rules;
 }
 
 // A hash to run a failed lookup through, so that "no such user" and "wrong password" take
@@ -153,15 +162,24 @@ std::int64_t ChatService::login_wait_ms(const std::string& username, const std::
   return wait;
 }
 
+std::int64_t ChatService::cluster_login_wait_ms(const std::string& username, const std::string& address) {
+  if (!cluster_presence_) return 0;
+  const auto state = cluster_presence_->sign_in_state(username, address);
+  if (!state) return 0;  // the directory is unreachable: this node's own throttles hold
+  return state->known_address ? state->address_wait_ms : std::max(state->address_wait_ms, state->account_wait_ms);
+}
+
 void ChatService::login_failed(const std::string& username, const std::string& address, std::string_view reason) {
   const std::int64_t now = monotonic_ms();
   guards_->accounts.record_failure("a:" + username, now);
   guards_->addresses.record_failure(address, now);
+  if (cluster_presence_) cluster_presence_->record_sign_in(username, address, false, sign_in_rules(config_.auth));
   security_log("login_failed", {{"username", username}, {"address", address}, {"reason", reason}});
 }
 
 void ChatService::login_succeeded(const std::string& username, const std::string& address) {
   guards_->accounts.record_success("a:" + username);
+  if (cluster_presence_) cluster_presence_->record_sign_in(username, address, true, sign_in_rules(config_.auth));
   std::lock_guard lock(guards_->known_mutex);
   if (guards_->known_addresses.size() >= kMaxThrottledKeys) guards_->known_addresses.clear();
   auto& known = guards_->known_addresses[username];
@@ -365,6 +383,11 @@ void ChatService::login(const gateway::HttpRequest& request, gateway::HttpRespon
     target.thread = thread;
     target.http = [respond](const Reply& reply) { respond(reply_http(reply)); };
     if (!txn) return reply_on_thread(target, Reply::failure(ErrorCode::unavailable, "the store could not be read; retry"));
+    // The failures counted by the other nodes of a cluster (this node's were checked above).
+    if (const std::int64_t wait = cluster_login_wait_ms(username, client.address); wait > 0) {
+      security_log("login_throttled", {{"username", username}, {"address", client.address}});
+      return reply_on_thread(target, Reply::rate_limited("too many failed sign-ins; retry later", wait));
+    }
     auto credentials = txn->credentials(username);
     auto verify = [this, password = std::move(password), credentials, username, client, target]() {
       const bool known = credentials && !credentials->password_hash.empty();

@@ -267,18 +267,22 @@ std::optional<std::vector<presence::View>> ClusterPresence::lookup(const std::ve
 
 // --- sessions ---
 
-std::string ClusterPresence::session_key(SessionId session) const {
-  return std::to_string(node_id_) + ":" + std::to_string(session);
+// "NODE:SESSION:TOKEN_ID": unique across the cluster, and it names the session's token (the
+// token id is the rest after the second colon, whatever it contains).
+std::string ClusterPresence::session_key(SessionId session, const std::string& token_id) const {
+  return std::to_string(node_id_) + ":" + std::to_string(session) + ":" + token_id;
 }
 
-void ClusterPresence::add_session(UserId user, SessionId session, std::function<void(bool admitted)> done) {
-  post([this, user, session, done = std::move(done)] {
-    auto admitted = directory_.add_session(user, session_key(session), max_sessions_, presence_config_.ttl_ms);
+void ClusterPresence::add_session(UserId user, SessionId session, const std::string& token_id,
+                                  std::function<void(bool admitted)> done) {
+  post([this, user, session, token_id, done = std::move(done)] {
+    auto admitted =
+        directory_.add_session(user, session_key(session, token_id), max_sessions_, presence_config_.ttl_ms);
     if (!admitted) note_failure("add_session", admitted.error());
     const bool ok = !admitted || *admitted;  // unreachable: the node's own cap is what holds
     if (ok) {
       std::lock_guard lock(sessions_mutex_);
-      sessions_[user].insert(session);
+      sessions_[user][session] = token_id;
     } else {
       refused_sessions_.fetch_add(1, std::memory_order_relaxed);
     }
@@ -287,14 +291,19 @@ void ClusterPresence::add_session(UserId user, SessionId session, std::function<
 }
 
 void ClusterPresence::remove_session(UserId user, SessionId session) {
+  std::string token_id;
   {
     std::lock_guard lock(sessions_mutex_);
     auto it = sessions_.find(user);
-    if (it == sessions_.end() || !it->second.erase(session)) return;
+    if (it == sessions_.end()) return;
+    auto found = it->second.find(session);
+    if (found == it->second.end()) return;
+    token_id = std::move(found->second);
+    it->second.erase(found);
     if (it->second.empty()) sessions_.erase(it);
   }
-  post([this, user, session] {
-    if (auto removed = directory_.remove_session(user, session_key(session)); !removed)
+  post([this, user, session, token_id] {
+    if (auto removed = directory_.remove_session(user, session_key(session, token_id)); !removed)
       note_failure("remove_session", removed.error());  // it expires after presence.ttl_ms
   });
 }
@@ -304,11 +313,50 @@ void ClusterPresence::refresh_sessions() {
   {
     std::lock_guard lock(sessions_mutex_);
     for (const auto& [user, sessions] : sessions_)
-      for (SessionId session : sessions) keys.emplace_back(user, session_key(session));
+      for (const auto& [session, token_id] : sessions) keys.emplace_back(user, session_key(session, token_id));
   }
   if (keys.empty()) return;
   if (auto refreshed = directory_.refresh_sessions(keys, presence_config_.ttl_ms); !refreshed)
     note_failure("refresh_sessions", refreshed.error());
+}
+
+std::optional<std::unordered_map<std::string, int>> ClusterPresence::sessions_by_token(UserId user) {
+  auto keys = directory_.sessions(user);
+  if (!keys) {
+    note_failure("sessions", keys.error());
+    return std::nullopt;
+  }
+  std::unordered_map<std::string, int> counts;
+  for (const std::string& key : *keys) {
+    const auto first = key.find(':');
+    const auto second = first == std::string::npos ? first : key.find(':', first + 1);
+    if (second != std::string::npos) ++counts[key.substr(second + 1)];  // older keys without a token: skipped
+  }
+  return counts;
+}
+
+// --- sign-in throttles ---
+
+std::optional<presence::SignInState> ClusterPresence::sign_in_state(const std::string& username,
+                                                                    const std::string& address) {
+  auto state = directory_.sign_in_state(username, address);
+  if (!state) {
+    note_failure("sign_in_state", state.error());
+    return std::nullopt;
+  }
+  return *state;
+}
+
+void ClusterPresence::record_sign_in(const std::string& username, const std::string& address, bool succeeded,
+                                     const presence::SignInRules& rules) {
+  auto record = [this, username, address, succeeded, rules] {
+    if (auto recorded = directory_.record_sign_in(username, address, succeeded, rules); !recorded)
+      note_failure("record_sign_in", recorded.error());
+  };
+  if (succeeded)
+    post(std::move(record));
+  else
+    record();  // counted before the failure is answered: the next attempt, on any node, sees it
 }
 
 // --- request rate ---

@@ -74,10 +74,23 @@ class ClusterPresence {
   // The status across nodes (presence.get, on a reader thread); nullopt if the directory is down.
   std::optional<std::vector<presence::View>> lookup(const std::vector<UserId>& users);
 
-  // Registers a session against the cluster-wide cap; `done(admitted)` runs on the worker thread.
-  // Admits when the directory is unreachable (the node's own cap still applies).
-  void add_session(UserId user, SessionId session, std::function<void(bool admitted)> done);
+  // Registers a session (signed in with token `token_id`) against the cluster-wide cap;
+  // `done(admitted)` runs on the worker thread. Admits when the directory is unreachable (the
+  // node's own cap still applies).
+  void add_session(UserId user, SessionId session, const std::string& token_id,
+                   std::function<void(bool admitted)> done);
   void remove_session(UserId user, SessionId session);
+  // The user's live sessions on every node, counted per token id (account.sessions' online
+  // count). Blocks on the directory: call it on a reader thread. nullopt if it is unreachable.
+  std::optional<std::unordered_map<std::string, int>> sessions_by_token(UserId user);
+
+  // Sign-in throttling across nodes. sign_in_state() blocks (a reader thread); nullopt if the
+  // directory is unreachable (the node's own throttles still hold). record_sign_in() blocks for
+  // a failure (a hashing thread: it is counted before the failure is answered) and queues a
+  // success for the worker thread (any thread).
+  std::optional<presence::SignInState> sign_in_state(const std::string& username, const std::string& address);
+  void record_sign_in(const std::string& username, const std::string& address, bool succeeded,
+                      const presence::SignInRules& rules);
 
   // Called for each command a user sends (any thread): false while the user is over its rate
   // across the cluster, with the wait in `retry_after_ms`.
@@ -98,7 +111,7 @@ class ClusterPresence {
   void refresh_sessions();
   void every(int period_ms, void (ClusterPresence::*task)());
   void note_failure(const char* what, const Error& error);
-  std::string session_key(SessionId session) const;
+  std::string session_key(SessionId session, const std::string& token_id) const;
 
   presence::Directory& directory_;
   bus::Bus& bus_;
@@ -122,7 +135,8 @@ class ClusterPresence {
   std::unordered_map<UserId, presence::State> unreported_;  // worker thread only: reports that failed
 
   std::mutex sessions_mutex_;
-  std::unordered_map<UserId, std::unordered_set<SessionId>> sessions_;  // registered in the directory
+  // Registered in the directory: session -> its token id, per user.
+  std::unordered_map<UserId, std::unordered_map<SessionId, std::string>> sessions_;
 
   std::mutex requests_mutex_;
   std::unordered_map<UserId, std::int64_t> request_counts_;  // since the last sync

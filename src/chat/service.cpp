@@ -466,7 +466,7 @@ void ChatService::finish_hello(SessionId session_id, unsigned thread, const std:
   // progress meanwhile, so the session can send nothing else.
   state.hello_in_progress = true;
   cluster_presence_->add_session(
-      identity->user_id, session_id, [this, session_id, thread, request_id, identity = *identity](bool admitted) {
+      identity->user_id, session_id, identity->token_id, [this, session_id, thread, request_id, identity = *identity](bool admitted) {
         poster_.post(thread, [this, session_id, thread, request_id, identity, admitted] {
           gateway::Session* session = hub(thread).find_session(session_id);
           if (!session || !session->is_open()) {

@@ -179,6 +179,9 @@ class ChatService final : public gateway::SessionHandler, public gateway::HttpHa
   // The sign-in throttles' verdict for `username` from `address`: 0 = go ahead, else the
   // milliseconds to wait.
   std::int64_t login_wait_ms(const std::string& username, const std::string& address);
+  // The same from the failures every node of a cluster counted (0 on one node, or while the
+  // directory is unreachable). Blocks on the directory: a reader thread.
+  std::int64_t cluster_login_wait_ms(const std::string& username, const std::string& address);
   void login_failed(const std::string& username, const std::string& address, std::string_view reason);
   void login_succeeded(const std::string& username, const std::string& address);
 

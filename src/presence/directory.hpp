@@ -28,6 +28,7 @@
 
 #include "core/ids.hpp"
 #include "core/result.hpp"
+#include "core/throttle.hpp"
 
 namespace parley::presence {
 
@@ -65,6 +66,22 @@ struct RequestCount {
   std::int64_t count = 0;
 };
 
+// What the nodes know together about sign-ins to one account from one address.
+struct SignInState {
+  std::int64_t account_wait_ms = 0;  // the account's failures make attempts wait this long (0: none)
+  std::int64_t address_wait_ms = 0;  // the same for the address's failures, on any account
+  bool known_address = false;        // the account signed in successfully from this address lately
+};
+
+// The sign-in throttles (auth.login_*): FailureThrottle's rules (core/throttle.hpp), kept by
+// the engine for every node.
+struct SignInRules {
+  FailurePolicy account;
+  FailurePolicy address;
+  int known_addresses = 8;                               // remembered per account, newest first
+  std::int64_t known_retention_ms = 90LL * 24 * 3600 * 1000;  // forgotten after this without a sign-in
+};
+
 struct Options {
   std::string url;                 // "inproc:NAME" or "redis://[[user]:password@]host[:port][/db]" (6379, db 0)
   std::string key_prefix = "parley";  // Redis keys start with "PREFIX:" (several clusters, one Redis;
@@ -100,12 +117,23 @@ class Directory {
   virtual parley::Status refresh_sessions(const std::vector<std::pair<UserId, std::string>>& sessions,
                                   std::int64_t ttl_ms) = 0;
   virtual parley::Status remove_session(UserId user, std::string_view key) = 0;
+  // The keys of `user`'s live sessions on every node, in no particular order. Reads only.
+  virtual Result<std::vector<std::string>> sessions(UserId user) = 0;
 
   // Adds this node's new requests (>= 0) per user and returns, in the same order, each user's
   // requests across all nodes over the last `window_ms` (> 0; a sliding-window estimate: the
   // current window plus the previous one weighted by how much of it still overlaps, rounded).
   virtual Result<std::vector<RequestCount>> add_requests(const std::vector<RequestCount>& added,
                                                          std::int64_t window_ms) = 0;
+
+  // Sign-in throttling across nodes: `account` and `address` name the failure counters (a
+  // username, a client address). Reads only.
+  virtual Result<SignInState> sign_in_state(std::string_view account, std::string_view address) = 0;
+  // A failed sign-in counts against both the account and the address, each under its rules (the
+  // waits grow as FailureThrottle's do); a successful one forgets the account's failures and
+  // remembers the address as the account's.
+  virtual parley::Status record_sign_in(std::string_view account, std::string_view address, bool succeeded,
+                                        const SignInRules& rules) = 0;
 
   // For logs: the engine and where it points, without passwords.
   virtual std::string describe() const = 0;

@@ -1,6 +1,7 @@
 #include "presence/inproc_directory.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -159,6 +160,62 @@ class InprocSpace {
     return current + (previous * (window_ms - elapsed) * 2 + window_ms) / (2 * window_ms);
   }
 
+  // The sign-in scripts of redis_directory.cpp. Under mutex.
+  struct Failures {
+    std::int64_t count = 0;
+    std::int64_t blocked_until_ms = 0;
+    std::int64_t expires_ms = 0;  // forgotten at this time (forget_after past the last failure)
+  };
+  std::int64_t failure_wait(const std::string& key, std::int64_t now) {
+    auto it = failures_.find(key);
+    if (it == failures_.end()) return 0;
+    if (it->second.expires_ms <= now) {
+      failures_.erase(it);
+      return 0;
+    }
+    return std::max<std::int64_t>(0, it->second.blocked_until_ms - now);
+  }
+  void add_failure(const std::string& key, const FailurePolicy& policy, std::int64_t now) {
+    failure_wait(key, now);  // drops it if expired
+    Failures& entry = failures_[key];
+    const std::int64_t over = ++entry.count - policy.free_failures;
+    if (over >= 0) {
+      const double delay = std::min(static_cast<double>(policy.max_delay_ms),
+                                    static_cast<double>(policy.base_delay_ms) * std::pow(2.0, std::min<std::int64_t>(over, 40)));
+      entry.blocked_until_ms = now + static_cast<std::int64_t>(delay);
+    }
+    entry.expires_ms = now + std::max<std::int64_t>(policy.forget_after_ms, 1);
+  }
+  void forget_failures(const std::string& key) { failures_.erase(key); }
+  // The account's known addresses: address -> last sign-in, and when the set expires.
+  struct Known {
+    std::map<std::string, std::int64_t, std::less<>> addresses;
+    std::int64_t expires_ms = 0;
+  };
+  bool is_known(const std::string& account, std::string_view address, std::int64_t now) {
+    auto it = known_.find(account);
+    if (it == known_.end()) return false;
+    if (it->second.expires_ms <= now) {
+      known_.erase(it);
+      return false;
+    }
+    return it->second.addresses.find(address) != it->second.addresses.end();
+  }
+  void remember(const std::string& account, std::string_view address, int keep, std::int64_t retention_ms,
+                std::int64_t now) {
+    is_known(account, address, now);  // drops it if expired
+    Known& known = known_[account];
+    known.addresses[std::string(address)] = now;
+    // ZREMRANGEBYRANK 0 -(keep+1): the oldest go, ties by address (Redis orders equal scores so).
+    while (known.addresses.size() > static_cast<std::size_t>(std::max(keep, 1))) {
+      auto oldest = known.addresses.begin();
+      for (auto it = known.addresses.begin(); it != known.addresses.end(); ++it)
+        if (it->second < oldest->second) oldest = it;
+      known.addresses.erase(oldest);
+    }
+    known.expires_ms = now + std::max<std::int64_t>(retention_ms, 1);
+  }
+
   std::mutex mutex;
 
  private:
@@ -184,6 +241,8 @@ class InprocSpace {
       const auto& [user_window, counts] = entry;
       return counts.empty() || counts.rbegin()->first < now / user_window.second - 1;
     });
+    std::erase_if(failures_, [&](const auto& entry) { return entry.second.expires_ms <= now; });
+    std::erase_if(known_, [&](const auto& entry) { return entry.second.expires_ms <= now; });
   }
 
   std::int64_t last_now_ms_ = 0;
@@ -192,6 +251,8 @@ class InprocSpace {
   std::set<std::pair<std::int64_t, UserId>> live_;  // PREFIX:pres:live
   std::unordered_map<UserId, std::map<std::string, std::int64_t, std::less<>>> sessions_;
   std::map<std::pair<UserId, std::int64_t>, std::map<std::int64_t, std::int64_t>> requests_;
+  std::unordered_map<std::string, Failures> failures_;  // PREFIX:fail:a:NAME, PREFIX:fail:ip:ADDRESS
+  std::unordered_map<std::string, Known> known_;        // PREFIX:known:NAME
 };
 
 InprocDirectory::InprocDirectory(const Options& options, std::string name)
@@ -282,6 +343,38 @@ parley::Status InprocDirectory::remove_session(UserId user, std::string_view key
   auto& keys = space_->sessions(user, now);
   if (auto it = keys.find(key); it != keys.end()) keys.erase(it);
   space_->forget_sessions_if_empty(user);
+  return Ok{};
+}
+
+Result<std::vector<std::string>> InprocDirectory::sessions(UserId user) {
+  std::lock_guard lock(space_->mutex);
+  const std::int64_t now = space_->now();
+  std::vector<std::string> keys;
+  for (const auto& [key, expires] : space_->sessions(user, now)) keys.push_back(key);
+  space_->forget_sessions_if_empty(user);
+  return keys;
+}
+
+Result<SignInState> InprocDirectory::sign_in_state(std::string_view account, std::string_view address) {
+  std::lock_guard lock(space_->mutex);
+  const std::int64_t now = space_->now();
+  const std::string name(account);
+  return SignInState{space_->failure_wait("a:" + name, now), space_->failure_wait("ip:" + std::string(address), now),
+                     space_->is_known(name, address, now)};
+}
+
+parley::Status InprocDirectory::record_sign_in(std::string_view account, std::string_view address, bool succeeded,
+                                               const SignInRules& rules) {
+  std::lock_guard lock(space_->mutex);
+  const std::int64_t now = space_->now();
+  const std::string name(account);
+  if (succeeded) {
+    space_->forget_failures("a:" + name);
+    space_->remember(name, address, rules.known_addresses, rules.known_retention_ms, now);
+  } else {
+    space_->add_failure("a:" + name, rules.account, now);
+    space_->add_failure("ip:" + std::string(address), rules.address, now);
+  }
   return Ok{};
 }
 

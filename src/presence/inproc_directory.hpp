@@ -30,6 +30,10 @@ class InprocDirectory final : public Directory {
   parley::Status refresh_sessions(const std::vector<std::pair<UserId, std::string>>& sessions,
                                   std::int64_t ttl_ms) override;
   parley::Status remove_session(UserId user, std::string_view key) override;
+  Result<std::vector<std::string>> sessions(UserId user) override;
+  Result<SignInState> sign_in_state(std::string_view account, std::string_view address) override;
+  parley::Status record_sign_in(std::string_view account, std::string_view address, bool succeeded,
+                                const SignInRules& rules) override;
   Result<std::vector<RequestCount>> add_requests(const std::vector<RequestCount>& added,
                                                  std::int64_t window_ms) override;
   std::string describe() const override { return "inproc:" + name_ + " prefix=" + prefix_; }

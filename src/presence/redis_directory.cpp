@@ -128,11 +128,54 @@ local elapsed = now - index * window
 return current + math.floor((previous * (window - elapsed) * 2 + window) / (2 * window))
 )lua";
 
+// live_sessions: KEYS: the user's session zset. The members whose expiry is still ahead.
+constexpr const char* kLiveSessionsScript = PARLEY_REDIS_NOW R"lua(
+return redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. now, '+inf')
+)lua";
+
+// sign_in_state: KEYS: the account's failure hash, the address's, the account's known addresses
+// (a zset scored by the last sign-in). ARGV: address. {account wait, address wait, known 0/1}.
+constexpr const char* kSignInStateScript = PARLEY_REDIS_NOW R"lua(
+local function wait(key)
+  local blocked = tonumber(redis.call('HGET', key, 'until') or '0')
+  if blocked > now then return blocked - now end
+  return 0
+end
+local known = 0
+if redis.call('ZSCORE', KEYS[3], ARGV[1]) then known = 1 end
+return {wait(KEYS[1]), wait(KEYS[2]), known}
+)lua";
+
+// add_failure: KEYS: a failure hash {n: failures, until: ms}. ARGV: free failures, base delay,
+// max delay, forget after (all ms but the first). FailureThrottle::record_failure: once the free
+// failures are used up, each failure blocks for base x 2^(n - free), capped; the hash expires
+// `forget after` past the last failure, so a quiet key starts over.
+constexpr const char* kAddFailureScript = PARLEY_REDIS_NOW R"lua(
+local n = redis.call('HINCRBY', KEYS[1], 'n', 1)
+local over = n - tonumber(ARGV[1])
+if over >= 0 then
+  local delay = math.min(tonumber(ARGV[3]), tonumber(ARGV[2]) * 2 ^ math.min(over, 40))
+  redis.call('HSET', KEYS[1], 'until', string.format('%d', now + delay))
+end
+redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[4]))
+return n
+)lua";
+
+// remember_address: KEYS: the account's known addresses. ARGV: address, how many to keep,
+// retention ms. The newest `keep` stay.
+constexpr const char* kRememberAddressScript = PARLEY_REDIS_NOW R"lua(
+redis.call('ZADD', KEYS[1], now, ARGV[1])
+redis.call('ZREMRANGEBYRANK', KEYS[1], 0, -(tonumber(ARGV[2]) + 1))
+redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[3]))
+return 1
+)lua";
+
 #undef PARLEY_REDIS_NOW
 
-constexpr const char* kScripts[] = {kSettleScript, kDueUsersScript, kAddSessionScript, kRefreshSessionsScript,
-                                    kAddRequestsScript};
-static_assert(std::size(kScripts) == 5);
+constexpr const char* kScripts[] = {kSettleScript,         kDueUsersScript,   kAddSessionScript,
+                                    kRefreshSessionsScript, kAddRequestsScript, kLiveSessionsScript,
+                                    kSignInStateScript,    kAddFailureScript, kRememberAddressScript};
+static_assert(std::size(kScripts) == 9);
 
 // hiredis writes with write(2), which raises SIGPIPE on a connection Redis closed; a library must
 // not kill a process that did not ignore the signal. Blocked on this thread for a call; one the
@@ -512,6 +555,62 @@ parley::Status RedisDirectory::refresh_sessions(const std::vector<std::pair<User
 
 parley::Status RedisDirectory::remove_session(UserId user, std::string_view key) {
   auto replies = run({{Script::count, {"ZREM", user_key("sess", user), std::string(key)}}});
+  if (!replies) return replies.take_error();
+  return Ok{};
+}
+
+Result<std::vector<std::string>> RedisDirectory::sessions(UserId user) {
+  auto replies = run({{Script::live_sessions, {"1", user_key("sess", user)}}});
+  if (!replies) return replies.take_error();
+  const redisReply* members = (*replies)[0].get();
+  if (members->type != REDIS_REPLY_ARRAY) return protocol_error("live_sessions");
+  std::vector<std::string> keys;
+  keys.reserve(members->elements);
+  for (std::size_t i = 0; i < members->elements; ++i) {
+    if (members->element[i]->type != REDIS_REPLY_STRING) return protocol_error("live_sessions");
+    keys.emplace_back(members->element[i]->str, members->element[i]->len);
+  }
+  return keys;
+}
+
+std::string RedisDirectory::sign_in_key(const char* kind, std::string_view name) const {
+  return prefix_ + ":" + kind + ":" + std::string(name);
+}
+
+Result<SignInState> RedisDirectory::sign_in_state(std::string_view account, std::string_view address) {
+  auto replies = run({{Script::sign_in_state,
+                       {"3", sign_in_key("fail:a", account), sign_in_key("fail:ip", address),
+                        sign_in_key("known", account), std::string(address)}}});
+  if (!replies) return replies.take_error();
+  const redisReply* reply = (*replies)[0].get();
+  if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 3) return protocol_error("sign_in_state");
+  const auto account_wait = integer_of(reply->element[0]);
+  const auto address_wait = integer_of(reply->element[1]);
+  const auto known = integer_of(reply->element[2]);
+  if (!account_wait || !address_wait || !known) return protocol_error("sign_in_state");
+  return SignInState{*account_wait, *address_wait, *known == 1};
+}
+
+parley::Status RedisDirectory::record_sign_in(std::string_view account, std::string_view address, bool succeeded,
+                                              const SignInRules& rules) {
+  std::vector<Command> commands;
+  if (succeeded) {
+    commands.push_back({Script::count, {"DEL", sign_in_key("fail:a", account)}});
+    commands.push_back({Script::remember_address,
+                        {"1", sign_in_key("known", account), std::string(address),
+                         std::to_string(std::max(rules.known_addresses, 1)),
+                         std::to_string(std::max<std::int64_t>(rules.known_retention_ms, 1))}});
+  } else {
+    auto failure = [&](std::string key, const FailurePolicy& policy) {
+      commands.push_back({Script::add_failure,
+                          {"1", std::move(key), std::to_string(policy.free_failures),
+                           std::to_string(policy.base_delay_ms), std::to_string(policy.max_delay_ms),
+                           std::to_string(std::max<std::int64_t>(policy.forget_after_ms, 1))}});
+    };
+    failure(sign_in_key("fail:a", account), rules.account);
+    failure(sign_in_key("fail:ip", address), rules.address);
+  }
+  auto replies = run(commands);
   if (!replies) return replies.take_error();
   return Ok{};
 }

@@ -48,6 +48,10 @@ class RedisDirectory final : public Directory {
   parley::Status refresh_sessions(const std::vector<std::pair<UserId, std::string>>& sessions,
                                   std::int64_t ttl_ms) override;
   parley::Status remove_session(UserId user, std::string_view key) override;
+  Result<std::vector<std::string>> sessions(UserId user) override;
+  Result<SignInState> sign_in_state(std::string_view account, std::string_view address) override;
+  parley::Status record_sign_in(std::string_view account, std::string_view address, bool succeeded,
+                                const SignInRules& rules) override;
   Result<std::vector<RequestCount>> add_requests(const std::vector<RequestCount>& added,
                                                  std::int64_t window_ms) override;
   std::string describe() const override { return shown_url_ + " prefix=" + prefix_; }
@@ -60,7 +64,18 @@ class RedisDirectory final : public Directory {
   using Reply = std::unique_ptr<redisReply, ReplyDeleter>;
 
   // The Lua scripts of redis_directory.cpp, by index into kScripts there.
-  enum class Script { settle, due_users, add_session, refresh_sessions, add_requests, count };
+  enum class Script {
+    settle,
+    due_users,
+    add_session,
+    refresh_sessions,
+    add_requests,
+    live_sessions,
+    sign_in_state,
+    add_failure,
+    remember_address,
+    count
+  };
 
   // One command of a pipeline: a script call (EVALSHA, or EVAL when Redis lost the script) with
   // `args` after the script, or, for Script::count, a plain command that is all in `args`.
@@ -87,6 +102,7 @@ class RedisDirectory final : public Directory {
   std::string next_attempt(Clock::time_point now) const;
 
   std::string user_key(const char* kind, UserId user) const;
+  std::string sign_in_key(const char* kind, std::string_view name) const;
 
   Options options_;
   RedisAddress address_;

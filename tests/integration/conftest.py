@@ -4,13 +4,31 @@ import sys
 import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import HIGH_RATE, ParleyServer  # noqa: E402
+from harness import HIGH_RATE  # noqa: E402
+import clustered  # noqa: E402
+
+# The server the fixtures start: one parleyd, or three nodes behind HAProxy in the cluster pass.
+Server = clustered.server_class()
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "single_node(why): checks one process's own listener, files or signals; "
+                                       "skipped in the cluster pass (clustered.py)")
+
+
+def pytest_collection_modifyitems(config, items):
+    if clustered.enabled():
+        for item in items:
+            marker = item.get_closest_marker("single_node")
+            if marker:
+                why = marker.args[0] if marker.args else "one process's own listener, files or signals"
+                item.add_marker(pytest.mark.skip(reason="single node: " + why))
 
 
 @pytest.fixture(scope="module")
 def server():
-    """One parleyd per test module (tests in a module share it; they use fresh users)."""
-    s = ParleyServer(*HIGH_RATE).start()
+    """One parleyd (or clustered.py's three) per test module (tests in a module share it; they use fresh users)."""
+    s = Server(*HIGH_RATE).start()
     yield s
     code = s.stop()
     log = s.read_log()
@@ -24,7 +42,7 @@ def make_server():
     servers = []
 
     def make(*args, **kwargs):
-        s = ParleyServer(*args, **kwargs)
+        s = Server(*args, **kwargs)
         servers.append(s)
         return s
 
@@ -42,7 +60,7 @@ def make_module_server():
     servers = []
 
     def make(*args):
-        s = ParleyServer(*args).start()
+        s = Server(*args).start()
         servers.append(s)
         return s
 

@@ -19,7 +19,9 @@ STRONG = "correct horse battery"
 
 
 def call_from(source, server, method, path, body=None, token=None):
-    """An HTTP request from a chosen loopback address (127.0.0.x): (status, headers, json)."""
+    """An HTTP request from a chosen loopback address (127.0.0.x): (status, headers, json). The
+    headers are looked up case-insensitively (HAProxy, in front in the cluster pass, sends their
+    names in lower case)."""
     conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60, source_address=(source, 0))
     headers = {"Content-Type": "application/json"}
     if token:
@@ -28,7 +30,7 @@ def call_from(source, server, method, path, body=None, token=None):
     response = conn.getresponse()
     data = response.read()
     conn.close()
-    return response.status, dict(response.getheaders()), json.loads(data) if data else None
+    return response.status, response.headers, json.loads(data) if data else None
 
 
 def login_from(source, server, username, password):

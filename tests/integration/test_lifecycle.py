@@ -4,6 +4,7 @@ import threading
 import time
 import uuid
 
+import pytest
 import requests
 import websocket
 
@@ -92,6 +93,7 @@ def test_kill9_mid_burst_loses_no_acked_message(make_server):
         assert group_cids.count(cid) == 1
 
 
+@pytest.mark.single_node("one process's SIGTERM; a cluster's rolling restart is test_cluster_faults.py")
 def test_sigterm_acks_in_flight_and_closes_going_away(make_server):
     s = make_server(*HIGH_RATE).start()
     alice, bob = s.register(), s.register()
@@ -148,6 +150,7 @@ def test_restart_keeps_everything_and_sync_continues(make_server):
     assert b.hello_reply["cursor"] >= events[0]["pos"] - 1
 
 
+@pytest.mark.single_node("one process's SIGTERM; a cluster's rolling restart is test_cluster_faults.py")
 def test_sigterm_with_drain_fails_readyz_first_and_keeps_serving_meanwhile(make_server):
     # Rolling restarts behind a load balancer: /readyz turns 503 "draining" at once, while
     # sessions, REST and new connections keep working until server.drain_ms has passed; then

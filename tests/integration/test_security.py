@@ -19,6 +19,7 @@ def _mode(path):
     return stat.S_IMODE(os.stat(path).st_mode)
 
 
+@pytest.mark.single_node("one process's data directory")
 def test_data_dir_and_files_are_private_from_the_start(make_server, tmp_path):
     data_dir = tmp_path / "fresh"
     data_dir.mkdir(mode=0o700)  # (the harness keeps parleyd's log there)
@@ -36,6 +37,7 @@ def test_data_dir_and_files_are_private_from_the_start(make_server, tmp_path):
         assert _mode(path) & 0o077 == 0, f"{name} is {oct(_mode(path))}"
 
 
+@pytest.mark.single_node("one process's data directory")
 def test_files_left_readable_by_an_older_version_are_tightened(make_server, tmp_path):
     data_dir = tmp_path / "old"
     data_dir.mkdir()

@@ -53,6 +53,7 @@ def start_tls_server(make_server, tmp_path, *args):
     return s, cert, key
 
 
+@pytest.mark.single_node('TLS on one listener')
 def test_tls_serves_rest_and_websocket_with_modern_settings_only(make_server, tmp_path):
     s, cert, key = start_tls_server(make_server, tmp_path)
     base = f"https://127.0.0.1:{s.port}"
@@ -84,6 +85,7 @@ def test_tls_serves_rest_and_websocket_with_modern_settings_only(make_server, tm
     assert requests.get(base + "/healthz", verify=cert).status_code == 200
 
 
+@pytest.mark.single_node('TLS on one listener, SIGHUP to one process')
 def test_sighup_reloads_the_certificate_without_dropping_connections(make_server, tmp_path):
     s, cert, key = start_tls_server(make_server, tmp_path)
     first, _, _ = peer_cert(s.port, cert)
@@ -130,6 +132,7 @@ def test_tls_settings_are_checked_at_start_up(tmp_path):
     s.cleanup()
 
 
+@pytest.mark.single_node("the same-host origin of one listener (sessions go to the nodes' own ports here)")
 def test_websocket_and_cors_only_for_allowed_origins(server, make_server):
     user = server.register()
     host = f"127.0.0.1:{server.port}"
@@ -161,6 +164,7 @@ def test_websocket_and_cors_only_for_allowed_origins(server, make_server):
             assert not allowed and e.status_code == 403, origin
 
 
+@pytest.mark.single_node("one listener's metrics port")
 def test_metrics_are_not_public(make_server):
     operator_port = free_port()
     s = make_server("--server.metrics_listen", f"127.0.0.1:{operator_port}").start()
@@ -209,6 +213,7 @@ def wait_refusals(server, count):
         time.sleep(0.02)
 
 
+@pytest.mark.single_node("a per-node limit of one listener (docs/operations.md: per address across nodes is HAProxy's)")
 def test_one_address_cannot_take_every_connection(make_server):
     s = make_server("--limits.max_connections", "30", "--limits.max_connections_per_address", "10",
                     "--limits.max_pending_per_address", "20").start()
@@ -222,6 +227,7 @@ def test_one_address_cannot_take_every_connection(make_server):
         sock.close()
 
 
+@pytest.mark.single_node("a per-node limit of one listener (docs/operations.md: per address across nodes is HAProxy's)")
 def test_pending_handshakes_are_capped_per_address(make_server):
     s = make_server("--limits.max_pending_per_address", "3").start()
     idle = open_idle("127.0.0.22", s.port, 4)
@@ -260,6 +266,7 @@ def test_sessions_per_user_are_capped(make_server):
         raise AssertionError("a closed session did not free its place")
 
 
+@pytest.mark.single_node('the exact count of one node; across nodes the rate holds within directory.sync_ms (test_cluster.py)')
 def test_rate_limit_is_per_user_across_sessions_and_rest(make_server):
     s = make_server("--limits.user_requests_per_second", "1", "--limits.user_requests_burst", "10").start()
     user = s.register()
@@ -279,6 +286,7 @@ def test_rate_limit_is_per_user_across_sessions_and_rest(make_server):
     assert Client(s, s.register().token).ok("conversations.list")["type"] == "ok"  # nor shared with others
 
 
+@pytest.mark.single_node("one listener's trusted proxies")
 def test_client_address_from_a_trusted_proxy_only(make_server):
     s = make_server("--server.trusted_proxies", "127.0.0.1, 10.0.0.0/8").start()
     user = s.register(password=STRONG)
@@ -301,6 +309,7 @@ def proxy_v2(source, source_port, port):
     return header + socket.inet_aton(source) + socket.inet_aton("127.0.0.1") + struct.pack("!HH", source_port, port)
 
 
+@pytest.mark.single_node('the PROXY protocol on one listener')
 def test_proxy_protocol_names_the_client(make_server):
     s = make_server("--server.trusted_proxies", "127.0.0.1", "--server.proxy_protocol", "true")
     s.start(proxy_header=b"PROXY UNKNOWN\r\n")
@@ -350,6 +359,7 @@ backend parley
 """
 
 
+@pytest.mark.single_node('one listener behind a TLS-terminating HAProxy of its own')
 def test_haproxy_terminates_tls_and_names_the_client(make_server, tmp_path):
     # The recipe of docs/operations.md: HAProxy terminates TLS and speaks the PROXY protocol to
     # parleyd; WebSocket sessions pass through.

@@ -403,6 +403,77 @@ TEST_P(DirectoryTest, RefreshKeepsSessionsAliveButAddsNone) {
   EXPECT_TRUE(must(node->add_session(42, "next", 1, kLongTtl)));
 }
 
+TEST_P(DirectoryTest, ListsAUsersLiveSessionsFromEveryNode) {
+  auto a = open_node();
+  auto b = open_node();
+  constexpr UserId kUser = 45;
+  EXPECT_TRUE(must(a->add_session(kUser, "1:7:token-a", 5, kLongTtl)));
+  EXPECT_TRUE(must(b->add_session(kUser, "2:9:token-a", 5, kLongTtl)));
+  EXPECT_TRUE(must(b->add_session(kUser, "2:10:token-b", 5, kShortTtl)));
+  EXPECT_TRUE(must(b->add_session(46, "2:11:token-c", 5, kLongTtl)));  // another user's
+  auto listed = must(a->sessions(kUser));
+  std::sort(listed.begin(), listed.end());
+  if (listed.size() == 3) {  // else the short one lapsed already (a slow machine)
+    EXPECT_EQ(listed, (std::vector<std::string>{"1:7:token-a", "2:10:token-b", "2:9:token-a"}));
+  }
+  must_succeed(a->remove_session(kUser, "1:7:token-a"));
+  // The short-lived one lapses: only the live session is listed.
+  EXPECT_TRUE(wait_until([&] { return must(b->sessions(kUser)) == std::vector<std::string>{"2:9:token-a"}; }));
+  EXPECT_TRUE(must(a->sessions(47)).empty());
+}
+
+TEST_P(DirectoryTest, ThrottlesSignInsAcrossNodes) {
+  auto a = open_node();
+  auto b = open_node();
+  SignInRules rules;
+  rules.account = FailurePolicy{2, 10000, 15000, 60000};  // 2 free, then 10 s, 20 s capped at 15 s
+  rules.address = FailurePolicy{5, 1000, 1000, 60000};
+  rules.known_addresses = 2;
+  const std::string account = "alice-" + std::to_string(Clock::now().time_since_epoch().count());
+  const std::string guesser = "198.51.100.7";
+  must_succeed(a->record_sign_in(account, guesser, false, rules));
+  SignInState state = must(b->sign_in_state(account, guesser));
+  EXPECT_EQ(state.account_wait_ms, 0);  // one of the two free failures
+  EXPECT_FALSE(state.known_address);
+  must_succeed(b->record_sign_in(account, guesser, false, rules));  // the second, on another node
+  state = must(a->sign_in_state(account, guesser));
+  EXPECT_GT(state.account_wait_ms, 0);
+  EXPECT_LE(state.account_wait_ms, 10000);
+  EXPECT_EQ(state.address_wait_ms, 0);  // 2 of the address's 5 free failures
+  must_succeed(a->record_sign_in(account, guesser, false, rules));
+  state = must(b->sign_in_state(account, guesser));
+  EXPECT_GT(state.account_wait_ms, 10000);  // doubled, capped at the max
+  EXPECT_LE(state.account_wait_ms, 15000);
+
+  // The owner signs in: the account's failures are forgotten, the address is remembered; the
+  // guesser's address keeps its count (2 more reach its 5 free failures).
+  must_succeed(b->record_sign_in(account, "10.0.0.1", true, rules));
+  state = must(a->sign_in_state(account, "10.0.0.1"));
+  EXPECT_EQ(state.account_wait_ms, 0);
+  EXPECT_TRUE(state.known_address);
+  EXPECT_FALSE(must(a->sign_in_state(account, guesser)).known_address);
+  must_succeed(a->record_sign_in("bob-" + account, guesser, false, rules));
+  must_succeed(a->record_sign_in("carol-" + account, guesser, false, rules));
+  state = must(b->sign_in_state("dave-" + account, guesser));
+  EXPECT_EQ(state.account_wait_ms, 0);
+  EXPECT_GT(state.address_wait_ms, 0);
+  EXPECT_LE(state.address_wait_ms, 1000);
+
+  // Only the newest `known_addresses` are kept (in the same millisecond, the smallest goes).
+  must_succeed(a->record_sign_in(account, "10.0.0.2", true, rules));
+  must_succeed(b->record_sign_in(account, "10.0.0.3", true, rules));
+  EXPECT_FALSE(must(a->sign_in_state(account, "10.0.0.1")).known_address);
+  EXPECT_TRUE(must(a->sign_in_state(account, "10.0.0.2")).known_address);
+  EXPECT_TRUE(must(b->sign_in_state(account, "10.0.0.3")).known_address);
+
+  // A key without failures for forget_after starts over.
+  SignInRules quick = rules;
+  quick.account = FailurePolicy{1, 60000, 60000, kShortTtl};
+  must_succeed(a->record_sign_in("erin-" + account, "10.0.0.9", false, quick));
+  EXPECT_GT(must(b->sign_in_state("erin-" + account, "10.0.0.9")).account_wait_ms, 0);
+  EXPECT_TRUE(wait_until([&] { return must(b->sign_in_state("erin-" + account, "10.0.0.9")).account_wait_ms == 0; }));
+}
+
 TEST_P(DirectoryTest, CountsRequestsAcrossNodes) {
   auto a = open_node();
   auto b = open_node();
@@ -624,6 +695,20 @@ TEST_F(RedisDirectoryTest, KeepsTheDocumentedKeyLayout) {
   EXPECT_GT(std::stoll(redis({"PTTL", prefix + ":sess:91"}).substr(1)), 0);
   EXPECT_EQ(redis({"EXISTS", prefix + ":rate:91:60000"}), ":1");
   EXPECT_LE(std::stoll(redis({"PTTL", prefix + ":rate:91:60000"}).substr(1)), 120000);
+
+  SignInRules rules;
+  rules.account = FailurePolicy{1, 1000, 1000, 600000};
+  rules.address = FailurePolicy{5, 1000, 1000, 300000};
+  must_succeed(directory->record_sign_in("alice", "10.0.0.1", false, rules));
+  EXPECT_EQ(redis({"HGET", prefix + ":fail:a:alice", "n"}), "$1");  // "1"
+  EXPECT_EQ(redis({"HEXISTS", prefix + ":fail:a:alice", "until"}), ":1");  // the one free failure used
+  EXPECT_EQ(redis({"HEXISTS", prefix + ":fail:ip:10.0.0.1", "until"}), ":0");
+  EXPECT_GT(std::stoll(redis({"PTTL", prefix + ":fail:a:alice"}).substr(1)), 300000);
+  EXPECT_LE(std::stoll(redis({"PTTL", prefix + ":fail:ip:10.0.0.1"}).substr(1)), 300000);
+  must_succeed(directory->record_sign_in("alice", "10.0.0.2", true, rules));
+  EXPECT_EQ(redis({"EXISTS", prefix + ":fail:a:alice"}), ":0");
+  EXPECT_EQ(redis({"ZCARD", prefix + ":known:alice"}), ":1");
+  EXPECT_GT(std::stoll(redis({"PTTL", prefix + ":known:alice"}).substr(1)), 0);
 }
 
 // ----------------------------------------------------------------------------------------------
