@@ -168,6 +168,7 @@ ChatService::ChatService(const Config& config, gateway::ThreadPoster& poster)
   options.node_id = static_cast<unsigned>(config.server.node_id);
   options.connect_timeout_s = config.store.postgres_connect_timeout_s;
   options.statement_timeout_ms = config.store.postgres_statement_timeout_ms;
+  options.network_timeout_ms = config.store.postgres_network_timeout_ms;
   options.start_timeout_s = config.store.postgres_start_timeout_s;
   engine_ = store::open_engine(options);
   // The directory's URL is checked before the bus waits for NATS: a typo fails at once.

@@ -154,6 +154,7 @@ const std::vector<Setting>& settings() {
       PARLEY_INT(store, sqlite_page_size, 512, 65536, "page size in bytes of a new database file (a power of two); an existing file keeps its own"),
       PARLEY_INT(store, postgres_connect_timeout_s, 1, 600, "PostgreSQL: seconds one connection attempt may take (a connect_timeout in the URL wins)"),
       PARLEY_INT(store, postgres_statement_timeout_ms, 0, 3600000, "PostgreSQL: the server cancels a statement running longer (0 = no limit)"),
+      PARLEY_INT(store, postgres_network_timeout_ms, 1000, 600000, "PostgreSQL: a connection silent this long (a network partition) is dropped by parleyd, and the server rolls back what it left open, releasing its locks"),
       PARLEY_INT(store, postgres_start_timeout_s, 0, 3600, "PostgreSQL: how long start-up waits for the server before giving up"),
       PARLEY_INT(store, max_batch, 1, 1000000, "most write operations in one group commit"),
       PARLEY_INT(store, max_queue, 1, 100000000, "write operations waiting for the writer; beyond, requests fail with 'unavailable'"),

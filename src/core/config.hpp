@@ -41,6 +41,7 @@ struct StoreConfig {
   int sqlite_page_size = 1024;  // page size of a new database file (small: fewer WAL bytes per message)
   int postgres_connect_timeout_s = 5;
   int postgres_statement_timeout_ms = 30000;
+  int postgres_network_timeout_ms = 10000;
   int postgres_start_timeout_s = 60;
   int max_batch = 4096;      // most write operations in one group commit
   int max_queue = 100000;    // write operations waiting for the writer; beyond: unavailable

@@ -248,6 +248,7 @@ struct EngineOptions {
   // PostgreSQL
   int connect_timeout_s = 5;        // per connection attempt
   int statement_timeout_ms = 30000; // the server cancels a statement running longer
+  int network_timeout_ms = 10000;   // a silent connection (a partition) is given up by both ends
   int start_timeout_s = 60;         // how long start-up waits for the server
 };
 

@@ -158,10 +158,10 @@ def stop_pid(pid, starttime=None, timeout=30.0, sig=signal.SIGTERM):
     return "stopped"
 
 
-def resp_ping(port, timeout=1.0):
+def resp_ping(port, timeout=1.0, host="127.0.0.1"):
     """True when the Redis server on `port` answers PING with PONG."""
     try:
-        with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        with socket.create_connection((host, port), timeout=timeout) as s:
             s.sendall(b"*1\r\n$4\r\nPING\r\n")
             return s.recv(64).startswith(b"+PONG")
     except OSError:
@@ -223,8 +223,8 @@ class NatsCluster:
     Server i (0-based) keeps its client, route and monitoring ports and its JetStream store
     across stop(i)/kill(i)/start(i)."""
 
-    def __init__(self, n=3, base_dir=None, name="parley", start=True):
-        self.n, self.name = n, name
+    def __init__(self, n=3, base_dir=None, name="parley", start=True, host="127.0.0.1"):
+        self.n, self.name, self.host = n, name, host
         self.owns_dir = base_dir is None
         self.base_dir = os.path.abspath(base_dir or tempfile.mkdtemp(prefix="parley-nats-"))
         self.client_ports = [free_port() for _ in range(n)]
@@ -238,7 +238,7 @@ class NatsCluster:
 
     @property
     def urls(self):
-        return [f"nats://127.0.0.1:{p}" for p in self.client_ports]
+        return [f"nats://{self.host}:{p}" for p in self.client_ports]
 
     @property
     def url(self):
@@ -255,11 +255,11 @@ class NatsCluster:
         return os.path.join(self.server_dir(i), "nats-server.log")
 
     def command(self, i):
-        cmd = ["nats-server", "-a", "127.0.0.1", "-p", str(self.client_ports[i]), "-n", self.server_name(i),
+        cmd = ["nats-server", "-a", self.host, "-p", str(self.client_ports[i]), "-n", self.server_name(i),
                "-m", str(self.monitor_ports[i]), "-js", "-sd", os.path.join(self.server_dir(i), "jetstream")]
         if self.n > 1:
-            routes = ",".join(f"nats://127.0.0.1:{p}" for j, p in enumerate(self.route_ports) if j != i)
-            cmd += ["--cluster_name", self.name, "--cluster", f"nats://127.0.0.1:{self.route_ports[i]}",
+            routes = ",".join(f"nats://{self.host}:{p}" for j, p in enumerate(self.route_ports) if j != i)
+            cmd += ["--cluster_name", self.name, "--cluster", f"nats://{self.host}:{self.route_ports[i]}",
                     "--routes", routes]
         return cmd
 
@@ -275,7 +275,7 @@ class NatsCluster:
         return self.procs[i]
 
     def monitor(self, i, path):
-        status, body = http_get(f"http://127.0.0.1:{self.monitor_ports[i]}{path}")
+        status, body = http_get(f"http://{self.host}:{self.monitor_ports[i]}{path}")
         if status != 200:
             return None
         try:
@@ -289,11 +289,11 @@ class NatsCluster:
 
     def healthy(self, i):
         """/healthz answers ok: accepting clients and, clustered, JetStream has a meta leader."""
-        return http_get(f"http://127.0.0.1:{self.monitor_ports[i]}/healthz")[0] == 200
+        return http_get(f"http://{self.host}:{self.monitor_ports[i]}/healthz")[0] == 200
 
     def _accepts_clients(self, i):
         try:
-            with socket.create_connection(("127.0.0.1", self.client_ports[i]), timeout=1) as s:
+            with socket.create_connection((self.host, self.client_ports[i]), timeout=1) as s:
                 s.settimeout(1)
                 return s.recv(4096).startswith(b"INFO ")
         except OSError:
@@ -357,8 +357,9 @@ class NatsCluster:
 class RedisServer:
     """redis-server on a free loopback port, no persistence."""
 
-    def __init__(self, base_dir=None, port=None, start=True):
+    def __init__(self, base_dir=None, port=None, start=True, host="127.0.0.1"):
         self.owns_dir = base_dir is None
+        self.host = host
         self.dir = os.path.abspath(base_dir or tempfile.mkdtemp(prefix="parley-redis-"))
         os.makedirs(self.dir, exist_ok=True)
         self.port = port or free_port()
@@ -369,21 +370,24 @@ class RedisServer:
 
     @property
     def url(self):
-        return f"redis://127.0.0.1:{self.port}"
+        return f"redis://{self.host}:{self.port}"
 
     @property
     def pid(self):
         return self.proc.pid if self.alive() else None
 
     def command(self):
-        return ["redis-server", "--bind", "127.0.0.1", "--port", str(self.port), "--dir", self.dir,
+        # Protected mode refuses clients from any address but 127.0.0.1 and ::1; bound to another
+        # (private) address on purpose, it must be off.
+        protected = ["--protected-mode", "no"] if self.host != "127.0.0.1" else []
+        return ["redis-server", "--bind", self.host, "--port", str(self.port), "--dir", self.dir, *protected,
                 "--save", "", "--appendonly", "no", "--daemonize", "no", "--logfile", self.log_path]
 
     def alive(self):
         return self.proc is not None and self.proc.alive()
 
     def ping(self):
-        return resp_ping(self.port)
+        return resp_ping(self.port, host=self.host)
 
     def launch(self):
         if not self.alive():
@@ -511,8 +515,11 @@ class PostgresPair:
     STANDBY_NAME = "standby1"
     REPLICATION_ROLE = "replicator"
 
-    def __init__(self, base_dir=None, settings=None, start=True):
+    def __init__(self, base_dir=None, settings=None, start=True, host="127.0.0.1", client_net=None):
+        """`host`: the address clients reach both servers at (they also listen on 127.0.0.1);
+        `client_net`: a CIDR whose clients may connect too (pg_hba.conf), besides 127.0.0.1."""
         self.owns_dir = base_dir is None
+        self.host, self.client_net = host, client_net
         self.dir = os.path.abspath(base_dir or tempfile.mkdtemp(prefix="parley-pgpair-"))
         os.makedirs(self.dir, exist_ok=True)
         if self.owns_dir:
@@ -520,6 +527,8 @@ class PostgresPair:
         # Replication settings on both (a hot standby needs max_connections & co >= the primary's).
         common = {"wal_level": "replica", "max_wal_senders": "10", "max_replication_slots": "10",
                   "hot_standby": "on", "wal_keep_size": "256MB", **(settings or {})}
+        if host != "127.0.0.1":
+            common["listen_addresses"] = f"127.0.0.1,{host}"
         self.nodes = [PgNode(os.path.join(self.dir, "primary"), settings=common),
                       PgNode(os.path.join(self.dir, "standby"), settings=common, init=False)]
         self.primary_index = 0
@@ -539,7 +548,7 @@ class PostgresPair:
         return [n.port for n in self.nodes]
 
     def url(self, database="postgres"):
-        hosts = ",".join(f"127.0.0.1:{n.port}" for n in self.nodes)
+        hosts = ",".join(f"{self.host}:{n.port}" for n in self.nodes)
         return f"postgresql://postgres@{hosts}/{database}?target_session_attrs=read-write&connect_timeout=2"
 
     def psql(self, sql, database="postgres", timeout=30):
@@ -575,11 +584,13 @@ class PostgresPair:
         primary.query(f"DO $$BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{self.REPLICATION_ROLE}') "
                       f"THEN CREATE ROLE {self.REPLICATION_ROLE} WITH REPLICATION LOGIN; END IF; END$$")
         hba = os.path.join(primary.data, "pg_hba.conf")
-        line = f"host replication {self.REPLICATION_ROLE} 127.0.0.1/32 trust\n"
+        lines = f"host replication {self.REPLICATION_ROLE} 127.0.0.1/32 trust\n"
+        if self.client_net:
+            lines += f"host all all {self.client_net} trust\n"
         with open(hba) as f:
-            if line not in f.read():
+            if lines not in f.read():
                 with open(hba, "a") as f2:
-                    f2.write("# the standby of tests/integration/cluster.py\n" + line)
+                    f2.write("# the standby and clients of tests/integration/cluster.py\n" + lines)
                 primary.query("SELECT pg_reload_conf()")
 
     def start_standby(self, timeout=60.0):
@@ -764,8 +775,11 @@ class ParleyNode(_NodeBase):
     and data dir. Under pytest it is a harness.ParleyServer too (register(), api(), metric())."""
 
     def __init__(self, node_id, data_dir, store_url, bus_url, redis_url=None, port=None, metrics_port=None,
-                 args=(), defaults=None, binary=None, env=None):
+                 args=(), defaults=None, binary=None, env=None, host="127.0.0.1", netns=None):
+        """`host`: the address it listens on (and its metrics); `netns`: a network namespace to
+        run it in (`ip netns exec`, as root), where `host` is one of that namespace's addresses."""
         self.node_id = node_id
+        self.host, self.netns = host, netns
         self.port = port or free_port()
         self.metrics_port = metrics_port or free_port()
         self.binary = binary or PARLEYD
@@ -781,15 +795,15 @@ class ParleyNode(_NodeBase):
         self.args = ["--server.node_id", str(node_id), "--store.url", store_url, "--bus.url", bus_url]
         if redis_url:
             self.args += ["--directory.url", redis_url]
-        self.args += ["--server.metrics_listen", f"127.0.0.1:{self.metrics_port}", *args]
+        self.args += ["--server.metrics_listen", f"{host}:{self.metrics_port}", *args]
 
     @property
     def base(self):
-        return f"http://127.0.0.1:{self.port}"
+        return f"http://{self.host}:{self.port}"
 
     @property
     def ws_url(self):
-        return f"ws://127.0.0.1:{self.port}/ws"
+        return f"ws://{self.host}:{self.port}/ws"
 
     def read_log(self):
         try:
@@ -817,8 +831,9 @@ class ParleyNode(_NodeBase):
         return self.proc.pid if self.alive() else None
 
     def command(self):
-        return [self.binary, "--listen", f"127.0.0.1:{self.port}", "--data-dir", self.data_dir, *self.defaults,
-                *self.args]
+        where = ["ip", "netns", "exec", self.netns] if self.netns else []
+        return [*where, self.binary, "--listen", f"{self.host}:{self.port}", "--data-dir", self.data_dir,
+                *self.defaults, *self.args]
 
     def alive(self):
         return self.proc is not None and self.proc.poll() is None
@@ -838,7 +853,7 @@ class ParleyNode(_NodeBase):
         return http_get(self.base + "/readyz", timeout=1)[0] == 200
 
     def metrics_ready(self):
-        return http_get(f"http://127.0.0.1:{self.metrics_port}/readyz", timeout=1)[0] == 200
+        return http_get(f"http://{self.host}:{self.metrics_port}/readyz", timeout=1)[0] == 200
 
     def failure(self, what):
         missing = unknown_flags(self.binary, [a for a in self.args if a.startswith("--")])
@@ -880,7 +895,13 @@ class LocalCluster:
     each component starts, so a failed up() still leaves a complete list to stop."""
 
     def __init__(self, base_dir, parleyd=None, front_port=None, nats_servers=3, node_args=None,
-                 node_defaults=None, state_path=None, database="parley"):
+                 node_defaults=None, state_path=None, database="parley", host="127.0.0.1", client_net=None,
+                 placement=None):
+        """`host`: the address NATS, Redis and PostgreSQL listen on (the network-partition test
+        puts it on a dummy interface that a node in a namespace reaches over a veth link);
+        `client_net`: a CIDR PostgreSQL also trusts; `placement`: {node_id: (netns, address)}
+        for nodes that run in a network namespace of their own."""
+        self.host, self.client_net, self.placement = host, client_net, dict(placement or {})
         self.dir = os.path.abspath(base_dir)
         os.makedirs(self.dir, exist_ok=True)
         os.chmod(self.dir, 0o755)
@@ -916,17 +937,18 @@ class LocalCluster:
         if not port_is_free(self.front_port):
             raise RuntimeError(f"port {self.front_port} is in use on 127.0.0.1: choose another front port")
         self.save()
-        self.nats = NatsCluster(self.nats_servers, os.path.join(self.dir, "nats"), start=False)
+        self.nats = NatsCluster(self.nats_servers, os.path.join(self.dir, "nats"), start=False, host=self.host)
         for i in range(self.nats.n):
             self.nats.launch(i)
         self.save()
-        self.redis = RedisServer(os.path.join(self.dir, "redis"), start=False)
+        self.redis = RedisServer(os.path.join(self.dir, "redis"), start=False, host=self.host)
         self.redis.launch()
         self.save()
         for i in range(self.nats.n):
             self.nats.wait_ready(i, timeout)
         self.redis.wait_ready(timeout)
-        self.postgres = PostgresPair(os.path.join(self.dir, "postgres"), start=False)
+        self.postgres = PostgresPair(os.path.join(self.dir, "postgres"), start=False, host=self.host,
+                                     client_net=self.client_net)
         self.save()  # data dirs recorded before pg_ctl runs: `down` stops whatever runs there
         self.postgres.start(timeout)
         self.postgres.create_database(self.database)
@@ -935,7 +957,7 @@ class LocalCluster:
             self.add_node(node_id, wait=False)
         for node in self.nodes:
             node.wait_ready(timeout)
-        self.haproxy = HAProxy(self.front_port, [(n.name, n.port) for n in self.nodes],
+        self.haproxy = HAProxy(self.front_port, [(n.name, f"{n.host}:{n.port}") for n in self.nodes],
                                os.path.join(self.dir, "haproxy"), start=False)
         self.haproxy.launch()
         self.save()
@@ -952,9 +974,10 @@ class LocalCluster:
         return ",".join(urls[first:] + urls[:first])
 
     def add_node(self, node_id, wait=True, timeout=60.0):
+        netns, host = self.placement.get(node_id, (None, "127.0.0.1"))
         node = ParleyNode(node_id, os.path.join(self.dir, f"node-{node_id}"), self.postgres.url(self.database),
                           self.bus_url(node_id), self.redis.url, args=self.node_args, defaults=self.node_defaults,
-                          binary=self.parleyd, env={"PARLEY_AUTH_SECRET": self.secret})
+                          binary=self.parleyd, env={"PARLEY_AUTH_SECRET": self.secret}, host=host, netns=netns)
         self.nodes.append(node)
         node.launch()
         self.save()

@@ -14,6 +14,7 @@ Runs once, in the SQLite pass of scripts/test.sh (it brings its own servers)."""
 import os
 import shutil
 import tempfile
+import subprocess
 import threading
 import time
 import uuid
@@ -22,7 +23,7 @@ import pytest
 import websocket
 
 import postgres
-from cluster import LocalCluster, wait_for
+from cluster import LocalCluster, tail, wait_for
 from harness import HIGH_RATE, Client, ProtocolError
 
 pytestmark = pytest.mark.skipif(postgres.engine() == "postgres",
@@ -66,6 +67,8 @@ class Chatter:
         self.cluster, self.user, self.conversation = cluster, user, conversation
         self.acked = {}          # client_msg_id -> seq
         self.reconnects = []     # close codes that made it reconnect
+        self.nodes = []          # the node_id of each session, in order
+        self.acked_at = {}       # client_msg_id -> time.monotonic() of its ack
         self.errors = []
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self.run, daemon=True)
@@ -73,6 +76,7 @@ class Chatter:
     def run(self):
         try:
             session = connect(self.cluster, self.user)
+            self.nodes.append(session.hello_reply["server"]["node_id"])
             pending = None
             while not self.stop.is_set():
                 pending = pending or uuid.uuid4().hex
@@ -81,10 +85,13 @@ class Chatter:
                                             text="m " + pending)
                 except (ProtocolError, OSError, websocket.WebSocketException):
                     self.reconnects.append(session.close_code)
+                    session.close()
                     session = connect(self.cluster, self.user)
+                    self.nodes.append(session.hello_reply["server"]["node_id"])
                     continue  # the same client_msg_id again: stored once whatever happened
                 if reply["type"] == "ack":
                     self.acked[pending] = reply["seq"]
+                    self.acked_at[pending] = time.monotonic()
                     pending = None
                 elif reply.get("code") == "unavailable":
                     time.sleep(0.1)  # draining or the store failing over: retry the same id
@@ -98,7 +105,13 @@ class Chatter:
 
 
 class Watcher:
-    """A member that only listens through HAProxy; after a reconnect it syncs from its cursor."""
+    """A member that only listens through HAProxy; after a reconnect it syncs from its cursor.
+    As docs/protocol.md 11.2 says, a connection silent for a while gets an application ping, and
+    one whose ping goes unanswered is taken for dead (a node cut off by a partition closes
+    nothing)."""
+
+    QUIET_S = 2.0        # silence before a ping
+    PING_TIMEOUT_S = 5.0  # no answer to it: dead
 
     def __init__(self, cluster, user, conversation):
         self.cluster, self.user, self.conversation = cluster, user, conversation
@@ -124,11 +137,23 @@ class Watcher:
         try:
             session = self.session
             cursor = session.hello_reply["cursor"]
+            heard, pinged = time.monotonic(), None
             while not self.stop.is_set():
                 try:
                     frame = session.recv_frame(timeout=0.5)
+                    heard, pinged = time.monotonic(), None
                 except websocket.WebSocketTimeoutException:
-                    continue
+                    now = time.monotonic()
+                    if pinged is None and now - heard > self.QUIET_S:
+                        try:
+                            session.send_json({"type": "ping", "id": "heartbeat"})
+                        except (OSError, websocket.WebSocketException):
+                            pass
+                        pinged = now
+                    if pinged is None or now - pinged < self.PING_TIMEOUT_S:
+                        continue
+                    session.close()
+                    frame = None  # no answer: dead
                 except (OSError, websocket.WebSocketException):
                     frame = None
                 if frame is None:
@@ -139,6 +164,7 @@ class Watcher:
                     cursor = max(cursor, self.take(events), self.take_live(session))
                     self.log.append(("synced", [e.get("seq") for e in events], session.hello_reply["cursor"],
                                      session.hello_reply["server"]["node_id"]))
+                    heard, pinged = time.monotonic(), None
                     continue
                 cursor = max(cursor, self.take_live(session))
             # Whatever was committed before the stop and not yet received.
@@ -264,3 +290,130 @@ def test_the_cpp_client_works_through_haproxy(cluster, tmp_path):
                           text=True, timeout=30, env=clean_env(tmp_path))
     assert sent.returncode == 0, sent.stderr
     assert json.loads(sent.stdout.splitlines()[-1])["seq"] == 1
+
+
+# --- a network partition --------------------------------------------------------------------------
+
+def _ip(*args, check=True):
+    out = subprocess.run(["ip", *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    if check and out.returncode != 0:
+        raise RuntimeError(f"ip {' '.join(args)}: {out.stdout}")
+    return out
+
+
+class Partition:
+    """Node 3 in a network namespace of its own, joined to the rest by one veth link: NATS, Redis
+    and PostgreSQL listen on an extra address of the loopback interface (`service`), which the
+    nodes outside reach locally and node 3 over the link; HAProxy reaches node 3 over the link
+    too. cut() puts the link down (nothing is closed: packets just stop), heal() brings it back."""
+
+    def __init__(self):
+        tag = f"{os.getpid() % 10000}{uuid.uuid4().hex[:3]}"
+        octet = 200 + int(uuid.uuid4().hex[:2], 16) % 50
+        third = int(uuid.uuid4().hex[:2], 16)
+        self.netns, self.outside, self.inside = f"parley-{tag}", f"ppo{tag}", f"ppi{tag}"
+        self.gateway, self.node_address = f"10.{octet}.{third}.1", f"10.{octet}.{third}.2"
+        self.service, self.net = f"10.{octet}.{third}.5", f"10.{octet}.{third}.0/24"
+        _ip("netns", "add", self.netns)
+        try:
+            _ip("link", "add", self.outside, "type", "veth", "peer", "name", self.inside)
+            _ip("link", "set", self.inside, "netns", self.netns)
+            _ip("addr", "add", f"{self.gateway}/30", "dev", self.outside)
+            _ip("link", "set", self.outside, "up")
+            _ip("addr", "add", f"{self.service}/32", "dev", "lo")
+            inside = ["netns", "exec", self.netns, "ip"]
+            _ip(*inside, "link", "set", "lo", "up")
+            _ip(*inside, "addr", "add", f"{self.node_address}/30", "dev", self.inside)
+            _ip(*inside, "link", "set", self.inside, "up")
+            _ip(*inside, "route", "add", "default", "via", self.gateway)
+        except Exception:
+            self.remove()
+            raise
+
+    def cut(self):
+        _ip("link", "set", self.outside, "down")
+
+    def heal(self):
+        _ip("link", "set", self.outside, "up")
+
+    def remove(self):
+        _ip("link", "del", self.outside, check=False)
+        _ip("addr", "del", f"{self.service}/32", "dev", "lo", check=False)
+        _ip("netns", "del", self.netns, check=False)
+
+
+def partitions_possible():
+    if os.geteuid() != 0 or shutil.which("ip") is None:
+        return False
+    probe = f"parley-probe-{os.getpid()}"
+    ok = _ip("netns", "add", probe, check=False).returncode == 0
+    _ip("netns", "del", probe, check=False)
+    return ok
+
+
+@pytest.fixture
+def partitioned_cluster():
+    if not partitions_possible():
+        pytest.skip("network namespaces need root and iproute2 (scripts/test.sh runs as root on CI)")
+    net = Partition()
+    base = tempfile.mkdtemp(prefix="parley-partition-")
+    os.chmod(base, 0o755)
+    c = LocalCluster(base, host=net.service, client_net=net.net,
+                     placement={3: (net.netns, net.node_address)},
+                     node_args=["--server.trusted_proxies", f"127.0.0.1, {net.gateway}", "--server.drain_ms", "3000",
+                                *HIGH_RATE])
+    try:
+        c.up(nodes=3)
+        yield c, net
+    finally:
+        net.heal()
+        c.down()
+        net.remove()
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def test_a_node_cut_off_by_a_network_partition_loses_nothing_and_serves_again_when_healed(partitioned_cluster):
+    cluster, net = partitioned_cluster
+    node3 = cluster.node(3)
+    group, chatters, watcher, owner = start_load(cluster, senders=6)
+    wait_for("the load to get going on every node",
+             lambda: acked_total(chatters) >= 100 and {3} <= {ch.nodes[-1] for ch in chatters if ch.nodes},
+             timeout=60, detail=lambda: str([ch.nodes for ch in chatters]))
+    on_node3 = [ch for ch in chatters if ch.nodes[-1] == 3]
+
+    net.cut()
+    cut_at = time.monotonic()
+    # HAProxy's checks fail: node 3 gets no new clients. Its clients notice the silence (their
+    # requests time out), reconnect through HAProxy to nodes 1 and 2 and resend; every sender
+    # gets acks again.
+    wait_for("HAProxy to take node 3 out", lambda: cluster.haproxy.server_states().get(node3.name) == "DOWN",
+             timeout=30)
+    wait_for("every sender to be acked again after the cut",
+             lambda: all(any(at > cut_at + 1 for at in ch.acked_at.values()) for ch in chatters), timeout=90,
+             detail=lambda: str([(ch.nodes, len(ch.acked), ch.errors) for ch in chatters]))
+    assert all(ch.nodes[-1] in (1, 2) for ch in on_node3), [ch.nodes for ch in on_node3]
+    time.sleep(3)  # more load while node 3 sits cut off, its writer stuck or failing
+
+    net.heal()
+    # Node 3 comes back by itself (same process): its store, bus and directory connections
+    # recover, /readyz answers 200 and HAProxy sends it clients again.
+    wait_for("node 3 to be ready again", node3.ready, timeout=90, detail=lambda: tail(node3.log_path))
+    wait_for("HAProxy to take node 3 back", lambda: cluster.haproxy.server_states().get(node3.name) == "UP",
+             timeout=30)
+    assert node3.alive()
+    # Live both ways between node 3 and the others: its bus works again.
+    here, there = cluster.nodes[0].register(), cluster.nodes[0].register()
+    on3, on1 = Client(node3, here.token), Client(cluster.node(1), there.token)
+    assert on3.hello_reply["server"]["node_id"] == 3
+    sent = on3.send_text(to_user_id=there.id, text="from node 3 after the partition")
+    on1.wait_events(lambda e: e.get("kind") == "text" and e["conversation_id"] == sent["conversation_id"])
+    back = on1.send_text(sent["conversation_id"], "to node 3 after the partition")
+    on3.wait_events(lambda e: e.get("kind") == "text" and e["seq"] == back["seq"])
+    on3.close()
+    on1.close()
+
+    stop_load(chatters, watcher)
+    # Nothing acked is lost or doubled (so no ack came from node 3 for a write it could not
+    # store), no gap, and the watcher has it all.
+    acked = check_nothing_lost(cluster, group, chatters, watcher, owner)
+    assert len(acked) >= 150

@@ -133,16 +133,30 @@ bool Connection::check_alive() {
 void Connection::connect() {
   close();
   const std::string timeout = std::to_string(options_.connect_timeout_s);
+  // A partition: unacknowledged data for network_timeout_ms, or that long without an answer to
+  // keepalive probes (idle a third of it, then probes every sixth, three of them), drops the
+  // connection; the next statement reconnects.
+  const int network_ms = std::max(options_.network_timeout_ms, 1000);
+  const std::string user_timeout = std::to_string(network_ms);
+  const std::string keepalive_idle = std::to_string(std::max(network_ms / 3000, 1));
+  const std::string keepalive_interval = std::to_string(std::max(network_ms / 6000, 1));
   // Ours first: what the URL says (its query parameters) overrides these defaults.
-  const char* keywords[] = {"connect_timeout", "fallback_application_name", "dbname", nullptr};
-  const char* values[] = {timeout.c_str(), options_.application_name.c_str(), options_.url.c_str(), nullptr};
+  const char* keywords[] = {"connect_timeout",     "fallback_application_name", "keepalives",
+                            "keepalives_idle",     "keepalives_interval",       "keepalives_count",
+                            "tcp_user_timeout",    "dbname",                    nullptr};
+  const char* values[] = {timeout.c_str(),        options_.application_name.c_str(), "1",
+                          keepalive_idle.c_str(), keepalive_interval.c_str(),        "3",
+                          user_timeout.c_str(),   options_.url.c_str(),              nullptr};
   conn_ = PQconnectdbParams(keywords, values, 1);
   if (!conn_ || PQstatus(conn_) != CONNECTION_OK) {
     const std::string message = conn_ ? PQerrorMessage(conn_) : "out of memory";
     close();
     throw StoreFailure("cannot connect to PostgreSQL: " + message);
   }
+  // The server's side of a partition: a transaction this connection leaves open (its COMMIT
+  // never arrives) is rolled back after network_timeout_ms, and the writer lock it holds with it.
   const std::string setup = "SET statement_timeout = " + std::to_string(options_.statement_timeout_ms) +
+                            "; SET idle_in_transaction_session_timeout = " + std::to_string(network_ms) +
                             "; SET client_encoding = 'UTF8'";
   PGresult* result = PQexec(conn_, setup.c_str());
   const bool ok = PQresultStatus(result) == PGRES_COMMAND_OK;

@@ -88,6 +88,10 @@ struct ConnectionOptions {
   std::string url;                 // postgresql://... (libpq URI, with its query parameters)
   int connect_timeout_s = 5;
   int statement_timeout_ms = 30000;
+  // A network partition closes nothing: past this much silence, libpq drops the connection (TCP
+  // user timeout and keepalives) and the server rolls back a transaction this connection left
+  // open (idle_in_transaction_session_timeout), releasing its locks for the other nodes.
+  int network_timeout_ms = 10000;
   std::string application_name = "parleyd";
 };
 

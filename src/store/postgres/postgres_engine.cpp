@@ -58,6 +58,7 @@ class PostgresEngine final : public Engine {
     connection_.url = url;
     connection_.connect_timeout_s = options.connect_timeout_s;
     connection_.statement_timeout_ms = options.statement_timeout_ms;
+    connection_.network_timeout_ms = options.network_timeout_ms;
     Connection setup(connection_);
     // Several nodes (and the database) may start together: wait for the server a while.
     const std::int64_t deadline = monotonic_ms() + static_cast<std::int64_t>(options.start_timeout_s) * 1000;
