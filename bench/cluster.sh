@@ -9,11 +9,14 @@
 #   direct-flat    1:1 flat out           (50 pairs, 32 in flight each)
 #   group-1000     a group of 1,000, 6 senders (2 per node), 4 in flight each: deliveries/s
 #   storm          5,000 clients dropped at once; cluster: through HAProxy
+#   direct-presence  direct-rate1k while 10,000 more users (in pairs of peers) switch between
+#                  away and online every 5 s (2,000 presence changes/s): compare with direct-rate1k
 # On the cluster, each pair's sender and recipient are on different nodes (every message
 # crosses the bus), group members are spread round-robin. Then the cluster is taken down
 # (`down --wipe`) after its logs are copied into the results.
 #
 #   BUILD_DIR=/tmp/bench-build RUNS=3 ./bench/cluster.sh
+#   ONLY="direct-rate1k direct-presence" ./bench/cluster.sh    (some scenarios only)
 #
 # Results: $OUT (default bench/results/cluster/){cluster,single}/NAME-RUN.json, with the
 # cluster runs' bus traffic, cluster counters and per-component CPU merged in
@@ -96,6 +99,7 @@ $PY "$STATS" subscriptions "$STATE" >&2
 
 run() {  # mode (cluster|single), name, run, parley-bench scenario args...
   local mode=$1 name=$2 i=$3; shift 3
+  if [ -n "${ONLY:-}" ] && [[ " $ONLY " != *" $name "* ]]; then return 0; fi
   local result="$OUT/$mode/$name-$i.json" target=() sampler
   if [ "$mode" = cluster ]; then
     if [ "$name" = storm ]; then target=(--server "$FRONT_URL"); else target=(--server "$NODE_URLS"); fi
@@ -137,6 +141,8 @@ for i in $(seq 1 "$RUNS"); do
     run "$mode" direct-flat "$i" direct --pairs 50 --window 32 --duration 10 --warmup 2
     run "$mode" group-1000 "$i" group --group-size 1000 --senders 6 --window 4 --duration 10 --warmup 2
     run "$mode" storm "$i" reconnect-storm --clients 5000
+    run "$mode" direct-presence "$i" direct --pairs 100 --rate 10 --duration 10 --warmup 5 \
+      --presence-users 10000 --presence-period 5
   done
 done
 ./scripts/cluster.sh status >&2 || true

@@ -404,6 +404,28 @@ def test_presence_is_one_status_across_nodes(make_cluster):
     assert view["status"] == "offline" and view["last_seen"] == gone["last_seen"]
 
 
+def test_each_presence_change_reaches_a_peer_on_another_node_once(make_cluster):
+    c = make_cluster(3, *PRESENCE_FAST)
+    alice, bob = c[0].register(), c[1].register()
+    a = on(c[0], alice)
+    a.send_text(to_user_id=bob.id, text="peer")
+    b = on(c[1], bob)
+    presence_of(a, bob.id, "online")
+    time.sleep(0.5)  # full reports and sweeps come and go meanwhile: they change nothing
+    a.frames.clear()
+    b.frames.clear()
+    expected = []
+    for status in ("away", "online") * 4:
+        b.ok("presence.set", status=status)
+        presence_of(a, bob.id, status)
+        expected.append(status)
+    time.sleep(1)  # anything duplicated or late would have come by now
+    a.ok("ping")  # reads whatever arrived
+    b.ok("ping")
+    assert [u for u in statuses(a, bob.id)] == [], "a change reached alice twice"  # presence_of took one each
+    assert statuses(b, bob.id) == [], "bob hears of his own changes"
+
+
 def test_users_of_a_killed_node_go_offline_for_everyone(make_cluster):
     c = make_cluster(2, *PRESENCE_FAST)
     alice, bob = c[0].register(), c[1].register()

@@ -4,6 +4,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <cstdio>
 #include <mutex>
+#include <random>
 #include <unordered_map>
 
 #include <simdjson.h>
@@ -165,6 +166,72 @@ class LoadRun {
   std::vector<std::shared_ptr<boost::asio::steady_timer>> timers_;
 };
 
+// Presence churn beside the timed messages: users in pairs of peers (a direct conversation
+// each), every one switching between away and online every `period` seconds at its own random
+// phase. Each switch is a presence change for its peer, through the whole presence path (on a
+// cluster: Redis and the bus). Counts the switches acked and the presence frames received.
+class PresenceChurn {
+ public:
+  PresenceChurn(ClientThreads& threads, std::vector<std::shared_ptr<client::Client>> clients, double period,
+                LoadCounters& counters)
+      : threads_(threads), clients_(std::move(clients)), period_ns_(static_cast<std::int64_t>(period * 1e9)),
+        counters_(counters), next_ns_(clients_.size()), away_(clients_.size(), false) {
+    std::mt19937_64 random(42);
+    const std::int64_t now = now_ns();
+    for (auto& next : next_ns_) next = now + static_cast<std::int64_t>(random() % static_cast<std::uint64_t>(period_ns_));
+  }
+
+  // The handler that counts presence frames; set on each client before it starts.
+  std::function<void(const client::Notice&)> frame_counter() {
+    return [this](const client::Notice& n) {
+      if (n.type == "presence" && counters_.measuring.load(std::memory_order_relaxed))
+        frames_.fetch_add(1, std::memory_order_relaxed);
+    };
+  }
+
+  void start() {
+    for (std::size_t t = 0; t < threads_.size(); ++t) {
+      auto timer = std::make_shared<boost::asio::steady_timer>(threads_.at(t));
+      timers_.push_back(timer);
+      boost::asio::post(threads_.at(t), [this, timer, t] { tick(timer, t); });
+    }
+  }
+
+  std::uint64_t sets() const { return sets_.load(); }
+  std::uint64_t frames() const { return frames_.load(); }
+  std::uint64_t failures() const { return failures_.load(); }
+
+ private:
+  void tick(const std::shared_ptr<boost::asio::steady_timer>& timer, std::size_t thread) {
+    const std::int64_t now = now_ns();
+    for (std::size_t i = thread; i < clients_.size(); i += threads_.size()) {  // make_clients' thread of client i
+      if (now < next_ns_[i]) continue;
+      next_ns_[i] += period_ns_;
+      away_[i] = !away_[i];
+      std::string fields;
+      JsonWriter(fields).field("status", away_[i] ? "away" : "online");
+      clients_[i]->request("presence.set", fields, [this](const client::Reply& reply) {
+        if (!counters_.measuring.load(std::memory_order_relaxed)) return;
+        (reply.ok ? sets_ : failures_).fetch_add(1, std::memory_order_relaxed);
+      });
+    }
+    if (counters_.stopping.load()) return;
+    timer->expires_after(std::chrono::milliseconds(20));
+    timer->async_wait([this, timer, thread](const boost::system::error_code& ec) {
+      if (!ec) tick(timer, thread);
+    });
+  }
+
+  ClientThreads& threads_;
+  std::vector<std::shared_ptr<client::Client>> clients_;
+  const std::int64_t period_ns_;
+  LoadCounters& counters_;
+  std::vector<std::int64_t> next_ns_;
+  std::vector<bool> away_;
+  std::vector<std::shared_ptr<boost::asio::steady_timer>> timers_;
+  std::atomic<std::uint64_t> sets_{0}, frames_{0}, failures_{0};
+};
+
 // Runs the timed part shared by both scenarios; returns the measured seconds.
 double run_timed(ClientThreads& threads, const LoadOptions& options, LoadCounters& counters, LoadRun& run,
                  std::vector<Sender>& senders, bool quiet, const std::function<std::string()>& progress,
@@ -273,6 +340,30 @@ int run_direct(const CommonOptions& common, const DirectOptions& options) {
   if (!wait_until([&] { return opened.load() == options.pairs; }, 60, nullptr, true))
     throw std::runtime_error("could not open the direct conversations");
 
+  std::unique_ptr<PresenceChurn> churn;
+  std::vector<std::shared_ptr<client::Client>> churn_clients;
+  if (options.presence_users > 0) {
+    const int count = options.presence_users + options.presence_users % 2;
+    auto churn_users = target.create_users(count, "p" + prefix);
+    churn_clients = make_clients(threads, target, churn_users);  // peers on neighbouring servers
+    churn = std::make_unique<PresenceChurn>(threads, churn_clients, options.presence_period, counters);
+    for (auto& c : churn_clients) c->on_notice = churn->frame_counter();
+    threads.run_everywhere([&](std::size_t t) {
+      for (std::size_t i = t; i < churn_clients.size(); i += threads.size()) churn_clients[i]->start();
+    });
+    wait_live(churn_clients, threads, common.quiet);
+    std::atomic<int> paired{0};
+    for (std::size_t i = 0; i + 1 < churn_clients.size(); i += 2) {
+      const UserId peer = churn_users[i + 1].id;
+      boost::asio::post(threads.at(i), [client = churn_clients[i], peer, &paired] {
+        client->send_to_user(peer, "peers", [&paired](const client::Reply&) { paired.fetch_add(1); });
+      });
+    }
+    if (!wait_until([&] { return paired.load() == count / 2; }, 120, nullptr, true))
+      throw std::runtime_error("could not pair the presence users");
+    churn->start();
+  }
+
   LoadRun run(threads, options.load, counters);
   const auto server_before = target.sample();
   const auto bench_before = sample_process(getpid());
@@ -298,9 +389,17 @@ int run_direct(const CommonOptions& common, const DirectOptions& options) {
   report.set("results", "disconnects", static_cast<double>(counters.disconnects.load()));
   report.latency("latency_delivery", delivery);
   report.latency("latency_ack", run.merged_ack_latency());
+  report.set("params", "presence_users", options.presence_users);
+  report.set("params", "presence_period_s", options.presence_period);
+  if (churn) {
+    report.set("results", "presence_sets_per_s", static_cast<double>(churn->sets()) / seconds);
+    report.set("results", "presence_frames_per_s", static_cast<double>(churn->frames()) / seconds);
+    report.set("results", "presence_set_errors", static_cast<double>(churn->failures()));
+  }
   report_run(report, target, server_before, server_after, bench_before, bench_after, seconds);
   threads.run_everywhere([&](std::size_t t) {
     for (std::size_t i = t; i < clients.size(); i += threads.size()) clients[i]->stop();
+    for (std::size_t i = t; i < churn_clients.size(); i += threads.size()) churn_clients[i]->stop();
   });
   report.write(common);
   return 0;

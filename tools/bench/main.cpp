@@ -48,6 +48,11 @@ int main(int argc, char** argv) {
   auto* direct_cmd = app.add_subcommand("direct", "user pairs sending 1:1 messages");
   direct_cmd->add_option("--pairs", direct.pairs, "sender/receiver pairs")->capture_default_str();
   add_load(direct_cmd, direct.load);
+  direct_cmd->add_option("--presence-users", direct.presence_users,
+                         "extra connected users, in pairs of peers, switching away/online meanwhile")
+      ->capture_default_str();
+  direct_cmd->add_option("--presence-period", direct.presence_period, "seconds between two switches of one of them")
+      ->capture_default_str();
 
   GroupOptions group;
   auto* group_cmd = app.add_subcommand("group", "one group, some members sending, everyone receiving");

@@ -16,6 +16,8 @@ struct LoadOptions {      // shared by direct and group
 struct DirectOptions {
   int pairs = 100;
   LoadOptions load;
+  int presence_users = 0;         // extra users switching away/online (in pairs of peers)
+  double presence_period = 5;     // seconds between two switches of one such user
 };
 
 struct GroupOptions {
