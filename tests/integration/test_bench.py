@@ -36,6 +36,18 @@ def test_direct(tmp_path):
     assert_latency(r["latency_ack"])
 
 
+def test_direct_with_presence_churn(tmp_path):
+    # 20 more users in pairs of peers, each switching away/online every 0.5 s: about 40
+    # switches/s, each a presence frame for its peer.
+    r = run_bench(tmp_path, "direct", "--pairs", "3", "--duration", "2", "--warmup", "0.5",
+                  "--presence-users", "20", "--presence-period", "0.5")
+    res = r["results"]
+    assert r["params"]["presence_users"] == 20
+    assert res["presence_sets_per_s"] > 10 and res["presence_set_errors"] == 0
+    assert res["presence_frames_per_s"] > 0
+    assert res["errors"] == 0 and res["delivered_per_s"] > 0
+
+
 def test_direct_with_latency_plot(tmp_path):
     png = tmp_path / "latency.png"
     run_bench(tmp_path, "--plot", str(png), "direct", "--pairs", "3", "--duration", "1", "--warmup", "0.3")
