@@ -167,6 +167,23 @@ class ClusteredServer:
 
 _DATABASES = {}
 
+# What the cluster adds to how soon a revoked token is refused on other nodes: the revocation
+# travels over the bus (docs/protocol.md 2.1: within bus.gap_wait_ms + bus.probe_ms if the bus
+# lost it), plus slack for a loaded machine.
+REVOCATION_SPREAD_S = 0.45 + 2
+
+
+def after_revocation(call):
+    """call() (a REST request with a token just revoked); in the cluster pass, repeated while
+    another node still accepts the token (up to REVOCATION_SPREAD_S). Returns the response."""
+    response = call()
+    if enabled():
+        deadline = time.monotonic() + REVOCATION_SPREAD_S
+        while response.status_code == 200 and time.monotonic() < deadline:
+            time.sleep(0.01)
+            response = call()
+    return response
+
 
 def server_class():
     """What the fixtures start: ClusteredServer in the cluster pass, else harness.ParleyServer."""
