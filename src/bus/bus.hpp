@@ -15,6 +15,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace parley::bus {
 
@@ -75,6 +76,12 @@ class Bus {
   // on timeout or when nobody listens (at once when the server knows there is no subscriber).
   // Blocks the calling thread; may be called from a handler.
   virtual std::optional<std::string> request(std::string_view subject, std::string_view payload, int timeout_ms) = 0;
+  // Publishes with a reply subject and collects every reply that arrives within `timeout_ms`,
+  // in arrival order, returning early once `max_replies` came (several subscribers may each
+  // answer, several times); empty when nobody answered in time. Blocks the calling thread;
+  // never call it from a handler of this Bus.
+  virtual std::vector<std::string> gather(std::string_view subject, std::string_view payload, int timeout_ms,
+                                          std::size_t max_replies) = 0;
   // Waits until everything published so far has reached the server; false on timeout.
   virtual bool flush(int timeout_ms) = 0;
   // Called on a bus thread with the current state at once (`connected` right after open),

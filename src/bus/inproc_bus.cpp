@@ -85,11 +85,12 @@ struct InprocInbox {
   std::atomic<bool> stopping{false};  // set under `mutex`; read unlocked between deliveries
 };
 
-// request()'s wait for the first reply on its own reply subject.
+// request()'s and gather()'s wait for replies on their own reply subject.
 struct ReplyWaiter {
   std::mutex mutex;
   std::condition_variable done;
-  std::optional<std::string> reply;
+  std::vector<std::string> replies;
+  std::size_t want = 1;  // replies beyond this are dropped
 };
 
 // The shared "server" of one inproc NAME: who subscribed to what.
@@ -154,8 +155,8 @@ class InprocServer {
       if (auto it = waiters_.find(std::string(subject)); it != waiters_.end()) {
         ReplyWaiter& waiter = *it->second;
         std::lock_guard waiter_lock(waiter.mutex);
-        if (!waiter.reply) {
-          waiter.reply.emplace(payload);
+        if (waiter.replies.size() < waiter.want) {
+          waiter.replies.emplace_back(payload);
           waiter.done.notify_all();
         }
         ++receivers;
@@ -293,19 +294,27 @@ void InprocBus::unsubscribe(SubscriptionId id) {
 }
 
 std::optional<std::string> InprocBus::request(std::string_view subject, std::string_view payload, int timeout_ms) {
-  if (!valid_subject(subject, false) || payload.size() > kMaxPayloadBytes) return std::nullopt;
+  auto replies = gather(subject, payload, timeout_ms, 1);
+  if (replies.empty()) return std::nullopt;
+  return std::move(replies.front());
+}
+
+std::vector<std::string> InprocBus::gather(std::string_view subject, std::string_view payload, int timeout_ms,
+                                           std::size_t max_replies) {
+  if (!valid_subject(subject, false) || payload.size() > kMaxPayloadBytes || max_replies == 0) return {};
   const std::string reply_subject = "_INBOX.inproc." + std::to_string(next_reply_inbox.fetch_add(1));
   auto waiter = std::make_shared<ReplyWaiter>();
+  waiter->want = max_replies;
   server_->add_waiter(reply_subject, waiter);
-  std::optional<std::string> reply;
+  std::vector<std::string> replies;
   if (server_->publish(subject, payload, reply_subject) > 0) {
     std::unique_lock lock(waiter->mutex);
     waiter->done.wait_for(lock, std::chrono::milliseconds(std::max(timeout_ms, 0)),
-                          [&] { return waiter->reply.has_value(); });
-    reply = waiter->reply;
+                          [&] { return waiter->replies.size() >= max_replies; });
+    replies = std::move(waiter->replies);
   }
   server_->remove_waiter(reply_subject);
-  return reply;
+  return replies;
 }
 
 bool InprocBus::flush(int timeout_ms) { return true; }  // publish() queued it for every receiver

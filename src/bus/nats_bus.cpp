@@ -331,6 +331,39 @@ std::optional<std::string> NatsBus::request(std::string_view subject, std::strin
   return text;
 }
 
+std::vector<std::string> NatsBus::gather(std::string_view subject, std::string_view payload, int timeout_ms,
+                                         std::size_t max_replies) {
+  std::vector<std::string> replies;
+  if (!valid_subject(subject, false) || max_replies == 0) return replies;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(std::max(timeout_ms, 1));
+  natsInbox* inbox = nullptr;
+  if (natsInbox_Create(&inbox) != NATS_OK) return replies;
+  natsSubscription* sub = nullptr;
+  // Subscribed before the request goes out, on the same connection: the server has the
+  // subscription when the answers come.
+  if (natsConnection_SubscribeSync(&sub, connection_, inbox) == NATS_OK) {
+    const std::string subject_text(subject);
+    if (natsConnection_PublishRequest(connection_, subject_text.c_str(), inbox, payload.data(),
+                                      static_cast<int>(payload.size())) == NATS_OK) {
+      while (replies.size() < max_replies) {
+        const auto left =
+            std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
+        if (left <= 0) break;
+        natsMsg* message = nullptr;
+        if (natsSubscription_NextMsg(&message, sub, static_cast<std::int64_t>(left)) != NATS_OK) break;
+        std::string text;
+        if (const int length = natsMsg_GetDataLength(message); length > 0) text.assign(natsMsg_GetData(message), length);
+        natsMsg_Destroy(message);
+        replies.push_back(std::move(text));
+      }
+    }
+    natsSubscription_Unsubscribe(sub);
+    natsSubscription_Destroy(sub);
+  }
+  natsInbox_Destroy(inbox);
+  return replies;
+}
+
 bool NatsBus::flush(int timeout_ms) {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(std::max(timeout_ms, 0));
   {

@@ -44,6 +44,8 @@ class NatsBus final : public Bus {
   SubscriptionId subscribe(std::string_view subject, Handler handler) override;
   void unsubscribe(SubscriptionId id) override;
   std::optional<std::string> request(std::string_view subject, std::string_view payload, int timeout_ms) override;
+  std::vector<std::string> gather(std::string_view subject, std::string_view payload, int timeout_ms,
+                                  std::size_t max_replies) override;
   bool flush(int timeout_ms) override;
   void on_state(StateHandler handler) override;
   bool connected() const override;

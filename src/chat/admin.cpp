@@ -11,6 +11,7 @@
 #include "auth/passwords.hpp"
 #include "chat/account_ops.hpp"
 #include "chat/chat_op.hpp"
+#include "chat/cluster.hpp"
 #include "chat/serialize.hpp"
 #include "chat/service.hpp"
 #include "core/clock.hpp"
@@ -158,32 +159,58 @@ void ChatService::admin_list_invites(gateway::HttpRequest& request, gateway::Htt
   if (!readers_->submit(std::move(read))) respond(error_response(ErrorCode::unavailable, "the read queue is full; retry"));
 }
 
-void ChatService::admin_list_sessions(unsigned thread, gateway::HttpResponder respond) {
-  // Each I/O thread describes its own sessions; the last one to finish answers.
+void ChatService::describe_sessions(std::function<void(std::vector<std::string>)> done) {
+  // Each I/O thread describes its own sessions; the last one to finish hands them all over.
   struct Gather {
     std::mutex mutex;
-    std::string json;
+    std::vector<std::string> objects;
     unsigned remaining;
   };
   auto gather = std::make_shared<Gather>();
   gather->remaining = poster_.thread_count();
+  const auto node_id = static_cast<unsigned>(config_.server.node_id);
   for (unsigned i = 0; i < poster_.thread_count(); ++i) {
-    poster_.post(i, [this, i, gather, thread, respond] {
-      std::string part;
-      hub(i).describe_sessions(part);
+    poster_.post(i, [this, i, gather, node_id, done] {
+      std::vector<std::string> part;
+      hub(i).describe_sessions(part, node_id);
       std::lock_guard lock(gather->mutex);
-      if (!part.empty()) {
-        if (!gather->json.empty()) gather->json.push_back(',');
-        gather->json += part;
-      }
-      if (--gather->remaining > 0) return;
-      poster_.post(thread, [gather, respond] {
-        gateway::HttpResponse response;
-        response.body = "{\"sessions\":[" + gather->json + "]}";
-        respond(std::move(response));
-      });
+      gather->objects.insert(gather->objects.end(), std::make_move_iterator(part.begin()),
+                             std::make_move_iterator(part.end()));
+      if (--gather->remaining == 0) done(std::move(gather->objects));
     });
   }
+}
+
+void ChatService::admin_list_sessions(unsigned thread, gateway::HttpResponder respond) {
+  auto answer = [this, thread, respond](std::string objects, std::vector<unsigned> nodes) {
+    poster_.post(thread, [respond, objects = std::move(objects), nodes = std::move(nodes)] {
+      gateway::HttpResponse response;
+      response.body = "{\"sessions\":[" + objects + "],\"nodes\":";  // the objects are JSON already
+      JsonWriter w(response.body);
+      w.begin_array();
+      for (unsigned node : nodes) w.value(static_cast<std::int64_t>(node));
+      w.end_array();
+      response.body.push_back('}');
+      respond(std::move(response));
+    });
+  };
+  if (!cluster_) {
+    describe_sessions([this, answer](std::vector<std::string> objects) {
+      std::string joined;
+      for (const std::string& object : objects) {
+        if (!joined.empty()) joined.push_back(',');
+        joined += object;
+      }
+      answer(std::move(joined), {static_cast<unsigned>(config_.server.node_id)});
+    });
+    return;
+  }
+  // Every node's (this one's included) over the bus: waits bus.gather_ms, off the I/O thread.
+  auto ask = [this, answer](store::ReadTxn*) {
+    auto census = cluster_->list_sessions(config_.bus.gather_ms);
+    answer(std::move(census.objects), std::move(census.nodes));
+  };
+  if (!readers_->submit(std::move(ask))) respond(error_response(ErrorCode::unavailable, "the read queue is full; retry"));
 }
 
 void ChatService::admin_create_users(gateway::HttpRequest& request, gateway::HttpResponder respond) {

@@ -5,7 +5,10 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdint>
+#include <cstdio>
 #include <future>
+#include <optional>
 #include <unordered_map>
 
 #include "chat/cluster_wire.hpp"
@@ -66,7 +69,8 @@ ClusterRelay::ClusterRelay(bus::Bus& bus, const BusConfig& config, unsigned node
       hooks_(std::move(hooks)),
       batches_subject_(config.subject_prefix + ".batches"),
       typing_subject_(config.subject_prefix + ".typing"),
-      node_subject_(config.subject_prefix + ".node." + std::to_string(node_id)) {}
+      node_subject_(config.subject_prefix + ".node." + std::to_string(node_id)),
+      sessions_subject_(config.subject_prefix + ".sessions") {}
 
 ClusterRelay::~ClusterRelay() { stop(); }
 
@@ -83,6 +87,9 @@ void ClusterRelay::start() {
   }));
   subscriptions_.push_back(bus_.subscribe(batches_subject_, [this](const bus::Message& m) { on_batch_message(m); }));
   subscriptions_.push_back(bus_.subscribe(typing_subject_, [this](const bus::Message& m) { on_typing_message(m); }));
+  subscriptions_.push_back(bus_.subscribe(sessions_subject_, [this](const bus::Message& m) {
+    if (!m.reply_to.empty()) answer_sessions(std::string(m.reply_to));
+  }));
   // Subscribed first, then the head: a batch committed in between arrives by the bus (or is
   // older than the head and dropped), never falls between the two.
   std::promise<Pos> head;
@@ -98,6 +105,58 @@ void ClusterRelay::start() {
   }
   spdlog::info("cluster.started node_id={} bus=\"{}\" pos={}", node_id_, bus_.describe(), start);
   hooks_.after(std::min(config_.probe_ms, config_.gap_wait_ms), [this] { tick(); });
+}
+
+// --- admin sessions across nodes ---
+//
+// A node answers PREFIX.sessions with its sessions in parts of at most kSessionsPartBytes (the
+// bus carries 1 MiB at most): "NODE PART COUNT\n" then that part's objects joined by commas.
+// The asker keeps a node's sessions only if every part of it came.
+
+namespace {
+constexpr std::size_t kSessionsPartBytes = 512 * 1024;
+}  // namespace
+
+void ClusterRelay::answer_sessions(const std::string& reply_to) {
+  if (!hooks_.describe_sessions) return;
+  hooks_.describe_sessions([this, reply_to](std::vector<std::string> objects) {
+    std::vector<std::string> parts(1);
+    for (const std::string& object : objects) {
+      if (!parts.back().empty() && parts.back().size() + object.size() + 1 > kSessionsPartBytes) parts.emplace_back();
+      if (!parts.back().empty()) parts.back().push_back(',');
+      parts.back() += object;
+    }
+    for (std::size_t i = 0; i < parts.size(); ++i)
+      bus_.publish(reply_to, std::to_string(node_id_) + " " + std::to_string(i) + " " + std::to_string(parts.size()) +
+                                 "\n" + parts[i]);
+  });
+}
+
+ClusterRelay::SessionsCensus ClusterRelay::list_sessions(int timeout_ms) {
+  std::map<unsigned, std::vector<std::optional<std::string>>> by_node;
+  for (std::string& reply : bus_.gather(sessions_subject_, "list", timeout_ms, SIZE_MAX)) {
+    const auto newline = reply.find('\n');
+    unsigned node = 0;
+    std::size_t part = 0, count = 0;
+    if (newline == std::string::npos ||
+        std::sscanf(reply.substr(0, newline).c_str(), "%u %zu %zu", &node, &part, &count) != 3 || count == 0 ||
+        count > 100000 || part >= count)
+      continue;  // not ours: ignored
+    auto& parts = by_node[node];
+    if (parts.size() != count) parts.assign(count, std::nullopt);
+    parts[part] = reply.substr(newline + 1);
+  }
+  SessionsCensus census;
+  for (const auto& [node, parts] : by_node) {
+    if (std::any_of(parts.begin(), parts.end(), [](const auto& p) { return !p; })) continue;  // a part was lost
+    census.nodes.push_back(node);
+    for (const auto& part : parts) {
+      if (part->empty()) continue;
+      if (!census.objects.empty()) census.objects.push_back(',');
+      census.objects += *part;
+    }
+  }
+  return census;
 }
 
 void ClusterRelay::stop() {

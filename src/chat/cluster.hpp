@@ -38,7 +38,18 @@ class ClusterRelay {
     std::function<void(int delay_ms, std::function<void()>)> after;  // a timer
     std::function<void(const Delivery&)> tokens;  // a revocation or cut-off committed elsewhere
     std::function<void(ConversationId, UserId, bool started)> typing;  // typing on another node
+    // This node's authenticated sessions, one JSON object each, handed to the callback (any thread).
+    std::function<void(std::function<void(std::vector<std::string>)>)> describe_sessions;
   };
+
+  // The sessions of every node that answered within `timeout_ms` (admin sessions): their JSON
+  // objects joined by commas, and those nodes' ids, sorted. Blocks for `timeout_ms` (the
+  // number of nodes is not known): call it on a reader thread.
+  struct SessionsCensus {
+    std::string objects;
+    std::vector<unsigned> nodes;
+  };
+  SessionsCensus list_sessions(int timeout_ms);
 
   ClusterRelay(bus::Bus& bus, const BusConfig& config, unsigned node_id, Hooks hooks);
   ~ClusterRelay();
@@ -70,6 +81,7 @@ class ClusterRelay {
 
   void on_batch_message(const bus::Message& message);
   void on_typing_message(const bus::Message& message);
+  void answer_sessions(const std::string& reply_to);
   void add_locked(SharedDeliveryBatch batch, bool local);
   void drain_locked();
   void deliver_locked(const Pending& pending);
@@ -85,6 +97,7 @@ class ClusterRelay {
   const std::string batches_subject_;
   const std::string typing_subject_;
   const std::string node_subject_;
+  const std::string sessions_subject_;
 
   mutable std::mutex mutex_;
   bool started_ = false;

@@ -234,13 +234,14 @@ void Hub::count_user_sessions(UserId user, std::unordered_map<std::string, int>&
   for (gateway::Session* session : it->second.sessions) ++counts[chat_session(*session).token_id];
 }
 
-void Hub::describe_sessions(std::string& out) const {
+void Hub::describe_sessions(std::vector<std::string>& out, unsigned node_id) const {
   for (const auto& [id, session] : sessions_) {
     const ChatSession& state = static_cast<const ChatSession&>(*session->context);
     if (state.user_id == 0) continue;
-    JsonWriter w(out);
+    JsonWriter w(out.emplace_back());
     w.begin_object();
     w.field("session_id", id).field("user_id", state.user_id).field("device", state.device);
+    w.field("node_id", static_cast<std::int64_t>(node_id));
     w.field("remote", session->upgrade().remote).field("thread", static_cast<std::int64_t>(thread_index_));
     w.field("connected_at", state.connected_at_ms);
     w.end_object();

@@ -79,7 +79,8 @@ class Hub {
   void close_all(std::uint16_t code, std::string_view reason);
 
   // Appends a JSON object per authenticated session on this thread to `out` (admin listing).
-  void describe_sessions(std::string& out) const;
+  // One JSON object per authenticated session of this thread (admin sessions), `node_id` in each.
+  void describe_sessions(std::vector<std::string>& out, unsigned node_id) const;
 
   Pos delivered_pos() const { return delivered_pos_; }
   std::size_t session_count() const { return sessions_.size(); }

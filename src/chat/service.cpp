@@ -258,6 +258,9 @@ void ChatService::start_cluster() {
   hooks.typing = [this](ConversationId conversation, UserId user, bool started) {
     fan_out_typing(conversation, user, started);
   };
+  hooks.describe_sessions = [this](std::function<void(std::vector<std::string>)> done) {
+    describe_sessions(std::move(done));
+  };
   cluster_ = std::make_unique<ClusterRelay>(*bus_, config_.bus, static_cast<unsigned>(config_.server.node_id),
                                             std::move(hooks));
   cluster_->start();

@@ -188,6 +188,8 @@ class ChatService final : public gateway::SessionHandler, public gateway::HttpHa
   // --- admin API (admin.cpp) ---
   bool handle_admin(gateway::HttpRequest& request, gateway::HttpResponder& respond);
   void admin_list_sessions(unsigned thread, gateway::HttpResponder respond);
+  // This node's authenticated sessions, one JSON object each, to `done` (on an I/O thread).
+  void describe_sessions(std::function<void(std::vector<std::string>)> done);
   void admin_create_users(gateway::HttpRequest& request, gateway::HttpResponder respond);
   void admin_create_invite(gateway::HttpRequest& request, gateway::HttpResponder respond);
   void admin_list_invites(gateway::HttpRequest& request, gateway::HttpResponder respond);

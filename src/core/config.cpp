@@ -220,6 +220,7 @@ const std::vector<Setting>& settings() {
       PARLEY_TEXT(bus, subject_prefix, "first token of every bus subject (clusters sharing one NATS need different prefixes)"),
       PARLEY_INT(bus, gap_wait_ms, 1, 60000, "a missing commit position waits this long for the bus before it is read from the store"),
       PARLEY_INT(bus, ping_interval_ms, 100, 600000, "how often the node pings its NATS server; after two unanswered pings (a network partition) it drops the connection and connects to another server"),
+      PARLEY_INT(bus, gather_ms, 10, 60000, "how long GET /v1/admin/sessions waits for every node's answer over the bus (nodes that answer later are left out and not named in its 'nodes')"),
       PARLEY_INT(bus, probe_ms, 10, 60000, "how often the store's newest commit position is checked against what this node delivered (finds batches a dead node committed but never published)"),
       PARLEY_TEXT(directory, url, "what the nodes of a cluster share about connected users (presence, the session cap, the request rate): empty = a single node; redis://[:PASSWORD@]HOST:PORT[/DB] = a Redis server (needed with bus.url)"),
       PARLEY_TEXT(directory, key_prefix, "first part of every Redis key (clusters sharing one Redis need different prefixes)"),

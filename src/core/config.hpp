@@ -125,6 +125,7 @@ struct BusConfig {
   int gap_wait_ms = 200;         // a gap in commit positions waits this long for the bus, then is read from the store
   int probe_ms = 250;            // how often the store's newest position is compared with what was delivered
   int ping_interval_ms = 5000;   // NATS pings; two unanswered: the connection is dropped and re-made
+  int gather_ms = 500;           // how long a cluster-wide listing (admin sessions) waits for the nodes' answers
 };
 
 // Cluster mode: what the nodes share about connected users (presence across nodes, the

@@ -9,7 +9,7 @@ import pytest
 import requests
 import websocket
 
-from clustered import after_revocation
+import clustered
 from harness import Client
 
 
@@ -24,7 +24,7 @@ def test_register_login_logout(server):
     assert r.status_code == 409 and r.json()["error"]["code"] == "conflict"
     assert user.api("GET", "/v1/me").status_code == 200
     assert user.api("POST", "/v1/auth/logout").status_code == 200
-    r = after_revocation(lambda: user.api("GET", "/v1/me"))  # other nodes: a bus hop later
+    r = clustered.after_revocation(lambda: user.api("GET", "/v1/me"))  # other nodes: a bus hop later
     assert r.status_code == 401 and r.json()["error"]["code"] == "token_revoked"
 
 
@@ -235,8 +235,12 @@ def test_admin_api(make_server):
     assert c.hello_reply["user_id"] == users[0]["id"]
     assert s.login("bulk-two", "correct horse battery").status_code == 200
     assert s.login("bulk-one", "").status_code in (400, 401)
-    sessions = s.api("GET", "/v1/admin/sessions", token="admin-secret-token-0123456789abcdef").json()["sessions"]
+    listing = s.api("GET", "/v1/admin/sessions", token="admin-secret-token-0123456789abcdef").json()
+    sessions = listing["sessions"]
     assert [(x["user_id"], x["device"]) for x in sessions] == [(users[0]["id"], "bench-device")]
+    # Every node's sessions (the one session is on one of them), and which nodes answered.
+    assert listing["nodes"] == ([1, 2, 3] if clustered.enabled() else [0])
+    assert sessions[0]["node_id"] in listing["nodes"]
     # A user token is not an admin token; without auth.admin_token the API does not exist.
     assert s.api("GET", "/v1/admin/sessions", token=users[0]["token"]).status_code == 401
     other = make_server().start()

@@ -610,7 +610,6 @@ def test_exit_codes(server, tmp_path):
 
 # --- admin ------------------------------------------------------------------------------------
 
-@pytest.mark.single_node("GET /v1/admin/sessions lists the sessions of the node that answers (docs/operations.md)")
 def test_admin_create_users_and_sessions(make_server, tmp_path):
     server = make_server(*HIGH_RATE, "--auth.admin_token", ADMIN_TOKEN).start()
     admin = Cli(server, tmp_path, "admin")

@@ -324,6 +324,26 @@ def test_messages_acked_by_a_node_killed_under_load_reach_every_member_live(make
     assert delay < 10  # the documented bound is about bus.gap_wait_ms + bus.probe_ms; this only catches a hang
 
 
+def test_admin_sessions_lists_every_node_and_names_the_nodes_that_answered(make_cluster):
+    admin = "cluster-admin-token-0123456789abcdef"
+    c = make_cluster(3, "--auth.admin_token", admin)
+    users = [c[i].register() for i in range(3)]
+    sessions = [on(c[i], users[i], device=f"device-{i + 1}") for i in range(3)]
+
+    def listing():
+        return c[0].api("GET", "/v1/admin/sessions", token=admin).json()
+    seen = listing()
+    assert seen["nodes"] == [1, 2, 3]
+    assert sorted((x["node_id"], x["user_id"], x["device"]) for x in seen["sessions"]) == [
+        (i + 1, users[i].id, f"device-{i + 1}") for i in range(3)]
+    c[2].kill9()  # node 3 cannot answer: left out, and not named
+    seen = listing()
+    assert seen["nodes"] == [1, 2]
+    assert sorted(x["node_id"] for x in seen["sessions"]) == [1, 2]
+    for s in sessions[:2]:
+        s.close()
+
+
 def test_a_second_node_with_the_same_id_refuses_to_start(make_cluster):
     c = make_cluster(1)
     twin = c.make_node(1)

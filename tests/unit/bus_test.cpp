@@ -303,6 +303,32 @@ TEST_P(BusTest, RequestGetsTheReply) {
   EXPECT_EQ(requester->request(subject("echo"), "again", 10000).value_or("<none>"), "re:again");
 }
 
+TEST_P(BusTest, GatherCollectsEveryResponder) {
+  std::vector<std::unique_ptr<Bus>> responders;
+  for (int i = 0; i < 3; ++i) {
+    responders.push_back(open_node());
+    Bus* bus = responders.back().get();
+    bus->subscribe(subject("census"), [bus, i](const Message& m) {
+      if (m.reply_to.empty()) return;
+      bus->publish(m.reply_to, "node " + std::to_string(i) + " part 1");
+      if (i == 2) bus->publish(m.reply_to, "node 2 part 2");  // one answers twice
+    });
+  }
+  auto asker = open_node();
+  // All four answers, early: max_replies came long before the timeout.
+  const auto start = Clock::now();
+  auto replies = asker->gather(subject("census"), "who", 60000, 4);
+  EXPECT_LT(ms_since(start), 30000);
+  std::sort(replies.begin(), replies.end());
+  EXPECT_EQ(replies, (std::vector<std::string>{"node 0 part 1", "node 1 part 1", "node 2 part 1", "node 2 part 2"}));
+  // Asking for more than will come: what came, after the timeout.
+  const auto second = Clock::now();
+  replies = asker->gather(subject("census"), "who", 2000, 10);
+  EXPECT_GE(ms_since(second), 1900);
+  EXPECT_EQ(replies.size(), 4u);
+  EXPECT_TRUE(asker->gather(subject("nobody"), "who", 100, 10).empty());
+}
+
 TEST_P(BusTest, RequestTimesOutWithoutAReply) {
   constexpr int kTimeoutMs = 200;
   auto bus = open_node();
