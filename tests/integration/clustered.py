@@ -17,7 +17,6 @@ import itertools
 import os
 import shutil
 import signal
-import subprocess
 import tempfile
 import time
 import uuid

@@ -14,7 +14,7 @@ import uuid
 import requests
 
 from clustered import after_revocation
-from harness import FAST_HASH, HIGH_RATE, Client, ParleyServer
+from harness import HIGH_RATE, Client, ParleyServer
 
 STRONG = "correct horse battery"
 
