@@ -175,7 +175,7 @@ class PresenceChurn {
   PresenceChurn(ClientThreads& threads, std::vector<std::shared_ptr<client::Client>> clients, double period,
                 LoadCounters& counters)
       : threads_(threads), clients_(std::move(clients)), period_ns_(static_cast<std::int64_t>(period * 1e9)),
-        counters_(counters), next_ns_(clients_.size()), away_(clients_.size(), false) {
+        counters_(counters), next_ns_(clients_.size()), away_(clients_.size(), 0) {
     std::mt19937_64 random(42);
     const std::int64_t now = now_ns();
     for (auto& next : next_ns_) next = now + static_cast<std::int64_t>(random() % static_cast<std::uint64_t>(period_ns_));
@@ -227,7 +227,7 @@ class PresenceChurn {
   const std::int64_t period_ns_;
   LoadCounters& counters_;
   std::vector<std::int64_t> next_ns_;
-  std::vector<bool> away_;
+  std::vector<char> away_;  // not vector<bool>: threads write neighbouring entries
   std::vector<std::shared_ptr<boost::asio::steady_timer>> timers_;
   std::atomic<std::uint64_t> sets_{0}, frames_{0}, failures_{0};
 };
