@@ -425,7 +425,9 @@ def test_presence_is_one_status_across_nodes(make_cluster):
 
 
 def test_each_presence_change_reaches_a_peer_on_another_node_once(make_cluster):
-    c = make_cluster(3, *PRESENCE_FAST)
+    # Changes in 100 ms windows, but a ttl long enough that a slow machine never lets bob's
+    # session lapse (offline) between two of his commands.
+    c = make_cluster(3, "--presence.ttl_ms", "20000", "--presence.batch_ms", "100", "--presence.heartbeat_ms", "5000")
     alice, bob = c[0].register(), c[1].register()
     a = on(c[0], alice)
     a.send_text(to_user_id=bob.id, text="peer")
