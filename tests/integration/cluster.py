@@ -31,15 +31,14 @@ import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+from ports import free_port  # noqa: E402
 from postgres import PostgresServer, _bin  # noqa: E402
 
 REPO = os.path.abspath(os.path.join(HERE, "..", ".."))
 try:  # the tests' helpers (register(), api(), metric()) for ParleyNode when requests/websocket exist
     from harness import PARLEYD, ParleyServer as _NodeBase  # noqa: E402
-    from harness import free_port as _harness_free_port  # noqa: E402
 except ImportError:  # the CLI under a python3 without them: the nodes work all the same
     _NodeBase = object
-    _harness_free_port = None
     PARLEYD = os.environ.get("PARLEYD", os.path.join(REPO, "build", "src", "app", "parleyd"))
 HAPROXY_TEMPLATE = os.path.join(REPO, "deploy", "haproxy.cfg")
 STATE_FILE = "cluster.json"
@@ -47,26 +46,6 @@ MARKER = ".parley-cluster"  # `down --wipe` removes only directories that carry 
 
 
 # --- small helpers -------------------------------------------------------------------------------
-
-_handed_out = set()  # ports _own_free_port() returned in this process
-
-
-def _own_free_port():
-    """A port nothing listens on now, never one this process was given before (the kernel may
-    hand a released port out again at once: a NATS server's client port and another's route
-    port once came out equal). Under pytest, harness.free_port, which keeps the same promise
-    for the ports of both modules."""
-    while True:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        if port not in _handed_out:
-            _handed_out.add(port)
-            return port
-
-
-free_port = _harness_free_port or _own_free_port
-
 
 def port_is_free(port):
     """Nothing listens on 127.0.0.1:port (connections in TIME_WAIT do not count)."""

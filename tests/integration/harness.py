@@ -19,6 +19,7 @@ import requests
 import websocket
 
 import postgres
+from ports import free_port  # noqa: F401 (tests import it from here)
 
 PARLEYD = os.environ.get("PARLEYD", os.path.join(os.path.dirname(__file__), "../../build/src/app/parleyd"))
 
@@ -38,24 +39,6 @@ HIGH_RATE = ["--limits.frames_per_second", "100000", "--limits.frames_burst", "1
 
 
 _DATABASES = {}  # data directory -> PostgreSQL URL (PARLEY_TEST_STORE=postgres)
-
-
-_handed_out = set()  # ports free_port() returned in this process
-_handed_out_lock = threading.Lock()
-
-
-def free_port():
-    """A port nothing listens on now, never one this process was given before: the kernel may
-    hand out a port again as soon as the probing socket closes, and two servers started later
-    (a NATS server's client port and another's route port) must not get the same one."""
-    with _handed_out_lock:
-        while True:
-            with socket.socket() as s:
-                s.bind(("127.0.0.1", 0))
-                port = s.getsockname()[1]
-            if port not in _handed_out:
-                _handed_out.add(port)
-                return port
 
 
 class ParleyServer:
