@@ -14,6 +14,7 @@
 #include "chat/cluster_wire.hpp"
 #include "chat/serialize.hpp"
 #include "core/clock.hpp"
+#include "core/metrics_text.hpp"
 
 namespace parley::chat {
 namespace {
@@ -389,8 +390,7 @@ void ClusterRelay::fill(store::ReadTxn* txn, Pos from, Pos up_to) {
 std::string ClusterRelay::metrics_text() const {
   std::string out;
   auto metric = [&out](const char* name, const char* type, const char* help, std::uint64_t value) {
-    out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n" + name + " " +
-           std::to_string(value) + "\n";
+    append_metric(out, name, type, help, value);
   };
   std::size_t pending = 0;
   Pos watermark = 0;

@@ -7,6 +7,7 @@
 
 #include "chat/cluster_wire.hpp"
 #include "core/clock.hpp"
+#include "core/metrics_text.hpp"
 
 namespace parley::chat {
 namespace {
@@ -406,8 +407,7 @@ void ClusterPresence::sync_requests() {
 std::string ClusterPresence::metrics_text() const {
   std::string out;
   auto metric = [&out](const char* name, const char* type, const char* help, std::uint64_t value) {
-    out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n" + name + " " +
-           std::to_string(value) + "\n";
+    append_metric(out, name, type, help, value);
   };
   metric("parley_directory_up", "gauge", "1 if the last call to the directory (Redis) succeeded",
          directory_up_.load() ? 1 : 0);

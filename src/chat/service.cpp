@@ -20,6 +20,7 @@
 #include "chat/serialize.hpp"
 #include "core/clock.hpp"
 #include "core/json_writer.hpp"
+#include "core/metrics_text.hpp"
 
 namespace parley::chat {
 namespace {
@@ -271,8 +272,7 @@ void ChatService::start_cluster() {
 std::string ChatService::metrics_text() const {
   std::string out;
   auto metric = [&out](const char* name, const char* type, const char* help, std::uint64_t value) {
-    out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n" + name + " " +
-           std::to_string(value) + "\n";
+    append_metric(out, name, type, help, value);
   };
   metric("parley_ready", "gauge", "1 if the store is open and reachable and commands are accepted", serving() ? 1 : 0);
   if (committer_) {

@@ -36,26 +36,8 @@ using Clock = std::chrono::steady_clock;
 
 constexpr auto kWait = 10s;  // for anything that should happen
 
-// The nats-server the parametrized NATS cases share: started on first use, killed at the end
-// of the test program.
-class SharedNatsServer : public ::testing::Environment {
- public:
-  static NatsServer& get() {
-    auto& server = slot();
-    if (!server) {
-      server = std::make_unique<NatsServer>();
-      server->start();
-    }
-    return *server;
-  }
-  void TearDown() override { slot().reset(); }
-
- private:
-  static std::unique_ptr<NatsServer>& slot() {
-    static std::unique_ptr<NatsServer> server;
-    return server;
-  }
-};
+// The nats-server the parametrized cases share.
+using SharedNatsServer = testing_support::SharedServer<NatsServer>;
 [[maybe_unused]] auto* const shared_nats_environment = ::testing::AddGlobalTestEnvironment(new SharedNatsServer);
 
 struct Received {

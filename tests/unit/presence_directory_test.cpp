@@ -42,26 +42,8 @@ constexpr auto kWait = 10s;              // for anything that should happen
 constexpr std::int64_t kLongTtl = 60000;  // never lapses during a test
 constexpr std::int64_t kShortTtl = 300;   // lapses during a test
 
-// The redis-server the parametrized Redis cases share: started on first use, killed at the end
-// of the test program.
-class SharedRedisServer : public ::testing::Environment {
- public:
-  static RedisServer& get() {
-    auto& server = slot();
-    if (!server) {
-      server = std::make_unique<RedisServer>();
-      server->start();
-    }
-    return *server;
-  }
-  void TearDown() override { slot().reset(); }
-
- private:
-  static std::unique_ptr<RedisServer>& slot() {
-    static std::unique_ptr<RedisServer> server;
-    return server;
-  }
-};
+// The redis-server the parametrized cases share.
+using SharedRedisServer = testing_support::SharedServer<RedisServer>;
 [[maybe_unused]] auto* const shared_redis_environment = ::testing::AddGlobalTestEnvironment(new SharedRedisServer);
 
 // The value of a call that must succeed; a failure fails the test (gtest reports the exception).
