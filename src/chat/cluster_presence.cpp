@@ -182,17 +182,20 @@ void ClusterPresence::announce(std::vector<presence::Transition> transitions) {
     if (!txn) return;
     std::vector<PresenceChange> changes;
     std::vector<std::pair<UserId, std::int64_t>> offline;
+    std::vector<UserId> users;
+    for (const auto& t : transitions) users.push_back(t.user);
+    const auto audiences = txn->presence_audiences(users);  // ascending by user
     for (const auto& t : transitions) {
       PresenceChange change;
       change.user_id = t.user;
       change.status = presence::to_string(t.state);
       change.version = t.version;
-      const auto user = txn->user(t.user);
+      const store::PresenceAudience* found = store::find_audience(audiences, t.user);
       if (t.state == presence::State::offline) {
         offline.emplace_back(t.user, t.at_ms);
-        if (user && user->share_last_seen) change.last_seen_ms = t.at_ms;
+        if (found && found->share_last_seen) change.last_seen_ms = t.at_ms;
       }
-      change.audience = txn->peers(t.user);
+      if (found) change.audience = found->peers;
       // Large audiences go out in parts, each a complete change for its part of the audience.
       while (change.audience.size() > kAudiencePerMessage) {
         PresenceChange part = change;
@@ -276,19 +279,44 @@ std::string ClusterPresence::session_key(SessionId session, const std::string& t
 
 void ClusterPresence::add_session(UserId user, SessionId session, const std::string& token_id,
                                   std::function<void(bool admitted)> done) {
-  post([this, user, session, token_id, done = std::move(done)] {
-    auto admitted =
-        directory_.add_session(user, session_key(session, token_id), max_sessions_, presence_config_.ttl_ms);
+  bool first = false;
+  {
+    std::lock_guard lock(claims_mutex_);
+    first = claims_.empty();
+    claims_.push_back(SessionClaim{user, session, token_id, std::move(done)});
+  }
+  if (first) post([this] { admit_sessions(); });
+}
+
+// The hellos waiting for the directory, in one round trip per kClaimsPerRoundTrip: in a
+// reconnect storm a node admits its share of thousands of sessions, and one round trip each
+// through the one worker thread would queue them for seconds.
+void ClusterPresence::admit_sessions() {
+  std::vector<SessionClaim> claims;
+  {
+    std::lock_guard lock(claims_mutex_);
+    claims.swap(claims_);
+  }
+  for (std::size_t from = 0; from < claims.size(); from += kClaimsPerRoundTrip) {
+    const std::size_t to = std::min(claims.size(), from + kClaimsPerRoundTrip);
+    std::vector<std::pair<UserId, std::string>> keys;
+    keys.reserve(to - from);
+    for (std::size_t i = from; i < to; ++i)
+      keys.emplace_back(claims[i].user, session_key(claims[i].session, claims[i].token_id));
+    auto admitted = directory_.add_sessions(keys, max_sessions_, presence_config_.ttl_ms);
     if (!admitted) note_failure("add_session", admitted.error());
-    const bool ok = !admitted || *admitted;  // unreachable: the node's own cap is what holds
-    if (ok) {
-      std::lock_guard lock(sessions_mutex_);
-      sessions_[user][session] = token_id;
-    } else {
-      refused_sessions_.fetch_add(1, std::memory_order_relaxed);
+    for (std::size_t i = from; i < to; ++i) {
+      SessionClaim& claim = claims[i];
+      const bool ok = !admitted || (*admitted)[i - from];  // unreachable: the node's own cap is what holds
+      if (ok) {
+        std::lock_guard lock(sessions_mutex_);
+        sessions_[claim.user][claim.session] = claim.token_id;
+      } else {
+        refused_sessions_.fetch_add(1, std::memory_order_relaxed);
+      }
+      claim.done(ok);
     }
-    done(ok);
-  });
+  }
 }
 
 void ClusterPresence::remove_session(UserId user, SessionId session) {

@@ -110,6 +110,7 @@ class ClusterPresence {
   void sync_requests();
   void refresh_sessions();
   void every(int period_ms, void (ClusterPresence::*task)());
+  void admit_sessions();
   void note_failure(const char* what, const Error& error);
   std::string session_key(SessionId session, const std::string& token_id) const;
 
@@ -133,6 +134,16 @@ class ClusterPresence {
   std::thread worker_;
 
   std::unordered_map<UserId, presence::State> unreported_;  // worker thread only: reports that failed
+
+  struct SessionClaim {
+    UserId user;
+    SessionId session;
+    std::string token_id;
+    std::function<void(bool admitted)> done;
+  };
+  static constexpr std::size_t kClaimsPerRoundTrip = 1000;
+  std::mutex claims_mutex_;
+  std::vector<SessionClaim> claims_;  // add_session() calls the worker has not taken yet
 
   std::mutex sessions_mutex_;
   // Registered in the directory: session -> its token id, per user.

@@ -148,15 +148,18 @@ void ChatService::presence_tick() {
     if (!txn) return;
     auto batch = std::make_shared<std::vector<PresenceChange>>();
     std::vector<std::pair<UserId, std::int64_t>> offline;
+    std::vector<UserId> users;
+    for (const auto& change : changes) users.push_back(change.user_id);
+    const auto audiences = txn->presence_audiences(users);  // ascending by user
     for (const auto& change : changes) {
       PresenceChange out;
       out.user_id = change.user_id;
       out.status = to_string(change.view.status);
-      auto user = txn->user(change.user_id);
-      const bool share = user && user->share_last_seen;
+      const store::PresenceAudience* found = store::find_audience(audiences, change.user_id);
+      const bool share = found && found->share_last_seen;
       presence_.set_privacy(change.user_id, share);
       if (share && change.went_offline) out.last_seen_ms = change.view.last_seen_ms;
-      out.audience = txn->peers(change.user_id);
+      if (found) out.audience = found->peers;
       if (change.went_offline) offline.emplace_back(change.user_id, change.view.last_seen_ms);
       batch->push_back(std::move(out));
     }

@@ -112,7 +112,15 @@ class Directory {
   // Registers session `key` (unique across the cluster, e.g. "NODE:SESSION") of `user` if the
   // user has fewer than `max` live sessions; an already registered key is refreshed and
   // counts as admitted. A session expires `ttl_ms` (> 0) after its last add/refresh.
-  virtual Result<bool> add_session(UserId user, std::string_view key, int max, std::int64_t ttl_ms) = 0;
+  Result<bool> add_session(UserId user, std::string_view key, int max, std::int64_t ttl_ms) {
+    auto admitted = add_sessions({{user, std::string(key)}}, max, ttl_ms);
+    if (!admitted) return admitted.take_error();
+    return static_cast<bool>(admitted->front());
+  }
+  // The same for many sessions in one round trip (a reconnect storm's hellos), in order (two
+  // sessions of one user count against the cap one after the other); answers in the same order.
+  virtual Result<std::vector<bool>> add_sessions(const std::vector<std::pair<UserId, std::string>>& sessions, int max,
+                                                 std::int64_t ttl_ms) = 0;
   // Extends the expiry of registered sessions (unknown ones are not added back).
   virtual parley::Status refresh_sessions(const std::vector<std::pair<UserId, std::string>>& sessions,
                                   std::int64_t ttl_ms) = 0;

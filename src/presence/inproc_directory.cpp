@@ -307,21 +307,28 @@ Result<std::vector<View>> InprocDirectory::lookup(const std::vector<UserId>& use
   return views;
 }
 
-Result<bool> InprocDirectory::add_session(UserId user, std::string_view key, int max, std::int64_t ttl_ms) {
+Result<std::vector<bool>> InprocDirectory::add_sessions(const std::vector<std::pair<UserId, std::string>>& sessions,
+                                                        int max, std::int64_t ttl_ms) {
   if (auto valid = check_ttl(ttl_ms); !valid) return valid.take_error();
   std::lock_guard lock(space_->mutex);
   const std::int64_t now = space_->now();
-  auto& sessions = space_->sessions(user, now);
-  auto it = sessions.find(key);
-  if (it == sessions.end()) {
-    if (static_cast<std::int64_t>(sessions.size()) >= max) {
-      space_->forget_sessions_if_empty(user);
-      return false;
+  std::vector<bool> admitted;
+  admitted.reserve(sessions.size());
+  for (const auto& [user, key] : sessions) {
+    auto& keys = space_->sessions(user, now);
+    auto it = keys.find(key);
+    if (it == keys.end()) {
+      if (static_cast<std::int64_t>(keys.size()) >= max) {
+        space_->forget_sessions_if_empty(user);
+        admitted.push_back(false);
+        continue;
+      }
+      it = keys.emplace(key, 0).first;
     }
-    it = sessions.emplace(std::string(key), 0).first;
+    it->second = now + ttl_ms;
+    admitted.push_back(true);
   }
-  it->second = now + ttl_ms;
-  return true;
+  return admitted;
 }
 
 parley::Status InprocDirectory::refresh_sessions(const std::vector<std::pair<UserId, std::string>>& sessions,

@@ -26,7 +26,8 @@ class InprocDirectory final : public Directory {
                                          std::int64_t ttl_ms) override;
   Result<std::vector<Transition>> sweep(std::size_t limit) override;
   Result<std::vector<View>> lookup(const std::vector<UserId>& users) override;
-  Result<bool> add_session(UserId user, std::string_view key, int max, std::int64_t ttl_ms) override;
+  Result<std::vector<bool>> add_sessions(const std::vector<std::pair<UserId, std::string>>& sessions, int max,
+                                         std::int64_t ttl_ms) override;
   parley::Status refresh_sessions(const std::vector<std::pair<UserId, std::string>>& sessions,
                                   std::int64_t ttl_ms) override;
   parley::Status remove_session(UserId user, std::string_view key) override;

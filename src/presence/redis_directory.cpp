@@ -525,14 +525,23 @@ Result<std::vector<View>> RedisDirectory::lookup(const std::vector<UserId>& user
   return views;
 }
 
-Result<bool> RedisDirectory::add_session(UserId user, std::string_view key, int max, std::int64_t ttl_ms) {
+Result<std::vector<bool>> RedisDirectory::add_sessions(const std::vector<std::pair<UserId, std::string>>& sessions,
+                                                       int max, std::int64_t ttl_ms) {
   if (auto valid = check_ttl(ttl_ms); !valid) return valid.take_error();
-  auto replies = run({{Script::add_session,
-                       {"1", user_key("sess", user), std::string(key), std::to_string(max), std::to_string(ttl_ms)}}});
+  std::vector<Command> commands;
+  commands.reserve(sessions.size());
+  for (const auto& [user, key] : sessions)
+    commands.push_back({Script::add_session, {"1", user_key("sess", user), key, std::to_string(max), std::to_string(ttl_ms)}});
+  auto replies = run(commands);  // one pipeline: the scripts run in this order
   if (!replies) return replies.take_error();
-  const auto admitted = integer_of((*replies)[0].get());
-  if (!admitted) return protocol_error("add_session");
-  return *admitted == 1;
+  std::vector<bool> admitted;
+  admitted.reserve(sessions.size());
+  for (const auto& reply : *replies) {
+    const auto value = integer_of(reply.get());
+    if (!value) return protocol_error("add_session");
+    admitted.push_back(*value == 1);
+  }
+  return admitted;
 }
 
 parley::Status RedisDirectory::refresh_sessions(const std::vector<std::pair<UserId, std::string>>& sessions,

@@ -1,9 +1,11 @@
 // Plain records exchanged with the store. No behaviour; the chat layer decides what they mean.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "core/domain.hpp"
 #include "core/ids.hpp"
@@ -19,6 +21,19 @@ struct UserRecord {
   bool share_last_seen = true;      // others see when this user was last online
   std::int64_t last_seen_at_ms = 0; // when the user last went offline (0 = never seen)
 };
+
+// Who may see a user's presence, and whether it shares its last seen (ReadTxn::presence_audiences).
+struct PresenceAudience {
+  UserId user = 0;
+  bool share_last_seen = true;
+  std::vector<UserId> peers;  // as ReadTxn::peers, ascending
+};
+// The entry of `user` in a list ascending by user (presence_audiences' result), or nullptr.
+inline const PresenceAudience* find_audience(const std::vector<PresenceAudience>& audiences, UserId user) {
+  auto it = std::lower_bound(audiences.begin(), audiences.end(), user,
+                             [](const PresenceAudience& a, UserId u) { return a.user < u; });
+  return it != audiences.end() && it->user == user ? &*it : nullptr;
+}
 
 struct UserCredentials {
   UserId id = 0;

@@ -104,6 +104,9 @@ class ReadTxn {
   virtual int mention_count(ConversationId conversation, UserId user, Seq after_seq, Seq up_to_seq) = 0;
   // Users sharing an active direct or group conversation with `user` (presence audience).
   virtual std::vector<UserId> peers(UserId user) = 0;
+  // The audience of each existing user of `users` (ascending by user; unknown ids left out): one
+  // read for a whole presence window of changes, not two per change.
+  virtual std::vector<PresenceAudience> presence_audiences(const std::vector<UserId>& users) = 0;
 
   // The event this sender sent with this client_msg_id, if any.
   virtual std::optional<EventRecord> event_by_client_msg_id(UserId sender, const std::string& client_msg_id) = 0;

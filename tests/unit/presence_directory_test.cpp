@@ -353,6 +353,25 @@ TEST_P(DirectoryTest, CapsSessionsPerUserAcrossNodes) {
   EXPECT_FALSE(must(a->add_session(23, "1:x", 0, kLongTtl)));  // max 0 admits nobody
 }
 
+// Many sessions in one call: answered in order, each counted against the cap after the ones
+// before it (two of one user in the same call included).
+TEST_P(DirectoryTest, AdmitsManySessionsInOneCallInOrder) {
+  auto a = open_node();
+  auto b = open_node();
+  constexpr UserId kUser = 25, kOther = 26;
+  EXPECT_TRUE(must(b->add_session(kUser, "2:x", 3, kLongTtl)));
+  const auto admitted = must(a->add_sessions(
+      {{kUser, "1:a"}, {kOther, "1:b"}, {kUser, "1:c"}, {kUser, "1:d"}, {kUser, "1:a"}, {kOther, "1:e"}}, 3, kLongTtl));
+  EXPECT_EQ(admitted, (std::vector<bool>{true, true, true, false, true, true}));
+  auto sorted = [](std::vector<std::string> keys) {
+    std::sort(keys.begin(), keys.end());
+    return keys;
+  };
+  EXPECT_EQ(sorted(must(b->sessions(kUser))), (std::vector<std::string>{"1:a", "1:c", "2:x"}));
+  EXPECT_EQ(sorted(must(b->sessions(kOther))), (std::vector<std::string>{"1:b", "1:e"}));
+  EXPECT_TRUE(must(a->add_sessions({}, 3, kLongTtl)).empty());
+}
+
 TEST_P(DirectoryTest, ExpiredSessionsFreeTheirSlots) {
   auto node = open_node();
   constexpr UserId kUser = 31;

@@ -446,6 +446,49 @@ TEST_P(StoreConversationTest, DirectConversationIsSymmetric) {
   });
 }
 
+// Presence audiences: users sharing an active direct or group conversation, never channel
+// members, never a member who left; peers() and presence_audiences() agree.
+TEST_P(StoreConversationTest, PeersAndPresenceAudiences) {
+  const UserId a = make_user("a"), b = make_user("b"), c = make_user("c"), d = make_user("d"),
+               e = make_user("e"), lonely = make_user("lonely");
+  const ConversationId direct = make_conversation(ConversationKind::direct, "", std::make_pair(a, b));
+  const ConversationId group = make_conversation(ConversationKind::group, "g");
+  const ConversationId channel = make_conversation(ConversationKind::channel, "news");
+  batch([&](WriteTxn& txn) {
+    for (UserId u : {a, b}) txn.add_member(direct, ConversationKind::direct, u, Role::member, 1, 1);
+    for (UserId u : {a, c, d}) txn.add_member(group, ConversationKind::group, u, Role::member, 1, 1);
+    for (UserId u : {a, e}) txn.add_member(channel, ConversationKind::channel, u, Role::member, 1, 1);
+    txn.end_member(group, d, 2, 2, "g");
+    txn.set_privacy(c, true, false);
+  });
+  const std::vector<UserId> none;
+  read([&](ReadTxn& txn) {
+    auto sorted = [](std::vector<UserId> v) {
+      std::sort(v.begin(), v.end());
+      return v;
+    };
+    EXPECT_EQ(sorted(txn.peers(a)), (std::vector<UserId>{b, c}));  // b once, not e (channel), not d (left)
+    EXPECT_EQ(sorted(txn.peers(c)), std::vector<UserId>{a});
+    EXPECT_EQ(txn.peers(d), none);
+    EXPECT_EQ(txn.peers(e), none);
+    // Unknown ids are left out, duplicates answered once, ascending by user.
+    const UserId unknown = lonely + 1000;
+    const auto audiences = txn.presence_audiences({unknown, c, a, lonely, a});
+    ASSERT_EQ(audiences.size(), 3u);
+    EXPECT_EQ(audiences[0].user, a);
+    EXPECT_EQ(audiences[0].peers, (std::vector<UserId>{b, c}));
+    EXPECT_TRUE(audiences[0].share_last_seen);
+    EXPECT_EQ(audiences[1].user, c);
+    EXPECT_EQ(audiences[1].peers, std::vector<UserId>{a});
+    EXPECT_FALSE(audiences[1].share_last_seen);
+    EXPECT_EQ(audiences[2].user, lonely);
+    EXPECT_EQ(audiences[2].peers, none);
+    EXPECT_EQ(find_audience(audiences, c), &audiences[1]);
+    EXPECT_EQ(find_audience(audiences, unknown), nullptr);
+    EXPECT_TRUE(txn.presence_audiences({}).empty());
+  });
+}
+
 TEST_P(StoreConversationTest, UserConversationsMostRecentActivityFirst) {
   const UserId alice = make_user("alice");
   std::vector<ConversationId> ids;

@@ -205,6 +205,28 @@ class PgReads : public Base {
                      Params().add(user)));
   }
 
+  std::vector<PresenceAudience> presence_audiences(const std::vector<UserId>& users) override {
+    std::vector<PresenceAudience> out;
+    if (users.empty()) return out;
+    ArrayLiteral ids;
+    for (UserId u : users) ids.add(u);
+    // LATERAL: one index walk per user (members_by_user, then the conversations' members), the
+    // plan peers() gets, whatever the statistics say about the id list.
+    Rows r = fetch(
+        "SELECT u.id, u.share_last_seen, p.peer FROM users u LEFT JOIN LATERAL (SELECT DISTINCT m2.user_id AS peer "
+        "FROM members m1 JOIN conversations c ON c.id = m1.conversation_id JOIN members m2 ON "
+        "m2.conversation_id = m1.conversation_id WHERE m1.user_id = u.id AND m1.left_seq IS NULL AND "
+        "c.kind IN (1, 2) AND m2.left_seq IS NULL AND m2.user_id != u.id) p ON true "
+        "WHERE u.id = ANY($1::bigint[]) ORDER BY u.id, p.peer",
+        Params().add(ids.finish()));
+    for (int i = 0; i < r.size(); ++i) {
+      const UserId user = r.integer(i, 0);
+      if (out.empty() || out.back().user != user) out.push_back(PresenceAudience{user, r.boolean(i, 1), {}});
+      if (!r.is_null(i, 2)) out.back().peers.push_back(r.integer(i, 2));
+    }
+    return out;
+  }
+
   std::vector<std::string> revoked_token_ids(std::int64_t now_s) override {
     Rows r = fetch("SELECT token_id FROM revoked_tokens WHERE expires_at > $1", Params().add(now_s));
     std::vector<std::string> out;
