@@ -9,6 +9,8 @@
 #   direct-flat    1:1 flat out           (50 pairs, 32 in flight each)
 #   group-1000     a group of 1,000, 6 senders (2 per node), 4 in flight each: deliveries/s
 #   storm          5,000 clients dropped at once; cluster: through HAProxy
+#   node-kill      (cluster only) 5,000 clients through HAProxy, node 1 killed (-9): time until
+#                  its clients are back on the other nodes and re-synced; node 1 is started again
 #   direct-presence  direct-rate1k while 10,000 more users (in pairs of peers) switch between
 #                  away and online every 5 s (2,000 presence changes/s): compare with direct-rate1k
 # On the cluster, each pair's sender and recipient are on different nodes (every message
@@ -97,12 +99,25 @@ echo "== nodes $NODE_URLS (pids $NODE_PIDS), HAProxy $FRONT_URL" >&2
 echo "== what each node subscribes to on NATS:" >&2
 $PY "$STATS" subscriptions "$STATE" >&2
 
+node_pids() {  # the nodes' PIDs now, comma-separated (node N's alone with an argument N)
+  $PY - "$STATE" "${1:-}" <<'EOF2'
+import json, sys
+nodes = [c for c in json.load(open(sys.argv[1]))["components"] if c["kind"] == "parleyd"]
+print(",".join(str(c["pid"]) for c in nodes if not sys.argv[2] or c["node_id"] == int(sys.argv[2])))
+EOF2
+}
+
 run() {  # mode (cluster|single), name, run, parley-bench scenario args...
   local mode=$1 name=$2 i=$3; shift 3
   if [ -n "${ONLY:-}" ] && [[ " $ONLY " != *" $name "* ]]; then return 0; fi
-  local result="$OUT/$mode/$name-$i.json" target=() sampler
+  if [ "$name" = node-kill ] && [ "$mode" = single ]; then return 0; fi  # nothing to fail over to
+  local result="$OUT/$mode/$name-$i.json" target=() scenario_extra=() sampler
   if [ "$mode" = cluster ]; then
-    if [ "$name" = storm ]; then target=(--server "$FRONT_URL"); else target=(--server "$NODE_URLS"); fi
+    case "$name" in
+      storm) target=(--server "$FRONT_URL") ;;
+      node-kill) target=(--server "$FRONT_URL"); scenario_extra=(--kill-pid "$(node_pids 1)") ;;
+      *) target=(--server "$NODE_URLS") ;;
+    esac
     target+=(--admin-token "$TOKEN" --server-pid "$NODE_PIDS")
     $PY "$STATS" snapshot "$STATE" "$SCRATCH/before.json"
   else
@@ -118,13 +133,19 @@ run() {  # mode (cluster|single), name, run, parley-bench scenario args...
   local status=0
   # Progress lines (stderr) are time-stamped: the last one marks the end of the measured window,
   # over which the components' CPU is computed.
-  { timeout 300 "$BENCH" "${target[@]}" --out "$result" "$@" 2>&1 >/dev/null; } |
+  { timeout 300 "$BENCH" "${target[@]}" --out "$result" "$@" "${scenario_extra[@]}" 2>&1 >/dev/null; } |
     $PY "$STATS" stamp "$SCRATCH/progress.txt" || status=$?
   kill "$sampler" 2>/dev/null || true
   wait "$sampler" 2>/dev/null || true
   if [ $status -ne 0 ]; then echo "== $mode $name run $i: parley-bench exited with $status" >&2; fi
+  if [ "$name" = node-kill ]; then
+    ./scripts/cluster.sh start-node 1 >&2
+    NODE_PIDS=$(node_pids)
+  fi
   [ -f "$result" ] || return 0
-  if [ "$mode" = cluster ]; then
+  if [ "$name" = node-kill ]; then  # node 1's counters restarted from zero: no bus figures
+    $PY "$STATS" merge "$result" - - "$SCRATCH/samples.jsonl" --progress "$SCRATCH/progress.txt" --no-bus
+  elif [ "$mode" = cluster ]; then
     $PY "$STATS" snapshot "$STATE" "$SCRATCH/after.json"
     $PY "$STATS" merge "$result" "$SCRATCH/before.json" "$SCRATCH/after.json" "$SCRATCH/samples.jsonl" \
       --progress "$SCRATCH/progress.txt"
@@ -141,6 +162,7 @@ for i in $(seq 1 "$RUNS"); do
     run "$mode" direct-flat "$i" direct --pairs 50 --window 32 --duration 10 --warmup 2
     run "$mode" group-1000 "$i" group --group-size 1000 --senders 6 --window 4 --duration 10 --warmup 2
     run "$mode" storm "$i" reconnect-storm --clients 5000
+    run "$mode" node-kill "$i" reconnect-storm --clients 5000
     run "$mode" direct-presence "$i" direct --pairs 100 --rate 10 --duration 10 --warmup 5 \
       --presence-users 10000 --presence-period 5
   done

@@ -35,6 +35,10 @@ FIGURES = {
                     ("results", "bench_bytes_per_connection")],
     "storm": [("results", "resync_seconds"), ("results", "reconnects_per_s"), ("results", "messages_lost"),
               ("results", "messages_duplicated")],
+    "node-kill": [("results", "clients_disconnected"), ("results", "resync_seconds"), ("client_back", "p50_ms"),
+                  ("client_back", "p99_ms"), ("client_resync", "p50_ms"), ("client_resync", "p99_ms"),
+                  ("message_without_drop", "p50_ms"), ("message_without_drop", "p99_ms"), ("results", "messages_lost"),
+                  ("results", "messages_duplicated")],
 }
 WHOLE_SECTIONS = ("bus", "cluster", "cpu_components")
 

@@ -7,6 +7,8 @@
 #        [--parleyd PATH] [--node-arg ARG ...]        a parleyd of your own (then no build); extra node flags
 #   ./scripts/cluster.sh status                      each component: PID, alive, healthy
 #   ./scripts/cluster.sh down [--wipe]               stops exactly what up started; --wipe deletes var/cluster
+#   ./scripts/cluster.sh stop-node N [--kill]        one node: SIGTERM (drains) or SIGKILL
+#   ./scripts/cluster.sh start-node N                starts it again (same ports, data dir, flags)
 #
 # The work is done by tests/integration/cluster.py (the same code the integration tests use).
 set -euo pipefail
@@ -17,7 +19,7 @@ CLUSTER=tests/integration/cluster.py
 
 usage() {
   echo "usage:" >&2
-  sed -n '6,9s/^#  //p' "$0" >&2
+  sed -n '6,11s/^#  //p' "$0" >&2
   exit 2
 }
 
@@ -45,8 +47,8 @@ case "$command" in
   status)
     exec "$PY" "$CLUSTER" status --dir "$DIR" "$@"
     ;;
-  down)
-    exec "$PY" "$CLUSTER" down --dir "$DIR" "$@"
+  down | stop-node | start-node)
+    exec "$PY" "$CLUSTER" "$command" --dir "$DIR" "$@"
     ;;
   *)
     usage

@@ -879,7 +879,7 @@ class ParleyNode(_NodeBase):
     def record(self):
         return {"component": self.name, "kind": "parleyd", "pid": self.proc.pid if self.proc else None,
                 "starttime": self.starttime, "port": self.port, "metrics_port": self.metrics_port,
-                "node_id": self.node_id, "dir": self.data_dir, "log": self.log_path}
+                "node_id": self.node_id, "dir": self.data_dir, "log": self.log_path, "command": self.command()}
 
 
 # --- the whole cluster --------------------------------------------------------------------------
@@ -1301,6 +1301,68 @@ def cli_down(args):
     return 0 if ok else 1
 
 
+def node_entry(state, node_id):
+    for c in state["components"]:
+        if c["kind"] == "parleyd" and c.get("node_id") == node_id:
+            return c
+    sys.exit(f"cluster: no node {node_id} in this cluster "
+             f"(nodes: {', '.join(str(c['node_id']) for c in state['components'] if c['kind'] == 'parleyd')})")
+
+
+def save_state(directory, state):
+    path = os.path.join(directory, STATE_FILE)
+    with open(path + ".tmp", "w") as f:
+        json.dump(state, f, indent=2)
+    os.replace(path + ".tmp", path)
+
+
+def cli_stop_node(args):
+    """SIGTERM (the node drains: /readyz 503, HAProxy moves new connections away, sessions are
+    closed with 4010 after server.drain_ms) or, with --kill, SIGKILL."""
+    directory = os.path.abspath(args.dir)
+    state = load_state(directory)
+    if not state:
+        sys.exit(f"no cluster state in {directory} (not up)")
+    c = node_entry(state, args.node_id)
+    if not pid_alive(c.get("pid"), c.get("starttime")):
+        print(f"{c['component']} is not running")
+        return 0
+    how = stop_pid(c["pid"], c["starttime"], args.timeout, signal.SIGKILL if args.kill else signal.SIGTERM)
+    print(f"{c['component']} (pid {c['pid']}): {how}")
+    return 0
+
+
+def cli_start_node(args):
+    """Starts a stopped or killed node again: same command, ports and data dir as `up` gave it."""
+    directory = os.path.abspath(args.dir)
+    state = load_state(directory)
+    if not state:
+        sys.exit(f"no cluster state in {directory} (not up)")
+    c = node_entry(state, args.node_id)
+    if pid_alive(c.get("pid"), c.get("starttime")):
+        print(f"{c['component']} is already running (pid {c['pid']})")
+        return 0
+    if not c.get("command"):
+        sys.exit(f"cluster: the state file has no command for {c['component']} (made by an older cluster.py): "
+                 "`down`, then `up` again")
+    with open(os.path.join(directory, "auth.secret")) as f:
+        env = dict(os.environ, PARLEY_AUTH_SECRET=f.read().strip())
+    with open(c["log"], "ab") as log:
+        mark_launch(log, f"{c['component']} (node_id {c['node_id']})")
+        proc = subprocess.Popen(c["command"], stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                                env=env, start_new_session=True)
+    c["pid"], c["starttime"] = proc.pid, proc_starttime(proc.pid)
+    save_state(directory, state)
+    url = f"http://127.0.0.1:{c['port']}/readyz"
+    try:
+        wait_for(f"{c['component']} to answer /readyz 200", lambda: proc.poll() is None and http_get(url)[0] == 200,
+                 args.timeout, detail=lambda: tail(c["log"], 20))
+    except Exception as e:
+        sys.exit(f"cluster: {e}")
+    print(f"{c['component']} started (pid {proc.pid}, 127.0.0.1:{c['port']})")
+    return 0
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description="A local Parley cluster: NATS x3, Redis, PostgreSQL primary + "
                                                  "sync standby, N parleyd, HAProxy")
@@ -1320,7 +1382,20 @@ def main(argv=None):
     down.add_argument("--dir", default="var/cluster")
     down.add_argument("--wipe", action="store_true", help="also delete data and logs")
     down.add_argument("--timeout", type=float, default=30.0, help="seconds after SIGTERM before SIGKILL")
+    stop_node = sub.add_parser("stop-node", help="stop one parleyd node (drains) or kill it (--kill)")
+    stop_node.add_argument("node_id", type=int)
+    stop_node.add_argument("--dir", default="var/cluster")
+    stop_node.add_argument("--kill", action="store_true", help="SIGKILL instead of SIGTERM")
+    stop_node.add_argument("--timeout", type=float, default=30.0, help="seconds after SIGTERM before SIGKILL")
+    start_node = sub.add_parser("start-node", help="start a stopped or killed node again")
+    start_node.add_argument("node_id", type=int)
+    start_node.add_argument("--dir", default="var/cluster")
+    start_node.add_argument("--timeout", type=float, default=60.0, help="seconds allowed to answer /readyz 200")
     args = parser.parse_args(argv)
+    if args.command == "stop-node":
+        return cli_stop_node(args)
+    if args.command == "start-node":
+        return cli_start_node(args)
     if args.command == "up":
         if not 1 <= args.nodes <= 1023:
             parser.error("--nodes must be 1..1023")

@@ -236,8 +236,9 @@ def test_haproxy_template_validates_and_sends_clients_to_ready_nodes_only(tmp_pa
     check_haproxy_config(str(path))
     lines = config_lines(text)
     for directive in ("mode http", "balance leastconn", "option httpchk GET /readyz", "http-check expect status 200",
-                      "default-server check inter 1s fall 2 rise 2", "timeout connect 5s", "timeout client 60s",
-                      "timeout server 60s", "timeout tunnel 1h", "timeout client-fin 5s", "option redispatch",
+                      "default-server check inter 1s fall 2 rise 2 observe layer4 error-limit 10 on-error mark-down",
+                      "timeout connect 5s", "timeout client 60s",
+                      "timeout server 60s", "timeout tunnel 1h", "timeout client-fin 5s", "option redispatch 1",
                       "retries 3", "option forwardfor", "server parleyd-1 127.0.0.1:9001",
                       "server parleyd-2 127.0.0.1:9002", "bind 127.0.0.1:8404"):
         assert directive in lines, directive
@@ -254,6 +255,14 @@ def test_haproxy_template_validates_and_sends_clients_to_ready_nodes_only(tmp_pa
         assert ready.forwarded[-6:] == ["127.0.0.1"] * 6 and not draining.forwarded
         draining.status = 200  # rise 2: back in the pool within seconds
         wait_for("the node to come back", lambda: proxy.server_states().get("draining") == "UP", timeout=30)
+        # A node that dies (its port refuses): no request fails while the checks have not noticed
+        # (each refused connection is retried on the other node), and the refusals themselves
+        # mark it down (observe layer4), as the checks would.
+        draining.close()
+        for _ in range(12):
+            assert http_get(proxy.url + "/who") == (200, "ready")
+        wait_for("the dead node to be marked down", lambda: proxy.server_states().get("draining") == "DOWN",
+                 timeout=30)
     finally:
         proxy.stop()
         ready.close()
@@ -372,12 +381,26 @@ def test_cluster_nodes_are_killed_stopped_and_started_again_then_the_cli_takes_i
         cluster.start_node(2)
         wait_for("HAProxy to have both nodes up",
                  lambda: cluster.haproxy.server_states() == {"parleyd-1": "UP", "parleyd-2": "UP"})
+        # The CLI's stop-node / start-node, from the state file alone (cluster.sh stop-node N).
+        for node_id, how in ((1, ["--kill"]), (2, [])):
+            before = next(c for c in load_state(where)["components"] if c.get("node_id") == node_id)
+            r = cli("stop-node", str(node_id), *how, "--dir", where)
+            assert r.returncode == 0 and f"parleyd-{node_id} (pid {before['pid']}): stopped" in r.stdout, r.stdout + r.stderr
+            assert not pid_alive(before["pid"], before["starttime"])
+            r = cli("start-node", str(node_id), "--dir", where)
+            assert r.returncode == 0 and "started" in r.stdout, r.stdout + r.stderr
+            after = next(c for c in load_state(where)["components"] if c.get("node_id") == node_id)
+            assert after["pid"] != before["pid"] and pid_alive(after["pid"], after["starttime"])
+            assert after["port"] == before["port"] and http_get(f"http://127.0.0.1:{after['port']}/readyz")[0] == 200
+        assert "already running" in cli("start-node", "2", "--dir", where).stdout
+        r = cli("stop-node", "9", "--dir", where)
+        assert r.returncode != 0 and "no node 9" in r.stderr
         # The CLI reads the state file this cluster keeps.
         r = cli("status", "--dir", where)
         assert r.returncode == 0, r.stdout
         assert cli("up", "--dir", where, "--port", str(free_port()), "--parleyd", fake).returncode == 1  # already up
     finally:
-        started = recorded(cluster.state())
+        started = recorded(load_state(where) or cluster.state())  # the file: start-node updated it
         r = cli("down", "--dir", where, "--wipe")
     assert r.returncode == 0, r.stdout + r.stderr
     assert len(started) == 9 and not [name for name, p, t in started if pid_alive(p, t)]

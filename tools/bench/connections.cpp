@@ -2,7 +2,11 @@
 #include <algorithm>
 #include <boost/asio/post.hpp>
 #include <simdjson.h>
+#include <signal.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <cstdio>
 #include <future>
@@ -114,11 +118,25 @@ int run_storm(const CommonOptions& common, const StormOptions& options) {
     o.backoff_cap_ms = options.backoff_cap_ms;
   });
   auto sender = make_clients(threads, target, {sender_user}).front();
+  // Per client: texts received, when it lost its connection during the storm and when it had
+  // both texts again (ns, 0 = not yet).
   std::vector<std::atomic<int>> received(clients.size());
-  for (std::size_t i = 0; i < clients.size(); ++i)
-    clients[i]->on_event = [&received, i](const client::Event& e) {
-      if (e.kind == "text") received[i].fetch_add(1, std::memory_order_relaxed);
+  std::vector<std::atomic<std::int64_t>> dropped_ns(clients.size()), back_ns(clients.size()), synced_ns(clients.size());
+  std::atomic<bool> storming{false};
+  for (std::size_t i = 0; i < clients.size(); ++i) {
+    clients[i]->on_event = [&received, &synced_ns, i](const client::Event& e) {
+      if (e.kind == "text" && received[i].fetch_add(1, std::memory_order_relaxed) + 1 == 2)
+        synced_ns[i].store(now_ns(), std::memory_order_relaxed);
     };
+    clients[i]->on_disconnect = [&dropped_ns, &storming, i](std::uint16_t, const std::string&) {
+      std::int64_t none = 0;
+      if (storming.load(std::memory_order_relaxed)) dropped_ns[i].compare_exchange_strong(none, now_ns());
+    };
+    clients[i]->on_hello = [&dropped_ns, &back_ns, i](const client::Reply&) {
+      std::int64_t none = 0;
+      if (dropped_ns[i].load(std::memory_order_relaxed) != 0) back_ns[i].compare_exchange_strong(none, now_ns());
+    };
+  }
   threads.run_everywhere([&](std::size_t t) {
     for (std::size_t i = t; i < clients.size(); i += threads.size()) clients[i]->start();
     if (t == 0) sender->start();
@@ -145,26 +163,37 @@ int run_storm(const CommonOptions& common, const StormOptions& options) {
   if (!wait_until([&] { return opened.load() == clients.size() && all_received(1); }, 120, nullptr, true))
     throw std::runtime_error("setup messages did not arrive");
 
-  // The storm: every client loses its connection at once while a message is sent to each.
+  // The storm: every client loses its connection at once (or every client of the killed
+  // server does) while a message is sent to each.
   const auto server_before = target.sample();
   const auto bench_before = sample_process(getpid());
+  const std::int64_t start_ns = now_ns();
   const auto start = std::chrono::steady_clock::now();
-  threads.run_everywhere([&](std::size_t t) {
-    for (std::size_t i = t; i < clients.size(); i += threads.size()) clients[i]->drop_connection();
-  });
+  storming.store(true);
+  if (options.kill_pid > 0) {
+    if (::kill(options.kill_pid, SIGKILL) != 0)
+      throw std::runtime_error("cannot kill pid " + std::to_string(options.kill_pid) + ": " + std::strerror(errno));
+  } else {
+    threads.run_everywhere([&](std::size_t t) {
+      for (std::size_t i = t; i < clients.size(); i += threads.size()) clients[i]->drop_connection();
+    });
+  }
   boost::asio::post(threads.at(0), [&] {
     for (std::size_t i = 0; i < clients.size(); ++i) sender->send(conversations[i], "during the storm");
   });
-  auto reconnected = [&] {
+  // Back: live on a new connection (a client that lost none counts as back).
+  auto back = [&] {
     std::atomic<std::size_t> n{0};
     threads.run_everywhere([&](std::size_t t) {
-      for (std::size_t i = t; i < clients.size(); i += threads.size())
-        if (clients[i]->state() == client::State::live && clients[i]->reconnects() >= 1) n.fetch_add(1);
+      for (std::size_t i = t; i < clients.size(); i += threads.size()) {
+        const bool lost = dropped_ns[i].load() != 0 || options.kill_pid == 0;
+        if (clients[i]->state() == client::State::live && (!lost || clients[i]->reconnects() >= 1)) n.fetch_add(1);
+      }
     });
     return n.load();
   };
-  const bool done = wait_until([&] { return reconnected() == clients.size() && all_received(2); }, options.timeout,
-                               [&] { return "re-synced: " + std::to_string(reconnected()) + "/" + std::to_string(clients.size()); },
+  const bool done = wait_until([&] { return back() == clients.size() && all_received(2); }, options.timeout,
+                               [&] { return "re-synced: " + std::to_string(back()) + "/" + std::to_string(clients.size()); },
                                common.quiet);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const auto server_after = target.sample();
@@ -178,13 +207,35 @@ int run_storm(const CommonOptions& common, const StormOptions& options) {
     if (r.load() < 2) ++lost;
     if (r.load() > 2) duplicates += static_cast<std::uint64_t>(r.load() - 2);
   }
+  // From the storm's start, for each client that lost its connection: until a node accepted its
+  // hello again (the spread shows the reconnect jitter at work) and until it had the storm's
+  // message (re-synced); the
+  // same message's time for the clients that kept theirs tells what the sends themselves took.
+  Histogram back_again, resync, kept;
+  std::size_t disconnected = 0;
+  auto since_start_us = [start_ns](std::int64_t at) { return static_cast<std::uint64_t>((at - start_ns) / 1000); };
+  for (std::size_t i = 0; i < clients.size(); ++i) {
+    const bool dropped = dropped_ns[i].load() != 0;
+    if (!dropped) {
+      if (synced_ns[i].load() != 0) kept.record(since_start_us(synced_ns[i].load()));
+      continue;
+    }
+    ++disconnected;
+    if (back_ns[i].load() != 0) back_again.record(since_start_us(back_ns[i].load()));
+    if (synced_ns[i].load() != 0) resync.record(since_start_us(synced_ns[i].load()));
+  }
   Report report("reconnect-storm");
   report.set("params", "clients", options.clients);
   report.set("params", "backoff_base_ms", options.backoff_base_ms);
   report.set("params", "backoff_cap_ms", options.backoff_cap_ms);
+  report.set_text("params", "storm", options.kill_pid > 0 ? "server killed" : "every connection dropped");
   report.set("results", "completed", done ? 1 : 0);
+  report.set("results", "clients_disconnected", static_cast<double>(disconnected));
   report.set("results", "resync_seconds", seconds);
-  report.set("results", "reconnects_per_s", clients.size() / seconds);
+  report.latency("client_back", back_again);
+  report.latency("client_resync", resync);
+  report.latency("message_without_drop", kept);
+  report.set("results", "reconnects_per_s", static_cast<double>(disconnected) / seconds);
   report.set("results", "messages_lost", static_cast<double>(lost));
   report.set("results", "messages_duplicated", static_cast<double>(duplicates));
   report.set("results", "gaps_detected", static_cast<double>(gaps.load()));

@@ -74,6 +74,10 @@ int main(int argc, char** argv) {
   storm_cmd->add_option("--timeout", storm.timeout, "give up after seconds")->capture_default_str();
   storm_cmd->add_option("--backoff-base-ms", storm.backoff_base_ms, "client reconnect backoff base")->capture_default_str();
   storm_cmd->add_option("--backoff-cap-ms", storm.backoff_cap_ms, "client reconnect backoff cap")->capture_default_str();
+  storm_cmd->add_option("--kill-pid", storm.kill_pid,
+                        "instead of dropping every connection, kill -9 this server process (a cluster node behind "
+                        "the --server load balancer): time until its clients are back and re-synced")
+      ->capture_default_str();
 
   HistoryOptions history;
   auto* history_cmd = app.add_subcommand("history", "latency of reading the latest page and paging back");

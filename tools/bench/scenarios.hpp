@@ -38,6 +38,9 @@ struct StormOptions {
   double timeout = 120;
   int backoff_base_ms = 250;
   int backoff_cap_ms = 10000;
+  // 0: every client drops its own connection. Else the storm is this server process killed
+  // (SIGKILL: a cluster node behind HAProxy); only its clients reconnect.
+  int kill_pid = 0;
 };
 
 struct HistoryOptions {
