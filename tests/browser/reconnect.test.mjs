@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import {
-  assertContiguous, assertNoErrors, assertTickProgress, composer, openConversation, readMessages, readSeqs,
+  assertContiguous, assertNoErrors, assertTickProgress, composer, conversationRow, openConversation, readMessages, readSeqs,
   recordStatuses, sendMessage, signIn, startDirectChat, statusHistory, waitForMessage, waitLive,
 } from './lib/app.mjs';
 import { Api } from './lib/api.mjs';
@@ -62,6 +62,12 @@ test('reload keeps the session and history; a server restart is survived without
   assert.ok(cached.includes('parley.session'), 'the token is kept in localStorage');
   assert.ok(cached.some((k) => /^parley\.u\d+\.meta$/.test(k)), 'the cursor and conversations are cached');
 
+  // Bob is online for Alice (header and list) while she is connected.
+  const header = alice.page.getByRole('region', { name: 'Conversation with Bob Stone' }).locator('.conversation__header');
+  const bobRow = conversationRow(alice.page, 'Bob Stone');
+  await header.getByText('online', { exact: true }).waitFor();
+  await bobRow.locator('.avatar__presence--online').waitFor();
+
   // Stop parleyd: both pages show the banner.
   alice.watch.allow(OUTAGE_ERRORS);
   bob.watch.allow(OUTAGE_ERRORS);
@@ -69,6 +75,10 @@ test('reload keeps the session and history; a server restart is survived without
   for (const page of [alice.page, bob.page]) {
     await page.getByTestId('connection-banner').getByText(/Connection lost/).waitFor();
   }
+  // Disconnected, Alice cannot know whether Bob is still online: his presence is not shown.
+  assert.equal(await header.getByText('online', { exact: true }).count(), 0, 'no "online" while disconnected');
+  assert.equal(await bobRow.locator('.avatar__presence').count(), 0, 'no presence dot while disconnected');
+  assert.equal(await header.locator('.avatar__presence').count(), 0, 'no presence dot in the header either');
   await screenshot(alice.page, 'connection-lost');
 
   // Alice writes while offline: the message waits, marked pending.
@@ -83,6 +93,7 @@ test('reload keeps the session and history; a server restart is survived without
   await api.send(tokens.bob, conversationId, 'Sent while Alice was reconnecting');
   for (const page of [alice.page, bob.page]) await waitLive(page, 45_000);
   await alice.page.getByTestId('connection-banner').getByText(/Connection lost/).waitFor({ state: 'detached' });
+  await header.getByText('online', { exact: true }).waitFor();  // known again
   alice.watch.allow([]);
   bob.watch.allow([]);
 

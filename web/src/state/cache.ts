@@ -27,6 +27,8 @@ export interface CachedMeta {
   settings: Settings | null;
   hidden: Record<ConversationId, true>;
   outbox: OutgoingMessage[];
+  /** Absent in caches written before drafts were kept. */
+  drafts?: Record<string, string>;
 }
 
 function prefix(userId: UserId): string {

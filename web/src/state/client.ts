@@ -12,7 +12,7 @@ import {
   type HistoryReply, ProtocolError, type SyncReply, type User, type UserId,
 } from '../protocol/types';
 import * as cache from './cache';
-import { applyEvent, kindOf } from './eventKinds';
+import { applyEvent, kindOf, usersNamedBy } from './eventKinds';
 import { LiveFeatures, mergeRead } from './live';
 import { type AppState, type ConversationState, EMPTY_READ, type Session, type ThreadState } from './model';
 import { describeError } from './errors';
@@ -90,6 +90,7 @@ export class ChatClient {
       presence: {},
       settings: cached?.settings ?? null,
       threads: {},
+      drafts: cached?.drafts ?? {},
     });
     this.connection = new Connection(url, sessionInfo.token, {
       onReady: (reply) => this.onReady(reply),
@@ -338,8 +339,8 @@ export class ChatClient {
         ? Object.fromEntries(Object.entries(s.hidden).filter(([id]) => Number(id) !== meta.id)) : s.hidden;
       return { ...s, users, hidden, conversations: { ...s.conversations, [meta.id]: { ...current, meta: merged, events, read, placeholder: false } } };
     });
-    // The preview names the last message's author.
-    if (meta.last_message) this.ensureUsers([meta.last_message.sender_id]);
+    // The preview names the last message's author, or the people a system line names.
+    if (meta.last_message) this.ensureUsers(usersNamedBy(meta.last_message));
     this.schedulePersist();
   }
 
@@ -384,6 +385,8 @@ export class ChatClient {
     });
     for (const id of unknown) void this.fetchConversation(id);
     for (const id of byConversation.keys()) this.live.noteReceived(id);
+    // The newest event of each conversation may become its preview: its names are needed now.
+    for (const incoming of byConversation.values()) this.ensureUsers(usersNamedBy(incoming[incoming.length - 1]));
     this.schedulePersist();
   }
 
@@ -530,6 +533,18 @@ export class ChatClient {
     });
   }
 
+  /** The unsent text of a message box (empty: none), saved with the device cache. */
+  setDraft(key: string, text: string): void {
+    this.store.update((s) => {
+      if ((s.drafts[key] ?? '') === text) return s;
+      const drafts = { ...s.drafts };
+      if (text) drafts[key] = text;
+      else delete drafts[key];
+      return { ...s, drafts };
+    });
+    this.schedulePersist();
+  }
+
   /** Shows or hides a conversation in the list on this device. */
   setHidden(id: ConversationId, hidden: boolean): void {
     this.store.update((s) => {
@@ -634,6 +649,7 @@ export class ChatClient {
       settings: s.settings,
       hidden: s.hidden,
       outbox: s.outbox,
+      drafts: s.drafts,
     });
   }
 }

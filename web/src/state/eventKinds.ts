@@ -24,6 +24,13 @@ export interface KindSpec {
   apply?(meta: Conversation, event: ChatEvent, me: UserId): Conversation;
 }
 
+/** Every user an event's line or preview names (its sender, the members it adds or removes). */
+export function usersNamedBy(event: ChatEvent): UserId[] {
+  const ids = [event.sender_id, ...(event.user_ids ?? [])];
+  if (event.user_id) ids.push(event.user_id);
+  return ids;
+}
+
 function who(names: Namer, userId: UserId): string {
   return userId === names.me ? 'You' : names.name(userId);
 }

@@ -58,6 +58,23 @@ export function mergeRead(current: ReadState, meta: Conversation, events: Conver
   return next;
 }
 
+/**
+ * The highest seq delivered to / read by every other member (of `memberCount`) by the pointers
+ * known; never lower than before (pointers only move forward, and a member who joins later does
+ * not make older messages unread).
+ */
+export function reachedByAll(receipts: Record<UserId, { delivered: number; read?: number }>, memberCount: number | undefined,
+  me: UserId, before: Pick<ReadState, 'allDelivered' | 'allRead'>): Pick<ReadState, 'allDelivered' | 'allRead'> {
+  const others = (memberCount ?? 1) - 1;
+  const pointers = Object.entries(receipts).filter(([user]) => Number(user) !== me).map(([, p]) => p);
+  const lowest = (values: number[]) => (others > 0 && values.length >= others
+    ? values.sort((a, b) => b - a)[others - 1] : 0);
+  return {
+    allDelivered: Math.max(before.allDelivered ?? 0, lowest(pointers.map((p) => p.delivered))),
+    allRead: Math.max(before.allRead ?? 0, lowest(pointers.map((p) => p.read ?? 0))),
+  };
+}
+
 export class LiveFeatures {
   private readonly deliveredQueue = new Map<ConversationId, number>();
   private readonly readQueue = new Map<ConversationId, number>();
@@ -269,7 +286,9 @@ export class LiveFeatures {
           changed = true;
         }
       }
-      return changed ? { ...s, conversations: { ...s.conversations, [id]: { ...conversation, receipts } } } : s;
+      if (!changed) return s;
+      const read = { ...conversation.read, ...reachedByAll(receipts, conversation.meta.member_count, s.me.id, conversation.read) };
+      return { ...s, conversations: { ...s.conversations, [id]: { ...conversation, receipts, read } } };
     });
   }
 

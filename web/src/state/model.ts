@@ -46,6 +46,10 @@ export interface ReadState {
   /** Direct chats: the peer's pointers; `peerRead` only if the peer shares read receipts. */
   peerDelivered?: number;
   peerRead?: number;
+  /** Groups: the highest seq every other member has had delivered / has read, as far as known.
+   *  Kept with the device cache, so the list's ticks hold after a reload before receipts.get. */
+  allDelivered?: number;
+  allRead?: number;
 }
 
 export const EMPTY_READ: ReadState = { delivered: 0, read: 0, unread: 0, mentions: 0, countedTo: 0 };
@@ -99,6 +103,9 @@ export interface AppState {
   settings: Settings | null;
   /** Open thread panels' pages: key `${conversation}:${root}`. */
   threads: Record<string, ThreadState>;
+  /** Unsent text per message box: key `${conversation}` or `${conversation}:${thread root}`; kept
+   *  across reloads on this device. */
+  drafts: Record<string, string>;
 }
 
 export interface UserPresence {

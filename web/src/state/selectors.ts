@@ -1,7 +1,7 @@
 // Derived values the UI shows: names, the ordered conversation list with previews, unread and
 // mention counts, typing lines, presence and message ticks. Pure functions of AppState.
 import type { ChatEvent, Conversation, ConversationId, PresenceStatus, UserId } from '../protocol/types';
-import { kindOf, type Namer } from './eventKinds';
+import { kindOf, usersNamedBy, type Namer } from './eventKinds';
 import { foldMessages, mentionsUser, type MessageView, viewOf } from './messages';
 import type { AppState, ConversationState, OutgoingMessage, UserPresence } from './model';
 
@@ -98,8 +98,11 @@ export function typingText(state: AppState, conversation: ConversationState): st
 }
 
 /** The presence shown for a direct chat's peer (undefined for groups, channels, oneself). */
+/** The peer's presence in a direct chat; unknown (undefined) while the connection is down, since
+ *  nothing tells this client then that it changed. */
 export function peerPresence(state: AppState, meta: Conversation): UserPresence | undefined {
   if (meta.kind !== 'direct' || !meta.peer || meta.peer.id === state.me.id) return undefined;
+  if (state.connection.state !== 'ready') return undefined;
   return state.presence[meta.peer.id];
 }
 
@@ -118,6 +121,8 @@ export interface ConversationSummary {
   /** Ticks of the previewed message when it is the user's own. */
   previewStatus: MessageStatus | null;
   previewDeleted: boolean;
+  /** The unsent text of the conversation's message box ('' if none), one line. */
+  draft: string;
   unread: number;
   mentions: number;
   typing: string | null;
@@ -150,9 +155,9 @@ export function summarize(state: AppState, conversation: ConversationState): Con
       preview = view.deleted ? (mine ? 'You deleted this message' : 'This message was deleted') : view.text;
       previewAuthor = view.deleted ? null : mine ? 'You' : meta.kind === 'direct' ? null : userName(state, event.sender_id);
       if (mine && !view.deleted) previewStatus = eventStatus(conversation, view, me);
-    } else {
+    } else if (usersNamedBy(event).every((id) => id === me || state.users[id])) {
       preview = spec.describe(event, names, meta);
-    }
+    } // else: no preview until the names it needs have arrived (the client asked for them), never "User 4"
   } else if (meta.kind === 'channel' && meta.topic) {
     preview = meta.topic;
   }
@@ -169,6 +174,7 @@ export function summarize(state: AppState, conversation: ConversationState): Con
     previewPending: !!pending && preview === pending.text,
     previewStatus,
     previewDeleted,
+    draft: (state.drafts[String(meta.id)] ?? '').trim().replace(/\s+/g, ' '),
     unread: counts.unread,
     mentions: counts.mentions,
     typing: typingText(state, conversation),
@@ -226,6 +232,7 @@ export function eventStatus(conversation: ConversationState, view: Pick<MessageV
   if (meta.kind !== 'group') return 'sent';
   const others = (meta.member_count ?? 1) - 1;
   if (others <= 0) return 'sent';
+  if ((read.allRead ?? 0) >= view.seq) return 'read';
   let delivered = 0;
   let readBy = 0;
   for (const [user, pointers] of Object.entries(conversation.receipts ?? {})) {
@@ -234,6 +241,6 @@ export function eventStatus(conversation: ConversationState, view: Pick<MessageV
     if ((pointers.read ?? 0) >= view.seq) readBy++;
   }
   if (readBy >= others) return 'read';
-  if (delivered >= others) return 'delivered';
+  if (delivered >= others || (read.allDelivered ?? 0) >= view.seq) return 'delivered';
   return 'sent';
 }

@@ -16,9 +16,18 @@ export function conversationPath(id: number): string {
   return `/c/${id}`;
 }
 
+/**
+ * Goes to `path`. From one conversation to another the entry is replaced, not pushed: history
+ * holds at most one conversation above the list, so Back (ours or the browser's) from any
+ * conversation lands on the list, however many were opened in between.
+ */
 export function navigate(path: string, options: { replace?: boolean } = {}): void {
   if (path === location.pathname) return;
-  if (options.replace) history.replaceState({ parley: true }, '', path);
+  const between = parseRoute(path).name === 'conversation' && parseRoute(location.pathname).name === 'conversation';
+  // Between conversations the entry keeps its state: `parley` marks an entry pushed over ours
+  // (Back may go back to it), and a conversation opened straight from a URL has none.
+  if (between) history.replaceState(history.state, '', path);
+  else if (options.replace) history.replaceState({ parley: true }, '', path);
   else history.pushState({ parley: true }, '', path);
   window.dispatchEvent(new Event(CHANGE));
 }

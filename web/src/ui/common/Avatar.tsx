@@ -5,12 +5,23 @@ import { Icon } from './icons';
 
 export type Presence = 'online' | 'away' | 'offline';
 
-function initials(name: string): string {
-  const words = name.trim().split(/[\s._-]+/).filter(Boolean);
-  if (words.length === 0) return '?';
-  const first = [...words[0]][0] ?? '';
-  const second = words.length > 1 ? ([...words[words.length - 1]][0] ?? '') : '';
-  return (first + second).toUpperCase();
+const graphemes = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
+const LETTER = /^[\p{L}\p{N}]/u;
+
+function firstGrapheme(text: string): string {
+  for (const { segment } of graphemes.segment(text)) return segment;
+  return '';
+}
+
+/** Up to two initials from the words that start with a letter or digit ("Alice Liddell (you)"
+ *  → "AL", "Weekend trip 🏔️" → "WT"), taken by grapheme; a name with no such word shows its
+ *  first grapheme (an emoji-only group name shows the emoji). */
+export function initials(name: string): string {
+  const words = name.trim().split(/[\s._-]+/).filter((word) => LETTER.test(word));
+  if (words.length === 0) return firstGrapheme(name.trim()) || '?';
+  const first = firstGrapheme(words[0]);
+  const second = words.length > 1 ? firstGrapheme(words[words.length - 1]) : '';
+  return (first + second).toLocaleUpperCase();
 }
 
 /** A stable hue (0..359) for a seed: the same user or conversation always gets the same colour. */

@@ -1,5 +1,5 @@
 // The message box: Enter sends, Shift+Enter starts a new line; it grows with its text. Drafts
-// are kept per conversation (and thread) while the page lives. It says "typing" to the others
+// are kept per conversation (and thread) in the client's state, and so across reloads. It says "typing" to the others
 // while the user composes, shows the message being replied to above the box, and completes
 // @mentions from the members of a group or channel (arrow keys, Enter or Tab, Escape).
 import { useEffect, useId, useLayoutEffect, useRef, useState } from 'preact/hooks';
@@ -11,7 +11,6 @@ import { byteLength } from '../format';
 import { useAppState, useClient } from '../hooks';
 import type { MessageLine } from './items';
 
-const drafts = new Map<string, string>();
 const MAX_HEIGHT_PX = 160;
 const MAX_SUGGESTIONS = 8;
 
@@ -45,7 +44,7 @@ export function Composer(props: {
   const draftKey = props.threadRoot ? `${id}:${props.threadRoot}` : String(id);
   const meta = useAppState((s) => s.conversations[id]?.meta);
   const names = useAppState((s) => s.users);
-  const [text, setText] = useState(() => drafts.get(draftKey) ?? '');
+  const [text, setText] = useState(() => client.store.get().drafts[draftKey] ?? '');
   const input = useRef<HTMLTextAreaElement>(null);
   const [members, setMembers] = useState<Member[] | null>(null);
   const [mention, setMention] = useState<{ start: number; query: string } | null>(null);
@@ -101,8 +100,7 @@ export function Composer(props: {
 
   function update(value: string, caret = value.length) {
     setText(value);
-    if (value) drafts.set(draftKey, value);
-    else drafts.delete(draftKey);
+    client.setDraft(draftKey, value);
     client.typing(id, value.trim() !== '');
     const next = mentionAt(value, caret);
     setMention(next);

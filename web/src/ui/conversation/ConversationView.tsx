@@ -93,7 +93,7 @@ export function ConversationView(props: { conversationId: number; panel: Panel |
           <button type="button" class="conversation__who" onClick={() => toggle('details')} aria-expanded={panel?.kind === 'details'} aria-label={`${title}: show details`}>
             <Avatar name={title} seed={avatarSeed} kind={meta.kind} presence={presence?.status === 'online' || presence?.status === 'away' ? presence.status : undefined} />
             <span class="conversation__titles">
-              <h1 class="conversation__title">{title}</h1>
+              <h1 class="conversation__title" dir="auto">{title}</h1>
               <span class={`conversation__subtitle ${typing ? 'conversation__subtitle--typing' : ''}`} data-testid="conversation-status" aria-live="polite">
                 {typing ?? subtitle}
               </span>

@@ -75,7 +75,8 @@ export function permissionsFor(conversation: ConversationState, line: MessageLin
 
 // --- text: links and mentions -------------------------------------------------------------------
 
-const TOKEN = /\bhttps?:\/\/[^\s<>"']+[^\s<>"'.,;:!?)\]]|(?<![\w@])@[A-Za-z0-9][A-Za-z0-9_.-]*/g;
+// A link (http(s)://…, www.…, mailto:…; trailing punctuation is not part of it) or an @mention.
+const TOKEN = /\b(?:https?:\/\/|www\.|mailto:)[^\s<>"']*[^\s<>"'.,;:!?)\]]|(?<![\w@])@[A-Za-z0-9][A-Za-z0-9_.-]*/g;
 
 const usernameIndex = new WeakMap<Record<UserId, User>, Map<string, UserId>>();
 
@@ -89,7 +90,7 @@ function userByName(users: Record<UserId, User>, name: string): UserId | undefin
 }
 
 /**
- * Text with http(s) links made clickable and @mentions highlighted; everything else stays plain
+ * Text with links (http(s), www., mailto:) made clickable and @mentions highlighted; everything else stays plain
  * text (never HTML). A mention is highlighted when the server resolved it (the event's
  * `mentions`, `mentions_all`); for the user's own messages not read back yet, when the name is
  * a known user.
@@ -112,7 +113,8 @@ export function MessageText(props: { text: string; mentions?: UserId[]; mentions
       parts.push(<span class={`mention ${all || id === me ? 'mention--me' : ''}`}>{token}</span>);
     } else {
       if (start > last) parts.push(text.slice(last, start));
-      parts.push(<a href={token} target="_blank" rel="noopener noreferrer">{token}</a>);
+      const href = token.toLowerCase().startsWith('www.') ? `https://${token}` : token;
+      parts.push(<a href={href} target="_blank" rel="noopener noreferrer">{token}</a>);
     }
     last = start + token.length;
   }
@@ -353,8 +355,8 @@ function Quote(props: { seq: number }) {
       onClick={() => actions.jumpTo(props.seq)}
       data-quote-seq={props.seq}
     >
-      {author ? <span class="quote__author">{author}</span> : null}
-      <span class="quote__text">{text}</span>
+      {author ? <span class="quote__author" dir="auto">{author}</span> : null}
+      <span class="quote__text" dir="auto">{text}</span>
     </button>
   );
 }
@@ -538,7 +540,7 @@ export function Bubble(props: { line: MessageLine; mine: boolean; first: boolean
       ) : editing ? (
         <EditForm seq={line.seq!} text={line.text} />
       ) : (
-        <span class="bubble__text">
+        <span class="bubble__text" dir="auto">
           <MessageText text={line.text} mentions={view?.event.mentions} mentionsAll={view?.mentionsAll} me={actions.me} users={actions.users} />
         </span>
       )}

@@ -35,7 +35,7 @@ export function ItemView(props: { item: Item; meta: Conversation; names: Namer; 
     <div class={`run ${item.mine ? 'run--mine' : 'run--theirs'}`}>
       {showSender ? <Avatar name={name} seed={item.senderId} size="sm" /> : null}
       <div class="run__bubbles">
-        {showSender ? <span class="run__sender" style={{ '--avatar-hue': String(hueOf(item.senderId)) }}>{name}</span> : null}
+        {showSender ? <span class="run__sender" dir="auto" style={{ '--avatar-hue': String(hueOf(item.senderId)) }}>{name}</span> : null}
         {item.lines.map((line, index) => (
           <Bubble key={line.key} line={line} mine={item.mine} first={index === 0} isRoot={line.seq !== undefined && line.seq === props.rootSeq} />
         ))}

@@ -67,7 +67,7 @@ export function ThreadPanel(props: { conversationId: number; root: number; onClo
         <div class="panel__body thread-panel__body" ref={scroller} role="log" aria-label="Thread replies" tabIndex={0} onKeyDown={(event) => onLogKeyDown(event, scroller.current)}>
           {rootLine ? (
             <div class="thread-panel__root">
-              <span class="run__sender">{actions.value.names.name(rootLine.senderId)}</span>
+              <span class="run__sender" dir="auto">{actions.value.names.name(rootLine.senderId)}</span>
               <Bubble line={rootLine} mine={rootLine.senderId === me} first isRoot />
             </div>
           ) : thread?.error ? (

@@ -38,7 +38,7 @@ export function NewChatDialog(props: { onClose(): void }) {
             autofocus
             autocomplete="off"
             spellcheck={false}
-            placeholder="e.g. alice"
+            placeholder="username"
             onInput={(e) => setUsername(e.currentTarget.value)}
           />
         </label>

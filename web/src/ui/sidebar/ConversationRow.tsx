@@ -31,19 +31,24 @@ export function ConversationRow(props: { summary: ConversationSummary; current: 
         <Avatar name={summary.title} seed={summary.avatarSeed} kind={summary.kind} presence={summary.presence === 'offline' ? undefined : (summary.presence ?? undefined)} />
         <span class="conv-row__body">
           <span class="conv-row__top">
-            <span class="conv-row__title">{summary.title}</span>
+            <span class="conv-row__title" dir="auto">{summary.title}</span>
             {summary.presence && summary.presence !== 'offline' ? <span class="sr-only">, {PRESENCE_LABEL[summary.presence]}</span> : null}
             <span class="conv-row__time">{listTime(summary.activity)}</span>
           </span>
           <span class="conv-row__bottom">
             {summary.typing ? (
               <span class="conv-row__preview conv-row__typing" data-testid="row-typing">{summary.typing}</span>
+            ) : summary.draft && !current ? (
+              <span class="conv-row__preview" data-testid="row-draft">
+                <span class="conv-row__draft">Draft: </span>
+                <bdi class="conv-row__text">{summary.draft}</bdi>
+              </span>
             ) : (
               <span class={`conv-row__preview ${summary.previewDeleted ? 'conv-row__preview--deleted' : ''}`}>
                 {summary.previewStatus ? <Ticks status={summary.previewStatus} size={15} /> : null}
                 {summary.previewDeleted ? <Icon name="block" size={14} /> : null}
-                {summary.previewAuthor ? <span class="conv-row__author">{summary.previewAuthor}: </span> : null}
-                {summary.preview || (summary.active ? '' : 'You are no longer a member')}
+                {summary.previewAuthor ? <span class="conv-row__author"><bdi>{summary.previewAuthor}</bdi>: </span> : null}
+                <bdi class="conv-row__text">{summary.preview || (summary.active ? '' : 'You are no longer a member')}</bdi>
               </span>
             )}
             {summary.mentions > 0 ? (

@@ -11,6 +11,7 @@ import { SettingsDialog } from '../dialogs/SettingsDialog';
 import { shallowEqual, useAppState } from '../hooks';
 import { ConversationRow } from './ConversationRow';
 import { NotificationPrompt } from './NotificationPrompt';
+import { conversationPath, navigate } from '../router';
 
 type DialogName = 'chat' | 'group' | 'channels' | 'settings' | null;
 
@@ -55,6 +56,10 @@ export function Sidebar(props: { currentId: number | null; onSignOut(): void }) 
           aria-label="Search conversations"
           value={filter}
           onInput={(e) => setFilter(e.currentTarget.value)}
+          onKeyDown={(e) => {
+            // Enter opens the first match, as in other messengers' search boxes.
+            if (e.key === 'Enter' && needle && shown.length) navigate(conversationPath(shown[0].id));
+          }}
         />
       </div>
       <nav class="sidebar__list" aria-label="Conversation list">

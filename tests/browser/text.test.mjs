@@ -1,0 +1,157 @@
+// How names and text are drawn (issue 13's bugs 3, 4, 5 and 6): right-to-left text gets its own
+// direction in bubbles, quotes, previews and titles; avatar initials come from the letters of
+// words, by grapheme; the floating day label is opaque, so text scrolling under it never shows
+// through; a new group's preview names people by name, never "User 4"; www. and mailto: links
+// are links (bug 12).
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { assertNoErrors, signIn, waitForMessage } from './lib/app.mjs';
+import { Api } from './lib/api.mjs';
+import { launchBrowser, openPage } from './lib/browser.mjs';
+import { Parleyd } from './lib/parleyd.mjs';
+
+const HEBREW = 'שלום עולם! mixed with English 123';
+
+let server;
+let browser;
+let api;
+const users = {};
+
+before(async () => {
+  server = await Parleyd.launch();
+  browser = await launchBrowser();
+  api = new Api(server.base);
+  for (const [name, display] of [['alice', 'Alice Liddell'], ['dana', 'דנה כהן'], ['lukasz', 'Łukasz Żak'],
+    ['sally', '👩‍🚀 Sally Ride'], ['gus', 'Gus Grissom'], ['val', 'Valentina Tereshkova']]) {
+    users[name] = await api.register(name, display);
+  }
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.dispose();
+});
+
+/** The list row whose title is exactly `title` (previews such as "You added …" name people too). */
+function rowTitled(page, title) {
+  return page.locator('.conv-row').filter({ has: page.locator('.conv-row__title').getByText(title, { exact: true }) });
+}
+
+/** The direction an element resolves to (dir="auto" and <bdi> look at the text's first strong letter). */
+function direction(locator) {
+  return locator.evaluate((el) => (el.matches(':dir(rtl)') ? 'rtl' : 'ltr'));
+}
+
+test('right-to-left text and names are laid out right to left, English ones left to right', async () => {
+  const { alice, dana } = users;
+  const first = await api.sendToUser(dana.token, alice.user.id, 'Hello in English first');
+  const conversationId = first.conversation_id;
+  await api.send(dana.token, conversationId, HEBREW);
+  const { page, watch } = await openPage(browser, server.base, 'alice');
+  await signIn(page, 'alice');
+
+  const row = rowTitled(page, 'דנה כהן');
+  await row.waitFor();
+  assert.equal(await direction(row.locator('.conv-row__title')), 'rtl', 'a Hebrew name in the list');
+  await row.locator('.conv-row__text', { hasText: HEBREW }).waitFor();
+  assert.equal(await direction(row.locator('.conv-row__text')), 'rtl', 'the Hebrew preview');
+
+  await row.click();
+  await waitForMessage(page, HEBREW);
+  const bubbleText = (text) => page.locator('[data-testid="message"] .bubble__text', { hasText: text });
+  assert.equal(await direction(bubbleText(HEBREW)), 'rtl', 'a Hebrew message');
+  assert.equal(await direction(bubbleText('Hello in English first')), 'ltr', 'an English message');
+  assert.equal(await direction(page.locator('.conversation__title')), 'rtl', 'the conversation header');
+  // The text keeps its logical order: the Hebrew words start at the right edge of the bubble.
+  const [textBox, firstWord] = await bubbleText(HEBREW).evaluate((el) => {
+    const walker = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
+    let node = walker.nextNode();
+    while (node && !node.data.includes('שלום')) node = walker.nextNode();
+    const range = document.createRange();
+    const start = node.data.indexOf('שלום');
+    range.setStart(node, start);
+    range.setEnd(node, start + 4);
+    const box = el.getBoundingClientRect();
+    const word = range.getBoundingClientRect();
+    return [{ left: box.left, right: box.right }, { left: word.left, right: word.right }];
+  });
+  assert.ok(textBox.right - firstWord.right < 2,
+    `the first Hebrew word sits at the right edge (word ends at ${firstWord.right}, text at ${textBox.right})`);
+  assertNoErrors(watch);
+});
+
+test('avatar initials come from the letters of words, by grapheme', async () => {
+  const { alice, dana, lukasz, sally } = users;
+  await api.createGroup(alice.token, 'Weekend trip 🏔️', [dana.user.id]);
+  await api.createGroup(alice.token, '🎉🎉', [dana.user.id]);
+  await api.sendToUser(lukasz.token, alice.user.id, 'cześć');
+  await api.sendToUser(sally.token, alice.user.id, 'hi from orbit');
+  const { page, watch } = await openPage(browser, server.base, 'alice');
+  await signIn(page, 'alice');
+  const initials = async (title) => {
+    const avatar = rowTitled(page, title).locator('.avatar');
+    await avatar.waitFor();
+    return (await avatar.evaluate((el) => [...el.childNodes].filter((n) => n.nodeType === 3).map((n) => n.data).join(''))).trim();
+  };
+  assert.equal(await initials('Weekend trip 🏔️'), 'WT', 'the emoji is not a word');
+  assert.equal(await initials('Łukasz Żak'), 'ŁŻ');
+  assert.equal(await initials('👩‍🚀 Sally Ride'), 'SR', 'a leading emoji (one grapheme of several code points) is skipped');
+  assert.equal(await initials('🎉🎉'), '🎉', 'no word with a letter: the first grapheme, whole');
+  assert.equal(await initials('דנה כהן'), 'דכ');
+  const own = (await page.locator('.sidebar__header .avatar').textContent()).trim();
+  assert.equal(own, 'AL', 'the signed-in user\'s own avatar');
+  assertNoErrors(watch);
+});
+
+test('the floating day label is opaque in light and dark themes', async () => {
+  for (const colorScheme of ['light', 'dark']) {
+    const { page, context, watch } = await openPage(browser, server.base, `alice-${colorScheme}`, { colorScheme });
+    await signIn(page, 'alice');
+    await rowTitled(page, 'דנה כהן').click();
+    const label = page.locator('.day-separator span').first();
+    await label.waitFor();
+    const background = await label.evaluate((el) => getComputedStyle(el).backgroundColor);
+    const alpha = /rgba\([^)]*,\s*([\d.]+)\)/.exec(background)?.[1];
+    assert.ok(background.startsWith('rgb(') || Number(alpha) === 1,
+      `${colorScheme}: the day label's background ${background} lets text show through`);
+    assertNoErrors(watch);
+    await context.close();
+  }
+});
+
+test('a group made by a stranger shows its members by name in the list, before it is opened', async () => {
+  const { alice, gus, val } = users;
+  const { page, watch } = await openPage(browser, server.base, 'alice');
+  await signIn(page, 'alice');
+  // Every preview text the list shows from now on.
+  await page.evaluate(() => {
+    window.__previews = [];
+    const record = () => document.querySelectorAll('.conv-row__preview').forEach((el) => window.__previews.push(el.textContent));
+    new MutationObserver(record).observe(document.body, { subtree: true, childList: true, characterData: true });
+  });
+  // Gus and Valentina have never talked to Alice: her client knows neither name.
+  await api.createGroup(gus.token, 'Mercury', [alice.user.id, val.user.id]);
+  const preview = rowTitled(page, 'Mercury').locator('.conv-row__preview');
+  await preview.filter({ hasText: 'Gus Grissom added you and Valentina Tereshkova' }).waitFor();
+  const shown = await page.evaluate(() => window.__previews);
+  assert.deepEqual(shown.filter((text) => /User \d/.test(text)), [], 'no preview named anyone "User N"');
+  assertNoErrors(watch);
+});
+
+test('www. and mailto: addresses are links, trailing punctuation is not part of them', async () => {
+  const { alice, lukasz } = users;
+  const text = 'See www.example.org, write to mailto:lukasz@example.org. Or https://example.net/a?b=1!';
+  await api.sendToUser(lukasz.token, alice.user.id, text);
+  const { page, watch } = await openPage(browser, server.base, 'alice');
+  await signIn(page, 'alice');
+  await rowTitled(page, 'Łukasz Żak').click();
+  await waitForMessage(page, text);
+  const links = await page.locator('[data-testid="message"] .bubble__text', { hasText: 'www.example.org' }).locator('a')
+    .evaluateAll((nodes) => nodes.map((a) => [a.textContent, a.getAttribute('href'), a.getAttribute('rel')]));
+  assert.deepEqual(links, [
+    ['www.example.org', 'https://www.example.org', 'noopener noreferrer'],
+    ['mailto:lukasz@example.org', 'mailto:lukasz@example.org', 'noopener noreferrer'],
+    ['https://example.net/a?b=1', 'https://example.net/a?b=1', 'noopener noreferrer'],
+  ]);
+  assertNoErrors(watch);
+});
