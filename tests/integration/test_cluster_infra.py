@@ -175,8 +175,16 @@ def test_postgres_standby_is_synchronous_then_takes_over_behind_the_same_url():
         assert url == (f"postgresql://postgres@127.0.0.1:{primary.port},127.0.0.1:{standby.port}/{db}"
                        "?target_session_attrs=read-write&connect_timeout=2")
         pair.psql("CREATE TABLE t (x int); INSERT INTO t VALUES (1)", db)
-        # Commits wait for the standby's flush; replay follows just after.
-        wait_for("the row on the standby", lambda: standby.query("SELECT count(*) FROM t", db) == "1")
+        # Commits wait for the standby's flush; replay (of the CREATE DATABASE too) follows
+        # just after, so until then the standby may not have the database or the table yet.
+        def rows_on_standby():
+            try:
+                return standby.query("SELECT count(*) FROM t", db)
+            except RuntimeError as e:
+                if "does not exist" in str(e):
+                    return None
+                raise
+        wait_for("the row on the standby", lambda: rows_on_standby() == "1")
         assert psql(url, "SELECT inet_server_port()") == str(primary.port)
 
         new = pair.promote_standby()
