@@ -244,8 +244,12 @@ test('edits, deletes, reactions, replies, threads and mentions reach the others 
   await f.page.getByTestId('reply-preview').waitFor({ state: 'detached' });
   const quoted = bubble(e.page, 'Monday works for QA.').locator('.quote');
   await quoted.waitFor();
-  assert.match(await quoted.textContent(), /^YouPlan: ship on Monday$/);
-  assert.match(await bubble(f.page, 'Monday works for QA.').locator('.quote').textContent(), /^Erin HartPlan: ship on Monday$/);
+  assert.equal(await quoted.locator('.quote__author').textContent(), 'You');
+  assert.equal(await quoted.locator('.quote__text').textContent(), 'Plan: ship on Monday');
+  assert.equal(await quoted.getAttribute('aria-label'), null, 'named by its visible text (and a hidden "Reply to")');
+  const quotedF = bubble(f.page, 'Monday works for QA.').locator('.quote');
+  assert.equal(await quotedF.locator('.quote__author').textContent(), 'Erin Hart');
+  assert.equal(await quotedF.locator('.quote__text').textContent(), 'Plan: ship on Monday');
 
   // A thread: Erin opens it from the message; replies stay out of the main list.
   await messageAction(e.page, 'Plan: ship on Monday', 'Reply in thread');

@@ -155,3 +155,38 @@ test('www. and mailto: addresses are links, trailing punctuation is not part of 
   ]);
   assertNoErrors(watch);
 });
+
+test("a message's hover toolbar never covers its neighbours' text, names or times (bug 10)", async () => {
+  const { alice, gus, val } = users;
+  const { conversation } = await api.createGroup(gus.token, 'Toolbar check', [alice.user.id, val.user.id]);
+  // Short and long messages, alternating senders, so names, times and both sides are involved.
+  const texts = ['Short one', 'A much longer message that fills most of the width of its bubble, and then some more words to wrap',
+    'ok', 'Another long line of text from the other side, long enough to reach the far edge of the conversation'];
+  const senders = [gus, val, alice, gus, alice, val];
+  for (let i = 0; i < senders.length; i += 1) await api.send(senders[i].token, conversation.id, `${i + 1}. ${texts[i % texts.length]}`);
+  for (const [label, viewport] of [['desktop', { width: 1280, height: 800 }], ['phone', { width: 390, height: 844 }]]) {
+    const { page, watch, context } = await openPage(browser, server.base, `alice-${label}`, { viewport });
+    await signIn(page, 'alice');
+    await rowTitled(page, 'Toolbar check').click();
+    await waitForMessage(page, `${senders.length}. `);
+    const bubbles = page.locator('.bubble[data-seq]');
+    const count = await bubbles.count();
+    for (let i = 0; i < count; i += 1) {
+      await bubbles.nth(i).hover();
+      const bar = bubbles.nth(i).getByRole('toolbar', { name: 'Message actions' });
+      await bar.waitFor();
+      const overlaps = await bar.evaluate((toolbar) => {
+        const own = toolbar.closest('.bubble');
+        const b = toolbar.getBoundingClientRect();
+        const hit = (r) => r.width > 0 && r.left < b.right && b.left < r.right && r.top < b.bottom && b.top < r.bottom;
+        // Everything a neighbour shows: its bubble (text, time, ticks), sender names, reactions.
+        return [...document.querySelectorAll('.bubble, .run__sender, .reactions, .system-line')]
+          .filter((el) => !own.contains(el) && el !== own && hit(el.getBoundingClientRect()))
+          .map((el) => `${el.className}: ${el.textContent.slice(0, 30)}`);
+      });
+      assert.deepEqual(overlaps, [], `${label}: the toolbar of message ${i + 1} covers its neighbours`);
+    }
+    assertNoErrors(watch);
+    await context.close();
+  }
+});

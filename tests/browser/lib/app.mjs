@@ -23,7 +23,8 @@ export async function signIn(page, username, password = PASSWORD) {
 
 /** Signed in and caught up with the server (the connection banner is gone). */
 export async function waitSignedIn(page) {
-  await page.getByRole('complementary', { name: 'Conversations' }).waitFor();
+  // The list is a complementary landmark beside the conversation, the main one alone on a phone.
+  await page.getByRole('complementary', { name: 'Conversations' }).or(page.getByRole('main', { name: 'Conversations' })).waitFor();
   await waitLive(page);
 }
 

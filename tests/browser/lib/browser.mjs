@@ -64,6 +64,8 @@ export async function openPage(browser, base, label, options = {}) {
     locale: 'en-GB',
     timezoneId: 'Europe/Amsterdam',
     colorScheme: options.colorScheme ?? 'light',
+    // Only for injecting test tools (axe-core) that the page's strict policy would refuse.
+    bypassCSP: options.bypassCSP ?? false,
   });
   context.setDefaultTimeout(15_000);
   const page = await context.newPage();

@@ -168,6 +168,13 @@ export interface Pin {
   message: ChatEvent;
 }
 
+/** One version in message.edits: the original (no edit_seq), then each edit in order. */
+export interface EditVersion {
+  text: string;
+  ts: number;
+  edit_seq?: number;
+}
+
 export interface ReceiptsReply {
   conversation_id: ConversationId;
   seq: number;

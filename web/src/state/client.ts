@@ -515,9 +515,10 @@ export class ChatClient {
 
   // --- unread marks and the list ----------------------------------------------------------------
 
-  /** The conversation is on screen in a focused window: everything in it is read (receipts). */
-  markRead(id: ConversationId): void {
-    this.live.markRead(id);
+  /** The conversation is on screen in a focused window, shown up to `upTo` (everything when
+   *  absent): that much of it is read (receipts). */
+  markRead(id: ConversationId, upTo?: number): void {
+    this.live.markRead(id, upTo);
   }
 
   /** Composing (`true`) or not any more: typing indicators for the others (live.ts). */

@@ -3,7 +3,7 @@
 // returns it; errors are ProtocolError with the server's stable code, turned into sentences by
 // describeError for the UI.
 import {
-  type Conversation, type ConversationId, type Member, type Pin, ProtocolError, type ReceiptsReply, type Role,
+  type Conversation, type ConversationId, type EditVersion, type Member, type Pin, ProtocolError, type ReceiptsReply, type Role,
   type Settings, type ThreadHistoryReply, type User, type UserId,
 } from '../protocol/types';
 import type { ChatClient } from './client';
@@ -192,6 +192,11 @@ export async function loadThread(client: ChatClient, id: ConversationId, root: n
 }
 
 /** Who has received and read a message (groups). */
+export async function messageEdits(client: ChatClient, id: ConversationId, seq: number): Promise<EditVersion[]> {
+  const reply = await client.request<{ versions: EditVersion[] }>('message.edits', { conversation_id: id, seq });
+  return reply.versions;
+}
+
 export async function messageReceipts(client: ChatClient, id: ConversationId, seq: number): Promise<ReceiptsReply> {
   const reply = await client.request<ReceiptsReply>('receipts.get', { conversation_id: id, seq });
   client.live.notePointers(id, [

@@ -146,12 +146,18 @@ export class LiveFeatures {
     this.scheduleReceipts();
   }
 
-  /** The conversation is on screen, in a focused window: everything in it is read. */
-  markRead(id: ConversationId): void {
+  /**
+   * The conversation is on screen, in a focused window, shown up to `upTo` (a seq; everything
+   * when absent): what was shown is read. The events after `upTo` stay unread, counted from the
+   * events this device holds (selectors.ts) until the server's read_state confirms the counts.
+   */
+  markRead(id: ConversationId, upTo = Number.POSITIVE_INFINITY): void {
     const conversation = this.host.conversation(id);
     if (!conversation || conversation.placeholder || !isActiveMember(conversation.meta)) return;
     const { read, events, meta } = conversation;
-    const newest = Math.max(newestSeq(events), events.length ? 0 : meta.last_seq);
+    const held = Math.max(newestSeq(events), events.length ? 0 : meta.last_seq);
+    const newest = Math.min(held, upTo);
+    if (newest < held && newest <= read.read) return; // nothing new shown yet
     const othersAfter = newestFromOthers(events, this.host.me) > read.read;
     if (!othersAfter && read.unread === 0 && read.mentions === 0) return;
     if (newest <= read.read && read.unread === 0 && read.mentions === 0) return;

@@ -70,7 +70,7 @@ export function Shell(props: { onSignOut(): void }) {
     <div class="app" data-view={openId !== null ? 'conversation' : 'list'}>
       <ConnectionBanner />
       <div class="app__body">
-        <Sidebar currentId={openId} onSignOut={props.onSignOut} />
+        <Sidebar currentId={openId} onSignOut={props.onSignOut} main={narrow && openId === null} />
         <main class="main">
           {openId !== null ? (
             <ConversationView key={openId} conversationId={openId} panel={panel} onPanel={setPanel} autoFocus={!narrow} />

@@ -24,12 +24,12 @@ export function Dialog(props: { title: string; onClose(): void; children: Compon
       }}
     >
       <div class="dialog__panel">
-        <header class="dialog__header">
+        <div class="dialog__header">
           <h2 id={titleId}>{props.title}</h2>
           <button type="button" class="icon-button" aria-label="Close" title="Close" onClick={props.onClose}>
             <Icon name="close" />
           </button>
-        </header>
+        </div>
         {props.children}
       </div>
     </dialog>

@@ -187,7 +187,6 @@ export function Composer(props: {
         aria-describedby={tooLong ? `limit-${draftKey}` : undefined}
         aria-autocomplete={canMention ? 'list' : undefined}
         aria-controls={showSuggestions ? listId : undefined}
-        aria-expanded={canMention ? showSuggestions : undefined}
         aria-activedescendant={showSuggestions ? `${listId}-${active}` : undefined}
         onInput={(event) => update(event.currentTarget.value, event.currentTarget.selectionStart ?? undefined)}
         onBlur={() => {

@@ -46,10 +46,6 @@ export function ConversationView(props: { conversationId: number; panel: Panel |
     client.open(id);
   }, [id, !!state, state?.placeholder, phase === 'live']);
 
-  // Everything on screen in a focused window counts as read (receipts go out, batched).
-  useEffect(() => {
-    if (visible && focused && state && phase !== 'connecting') client.markRead(id);
-  }, [id, visible, focused, state?.events, state?.meta.last_seq, state?.read.unread, phase]);
 
   if (!state || state.placeholder) {
     return (
@@ -90,7 +86,7 @@ export function ConversationView(props: { conversationId: number; panel: Panel |
           <button type="button" class="icon-button conversation__back" aria-label="Back to conversations" title="Back" onClick={closeConversation}>
             <Icon name="back" />
           </button>
-          <button type="button" class="conversation__who" onClick={() => toggle('details')} aria-expanded={panel?.kind === 'details'} aria-label={`${title}: show details`}>
+          <button type="button" class="conversation__who" onClick={() => toggle('details')} aria-expanded={panel?.kind === 'details'} title="Show details">
             <Avatar name={title} seed={avatarSeed} kind={meta.kind} presence={presence?.status === 'online' || presence?.status === 'away' ? presence.status : undefined} />
             <span class="conversation__titles">
               <h1 class="conversation__title" dir="auto">{title}</h1>
@@ -118,6 +114,7 @@ export function ConversationView(props: { conversationId: number; panel: Panel |
           key={id}
           conversationId={id}
           scrollerRef={scroller}
+          canRead={visible && focused && phase !== 'connecting'}
           onReply={setReplyTo}
           onOpenThread={(root) => props.onPanel({ kind: 'thread', root })}
         />

@@ -93,14 +93,14 @@ function MemberRow(props: { member: Member; meta: Conversation; onChanged(): voi
           <button
             type="button"
             class="button button--small"
-            aria-label={member.role === 'admin' ? `Dismiss ${name} as admin` : `Make ${name} admin`}
+            aria-label={member.role === 'admin' ? `Dismiss admin: ${name}` : `Make admin: ${name}`}
             onClick={() => void run(() => setRole(client, meta.id, member.user_id, member.role === 'admin' ? 'member' : 'admin'))}
           >
             {member.role === 'admin' ? 'Dismiss admin' : 'Make admin'}
           </button>
         ) : null}
         {allowed.remove ? (
-          <button type="button" class="button button--small button--danger-ghost" aria-label={`Remove ${name}`} onClick={() => setConfirm(true)}>
+          <button type="button" class="button button--small button--danger-ghost" aria-label={`Remove: ${name}`} onClick={() => setConfirm(true)}>
             Remove
           </button>
         ) : null}

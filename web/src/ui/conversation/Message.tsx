@@ -40,6 +40,8 @@ export interface MessageActions {
   react(seq: number, emoji: string, add: boolean): void;
   pin(seq: number, pinned: boolean): void;
   info(seq: number): void;
+  /** Opens the edit history (message.edits) of an edited message. */
+  showEdits(seq: number): void;
   edit(seq: number, text: string): Promise<boolean>;
   /** A message of the conversation by seq (for quotes), if it is loaded. */
   lookup(seq: number): MessageView | undefined;
@@ -69,7 +71,8 @@ export function permissionsFor(conversation: ConversationState, line: MessageLin
     edit: live && mine,
     delete: live && (mine || (meta.kind !== 'direct' && admin)),
     pin: live && (meta.kind !== 'channel' || admin),
-    info: live && mine && meta.kind === 'group',
+    info: live && mine && meta.kind !== 'channel',
+    edits: live && !!line.view?.edited,
   };
 }
 
@@ -273,7 +276,7 @@ function Toolbar(props: { line: MessageLine; mine: boolean; onPopover(open: bool
   const { line } = props;
   const allowed = permissionsFor(actions.conversation, line, actions.me);
   const [open, setOpen] = useState<'react' | 'more' | null>(null);
-  const [below, setBelow] = useState(false);
+  const [beside, setBeside] = useState(true);
   const bar = useRef<HTMLDivElement>(null);
   const reactButton = useRef<HTMLButtonElement>(null);
   const moreButton = useRef<HTMLButtonElement>(null);
@@ -289,11 +292,17 @@ function Toolbar(props: { line: MessageLine; mine: boolean; onPopover(open: bool
 
   useEffect(() => () => actions.lock(false), []);
 
-  // The bar sits on the bubble's top edge; near the top of the scrolling log it goes below.
+  // The bar never leaves its own bubble's height, so it cannot cover a neighbour (their text,
+  // time, name or reactions): beside the bubble, in the empty side of the column, when there is
+  // room; otherwise over the bubble's own top corner (narrow screens, full-width bubbles).
   useLayoutEffect(() => {
     const bubble = bar.current?.parentElement;
     const log = bubble?.closest('[role="log"]');
-    if (bubble && log) setBelow(bubble.getBoundingClientRect().top - log.getBoundingClientRect().top < 44);
+    if (!bar.current || !bubble || !log) return;
+    const own = bubble.getBoundingClientRect();
+    const column = log.getBoundingClientRect();
+    const room = props.mine ? own.left - column.left : column.right - own.right;
+    setBeside(room >= bar.current.offsetWidth + 12);
   }, []);
 
   function run(action: () => void) {
@@ -302,7 +311,7 @@ function Toolbar(props: { line: MessageLine; mine: boolean; onPopover(open: bool
   }
 
   return (
-    <div ref={bar} class={`bubble__actions ${props.mine ? 'bubble__actions--mine' : ''} ${below ? 'bubble__actions--below' : ''}`} role="toolbar" aria-label="Message actions">
+    <div ref={bar} class={`bubble__actions ${props.mine ? 'bubble__actions--mine' : ''} ${beside ? 'bubble__actions--beside' : ''}`} role="toolbar" aria-label="Message actions">
       {allowed.react ? (
         <button ref={reactButton} type="button" class="icon-button icon-button--small" aria-label="React" title="React (+)" aria-haspopup="menu" aria-expanded={open === 'react'} onClick={() => show(open === 'react' ? null : 'react')}>
           <Icon name="emoji" size={18} />
@@ -332,6 +341,7 @@ function Toolbar(props: { line: MessageLine; mine: boolean; onPopover(open: bool
           ) : null}
           <MenuItem icon="copy" label="Copy text" onSelect={() => run(() => void navigator.clipboard?.writeText(view.text).catch(() => undefined))} />
           {allowed.info ? <MenuItem icon="info" label="Message info" onSelect={() => run(() => actions.info(seq))} /> : null}
+          {allowed.edits ? <MenuItem icon="edit" label="Edit history" onSelect={() => run(() => actions.showEdits(seq))} /> : null}
           {allowed.delete ? <MenuItem icon="trash" label="Delete" danger onSelect={() => run(() => actions.askDelete(seq))} /> : null}
         </Popover>
       ) : null}
@@ -351,12 +361,15 @@ function Quote(props: { seq: number }) {
       type="button"
       class="quote"
       style={quoted ? { '--avatar-hue': String(hueOf(quoted.senderId)) } : undefined}
-      aria-label={quoted ? `Reply to ${author}: ${text}. Show the message` : text}
       onClick={() => actions.jumpTo(props.seq)}
       data-quote-seq={props.seq}
     >
+      {/* Named by its visible text, so that speech input can say what it sees (WCAG 2.5.3). */}
+      {author ? <span class="sr-only">Reply to </span> : null}
       {author ? <span class="quote__author" dir="auto">{author}</span> : null}
+      {author ? <span class="sr-only">: </span> : null}
       <span class="quote__text" dir="auto">{text}</span>
+      {quoted ? <span class="sr-only">. Show the message</span> : null}
     </button>
   );
 }
@@ -547,7 +560,11 @@ export function Bubble(props: { line: MessageLine; mine: boolean; first: boolean
       {editing ? null : (
         <span class="bubble__meta">
           {view?.pinned ? <span class="bubble__pinned" role="img" aria-label="Pinned" title="Pinned"><Icon name="pin" size={13} /></span> : null}
-          {view?.edited && !deleted ? <span class="bubble__edited" title={view.editedAt ? `Edited ${fullDate(view.editedAt)}` : 'Edited'}>edited</span> : null}
+          {view?.edited && !deleted && line.seq !== undefined ? (
+            <button type="button" class="bubble__edited link-button" title={view.editedAt ? `Edited ${fullDate(view.editedAt)}: show the edit history` : 'Show the edit history'} onClick={() => actions.showEdits(line.seq!)}>
+              edited
+            </button>
+          ) : null}
           <time dateTime={new Date(line.ts).toISOString()} title={fullDate(line.ts)}>{timeOfDay(line.ts)}</time>
           {mine && !deleted ? <Ticks status={line.status} /> : null}
         </span>

@@ -1,26 +1,40 @@
 // The scrolling message log of one conversation: day separators, system lines, runs of
 // bubbles. Scrolling near the top loads older history (history before_seq) and keeps the view
 // where it was; new messages scroll into view when the user is at the bottom.
+//
+// Opened with unread messages, it lands on the first of them under an "N unread messages"
+// divider (loading older pages until it is there), and the read pointer follows what has been
+// on screen, not what was loaded: the messages below the view stay unread until scrolled to.
 import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks';
 import type { Conversation } from '../../protocol/types';
 import { kindOf, type Namer } from '../../state/eventKinds';
+import { unreadCounts } from '../../state/selectors';
 import { hasOlder } from '../../state/timeline';
 import { Avatar, hueOf } from '../common/Avatar';
 import { Icon } from '../common/icons';
 import { dayLabel } from '../format';
 import { useAppState, useClient } from '../hooks';
 import { useMessageActions } from './actions';
-import { buildItems, type Item, type MessageLine } from './items';
+import { buildItems, type Item, type MessageLine, type UnreadMark } from './items';
 import { Bubble, MessageActionsContext } from './Message';
 
 /** Distance from the top (px) at which the previous page is requested. */
 const LOAD_OLDER_MARGIN = 600;
 const AT_BOTTOM_SLACK = 80;
+/** Where the unread divider lands (px from the top): below the sticky day label. */
+const DIVIDER_TOP = 48;
 
 export function ItemView(props: { item: Item; meta: Conversation; names: Namer; showSenders: boolean; rootSeq?: number }) {
   const { item, names } = props;
   if (item.type === 'day') {
     return <div class="day-separator" role="separator"><span>{dayLabel(item.ts)}</span></div>;
+  }
+  if (item.type === 'unread') {
+    return (
+      <div class="unread-divider" role="separator" data-testid="unread-divider">
+        <span>{item.count === 1 ? '1 unread message' : `${item.count} unread messages`}</span>
+      </div>
+    );
   }
   if (item.type === 'system') {
     return (
@@ -66,25 +80,45 @@ export function onLogKeyDown(event: KeyboardEvent, container: HTMLElement | null
   next.scrollIntoView({ block: 'nearest' });
 }
 
+/** The seq of the newest message or system line whose top is inside the scroller's view. */
+function newestShownSeq(el: HTMLElement): number {
+  const bottom = el.getBoundingClientRect().bottom;
+  const marks = el.querySelectorAll<HTMLElement>('[data-seq]');
+  for (let i = marks.length - 1; i >= 0; i--) {
+    if (marks[i].getBoundingClientRect().top < bottom) return Number(marks[i].dataset.seq);
+  }
+  return 0;
+}
+
 export function MessageList(props: {
   conversationId: number;
   scrollerRef: { current: HTMLDivElement | null };
+  /** The page is visible and focused and the client connected: what is shown gets read. */
+  canRead: boolean;
   onReply(line: MessageLine): void;
   onOpenThread(seq: number): void;
 }) {
   const client = useClient();
   const id = props.conversationId;
   const conversation = useAppState((s) => s.conversations[id]);
+  const unreadNow = useAppState((s) => (conversation ? unreadCounts(s, conversation).unread : 0));
   const outbox = useAppState((s) => s.outbox);
   const me = client.me.id;
-  const items = useMemo(() => (conversation ? buildItems(conversation, outbox, me) : []), [conversation, outbox, me]);
+  // Taken once, when the conversation is first shown: the divider stays where it was.
+  const [unreadMark] = useState<UnreadMark | null>(() =>
+    conversation && unreadNow > 0 ? { after: conversation.read.read, count: unreadNow } : null);
+  // 'loading': older pages are fetched until the first unread message is there; 'landed' once
+  // the view was put on it (or there was nothing to land on).
+  const landing = useRef<'loading' | 'landed'>(unreadMark ? 'loading' : 'landed');
+  const [unreadAbove, setUnreadAbove] = useState(false);
+  const items = useMemo(() => (conversation ? buildItems(conversation, outbox, me, unreadMark) : []), [conversation, outbox, me, unreadMark]);
   const scroller = props.scrollerRef;
   const actions = useMessageActions({ conversationId: id, inThread: false, container: scroller, onReply: props.onReply, onOpenThread: props.onOpenThread });
   const names = actions.value?.names;
   const [atBottom, setAtBottom] = useState(true);
   const [newBelow, setNewBelow] = useState(0);
 
-  const firstKey = items.find((item) => item.type !== 'day')?.key;
+  const firstKey = items.find((item) => item.type !== 'day' && item.type !== 'unread')?.key;
   const lastItem = items[items.length - 1];
   const lastKey = lastItem?.type === 'messages' ? lastItem.lines[lastItem.lines.length - 1].key : lastItem?.key;
   // What the last layout showed, and the scroll geometry measured now, during render, before
@@ -107,11 +141,53 @@ export function MessageList(props: {
     client.ensureUsers(ids);
   }, [conversation?.events]);
 
+  /** Marks read what has been on screen (everything once at the bottom). */
+  function markShown() {
+    const el = scroller.current;
+    if (!el || !props.canRead || landing.current !== 'landed') return;
+    client.markRead(id, shown.current.atBottom ? undefined : newestShownSeq(el));
+  }
+
+  function divider(): HTMLElement | null {
+    return scroller.current?.querySelector<HTMLElement>('[data-testid="unread-divider"]') ?? null;
+  }
+
+  function updateUnreadAbove() {
+    const el = scroller.current;
+    const mark = divider();
+    setUnreadAbove(!!el && !!mark && mark.getBoundingClientRect().bottom <= el.getBoundingClientRect().top);
+  }
+
+  /** Puts the divider near the top of the view, under the floating day label. */
+  function showDivider(el: HTMLElement, mark: HTMLElement) {
+    el.scrollTop += mark.getBoundingClientRect().top - el.getBoundingClientRect().top - DIVIDER_TOP;
+  }
+
+  useEffect(markShown, [props.canRead]);
+
   useLayoutEffect(() => {
     const el = scroller.current;
     if (!el) return;
     const previous = shown.current;
     let atEnd = previous.atBottom;
+    if (landing.current === 'loading' && conversation && unreadMark) {
+      const first = conversation.events[0]?.seq ?? 0;
+      const more = hasOlder(conversation.events, conversation.meta) && first > unreadMark.after + 1;
+      const mark = divider();
+      if (!more) {
+        landing.current = 'landed';
+        if (mark) {
+          showDivider(el, mark);
+          atEnd = el.scrollHeight - el.scrollTop - el.clientHeight < AT_BOTTOM_SLACK;
+          shown.current = { firstKey, lastKey, atBottom: atEnd };
+          setAtBottom(atEnd);
+          markShown();
+          return;
+        }
+      } else if (!conversation.loadingOlder && !conversation.loadError) {
+        void client.loadOlder(id);
+      }
+    }
     if (previous.firstKey === undefined && previous.lastKey === undefined) {
       el.scrollTop = el.scrollHeight; // first content: start at the newest message
       atEnd = true;
@@ -133,6 +209,7 @@ export function MessageList(props: {
     shown.current = { firstKey, lastKey, atBottom: atEnd };
     if (atEnd !== atBottom) setAtBottom(atEnd);
     maybeLoadOlder();
+    markShown();
   }, [items]);
 
   function maybeLoadOlder() {
@@ -150,6 +227,8 @@ export function MessageList(props: {
     if (bottom !== atBottom) setAtBottom(bottom);
     if (bottom && newBelow) setNewBelow(0);
     maybeLoadOlder();
+    markShown();
+    if (unreadMark) updateUnreadAbove();
   }
 
   if (!conversation || !actions.value || !names) return null;
@@ -179,6 +258,20 @@ export function MessageList(props: {
           ))}
         </div>
       </div>
+      {unreadAbove && unreadMark ? (
+        <button
+          type="button"
+          class="jump-unread"
+          onClick={() => {
+            const el = scroller.current;
+            const mark = divider();
+            if (el && mark) showDivider(el, mark);
+          }}
+        >
+          <Icon name="arrowUp" />
+          Jump to first unread
+        </button>
+      ) : null}
       {!atBottom ? (
         <button
           type="button"

@@ -2,10 +2,11 @@
 // toolbar, which one is being edited, and the commands behind the buttons, with the dialogs
 // they need (delete confirmation, message info). Returned as the MessageActionsContext value.
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
-import type { ConversationId, ReceiptsReply } from '../../protocol/types';
+import type { ConversationId, EditVersion, ReceiptsReply } from '../../protocol/types';
 import {
-  deleteMessage, describeError, editMessage, messageReceipts, setPinned, setReaction,
+  deleteMessage, describeError, editMessage, messageEdits, messageReceipts, setPinned, setReaction,
 } from '../../state/commands';
+import { fullDate } from '../format';
 import { foldMessages, type MessageView } from '../../state/messages';
 import { namer } from '../../state/selectors';
 import { ConfirmDialog, Dialog } from '../common/Dialog';
@@ -25,7 +26,8 @@ export function jumpToMessage(root: HTMLElement | null, seq: number): boolean {
   return true;
 }
 
-function InfoDialog(props: { conversationId: ConversationId; seq: number; onClose(): void }) {
+/** Who got and read one's own message: the peer in a direct chat, each member in a group. */
+function InfoDialog(props: { conversationId: ConversationId; seq: number; view?: MessageView; direct: boolean; onClose(): void }) {
   const client = useClient();
   const users = useAppState((s) => s.users);
   const names = useMemo(() => namer(client.store.get()), [users]);
@@ -36,9 +38,23 @@ function InfoDialog(props: { conversationId: ConversationId; seq: number; onClos
   }, []);
   const name = (id: number) => names.name(id);
   const readIds = new Set(reply?.read_by.map((entry) => entry.user_id));
+  const sent = props.view ? <p class="dialog__text">Sent {fullDate(props.view.event.ts)}</p> : null;
+  if (props.direct) {
+    // One peer: its state in words. Read is only known if the peer shares read receipts.
+    const state = !reply ? null : reply.read_by.length ? 'Read' : reply.delivered_to.length ? 'Delivered' : 'Sent, not delivered yet';
+    return (
+      <Dialog title="Message info" onClose={props.onClose}>
+        {error ? <p class="form-error" role="alert">{error}</p> : null}
+        {sent}
+        {!reply && !error ? <p class="dialog__text">Loading…</p> : null}
+        {state ? <p class="dialog__text" data-testid="message-state"><strong>{state}</strong></p> : null}
+      </Dialog>
+    );
+  }
   return (
     <Dialog title="Message info" onClose={props.onClose}>
       {error ? <p class="form-error" role="alert">{error}</p> : null}
+      {sent}
       {!reply && !error ? <p class="dialog__text">Loading…</p> : null}
       {reply ? (
         <div class="receipts">
@@ -53,6 +69,34 @@ function InfoDialog(props: { conversationId: ConversationId; seq: number; onClos
             </ul>
           ) : <p class="dialog__text">{reply.delivered_to.length ? 'Everyone it was delivered to has read it.' : 'Nobody yet.'}</p>}
         </div>
+      ) : null}
+    </Dialog>
+  );
+}
+
+/** Every version of an edited message, the original first (message.edits). */
+function EditsDialog(props: { conversationId: ConversationId; seq: number; onClose(): void }) {
+  const client = useClient();
+  const [versions, setVersions] = useState<EditVersion[] | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  useEffect(() => {
+    messageEdits(client, props.conversationId, props.seq).then(setVersions, (err) => setError(describeError(err)));
+  }, []);
+  return (
+    <Dialog title="Edit history" onClose={props.onClose}>
+      {error ? <p class="form-error" role="alert">{error}</p> : null}
+      {!versions && !error ? <p class="dialog__text">Loading…</p> : null}
+      {versions ? (
+        <ol class="edit-history" aria-label="Versions, oldest first">
+          {versions.map((version, index) => (
+            <li key={index} class="edit-history__version">
+              <span class="edit-history__label">
+                {index === 0 ? 'Original' : index === versions.length - 1 ? 'Current' : `Edit ${index}`} · {fullDate(version.ts)}
+              </span>
+              <span class="edit-history__text" dir="auto">{version.text}</span>
+            </li>
+          ))}
+        </ol>
       ) : null}
     </Dialog>
   );
@@ -76,6 +120,7 @@ export function useMessageActions(options: {
   const [editing, setEditing] = useState<number | null>(null);
   const [deleting, setDeleting] = useState<number | null>(null);
   const [info, setInfo] = useState<number | null>(null);
+  const [edits, setEdits] = useState<number | null>(null);
   const locked = useRef(false);
   const views = conversation ? foldMessages(conversation.events, conversation.pinned) : new Map<number, MessageView>();
 
@@ -108,6 +153,7 @@ export function useMessageActions(options: {
       setPinned(client, id, seq, pinned).catch(fail);
     },
     info: setInfo,
+    showEdits: setEdits,
     async edit(seq, text) {
       try {
         await editMessage(client, id, seq, text);
@@ -142,7 +188,10 @@ export function useMessageActions(options: {
           onClose={() => setDeleting(null)}
         />
       ) : null}
-      {info !== null ? <InfoDialog conversationId={id} seq={info} onClose={() => setInfo(null)} /> : null}
+      {info !== null ? (
+        <InfoDialog conversationId={id} seq={info} view={views.get(info)} direct={conversation?.meta.kind === 'direct'} onClose={() => setInfo(null)} />
+      ) : null}
+      {edits !== null ? <EditsDialog conversationId={id} seq={edits} onClose={() => setEdits(null)} /> : null}
     </>
   );
   return { value, dialogs };

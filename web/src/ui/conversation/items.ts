@@ -29,6 +29,7 @@ export interface MessageLine {
 
 export type Item =
   | { type: 'day'; key: string; ts: number }
+  | { type: 'unread'; key: string; count: number }
   | { type: 'system'; key: string; event: ChatEvent }
   | { type: 'messages'; key: string; senderId: UserId; mine: boolean; lines: MessageLine[] };
 
@@ -48,6 +49,12 @@ class ItemBuilder {
       this.run = null;
     }
     this.lastTs = ts;
+  }
+
+  /** "N unread messages": a separator, so the next message starts a new run. */
+  unread(count: number): void {
+    this.items.push({ type: 'unread', key: 'unread-divider', count });
+    this.run = null;
   }
 
   system(event: ChatEvent): void {
@@ -93,13 +100,24 @@ function pendingLine(pending: OutgoingMessage, me: UserId): MessageLine {
   };
 }
 
-export function buildItems(conversation: ConversationState, outbox: readonly OutgoingMessage[], me: UserId): Item[] {
+/** Where the unread messages began when the conversation was opened: after seq `after`. */
+export interface UnreadMark {
+  after: number;
+  count: number;
+}
+
+export function buildItems(conversation: ConversationState, outbox: readonly OutgoingMessage[], me: UserId, unread?: UnreadMark | null): Item[] {
   const builder = new ItemBuilder(me);
   const views = foldMessages(conversation.events, conversation.pinned);
+  let divider = !!unread;
   for (const event of conversation.events) {
     const spec = kindOf(event);
     if (spec.display === 'none' || event.thread_root) continue;
     builder.day(event.ts, `e${event.seq}`);
+    if (divider && unread && event.seq > unread.after && event.sender_id !== me) {
+      builder.unread(unread.count);
+      divider = false;
+    }
     if (spec.display === 'system') {
       builder.system(event);
       continue;

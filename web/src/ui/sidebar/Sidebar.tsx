@@ -23,7 +23,8 @@ function Action(props: { icon: IconName; label: string; onClick(): void }) {
   );
 }
 
-export function Sidebar(props: { currentId: number | null; onSignOut(): void }) {
+/** `main`: on a phone the list is the whole screen, so it is the page's main landmark then. */
+export function Sidebar(props: { currentId: number | null; onSignOut(): void; main?: boolean }) {
   const me = useAppState((s) => s.me);
   const list = useAppState(conversationList, (a, b) => a.length === b.length && a.every((item, i) => shallowEqual(item, b[i])));
   const [dialog, setDialog] = useState<DialogName>(null);
@@ -32,8 +33,9 @@ export function Sidebar(props: { currentId: number | null; onSignOut(): void }) 
   const shown = needle ? list.filter((c) => c.title.toLowerCase().includes(needle)) : list;
 
   return (
-    <aside class="sidebar" aria-label="Conversations">
-      <header class="sidebar__header">
+    <div class="sidebar" aria-label="Conversations" role={props.main ? 'main' : 'complementary'}>
+      {props.main ? <h1 class="sr-only">Conversations</h1> : null}
+      <div class="sidebar__header">
         <Avatar name={me.display_name || me.username} seed={me.id} />
         <span class="sidebar__me">
           <span class="sidebar__name">{me.display_name || me.username}</span>
@@ -45,7 +47,7 @@ export function Sidebar(props: { currentId: number | null; onSignOut(): void }) 
           <Action icon="channel" label="Channels" onClick={() => setDialog('channels')} />
           <Action icon="settings" label="Settings" onClick={() => setDialog('settings')} />
         </span>
-      </header>
+      </div>
       <NotificationPrompt />
       <div class="sidebar__search">
         <Icon name="search" size={18} />
@@ -85,6 +87,6 @@ export function Sidebar(props: { currentId: number | null; onSignOut(): void }) 
       {dialog === 'group' ? <NewGroupDialog onClose={() => setDialog(null)} /> : null}
       {dialog === 'channels' ? <ChannelsDialog onClose={() => setDialog(null)} /> : null}
       {dialog === 'settings' ? <SettingsDialog onClose={() => setDialog(null)} onSignOut={props.onSignOut} /> : null}
-    </aside>
+    </div>
   );
 }

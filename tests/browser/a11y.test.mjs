@@ -1,0 +1,106 @@
+// Accessibility (issue 13, bug 9): axe-core (the npm package, run in the page) finds no
+// violation on any main screen — sign-in, the list with a direct chat and a group open, the
+// details panel, the new-chat and settings dialogs — in light and dark, at desktop and phone
+// width. axe-core is a test dependency only; nothing of it ships in the web client.
+import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
+import { after, before, test } from 'node:test';
+import { DESKTOP, launchBrowser, openPage, PHONE } from './lib/browser.mjs';
+import { assertNoErrors, conversationRow, signIn, waitForMessage } from './lib/app.mjs';
+import { Api } from './lib/api.mjs';
+import { Parleyd } from './lib/parleyd.mjs';
+
+const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
+
+let server;
+let browser;
+let api;
+const users = {};
+
+before(async () => {
+  server = await Parleyd.launch();
+  browser = await launchBrowser();
+  api = new Api(server.base);
+  for (const [name, display] of [['alice', 'Alice Liddell'], ['bob', 'Bob Stone'], ['carol', 'Carol Danvers']]) {
+    users[name] = await api.register(name, display);
+  }
+  const { alice, bob, carol } = users;
+  const { conversation } = await api.createGroup(alice.token, 'Book club', [bob.user.id, carol.user.id]);
+  const question = await api.send(bob.token, conversation.id, 'Chapter three tonight? @alice');
+  await api.send(carol.token, conversation.id, 'Yes, see www.example.org for the schedule');
+  await api.sendWith(carol.token, conversation.id, 'Which edition?', { thread_root_seq: question.seq });
+  await api.react(carol.token, conversation.id, question.seq, '👍');
+  await api.sendWith(alice.token, conversation.id, 'Count me in', { reply_to_seq: question.seq });
+  const direct = await api.sendToUser(bob.token, alice.user.id, 'Lunch tomorrow?');
+  await api.send(alice.token, direct.conversation_id, 'Sure, 12:30');
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.dispose();
+});
+
+/** axe-core's violations on the page as it is now: "rule: target (summary)" lines. */
+async function violations(page) {
+  await page.addScriptTag({ path: AXE });
+  const found = await page.evaluate(async () => {
+    const result = await window.axe.run(document, { resultTypes: ['violations'] });
+    return result.violations.flatMap((v) => v.nodes.map((n) => `${v.id} [${v.impact}]: ${n.target.join(' ')} — ${n.failureSummary?.split('\n').slice(1).join(' ').trim()}`));
+  });
+  return found;
+}
+
+for (const colorScheme of ['light', 'dark']) {
+  for (const [width, viewport] of [['desktop', DESKTOP], ['phone', PHONE]]) {
+    test(`no axe-core violation on the main screens (${colorScheme}, ${width})`, async () => {
+      // bypassCSP: axe-core is injected as a script the page's strict policy would refuse.
+      const { context, page, watch } = await openPage(browser, server.base, `a11y-${colorScheme}-${width}`,
+        { viewport, colorScheme, bypassCSP: true });
+      const found = {};
+      await page.goto('/');
+      await page.getByRole('button', { name: 'Sign in' }).first().waitFor();
+      found['sign-in'] = await violations(page);
+      await signIn(page, 'alice');
+      found.list = await violations(page);
+      for (const [title, text] of [['Book club', 'Count me in'], ['Bob Stone', 'Sure, 12:30']]) {
+        await conversationRow(page, title).click();
+        await waitForMessage(page, text);
+        found[title] = await violations(page);
+        await page.locator('.bubble').filter({ hasText: text }).hover();
+        found[`${title} message toolbar`] = await violations(page);
+        if (title === 'Book club') {
+          await page.locator('.bubble__thread').first().click();
+          await page.getByRole('complementary', { name: 'Thread' }).getByText('Which edition?').waitFor();
+          found['thread'] = await violations(page);
+          await page.keyboard.press('Escape');
+        }
+        await page.getByRole('button', { name: 'Details', exact: true }).click();
+        await page.getByRole('heading', { name: /info$/ }).waitFor();
+        found[`${title} details`] = await violations(page);
+        await page.keyboard.press('Escape');
+        if (width === 'phone') await page.getByRole('button', { name: 'Back to conversations' }).click();
+      }
+      await page.getByRole('button', { name: 'New chat' }).click();
+      await page.getByRole('dialog').waitFor();
+      found['new chat'] = await violations(page);
+      await page.keyboard.press('Escape');
+      await page.getByRole('button', { name: 'New group' }).click();
+      await page.getByRole('dialog').waitFor();
+      found['new group'] = await violations(page);
+      await page.keyboard.press('Escape');
+      await page.getByRole('button', { name: 'Settings' }).click();
+      await page.getByRole('dialog').waitFor();
+      found.settings = await violations(page);
+      // One line per distinct problem (rule, element kind and colours), with the first screen showing it.
+      const key = (line) => line.replace(/\[datetime="[^"]*"\]|:nth-child\(\d+\)|\[data-user-id="\d+"\]|\[href\$="[^"]*"\]/g, '').replace(/^(\S+).*?(\S+) —/, '$1 $2 —');
+      const first = new Map();
+      for (const [screen, list] of Object.entries(found)) {
+        for (const line of list) if (!first.has(key(line))) first.set(key(line), `${screen}: ${line}`);
+      }
+      const all = [...first.values()];
+      assert.deepEqual(all, [], `axe-core violations (${colorScheme}, ${width}):\n${all.join('\n')}`);
+      assertNoErrors(watch);
+      await context.close();
+    });
+  }
+}
