@@ -163,12 +163,12 @@ test("a message's hover toolbar never covers its neighbours' text, names or time
   const texts = ['Short one', 'A much longer message that fills most of the width of its bubble, and then some more words to wrap',
     'ok', 'Another long line of text from the other side, long enough to reach the far edge of the conversation'];
   const senders = [gus, val, alice, gus, alice, val];
-  for (let i = 0; i < senders.length; i += 1) await api.send(senders[i].token, conversation.id, `${i + 1}. ${texts[i % texts.length]}`);
+  for (let i = 0; i < senders.length; i += 1) await api.send(senders[i].token, conversation.id, `[${i + 1}] ${texts[i % texts.length]}`);
   for (const [label, viewport] of [['desktop', { width: 1280, height: 800 }], ['phone', { width: 390, height: 844 }]]) {
     const { page, watch, context } = await openPage(browser, server.base, `alice-${label}`, { viewport });
     await signIn(page, 'alice');
     await rowTitled(page, 'Toolbar check').click();
-    await waitForMessage(page, `${senders.length}. `);
+    await waitForMessage(page, `[${senders.length}] `);
     const bubbles = page.locator('.bubble[data-seq]');
     const count = await bubbles.count();
     for (let i = 0; i < count; i += 1) {

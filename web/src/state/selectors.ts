@@ -121,6 +121,8 @@ export interface ConversationSummary {
   /** Ticks of the previewed message when it is the user's own. */
   previewStatus: MessageStatus | null;
   previewDeleted: boolean;
+  /** The preview is a message's own text (with its formatting marks; the UI strips them). */
+  previewIsText: boolean;
   /** The unsent text of the conversation's message box ('' if none), one line. */
   draft: string;
   unread: number;
@@ -140,9 +142,11 @@ export function summarize(state: AppState, conversation: ConversationState): Con
   let previewAuthor: string | null = null;
   let previewStatus: MessageStatus | null = null;
   let previewDeleted = false;
+  let previewIsText = false;
   let activity = Math.max(event ? event.ts : (meta.last_event_at ?? meta.created_at), meta.created_at);
   if (pending && (!event || pending.created_at >= event.ts)) {
     preview = pending.text;
+    previewIsText = true;
     previewAuthor = 'You';
     previewStatus = pending.state === 'failed' ? 'failed' : 'pending';
     activity = Math.max(activity, pending.created_at);
@@ -153,6 +157,7 @@ export function summarize(state: AppState, conversation: ConversationState): Con
       const mine = event.sender_id === me;
       previewDeleted = view.deleted;
       preview = view.deleted ? (mine ? 'You deleted this message' : 'This message was deleted') : view.text;
+      previewIsText = !view.deleted;
       previewAuthor = view.deleted ? null : mine ? 'You' : meta.kind === 'direct' ? null : userName(state, event.sender_id);
       if (mine && !view.deleted) previewStatus = eventStatus(conversation, view, me);
     } else if (usersNamedBy(event).every((id) => id === me || state.users[id])) {
@@ -171,6 +176,7 @@ export function summarize(state: AppState, conversation: ConversationState): Con
     activity,
     preview: preview.replace(/\s+/g, ' '),
     previewAuthor,
+    previewIsText,
     previewPending: !!pending && preview === pending.text,
     previewStatus,
     previewDeleted,

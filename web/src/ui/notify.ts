@@ -3,6 +3,7 @@
 import { useEffect } from 'preact/hooks';
 import type { ChatClient } from '../state/client';
 import { conversationTitle, totalUnread, userName } from '../state/selectors';
+import { plainText } from './conversation/markdown';
 import { conversationPath, navigate } from './router';
 
 export function useNotifications(client: ChatClient): void {
@@ -14,7 +15,7 @@ export function useNotifications(client: ChatClient): void {
         const state = client.store.get();
         const sender = userName(state, event.sender_id);
         const title = conversation.meta.kind === 'direct' ? sender : `${sender} in ${conversationTitle(state, conversation.meta)}`;
-        const text = event.text ?? '';
+        const text = plainText(event.text ?? '');
         const notification = new Notification(title, {
           body: text.length > 200 ? `${text.slice(0, 200)}…` : text,
           tag: `parley-${event.conversation_id}`,

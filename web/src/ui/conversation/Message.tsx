@@ -15,6 +15,7 @@ import { hueOf } from '../common/Avatar';
 import { Icon, type IconName } from '../common/icons';
 import { fullDate, timeOfDay } from '../format';
 import type { MessageLine } from './items';
+import { formatted, isEmojiOnly } from './markdown';
 
 export const QUICK_REACTIONS: [emoji: string, label: string][] = [
   ['👍', 'Thumbs up'], ['❤️', 'Heart'], ['😂', 'Laughing'], ['😮', 'Surprised'],
@@ -92,13 +93,19 @@ function userByName(users: Record<UserId, User>, name: string): UserId | undefin
   return index.get(name.toLowerCase());
 }
 
+type TextProps = { text: string; mentions?: UserId[]; mentionsAll?: boolean; me: UserId; users: Record<UserId, User> };
+
 /**
- * Text with links (http(s), www., mailto:) made clickable and @mentions highlighted; everything else stays plain
- * text (never HTML). A mention is highlighted when the server resolved it (the event's
- * `mentions`, `mentions_all`); for the user's own messages not read back yet, when the name is
- * a known user.
+ * Text with its formatting (markdown.tsx), links (http(s), www., mailto:) made clickable and
+ * @mentions highlighted; everything else stays plain text (never HTML). A mention is
+ * highlighted when the server resolved it (the event's `mentions`, `mentions_all`); for the
+ * user's own messages not read back yet, when the name is a known user.
  */
-export function MessageText(props: { text: string; mentions?: UserId[]; mentionsAll?: boolean; me: UserId; users: Record<UserId, User> }) {
+export function MessageText(props: TextProps) {
+  return <>{formatted(props.text, (run) => linksAndMentions({ ...props, text: run }))}</>;
+}
+
+function linksAndMentions(props: TextProps): ComponentChildren[] {
   const { text, mentions, users, me } = props;
   const parts: ComponentChildren[] = [];
   let last = 0;
@@ -122,7 +129,30 @@ export function MessageText(props: { text: string; mentions?: UserId[]; mentions
     last = start + token.length;
   }
   if (last < text.length) parts.push(text.slice(last));
-  return <>{parts}</>;
+  return parts;
+}
+
+/** Longer than this (characters or lines), a message is folded with "Read more". */
+const FOLD_CHARS = 1200;
+const FOLD_LINES = 20;
+
+/** The text of a bubble: emoji alone drawn large; a very long text folded until "Read more". */
+function LongText(props: { text: string; children: ComponentChildren }) {
+  const long = props.text.length > FOLD_CHARS || props.text.split('\n').length > FOLD_LINES;
+  const [open, setOpen] = useState(false);
+  const jumbo = isEmojiOnly(props.text);
+  return (
+    <>
+      <div class={`bubble__text ${jumbo ? 'bubble__text--jumbo' : ''} ${long && !open ? 'bubble__text--folded' : ''}`} dir="auto">
+        {props.children}
+      </div>
+      {long ? (
+        <button type="button" class="link-button bubble__more" aria-expanded={open} onClick={() => setOpen(!open)}>
+          {open ? 'Show less' : 'Read more'}
+        </button>
+      ) : null}
+    </>
+  );
 }
 
 // --- ticks -------------------------------------------------------------------------------------
@@ -553,9 +583,9 @@ export function Bubble(props: { line: MessageLine; mine: boolean; first: boolean
       ) : editing ? (
         <EditForm seq={line.seq!} text={line.text} />
       ) : (
-        <span class="bubble__text" dir="auto">
+        <LongText text={line.text}>
           <MessageText text={line.text} mentions={view?.event.mentions} mentionsAll={view?.mentionsAll} me={actions.me} users={actions.users} />
-        </span>
+        </LongText>
       )}
       {editing ? null : (
         <span class="bubble__meta">

@@ -4,6 +4,7 @@
 import type { ConversationSummary } from '../../state/selectors';
 import { Avatar } from '../common/Avatar';
 import { Icon } from '../common/icons';
+import { plainText } from '../conversation/markdown';
 import { Ticks } from '../conversation/Message';
 import { listTime } from '../format';
 import { conversationPath, navigate } from '../router';
@@ -48,7 +49,7 @@ export function ConversationRow(props: { summary: ConversationSummary; current: 
                 {summary.previewStatus ? <Ticks status={summary.previewStatus} size={15} /> : null}
                 {summary.previewDeleted ? <Icon name="block" size={14} /> : null}
                 {summary.previewAuthor ? <span class="conv-row__author"><bdi>{summary.previewAuthor}</bdi>: </span> : null}
-                <bdi class="conv-row__text">{summary.preview || (summary.active ? '' : 'You are no longer a member')}</bdi>
+                <bdi class="conv-row__text">{(summary.previewIsText ? plainText(summary.preview) : summary.preview) || (summary.active ? '' : 'You are no longer a member')}</bdi>
               </span>
             )}
             {summary.mentions > 0 ? (
