@@ -1,8 +1,10 @@
 // A labelled text input with an optional hint and error below it. The label is a <label for>,
 // so the input's accessible name is the label alone; the error and anything in `children` (a
-// password strength hint) are tied to the input with aria-describedby.
+// password strength hint) are tied to the input with aria-describedby. A password field has an
+// eye button that shows it as text while pressed.
 import type { ComponentChildren } from 'preact';
-import { useId } from 'preact/hooks';
+import { useId, useState } from 'preact/hooks';
+import { Icon } from './icons';
 
 export interface FieldProps {
   label: string;
@@ -24,6 +26,8 @@ export interface FieldProps {
 
 export function Field(props: FieldProps) {
   const id = useId();
+  /** Passwords: shown as text while the eye is pressed (then a password manager still sees the field). */
+  const [shown, setShown] = useState(false);
   const errorId = `${id}-error`;
   const describedBy = [props.error ? errorId : null, props.describedBy].filter(Boolean).join(' ') || undefined;
   // One set of attributes; Preact's types tell inputs apart by `type`, so each is written out.
@@ -48,7 +52,22 @@ export function Field(props: FieldProps) {
         {props.label}
         {props.hint ? <span class="field__hint"> {props.hint}</span> : null}
       </label>
-      {props.type === 'password' ? <input type="password" {...input} /> : <input type="text" {...input} />}
+      {props.type === 'password' ? (
+        <div class="field__password">
+          {shown ? <input type="text" {...input} /> : <input type="password" {...input} />}
+          <button
+            type="button"
+            class="icon-button field__reveal"
+            aria-pressed={shown}
+            aria-controls={id}
+            title={shown ? 'Hide password' : 'Show password'}
+            onClick={() => setShown(!shown)}
+          >
+            <Icon name={shown ? 'eyeOff' : 'eye'} size={20} />
+            <span class="sr-only">Show password</span>
+          </button>
+        </div>
+      ) : <input type="text" {...input} />}
       {props.error ? <p class="field__error" id={errorId} role="alert">{props.error}</p> : null}
       {props.children}
     </div>

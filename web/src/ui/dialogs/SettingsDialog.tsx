@@ -1,12 +1,14 @@
 // Settings: privacy (settings.update: read receipts and "last seen"; the server has no read
 // command for them, an update without fields answers with the current values) and security
-// (the password and the signed-in devices, ChangePassword.tsx and Devices.tsx).
+// (the password and the signed-in devices, ChangePassword.tsx and Devices.tsx); the colour
+// theme of this device (theme.ts).
 import { useEffect, useState } from 'preact/hooks';
 import type { Settings } from '../../protocol/types';
 import { describeError, updateSettings } from '../../state/commands';
 import { Dialog } from '../common/Dialog';
 import { Icon } from '../common/icons';
 import { useAppState, useClient } from '../hooks';
+import { setThemeChoice, type ThemeChoice, themeChoice } from '../theme';
 import { ChangePassword } from './ChangePassword';
 import { Devices } from './Devices';
 
@@ -26,6 +28,40 @@ function Toggle(props: { label: string; hint: string; checked: boolean; disabled
         onChange={(event) => props.onChange(event.currentTarget.checked)}
       />
     </label>
+  );
+}
+
+const THEMES: { value: ThemeChoice; label: string }[] = [
+  { value: 'system', label: 'System' },
+  { value: 'light', label: 'Light' },
+  { value: 'dark', label: 'Dark' },
+];
+
+/** The colour theme, kept on this device (theme.ts). */
+function ThemeSetting() {
+  const [choice, setChoice] = useState<ThemeChoice>(themeChoice);
+  return (
+    <section class="settings" aria-label="Appearance">
+      <h3 class="panel__heading">Appearance</h3>
+      <fieldset class="choice">
+        <legend class="choice__legend">Theme</legend>
+        {THEMES.map((theme) => (
+          <label key={theme.value} class="choice__item">
+            <input
+              type="radio"
+              name="theme"
+              value={theme.value}
+              checked={choice === theme.value}
+              onChange={() => {
+                setThemeChoice(theme.value);
+                setChoice(theme.value);
+              }}
+            />
+            {theme.label}
+          </label>
+        ))}
+      </fieldset>
+    </section>
   );
 }
 
@@ -75,6 +111,7 @@ export function SettingsDialog(props: { onClose(): void; onSignOut(): void }) {
         />
       </section>
       {error ? <p class="form-error" role="alert">{error}</p> : null}
+      <ThemeSetting />
       <section class="settings security" aria-label="Security">
         <h3 class="panel__heading">Security</h3>
         <ChangePassword onChanged={() => setDevicesVersion((n) => n + 1)} />
