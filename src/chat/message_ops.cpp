@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "chat/conversation_settings.hpp"
 #include "chat/serialize.hpp"
 #include "chat/service.hpp"
 #include "core/json_writer.hpp"
@@ -262,6 +263,13 @@ class ReceiptsOp final : public ChatOp {
       d.to_users = {r.user_id};
       d.user_frame = gateway::make_text_frame(own);
       deliveries_.push_back(std::move(d));
+      // Reading on clears "mark as unread", and every device of the user hears of it.
+      if (after->read_seq > member->read_seq && after->settings.marked_unread) {
+        store::ConversationSettings settings = after->settings;
+        settings.marked_unread = false;
+        txn.set_conversation_settings(r.conversation_id, r.user_id, settings);
+        deliveries_.push_back(settings_delivery(r.conversation_id, r.user_id, settings));
+      }
     }
     return Ok{};
   }
@@ -284,6 +292,7 @@ std::unique_ptr<ChatOp> make_message_op(ChatService& service, UserId caller, pro
         else if constexpr (std::is_same_v<T, protocol::ReactionCmd>) return std::make_unique<ReactionOp>(service, caller, target, std::move(c));
         else if constexpr (std::is_same_v<T, protocol::PinCmd>) return std::make_unique<PinOp>(service, caller, target, c);
         else if constexpr (std::is_same_v<T, protocol::SettingsUpdateCmd>) return std::make_unique<SettingsOp>(service, caller, target, c);
+        else if constexpr (std::is_same_v<T, protocol::ConversationSettingsCmd>) return make_conversation_settings_op(service, caller, target, c);
         else return nullptr;
       },
       command);

@@ -1,5 +1,5 @@
 // Write commands of the live features (message_ops.cpp): edits, deletes, reactions, pins,
-// coalesced receipts and privacy settings.
+// coalesced receipts, privacy settings and (conversation_settings.cpp) conversation settings.
 #pragma once
 
 #include <memory>

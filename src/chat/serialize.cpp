@@ -86,6 +86,13 @@ void write_conversation(JsonWriter& w, const store::ConversationRecord& c, const
     if (member->left_seq) w.field("left_seq", *member->left_seq);
     w.field("delivered_seq", member->delivered_seq);
     w.field("read_seq", member->read_seq);
+    // The member's own settings: an active membership's only (they end with it).
+    if (member->active()) {
+      w.field("muted_until", member->settings.muted_until);
+      w.field("archived", member->settings.archived);
+      w.field("pin_rank", member->settings.pin_rank);
+      w.field("marked_unread", member->settings.marked_unread);
+    }
   }
   if (extras) {
     w.field("unread_count", static_cast<std::int64_t>(extras->unread_count));

@@ -36,7 +36,9 @@ struct ConversationExtras {
 };
 
 // {"id","kind","title","topic","created_by","created_at","last_seq","last_pos","last_event_at",
-//  "member_count"} plus, with a membership, "role","visible_from_seq" and "left_seq" (if left),
+//  "member_count"} plus, with a membership, "role","visible_from_seq", "left_seq" (if left), the
+//  receipt pointers and, for an active one, the member's own settings ("muted_until","archived",
+//  "pin_rank","marked_unread"),
 //  plus "peer" (the other user) for direct conversations when known. For a former member
 //  (left_seq set) title/last_seq/last_pos are those of the moment it left, and topic,
 //  last_event_at and member_count are omitted.

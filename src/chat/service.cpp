@@ -545,6 +545,7 @@ void ChatService::admit_session(SessionId session_id, unsigned thread, const std
     w.field("receipt_flush_ms", config_.limits.receipt_flush_ms);
     w.field("max_reactions_per_message", config_.limits.max_reactions_per_message);
     w.field("max_pins", config_.limits.max_pins);
+    w.field("max_pinned_conversations", config_.limits.max_pinned_conversations);
     w.field("user_requests_per_second", config_.limits.user_requests_per_second);
     w.field("user_requests_burst", config_.limits.user_requests_burst);
     w.field("max_sessions_per_user", config_.limits.max_sessions_per_user);

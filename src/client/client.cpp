@@ -82,6 +82,11 @@ Notice parse_notice(simdjson::dom::element doc, std::string_view type, std::stri
   notice.mention_count = int_of(doc, "mention_count");
   notice.state = text_of(doc, "state");
   notice.expires_in_ms = int_of(doc, "expires_in_ms");
+  notice.muted_until = int_of(doc, "muted_until");
+  notice.pin_rank = int_of(doc, "pin_rank");
+  bool flag = false;
+  if (doc["archived"].get_bool().get(flag) == simdjson::SUCCESS) notice.archived = flag;
+  if (doc["marked_unread"].get_bool().get(flag) == simdjson::SUCCESS) notice.marked_unread = flag;
   simdjson::dom::array users;
   if (doc["users"].get_array().get(users) == simdjson::SUCCESS)
     for (simdjson::dom::element u : users)

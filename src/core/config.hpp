@@ -105,6 +105,7 @@ struct LimitsConfig {
   int user_requests_burst = 200;       // ... and in a burst
   int max_reactions_per_message = 20;  // distinct emoji one user may put on one message
   int max_pins = 50;                   // pinned messages per conversation
+  int max_pinned_conversations = 5;    // conversations one user may pin (conversation.settings)
   int max_mentions_per_message = 50;   // "@..." recognised in one message (counting @all); the rest is text
   int max_unread_count = 1000;         // unread_count is counted up to this and shown as this beyond
   int receipt_flush_ms = 200;          // read/delivered receipts are coalesced this long

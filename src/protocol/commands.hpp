@@ -112,6 +112,14 @@ struct SettingsUpdateCmd {
   std::optional<bool> read_receipts;
   std::optional<bool> last_seen;
 };
+// The caller's own settings of one conversation; an absent field keeps its value.
+struct ConversationSettingsCmd {
+  ConversationId conversation_id = 0;
+  std::optional<std::int64_t> muted_until;  // ms since the epoch; 0 = not muted, -1 = until unmuted
+  std::optional<bool> archived;
+  std::optional<bool> pinned;
+  std::optional<bool> marked_unread;
+};
 // Commands that name one message: message.edit/delete/edits, reaction.*, reactions.get, pin.*.
 struct MessageRef {
   ConversationId conversation_id = 0;
@@ -177,7 +185,8 @@ using Command = std::variant<HelloCmd, PingCmd, SendCmd, HistoryCmd, SyncCmd, Co
                              ReceiptsGetCmd, TypingCmd, PresenceSetCmd, PresenceGetCmd, SettingsUpdateCmd,
                              MessageEditCmd, MessageDeleteCmd, MessageEditsCmd, ReactionCmd, ReactionsGetCmd, PinCmd,
                              PinsListCmd, ThreadHistoryCmd, UsersGetCmd, PasswordCheckCmd, AccountSessionsCmd,
-                             AccountRevokeSessionCmd, AccountLogoutAllCmd, AccountChangePasswordCmd>;
+                             AccountRevokeSessionCmd, AccountLogoutAllCmd, AccountChangePasswordCmd,
+                             ConversationSettingsCmd>;
 
 // The wire name of a command ("send", "group.create", ...).
 const char* command_name(const Command& command);

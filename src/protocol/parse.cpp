@@ -373,6 +373,15 @@ Result<Command> parse_command_fields(std::string_view type, Fields& f, const Par
     c.last_seen = f.optional_bool("last_seen");
     return finish(f, std::move(c));
   }
+  if (type == "conversation.settings") {
+    ConversationSettingsCmd c;
+    c.conversation_id = f.integer("conversation_id", 1, kMaxId);
+    c.muted_until = f.optional_integer("muted_until", -1, kMaxId);
+    c.archived = f.optional_bool("archived");
+    c.pinned = f.optional_bool("pinned");
+    c.marked_unread = f.optional_bool("marked_unread");
+    return finish(f, std::move(c));
+  }
   if (type == "message.edit") {
     MessageEditCmd c;
     c.message = message_ref();
@@ -636,7 +645,7 @@ const char* command_name(const Command& command) {
       "auth.register", "auth.login", "receipt", "receipts.get", "typing", "presence.set", "presence.get",
       "settings.update", "message.edit", "message.delete", "message.edits", "reaction", "reactions.get", "pin",
       "pins.list", "thread.history", "users.get", "auth.password_check", "account.sessions",
-      "account.revoke_session", "account.logout_all", "account.change_password"};
+      "account.revoke_session", "account.logout_all", "account.change_password", "conversation.settings"};
   static_assert(std::size(kNames) == std::variant_size_v<Command>);
   return kNames[command.index()];
 }

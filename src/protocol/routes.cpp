@@ -22,6 +22,8 @@ constexpr std::array kRoutes = {
     Route{"GET", "/v1/conversations/{conversation_id}", "conversation.get"},
     Route{"PATCH", "/v1/conversations/{conversation_id}", "conversation.rename"},
     Route{"GET", "/v1/conversations/{conversation_id}/events", "history"},
+    Route{"GET", "/v1/conversations/{conversation_id}/settings", "conversation.settings"},  // reads them
+    Route{"PATCH", "/v1/conversations/{conversation_id}/settings", "conversation.settings"},
     Route{"POST", "/v1/conversations/{conversation_id}/messages", "send"},
     Route{"GET", "/v1/conversations/{conversation_id}/members", "members.list"},
     Route{"POST", "/v1/conversations/{conversation_id}/members", "members.add"},

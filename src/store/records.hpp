@@ -83,6 +83,22 @@ struct ConversationRecord {
   int member_count = 0;
 };
 
+// One user's own settings of one conversation (docs/protocol.md conversation.settings): they
+// live with the membership and end with it.
+struct ConversationSettings {
+  std::int64_t muted_until = 0;  // ms since the epoch; 0 = not muted, -1 = until unmuted
+  bool archived = false;
+  std::int64_t pin_rank = 0;     // 0 = not pinned; pinned conversations sort by it, highest first
+  bool marked_unread = false;
+  bool operator==(const ConversationSettings&) const = default;
+};
+
+// How many conversations a user has pinned, and the highest rank among them (0 if none).
+struct PinnedConversations {
+  int count = 0;
+  std::int64_t max_rank = 0;
+};
+
 struct MemberRecord {
   ConversationId conversation_id = 0;
   UserId user_id = 0;
@@ -94,6 +110,7 @@ struct MemberRecord {
   std::int64_t joined_at_ms = 0;
   Seq delivered_seq = 0;        // receipts: received up to this seq (never moves back)
   Seq read_seq = 0;             // receipts: read up to this seq (never moves back)
+  ConversationSettings settings;  // defaults for a former member (dropped when it ends)
 
   bool active() const { return !left_seq.has_value(); }
   // What is unread for this member: seq in (unread_after(), unread_up_to()].

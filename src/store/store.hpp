@@ -102,6 +102,9 @@ class ReadTxn {
   virtual int unread_count(ConversationId conversation, UserId user, Seq after_seq, Seq up_to_seq, int cap) = 0;
   // Messages from others in after_seq < seq <= up_to_seq that mention `user` or everyone.
   virtual int mention_count(ConversationId conversation, UserId user, Seq after_seq, Seq up_to_seq) = 0;
+  // The conversations `user` has pinned (pin_rank > 0): how many, and the highest rank. Reads
+  // an index of the pinned memberships only, never all of the user's memberships.
+  virtual PinnedConversations pinned_conversations(UserId user) = 0;
   // Users sharing an active direct or group conversation with `user` (presence audience).
   virtual std::vector<UserId> peers(UserId user) = 0;
   // The audience of each existing user of `users` (ascending by user; unknown ids left out): one
@@ -151,6 +154,10 @@ class WriteTxn : public ReadTxn {
   virtual void end_member(ConversationId conversation, UserId user, Seq left_seq, Pos last_pos,
                           const std::string& title) = 0;
   virtual void set_role(ConversationId conversation, UserId user, Role role) = 0;
+  // Stores a member's own settings of the conversation (an active membership; nothing for a
+  // former one). add_member and end_member reset them to the defaults.
+  virtual void set_conversation_settings(ConversationId conversation, UserId user,
+                                         const ConversationSettings& settings) = 0;
 
   // Appends an event: assigns seq, pos, id and created time. If `draft.client_msg_id` is set
   // and this sender already used it (client_msg_ids are unique per sender), stores nothing and

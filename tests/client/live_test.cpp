@@ -1,5 +1,5 @@
 // The client library and the live features, against a real parleyd: the frames that are not
-// events (conversation, receipt, read_state, typing, presence) reach on_notice; sends with a
+// events (conversation, receipt, read_state, conversation_settings, typing, presence) reach on_notice; sends with a
 // reply / thread option are acked and surfaced with those fields; and the message-state and
 // membership events (message.edited/deleted, reaction.*, message.pinned/unpinned, member.*)
 // flow through on_event like messages, exactly once and without gaps, live and after a
@@ -169,6 +169,17 @@ TEST(ClientNotices, ConversationReceiptReadStateTypingAndPresenceReachOnNotice) 
   EXPECT_EQ(state->read_seq.value_or(-1), 1);
   EXPECT_EQ(state->unread_count, 0);
   EXPECT_EQ(state->mention_count, 0);
+
+  // Bob's own conversation settings reach his notices with all four values.
+  ASSERT_TRUE(call(loop, *bob.client, "conversation.settings",
+                   conversation_fields(conversation, R"("muted_until":-1,"pinned":true,"marked_unread":true)")).ok);
+  auto settings = bob.notice([](const Notice& n) { return n.type == "conversation_settings"; });
+  ASSERT_TRUE(settings);
+  EXPECT_EQ(settings->conversation_id, conversation);
+  EXPECT_EQ(settings->muted_until, -1);
+  EXPECT_FALSE(settings->archived);
+  EXPECT_EQ(settings->pin_rank, 1);
+  EXPECT_TRUE(settings->marked_unread);
 
   // With read receipts off, the receipt frame carries no read_seq.
   ASSERT_TRUE(call(loop, *bob.client, "settings.update", R"("read_receipts":false)").ok);

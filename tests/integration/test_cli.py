@@ -428,9 +428,9 @@ def test_dm_send_and_history(server, tmp_path):
     assert mine["kind"] == "direct" and mine["last_seq"] == 5
     assert mine["unread_count"] == 1 and mine["last_message"]["text"] == "once"  # bob's "hi alice"
     table = alice.out("conversations").splitlines()
-    assert table[0].split() == ["ID", "KIND", "TITLE", "MEMBERS", "LAST_SEQ", "UNREAD", "MENTIONS", "LAST_ACTIVITY",
-                                "LAST_MESSAGE"]
-    assert re.search(rf"^{conversation}\s+direct\s+@{bob.name}\s+2\s+5\s+1\s+0\s+\d{{4}}-\d\d-\d\d \d\d:\d\d:\d\d"
+    assert table[0].split() == ["ID", "KIND", "TITLE", "MEMBERS", "LAST_SEQ", "UNREAD", "MENTIONS", "FLAGS",
+                                "LAST_ACTIVITY", "LAST_MESSAGE"]
+    assert re.search(rf"^{conversation}\s+direct\s+@{bob.name}\s+2\s+5\s+1\s+0\s+-\s+\d{{4}}-\d\d-\d\d \d\d:\d\d:\d\d"
                      rf"\s+{alice.name}: once$", "\n".join(table), re.M)
 
 
@@ -731,7 +731,7 @@ def test_receipts_edits_reactions_pins_and_threads(server, tmp_path):
     entry = [c for c in bob.json("conversations")["conversations"] if c["id"] == group][0]
     assert (entry["unread_count"], entry["mention_count"], entry["last_message"]["seq"]) == (1, 1, 3)
     table = bob.out("conversations")
-    assert re.search(rf"^{group}\s+group\s+Live\s+3\s+3\s+1\s+1\s+{DATE}\s+{alice.name}: hello @{bob.name}$", table, re.M), table
+    assert re.search(rf"^{group}\s+group\s+Live\s+3\s+3\s+1\s+1\s+-\s+{DATE}\s+{alice.name}: hello @{bob.name}$", table, re.M), table
 
     # Read receipts: up to the latest, or up to --seq; the reply is the confirmed read state.
     assert bob.out("read", group) == f"read up to [3] in conversation {group}: 0 unread, 0 mentions\n"
@@ -819,7 +819,7 @@ def test_receipts_edits_reactions_pins_and_threads(server, tmp_path):
     ], actions
     entry = [c for c in bob.json("conversations")["conversations"] if c["id"] == group][0]
     assert (entry["unread_count"], entry["mention_count"], entry["last_message"]["text"]) == (1, 0, "quoting bob")
-    assert re.search(rf"^{group}\s+group\s+Live\s+3\s+12\s+1\s+0\s+{DATE}\s+{carol.name}: quoting bob$",
+    assert re.search(rf"^{group}\s+group\s+Live\s+3\s+12\s+1\s+0\s+-\s+{DATE}\s+{carol.name}: quoting bob$",
                      bob.out("conversations"), re.M)
 
     # Refusals and usage errors of the new commands.
@@ -897,3 +897,34 @@ def test_presence_and_tail_notices(server, tmp_path):
     assert bob.json("presence", alice.name)["users"] == [{"user_id": alice_id, "status": "offline"}]
     assert alice.json("online", "--for", 1) == {"status": "online"}
     d.close()
+
+
+def test_conversation_settings(server, tmp_path):
+    alice = registered(server, tmp_path, "alice")
+    bob = registered(server, tmp_path, "bob")
+    first = alice.json("dm", bob.name)["conversation"]["id"]
+    second = alice.json("group", "create", "Second", "--members", bob.name)["conversation"]["id"]
+    assert alice.out("mute", first) == f"conversation {first}: muted until unmuted\n"
+    out = alice.out("mute", second, "--for", "8h")
+    assert re.match(rf"^conversation {second}: muted until {DATE}\n$", out), out
+    muted_until = alice.json("mute", second, "--for", "2h")["settings"]["muted_until"]
+    assert abs(muted_until - (time.time() + 7200) * 1000) < 60_000
+    assert alice.out("unmute", second) == f"conversation {second}: no settings (not muted, archived, pinned or marked unread)\n"
+    assert alice.out("archive", second) == f"conversation {second}: archived\n"
+    assert alice.out("unarchive", second) == f"conversation {second}: no settings (not muted, archived, pinned or marked unread)\n"
+    assert alice.out("pin-conversation", second) == f"conversation {second}: pinned (rank 1)\n"
+    assert alice.out("mark-unread", first) == f"conversation {first}: muted until unmuted, marked unread\n"
+    assert alice.json("pin-conversation", first) == {
+        "conversation_id": first,
+        "settings": {"muted_until": -1, "archived": False, "pin_rank": 2, "marked_unread": True}}
+    # The list shows the flags, pinned conversations first (the last pinned on top).
+    rows = [line.split() for line in alice.out("conversations").splitlines()]
+    assert rows[0][7] == "FLAGS"
+    assert [int(r[0]) for r in rows[1:3]] == [first, second]
+    assert rows[1][7] == "muted,pinned,unread" and rows[2][7] == "pinned"
+    assert alice.out("unpin-conversation", first) == f"conversation {first}: muted until unmuted, marked unread\n"
+    # Bob's are his own; usage and refusals.
+    assert [r for r in (line.split() for line in bob.out("conversations").splitlines()) if r[0] == str(first)][0][7] == "-"
+    assert "--for" in alice.run("mute", first, "--for", "soon", expect=USAGE).stderr
+    carol = registered(server, tmp_path, "carol")
+    assert carol.run("archive", second, expect=REFUSED).stderr.startswith("error: not_member: ")

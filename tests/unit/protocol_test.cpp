@@ -366,11 +366,36 @@ TEST_F(ProtocolTest, CommandNamesMatchWireTypes) {
       {R"({"type":"conversation.leave","conversation_id":1})", "conversation.leave"},
       {R"({"type":"members.list","conversation_id":1})", "members.list"},
       {R"({"type":"user.get","user_id":1})", "user.get"},
+      {R"({"type":"conversation.settings","conversation_id":1})", "conversation.settings"},
   };
   for (const auto& [frame, name] : frames) {
     auto result = parse(frame);
     ASSERT_TRUE(result) << frame << " -> " << describe(result);
     EXPECT_EQ(command_name(*result), name) << frame;
+  }
+}
+
+TEST_F(ProtocolTest, ConversationSettingsFieldsAreOptional) {
+  const auto none = parse_as<ConversationSettingsCmd>(R"({"type":"conversation.settings","conversation_id":4})");
+  EXPECT_EQ(none.conversation_id, 4);
+  EXPECT_FALSE(none.muted_until || none.archived || none.pinned || none.marked_unread);
+  const auto all = parse_as<ConversationSettingsCmd>(
+      R"({"type":"conversation.settings","conversation_id":4,"muted_until":-1,"archived":true,"pinned":false,)"
+      R"("marked_unread":true})");
+  EXPECT_EQ(all.muted_until, -1);
+  EXPECT_EQ(all.archived, true);
+  EXPECT_EQ(all.pinned, false);
+  EXPECT_EQ(all.marked_unread, true);
+  const auto rest = rest_as<ConversationSettingsCmd>("conversation.settings", R"({"archived":false})",
+                                                     {{"conversation_id", "9"}, {"pinned", "1"}, {"muted_until", "0"}});
+  EXPECT_EQ(rest.conversation_id, 9);
+  EXPECT_EQ(rest.pinned, true);
+  EXPECT_EQ(rest.muted_until, 0);
+  EXPECT_EQ(rest.archived, false);
+  for (const char* bad : {R"("muted_until":-2)", R"("muted_until":1.5)", R"("archived":1)", R"("pinned":"yes")"}) {
+    auto result = parse(std::string(R"({"type":"conversation.settings","conversation_id":4,)") + bad + "}");
+    ASSERT_FALSE(result) << bad;
+    EXPECT_EQ(result.error().code, ErrorCode::invalid_field) << bad;
   }
 }
 

@@ -6,6 +6,7 @@
 //
 // Every test gets a fresh database in its own temporary directory.
 #include <gtest/gtest.h>
+#include <libpq-fe.h>
 #include <sqlite3.h>
 #include <stdlib.h>
 
@@ -187,6 +188,14 @@ class StoreSchemaTest : public StoreFixture, public ::testing::Test {
   std::string engine_name() const override { return "sqlite"; }
   void SetUp() override { set_up(); }
   void TearDown() override { tear_down(); }
+
+  // Takes the database file (closed) back to before migration 5.
+  void undo_migration_five() {
+    for (const char* undo : {"DROP INDEX members_pinned", "ALTER TABLE members DROP COLUMN muted_until",
+                             "ALTER TABLE members DROP COLUMN archived", "ALTER TABLE members DROP COLUMN pin_rank",
+                             "ALTER TABLE members DROP COLUMN marked_unread"})
+      EXPECT_EQ(query_text(db_path(), undo), "") << undo;
+  }
 };
 
 TEST_F(StoreSchemaTest, MigrationsCreateTheSchemaInWalMode) {
@@ -269,6 +278,7 @@ TEST_F(StoreSchemaTest, MigrationThreeOrdersExistingReactionsByTheirEvents) {
                             "ALTER TABLE users DROP COLUMN tokens_valid_after", "ALTER TABLE users DROP COLUMN kept_token_id",
                             "ALTER TABLE users DROP COLUMN name_skeleton"})
     query_text(db_path(), undo4);
+  undo_migration_five();
   query_text(db_path(), "UPDATE reactions SET created_at = 1");
   query_text(db_path(), "PRAGMA user_version = 2");
   open();
@@ -277,6 +287,24 @@ TEST_F(StoreSchemaTest, MigrationThreeOrdersExistingReactionsByTheirEvents) {
   EXPECT_EQ(reactions[0].user_id, 7);
   EXPECT_EQ(reactions[1].user_id, 8);
   EXPECT_EQ(reactions[2].user_id, 9);
+}
+
+// Migration 5 gives the members of an existing database their own conversation settings, at
+// the defaults, and they can be set at once.
+TEST_F(StoreSchemaTest, MigrationFiveAddsConversationSettingsToExistingMembers) {
+  const UserId alice = make_user("alice");
+  const ConversationId c = make_conversation(ConversationKind::group);
+  batch([&](WriteTxn& txn) { txn.add_member(c, ConversationKind::group, alice, Role::owner, 1, 0); });
+  close();
+  undo_migration_five();
+  query_text(db_path(), "PRAGMA user_version = 4");
+  open();
+  EXPECT_EQ(query_text(db_path(), "PRAGMA user_version"), std::to_string(sqlite::schema_version()));
+  EXPECT_EQ(read([&](ReadTxn& txn) { return txn.member(c, alice)->settings; }), ConversationSettings{});
+  const ConversationSettings pinned{.muted_until = -1, .archived = true, .pin_rank = 1, .marked_unread = false};
+  batch([&](WriteTxn& txn) { txn.set_conversation_settings(c, alice, pinned); });
+  EXPECT_EQ(read([&](ReadTxn& txn) { return txn.member(c, alice)->settings; }), pinned);
+  EXPECT_EQ(read([&](ReadTxn& txn) { return txn.pinned_conversations(alice).count; }), 1);
 }
 
 TEST_F(StoreSchemaTest, RefusesADatabaseFromANewerVersion) {
@@ -1307,6 +1335,96 @@ TEST_P(StoreChannelTest, PagesByIdAfter) {
   EXPECT_EQ(pages, 4);        // 3 + 3 + 1, then an empty page
 }
 
+// --------------------------------------------------------------- conversation settings
+
+STORE_SUITE(StoreConversationSettingsTest);
+
+// Each member has its own settings of a conversation; they end with the membership, and a new
+// membership starts from the defaults.
+TEST_P(StoreConversationSettingsTest, SettingsArePerMemberAndEndWithTheMembership) {
+  const UserId alice = make_user("alice"), bob = make_user("bob");
+  const ConversationId g = make_conversation(ConversationKind::group, "G");
+  batch([&](WriteTxn& txn) {
+    txn.add_member(g, ConversationKind::group, alice, Role::owner, 1, 0);
+    txn.add_member(g, ConversationKind::group, bob, Role::member, 1, 0);
+  });
+  EXPECT_EQ(read([&](ReadTxn& txn) { return txn.member(g, alice)->settings; }), ConversationSettings{});
+  const ConversationSettings set{.muted_until = -1, .archived = true, .pin_rank = 3, .marked_unread = true};
+  batch([&](WriteTxn& txn) {
+    EXPECT_EQ(txn.member(g, alice)->settings, ConversationSettings{});  // now cached by the writer
+    txn.set_conversation_settings(g, alice, set);
+    EXPECT_EQ(txn.member(g, alice)->settings, set);  // the batch sees its own write
+  });
+  read([&](ReadTxn& txn) {
+    EXPECT_EQ(txn.member(g, alice)->settings, set);
+    EXPECT_EQ(txn.member(g, bob)->settings, ConversationSettings{});
+    const auto mine = txn.user_conversations(alice);
+    ASSERT_EQ(mine.size(), 1u);
+    EXPECT_EQ(mine[0].member.settings, set);
+    EXPECT_EQ(txn.active_members(g).size(), 2u);
+  });
+  // Leaving drops them; a former member's settings cannot be set.
+  batch([&](WriteTxn& txn) {
+    const auto left = txn.append_event(draft(g, alice, "", "", EventKind::member_left)).event;
+    txn.end_member(g, alice, left.seq, left.pos, "G");
+    EXPECT_EQ(txn.member(g, alice)->settings, ConversationSettings{});
+    txn.set_conversation_settings(g, alice, set);
+  });
+  EXPECT_EQ(read([&](ReadTxn& txn) { return txn.member(g, alice)->settings; }), ConversationSettings{});
+  EXPECT_EQ(read([&](ReadTxn& txn) { return txn.pinned_conversations(alice).count; }), 0);
+  // Coming back starts fresh.
+  batch([&](WriteTxn& txn) {
+    const auto added = txn.append_event(draft(g, bob, "", "", EventKind::member_added)).event;
+    txn.add_member(g, ConversationKind::group, alice, Role::member, added.seq, added.pos);
+  });
+  read([&](ReadTxn& txn) {
+    EXPECT_TRUE(txn.member(g, alice)->active());
+    EXPECT_EQ(txn.member(g, alice)->settings, ConversationSettings{});
+  });
+}
+
+// pinned_conversations counts one user's pinned memberships and finds the highest rank.
+TEST_P(StoreConversationSettingsTest, PinnedConversationsCountsAUsersPins) {
+  const UserId alice = make_user("alice"), bob = make_user("bob");
+  std::vector<ConversationId> groups;
+  for (int i = 0; i < 3; ++i) {
+    groups.push_back(make_conversation(ConversationKind::group, "G" + std::to_string(i)));
+    batch([&](WriteTxn& txn) {
+      txn.add_member(groups.back(), ConversationKind::group, alice, Role::owner, 1, 0);
+      txn.add_member(groups.back(), ConversationKind::group, bob, Role::member, 1, 0);
+    });
+  }
+  auto pinned = [&](UserId user) {
+    return read([&](ReadTxn& txn) {
+      const auto p = txn.pinned_conversations(user);
+      return std::make_pair(p.count, p.max_rank);
+    });
+  };
+  EXPECT_EQ(pinned(alice), std::make_pair(0, std::int64_t{0}));
+  auto pin = [&](ConversationId c, UserId user, std::int64_t rank) {
+    batch([&](WriteTxn& txn) {
+      auto settings = txn.member(c, user)->settings;
+      settings.pin_rank = rank;
+      txn.set_conversation_settings(c, user, settings);
+    });
+  };
+  pin(groups[0], alice, 1);
+  pin(groups[2], alice, 2);
+  pin(groups[1], bob, 7);
+  EXPECT_EQ(pinned(alice), std::make_pair(2, std::int64_t{2}));
+  EXPECT_EQ(pinned(bob), std::make_pair(1, std::int64_t{7}));
+  pin(groups[2], alice, 0);
+  EXPECT_EQ(pinned(alice), std::make_pair(1, std::int64_t{1}));
+  // Inside a batch, after a write: what the batch wrote counts.
+  batch([&](WriteTxn& txn) {
+    auto settings = txn.member(groups[1], alice)->settings;
+    settings.pin_rank = 5;
+    txn.set_conversation_settings(groups[1], alice, settings);
+    EXPECT_EQ(txn.pinned_conversations(alice).count, 2);
+    EXPECT_EQ(txn.pinned_conversations(alice).max_rank, 5);
+  });
+}
+
 // ----------------------------------------------------------- several nodes, one database
 
 // PostgreSQL only: several parleyd nodes commit into one database. (SQLite has one writer per
@@ -1442,6 +1560,40 @@ TEST_F(StoreNodesTest, NodesStartingAtOnceMigrateOnce) {
     });
   for (auto& node : nodes) node.join();
   EXPECT_EQ(opened.load(), 4);
+}
+
+// PostgreSQL's own schema: an existing database upgrades.
+class StorePostgresSchemaTest : public StoreFixture, public ::testing::Test {
+ protected:
+  std::string engine_name() const override { return "postgres"; }
+  void SetUp() override { set_up(); }
+  void TearDown() override { tear_down(); }
+
+  // Runs statements on the test's database; throws with the server's message.
+  void exec(const std::string& sql) {
+    PGconn* conn = PQconnectdb(url().c_str());
+    PGresult* result = PQexec(conn, sql.c_str());
+    const bool ok = PQresultStatus(result) == PGRES_COMMAND_OK || PQresultStatus(result) == PGRES_TUPLES_OK;
+    const std::string message = PQresultErrorMessage(result);
+    PQclear(result);
+    PQfinish(conn);
+    if (!ok) throw std::runtime_error(sql + ": " + message);
+  }
+};
+
+// Migration 2 gives the members of an existing database their own conversation settings.
+TEST_F(StorePostgresSchemaTest, MigrationTwoAddsConversationSettingsToExistingMembers) {
+  const UserId alice = make_user("alice");
+  const ConversationId c = make_conversation(ConversationKind::group);
+  batch([&](WriteTxn& txn) { txn.add_member(c, ConversationKind::group, alice, Role::owner, 1, 0); });
+  close();
+  exec("DROP INDEX members_pinned; ALTER TABLE members DROP COLUMN muted_until, DROP COLUMN archived, "
+       "DROP COLUMN pin_rank, DROP COLUMN marked_unread; UPDATE parley_schema SET version = 1");
+  open();
+  EXPECT_EQ(read([&](ReadTxn& txn) { return txn.member(c, alice)->settings; }), ConversationSettings{});
+  const ConversationSettings muted{.muted_until = 1795806133798, .archived = false, .pin_rank = 0, .marked_unread = true};
+  batch([&](WriteTxn& txn) { txn.set_conversation_settings(c, alice, muted); });
+  EXPECT_EQ(read([&](ReadTxn& txn) { return txn.member(c, alice)->settings; }), muted);
 }
 
 // ------------------------------------------------------------------------ reader pool

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "context.hpp"
+#include "json_doc.hpp"
 #include "outcome.hpp"
 
 namespace parley::cli {
@@ -28,6 +29,10 @@ void add_account_commands(CLI::App& app, Action& chosen);
 void add_session_commands(CLI::App& app, Action& chosen);
 // conversations, dm, group ..., leave, members, channels, channel ...
 void add_conversation_commands(CLI::App& app, Action& chosen);
+// mute, unmute, archive, unarchive, pin-conversation, unpin-conversation, mark-unread
+void add_conversation_settings_commands(CLI::App& app, Action& chosen);
+// "muted,archived,pinned,unread" of a conversation object (the caller's own settings); "-" if none.
+std::string conversation_flags(JsonElement conversation);
 // send, history, thread. `literal_words` (the words after "--") are appended to send's text;
 // main.cpp fills it before the action runs.
 void add_message_commands(CLI::App& app, Action& chosen, const std::vector<std::string>& literal_words);

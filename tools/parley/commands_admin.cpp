@@ -122,26 +122,6 @@ Status run_sessions(Context& context, const AdminArgs& args) {
   return Done{};
 }
 
-// "3600", "90s", "45m", "12h", "7d", "2w" → seconds; "0" and "never" → 0 (never expires).
-Outcome<std::int64_t> duration_seconds(const std::string& text) {
-  if (text == "never") return std::int64_t{0};
-  std::size_t digits = 0;
-  while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') ++digits;
-  const std::string unit = text.substr(digits);
-  struct Unit {
-    const char* suffix;
-    std::int64_t seconds;
-  };
-  static constexpr Unit kUnits[] = {{"", 1}, {"s", 1}, {"m", 60}, {"h", 3600}, {"d", 86400}, {"w", 7 * 86400}};
-  std::int64_t scale = 0;
-  for (const Unit& u : kUnits)
-    if (unit == u.suffix) scale = u.seconds;
-  // 10 digits are plenty (the server takes at most a year) and cannot overflow when scaled.
-  if (digits == 0 || digits > 10 || scale == 0)
-    return usage_error("--expires-in: '" + text + "' is not a duration (SECONDS, N with s, m, h, d or w, 0 or never)");
-  return std::stoll(text.substr(0, digits)) * scale;
-}
-
 std::string invite_expiry(std::int64_t expires_at_s) {
   return expires_at_s == 0 ? std::string("never") : date_time(expires_at_s * 1000);
 }
@@ -153,7 +133,7 @@ Status run_invite_create(Context& context, const AdminArgs& args) {
   invite.uses = args.uses;
   invite.note = args.note;
   if (!args.expires_in.empty()) {
-    auto seconds = duration_seconds(args.expires_in);
+    auto seconds = duration_seconds(args.expires_in, "--expires-in");
     if (!seconds) return seconds.take_error();
     invite.expires_in_s = *seconds;
   }

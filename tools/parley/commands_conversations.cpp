@@ -120,8 +120,15 @@ Status run_conversations(Context& context) {
     if (found) senders.push_back(json_int(last, "sender_id"));
   }
   remember_users(**session, names, senders);
-  Table table({"ID", "KIND", "TITLE", "MEMBERS", "LAST_SEQ", "UNREAD", "MENTIONS", "LAST_ACTIVITY", "LAST_MESSAGE"});
-  for (JsonElement c : conversations) {
+  // Pinned conversations first, the highest pin_rank on top; the rest in the server's order
+  // (most recent activity first).
+  std::vector<JsonElement> ordered;
+  for (JsonElement c : conversations) ordered.push_back(c);
+  std::stable_sort(ordered.begin(), ordered.end(),
+                   [](JsonElement a, JsonElement b) { return json_int(a, "pin_rank") > json_int(b, "pin_rank"); });
+  Table table({"ID", "KIND", "TITLE", "MEMBERS", "LAST_SEQ", "UNREAD", "MENTIONS", "FLAGS", "LAST_ACTIVITY",
+               "LAST_MESSAGE"});
+  for (JsonElement c : ordered) {
     bool found = false;
     const JsonElement last = json_object(c, "last_message", found);
     const std::string last_message =
@@ -130,7 +137,7 @@ Status run_conversations(Context& context) {
     const std::string members = json_has(c, "member_count") ? std::to_string(json_int(c, "member_count")) : "-";
     table.add({std::to_string(json_int(c, "id")), json_string(c, "kind"), conversation_label(c), members,
                std::to_string(json_int(c, "last_seq")), std::to_string(json_int(c, "unread_count")),
-               std::to_string(json_int(c, "mention_count")),
+               std::to_string(json_int(c, "mention_count")), conversation_flags(c),
                date_time(json_has(c, "last_event_at") ? json_int(c, "last_event_at") : json_int(c, "created_at")),
                last_message});
   }

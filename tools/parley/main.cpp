@@ -55,6 +55,7 @@ int main(int argc, char** argv) {
   add_account_commands(app, chosen);
   add_session_commands(app, chosen);
   add_conversation_commands(app, chosen);
+  add_conversation_settings_commands(app, chosen);
   add_message_commands(app, chosen, literal_words);
   add_message_state_commands(app, chosen, literal_words);
   add_live_commands(app, chosen);

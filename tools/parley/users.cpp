@@ -7,6 +7,25 @@
 
 namespace parley::cli {
 
+Outcome<std::int64_t> duration_seconds(const std::string& text, const std::string& option) {
+  if (text == "never") return std::int64_t{0};
+  std::size_t digits = 0;
+  while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') ++digits;
+  const std::string unit = text.substr(digits);
+  struct Unit {
+    const char* suffix;
+    std::int64_t seconds;
+  };
+  static constexpr Unit kUnits[] = {{"", 1}, {"s", 1}, {"m", 60}, {"h", 3600}, {"d", 86400}, {"w", 7 * 86400}};
+  std::int64_t scale = 0;
+  for (const Unit& u : kUnits)
+    if (unit == u.suffix) scale = u.seconds;
+  // 10 digits are plenty (the server takes at most a year) and cannot overflow when scaled.
+  if (digits == 0 || digits > 10 || scale == 0)
+    return usage_error(option + ": '" + text + "' is not a duration (SECONDS, N with s, m, h, d or w, 0 or never)");
+  return std::stoll(text.substr(0, digits)) * scale;
+}
+
 Outcome<std::int64_t> parse_id(const std::string& text, const char* what) {
   std::int64_t value = 0;
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);

@@ -18,6 +18,9 @@ namespace parley::cli {
 Outcome<std::int64_t> resolve_user_id(WsSession& session, const std::string& argument);
 
 // A positive decimal id argument (conversation ids, seqs); `what` names it in the usage error.
+// "3600", "90s", "45m", "12h", "7d", "2w" → seconds; "0" and "never" → 0. A usage error naming
+// `option` (e.g. "--expires-in") otherwise.
+Outcome<std::int64_t> duration_seconds(const std::string& text, const std::string& option);
 Outcome<std::int64_t> parse_id(const std::string& text, const char* what);
 
 // Display names for user ids, fetched once each through `fetch` (which returns a reply

@@ -198,6 +198,11 @@ class PgReads : public Base {
                    Params().add(conversation).add(user).add(after_seq).add(up_to_seq));
     return static_cast<int>(r.integer(0, 0));
   }
+  PinnedConversations pinned_conversations(UserId user) override {
+    Rows r = fetch("SELECT count(*), coalesce(max(pin_rank), 0) FROM members WHERE user_id = $1 AND pin_rank > 0",
+                   Params().add(user));
+    return PinnedConversations{static_cast<int>(r.integer(0, 0)), r.integer(0, 1)};
+  }
   std::vector<UserId> peers(UserId user) override {
     return ids(fetch("SELECT DISTINCT m2.user_id FROM members m1 JOIN conversations c ON c.id = m1.conversation_id "
                      "JOIN members m2 ON m2.conversation_id = m1.conversation_id WHERE m1.user_id = $1 AND "

@@ -69,6 +69,10 @@ inline MemberRecord read_member(const Rows& r, int row, int at = 0) {
   m.left_title = r.text(row, at + 7);
   m.delivered_seq = r.integer(row, at + 8);
   m.read_seq = r.integer(row, at + 9);
+  m.settings.muted_until = r.integer(row, at + 10);
+  m.settings.archived = r.boolean(row, at + 11);
+  m.settings.pin_rank = r.integer(row, at + 12);
+  m.settings.marked_unread = r.boolean(row, at + 13);
   return m;
 }
 

@@ -177,6 +177,14 @@ BEGIN
   pos := high_pos;
 END $$;
 )sql",
+      // 2: each member's own settings of a conversation (SQLite's migration 5).
+      R"sql(
+ALTER TABLE members ADD COLUMN muted_until bigint NOT NULL DEFAULT 0;  -- ms; 0 not muted, -1 until unmuted
+ALTER TABLE members ADD COLUMN archived boolean NOT NULL DEFAULT false;
+ALTER TABLE members ADD COLUMN pin_rank bigint NOT NULL DEFAULT 0;     -- 0 not pinned
+ALTER TABLE members ADD COLUMN marked_unread boolean NOT NULL DEFAULT false;
+CREATE INDEX members_pinned ON members(user_id, pin_rank) WHERE pin_rank > 0;
+)sql",
   };
   return list;
 }

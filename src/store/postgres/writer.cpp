@@ -250,7 +250,7 @@ class PgWriter final : public WriterConnection, public PgReads<WriteTxn> {
           "joined_pos) VALUES($1, $2, $3, $4, NULL, $5, $6, $7, $5) ON CONFLICT(conversation_id, user_id) DO UPDATE SET "
           "role = excluded.role, visible_from_seq = excluded.visible_from_seq, left_seq = NULL, left_title = NULL, "
           "last_pos = excluded.last_pos, pull = excluded.pull, joined_at = excluded.joined_at, "
-          "joined_pos = excluded.joined_pos",
+          "joined_pos = excluded.joined_pos, muted_until = 0, archived = false, pin_rank = 0, marked_unread = false",
           Params().add(conversation).add(user).add(static_cast<std::int64_t>(role)).add(visible_from_seq).add(last_pos)
               .add(kind == ConversationKind::channel ? "true" : "false").add(wall_clock_ms()));
     write("UPDATE conversations SET member_count = member_count + 1 WHERE id = $1", Params().add(conversation));
@@ -259,7 +259,9 @@ class PgWriter final : public WriterConnection, public PgReads<WriteTxn> {
   void end_member(ConversationId conversation, UserId user, Seq left_seq, Pos last_pos,
                   const std::string& title) override {
     members_.erase({conversation, user});
-    write("WITH ended AS (UPDATE members SET left_seq = $3, last_pos = $4, pull = false, left_title = $5 "
+    // A membership's own settings end with it (a re-join starts from the defaults).
+    write("WITH ended AS (UPDATE members SET left_seq = $3, last_pos = $4, pull = false, left_title = $5, "
+          "muted_until = 0, archived = false, pin_rank = 0, marked_unread = false "
           "WHERE conversation_id = $1 AND user_id = $2 AND left_seq IS NULL RETURNING 1) "
           "UPDATE conversations SET member_count = member_count - (SELECT count(*) FROM ended) WHERE id = $1",
           Params().add(conversation).add(user).add(left_seq).add(last_pos).add(title));
@@ -269,6 +271,15 @@ class PgWriter final : public WriterConnection, public PgReads<WriteTxn> {
     members_.erase({conversation, user});
     write("UPDATE members SET role = $3 WHERE conversation_id = $1 AND user_id = $2",
           Params().add(conversation).add(user).add(static_cast<std::int64_t>(role)));
+  }
+
+  void set_conversation_settings(ConversationId conversation, UserId user,
+                                 const ConversationSettings& settings) override {
+    members_.erase({conversation, user});
+    write("UPDATE members SET muted_until = $3, archived = $4, pin_rank = $5, marked_unread = $6 "
+          "WHERE conversation_id = $1 AND user_id = $2 AND left_seq IS NULL",
+          Params().add(conversation).add(user).add(settings.muted_until).add(settings.archived ? "true" : "false")
+              .add(settings.pin_rank).add(settings.marked_unread ? "true" : "false"));
   }
 
   AppendOutcome append_event(EventRecord draft) override {

@@ -206,6 +206,11 @@ class SqliteReads : public Base {
     s->step();
     return static_cast<int>(s->integer(0));
   }
+  PinnedConversations pinned_conversations(UserId user) override {
+    StatementScope s(q(Q::pinned));
+    s->bind(1, user).step();
+    return PinnedConversations{static_cast<int>(s->integer(0)), s->integer(1)};
+  }
   std::vector<UserId> peers(UserId user) override {
     StatementScope s(q(Q::peers));
     s->bind(1, user);
@@ -291,7 +296,7 @@ class SqliteReads : public Base {
   enum class Q {
     user, user_by_name, credentials, user_by_external, conversation, direct, channels, member, active_members,
     members_page, user_conversations, active_ids, changed, events_asc, events_desc, thread_asc, thread_desc, event,
-    last_text, edits, by_pos, head_pos, event_pos, by_client_msg_id, reactions, threads, pins, unread, mentions, peers, revoked,
+    last_text, edits, by_pos, head_pos, event_pos, by_client_msg_id, reactions, threads, pins, unread, mentions, pinned, peers, revoked,
     tokens_of, token, cutoffs, by_skeleton, no_skeleton, invites, count_
   };
 
@@ -366,6 +371,8 @@ class SqliteReads : public Base {
         // A message that names the user and @all counts once.
         return "SELECT count(DISTINCT seq) FROM mentions WHERE conversation_id = ?1 AND user_id IN (?2, 0) AND "
                "seq > ?3 AND seq <= ?4 AND sender_id != ?2";
+      case Q::pinned:
+        return "SELECT count(*), coalesce(max(pin_rank), 0) FROM members WHERE user_id = ?1 AND pin_rank > 0";
       case Q::peers:
         return "SELECT DISTINCT m2.user_id FROM members m1 JOIN conversations c ON c.id = m1.conversation_id "
                "JOIN members m2 ON m2.conversation_id = m1.conversation_id WHERE m1.user_id = ?1 AND "

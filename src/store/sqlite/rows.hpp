@@ -69,6 +69,10 @@ inline MemberRecord read_member(const Statement& s, int at = 0) {
   m.left_title = s.text(at + 7);
   m.delivered_seq = s.integer(at + 8);
   m.read_seq = s.integer(at + 9);
+  m.settings.muted_until = s.integer(at + 10);
+  m.settings.archived = s.integer(at + 11) != 0;
+  m.settings.pin_rank = s.integer(at + 12);
+  m.settings.marked_unread = s.integer(at + 13) != 0;
   return m;
 }
 

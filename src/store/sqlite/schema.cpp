@@ -159,6 +159,16 @@ CREATE TABLE invites(
   note TEXT NOT NULL DEFAULT ''
 ) WITHOUT ROWID;
 )sql",
+      // 5: each member's own settings of a conversation (mute, archive, pin, marked unread).
+      // Pins are ranked per user by a counter, never by a clock; the partial index holds only
+      // pinned memberships, so counting a user's pins reads those rows alone.
+      R"sql(
+ALTER TABLE members ADD COLUMN muted_until INTEGER NOT NULL DEFAULT 0;  -- ms; 0 not muted, -1 until unmuted
+ALTER TABLE members ADD COLUMN archived INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE members ADD COLUMN pin_rank INTEGER NOT NULL DEFAULT 0;     -- 0 not pinned
+ALTER TABLE members ADD COLUMN marked_unread INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX members_pinned ON members(user_id, pin_rank) WHERE pin_rank > 0;
+)sql",
   };
   return list;
 }

@@ -39,8 +39,11 @@ class SqliteWriter final : public WriterConnection, public SqliteReads<WriteTxn>
             "joined_pos) VALUES(?1, ?2, ?3, ?4, NULL, ?5, ?6, ?7, ?5) ON CONFLICT(conversation_id, user_id) DO UPDATE SET "
             "role = excluded.role, visible_from_seq = excluded.visible_from_seq, left_seq = NULL, left_title = NULL, "
             "last_pos = excluded.last_pos, pull = excluded.pull, joined_at = excluded.joined_at, "
-            "joined_pos = excluded.joined_pos")),
-        end_member_(db.prepare("UPDATE members SET left_seq = ?3, last_pos = ?4, pull = 0, left_title = ?5 "
+            "joined_pos = excluded.joined_pos, muted_until = 0, archived = 0, "
+            "pin_rank = 0, marked_unread = 0")),
+        // A membership's own settings end with it (a re-join starts from the defaults).
+        end_member_(db.prepare("UPDATE members SET left_seq = ?3, last_pos = ?4, pull = 0, left_title = ?5, "
+                               "muted_until = 0, archived = 0, pin_rank = 0, marked_unread = 0 "
                                "WHERE conversation_id = ?1 AND user_id = ?2 AND left_seq IS NULL")),
         set_role_(db.prepare("UPDATE members SET role = ?3 WHERE conversation_id = ?1 AND user_id = ?2")),
         member_count_(db.prepare("UPDATE conversations SET member_count = member_count + ?2 WHERE id = ?1")),
@@ -176,6 +179,14 @@ class SqliteWriter final : public WriterConnection, public SqliteReads<WriteTxn>
     members_.erase({conversation, user});
     StatementScope s(set_role_);
     s->bind(1, conversation).bind(2, user).bind(3, static_cast<std::int64_t>(role)).run();
+  }
+
+  void set_conversation_settings(ConversationId conversation, UserId user,
+                                 const ConversationSettings& settings) override {
+    members_.erase({conversation, user});
+    StatementScope s(w(W::set_settings));
+    s->bind(1, conversation).bind(2, user).bind(3, settings.muted_until).bind(4, settings.archived ? 1 : 0);
+    s->bind(5, settings.pin_rank).bind(6, settings.marked_unread ? 1 : 0).run();
   }
 
   AppendOutcome append_event(EventRecord draft) override {
@@ -384,7 +395,7 @@ class SqliteWriter final : public WriterConnection, public SqliteReads<WriteTxn>
     set_edited, erase_message, erase_edits, erase_reactions, erase_mentions, erase_pin, add_reaction, remove_reaction,
     reaction_count, add_pin, remove_pin, thread_reply, add_mention, advance_receipts, set_privacy, set_last_seen,
     add_token, delete_token, touch_token, set_password, set_cutoff, set_skeleton, add_invite, delete_invite, use_invite,
-    purge_tokens, purge_revoked, purge_invites, count_
+    purge_tokens, purge_revoked, purge_invites, set_settings, count_
   };
   static const char* text_of(W id) {
     switch (id) {
@@ -438,6 +449,9 @@ class SqliteWriter final : public WriterConnection, public SqliteReads<WriteTxn>
       case W::purge_tokens: return "DELETE FROM tokens WHERE expires_at <= ?1";
       case W::purge_revoked: return "DELETE FROM revoked_tokens WHERE expires_at <= ?1";
       case W::purge_invites: return "DELETE FROM invites WHERE uses_left <= 0 OR (expires_at != 0 AND expires_at <= ?1)";
+      case W::set_settings:
+        return "UPDATE members SET muted_until = ?3, archived = ?4, pin_rank = ?5, marked_unread = ?6 "
+               "WHERE conversation_id = ?1 AND user_id = ?2 AND left_seq IS NULL";
       case W::count_: break;
     }
     return "";
