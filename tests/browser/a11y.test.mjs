@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { after, before, test } from 'node:test';
 import { DESKTOP, launchBrowser, openPage, PHONE } from './lib/browser.mjs';
-import { assertNoErrors, conversationRow, signIn, waitForMessage } from './lib/app.mjs';
+import { assertNoErrors, conversationRow, messageMenu, signIn, waitForMessage } from './lib/app.mjs';
 import { Api } from './lib/api.mjs';
 import { Parleyd } from './lib/parleyd.mjs';
 
@@ -31,6 +31,8 @@ before(async () => {
   await api.sendWith(carol.token, conversation.id, 'Which edition?', { thread_root_seq: question.seq });
   await api.react(carol.token, conversation.id, question.seq, '👍');
   await api.sendWith(alice.token, conversation.id, 'Count me in', { reply_to_seq: question.seq });
+  const archived = await api.sendToUser(carol.token, alice.user.id, 'Old news');
+  await api.call(alice.token, 'PATCH', `/v1/conversations/${archived.conversation_id}/settings`, { archived: true, muted_until: -1 });
   const direct = await api.sendToUser(bob.token, alice.user.id, 'Lunch tomorrow?');
   await api.send(alice.token, direct.conversation_id, 'Sure, 12:30');
 });
@@ -62,6 +64,15 @@ for (const colorScheme of ['light', 'dark']) {
       found['sign-in'] = await violations(page);
       await signIn(page, 'alice');
       found.list = await violations(page);
+      await conversationRow(page, 'Book club').hover();
+      await page.getByRole('button', { name: 'Chat options: Book club' }).click();
+      await page.getByRole('menu').waitFor();
+      found['row menu'] = await violations(page);
+      await page.keyboard.press('Escape');
+      await page.getByRole('button', { name: /^Archived/ }).click();
+      await conversationRow(page, 'Carol Danvers').waitFor();
+      found.archived = await violations(page);
+      await page.getByRole('button', { name: 'Back to chats' }).click();
       for (const [title, text] of [['Book club', 'Count me in'], ['Bob Stone', 'Sure, 12:30']]) {
         await conversationRow(page, title).click();
         await waitForMessage(page, text);
@@ -72,6 +83,10 @@ for (const colorScheme of ['light', 'dark']) {
           await page.locator('.bubble__thread').first().click();
           await page.getByRole('complementary', { name: 'Thread' }).getByText('Which edition?').waitFor();
           found['thread'] = await violations(page);
+          await page.keyboard.press('Escape');
+          await messageMenu(page, text, 'Forward');
+          await page.getByRole('dialog', { name: 'Forward message' }).waitFor();
+          found.forward = await violations(page);
           await page.keyboard.press('Escape');
         }
         await page.getByRole('button', { name: 'Details', exact: true }).click();

@@ -1,7 +1,8 @@
 // Message info in a direct chat and the edit history (issue 13, bug 12): "Message info" exists
 // for one's own messages in direct chats too (not only in groups) and says Sent / Delivered /
 // Read; an edited message's history is a dialog listing every version, opened from "edited" or
-// from the message menu, for the author and the other members alike.
+// from the message menu, for the author and the other members alike. "Forward" sends a message's
+// text to another conversation picked from a searchable list.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { assertNoErrors, bubble, conversationRow, messageMenu, openConversation, signIn, waitForMessage } from './lib/app.mjs';
@@ -18,7 +19,7 @@ before(async () => {
   server = await Parleyd.launch();
   browser = await launchBrowser();
   api = new Api(server.base);
-  for (const [name, display] of [['alice', 'Alice Liddell'], ['bob', 'Bob Stone']]) {
+  for (const [name, display] of [['alice', 'Alice Liddell'], ['bob', 'Bob Stone'], ['carol', 'Carol Danvers']]) {
     users[name] = await api.register(name, display);
   }
 });
@@ -84,4 +85,32 @@ test("an edited message's history lists every version, for its author and for th
     assertNoErrors(watch);
     await context.close();
   }
+});
+
+test('forward sends the text to the conversation picked in the dialog', async () => {
+  const { alice, bob, carol } = users;
+  const { conversation_id: fromBob } = await api.sendToUser(bob.token, alice.user.id, 'The **plan** is ready');
+  const { conversation_id: withCarol } = await api.sendToUser(carol.token, alice.user.id, 'Hello Alice');
+  const { page, watch } = await openPage(browser, server.base, 'alice');
+  await signIn(page, 'alice');
+  await conversationRow(page, 'Bob Stone').click();
+  await waitForMessage(page, 'is ready');
+  await messageMenu(page, 'is ready', 'Forward');
+  const dialog = page.getByRole('dialog', { name: 'Forward message' });
+  assert.deepEqual(await dialog.locator('.forward__target span[dir]').allTextContents(), ['Carol Danvers'], 'every other conversation, not this one');
+  await dialog.getByRole('searchbox').fill('car');
+  await dialog.getByRole('button', { name: 'Carol Danvers' }).click();
+  await dialog.waitFor({ state: 'detached' });
+  await page.getByText('Forwarded to Carol Danvers.').waitFor();
+  const deadline = Date.now() + 15_000;
+  let last;
+  while (Date.now() < deadline) {
+    last = (await api.allEvents(carol.token, withCarol)).at(-1);
+    if (last.text === 'The **plan** is ready') break;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  assert.equal(last.text, 'The **plan** is ready', 'the text as written, marks included');
+  assert.equal(last.sender_id, alice.user.id);
+  assert.notEqual(withCarol, fromBob);
+  assertNoErrors(watch);
 });

@@ -32,6 +32,11 @@ export interface Conversation {
   /** The caller's receipt pointers (protocol 5.6); with a membership. */
   delivered_seq?: number;
   read_seq?: number;
+  /** The caller's own settings, with an active membership (protocol 5.10). */
+  muted_until?: number;
+  archived?: boolean;
+  pin_rank?: number;
+  marked_unread?: boolean;
   /** Member view only (conversations.list, conversation.get, `conversation` frames). */
   unread_count?: number;
   mention_count?: number;
@@ -175,6 +180,16 @@ export interface EditVersion {
   edit_seq?: number;
 }
 
+/** One user's own settings of a conversation (conversation.settings, protocol 5.10). */
+export interface ConversationSettings {
+  /** ms since the epoch; 0 = not muted, -1 = until unmuted. */
+  muted_until: number;
+  archived: boolean;
+  /** 0 = not pinned; pinned ones show highest first. */
+  pin_rank: number;
+  marked_unread: boolean;
+}
+
 export interface ReceiptsReply {
   conversation_id: ConversationId;
   seq: number;
@@ -193,6 +208,8 @@ export interface PresenceEntry {
 export interface Settings {
   read_receipts: boolean;
   last_seen: boolean;
+  /** Can be found with users.search by people who share no conversation with the user. */
+  discoverable?: boolean;
 }
 
 /** Frames the server pushes without a request (protocol 5.5–5.8), besides `event`. */
@@ -200,6 +217,7 @@ export type PushFrame =
   | { type: 'conversation'; conversation: Conversation }
   | { type: 'receipt'; conversation_id: ConversationId; user_id: UserId; delivered_seq: number; read_seq?: number }
   | { type: 'read_state'; conversation_id: ConversationId; delivered_seq: number; read_seq: number; unread_count: number; mention_count: number }
+  | ({ type: 'conversation_settings'; conversation_id: ConversationId } & ConversationSettings)
   | { type: 'typing'; conversation_id: ConversationId; user_id: UserId; state: 'start' | 'stop'; expires_in_ms?: number }
   | { type: 'presence'; users: PresenceEntry[] };
 

@@ -115,6 +115,7 @@ export class ChatClient {
       limit: (name) => this.connection.limits?.[name],
       conversation: (id) => this.conversation(id),
       upsertConversation: (meta) => this.upsertConversation(meta),
+      patchMeta: (id, patch) => this.patchMeta(id, patch),
       ensureUsers: (ids) => this.ensureUsers(ids),
       schedulePersist: () => this.schedulePersist(),
     });
@@ -324,6 +325,20 @@ export class ChatClient {
   }
 
   /** Adds or refreshes a conversation from a server object; newer local metadata is kept. */
+  /** A limit the server announced in its hello reply (`limits`), if connected once. */
+  limit(name: string): number | undefined {
+    return this.connection.limits?.[name];
+  }
+
+  patchMeta(id: ConversationId, patch: Partial<Conversation>): void {
+    this.store.update((s) => {
+      const current = s.conversations[id];
+      if (!current) return s;
+      return { ...s, conversations: { ...s.conversations, [id]: { ...current, meta: { ...current.meta, ...patch } } } };
+    });
+    this.schedulePersist();
+  }
+
   upsertConversation(meta: Conversation): void {
     this.store.update((s) => {
       const current = s.conversations[meta.id];

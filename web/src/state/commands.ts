@@ -3,7 +3,7 @@
 // returns it; errors are ProtocolError with the server's stable code, turned into sentences by
 // describeError for the UI.
 import {
-  type Conversation, type ConversationId, type EditVersion, type Member, type Pin, ProtocolError, type ReceiptsReply, type Role,
+  type Conversation, type ConversationId, type ConversationSettings, type EditVersion, type Member, type Pin, ProtocolError, type ReceiptsReply, type Role,
   type Settings, type ThreadHistoryReply, type User, type UserId,
 } from '../protocol/types';
 import type { ChatClient } from './client';
@@ -27,6 +27,19 @@ export async function findUser(client: ChatClient, username: string): Promise<Us
 }
 
 /** Opens (or creates) the direct chat with a user; the peer learns of it with the first message. */
+/** One page of users.search: contacts first (`contact: true`), then the rest of the directory. */
+export interface UserSearchPage {
+  users: (User & { contact: boolean })[];
+  has_more: boolean;
+  cursor?: string;
+}
+
+export async function searchUsers(client: ChatClient, q: string, cursor?: string, limit = 8): Promise<UserSearchPage> {
+  const reply = await client.request<UserSearchPage>('users.search', cursor ? { q, cursor, limit } : { q, limit });
+  client.addUsers(reply.users);
+  return reply;
+}
+
 export async function openDirect(client: ChatClient, username: string): Promise<Conversation> {
   try {
     const reply = await client.request<{ conversation: Conversation }>('direct.open', { username: username.trim() });
@@ -215,5 +228,15 @@ export async function updateSettings(client: ChatClient, change: Partial<Setting
   const reply = await client.request<{ settings: Settings }>('settings.update', change);
   client.store.update((s) => ({ ...s, settings: reply.settings }));
   client.schedulePersist();
+  return reply.settings;
+}
+
+/** The user's own settings of a conversation (mute, archive, pin, marked unread; protocol 5.10).
+ *  Applied on this device from the reply; the other devices get a conversation_settings frame. */
+export async function updateConversationSettings(
+  client: ChatClient, id: ConversationId, patch: { muted_until?: number; archived?: boolean; pinned?: boolean; marked_unread?: boolean },
+): Promise<ConversationSettings> {
+  const reply = await client.request<{ settings: ConversationSettings }>('conversation.settings', { conversation_id: id, ...patch });
+  client.patchMeta(id, { ...reply.settings });
   return reply.settings;
 }

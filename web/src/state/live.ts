@@ -28,6 +28,8 @@ export interface LiveHost {
   limit(name: string): number | undefined;
   conversation(id: ConversationId): ConversationState | undefined;
   upsertConversation(meta: Conversation): void;
+  /** Changes fields of a conversation's meta as they are (no merge rules). */
+  patchMeta(id: ConversationId, patch: Partial<Conversation>): void;
   ensureUsers(ids: Iterable<UserId>): void;
   schedulePersist(): void;
 }
@@ -224,6 +226,11 @@ export class LiveFeatures {
         break;
       case 'read_state':
         this.readState(frame);
+        break;
+      case 'conversation_settings':
+        this.host.patchMeta(frame.conversation_id, {
+          muted_until: frame.muted_until, archived: frame.archived, pin_rank: frame.pin_rank, marked_unread: frame.marked_unread,
+        });
         break;
       case 'receipt':
         this.receipt(frame);

@@ -130,6 +130,18 @@ export interface ConversationSummary {
   typing: string | null;
   presence: Exclude<PresenceStatus, 'unknown'> | null;
   active: boolean;
+  /** The user's own settings (conversation.settings): muted now, archived, pinned (rank, 0 =
+   *  not), marked as unread. */
+  muted: boolean;
+  archived: boolean;
+  pinRank: number;
+  markedUnread: boolean;
+}
+
+/** Muted now: until a time still ahead, or until unmuted (-1). */
+export function isMuted(meta: Conversation, now = Date.now()): boolean {
+  const until = meta.muted_until ?? 0;
+  return until === -1 || until > now;
 }
 
 export function summarize(state: AppState, conversation: ConversationState): ConversationSummary {
@@ -186,6 +198,10 @@ export function summarize(state: AppState, conversation: ConversationState): Con
     typing: typingText(state, conversation),
     presence: presence && presence.status !== 'unknown' ? presence.status : null,
     active: isActiveMember(meta),
+    muted: isMuted(meta),
+    archived: meta.archived === true,
+    pinRank: meta.pin_rank ?? 0,
+    markedUnread: meta.marked_unread === true,
   };
 }
 
@@ -200,20 +216,23 @@ export function listed(state: AppState, c: ConversationState): boolean {
   return !(meta.kind === 'direct' && meta.last_seq === 0 && c.events.length === 0 && meta.created_by !== state.me.id);
 }
 
-/** The sidebar: visible conversations, newest activity first. */
+/** The sidebar: visible conversations, the pinned ones first (last pinned on top), then newest
+ *  activity first. Archived ones are in it too; the sidebar shows them apart. */
 export function conversationList(state: AppState): ConversationSummary[] {
   return Object.values(state.conversations)
     .filter((c) => listed(state, c))
     .map((c) => summarize(state, c))
-    .sort((a, b) => b.activity - a.activity || b.id - a.id);
+    .sort((a, b) => b.pinRank - a.pinRank || b.activity - a.activity || b.id - a.id);
 }
 
 /** Total unread over the list, for the tab title. */
 export function totalUnread(state: AppState, exceptId?: ConversationId): number {
   let total = 0;
+  const now = Date.now();
   for (const c of Object.values(state.conversations)) {
-    if (!listed(state, c) || c.meta.id === exceptId) continue;
-    total += unreadCount(state, c);
+    // Muted conversations do not count; one marked as unread counts as one.
+    if (!listed(state, c) || c.meta.id === exceptId || isMuted(c.meta, now)) continue;
+    total += unreadCount(state, c) || (c.meta.marked_unread ? 1 : 0);
   }
   return total;
 }

@@ -2,7 +2,7 @@
 // in the tab title.
 import { useEffect } from 'preact/hooks';
 import type { ChatClient } from '../state/client';
-import { conversationTitle, totalUnread, userName } from '../state/selectors';
+import { conversationTitle, isMuted, totalUnread, userName } from '../state/selectors';
 import { plainText } from './conversation/markdown';
 import { conversationPath, navigate } from './router';
 
@@ -10,7 +10,7 @@ export function useNotifications(client: ChatClient): void {
   useEffect(
     () =>
       client.onIncoming((event, conversation) => {
-        if (document.visibilityState !== 'hidden') return;
+        if (document.visibilityState !== 'hidden' || isMuted(conversation.meta)) return;
         if (typeof Notification === 'undefined' || Notification.permission !== 'granted') return;
         const state = client.store.get();
         const sender = userName(state, event.sender_id);

@@ -1,10 +1,11 @@
-// Picks users by username: type a name, press Enter or "Add"; each is checked with user.get and
-// shown as a removable chip.
+// Picks users: type a name and pick one of the people suggested (UserSuggestions.tsx), or press
+// Enter or "Add" for an exact username (checked with user.get); each is shown as a removable chip.
 import { useId, useState } from 'preact/hooks';
 import type { User } from '../../protocol/types';
 import { describeError, findUser } from '../../state/commands';
 import { useClient } from '../hooks';
 import { Icon } from './icons';
+import { type Suggestion, SuggestionList, suggestionKeys, useUserSearch } from './UserSuggestions';
 
 export function UserPicker(props: { users: User[]; onChange(users: User[]): void; exclude?: number[]; label?: string }) {
   const client = useClient();
@@ -12,6 +13,16 @@ export function UserPicker(props: { users: User[]; onChange(users: User[]): void
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const inputId = useId();
+  const listId = useId();
+  const search = useUserSearch(name, [client.me.id, ...(props.exclude ?? []), ...props.users.map((u) => u.id)]);
+  const [active, setActive] = useState(-1);
+
+  function pick(user: Suggestion) {
+    props.onChange([...props.users, user]);
+    setName('');
+    setActive(-1);
+    setError(null);
+  }
 
   async function add() {
     const username = name.trim();
@@ -42,8 +53,15 @@ export function UserPicker(props: { users: User[]; onChange(users: User[]): void
             autocomplete="off"
             spellcheck={false}
             placeholder="username"
-            onInput={(e) => setName(e.currentTarget.value)}
+            aria-autocomplete="list"
+            aria-controls={search.users.length ? listId : undefined}
+            aria-activedescendant={active >= 0 && search.users.length ? `${listId}-${active}` : undefined}
+            onInput={(e) => {
+              setName(e.currentTarget.value);
+              setActive(-1);
+            }}
             onKeyDown={(e) => {
+              if (suggestionKeys(e, search, active, setActive, pick)) return;
               if (e.key === 'Enter') {
                 e.preventDefault();
                 void add();
@@ -52,6 +70,7 @@ export function UserPicker(props: { users: User[]; onChange(users: User[]): void
           />
           <button type="button" class="button" disabled={busy || !name.trim()} onClick={() => void add()}>Add</button>
         </span>
+        <SuggestionList id={listId} search={search} active={active} onPick={pick} />
       </div>
       {error ? <p class="form-error" role="alert">{error}</p> : null}
       {props.users.length ? (

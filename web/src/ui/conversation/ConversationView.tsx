@@ -1,7 +1,7 @@
 // The right-hand side: header (who, presence or typing, pins, details), message list, composer
 // (with the message being replied to), and one side panel: details, pinned messages or a thread.
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
-import { describeError, joinChannel } from '../../state/commands';
+import { describeError, joinChannel, updateConversationSettings } from '../../state/commands';
 import { foldMessages } from '../../state/messages';
 import { conversationTitle, isActiveMember, peerPresence, typingText } from '../../state/selectors';
 import { Avatar } from '../common/Avatar';
@@ -45,6 +45,15 @@ export function ConversationView(props: { conversationId: number; panel: Panel |
   useEffect(() => {
     client.open(id);
   }, [id, !!state, state?.placeholder, phase === 'live']);
+
+  // Opened in a focused window, a conversation marked as unread is not any more (on every device;
+  // a receipt that moves the read pointer clears it too, but a chat read to the end has none).
+  const markedUnread = state?.meta.marked_unread === true;
+  useEffect(() => {
+    if (markedUnread && visible && focused && phase === 'live') {
+      updateConversationSettings(client, id, { marked_unread: false }).catch((err) => client.toast(describeError(err)));
+    }
+  }, [id, markedUnread, visible, focused, phase]);
 
 
   if (!state || state.placeholder) {

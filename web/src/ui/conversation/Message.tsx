@@ -12,7 +12,8 @@ import type { MessageView } from '../../state/messages';
 import type { ConversationState } from '../../state/model';
 import { isActiveMember, type MessageStatus } from '../../state/selectors';
 import { hueOf } from '../common/Avatar';
-import { Icon, type IconName } from '../common/icons';
+import { Icon } from '../common/icons';
+import { MenuItem, Popover } from '../common/Menu';
 import { fullDate, timeOfDay } from '../format';
 import type { MessageLine } from './items';
 import { formatted, isEmojiOnly } from './markdown';
@@ -43,6 +44,8 @@ export interface MessageActions {
   info(seq: number): void;
   /** Opens the edit history (message.edits) of an edited message. */
   showEdits(seq: number): void;
+  /** Opens the dialog that sends this text to another conversation. */
+  forward(text: string): void;
   edit(seq: number, text: string): Promise<boolean>;
   /** A message of the conversation by seq (for quotes), if it is loaded. */
   lookup(seq: number): MessageView | undefined;
@@ -176,92 +179,6 @@ export function Ticks({ status, size = 16 }: { status: MessageStatus; size?: num
 
 // --- popovers: the emoji picker and the "more" menu ------------------------------------------
 
-/**
- * A menu floating next to its anchor (fixed, so the scrolling log does not clip it). Arrow keys
- * move between its items, Escape and a click outside close it and give the focus back.
- */
-function Popover(props: { anchor: HTMLElement; label: string; class: string; horizontal?: boolean; onClose(): void; children: ComponentChildren }) {
-  const ref = useRef<HTMLDivElement>(null);
-  const [position, setPosition] = useState<{ top: number; left: number } | null>(null);
-
-  useLayoutEffect(() => {
-    const menu = ref.current;
-    if (!menu) return;
-    const anchor = props.anchor.getBoundingClientRect();
-    const box = menu.getBoundingClientRect();
-    const below = anchor.bottom + 6 + box.height <= window.innerHeight - 8;
-    const top = below ? anchor.bottom + 6 : Math.max(8, anchor.top - 6 - box.height);
-    // Start at the anchor's left edge, or end at its right edge when that does not fit.
-    const fitsRight = anchor.left + box.width <= window.innerWidth - 8;
-    const left = Math.min(Math.max(8, fitsRight ? anchor.left : anchor.right - box.width), window.innerWidth - box.width - 8);
-    setPosition({ top, left });
-  }, []);
-
-  // Once placed (a hidden element cannot take the focus), the first item gets it.
-  useLayoutEffect(() => {
-    if (position) ref.current?.querySelector<HTMLElement>('[role^="menuitem"]')?.focus();
-  }, [position !== null]);
-
-  useEffect(() => {
-    const onDown = (event: MouseEvent) => {
-      const target = event.target as Node;
-      if (!ref.current?.contains(target) && !props.anchor.contains(target)) props.onClose();
-    };
-    // Scrolling the log moves the anchor away: close then (not on scroll events that move nothing).
-    const start = props.anchor.getBoundingClientRect();
-    const onScroll = (event: Event) => {
-      if (ref.current?.contains(event.target as Node)) return;
-      const now = props.anchor.getBoundingClientRect();
-      if (Math.abs(now.top - start.top) > 2 || Math.abs(now.left - start.left) > 2) props.onClose();
-    };
-    document.addEventListener('mousedown', onDown);
-    window.addEventListener('scroll', onScroll, true);
-    window.addEventListener('resize', props.onClose);
-    return () => {
-      document.removeEventListener('mousedown', onDown);
-      window.removeEventListener('scroll', onScroll, true);
-      window.removeEventListener('resize', props.onClose);
-    };
-  }, []);
-
-  function onKeyDown(event: KeyboardEvent) {
-    const items = [...(ref.current?.querySelectorAll<HTMLElement>('[role^="menuitem"]') ?? [])];
-    const at = items.indexOf(document.activeElement as HTMLElement);
-    const next = props.horizontal ? ['ArrowRight', 'ArrowDown'] : ['ArrowDown', 'ArrowRight'];
-    const previous = props.horizontal ? ['ArrowLeft', 'ArrowUp'] : ['ArrowUp', 'ArrowLeft'];
-    let target: HTMLElement | undefined;
-    if (next.includes(event.key)) target = items[(at + 1) % items.length];
-    else if (previous.includes(event.key)) target = items[(at - 1 + items.length) % items.length];
-    else if (event.key === 'Home') target = items[0];
-    else if (event.key === 'End') target = items[items.length - 1];
-    else if (event.key === 'Escape' || event.key === 'Tab') {
-      if (event.key === 'Escape') event.preventDefault();
-      event.stopPropagation();
-      props.onClose();
-      if (event.key === 'Escape') props.anchor.focus();
-      return;
-    } else {
-      return;
-    }
-    event.preventDefault();
-    event.stopPropagation();
-    target?.focus();
-  }
-
-  return (
-    <div
-      ref={ref}
-      class={`popover ${props.class}`}
-      role="menu"
-      aria-label={props.label}
-      aria-orientation={props.horizontal ? 'horizontal' : 'vertical'}
-      style={position ? { top: `${position.top}px`, left: `${position.left}px` } : { visibility: 'hidden', top: '0', left: '0' }}
-      onKeyDown={onKeyDown}
-    >
-      {props.children}
-    </div>
-  );
-}
 
 export function EmojiPicker(props: { anchor: HTMLElement; mine: Set<string>; onPick(emoji: string, add: boolean): void; onClose(): void }) {
   return (
@@ -290,14 +207,6 @@ export function EmojiPicker(props: { anchor: HTMLElement; mine: Set<string>; onP
   );
 }
 
-function MenuItem(props: { icon: IconName; label: string; danger?: boolean; onSelect(): void }) {
-  return (
-    <button type="button" role="menuitem" tabIndex={-1} class={`menu__item ${props.danger ? 'menu__item--danger' : ''}`} onClick={props.onSelect}>
-      <Icon name={props.icon} size={18} />
-      <span>{props.label}</span>
-    </button>
-  );
-}
 
 // --- the toolbar ---------------------------------------------------------------------------------
 
@@ -370,6 +279,7 @@ function Toolbar(props: { line: MessageLine; mine: boolean; onPopover(open: bool
             <MenuItem icon="pin" label={view.pinned ? 'Unpin' : 'Pin'} onSelect={() => run(() => actions.pin(seq, !view.pinned))} />
           ) : null}
           <MenuItem icon="copy" label="Copy text" onSelect={() => run(() => void navigator.clipboard?.writeText(view.text).catch(() => undefined))} />
+          <MenuItem icon="forward" label="Forward" onSelect={() => run(() => actions.forward(view.text))} />
           {allowed.info ? <MenuItem icon="info" label="Message info" onSelect={() => run(() => actions.info(seq))} /> : null}
           {allowed.edits ? <MenuItem icon="edit" label="Edit history" onSelect={() => run(() => actions.showEdits(seq))} /> : null}
           {allowed.delete ? <MenuItem icon="trash" label="Delete" danger onSelect={() => run(() => actions.askDelete(seq))} /> : null}

@@ -8,7 +8,8 @@ import {
 } from '../../state/commands';
 import { fullDate } from '../format';
 import { foldMessages, type MessageView } from '../../state/messages';
-import { namer } from '../../state/selectors';
+import { conversationList, namer } from '../../state/selectors';
+import { Avatar } from '../common/Avatar';
 import { ConfirmDialog, Dialog } from '../common/Dialog';
 import { useAppState, useClient } from '../hooks';
 import type { MessageLine } from './items';
@@ -102,6 +103,48 @@ function EditsDialog(props: { conversationId: ConversationId; seq: number; onClo
   );
 }
 
+/** Sends a message's text to another conversation the user can write in. */
+function ForwardDialog(props: { from: ConversationId; text: string; onClose(): void }) {
+  const client = useClient();
+  const list = useAppState(conversationList, (a, b) => a.length === b.length && a.every((item, i) => item.id === b[i].id && item.title === b[i].title));
+  const [filter, setFilter] = useState('');
+  const needle = filter.trim().toLowerCase();
+  const targets = list.filter((c) => c.active && c.id !== props.from && (!needle || c.title.toLowerCase().includes(needle)));
+  function forward(id: ConversationId, title: string) {
+    client.sendMessage(id, props.text);
+    client.toast(`Forwarded to ${title}.`, 'info');
+    props.onClose();
+  }
+  return (
+    <Dialog title="Forward message" onClose={props.onClose}>
+      <p class="dialog__text forward__text" dir="auto">{props.text.length > 200 ? `${props.text.slice(0, 200)}…` : props.text}</p>
+      <input
+        type="search"
+        class="input"
+        placeholder="Search conversations"
+        aria-label="Search conversations to forward to"
+        value={filter}
+        autofocus
+        onInput={(event) => setFilter(event.currentTarget.value)}
+        onKeyDown={(event) => {
+          if (event.key === 'Enter' && targets.length) forward(targets[0].id, targets[0].title);
+        }}
+      />
+      <ul class="forward__list" aria-label="Conversations">
+        {targets.map((c) => (
+          <li key={c.id}>
+            <button type="button" class="forward__target" onClick={() => forward(c.id, c.title)}>
+              <Avatar name={c.title} seed={c.avatarSeed} kind={c.kind} size="sm" />
+              <span dir="auto">{c.title}</span>
+            </button>
+          </li>
+        ))}
+        {targets.length === 0 ? <li class="dialog__text">No conversation to forward to.</li> : null}
+      </ul>
+    </Dialog>
+  );
+}
+
 export function useMessageActions(options: {
   conversationId: ConversationId;
   inThread: boolean;
@@ -121,6 +164,7 @@ export function useMessageActions(options: {
   const [deleting, setDeleting] = useState<number | null>(null);
   const [info, setInfo] = useState<number | null>(null);
   const [edits, setEdits] = useState<number | null>(null);
+  const [forwarding, setForwarding] = useState<string | null>(null);
   const locked = useRef(false);
   const views = conversation ? foldMessages(conversation.events, conversation.pinned) : new Map<number, MessageView>();
 
@@ -154,6 +198,7 @@ export function useMessageActions(options: {
     },
     info: setInfo,
     showEdits: setEdits,
+    forward: setForwarding,
     async edit(seq, text) {
       try {
         await editMessage(client, id, seq, text);
@@ -192,6 +237,7 @@ export function useMessageActions(options: {
         <InfoDialog conversationId={id} seq={info} view={views.get(info)} direct={conversation?.meta.kind === 'direct'} onClose={() => setInfo(null)} />
       ) : null}
       {edits !== null ? <EditsDialog conversationId={id} seq={edits} onClose={() => setEdits(null)} /> : null}
+      {forwarding !== null ? <ForwardDialog from={id} text={forwarding} onClose={() => setForwarding(null)} /> : null}
     </>
   );
   return { value, dialogs };

@@ -1,7 +1,9 @@
-// "New chat": opens the direct conversation with a user, by username (direct.open).
-import { useState } from 'preact/hooks';
+// "New chat": opens the direct conversation with a user (direct.open), picked from the people
+// suggested as a name is typed (users.search) or by exact username.
+import { useId, useState } from 'preact/hooks';
 import { describeError, openDirect } from '../../state/commands';
 import { Dialog } from '../common/Dialog';
+import { type Suggestion, SuggestionList, suggestionKeys, useUserSearch } from '../common/UserSuggestions';
 import { useClient } from '../hooks';
 import { conversationPath, navigate } from '../router';
 
@@ -10,14 +12,21 @@ export function NewChatDialog(props: { onClose(): void }) {
   const [username, setUsername] = useState('');
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  const listId = useId();
+  const search = useUserSearch(username, [client.me.id]);
+  const [active, setActive] = useState(-1);
 
   async function submit(event: Event) {
     event.preventDefault();
-    if (!username.trim()) return;
+    await open(username);
+  }
+
+  async function open(name: string) {
+    if (!name.trim()) return;
     setBusy(true);
     setError(null);
     try {
-      const conversation = await openDirect(client, username);
+      const conversation = await openDirect(client, name);
       props.onClose();
       navigate(conversationPath(conversation.id));
     } catch (err) {
@@ -29,19 +38,28 @@ export function NewChatDialog(props: { onClose(): void }) {
   return (
     <Dialog title="New chat" onClose={props.onClose}>
       <form class="form" onSubmit={submit}>
-        <label class="field">
-          <span class="field__label">Username</span>
+        <div class="field">
+          <label class="field__label" for={`${listId}-input`}>Name or username</label>
           <input
+            id={`${listId}-input`}
             class="input"
             name="username"
             value={username}
             autofocus
             autocomplete="off"
             spellcheck={false}
-            placeholder="username"
-            onInput={(e) => setUsername(e.currentTarget.value)}
+            placeholder="Search people"
+            aria-autocomplete="list"
+            aria-controls={search.users.length ? listId : undefined}
+            aria-activedescendant={active >= 0 && search.users.length ? `${listId}-${active}` : undefined}
+            onInput={(e) => {
+              setUsername(e.currentTarget.value);
+              setActive(-1);
+            }}
+            onKeyDown={(e) => void suggestionKeys(e, search, active, setActive, (user: Suggestion) => void open(user.username))}
           />
-        </label>
+          <SuggestionList id={listId} search={search} active={active} onPick={(user) => void open(user.username)} />
+        </div>
         {error ? <p class="form-error" role="alert">{error}</p> : null}
         <div class="dialog__actions">
           <button type="button" class="button button--ghost" onClick={props.onClose}>Cancel</button>

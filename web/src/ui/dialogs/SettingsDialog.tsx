@@ -109,6 +109,13 @@ export function SettingsDialog(props: { onClose(): void; onSignOut(): void }) {
           disabled={busy || !settings}
           onChange={(value) => void change({ last_seen: value })}
         />
+        <Toggle
+          label="Findable by name"
+          hint="People you have no chat with can find you by your name or username when they start one."
+          checked={settings?.discoverable ?? true}
+          disabled={busy || !settings}
+          onChange={(value) => void change({ discoverable: value })}
+        />
       </section>
       {error ? <p class="form-error" role="alert">{error}</p> : null}
       <ThemeSetting />

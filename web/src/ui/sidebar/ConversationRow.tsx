@@ -8,25 +8,30 @@ import { plainText } from '../conversation/markdown';
 import { Ticks } from '../conversation/Message';
 import { listTime } from '../format';
 import { conversationPath, navigate } from '../router';
+import { RowMenu } from './RowMenu';
 
 const PRESENCE_LABEL = { online: 'online', away: 'away', offline: 'offline', unknown: '' } as const;
 
-export function ConversationRow(props: { summary: ConversationSummary; current: boolean }) {
+export function ConversationRow(props: { summary: ConversationSummary; current: boolean; menuOpen: boolean; onMenu(open: boolean): void }) {
   const { summary, current } = props;
   const path = conversationPath(summary.id);
   const unreadLabel = summary.unread === 1 ? '1 unread message' : `${summary.unread} unread messages`;
   const mentionLabel = summary.mentions === 1 ? '1 mention' : `${summary.mentions} mentions`;
   return (
-    <li>
+    <li class="conv-item">
       <a
         href={path}
-        class={`conv-row ${current ? 'conv-row--current' : ''} ${summary.unread ? 'conv-row--unread' : ''}`}
+        class={`conv-row ${current ? 'conv-row--current' : ''} ${summary.unread || summary.markedUnread ? 'conv-row--unread' : ''}`}
         aria-current={current ? 'page' : undefined}
         data-conversation-id={summary.id}
         onClick={(event) => {
           if (event.metaKey || event.ctrlKey || event.shiftKey || event.button !== 0) return;
           event.preventDefault();
           navigate(path);
+        }}
+        onContextMenu={(event) => {
+          event.preventDefault();
+          props.onMenu(true);
         }}
       >
         <Avatar name={summary.title} seed={summary.avatarSeed} kind={summary.kind} presence={summary.presence === 'offline' ? undefined : (summary.presence ?? undefined)} />
@@ -52,17 +57,22 @@ export function ConversationRow(props: { summary: ConversationSummary; current: 
                 <bdi class="conv-row__text">{(summary.previewIsText ? plainText(summary.preview) : summary.preview) || (summary.active ? '' : 'You are no longer a member')}</bdi>
               </span>
             )}
+            {summary.pinRank ? <span class="conv-row__flag" role="img" aria-label="Pinned" title="Pinned" data-testid="row-pinned"><Icon name="pin" size={16} /></span> : null}
+            {summary.muted ? <span class="conv-row__flag" role="img" aria-label="Muted" title="Muted" data-testid="row-muted"><Icon name="bellOff" size={16} /></span> : null}
             {summary.mentions > 0 ? (
               <span class="badge badge--mention" aria-label={mentionLabel} title={mentionLabel} data-testid="mention-badge">@</span>
             ) : null}
             {summary.unread > 0 ? (
-              <span class="badge" aria-label={unreadLabel} data-testid="unread-badge">
+              <span class={`badge ${summary.muted ? 'badge--muted' : ''}`} aria-label={unreadLabel} data-testid="unread-badge">
                 {summary.unread > 99 ? '99+' : summary.unread}
               </span>
+            ) : summary.markedUnread ? (
+              <span class={`badge badge--dot ${summary.muted ? 'badge--muted' : ''}`} role="img" aria-label="Marked as unread" data-testid="marked-unread" />
             ) : null}
           </span>
         </span>
       </a>
+      <RowMenu summary={summary} open={props.menuOpen} onOpen={props.onMenu} />
     </li>
   );
 }

@@ -29,8 +29,13 @@ export function Sidebar(props: { currentId: number | null; onSignOut(): void; ma
   const list = useAppState(conversationList, (a, b) => a.length === b.length && a.every((item, i) => shallowEqual(item, b[i])));
   const [dialog, setDialog] = useState<DialogName>(null);
   const [filter, setFilter] = useState('');
+  /** The archived conversations instead of the others (a search looks through both). */
+  const [archive, setArchive] = useState(false);
+  const [menuOf, setMenuOf] = useState<number | null>(null);
   const needle = filter.trim().toLowerCase();
-  const shown = needle ? list.filter((c) => c.title.toLowerCase().includes(needle)) : list;
+  const archived = list.filter((c) => c.archived);
+  const shown = needle ? list.filter((c) => c.title.toLowerCase().includes(needle)) : list.filter((c) => c.archived === archive);
+  const archivedUnread = archived.filter((c) => c.unread > 0 || c.markedUnread).length;
 
   return (
     <div class="sidebar" aria-label="Conversations" role={props.main ? 'main' : 'complementary'}>
@@ -65,14 +70,30 @@ export function Sidebar(props: { currentId: number | null; onSignOut(): void; ma
         />
       </div>
       <nav class="sidebar__list" aria-label="Conversation list">
+        {!needle && (archive || archived.length > 0) ? (
+          <button type="button" class="archive-entry" aria-pressed={archive} onClick={() => setArchive(!archive)}>
+            <Icon name={archive ? 'back' : 'archive'} size={20} />
+            <span class="archive-entry__label">{archive ? 'Back to chats' : 'Archived'}</span>
+            {!archive && archivedUnread > 0 ? <span class="archive-entry__count" aria-label={`${archivedUnread} with unread messages`}>{archivedUnread}</span> : null}
+            {!archive ? <span class="archive-entry__total" aria-hidden="true">{archived.length}</span> : null}
+          </button>
+        ) : null}
         {shown.length ? (
           <ul class="conv-list">
             {shown.map((summary) => (
-              <ConversationRow key={summary.id} summary={summary} current={summary.id === props.currentId} />
+              <ConversationRow
+                key={summary.id}
+                summary={summary}
+                current={summary.id === props.currentId}
+                menuOpen={menuOf === summary.id}
+                onMenu={(open) => setMenuOf(open ? summary.id : null)}
+              />
             ))}
           </ul>
         ) : needle ? (
           <p class="sidebar__empty">No conversation matches “{filter.trim()}”.</p>
+        ) : archive ? (
+          <p class="sidebar__empty">No archived conversations.</p>
         ) : (
           <div class="sidebar__empty">
             <p>No conversations yet.</p>
