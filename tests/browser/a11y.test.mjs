@@ -4,26 +4,18 @@
 // width. axe-core is a test dependency only; nothing of it ships in the web client.
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
-import { after, before, test } from 'node:test';
-import { DESKTOP, launchBrowser, openPage, PHONE } from './lib/browser.mjs';
+import { before, test } from 'node:test';
+import { DESKTOP, openPage, PHONE } from './lib/browser.mjs';
 import { assertNoErrors, conversationRow, messageMenu, signIn, waitForMessage } from './lib/app.mjs';
-import { Api } from './lib/api.mjs';
-import { Parleyd } from './lib/parleyd.mjs';
+import { startSuite } from './lib/suite.mjs';
 
 const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 
-let server;
-let browser;
-let api;
-const users = {};
+const { server, browser, api, users } = await startSuite({
+  people: [['alice', 'Alice Liddell'], ['bob', 'Bob Stone'], ['carol', 'Carol Danvers']],
+});
 
 before(async () => {
-  server = await Parleyd.launch();
-  browser = await launchBrowser();
-  api = new Api(server.base);
-  for (const [name, display] of [['alice', 'Alice Liddell'], ['bob', 'Bob Stone'], ['carol', 'Carol Danvers']]) {
-    users[name] = await api.register(name, display);
-  }
   const { alice, bob, carol } = users;
   const { conversation } = await api.createGroup(alice.token, 'Book club', [bob.user.id, carol.user.id]);
   const question = await api.send(bob.token, conversation.id, 'Chapter three tonight? @alice');
@@ -35,11 +27,6 @@ before(async () => {
   await api.call(alice.token, 'PATCH', `/v1/conversations/${archived.conversation_id}/settings`, { archived: true, muted_until: -1 });
   const direct = await api.sendToUser(bob.token, alice.user.id, 'Lunch tomorrow?');
   await api.send(alice.token, direct.conversation_id, 'Sure, 12:30');
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.dispose();
 });
 
 /** axe-core's violations on the page as it is now: "rule: target (summary)" lines. */

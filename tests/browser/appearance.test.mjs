@@ -2,27 +2,12 @@
 // kept on the device across reloads, and System follows the system's scheme live; password
 // fields have a show/hide button.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { assertNoErrors, openSettings, signIn } from './lib/app.mjs';
-import { Api } from './lib/api.mjs';
-import { launchBrowser, openPage } from './lib/browser.mjs';
-import { Parleyd } from './lib/parleyd.mjs';
+import { openPage } from './lib/browser.mjs';
+import { startSuite } from './lib/suite.mjs';
 
-let server;
-let browser;
-let api;
-
-before(async () => {
-  server = await Parleyd.launch();
-  browser = await launchBrowser();
-  api = new Api(server.base);
-  await api.register('alice', 'Alice Liddell');
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.dispose();
-});
+const { server, browser } = await startSuite({ people: [['alice', 'Alice Liddell']] });
 
 const theme = (page) => page.evaluate(() => document.documentElement.dataset.theme);
 /** The page's background as drawn: dark when its luminance is low. */

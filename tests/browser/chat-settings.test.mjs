@@ -4,29 +4,13 @@
 // shows each change live, and a reload keeps them. Opening a conversation marked as unread
 // clears the mark everywhere.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { assertNoErrors, conversationRow, signIn, waitForMessage } from './lib/app.mjs';
-import { Api } from './lib/api.mjs';
-import { launchBrowser, openPage } from './lib/browser.mjs';
-import { Parleyd } from './lib/parleyd.mjs';
+import { openPage } from './lib/browser.mjs';
+import { startSuite } from './lib/suite.mjs';
 
-let server;
-let browser;
-let api;
-const users = {};
-
-before(async () => {
-  server = await Parleyd.launch();
-  browser = await launchBrowser();
-  api = new Api(server.base);
-  for (const [name, display] of [['alice', 'Alice Liddell'], ['bob', 'Bob Stone'], ['carol', 'Carol Danvers'], ['dave', 'Dave Lister']]) {
-    users[name] = await api.register(name, display);
-  }
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.dispose();
+const { server, browser, api, users } = await startSuite({
+  people: [['alice', 'Alice Liddell'], ['bob', 'Bob Stone'], ['carol', 'Carol Danvers'], ['dave', 'Dave Lister']],
 });
 
 /** Opens a row's menu with its ⌄ button (or a right click) and picks an item. */

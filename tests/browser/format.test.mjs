@@ -4,29 +4,13 @@
 // preview shows the text without its marks; emoji-only messages are large; a very long message
 // is folded until "Read more".
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { assertNoErrors, bubble, conversationRow, signIn, waitForMessage } from './lib/app.mjs';
-import { Api } from './lib/api.mjs';
-import { launchBrowser, openPage } from './lib/browser.mjs';
-import { Parleyd } from './lib/parleyd.mjs';
+import { openPage } from './lib/browser.mjs';
+import { startSuite } from './lib/suite.mjs';
 
-let server;
-let browser;
-let api;
-const users = {};
-
-before(async () => {
-  server = await Parleyd.launch();
-  browser = await launchBrowser();
-  api = new Api(server.base);
-  for (const [name, display] of [['alice', 'Alice Liddell'], ['bob', 'Bob Stone']]) {
-    users[name] = await api.register(name, display);
-  }
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.dispose();
+const { server, browser, api, users } = await startSuite({
+  people: [['alice', 'Alice Liddell'], ['bob', 'Bob Stone']],
 });
 
 const INLINE = '**bold** and _italic_ and ~~gone~~ and `a < b` <b>not html</b> <img src=x onerror="window.pwned=1">';

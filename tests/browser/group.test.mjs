@@ -6,34 +6,19 @@
 import assert from 'node:assert/strict';
 import { copyFileSync } from 'node:fs';
 import path from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import {
   assertContiguous, assertNoErrors, bubble, composer, conversationRow, messageAction, openConversation, react,
   readMessages, readSeqs, sendMessage, signIn, waitForMessage, waitForSystemLine,
 } from './lib/app.mjs';
-import { Api } from './lib/api.mjs';
-import { launchBrowser, openPage, screenshot } from './lib/browser.mjs';
-import { Parleyd, REPO } from './lib/parleyd.mjs';
+import { openPage, screenshot } from './lib/browser.mjs';
+import { REPO } from './lib/parleyd.mjs';
+import { startSuite } from './lib/suite.mjs';
 
 const SEEDED = 160;
 
-let server;
-let browser;
-let api;
-const users = {};
-
-before(async () => {
-  server = await Parleyd.launch();
-  browser = await launchBrowser();
-  api = new Api(server.base);
-  for (const [name, display] of [['carol', 'Carol Danvers'], ['dave', 'Dave Lister'], ['erin', 'Erin Hart'], ['frank', 'Frank Poole']]) {
-    users[name] = await api.register(name, display);
-  }
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.dispose();
+const { server, browser, api, users } = await startSuite({
+  people: [['carol', 'Carol Danvers'], ['dave', 'Dave Lister'], ['erin', 'Erin Hart'], ['frank', 'Frank Poole']],
 });
 
 test('history scroll-back pages through a long group conversation in order', async () => {

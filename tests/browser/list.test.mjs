@@ -1,29 +1,13 @@
 // The conversation list after a reload (issue 13, bug 8): the ticks of a group's last message
 // do not go back from read (blue) to sent (one grey tick) until the group is opened again.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { assertNoErrors, conversationRow, openConversation, sendMessage, signIn, waitForMessage, waitLive } from './lib/app.mjs';
-import { Api } from './lib/api.mjs';
-import { launchBrowser, openPage } from './lib/browser.mjs';
-import { Parleyd } from './lib/parleyd.mjs';
+import { openPage } from './lib/browser.mjs';
+import { startSuite } from './lib/suite.mjs';
 
-let server;
-let browser;
-let api;
-const users = {};
-
-before(async () => {
-  server = await Parleyd.launch();
-  browser = await launchBrowser();
-  api = new Api(server.base);
-  for (const [name, display] of [['alice', 'Alice Liddell'], ['dave', 'Dave Lister'], ['erin', 'Erin Hart']]) {
-    users[name] = await api.register(name, display);
-  }
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.dispose();
+const { server, browser, api, users } = await startSuite({
+  people: [['alice', 'Alice Liddell'], ['dave', 'Dave Lister'], ['erin', 'Erin Hart']],
 });
 
 /** The status the list row's ticks show for its last message ('read', 'delivered', 'sent', …). */

@@ -4,36 +4,22 @@
 // threads, mentions with @-completion, and the pinned-messages panel. Everything that is stored
 // is checked again after a reload.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import {
   assertNoErrors, assertTickProgress, bubble, composer, conversationRow, messageAction, messageMenu,
   openConversation, react, readMessages, readReactions, recordStatuses, sendMessage, setVisibility, signIn,
   startDirectChat, statusHistory, waitForMessage, waitLive,
 } from './lib/app.mjs';
-import { Api } from './lib/api.mjs';
-import { launchBrowser, openPage, screenshot } from './lib/browser.mjs';
-import { Parleyd } from './lib/parleyd.mjs';
+import { openPage, screenshot } from './lib/browser.mjs';
+import { startSuite } from './lib/suite.mjs';
 
-let server;
-let browser;
-let api;
-const users = {};
-
-before(async () => {
-  // Short presence windows so that "offline" shows within a second or two.
-  server = await Parleyd.launch(['--presence.batch_ms', '200', '--limits.receipt_flush_ms', '150']);
-  browser = await launchBrowser();
-  api = new Api(server.base);
-  const people = [
+const { server, browser, api, users } = await startSuite({
+  people: [
     ['alice', 'Alice Liddell'], ['bob', 'Bob Stone'], ['carol', 'Carol Danvers'], ['dave', 'Dave Lister'],
     ['erin', 'Erin Hart'], ['frank', 'Frank Poole'], ['gina', 'Gina Tonic'],
-  ];
-  for (const [name, display] of people) users[name] = await api.register(name, display);
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.dispose();
+  ],
+  // Short presence windows so that "offline" shows within a second or two.
+  args: ['--presence.batch_ms', '200', '--limits.receipt_flush_ms', '150'],
 });
 
 /** The ticks of a message (its data-status), and whether they are drawn in the "read" blue. */

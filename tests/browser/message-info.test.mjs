@@ -4,29 +4,13 @@
 // from the message menu, for the author and the other members alike. "Forward" sends a message's
 // text to another conversation picked from a searchable list.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { assertNoErrors, bubble, conversationRow, messageMenu, openConversation, signIn, waitForMessage } from './lib/app.mjs';
-import { Api } from './lib/api.mjs';
-import { launchBrowser, openPage } from './lib/browser.mjs';
-import { Parleyd } from './lib/parleyd.mjs';
+import { openPage } from './lib/browser.mjs';
+import { startSuite } from './lib/suite.mjs';
 
-let server;
-let browser;
-let api;
-const users = {};
-
-before(async () => {
-  server = await Parleyd.launch();
-  browser = await launchBrowser();
-  api = new Api(server.base);
-  for (const [name, display] of [['alice', 'Alice Liddell'], ['bob', 'Bob Stone'], ['carol', 'Carol Danvers']]) {
-    users[name] = await api.register(name, display);
-  }
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.dispose();
+const { server, browser, api, users } = await startSuite({
+  people: [['alice', 'Alice Liddell'], ['bob', 'Bob Stone'], ['carol', 'Carol Danvers']],
 });
 
 test('message info in a direct chat says sent, delivered and read', async () => {

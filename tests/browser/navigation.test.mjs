@@ -3,31 +3,18 @@
 // back button both land on the list; a message box's draft survives a reload and shows in the
 // list as "Draft:"; Enter in the conversation search opens the first match (bug 12).
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { before, test } from 'node:test';
 import { assertNoErrors, composer, conversationRow, signIn, waitForMessage } from './lib/app.mjs';
-import { Api } from './lib/api.mjs';
-import { DESKTOP, launchBrowser, openPage, PHONE } from './lib/browser.mjs';
-import { Parleyd } from './lib/parleyd.mjs';
+import { DESKTOP, openPage, PHONE } from './lib/browser.mjs';
+import { startSuite } from './lib/suite.mjs';
 
-let server;
-let browser;
-let api;
-const users = {};
-
-before(async () => {
-  server = await Parleyd.launch();
-  browser = await launchBrowser();
-  api = new Api(server.base);
-  for (const [name, display] of [['alice', 'Alice Liddell'], ['bob', 'Bob Stone'], ['carl', 'Carl Sagan']]) {
-    users[name] = await api.register(name, display);
-  }
-  await api.sendToUser(users.bob.token, users.alice.user.id, 'hi from bob');
-  await api.sendToUser(users.carl.token, users.alice.user.id, 'hi from carl');
+const { server, browser, api, users } = await startSuite({
+  people: [['alice', 'Alice Liddell'], ['bob', 'Bob Stone'], ['carl', 'Carl Sagan']],
 });
 
-after(async () => {
-  await browser?.close();
-  await server?.dispose();
+before(async () => {
+  await api.sendToUser(users.bob.token, users.alice.user.id, 'hi from bob');
+  await api.sendToUser(users.carl.token, users.alice.user.id, 'hi from carl');
 });
 
 const pathOf = (page) => new URL(page.url()).pathname;

@@ -4,32 +4,16 @@
 // through; a new group's preview names people by name, never "User 4"; www. and mailto: links
 // are links (bug 12).
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { assertNoErrors, signIn, waitForMessage } from './lib/app.mjs';
-import { Api } from './lib/api.mjs';
-import { launchBrowser, openPage } from './lib/browser.mjs';
-import { Parleyd } from './lib/parleyd.mjs';
+import { openPage } from './lib/browser.mjs';
+import { startSuite } from './lib/suite.mjs';
 
 const HEBREW = 'שלום עולם! mixed with English 123';
 
-let server;
-let browser;
-let api;
-const users = {};
-
-before(async () => {
-  server = await Parleyd.launch();
-  browser = await launchBrowser();
-  api = new Api(server.base);
-  for (const [name, display] of [['alice', 'Alice Liddell'], ['dana', 'דנה כהן'], ['lukasz', 'Łukasz Żak'],
-    ['sally', '👩‍🚀 Sally Ride'], ['gus', 'Gus Grissom'], ['val', 'Valentina Tereshkova']]) {
-    users[name] = await api.register(name, display);
-  }
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.dispose();
+const { server, browser, api, users } = await startSuite({
+  people: [['alice', 'Alice Liddell'], ['dana', 'דנה כהן'], ['lukasz', 'Łukasz Żak'],
+    ['sally', '👩‍🚀 Sally Ride'], ['gus', 'Gus Grissom'], ['val', 'Valentina Tereshkova']],
 });
 
 /** The list row whose title is exactly `title` (previews such as "You added …" name people too). */

@@ -3,33 +3,18 @@
 // there, and the read pointer moves only over what has been on screen; "Jump to first unread"
 // brings the divider back.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { assertNoErrors, bubble, conversationRow, signIn } from './lib/app.mjs';
-import { Api } from './lib/api.mjs';
-import { launchBrowser, openPage } from './lib/browser.mjs';
-import { Parleyd } from './lib/parleyd.mjs';
+import { openPage } from './lib/browser.mjs';
+import { startSuite } from './lib/suite.mjs';
 
 const READ = 5;
 const UNREAD = 300;
 
-let server;
-let browser;
-let api;
-const users = {};
-
-before(async () => {
-  // Bob sends 305 messages over REST as fast as they are acked.
-  server = await Parleyd.launch(['--limits.user_requests_per_second', '10000']);
-  browser = await launchBrowser();
-  api = new Api(server.base);
-  for (const [name, display] of [['alice', 'Alice Liddell'], ['bob', 'Bob Stone']]) {
-    users[name] = await api.register(name, display);
-  }
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.dispose();
+// Bob sends 305 messages over REST as fast as they are acked.
+const { server, browser, api, users } = await startSuite({
+  people: [['alice', 'Alice Liddell'], ['bob', 'Bob Stone']],
+  args: ['--limits.user_requests_per_second', '10000'],
 });
 
 /** Alice's direct conversation with Bob as the server has it (read_seq, unread_count). */

@@ -236,6 +236,8 @@ export async function updateSettings(client: ChatClient, change: Partial<Setting
 export async function updateConversationSettings(
   client: ChatClient, id: ConversationId, patch: { muted_until?: number; archived?: boolean; pinned?: boolean; marked_unread?: boolean },
 ): Promise<ConversationSettings> {
+  // This device's read receipts first: stored after the mark, they would clear it.
+  if (patch.marked_unread) await client.live.receiptsStored(id);
   const reply = await client.request<{ settings: ConversationSettings }>('conversation.settings', { conversation_id: id, ...patch });
   client.patchMeta(id, { ...reply.settings });
   return reply.settings;

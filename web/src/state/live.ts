@@ -170,6 +170,33 @@ export class LiveFeatures {
     this.scheduleReceipts();
   }
 
+  /**
+   * Resolves once the server has stored the read receipts this device sent or queued for the
+   * conversation (a read_state reached them), or after `timeoutMs`. "Mark as unread" waits for
+   * it: a receipt stored after the mark would clear the mark again (protocol 5.10).
+   */
+  async receiptsStored(id: ConversationId, timeoutMs = 3000): Promise<void> {
+    if (this.readQueue.has(id) && this.host.ready()) {
+      clearTimeout(this.receiptTimer);
+      this.receiptTimer = undefined;
+      this.flushReceipts();
+    }
+    const target = Math.max(this.sentRead.get(id) ?? 0, this.readQueue.get(id) ?? 0);
+    const stored = () => (this.host.conversation(id)?.meta.read_seq ?? 0) >= target;
+    if (target === 0 || stored()) return;
+    await new Promise<void>((resolve) => {
+      const finish = () => {
+        unsubscribe();
+        clearTimeout(timer);
+        resolve();
+      };
+      const unsubscribe = this.host.store.subscribe(() => {
+        if (stored()) finish();
+      });
+      const timer = setTimeout(finish, timeoutMs);
+    });
+  }
+
   private scheduleReceipts(): void {
     if (this.receiptTimer !== undefined) return;
     this.receiptTimer = setTimeout(() => {
