@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "auth/display_names.hpp"
+#include "auth/search_terms.hpp"
 #include "auth/passwords.hpp"
 #include "core/clock.hpp"
 #include "core/json_writer.hpp"
@@ -61,6 +62,7 @@ class CreateUserOp final : public ChatOp {
     created_->user = txn.create_user(account_.username, display_or_username(account_.username),
                                      account_.password_hash, "", auth::name_skeleton(account_.username));
     if (!created_->user) return field_error(ErrorCode::conflict, "username", "that username is taken");
+    txn.set_search_terms(created_->user->id, auth::user_search_terms(created_->user->username, created_->user->display_name));
     if (account_.token_for) {
       TokenGrant grant = service_.grant_token(created_->user->id, *account_.token_for);
       txn.add_token(grant.record);
@@ -87,7 +89,10 @@ class CreateUserOp final : public ChatOp {
       std::string display = display_or_username(candidate);
       if (!check_impersonation(txn, display, candidate)) display = candidate;
       created_->user = txn.create_user(candidate, display, "", account_.external_id, auth::name_skeleton(candidate));
-      if (created_->user) return Ok{};
+      if (created_->user) {
+        txn.set_search_terms(created_->user->id, auth::user_search_terms(candidate, display));
+        return Ok{};
+      }
     }
     return make_error(ErrorCode::conflict, "could not allocate a username for this subject");
   }
@@ -271,7 +276,10 @@ class UpkeepOp final : public ChatOp {
     constexpr int kSkeletonsPerRun = 2000;
     const auto users = txn.users_without_skeleton(kSkeletonsPerRun);
     for (const auto& [id, username] : users) txn.set_name_skeleton(id, auth::name_skeleton(username));
-    *missing_ = users.size();
+    // users.search terms of users from before they were stored, in the same steps.
+    const auto unindexed = txn.users_without_search_terms(kSkeletonsPerRun);
+    for (const auto& u : unindexed) txn.set_search_terms(u.id, auth::user_search_terms(u.username, u.display_name));
+    *missing_ = std::max(users.size(), unindexed.size());
     return Ok{};
   }
 

@@ -9,6 +9,7 @@
 #include "auth/display_names.hpp"
 #include "auth/password_policy.hpp"
 #include "auth/passwords.hpp"
+#include "auth/search_terms.hpp"
 #include "chat/account_ops.hpp"
 #include "chat/chat_op.hpp"
 #include "chat/cluster.hpp"
@@ -51,6 +52,7 @@ class AdminCreateUsersOp final : public ChatOp {
         user.error = "conflict";
         continue;
       }
+      txn.set_search_terms(user.created->id, auth::user_search_terms(user.created->username, user.created->display_name));
       if (token_for_) {
         TokenGrant grant = service_.grant_token(user.created->id, *token_for_);
         txn.add_token(grant.record);

@@ -200,10 +200,12 @@ class SettingsOp final : public ChatOp {
     if (!user) return make_error(ErrorCode::not_found, "no such user");
     const bool read_receipts = cmd_.read_receipts.value_or(user->share_read_receipts);
     const bool last_seen = cmd_.last_seen.value_or(user->share_last_seen);
-    txn.set_privacy(caller_, read_receipts, last_seen);
+    const bool discoverable = cmd_.discoverable.value_or(user->discoverable);
+    txn.set_privacy(caller_, read_receipts, last_seen, discoverable);
     service_.presence().set_privacy(caller_, last_seen);
     JsonWriter w(reply_.fields);
-    w.key("settings").begin_object().field("read_receipts", read_receipts).field("last_seen", last_seen).end_object();
+    w.key("settings").begin_object().field("read_receipts", read_receipts).field("last_seen", last_seen);
+    w.field("discoverable", discoverable).end_object();
     return Ok{};
   }
 

@@ -242,6 +242,7 @@ void ChatService::run_read(const Identity& caller, protocol::Command&& command, 
           else if constexpr (std::is_same_v<T, protocol::MembersListCmd>) return members_list(*txn, user, c);
           else if constexpr (std::is_same_v<T, protocol::UserGetCmd>) return user_get(*txn, c);
           else if constexpr (std::is_same_v<T, protocol::UsersGetCmd>) return users_get(*txn, c);
+          else if constexpr (std::is_same_v<T, protocol::UsersSearchCmd>) return users_search(*txn, user, c);
           else {
             if (auto result = run_message_read(*txn, user, command, presence_lookup_, page_bytes)) return std::move(*result);
             return make_error(ErrorCode::internal, "command has no handler");

@@ -34,6 +34,9 @@ void write_events_with_state(JsonWriter& w, store::ReadTxn& txn, ConversationId 
 std::optional<Result<Reply>> run_message_read(store::ReadTxn& txn, UserId caller, const protocol::Command& command,
                                               const PresenceLookup& presence, std::size_t page_bytes);
 
+// users.search: contacts first, then the discoverable rest (user_search.cpp).
+Result<Reply> users_search(store::ReadTxn& txn, UserId caller, const protocol::UsersSearchCmd& cmd);
+
 // How many events, taken from the front (or the back), fit in `budget` bytes; at least one.
 std::size_t events_fitting(const std::vector<store::EventRecord>& events, std::size_t budget, bool from_back);
 

@@ -56,6 +56,9 @@ protocol::ParseLimits parse_limits(const LimitsConfig& l) {
   p.max_members_per_request = l.max_members_per_request;
   p.max_history_page = l.max_history_page;
   p.max_sync_page = l.max_sync_page;
+  p.max_display_name_bytes = l.max_display_name_bytes;
+  p.max_search_results = l.max_search_results;
+  p.default_search_results = l.default_search_results;
   return p;
 }
 
@@ -546,6 +549,7 @@ void ChatService::admit_session(SessionId session_id, unsigned thread, const std
     w.field("max_reactions_per_message", config_.limits.max_reactions_per_message);
     w.field("max_pins", config_.limits.max_pins);
     w.field("max_pinned_conversations", config_.limits.max_pinned_conversations);
+    w.field("max_search_results", config_.limits.max_search_results);
     w.field("user_requests_per_second", config_.limits.user_requests_per_second);
     w.field("user_requests_burst", config_.limits.user_requests_burst);
     w.field("max_sessions_per_user", config_.limits.max_sessions_per_user);

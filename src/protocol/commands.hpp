@@ -111,6 +111,13 @@ struct PresenceGetCmd {
 struct SettingsUpdateCmd {
   std::optional<bool> read_receipts;
   std::optional<bool> last_seen;
+  std::optional<bool> discoverable;
+};
+// Finding people by a prefix of their username or display name.
+struct UsersSearchCmd {
+  std::string query;   // as sent; folded and trimmed by the search (chat/user_search.cpp)
+  std::string cursor;  // opaque, from the previous page; empty = the first page
+  int limit = 20;
 };
 // The caller's own settings of one conversation; an absent field keeps its value.
 struct ConversationSettingsCmd {
@@ -186,7 +193,7 @@ using Command = std::variant<HelloCmd, PingCmd, SendCmd, HistoryCmd, SyncCmd, Co
                              MessageEditCmd, MessageDeleteCmd, MessageEditsCmd, ReactionCmd, ReactionsGetCmd, PinCmd,
                              PinsListCmd, ThreadHistoryCmd, UsersGetCmd, PasswordCheckCmd, AccountSessionsCmd,
                              AccountRevokeSessionCmd, AccountLogoutAllCmd, AccountChangePasswordCmd,
-                             ConversationSettingsCmd>;
+                             ConversationSettingsCmd, UsersSearchCmd>;
 
 // The wire name of a command ("send", "group.create", ...).
 const char* command_name(const Command& command);

@@ -371,6 +371,7 @@ Result<Command> parse_command_fields(std::string_view type, Fields& f, const Par
     SettingsUpdateCmd c;
     c.read_receipts = f.optional_bool("read_receipts");
     c.last_seen = f.optional_bool("last_seen");
+    c.discoverable = f.optional_bool("discoverable");
     return finish(f, std::move(c));
   }
   if (type == "conversation.settings") {
@@ -409,6 +410,14 @@ Result<Command> parse_command_fields(std::string_view type, Fields& f, const Par
     c.limit = static_cast<int>(f.optional_integer("limit", 1, limits.max_history_page).value_or(std::min(50, limits.max_history_page)));
     if (!f.failed() && c.before_seq && c.after_seq)
       return make_error(ErrorCode::invalid_field, "give at most one of 'before_seq' and 'after_seq'");
+    return finish(f, std::move(c));
+  }
+  if (type == "users.search") {
+    UsersSearchCmd c;
+    c.query = f.text("q", static_cast<std::size_t>(limits.max_display_name_bytes));
+    c.cursor = f.optional_text("cursor", 1024).value_or("");
+    c.limit = static_cast<int>(f.optional_integer("limit", 1, limits.max_search_results)
+                                   .value_or(std::min(limits.default_search_results, limits.max_search_results)));
     return finish(f, std::move(c));
   }
   if (type == "users.get") {
@@ -645,7 +654,7 @@ const char* command_name(const Command& command) {
       "auth.register", "auth.login", "receipt", "receipts.get", "typing", "presence.set", "presence.get",
       "settings.update", "message.edit", "message.delete", "message.edits", "reaction", "reactions.get", "pin",
       "pins.list", "thread.history", "users.get", "auth.password_check", "account.sessions",
-      "account.revoke_session", "account.logout_all", "account.change_password", "conversation.settings"};
+      "account.revoke_session", "account.logout_all", "account.change_password", "conversation.settings", "users.search"};
   static_assert(std::size(kNames) == std::variant_size_v<Command>);
   return kNames[command.index()];
 }

@@ -24,6 +24,9 @@ struct ParseLimits {
   int max_members_per_request = 256;
   int max_history_page = 100;
   int max_sync_page = 500;
+  int max_display_name_bytes = 64;  // also the longest users.search query
+  int max_search_results = 50;
+  int default_search_results = 20;
 };
 
 // Largest id, seq or cursor a client may send (2^53 - 1, exact in a JavaScript number); larger

@@ -16,6 +16,7 @@ struct Route {
 constexpr std::array kRoutes = {
     Route{"GET", "/v1/me", "user.get"},
     Route{"GET", "/v1/users", "user.get"},  // ?username=
+    Route{"GET", "/v1/users/search", "users.search"},  // before /v1/users/{user_id}, which would take "search"
     Route{"GET", "/v1/users/{user_id}", "user.get"},
     Route{"POST", "/v1/users/{to_user_id}/messages", "send"},
     Route{"GET", "/v1/conversations", "conversations.list"},

@@ -10,7 +10,8 @@
 namespace parley::store::columns {
 
 inline constexpr const char* kUser =
-    "id, username, display_name, created_at, share_read_receipts, share_last_seen, coalesce(last_seen_at, 0)";
+    "id, username, display_name, created_at, share_read_receipts, share_last_seen, coalesce(last_seen_at, 0), "
+    "discoverable";
 inline constexpr const char* kConversation =
     "c.id, c.kind, c.title, c.topic, c.created_by, c.created_at, c.last_seq, c.last_pos, c.last_event_at, "
     "c.member_count";

@@ -20,6 +20,13 @@ struct UserRecord {
   bool share_read_receipts = true;  // others see how far this user read
   bool share_last_seen = true;      // others see when this user was last online
   std::int64_t last_seen_at_ms = 0; // when the user last went offline (0 = never seen)
+  bool discoverable = true;         // found by users.search beyond the users it shares a conversation with
+};
+
+// A user that users.search found, with the smallest of its search terms the query starts.
+struct UserSearchHit {
+  std::string term;
+  UserRecord user;
 };
 
 // Who may see a user's presence, and whether it shares its last seen (ReadTxn::presence_audiences).

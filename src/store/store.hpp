@@ -129,6 +129,20 @@ class ReadTxn {
   virtual std::vector<std::pair<UserId, std::string>> users_without_skeleton(int limit) = 0;
   // Invites not expired at `now_s` with uses left, newest first.
   virtual std::vector<InviteRecord> invites(std::int64_t now_s) = 0;
+
+  // --- users.search (terms are stored by set_search_terms; [low, high) is "starts with") ---
+  // Users sharing an active direct or group conversation with `user` that have a term in
+  // [low, high), each once with its smallest such term (any order). Cost grows with the user's
+  // contacts, not with the directory.
+  virtual std::vector<UserSearchHit> search_contacts(UserId user, const std::string& low, const std::string& high) = 0;
+  // Discoverable users but `except` with a term in [low, high), each at its smallest such term,
+  // ordered by (term, user id), strictly after (after_term, after_user), at most `limit`. One
+  // range of the terms index: it never reads the users that do not match.
+  virtual std::vector<UserSearchHit> search_directory(const std::string& low, const std::string& high,
+                                                      const std::string& after_term, UserId after_user, UserId except,
+                                                      int limit) = 0;
+  // Users whose search terms were never stored (created before they were), at most `limit`.
+  virtual std::vector<UserRecord> users_without_search_terms(int limit) = 0;
 };
 
 // Reads and writes inside the writer's current batch. Writer thread only.
@@ -189,7 +203,7 @@ class WriteTxn : public ReadTxn {
   // Moves a member's receipt pointers forward (never back); returns the record after.
   virtual std::optional<MemberRecord> advance_receipts(ConversationId conversation, UserId user, Seq delivered_seq,
                                                        Seq read_seq) = 0;
-  virtual void set_privacy(UserId user, bool share_read_receipts, bool share_last_seen) = 0;
+  virtual void set_privacy(UserId user, bool share_read_receipts, bool share_last_seen, bool discoverable) = 0;
   virtual void set_last_seen(UserId user, std::int64_t at_ms) = 0;
 
   // --- accounts ---
@@ -202,6 +216,8 @@ class WriteTxn : public ReadTxn {
   virtual void set_password_hash(UserId user, const std::string& password_hash) = 0;
   virtual void set_token_cutoff(const TokenCutoff& cutoff) = 0;
   virtual void set_name_skeleton(UserId user, const std::string& skeleton) = 0;
+  // Replaces the user's users.search terms (already folded: auth::user_search_terms).
+  virtual void set_search_terms(UserId user, const std::vector<std::string>& terms) = 0;
   virtual void add_invite(const InviteRecord& invite) = 0;
   // False if there is no invite with this id.
   virtual bool delete_invite(const std::string& id) = 0;

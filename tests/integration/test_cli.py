@@ -745,9 +745,9 @@ def test_receipts_edits_reactions_pins_and_threads(server, tmp_path):
                                                 "read_by": [{"user_id": ids[bob.name], "read_seq": 3}],
                                                 "delivered_to": [{"user_id": ids[bob.name], "delivered_seq": 3}]}
     # Bob hides his read receipts: he still counts as delivered, no longer as read.
-    assert bob.out("settings") == "read receipts: on, last seen: on\n"
-    assert bob.out("settings", "--read-receipts", "off") == "read receipts: off, last seen: on\n"
-    assert bob.json("settings") == {"settings": {"read_receipts": False, "last_seen": True}}
+    assert bob.out("settings") == "read receipts: on, last seen: on, discoverable: on\n"
+    assert bob.out("settings", "--read-receipts", "off") == "read receipts: off, last seen: on, discoverable: on\n"
+    assert bob.json("settings") == {"settings": {"read_receipts": False, "last_seen": True, "discoverable": True}}
     carol.run("read", group)
     lines = alice.out("receipts", group, 3).splitlines()
     assert lines[0] == f"read by: {carol.name}"
@@ -893,7 +893,7 @@ def test_presence_and_tail_notices(server, tmp_path):
     while not re.search(rf"^{alice.name}\s+offline\s+{DATE}$", bob.out("presence", alice.name), re.M):
         assert time.time() < deadline, bob.out("presence", alice.name)
         time.sleep(0.2)
-    assert alice.out("settings", "--last-seen", "off") == "read receipts: on, last seen: off\n"
+    assert alice.out("settings", "--last-seen", "off") == "read receipts: on, last seen: off, discoverable: on\n"
     assert bob.json("presence", alice.name)["users"] == [{"user_id": alice_id, "status": "offline"}]
     assert alice.json("online", "--for", 1) == {"status": "online"}
     d.close()
@@ -928,3 +928,21 @@ def test_conversation_settings(server, tmp_path):
     assert "--for" in alice.run("mute", first, "--for", "soon", expect=USAGE).stderr
     carol = registered(server, tmp_path, "carol")
     assert carol.run("archive", second, expect=REFUSED).stderr.startswith("error: not_member: ")
+
+
+def test_users_search(server, tmp_path):
+    tag = new_name("f")
+    alice = registered(server, tmp_path, tag + "a")
+    bob = registered(server, tmp_path, tag + "b")
+    carol = registered(server, tmp_path, tag + "c")
+    alice.json("dm", bob.name)
+    rows = [line.split() for line in alice.out("users", "search", tag).splitlines()]
+    assert rows[0] == ["ID", "USERNAME", "DISPLAY_NAME", "CONTACT"]
+    assert [(r[1], r[3]) for r in rows[1:]] == [(bob.name, "yes"), (carol.name, "-")]
+    found = alice.json("users", "search", tag.upper(), "--limit", 1)
+    assert [u["username"] for u in found["users"]] == [bob.name] and found["has_more"] is True and found["cursor"]
+    every = alice.json("users", "search", tag, "--limit", 1, "--all")
+    assert [u["username"] for u in every["users"]] == [bob.name, carol.name] and every["has_more"] is False
+    assert carol.out("settings", "--discoverable", "off") == "read receipts: on, last seen: on, discoverable: off\n"
+    assert [u["username"] for u in alice.json("users", "search", tag)["users"]] == [bob.name]
+    assert alice.run("users", "search", "   ", expect=REFUSED).stderr.startswith("error: invalid_field: ")

@@ -73,7 +73,8 @@ def test_read_receipts_can_be_turned_off(live):
     group = a.ok("group.create", title="receipts", member_ids=[bob.id, carol.id])["conversation"]["id"]
     seq = a.send_text(group, text="read me")["seq"]
     b.wait_events(lambda e: e.get("text") == "read me")
-    assert b.ok("settings.update", read_receipts=False)["settings"] == {"read_receipts": False, "last_seen": True}
+    assert b.ok("settings.update", read_receipts=False)["settings"] == {"read_receipts": False, "last_seen": True,
+                                                                       "discoverable": True}
     b.ok("receipt", conversation_id=group, read_seq=seq)
     got = frames_of(a, "receipt", lambda f: f["user_id"] == bob.id)[0]
     assert "read_seq" not in got and got["delivered_seq"] == seq

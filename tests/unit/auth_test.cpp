@@ -10,6 +10,7 @@
 #include <string>
 
 #include "auth/passwords.hpp"
+#include "auth/search_terms.hpp"
 #include "auth/tokens.hpp"
 #include "core/base64.hpp"
 
@@ -509,6 +510,37 @@ TEST(PeekIssuer, NulloptWithoutAStringIss) {
   EXPECT_EQ(peek_issuer("a.!!!.c"), std::nullopt);
   const std::string four_parts = host_token(R"({"iss":"x"})") + ".extra";  // not a JWS
   EXPECT_EQ(peek_issuer(four_parts), std::nullopt);
+}
+
+// users.search terms: the username, the display name and its later words, case folded.
+TEST(SearchTerms, UsernameDisplayNameAndItsWordsFolded) {
+  EXPECT_EQ(user_search_terms("anne_m", "Anne  Marie Smith"),
+            (std::vector<std::string>{"anne marie smith", "anne_m", "marie smith", "smith"}));
+  // Full case folding, beyond ASCII: "Ä" is "ä", "ß" folds to "ss", Greek capital sigma to sigma.
+  EXPECT_EQ(user_search_terms("u1", "\xc3\x84rger \xce\xa3\xce\x9f\xce\xa6\xce\x99\xce\x91 Stra\xc3\x9f" "e"),
+            (std::vector<std::string>{"strasse", "u1", "\xc3\xa4rger \xcf\x83\xce\xbf\xcf\x86\xce\xb9\xce\xb1 strasse",
+                                      "\xcf\x83\xce\xbf\xcf\x86\xce\xb9\xce\xb1 strasse"}));
+  EXPECT_EQ(user_search_terms("bob", "bob"), (std::vector<std::string>{"bob"}));  // no duplicates
+}
+
+TEST(SearchTerms, QueriesAreTrimmedCollapsedAndFolded) {
+  EXPECT_EQ(fold_search_query("  Anne   MARIE "), "anne marie");
+  EXPECT_EQ(fold_search_query("\xc3\x84"), "\xc3\xa4");
+  EXPECT_EQ(fold_search_query(" \t\n "), "");
+}
+
+// The upper bound of a prefix range: the next string in code point order, valid UTF-8.
+TEST(SearchTerms, PrefixUpperBound) {
+  EXPECT_EQ(prefix_upper_bound("ann"), "ano");
+  EXPECT_EQ(prefix_upper_bound("a\x7f"), "a\xc2\x80");               // U+007F -> U+0080
+  EXPECT_EQ(prefix_upper_bound("\xed\x9f\xbf"), "\xee\x80\x80");  // U+D7FF -> U+E000, past the surrogates
+  EXPECT_EQ(prefix_upper_bound("a\xf4\x8f\xbf\xbf"), "b");           // U+10FFFF cannot grow: the one before does
+  EXPECT_EQ(prefix_upper_bound("\xf4\x8f\xbf\xbf"), "");
+  for (const std::string prefix : {"ann", "\xc3\xa4", "z"}) {
+    const std::string high = prefix_upper_bound(prefix);
+    EXPECT_LT(prefix + "\xf4\x8f\xbf\xbf", high);
+    EXPECT_LT(prefix, high);
+  }
 }
 
 }  // namespace

@@ -367,6 +367,7 @@ TEST_F(ProtocolTest, CommandNamesMatchWireTypes) {
       {R"({"type":"members.list","conversation_id":1})", "members.list"},
       {R"({"type":"user.get","user_id":1})", "user.get"},
       {R"({"type":"conversation.settings","conversation_id":1})", "conversation.settings"},
+      {R"({"type":"users.search","q":"a"})", "users.search"},
   };
   for (const auto& [frame, name] : frames) {
     auto result = parse(frame);
@@ -397,6 +398,27 @@ TEST_F(ProtocolTest, ConversationSettingsFieldsAreOptional) {
     ASSERT_FALSE(result) << bad;
     EXPECT_EQ(result.error().code, ErrorCode::invalid_field) << bad;
   }
+}
+
+TEST_F(ProtocolTest, UsersSearch) {
+  const auto c = parse_as<UsersSearchCmd>(R"({"type":"users.search","q":" Ann ","cursor":"abc","limit":7})");
+  EXPECT_EQ(c.query, " Ann ");  // folded and trimmed by the search itself
+  EXPECT_EQ(c.cursor, "abc");
+  EXPECT_EQ(c.limit, 7);
+  EXPECT_EQ(parse_as<UsersSearchCmd>(R"({"type":"users.search","q":"a"})").limit, limits_.default_search_results);
+  for (const auto& [frame, code] : std::vector<std::pair<std::string, ErrorCode>>{
+           {R"({"type":"users.search","query":"a"})", ErrorCode::missing_field},
+           {R"({"type":"users.search","q":""})", ErrorCode::invalid_field},
+           {R"({"type":"users.search","q":"a","limit":51})", ErrorCode::invalid_field},
+           {R"({"type":"users.search","q":")" + std::string(65, 'a') + R"("})", ErrorCode::too_large}}) {
+    auto result = parse(frame);
+    ASSERT_FALSE(result) << frame;
+    EXPECT_EQ(result.error().code, code) << frame;
+  }
+  Params params;
+  EXPECT_EQ(match_route("GET", "/v1/users/search", params).command, "users.search");
+  EXPECT_TRUE(params.empty());
+  EXPECT_EQ(match_route("GET", "/v1/users/5", params).command, "user.get");
 }
 
 // --- request ids --------------------------------------------------------------------------------

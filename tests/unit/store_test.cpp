@@ -189,6 +189,12 @@ class StoreSchemaTest : public StoreFixture, public ::testing::Test {
   void SetUp() override { set_up(); }
   void TearDown() override { tear_down(); }
 
+  // Takes the database file (closed) back to before migration 6.
+  void undo_migration_six() {
+    for (const char* undo : {"DROP TABLE user_terms", "DROP INDEX users_without_terms",
+                             "ALTER TABLE users DROP COLUMN discoverable", "ALTER TABLE users DROP COLUMN search_terms_done"})
+      EXPECT_EQ(query_text(db_path(), undo), "") << undo;
+  }
   // Takes the database file (closed) back to before migration 5.
   void undo_migration_five() {
     for (const char* undo : {"DROP INDEX members_pinned", "ALTER TABLE members DROP COLUMN muted_until",
@@ -202,7 +208,7 @@ TEST_F(StoreSchemaTest, MigrationsCreateTheSchemaInWalMode) {
   EXPECT_EQ(query_text(db_path(), "PRAGMA user_version"), std::to_string(sqlite::schema_version()));
   EXPECT_EQ(query_text(db_path(), "PRAGMA journal_mode"), "wal");
   EXPECT_EQ(query_text(db_path(), "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"),
-            "conversations,events,invites,members,mentions,pins,reactions,revoked_tokens,threads,tokens,users");
+            "conversations,events,invites,members,mentions,pins,reactions,revoked_tokens,threads,tokens,user_terms,users");
   EXPECT_NE(query_text(db_path(), "SELECT name FROM sqlite_master WHERE name = 'events_dedup'"), "");
   EXPECT_EQ(engine_->describe(), "sqlite:" + db_path());
 }
@@ -278,6 +284,7 @@ TEST_F(StoreSchemaTest, MigrationThreeOrdersExistingReactionsByTheirEvents) {
                             "ALTER TABLE users DROP COLUMN tokens_valid_after", "ALTER TABLE users DROP COLUMN kept_token_id",
                             "ALTER TABLE users DROP COLUMN name_skeleton"})
     query_text(db_path(), undo4);
+  undo_migration_six();
   undo_migration_five();
   query_text(db_path(), "UPDATE reactions SET created_at = 1");
   query_text(db_path(), "PRAGMA user_version = 2");
@@ -296,6 +303,7 @@ TEST_F(StoreSchemaTest, MigrationFiveAddsConversationSettingsToExistingMembers) 
   const ConversationId c = make_conversation(ConversationKind::group);
   batch([&](WriteTxn& txn) { txn.add_member(c, ConversationKind::group, alice, Role::owner, 1, 0); });
   close();
+  undo_migration_six();
   undo_migration_five();
   query_text(db_path(), "PRAGMA user_version = 4");
   open();
@@ -487,7 +495,7 @@ TEST_P(StoreConversationTest, PeersAndPresenceAudiences) {
     for (UserId u : {a, c, d}) txn.add_member(group, ConversationKind::group, u, Role::member, 1, 1);
     for (UserId u : {a, e}) txn.add_member(channel, ConversationKind::channel, u, Role::member, 1, 1);
     txn.end_member(group, d, 2, 2, "g");
-    txn.set_privacy(c, true, false);
+    txn.set_privacy(c, true, false, true);
   });
   const std::vector<UserId> none;
   read([&](ReadTxn& txn) {
@@ -1425,6 +1433,94 @@ TEST_P(StoreConversationSettingsTest, PinnedConversationsCountsAUsersPins) {
   });
 }
 
+// ------------------------------------------------------------------------ users.search
+
+STORE_SUITE(StoreUserSearchTest);
+
+std::vector<std::pair<std::string, UserId>> hits_of(const std::vector<UserSearchHit>& hits) {
+  std::vector<std::pair<std::string, UserId>> out;
+  for (const auto& h : hits) out.emplace_back(h.term, h.user.id);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+// The directory is one range of the terms, in (term, user) order, each user once at its
+// smallest matching term; paging after (term, user) neither repeats nor skips anyone.
+TEST_P(StoreUserSearchTest, DirectoryRangeIsOrderedDeduplicatedAndPaged) {
+  const UserId ann = make_user("ann"), anna = make_user("anna"), bob = make_user("bob"), zoe = make_user("zoe");
+  batch([&](WriteTxn& txn) {
+    txn.set_search_terms(ann, {"ann", "ann smith", "smith"});
+    txn.set_search_terms(anna, {"anna", "anna karenina", "karenina"});
+    txn.set_search_terms(bob, {"bob", "bob annan", "annan"});
+    txn.set_search_terms(zoe, {"zoe", "\xc3\xa4nne"});  // "änne": not an "an" prefix in bytes
+  });
+  const auto all = read([&](ReadTxn& txn) { return txn.search_directory("an", "ao", "", 0, 0, 100); });
+  std::vector<std::pair<std::string, UserId>> got;
+  for (const auto& h : all) got.emplace_back(h.term, h.user.id);
+  EXPECT_EQ(got, (std::vector<std::pair<std::string, UserId>>{{"ann", ann}, {"anna", anna}, {"annan", bob}}));
+  EXPECT_EQ(all[0].user.username, "ann");
+  // Pages of one, each after the last one's (term, user).
+  std::vector<UserId> paged;
+  std::string term;
+  UserId user = 0;
+  for (int i = 0; i < 5; ++i) {
+    const auto page = read([&](ReadTxn& txn) { return txn.search_directory("an", "ao", term, user, 0, 1); });
+    if (page.empty()) break;
+    term = page[0].term;
+    user = page[0].user.id;
+    paged.push_back(user);
+  }
+  EXPECT_EQ(paged, (std::vector<UserId>{ann, anna, bob}));
+  // The caller is left out; so is a user who is not discoverable.
+  batch([&](WriteTxn& txn) { txn.set_privacy(anna, true, true, false); });
+  const auto visible = read([&](ReadTxn& txn) { return txn.search_directory("an", "ao", "", 0, ann, 100); });
+  ASSERT_EQ(visible.size(), 1u);
+  EXPECT_EQ(visible[0].user.id, bob);
+  EXPECT_FALSE(read([&](ReadTxn& txn) { return txn.user(anna)->discoverable; }));
+  // Terms are replaced, not added to.
+  batch([&](WriteTxn& txn) { txn.set_search_terms(bob, {"bob"}); });
+  EXPECT_TRUE(read([&](ReadTxn& txn) { return txn.search_directory("an", "ao", "", 0, ann, 100); }).empty());
+}
+
+// Contacts: users sharing an active direct or group conversation (not a channel), whether or
+// not they are discoverable, each at its smallest matching term.
+TEST_P(StoreUserSearchTest, ContactsAreActiveDirectAndGroupPeers) {
+  const UserId me = make_user("me"), direct = make_user("dan"), grouped = make_user("dana"),
+               channel_only = make_user("danny"), left = make_user("dave");
+  batch([&](WriteTxn& txn) {
+    for (auto [u, name] : std::vector<std::pair<UserId, std::string>>{
+             {me, "me"}, {direct, "dan"}, {grouped, "dana"}, {channel_only, "danny"}, {left, "dave"}})
+      txn.set_search_terms(u, {name, name + " x", "d" + name});
+    txn.set_privacy(grouped, true, true, false);
+    auto d = txn.create_conversation(ConversationKind::direct, "", "", me, std::make_pair(me, direct));
+    txn.add_member(d.id, ConversationKind::direct, me, Role::member, 1, 0);
+    txn.add_member(d.id, ConversationKind::direct, direct, Role::member, 1, 0);
+    auto g = txn.create_conversation(ConversationKind::group, "g", "", me, std::nullopt);
+    for (UserId u : {me, grouped, left}) txn.add_member(g.id, ConversationKind::group, u, Role::member, 1, 0);
+    const auto gone = txn.append_event(draft(g.id, left, "", "", EventKind::member_left)).event;
+    txn.end_member(g.id, left, gone.seq, gone.pos, "g");
+    auto c = txn.create_conversation(ConversationKind::channel, "c", "", me, std::nullopt);
+    for (UserId u : {me, channel_only}) txn.add_member(c.id, ConversationKind::channel, u, Role::member, 1, 0);
+  });
+  const auto contacts = read([&](ReadTxn& txn) { return txn.search_contacts(me, "da", "db"); });
+  EXPECT_EQ(hits_of(contacts), (std::vector<std::pair<std::string, UserId>>{{"dan", direct}, {"dana", grouped}}));
+  EXPECT_TRUE(read([&](ReadTxn& txn) { return txn.search_contacts(me, "zz", "z{"); }).empty());
+}
+
+TEST_P(StoreUserSearchTest, UsersWithoutTermsUntilTheyAreSet) {
+  const UserId a = make_user("a1"), b = make_user("b1");
+  auto missing = [&] {
+    std::vector<UserId> ids;
+    for (const auto& u : read([&](ReadTxn& txn) { return txn.users_without_search_terms(10); })) ids.push_back(u.id);
+    return ids;
+  };
+  EXPECT_EQ(missing(), (std::vector<UserId>{a, b}));
+  batch([&](WriteTxn& txn) { txn.set_search_terms(a, {"a1"}); });
+  EXPECT_EQ(missing(), (std::vector<UserId>{b}));
+  batch([&](WriteTxn& txn) { txn.set_search_terms(b, {}); });  // no terms is still done
+  EXPECT_TRUE(missing().empty());
+}
+
 // ----------------------------------------------------------- several nodes, one database
 
 // PostgreSQL only: several parleyd nodes commit into one database. (SQLite has one writer per
@@ -1587,13 +1683,19 @@ TEST_F(StorePostgresSchemaTest, MigrationTwoAddsConversationSettingsToExistingMe
   const ConversationId c = make_conversation(ConversationKind::group);
   batch([&](WriteTxn& txn) { txn.add_member(c, ConversationKind::group, alice, Role::owner, 1, 0); });
   close();
-  exec("DROP INDEX members_pinned; ALTER TABLE members DROP COLUMN muted_until, DROP COLUMN archived, "
+  exec("DROP TABLE user_terms; ALTER TABLE users DROP COLUMN discoverable, DROP COLUMN search_terms_done; "
+       "DROP INDEX members_pinned; ALTER TABLE members DROP COLUMN muted_until, DROP COLUMN archived, "
        "DROP COLUMN pin_rank, DROP COLUMN marked_unread; UPDATE parley_schema SET version = 1");
   open();
   EXPECT_EQ(read([&](ReadTxn& txn) { return txn.member(c, alice)->settings; }), ConversationSettings{});
   const ConversationSettings muted{.muted_until = 1795806133798, .archived = false, .pin_rank = 0, .marked_unread = true};
   batch([&](WriteTxn& txn) { txn.set_conversation_settings(c, alice, muted); });
   EXPECT_EQ(read([&](ReadTxn& txn) { return txn.member(c, alice)->settings; }), muted);
+  // Migration 3: existing users are discoverable and wait for their search terms.
+  const auto unindexed = read([&](ReadTxn& txn) { return txn.users_without_search_terms(10); });
+  ASSERT_EQ(unindexed.size(), 1u);
+  EXPECT_EQ(unindexed[0].id, alice);
+  EXPECT_TRUE(unindexed[0].discoverable);
 }
 
 // ------------------------------------------------------------------------ reader pool

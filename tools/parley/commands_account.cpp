@@ -159,6 +159,54 @@ Status run_whoami(Context& context) {
   return Done{};
 }
 
+struct UsersSearchArgs {
+  std::string query;
+  int limit = 0;     // 0: the server's default page
+  bool all = false;  // every page
+};
+
+// users.search: contacts first (marked "contact"), then the rest of the directory; --all
+// follows the cursor to the end.
+Status run_users_search(Context& context, const UsersSearchArgs& args) {
+  auto session = context.open_session();
+  if (!session) return session.take_error();
+  std::vector<JsonDoc> pages;
+  std::string cursor;
+  bool more = false;
+  do {
+    std::string fields;
+    JsonWriter w(fields);
+    w.field("q", args.query);
+    if (args.limit > 0) w.field("limit", args.limit);
+    if (!cursor.empty()) w.field("cursor", cursor);
+    auto reply = (*session)->call("users.search", fields);
+    if (!reply) return reply.take_error();
+    more = json_bool(reply->root(), "has_more");
+    cursor = json_string(reply->root(), "cursor");
+    pages.push_back(std::move(reply.value()));
+  } while (args.all && more && !cursor.empty());
+  if (context.json()) {
+    std::string out;
+    JsonWriter w(out);
+    w.begin_object().key("users").begin_array();
+    for (const auto& page : pages)
+      for (JsonElement u : json_array(page.root(), "users")) w.raw(to_json(u));
+    w.end_array().field("has_more", !args.all && more);
+    if (!args.all && more) w.field("cursor", cursor);
+    w.end_object();
+    print_line(out);
+    return Done{};
+  }
+  Table table({"ID", "USERNAME", "DISPLAY_NAME", "CONTACT"});
+  for (const auto& page : pages)
+    for (JsonElement u : json_array(page.root(), "users"))
+      table.add({std::to_string(json_int(u, "id")), json_string(u, "username"), json_string(u, "display_name"),
+                 json_bool(u, "contact") ? "yes" : "-"});
+  table.print();
+  if (!args.all && more) print_note("more users match: --all lists them all, or narrow the query");
+  return Done{};
+}
+
 Status run_users_get(Context& context, const std::string& who) {
   auto session = context.open_session();
   if (!session) return session.take_error();
@@ -258,6 +306,12 @@ void add_account_commands(CLI::App& app, Action& chosen) {
   auto* get = users->add_subcommand("get", "show a user");
   get->add_option("USER", *who, "username or numeric id (@name for an all-digit username)")->required();
   on_chosen(get, chosen, [who](Context& c) { return run_users_get(c, *who); });
+  auto search_args = std::make_shared<UsersSearchArgs>();
+  auto* search = users->add_subcommand("search", "find people by the start of their username or display name");
+  search->add_option("QUERY", search_args->query, "the start of a username, a display name or a word of it")->required();
+  search->add_option("--limit", search_args->limit, "users per page (default: the server's)")->check(CLI::Range(1, 1000));
+  search->add_flag("--all", search_args->all, "every page, not just the first");
+  on_chosen(search, chosen, [search_args](Context& c) { return run_users_search(c, *search_args); });
 
   auto check = std::make_shared<PasswordCheckArgs>();
   auto* check_command =

@@ -18,6 +18,7 @@ struct LiveArgs {
   double stay_s = 0;               // away/online --for; 0: until interrupted
   std::string read_receipts;       // settings: "on", "off" or empty (unchanged)
   std::string last_seen;
+  std::string discoverable;
 };
 
 using Session = std::unique_ptr<WsSession>;
@@ -183,6 +184,8 @@ Status run_settings(Context& context, const LiveArgs& args) {
   if (!read_receipts) return read_receipts.take_error();
   auto last_seen = on_off(args.last_seen, "--last-seen");
   if (!last_seen) return last_seen.take_error();
+  auto discoverable = on_off(args.discoverable, "--discoverable");
+  if (!discoverable) return discoverable.take_error();
   auto session = context.open_session();
   if (!session) return session.take_error();
   // Without changes, settings.update changes nothing and returns the current settings.
@@ -190,6 +193,7 @@ Status run_settings(Context& context, const LiveArgs& args) {
   JsonWriter w(fields);
   if (*read_receipts) w.field("read_receipts", **read_receipts);
   if (*last_seen) w.field("last_seen", **last_seen);
+  if (*discoverable) w.field("discoverable", **discoverable);
   auto reply = (*session)->call("settings.update", fields);
   if (!reply) return reply.take_error();
   if (context.json()) {
@@ -198,8 +202,9 @@ Status run_settings(Context& context, const LiveArgs& args) {
   }
   bool found = false;
   const JsonElement settings = json_object(reply->root(), "settings", found);
-  print_line(fmt::format("read receipts: {}, last seen: {}", json_bool(settings, "read_receipts") ? "on" : "off",
-                         json_bool(settings, "last_seen") ? "on" : "off"));
+  print_line(fmt::format("read receipts: {}, last seen: {}, discoverable: {}",
+                         json_bool(settings, "read_receipts") ? "on" : "off", json_bool(settings, "last_seen") ? "on" : "off",
+                         json_bool(settings, "discoverable") ? "on" : "off"));
   return Done{};
 }
 
@@ -234,6 +239,9 @@ void add_live_commands(CLI::App& app, Action& chosen) {
   settings->add_option("--read-receipts", args->read_receipts, "on|off: let others see how far you have read")
       ->check(CLI::IsMember({"on", "off"}));
   settings->add_option("--last-seen", args->last_seen, "on|off: let others see when you were last online")
+      ->check(CLI::IsMember({"on", "off"}));
+  settings->add_option("--discoverable", args->discoverable,
+                       "on|off: let people you share no conversation with find you (users search)")
       ->check(CLI::IsMember({"on", "off"}));
   on_chosen(settings, chosen, [args](Context& c) { return run_settings(c, *args); });
 }

@@ -270,6 +270,32 @@ class PgReads : public Base {
     for (int i = 0; i < r.size(); ++i) out.emplace_back(r.integer(i, 0), r.text(i, 1));
     return out;
   }
+  std::vector<UserSearchHit> search_contacts(UserId user, const std::string& low, const std::string& high) override {
+    return hits(fetch(sql({"SELECT min(t.term), ", kUserColumns, " FROM (SELECT DISTINCT m2.user_id AS peer_id FROM "
+                           "members m1 JOIN conversations c ON c.id = m1.conversation_id JOIN members m2 ON "
+                           "m2.conversation_id = m1.conversation_id WHERE m1.user_id = $1 AND m1.left_seq IS NULL AND "
+                           "c.kind IN (1, 2) AND m2.left_seq IS NULL AND m2.user_id != $1) p "
+                           "JOIN user_terms t ON t.user_id = p.peer_id AND t.term >= $2 AND t.term < $3 "
+                           "JOIN users ON users.id = p.peer_id GROUP BY users.id"}),
+                      Params().add(user).add(low).add(high)));
+  }
+  std::vector<UserSearchHit> search_directory(const std::string& low, const std::string& high,
+                                              const std::string& after_term, UserId after_user, UserId except,
+                                              int limit) override {
+    return hits(fetch(sql({"SELECT t.term, ", kUserColumns, " FROM user_terms t JOIN users ON users.id = t.user_id "
+                           "WHERE t.term >= $1 AND t.term < $2 AND (t.term, t.user_id) > ($3, $4) AND t.user_id != $5 "
+                           "AND users.discoverable AND NOT EXISTS (SELECT 1 FROM user_terms s WHERE "
+                           "s.user_id = t.user_id AND s.term >= $1 AND s.term < t.term) "
+                           "ORDER BY t.term, t.user_id LIMIT $6"}),
+                      Params().add(low).add(high).add(after_term).add(after_user).add(except).add(limit)));
+  }
+  std::vector<UserRecord> users_without_search_terms(int limit) override {
+    Rows r = fetch(sql({"SELECT ", kUserColumns, " FROM users WHERE NOT search_terms_done ORDER BY id LIMIT $1"}),
+                   Params().add(limit));
+    std::vector<UserRecord> out;
+    for (int i = 0; i < r.size(); ++i) out.push_back(read_user(r, i));
+    return out;
+  }
   std::vector<InviteRecord> invites(std::int64_t now_s) override {
     Rows r = fetch("SELECT id, code_hash, created_at, expires_at, uses_left, note FROM invites WHERE uses_left > 0 AND "
                    "(expires_at = 0 OR expires_at > $1) ORDER BY created_at DESC, id COLLATE \"C\"",
@@ -315,6 +341,11 @@ class PgReads : public Base {
     std::vector<EventRecord> out;
     for (int i = 0; i < r.size(); ++i) out.push_back(read_event(r, i));
     if (newest_first) std::reverse(out.begin(), out.end());
+    return out;
+  }
+  static std::vector<UserSearchHit> hits(const Rows& r) {
+    std::vector<UserSearchHit> out;
+    for (int i = 0; i < r.size(); ++i) out.push_back(UserSearchHit{r.text(i, 0), read_user(r, i, 1)});
     return out;
   }
   static std::vector<UserId> ids(const Rows& r) {

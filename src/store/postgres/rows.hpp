@@ -39,6 +39,7 @@ inline UserRecord read_user(const Rows& r, int row, int at = 0) {
   u.share_read_receipts = r.boolean(row, at + 4);
   u.share_last_seen = r.boolean(row, at + 5);
   u.last_seen_at_ms = r.integer(row, at + 6);
+  u.discoverable = r.boolean(row, at + 7);
   return u;
 }
 

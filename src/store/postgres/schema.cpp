@@ -185,6 +185,19 @@ ALTER TABLE members ADD COLUMN pin_rank bigint NOT NULL DEFAULT 0;     -- 0 not 
 ALTER TABLE members ADD COLUMN marked_unread boolean NOT NULL DEFAULT false;
 CREATE INDEX members_pinned ON members(user_id, pin_rank) WHERE pin_rank > 0;
 )sql",
+      // 3: users.search (SQLite's migration 6). Terms compare as bytes (COLLATE "C"), as in
+      // SQLite, so a prefix is one range of the primary key.
+      R"sql(
+ALTER TABLE users ADD COLUMN discoverable boolean NOT NULL DEFAULT true;
+ALTER TABLE users ADD COLUMN search_terms_done boolean NOT NULL DEFAULT false;
+CREATE INDEX users_without_terms ON users(id) WHERE NOT search_terms_done;
+CREATE TABLE user_terms(
+  term text COLLATE "C" NOT NULL,
+  user_id bigint NOT NULL,
+  PRIMARY KEY(term, user_id)
+);
+CREATE INDEX user_terms_by_user ON user_terms(user_id, term);
+)sql",
   };
   return list;
 }

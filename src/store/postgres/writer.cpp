@@ -415,9 +415,10 @@ class PgWriter final : public WriterConnection, public PgReads<WriteTxn> {
   void set_last_seen(UserId user, std::int64_t at_ms) override {
     write("UPDATE users SET last_seen_at = $2 WHERE id = $1", Params().add(user).add(at_ms));
   }
-  void set_privacy(UserId user, bool share_read_receipts, bool share_last_seen) override {
-    write("UPDATE users SET share_read_receipts = $2, share_last_seen = $3 WHERE id = $1",
-          Params().add(user).add(share_read_receipts ? "true" : "false").add(share_last_seen ? "true" : "false"));
+  void set_privacy(UserId user, bool share_read_receipts, bool share_last_seen, bool discoverable) override {
+    write("UPDATE users SET share_read_receipts = $2, share_last_seen = $3, discoverable = $4 WHERE id = $1",
+          Params().add(user).add(share_read_receipts ? "true" : "false").add(share_last_seen ? "true" : "false")
+              .add(discoverable ? "true" : "false"));
   }
 
   // --- accounts ---
@@ -452,6 +453,14 @@ class PgWriter final : public WriterConnection, public PgReads<WriteTxn> {
   }
   void set_name_skeleton(UserId user, const std::string& skeleton) override {
     write("UPDATE users SET name_skeleton = $2 WHERE id = $1", Params().add(user).add(skeleton));
+  }
+  void set_search_terms(UserId user, const std::vector<std::string>& terms) override {
+    ArrayLiteral list;
+    for (const std::string& term : terms) list.add_text(term);
+    write("DELETE FROM user_terms WHERE user_id = $1", Params().add(user));
+    write("INSERT INTO user_terms(term, user_id) SELECT unnest($2::text[]), $1 ON CONFLICT DO NOTHING",
+          Params().add(user).add(list.finish()));
+    write("UPDATE users SET search_terms_done = true WHERE id = $1", Params().add(user));
   }
   void add_invite(const InviteRecord& i) override {
     write("INSERT INTO invites(id, code_hash, created_at, expires_at, uses_left, note) VALUES($1, $2, $3, $4, $5, $6)",

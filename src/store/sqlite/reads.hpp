@@ -277,6 +277,29 @@ class SqliteReads : public Base {
     while (s->step()) out.emplace_back(s->integer(0), s->text(1));
     return out;
   }
+  std::vector<UserSearchHit> search_contacts(UserId user, const std::string& low, const std::string& high) override {
+    StatementScope s(q(Q::search_contacts));
+    s->bind(1, user).bind(2, low).bind(3, high);
+    std::vector<UserSearchHit> out;
+    while (s->step()) out.push_back(UserSearchHit{s->text(0), read_user(*s, 1)});
+    return out;
+  }
+  std::vector<UserSearchHit> search_directory(const std::string& low, const std::string& high,
+                                              const std::string& after_term, UserId after_user, UserId except,
+                                              int limit) override {
+    StatementScope s(q(Q::search_directory));
+    s->bind(1, low).bind(2, high).bind(3, after_term).bind(4, after_user).bind(5, except).bind(6, limit);
+    std::vector<UserSearchHit> out;
+    while (s->step()) out.push_back(UserSearchHit{s->text(0), read_user(*s, 1)});
+    return out;
+  }
+  std::vector<UserRecord> users_without_search_terms(int limit) override {
+    StatementScope s(q(Q::without_terms));
+    s->bind(1, limit);
+    std::vector<UserRecord> out;
+    while (s->step()) out.push_back(read_user(*s));
+    return out;
+  }
   std::vector<InviteRecord> invites(std::int64_t now_s) override {
     StatementScope s(q(Q::invites));
     s->bind(1, now_s);
@@ -297,7 +320,7 @@ class SqliteReads : public Base {
     user, user_by_name, credentials, user_by_external, conversation, direct, channels, member, active_members,
     members_page, user_conversations, active_ids, changed, events_asc, events_desc, thread_asc, thread_desc, event,
     last_text, edits, by_pos, head_pos, event_pos, by_client_msg_id, reactions, threads, pins, unread, mentions, pinned, peers, revoked,
-    tokens_of, token, cutoffs, by_skeleton, no_skeleton, invites, count_
+    tokens_of, token, cutoffs, by_skeleton, no_skeleton, invites, search_contacts, search_directory, without_terms, count_
   };
 
   static std::string text_of(Q id) {
@@ -389,6 +412,24 @@ class SqliteReads : public Base {
       case Q::invites:
         return "SELECT id, code_hash, created_at, expires_at, uses_left, note FROM invites WHERE uses_left > 0 AND "
                "(expires_at = 0 OR expires_at > ?1) ORDER BY created_at DESC, id";
+      // The caller's contacts (its peers) first, then their terms in the range by the
+      // (user_id, term) index: one row per contact, at its smallest matching term.
+      case Q::search_contacts:
+        return sql({"SELECT min(t.term), ", kUserColumns, " FROM (SELECT DISTINCT m2.user_id AS peer_id FROM members m1 "
+                    "JOIN conversations c ON c.id = m1.conversation_id JOIN members m2 ON "
+                    "m2.conversation_id = m1.conversation_id WHERE m1.user_id = ?1 AND m1.left_seq IS NULL AND "
+                    "c.kind IN (1, 2) AND m2.left_seq IS NULL AND m2.user_id != ?1) p "
+                    "CROSS JOIN user_terms t ON t.user_id = p.peer_id AND t.term >= ?2 AND t.term < ?3 "
+                    "JOIN users ON users.id = p.peer_id GROUP BY users.id"});
+      // A range of the terms index in (term, user_id) order; a user is taken at its smallest
+      // term in the range only (the NOT EXISTS reads its few terms by user_terms_by_user).
+      case Q::search_directory:
+        return sql({"SELECT t.term, ", kUserColumns, " FROM user_terms t JOIN users ON users.id = t.user_id "
+                    "WHERE t.term >= ?1 AND t.term < ?2 AND (t.term, t.user_id) > (?3, ?4) AND t.user_id != ?5 AND "
+                    "users.discoverable = 1 AND NOT EXISTS (SELECT 1 FROM user_terms s WHERE s.user_id = t.user_id "
+                    "AND s.term >= ?1 AND s.term < t.term) ORDER BY t.term, t.user_id LIMIT ?6"});
+      case Q::without_terms:
+        return sql({"SELECT ", kUserColumns, " FROM users WHERE search_terms_done = 0 ORDER BY id LIMIT ?1"});
       case Q::count_: break;
     }
     return {};

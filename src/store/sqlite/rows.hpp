@@ -39,6 +39,7 @@ inline UserRecord read_user(const Statement& s, int at = 0) {
   u.share_read_receipts = s.integer(at + 4) != 0;
   u.share_last_seen = s.integer(at + 5) != 0;
   u.last_seen_at_ms = s.integer(at + 6);
+  u.discoverable = s.integer(at + 7) != 0;
   return u;
 }
 

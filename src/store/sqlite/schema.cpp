@@ -169,6 +169,20 @@ ALTER TABLE members ADD COLUMN pin_rank INTEGER NOT NULL DEFAULT 0;     -- 0 not
 ALTER TABLE members ADD COLUMN marked_unread INTEGER NOT NULL DEFAULT 0;
 CREATE INDEX members_pinned ON members(user_id, pin_rank) WHERE pin_rank > 0;
 )sql",
+      // 6: users.search. Each user's folded name terms (username, display name, and the display
+      // name from each later word on), keyed by term: a prefix is one range of that key. Users
+      // from before get theirs from the upkeep op (search_terms_done = 0 until then).
+      R"sql(
+ALTER TABLE users ADD COLUMN discoverable INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE users ADD COLUMN search_terms_done INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX users_without_terms ON users(id) WHERE search_terms_done = 0;
+CREATE TABLE user_terms(
+  term TEXT NOT NULL,                     -- folded (auth/search_terms.hpp); compared as bytes
+  user_id INTEGER NOT NULL,
+  PRIMARY KEY(term, user_id)
+) WITHOUT ROWID;
+CREATE INDEX user_terms_by_user ON user_terms(user_id, term);
+)sql",
   };
   return list;
 }

@@ -315,9 +315,10 @@ class SqliteWriter final : public WriterConnection, public SqliteReads<WriteTxn>
     StatementScope s(w(W::set_last_seen));
     s->bind(1, user).bind(2, at_ms).run();
   }
-  void set_privacy(UserId user, bool share_read_receipts, bool share_last_seen) override {
+  void set_privacy(UserId user, bool share_read_receipts, bool share_last_seen, bool discoverable) override {
     StatementScope s(w(W::set_privacy));
-    s->bind(1, user).bind(2, share_read_receipts ? 1 : 0).bind(3, share_last_seen ? 1 : 0).run();
+    s->bind(1, user).bind(2, share_read_receipts ? 1 : 0).bind(3, share_last_seen ? 1 : 0).bind(4, discoverable ? 1 : 0);
+    s->run();
   }
 
   // --- accounts ---
@@ -352,6 +353,18 @@ class SqliteWriter final : public WriterConnection, public SqliteReads<WriteTxn>
   void set_name_skeleton(UserId user, const std::string& skeleton) override {
     StatementScope s(w(W::set_skeleton));
     s->bind(1, user).bind(2, skeleton).run();
+  }
+  void set_search_terms(UserId user, const std::vector<std::string>& terms) override {
+    {
+      StatementScope s(w(W::delete_terms));
+      s->bind(1, user).run();
+    }
+    for (const std::string& term : terms) {
+      StatementScope s(w(W::add_term));
+      s->bind(1, term).bind(2, user).run();
+    }
+    StatementScope s(w(W::terms_done));
+    s->bind(1, user).run();
   }
   void add_invite(const InviteRecord& i) override {
     StatementScope s(w(W::add_invite));
@@ -395,7 +408,7 @@ class SqliteWriter final : public WriterConnection, public SqliteReads<WriteTxn>
     set_edited, erase_message, erase_edits, erase_reactions, erase_mentions, erase_pin, add_reaction, remove_reaction,
     reaction_count, add_pin, remove_pin, thread_reply, add_mention, advance_receipts, set_privacy, set_last_seen,
     add_token, delete_token, touch_token, set_password, set_cutoff, set_skeleton, add_invite, delete_invite, use_invite,
-    purge_tokens, purge_revoked, purge_invites, set_settings, count_
+    purge_tokens, purge_revoked, purge_invites, set_settings, delete_terms, add_term, terms_done, count_
   };
   static const char* text_of(W id) {
     switch (id) {
@@ -430,7 +443,7 @@ class SqliteWriter final : public WriterConnection, public SqliteReads<WriteTxn>
         return "UPDATE members SET delivered_seq = max(delivered_seq, ?3, ?4), read_seq = max(read_seq, ?4) "
                "WHERE conversation_id = ?1 AND user_id = ?2";
       case W::set_privacy:
-        return "UPDATE users SET share_read_receipts = ?2, share_last_seen = ?3 WHERE id = ?1";
+        return "UPDATE users SET share_read_receipts = ?2, share_last_seen = ?3, discoverable = ?4 WHERE id = ?1";
       case W::set_last_seen: return "UPDATE users SET last_seen_at = ?2 WHERE id = ?1";
       case W::add_token:
         return "INSERT OR REPLACE INTO tokens(token_id, user_id, created_at, expires_at, device, address, last_active_at) "
@@ -452,6 +465,9 @@ class SqliteWriter final : public WriterConnection, public SqliteReads<WriteTxn>
       case W::set_settings:
         return "UPDATE members SET muted_until = ?3, archived = ?4, pin_rank = ?5, marked_unread = ?6 "
                "WHERE conversation_id = ?1 AND user_id = ?2 AND left_seq IS NULL";
+      case W::delete_terms: return "DELETE FROM user_terms WHERE user_id = ?1";
+      case W::add_term: return "INSERT OR IGNORE INTO user_terms(term, user_id) VALUES(?1, ?2)";
+      case W::terms_done: return "UPDATE users SET search_terms_done = 1 WHERE id = ?1";
       case W::count_: break;
     }
     return "";
