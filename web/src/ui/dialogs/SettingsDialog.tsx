@@ -79,14 +79,20 @@ export function SettingsDialog(props: { onClose(): void; onSignOut(): void }) {
     updateSettings(client, {}).catch((err) => setError(describeError(err)));
   }, [phase === 'live']);
 
+  /** A switch shows its new position at once, while the server stores it (back if refused). */
+  const [pending, setPending] = useState<Partial<Settings>>({});
+  const shown = { ...settings, ...pending };
+
   async function change(patch: Partial<Settings>) {
     setBusy(true);
     setError(null);
+    setPending(patch);
     try {
       await updateSettings(client, patch);
     } catch (err) {
       setError(describeError(err));
     } finally {
+      setPending({});
       setBusy(false);
     }
   }
@@ -98,21 +104,21 @@ export function SettingsDialog(props: { onClose(): void; onSignOut(): void }) {
         <Toggle
           label="Read receipts"
           hint="Others see when you have read their messages (blue ticks)."
-          checked={settings?.read_receipts ?? true}
+          checked={shown.read_receipts ?? true}
           disabled={busy || !settings}
           onChange={(value) => void change({ read_receipts: value })}
         />
         <Toggle
           label="Last seen"
           hint="People you chat with see when you were last online."
-          checked={settings?.last_seen ?? true}
+          checked={shown.last_seen ?? true}
           disabled={busy || !settings}
           onChange={(value) => void change({ last_seen: value })}
         />
         <Toggle
           label="Findable by name"
           hint="People you have no chat with can find you by your name or username when they start one."
-          checked={settings?.discoverable ?? true}
+          checked={shown.discoverable ?? true}
           disabled={busy || !settings}
           onChange={(value) => void change({ discoverable: value })}
         />
