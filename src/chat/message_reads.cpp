@@ -54,24 +54,22 @@ void write_events_with_state(JsonWriter& w, ReadTxn& txn, ConversationId convers
 
 namespace {
 
-// The message `ref` names, if the caller may see it: an active or former member, inside its
-// window, and a text message.
+// The message `ref` names, if the caller may see it: inside the caller's read window (a
+// member's window; a channel's whole history for anyone) and a text message.
 Result<store::EventRecord> visible_message(ReadTxn& txn, UserId caller, const protocol::MessageRef& ref,
-                                           store::MemberRecord* member_out = nullptr) {
-  auto member = require_membership(txn, ref.conversation_id, caller);
-  if (!member) return member.take_error();
+                                           ReadWindow* window_out = nullptr) {
+  auto window = read_window(txn, ref.conversation_id, caller);
+  if (!window) return window.take_error();
   auto event = txn.event(ref.conversation_id, ref.seq);
-  const Seq upper = member->left_seq.value_or(INT64_MAX);
-  if (!event || event->seq < member->visible_from_seq || event->seq > upper)
+  if (!event || event->seq < window->low || event->seq > window->high)
     return make_error(ErrorCode::not_found, "no such message");
   if (event->kind != EventKind::text) return make_error(ErrorCode::invalid_field, "that event is not a message");
-  if (member_out) *member_out = *member;
+  if (window_out) *window_out = *window;
   return std::move(*event);
 }
 
 Result<Reply> receipts_get(ReadTxn& txn, UserId caller, const protocol::ReceiptsGetCmd& cmd) {
-  store::MemberRecord member;
-  auto message = visible_message(txn, caller, {cmd.conversation_id, cmd.seq}, &member);
+  auto message = visible_message(txn, caller, {cmd.conversation_id, cmd.seq});
   if (!message) return message.take_error();
   auto conversation = txn.conversation(cmd.conversation_id);
   if (conversation->kind == ConversationKind::channel)
@@ -127,14 +125,14 @@ Result<Reply> reactions_get(ReadTxn& txn, UserId caller, const protocol::Reactio
 }
 
 Result<Reply> pins_list(ReadTxn& txn, UserId caller, ConversationId conversation) {
-  auto member = require_membership(txn, conversation, caller);
-  if (!member) return member.take_error();
+  auto window = read_window(txn, conversation, caller);
+  if (!window) return window.take_error();
   Reply reply;
   JsonWriter w(reply.fields);
   w.field("conversation_id", conversation);
   w.key("pins").begin_array();
   for (const auto& pin : txn.pins(conversation)) {
-    if (pin.seq < member->visible_from_seq || pin.seq > member->left_seq.value_or(INT64_MAX)) continue;
+    if (pin.seq < window->low || pin.seq > window->high) continue;
     auto event = txn.event(conversation, pin.seq);
     if (!event) continue;
     w.begin_object().field("seq", pin.seq).field("pinned_by", pin.pinned_by).field("pinned_at", pin.pinned_at_ms);
@@ -147,11 +145,11 @@ Result<Reply> pins_list(ReadTxn& txn, UserId caller, ConversationId conversation
 }
 
 Result<Reply> thread_history(ReadTxn& txn, UserId caller, const protocol::ThreadHistoryCmd& cmd, std::size_t page_bytes) {
-  store::MemberRecord member;
-  auto root = visible_message(txn, caller, {cmd.conversation_id, cmd.root_seq}, &member);
+  ReadWindow window;
+  auto root = visible_message(txn, caller, {cmd.conversation_id, cmd.root_seq}, &window);
   if (!root) return root.take_error();
-  const Seq low = std::max(member.visible_from_seq, cmd.root_seq + 1);
-  const Seq high = member.left_seq.value_or(INT64_MAX);
+  const Seq low = std::max(window.low, cmd.root_seq + 1);
+  const Seq high = window.high;
   auto page = page_of_events(
       [&](Seq from, Seq to, int count, bool newest_first) {
         return txn.thread_events(cmd.conversation_id, cmd.root_seq, from, to, count, newest_first);

@@ -19,6 +19,16 @@ Result<store::MemberRecord> require_membership(ReadTxn& txn, ConversationId conv
   return make_error(ErrorCode::not_member, "you are not a member of this conversation");
 }
 
+Result<ReadWindow> read_window(ReadTxn& txn, ConversationId conversation, UserId caller) {
+  auto record = txn.conversation(conversation);
+  if (!record) return make_error(ErrorCode::not_found, "no such conversation");
+  if (record->kind == ConversationKind::channel) return ReadWindow{1, record->last_seq};
+  auto member = txn.member(conversation, caller);
+  if (!member) return make_error(ErrorCode::not_member, "you are not a member of this conversation");
+  // A member reads from where its membership began to where it ended (or the latest event).
+  return ReadWindow{member->visible_from_seq, member->left_seq.value_or(record->last_seq)};
+}
+
 std::optional<store::UserRecord> direct_peer(ReadTxn& txn, const store::ConversationRecord& c, UserId caller) {
   if (c.kind != ConversationKind::direct) return std::nullopt;
   for (const auto& m : txn.active_members(c.id))
@@ -50,13 +60,10 @@ void write_events(JsonWriter& w, const std::vector<store::EventRecord>& events) 
 }
 
 Result<Reply> history(ReadTxn& txn, UserId caller, const protocol::HistoryCmd& cmd, std::size_t page_bytes) {
-  auto member = require_membership(txn, cmd.conversation_id, caller);
-  if (!member) return member.take_error();
-  auto conversation = txn.conversation(cmd.conversation_id);
-  if (!conversation) return make_error(ErrorCode::not_found, "no such conversation");
-  // A member reads from where its membership began to where it ended (or the latest event).
-  const Seq low = member->visible_from_seq;
-  const Seq high = member->left_seq.value_or(conversation->last_seq);
+  auto window = read_window(txn, cmd.conversation_id, caller);
+  if (!window) return window.take_error();
+  const Seq low = window->low;
+  const Seq high = window->high;
   auto page = page_of_events(
       [&](Seq from, Seq to, int count, bool newest_first) {
         return txn.events(cmd.conversation_id, from, to, count, newest_first);

@@ -16,6 +16,17 @@ namespace parley::chat {
 // The caller's membership record (active or former), or why there is none.
 Result<store::MemberRecord> require_membership(store::ReadTxn& txn, ConversationId conversation, UserId caller);
 
+// The seqs `caller` may read in a conversation (protocol section 6.4). For a direct conversation
+// or a group: its membership's window (`visible_from_seq` to `left_seq`, or to the latest event
+// while active); not_member without a membership. For a channel: the whole history, 1..last_seq,
+// for anyone — a member, a former member or a non-member previewing it — since anyone may join a
+// channel and read it all. not_found for an unknown conversation.
+struct ReadWindow {
+  Seq low = 1;
+  Seq high = 0;
+};
+Result<ReadWindow> read_window(store::ReadTxn& txn, ConversationId conversation, UserId caller);
+
 // The other member of a direct conversation (the caller itself in a chat with oneself).
 std::optional<store::UserRecord> direct_peer(store::ReadTxn& txn, const store::ConversationRecord& c, UserId caller);
 

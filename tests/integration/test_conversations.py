@@ -94,7 +94,8 @@ def test_channels_public_list_join_leave(server):
     assert "role" not in [c for c in listing if c["id"] == cid][0]  # not a member yet
     preview = j.ok("conversation.get", conversation_id=cid)["conversation"]
     assert preview["title"] == "General Chat" and "role" not in preview
-    assert j.request("history", conversation_id=cid)["code"] == "not_member"
+    # A non-member previews the whole history (protocol: history, 6.4).
+    assert [e.get("text") for e in j.ok("history", conversation_id=cid)["events"]] == [None, "before joiner"]
     joined = j.ok("channel.join", conversation_id=cid)
     assert joined["joined"] is True and joined["conversation"]["role"] == "member"
     assert j.ok("channel.join", conversation_id=cid)["joined"] is False  # idempotent
@@ -271,3 +272,75 @@ def test_users_lookup_and_refusal_reason(server):
     assert raw.recv_json()["code"] == "unauthorized"
     opcode, payload = raw.recv_frame()
     assert opcode == 0x8 and int.from_bytes(payload[:2], "big") == 4003 and payload[2:] == b"unauthorized"
+
+
+def test_channel_preview_for_non_members(server):
+    """Anyone reads a channel's whole history, its threads and pins read-only; a group's stays closed."""
+    creator, member, stranger = server.register(), server.register(), server.register()
+    cr, m, st = creator.connect(), member.connect(), stranger.connect()
+    cid = cr.ok("channel.create", title="preview")["conversation"]["id"]
+    m.ok("channel.join", conversation_id=cid)
+    root = cr.send_text(cid, text="root")["seq"]
+    reply = m.ok("send", conversation_id=cid, client_msg_id="t1", text="in thread", thread_root_seq=root)["seq"]
+    doomed = cr.send_text(cid, text="to delete")["seq"]
+    for i in range(5):
+        cr.send_text(cid, text=f"m{i}")
+    cr.ok("message.edit", conversation_id=cid, seq=root, text="root (edited)")
+    cr.ok("message.delete", conversation_id=cid, seq=doomed)
+    cr.ok("reaction.add", conversation_id=cid, seq=root, emoji="👍")
+    cr.ok("pin.add", conversation_id=cid, seq=root)
+
+    # The stranger pages backwards through the whole channel, as a member does.
+    member_view = m.ok("history", conversation_id=cid, limit=100)
+    pages, before = [], None
+    while True:
+        page = st.ok("history", conversation_id=cid, limit=3, **({"before_seq": before} if before else {}))
+        assert page["visible_from_seq"] == 1 and page["last_seq"] == member_view["last_seq"]
+        pages = page["events"] + pages
+        if not page["has_more"]:
+            break
+        before = page["events"][0]["seq"]
+    assert pages == member_view["events"]
+    assert pages[0]["seq"] == 1 and pages[0]["kind"] == "conversation.created"
+    by_seq = {e["seq"]: e for e in pages}
+    assert by_seq[root]["text"] == "root (edited)" and by_seq[root]["edited"] is True
+    assert by_seq[root]["thread"]["reply_count"] == 1 and by_seq[root]["reactions"][0]["emoji"] == "👍"
+    assert by_seq[doomed]["deleted"] is True and "text" not in by_seq[doomed]
+    # Forwards too.
+    forward = st.ok("history", conversation_id=cid, after_seq=0, limit=100)
+    assert forward["events"] == member_view["events"] and forward["has_more"] is False
+
+    thread = st.ok("thread.history", conversation_id=cid, root_seq=root)
+    assert thread == {**m.ok("thread.history", conversation_id=cid, root_seq=root), "id": thread["id"]}
+    assert [e["seq"] for e in thread["events"]] == [reply] and thread["root"]["text"] == "root (edited)"
+    assert [p["seq"] for p in st.ok("pins.list", conversation_id=cid)["pins"]] == [root]
+    assert st.ok("reactions.get", conversation_id=cid, seq=root)["reactions"][0]["user_ids"] == [creator.id]
+    assert len(st.ok("message.edits", conversation_id=cid, seq=root)["versions"]) == 2
+    r = stranger.api("GET", f"/v1/conversations/{cid}/events", params={"limit": 100})
+    assert r.status_code == 200 and r.json()["events"] == member_view["events"]
+
+    # Read-only: writing, reacting and typing still need a membership; nothing is live.
+    assert st.request("send", conversation_id=cid, client_msg_id="x", text="hi")["code"] == "not_member"
+    assert st.request("reaction.add", conversation_id=cid, seq=root, emoji="x")["code"] == "not_member"
+    assert st.request("typing", conversation_id=cid)["code"] == "not_member"
+    cr.send_text(cid, text="live")
+    m.wait_events(lambda e: e.get("text") == "live")
+    assert st.ok("ping") and not [e for e in st.events if e.get("conversation_id") == cid]
+    assert cid not in [c["id"] for c in st.ok("conversations.list")["conversations"]]
+    assert st.ok("sync", cursor=0)["events"] == []
+
+    # A former member reads the whole channel too, also what came after it left.
+    m.ok("conversation.leave", conversation_id=cid)
+    after_leave = cr.send_text(cid, text="after leave")["seq"]
+    page = m.ok("history", conversation_id=cid, limit=1)
+    assert page["last_seq"] == after_leave and page["events"][0]["text"] == "after leave"
+
+    # Groups (and direct conversations) stay closed to non-members.
+    gid = cr.ok("group.create", title="closed", member_ids=[member.id])["conversation"]["id"]
+    g_root = cr.send_text(gid, text="secret")["seq"]
+    for cmd, fields in (("history", {}), ("thread.history", {"root_seq": g_root}), ("pins.list", {}),
+                        ("reactions.get", {"seq": g_root}), ("message.edits", {"seq": g_root})):
+        assert st.request(cmd, conversation_id=gid, **fields)["code"] == "not_member", cmd
+    dm = cr.send_text(to_user_id=member.id, text="private")["conversation_id"]
+    assert st.request("history", conversation_id=dm)["code"] == "not_member"
+    assert st.request("history", conversation_id=999999)["code"] == "not_found"
