@@ -214,6 +214,9 @@ class WriteTxn : public ReadTxn {
   virtual std::vector<TokenRecord> delete_tokens_of(UserId user, const std::string& except_token_id) = 0;
   virtual void touch_token(const std::string& token_id, std::int64_t at_ms) = 0;
   virtual void set_password_hash(UserId user, const std::string& password_hash) = 0;
+  // Replaces the user's display name (already normalized; the caller replaces its search terms
+  // in the same batch).
+  virtual void set_display_name(UserId user, const std::string& display_name) = 0;
   virtual void set_token_cutoff(const TokenCutoff& cutoff) = 0;
   virtual void set_name_skeleton(UserId user, const std::string& skeleton) = 0;
   // Replaces the user's users.search terms (already folded: auth::user_search_terms).

@@ -389,6 +389,40 @@ TEST_P(StoreUserTest, SameExternalIdIsAConflict) {
   });
 }
 
+TEST_P(StoreUserTest, DisplayNameIsReplacedWithTheSearchTerms) {
+  const UserId alice = make_user("alice"), bob = make_user("bob");
+  batch([&](WriteTxn& txn) {
+    txn.set_search_terms(alice, {"alice", "user alice"});
+    txn.set_search_terms(bob, {"bob", "user bob"});
+  });
+  batch([&](WriteTxn& txn) {
+    txn.set_display_name(alice, "Zed Quux");
+    txn.set_search_terms(alice, {"alice", "zed quux", "quux"});
+    EXPECT_EQ(txn.user(alice)->display_name, "Zed Quux");  // the batch reads its own write
+  });
+  read([&](ReadTxn& txn) {
+    EXPECT_EQ(txn.user(alice)->display_name, "Zed Quux");
+    EXPECT_EQ(txn.user_by_username("alice")->display_name, "Zed Quux");
+    EXPECT_EQ(txn.user(bob)->display_name, "User bob");  // nobody else changes
+    const auto found = txn.search_directory("quux", "quuy", "", 0, 0, 10);
+    ASSERT_EQ(found.size(), 1u);
+    EXPECT_EQ(found[0].user.id, alice);
+    EXPECT_EQ(found[0].user.display_name, "Zed Quux");
+    EXPECT_TRUE(txn.search_directory("user a", "user b", "", 0, 0, 10).empty());  // the old name is gone
+  });
+  // A rolled-back batch leaves the old name and terms.
+  EXPECT_THROW(batch([&](WriteTxn& txn) {
+                 txn.set_display_name(alice, "Never");
+                 txn.set_search_terms(alice, {"never"});
+                 throw StoreFailure("rolled back");
+               }),
+               StoreFailure);
+  read([&](ReadTxn& txn) {
+    EXPECT_EQ(txn.user(alice)->display_name, "Zed Quux");
+    EXPECT_TRUE(txn.search_directory("never", "nevf", "", 0, 0, 10).empty());
+  });
+}
+
 // ----------------------------------------------------------------------- conversations
 
 STORE_SUITE(StoreConversationTest);

@@ -447,6 +447,9 @@ class PgWriter final : public WriterConnection, public PgReads<WriteTxn> {
   void set_password_hash(UserId user, const std::string& password_hash) override {
     write("UPDATE users SET password_hash = $2 WHERE id = $1", Params().add(user).add(password_hash));
   }
+  void set_display_name(UserId user, const std::string& display_name) override {
+    write("UPDATE users SET display_name = $2 WHERE id = $1", Params().add(user).add(display_name));
+  }
   void set_token_cutoff(const TokenCutoff& cutoff) override {
     write("UPDATE users SET tokens_valid_after = $2, kept_token_id = $3 WHERE id = $1",
           Params().add(cutoff.user_id).add(cutoff.valid_after_s).add_optional_text(cutoff.kept_token_id));

@@ -346,6 +346,10 @@ class SqliteWriter final : public WriterConnection, public SqliteReads<WriteTxn>
     StatementScope s(w(W::set_password));
     s->bind(1, user).bind(2, password_hash).run();
   }
+  void set_display_name(UserId user, const std::string& display_name) override {
+    StatementScope s(w(W::set_display_name));
+    s->bind(1, user).bind(2, display_name).run();
+  }
   void set_token_cutoff(const TokenCutoff& cutoff) override {
     StatementScope s(w(W::set_cutoff));
     s->bind(1, cutoff.user_id).bind(2, cutoff.valid_after_s).bind_optional_text(3, cutoff.kept_token_id).run();
@@ -407,7 +411,7 @@ class SqliteWriter final : public WriterConnection, public SqliteReads<WriteTxn>
   enum class W {
     set_edited, erase_message, erase_edits, erase_reactions, erase_mentions, erase_pin, add_reaction, remove_reaction,
     reaction_count, add_pin, remove_pin, thread_reply, add_mention, advance_receipts, set_privacy, set_last_seen,
-    add_token, delete_token, touch_token, set_password, set_cutoff, set_skeleton, add_invite, delete_invite, use_invite,
+    add_token, delete_token, touch_token, set_password, set_display_name, set_cutoff, set_skeleton, add_invite, delete_invite, use_invite,
     purge_tokens, purge_revoked, purge_invites, set_settings, delete_terms, add_term, terms_done, count_
   };
   static const char* text_of(W id) {
@@ -451,6 +455,7 @@ class SqliteWriter final : public WriterConnection, public SqliteReads<WriteTxn>
       case W::delete_token: return "DELETE FROM tokens WHERE token_id = ?1";
       case W::touch_token: return "UPDATE tokens SET last_active_at = max(last_active_at, ?2) WHERE token_id = ?1";
       case W::set_password: return "UPDATE users SET password_hash = ?2 WHERE id = ?1";
+      case W::set_display_name: return "UPDATE users SET display_name = ?2 WHERE id = ?1";
       case W::set_cutoff: return "UPDATE users SET tokens_valid_after = ?2, kept_token_id = ?3 WHERE id = ?1";
       case W::set_skeleton: return "UPDATE users SET name_skeleton = ?2 WHERE id = ?1";
       case W::add_invite:
