@@ -110,6 +110,22 @@ bool ChatService::handle_account(const Identity& caller, const ClientInfo& clien
     submit_logged(make_logout_all_op(*this, target, caller, all->keep_current));
     return true;
   }
+  if (auto* profile = std::get_if<protocol::AccountUpdateProfileCmd>(&command)) {
+    // Judged like the display name of a sign-up; only a valid name spends one of the hour's changes.
+    auto name = auth::normalize_display_name(profile->display_name,
+                                             static_cast<std::size_t>(config_.limits.max_display_name_bytes));
+    if (!name) {
+      reply_on_thread(target, Reply::failure(name.take_error()));
+      return true;
+    }
+    std::int64_t wait = 0;
+    if (!profile_changes_.take(caller.user_id, monotonic_ms(), wait)) {
+      reply_on_thread(target, Reply::rate_limited("too many profile changes (limits.profile_changes_per_hour)", wait));
+      return true;
+    }
+    submit_logged(make_update_profile_op(*this, target, caller.user_id, std::move(*name)));
+    return true;
+  }
   auto* change = std::get_if<protocol::AccountChangePasswordCmd>(&command);
   if (!change) return false;
 

@@ -10,6 +10,7 @@
 #include "core/clock.hpp"
 #include "core/json_writer.hpp"
 #include "core/security_log.hpp"
+#include "chat/serialize.hpp"
 
 namespace parley::chat {
 
@@ -239,6 +240,46 @@ class ChangePasswordOp final : public SignOutOthersOp {
   std::string new_hash_;
 };
 
+class UpdateProfileOp final : public ChatOp {
+ public:
+  UpdateProfileOp(ChatService& s, ReplyTarget t, UserId caller, std::string display_name)
+      : ChatOp(s, caller, std::move(t)), display_name_(std::move(display_name)) {}
+
+ protected:
+  Status run(store::WriteTxn& txn) override {
+    auto user = txn.user(caller_);
+    if (!user) return make_error(ErrorCode::not_found, "no such user");
+    // As at registration: no imitation of another username; an empty name shows the username.
+    if (!display_name_.empty())
+      if (auto fine = check_impersonation(txn, display_name_, user->username); !fine) return fine;
+    const std::string name = display_name_.empty() ? user->username : display_name_;
+    if (name != user->display_name) {
+      txn.set_display_name(caller_, name);
+      txn.set_search_terms(caller_, auth::user_search_terms(user->username, name));
+      user->display_name = name;
+      // Everyone who sees this user in a direct chat or a group learns the new name live, and
+      // so do its own other devices (not channel co-members: they read it with users.get).
+      std::string json;
+      JsonWriter frame(json);
+      frame.begin_object().field("type", "user").key("user");
+      write_user(frame, *user);
+      frame.end_object();
+      Delivery d;
+      d.to_users = txn.peers(caller_);
+      d.to_users.push_back(caller_);
+      d.user_frame = gateway::make_text_frame(json);
+      deliveries_.push_back(std::move(d));
+    }
+    JsonWriter w(reply_.fields);
+    w.key("user");
+    write_user(w, *user);
+    return Ok{};
+  }
+
+ private:
+  std::string display_name_;
+};
+
 // Ops that nobody waits for: no reply, nothing to tell when the batch fails.
 class BackgroundOp : public ChatOp {
  public:
@@ -359,6 +400,10 @@ std::unique_ptr<ChatOp> make_logout_all_op(ChatService& service, ReplyTarget tar
 std::unique_ptr<ChatOp> make_change_password_op(ChatService& service, ReplyTarget target, Identity caller,
                                                 std::string new_hash) {
   return std::make_unique<ChangePasswordOp>(service, std::move(target), std::move(caller), std::move(new_hash));
+}
+std::unique_ptr<ChatOp> make_update_profile_op(ChatService& service, ReplyTarget target, UserId caller,
+                                               std::string display_name) {
+  return std::make_unique<UpdateProfileOp>(service, std::move(target), caller, std::move(display_name));
 }
 std::unique_ptr<ChatOp> make_touch_token_op(ChatService& service, std::string token_id, std::int64_t at_ms) {
   return std::make_unique<TouchTokenOp>(service, std::move(token_id), at_ms);

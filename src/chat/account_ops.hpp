@@ -50,6 +50,13 @@ std::unique_ptr<ChatOp> make_logout_all_op(ChatService& service, ReplyTarget tar
 // {"changed": true, "revoked": N}.
 std::unique_ptr<ChatOp> make_change_password_op(ChatService& service, ReplyTarget target, Identity caller,
                                                 std::string new_hash);
+// Sets the caller's display name (`display_name`: normalized; empty = the username) and its
+// users.search terms in one transaction. conflict if the name looks like another user's
+// username. Reply {"user": {...}}; when the name changed, every session of the caller and of its
+// peers (the presence audience: active direct and group co-members) gets {"type":"user",...}
+// before the reply.
+std::unique_ptr<ChatOp> make_update_profile_op(ChatService& service, ReplyTarget target, UserId caller,
+                                               std::string display_name);
 // Records when a token was last used. No reply.
 std::unique_ptr<ChatOp> make_touch_token_op(ChatService& service, std::string token_id, std::int64_t at_ms);
 // Deletes expired tokens, revoked-token entries and invites; then fills in up to a few

@@ -161,6 +161,7 @@ ChatService::ChatService(const Config& config, gateway::ThreadPoster& poster)
                          config.auth.jwt_max_lifetime_s),
       guards_(std::make_unique<AccountGuards>(config.auth)),
       user_requests_(config.limits.user_requests_per_second, config.limits.user_requests_burst),
+      profile_changes_(config.limits.profile_changes_per_hour / 3600.0, config.limits.profile_changes_per_hour),
       presence_(config_.presence),
       presence_lookup_([this](const std::vector<UserId>& users) { return presence_views(users); }) {
   store::EngineOptions options;

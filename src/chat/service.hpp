@@ -233,6 +233,8 @@ class ChatService final : public gateway::SessionHandler, public gateway::HttpHa
   std::unique_ptr<AccountGuards> guards_;
   // Commands per user, shared by its sessions and REST (limits.user_requests_*).
   IdRateLimiter user_requests_;
+  // account.update_profile per user (limits.profile_changes_per_hour), on this node.
+  IdRateLimiter profile_changes_;
   // Authenticated WebSocket sessions per user (limits.max_sessions_per_user).
   std::mutex session_counts_mutex_;
   std::unordered_map<UserId, int> session_counts_;

@@ -214,6 +214,7 @@ const std::vector<Setting>& settings() {
       PARLEY_INT(limits, max_pinned_conversations, 1, 1000, "conversations one user may pin (conversation.settings)"),
       PARLEY_INT(limits, max_search_results, 1, 1000, "users.search: the most users one page may hold (its limit)"),
       PARLEY_INT(limits, default_search_results, 1, 1000, "users.search: users per page without a limit (at most max_search_results)"),
+      PARLEY_INT(limits, profile_changes_per_hour, 1, 1000000, "account.update_profile calls per user per hour, counted on each node (burst of the same size)"),
       PARLEY_INT(limits, max_mentions_per_message, 0, 10000, "mentions recognised in one message (counting @all); further ones stay plain text"),
       PARLEY_INT(limits, max_unread_count, 1, 1000000, "unread counts are counted up to this (a conversation with more shows this number)"),
       PARLEY_INT(limits, receipt_flush_ms, 0, 60000, "receipts are coalesced this long before they are stored and sent"),

@@ -108,6 +108,7 @@ struct LimitsConfig {
   int max_pinned_conversations = 5;    // conversations one user may pin (conversation.settings)
   int max_search_results = 50;         // users.search: the largest page (limit)
   int default_search_results = 20;     // users.search: the page without a limit
+  int profile_changes_per_hour = 20;   // account.update_profile per user per hour (burst of the same size)
   int max_mentions_per_message = 50;   // "@..." recognised in one message (counting @all); the rest is text
   int max_unread_count = 1000;         // unread_count is counted up to this and shown as this beyond
   int receipt_flush_ms = 200;          // read/delivered receipts are coalesced this long

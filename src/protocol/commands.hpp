@@ -184,6 +184,10 @@ struct AccountChangePasswordCmd {
   std::string current_password;
   std::string new_password;
 };
+// The caller's own profile. display_name as sent (normalized by the chat layer); empty = the username.
+struct AccountUpdateProfileCmd {
+  std::string display_name;
+};
 
 using Command = std::variant<HelloCmd, PingCmd, SendCmd, HistoryCmd, SyncCmd, ConversationsListCmd,
                              ConversationGetCmd, DirectOpenCmd, GroupCreateCmd, ChannelCreateCmd,
@@ -193,7 +197,7 @@ using Command = std::variant<HelloCmd, PingCmd, SendCmd, HistoryCmd, SyncCmd, Co
                              MessageEditCmd, MessageDeleteCmd, MessageEditsCmd, ReactionCmd, ReactionsGetCmd, PinCmd,
                              PinsListCmd, ThreadHistoryCmd, UsersGetCmd, PasswordCheckCmd, AccountSessionsCmd,
                              AccountRevokeSessionCmd, AccountLogoutAllCmd, AccountChangePasswordCmd,
-                             ConversationSettingsCmd, UsersSearchCmd>;
+                             ConversationSettingsCmd, UsersSearchCmd, AccountUpdateProfileCmd>;
 
 // The wire name of a command ("send", "group.create", ...).
 const char* command_name(const Command& command);

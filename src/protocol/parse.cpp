@@ -457,6 +457,8 @@ Result<Command> parse_command_fields(std::string_view type, Fields& f, const Par
     c.new_password = f.text("new_password", kMaxPasswordBytes);
     return finish(f, std::move(c));
   }
+  if (type == "account.update_profile")
+    return finish(f, AccountUpdateProfileCmd{f.text("display_name", kMaxDisplayNameInputBytes, true)});
   return make_error(ErrorCode::unknown_type, "unknown command type '" + utf8_prefix(type, 64) + "'");
 }
 
@@ -654,7 +656,8 @@ const char* command_name(const Command& command) {
       "auth.register", "auth.login", "receipt", "receipts.get", "typing", "presence.set", "presence.get",
       "settings.update", "message.edit", "message.delete", "message.edits", "reaction", "reactions.get", "pin",
       "pins.list", "thread.history", "users.get", "auth.password_check", "account.sessions",
-      "account.revoke_session", "account.logout_all", "account.change_password", "conversation.settings", "users.search"};
+      "account.revoke_session", "account.logout_all", "account.change_password", "conversation.settings", "users.search",
+      "account.update_profile"};
   static_assert(std::size(kNames) == std::variant_size_v<Command>);
   return kNames[command.index()];
 }

@@ -15,6 +15,7 @@ struct Route {
 // Every REST endpoint. docs/protocol.md lists the same table.
 constexpr std::array kRoutes = {
     Route{"GET", "/v1/me", "user.get"},
+    Route{"PATCH", "/v1/me", "account.update_profile"},
     Route{"GET", "/v1/users", "user.get"},  // ?username=
     Route{"GET", "/v1/users/search", "users.search"},  // before /v1/users/{user_id}, which would take "search"
     Route{"GET", "/v1/users/{user_id}", "user.get"},

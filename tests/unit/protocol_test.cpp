@@ -368,12 +368,27 @@ TEST_F(ProtocolTest, CommandNamesMatchWireTypes) {
       {R"({"type":"user.get","user_id":1})", "user.get"},
       {R"({"type":"conversation.settings","conversation_id":1})", "conversation.settings"},
       {R"({"type":"users.search","q":"a"})", "users.search"},
+      {R"({"type":"account.update_profile","display_name":""})", "account.update_profile"},
   };
   for (const auto& [frame, name] : frames) {
     auto result = parse(frame);
     ASSERT_TRUE(result) << frame << " -> " << describe(result);
     EXPECT_EQ(command_name(*result), name) << frame;
   }
+}
+
+// The display name is taken as sent (the chat layer normalizes it); it is required, may be empty.
+TEST_F(ProtocolTest, UpdateProfileTakesTheDisplayNameAsSent) {
+  EXPECT_EQ(parse_as<AccountUpdateProfileCmd>(R"({"type":"account.update_profile","display_name":"  Zo\u00eb  "})").display_name,
+            "  Zo\xc3\xab  ");
+  EXPECT_EQ(parse_as<AccountUpdateProfileCmd>(R"({"type":"account.update_profile","display_name":""})").display_name, "");
+  EXPECT_EQ(parse(R"({"type":"account.update_profile"})").error().code, ErrorCode::missing_field);
+  EXPECT_EQ(parse(R"({"type":"account.update_profile","display_name":3})").error().code, ErrorCode::invalid_field);
+  EXPECT_EQ(parse(R"({"type":"account.update_profile","display_name":")" + std::string(1025, 'x') + R"("})").error().code,
+            ErrorCode::too_large);
+  Params params;
+  EXPECT_EQ(match_route("PATCH", "/v1/me", params).command, "account.update_profile");
+  EXPECT_EQ(match_route("GET", "/v1/me", params).command, "user.get");
 }
 
 TEST_F(ProtocolTest, ConversationSettingsFieldsAreOptional) {
