@@ -946,3 +946,22 @@ def test_users_search(server, tmp_path):
     assert carol.out("settings", "--discoverable", "off") == "read receipts: on, last seen: on, discoverable: off\n"
     assert [u["username"] for u in alice.json("users", "search", tag)["users"]] == [bob.name]
     assert alice.run("users", "search", "   ", expect=REFUSED).stderr.startswith("error: invalid_field: ")
+
+
+def test_profile_display_name(server, tmp_path):
+    tag = new_name("p")
+    alice = registered(server, tmp_path, tag + "a")
+    bob = registered(server, tmp_path, tag + "b")
+    me = alice.json("whoami")["user"]
+    assert alice.out("profile", "--display-name", "  Alice   Liddell ") == \
+        f'{alice.name} (id {me["id"]}) is now shown as "Alice Liddell"\n'
+    assert alice.json("whoami")["user"]["display_name"] == "Alice Liddell"
+    assert [u["username"] for u in bob.json("users", "search", "liddell")["users"]] == [alice.name]
+    reply = alice.json("profile", "--display-name", "")  # "": the username
+    assert reply["user"] == {**me, "display_name": alice.name}
+    # Refusals: the server's code and message; a missing option is a usage error.
+    assert alice.run("profile", "--display-name", bob.name, expect=REFUSED).stderr == \
+        "error: conflict: that display name looks like another user's username\n"
+    assert alice.run("profile", "--display-name", "x" * 65, expect=REFUSED).stderr.startswith("error: too_large: ")
+    assert alice.run("profile", "--display-name", "a\u202eb", expect=REFUSED).stderr.startswith("error: invalid_field: ")
+    alice.run("profile", expect=USAGE)

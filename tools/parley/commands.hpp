@@ -23,7 +23,7 @@ inline void on_chosen(CLI::App* command, Action& chosen, Action action) {
   command->callback([&chosen, action = std::move(action)] { chosen = action; });
 }
 
-// register, login, logout (also --everywhere), whoami, users get, users search, password-check, ping
+// register, login, logout (also --everywhere), whoami, profile, users get, users search, password-check, ping
 void add_account_commands(CLI::App& app, Action& chosen);
 // sessions, sessions revoke, password
 void add_session_commands(CLI::App& app, Action& chosen);

@@ -1,5 +1,5 @@
-// Accounts and connectivity: register, login, logout (also --everywhere), whoami, users get,
-// password-check, ping.
+// Accounts and connectivity: register, login, logout (also --everywhere), whoami, profile,
+// users get, password-check, ping.
 #include <unistd.h>
 
 #include <chrono>
@@ -159,6 +159,25 @@ Status run_whoami(Context& context) {
   return Done{};
 }
 
+// account.update_profile: sets the display name ("" = the username) and shows the result.
+Status run_profile(Context& context, const std::string& display_name) {
+  auto session = context.open_session();
+  if (!session) return session.take_error();
+  std::string fields;
+  JsonWriter(fields).field("display_name", display_name);
+  auto reply = (*session)->call("account.update_profile", fields);
+  if (!reply) return reply.take_error();
+  if (context.json()) {
+    print_reply_json(*reply);
+    return Done{};
+  }
+  bool found = false;
+  const JsonElement user = json_object(reply->root(), "user", found);
+  print_line(fmt::format("{} (id {}) is now shown as {}", json_string(user, "username"), json_int(user, "id"),
+                         json_quote(json_string(user, "display_name"))));
+  return Done{};
+}
+
 struct UsersSearchArgs {
   std::string query;
   int limit = 0;     // 0: the server's default page
@@ -299,6 +318,11 @@ void add_account_commands(CLI::App& app, Action& chosen) {
   on_chosen(logout_command, chosen, [logout_args](Context& c) { return run_logout(c, *logout_args); });
   on_chosen(app.add_subcommand("whoami", "show the logged-in user (checks the token with the server)"), chosen,
             run_whoami);
+
+  auto display_name = std::make_shared<std::string>();
+  auto* profile = app.add_subcommand("profile", "change your display name (as others see it)");
+  profile->add_option("--display-name", *display_name, "the new display name; \"\" shows your username")->required();
+  on_chosen(profile, chosen, [display_name](Context& c) { return run_profile(c, *display_name); });
 
   auto* users = app.add_subcommand("users", "look up users");
   users->require_subcommand(1);
