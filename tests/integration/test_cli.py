@@ -875,6 +875,10 @@ def test_presence_and_tail_notices(server, tmp_path):
     # A new conversation is announced; then a message ends both tails (--count counts events).
     direct = alice.json("dm", erin.name)["conversation"]["id"]
     erin_lines.wait_for(rf"^#{direct} {STAMP} ~ new direct {direct} @{alice.name}$")
+    # A peer's new display name: shown whatever the conversation filter.
+    d.ok("account.update_profile", display_name="Dave Renamed")
+    erin_lines.wait_for(rf'^{STAMP} ~ {dave.username} is now shown as "Dave Renamed"$')
+    bob_lines.wait_for(rf'"type":"user".*"display_name":"Dave Renamed"')
     alice.run("send", group, "bye")
     code, out, err = finish(bob_tail)
     assert code == 0, err

@@ -1,7 +1,7 @@
 // tail: the live event stream of one conversation or of all, through client::Client, which
 // reconnects with backoff and resumes from its cursor, so the stream has no gaps and no
 // duplicates. Interleaved with it, the notices of the live features (receipts, read state,
-// typing, presence, new conversations), which are ephemeral: shown as they come, never
+// typing, presence, display names, new conversations), which are ephemeral: shown as they come, never
 // replayed. Ends after --count events, after --timeout seconds, or on SIGINT/SIGTERM, and then
 // reports the cursor to resume from (--since) on stderr.
 #include <boost/asio/signal_set.hpp>
@@ -99,8 +99,10 @@ class Tail {
 
   void on_notice(const client::Notice& notice) {
     if (stopping_) return;
-    // Presence is about users, not one conversation: shown whatever the filter.
-    if (conversation_id_ && notice.type != "presence" && notice.conversation_id != conversation_id_) return;
+    // Presence and renames are about users, not one conversation: shown whatever the filter.
+    if (conversation_id_ && notice.type != "presence" && notice.type != "user" &&
+        notice.conversation_id != conversation_id_)
+      return;
     if (context_.json()) {
       print_line(notice.json);
       return;
@@ -139,6 +141,13 @@ class Tail {
       return {fmt::format("new {} {} {}", json_string(conversation, "kind"), notice.conversation_id,
                           json_string(conversation, "kind") == "direct" ? conversation_label(conversation)
                                                                         : json_quote(conversation_label(conversation)))};
+    }
+    if (notice.type == "user") {  // a peer (or you) changed display name
+      auto parsed = parser_.parse(notice.json);
+      simdjson::dom::element user;
+      if (parsed.error() != simdjson::SUCCESS || parsed.value()["user"].get(user) != simdjson::SUCCESS) return {};
+      return {fmt::format("{} is now shown as {}", json_string(user, "username"),
+                          json_quote(json_string(user, "display_name")))};
     }
     return {notice.type};  // a newer notice this CLI does not know
   }
