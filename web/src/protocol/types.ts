@@ -219,7 +219,9 @@ export type PushFrame =
   | { type: 'read_state'; conversation_id: ConversationId; delivered_seq: number; read_seq: number; unread_count: number; mention_count: number }
   | ({ type: 'conversation_settings'; conversation_id: ConversationId } & ConversationSettings)
   | { type: 'typing'; conversation_id: ConversationId; user_id: UserId; state: 'start' | 'stop'; expires_in_ms?: number }
-  | { type: 'presence'; users: PresenceEntry[] };
+  | { type: 'presence'; users: PresenceEntry[] }
+  /** A user's new display name: the user itself or someone sharing a conversation (2.7). */
+  | { type: 'user'; user: User };
 
 /** Register / login reply (REST). `expires_at` is in seconds, unlike every other timestamp. */
 export interface AuthReply {

@@ -116,6 +116,7 @@ export class ChatClient {
       conversation: (id) => this.conversation(id),
       upsertConversation: (meta) => this.upsertConversation(meta),
       patchMeta: (id, patch) => this.patchMeta(id, patch),
+      updateUser: (user) => this.updateUser(user),
       ensureUsers: (ids) => this.ensureUsers(ids),
       schedulePersist: () => this.schedulePersist(),
     });
@@ -349,7 +350,8 @@ export class ChatClient {
       }
       const events = clampToWindow(current?.events ?? [], merged);
       const read = mergeRead(current?.read ?? EMPTY_READ, meta, events);
-      const users = meta.peer && !s.users[meta.peer.id] ? { ...s.users, [meta.peer.id]: meta.peer } : s.users;
+      // The peer as the server has it now: a name changed while this device was away shows.
+      const users = meta.peer && s.users[meta.peer.id]?.display_name !== meta.peer.display_name ? { ...s.users, [meta.peer.id]: meta.peer } : s.users;
       const hidden = s.hidden[meta.id] && current && isActiveMember(meta) && !isActiveMember(current.meta)
         ? Object.fromEntries(Object.entries(s.hidden).filter(([id]) => Number(id) !== meta.id)) : s.hidden;
       return { ...s, users, hidden, conversations: { ...s.conversations, [meta.id]: { ...current, meta: merged, events, read, placeholder: false } } };
@@ -573,6 +575,16 @@ export class ChatClient {
   }
 
   // --- users ------------------------------------------------------------------------------------
+
+  /** A user as it is now: everywhere it is shown, and the signed-in user's own name (kept with
+   *  the saved session, so a reload shows it at once). */
+  updateUser(user: User): void {
+    this.addUsers([user]);
+    if (user.id !== this.me.id) return;
+    this.sessionInfo.user = user;
+    cache.saveSession(this.sessionInfo);
+    this.store.update((s) => ({ ...s, me: user }));
+  }
 
   /** Adds users learned from replies (members.list, user.get). */
   addUsers(users: User[]): void {

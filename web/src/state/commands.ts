@@ -79,6 +79,26 @@ export function listChannels(client: ChatClient, query: string, afterId = 0): Pr
   return client.request<ChannelPage>('channel.list', { query: query.trim(), after_id: afterId, limit: 50 });
 }
 
+/**
+ * The channel called `name` (a `#name` in a message; case-insensitive): one the user knows, or
+ * found with channel.list and kept for a preview (protocol: a channel's history is open to
+ * anyone). Null if there is none.
+ */
+export async function findChannel(client: ChatClient, name: string): Promise<Conversation | null> {
+  const wanted = name.toLowerCase();
+  const known = Object.values(client.store.get().conversations).find((c) => c.meta.kind === 'channel' && c.meta.title.toLowerCase() === wanted);
+  if (known && !known.placeholder) return known.meta;
+  const page = await listChannels(client, name);
+  const found = page.channels.find((c) => c.title.toLowerCase() === wanted) ?? null;
+  if (found) client.upsertConversation(found);
+  return found;
+}
+
+/** Shows a channel the user has not joined: its history can be read before joining. */
+export function previewChannel(client: ChatClient, channel: Conversation): void {
+  client.upsertConversation(channel);
+}
+
 export async function joinChannel(client: ChatClient, id: ConversationId): Promise<Conversation> {
   const reply = await client.request<{ conversation: Conversation; joined: boolean }>('channel.join', { conversation_id: id });
   client.upsertConversation(reply.conversation);
@@ -241,4 +261,11 @@ export async function updateConversationSettings(
   const reply = await client.request<{ settings: ConversationSettings }>('conversation.settings', { conversation_id: id, ...patch });
   client.patchMeta(id, { ...reply.settings });
   return reply.settings;
+}
+
+/** Changes the user's display name (account.update_profile); the reply is the user as it is now. */
+export async function updateProfile(client: ChatClient, displayName: string): Promise<User> {
+  const reply = await client.request<{ user: User }>('account.update_profile', { display_name: displayName });
+  client.updateUser(reply.user);
+  return reply.user;
 }

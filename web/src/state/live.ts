@@ -6,7 +6,7 @@
 // and at most RECEIPTS_PER_TICK conversations per tick, so catching up on hundreds of
 // conversations never runs into the frame rate limit (limits.frames_per_second).
 import type {
-  Conversation, ConversationId, PresenceEntry, PushFrame, UserId,
+  Conversation, ConversationId, PresenceEntry, PushFrame, User, UserId,
 } from '../protocol/types';
 import { newestFromOthers } from './messages';
 import type { AppState, ConversationState, ReadState } from './model';
@@ -28,6 +28,8 @@ export interface LiveHost {
   limit(name: string): number | undefined;
   conversation(id: ConversationId): ConversationState | undefined;
   upsertConversation(meta: Conversation): void;
+  /** A user as it is now (a new display name), the signed-in user included. */
+  updateUser(user: User): void;
   /** Changes fields of a conversation's meta as they are (no merge rules). */
   patchMeta(id: ConversationId, patch: Partial<Conversation>): void;
   ensureUsers(ids: Iterable<UserId>): void;
@@ -267,6 +269,9 @@ export class LiveFeatures {
         break;
       case 'presence':
         this.applyPresence(frame.users);
+        break;
+      case 'user':
+        this.host.updateUser(frame.user);
         break;
     }
   }

@@ -206,13 +206,14 @@ export function summarize(state: AppState, conversation: ConversationState): Con
 }
 
 /**
- * Whether a conversation belongs in the list: not a stand-in, not removed on this device, and
- * not a direct chat someone else opened without writing yet (the server announces those at
+ * Whether a conversation belongs in the list: not a stand-in, not removed on this device, one
+ * the user is or was a member of (not a channel only previewed), and not a direct chat someone else opened without writing yet (the server announces those at
  * direct.open; they show with their first message, as the other person means them to).
  */
 export function listed(state: AppState, c: ConversationState): boolean {
   if (c.placeholder || state.hidden[c.meta.id]) return false;
   const { meta } = c;
+  if (meta.role === undefined) return false; // a channel previewed before joining
   return !(meta.kind === 'direct' && meta.last_seq === 0 && c.events.length === 0 && meta.created_by !== state.me.id);
 }
 

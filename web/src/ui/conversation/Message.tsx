@@ -7,6 +7,7 @@ import type { ComponentChildren } from 'preact';
 import { createContext } from 'preact';
 import { useContext, useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import type { User, UserId } from '../../protocol/types';
+import { describeError, findChannel } from '../../state/commands';
 import type { Namer } from '../../state/eventKinds';
 import type { MessageView } from '../../state/messages';
 import type { ConversationState } from '../../state/model';
@@ -15,6 +16,8 @@ import { hueOf } from '../common/Avatar';
 import { Icon } from '../common/icons';
 import { MenuItem, Popover } from '../common/Menu';
 import { fullDate, timeOfDay } from '../format';
+import { useClient } from '../hooks';
+import { conversationPath, navigate } from '../router';
 import type { MessageLine } from './items';
 import { formatted, isEmojiOnly } from './markdown';
 
@@ -82,8 +85,9 @@ export function permissionsFor(conversation: ConversationState, line: MessageLin
 
 // --- text: links and mentions -------------------------------------------------------------------
 
-// A link (http(s)://…, www.…, mailto:…; trailing punctuation is not part of it) or an @mention.
-const TOKEN = /\b(?:https?:\/\/|www\.|mailto:)[^\s<>"']*[^\s<>"'.,;:!?)\]]|(?<![\w@])@[A-Za-z0-9][A-Za-z0-9_.-]*/g;
+// A link (http(s)://…, www.…, mailto:…; trailing punctuation is not part of it), an @mention
+// or a #channel.
+const TOKEN = /\b(?:https?:\/\/|www\.|mailto:)[^\s<>"']*[^\s<>"'.,;:!?)\]]|(?<![\w@])@[A-Za-z0-9][A-Za-z0-9_.-]*|(?<![\w&#/])#[\p{L}\p{N}][\p{L}\p{N}_-]*/gu;
 
 const usernameIndex = new WeakMap<Record<UserId, User>, Map<string, UserId>>();
 
@@ -115,7 +119,10 @@ function linksAndMentions(props: TextProps): ComponentChildren[] {
   for (const match of text.matchAll(TOKEN)) {
     let token = match[0];
     const start = match.index ?? 0;
-    if (token.startsWith('@')) {
+    if (token.startsWith('#')) {
+      if (start > last) parts.push(text.slice(last, start));
+      parts.push(<ChannelLink name={token.slice(1)} />);
+    } else if (token.startsWith('@')) {
       token = token.replace(/[.-]+$/, '');
       const name = token.slice(1).toLowerCase();
       const all = name === 'all' || name === 'everyone';
@@ -133,6 +140,21 @@ function linksAndMentions(props: TextProps): ComponentChildren[] {
   }
   if (last < text.length) parts.push(text.slice(last));
   return parts;
+}
+
+/** `#name`: opens that channel (to read before joining, if the user is not in it), or says there is none. */
+function ChannelLink(props: { name: string }) {
+  const client = useClient();
+  async function open() {
+    try {
+      const channel = await findChannel(client, props.name);
+      if (channel) navigate(conversationPath(channel.id));
+      else client.toast(`There is no channel called #${props.name}.`, 'info');
+    } catch (error) {
+      client.toast(describeError(error));
+    }
+  }
+  return <button type="button" class="channel-link" onClick={() => void open()}>#{props.name}</button>;
 }
 
 /** Longer than this (characters or lines), a message is folded with "Read more". */

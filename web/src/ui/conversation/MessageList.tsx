@@ -174,7 +174,8 @@ export function MessageList(props: {
       const first = conversation.events[0]?.seq ?? 0;
       const more = hasOlder(conversation.events, conversation.meta) && first > unreadMark.after + 1;
       const mark = divider();
-      if (!more) {
+      // Landed also when an older page could not be loaded: reading must not stop for good.
+      if (!more || conversation.loadError) {
         landing.current = 'landed';
         if (mark) {
           showDivider(el, mark);

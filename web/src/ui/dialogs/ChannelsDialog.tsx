@@ -1,7 +1,8 @@
-// "Channels": browse and search public channels (channel.list), join one, or create one.
+// "Channels": browse and search public channels (channel.list), read one before joining
+// (Preview), join one, or create one.
 import { useEffect, useState } from 'preact/hooks';
 import type { Conversation } from '../../protocol/types';
-import { createChannel, describeError, joinChannel, listChannels } from '../../state/commands';
+import { createChannel, describeError, joinChannel, listChannels, previewChannel } from '../../state/commands';
 import { Avatar } from '../common/Avatar';
 import { Dialog } from '../common/Dialog';
 import { useClient } from '../hooks';
@@ -79,6 +80,12 @@ export function ChannelsDialog(props: { onClose(): void }) {
     navigate(conversationPath(conversation.id));
   }
 
+  /** Reads the channel before joining: its history is open to anyone (it stays out of the list). */
+  function preview(channel: Conversation) {
+    previewChannel(client, channel);
+    open(channel);
+  }
+
   async function join(channel: Conversation) {
     try {
       open(await joinChannel(client, channel.id));
@@ -119,7 +126,10 @@ export function ChannelsDialog(props: { onClose(): void }) {
                 {member ? (
                   <button type="button" class="button" onClick={() => open(channel)} aria-label={`Open ${channel.title}`}>Open</button>
                 ) : (
-                  <button type="button" class="button button--primary" onClick={() => void join(channel)} aria-label={`Join ${channel.title}`}>Join</button>
+                  <span class="channel-list__actions">
+                    <button type="button" class="button" onClick={() => preview(channel)} aria-label={`Preview ${channel.title}`}>Preview</button>
+                    <button type="button" class="button button--primary" onClick={() => void join(channel)} aria-label={`Join ${channel.title}`}>Join</button>
+                  </span>
                 )}
               </li>
             );

@@ -1,10 +1,11 @@
-// Settings: privacy (settings.update: read receipts and "last seen"; the server has no read
+// Settings: the display name (account.update_profile), privacy (settings.update: read receipts and "last seen"; the server has no read
 // command for them, an update without fields answers with the current values) and security
 // (the password and the signed-in devices, ChangePassword.tsx and Devices.tsx); the colour
 // theme of this device (theme.ts).
 import { useEffect, useState } from 'preact/hooks';
-import type { Settings } from '../../protocol/types';
-import { describeError, updateSettings } from '../../state/commands';
+import { ProtocolError, type Settings } from '../../protocol/types';
+import { describeError, updateProfile, updateSettings } from '../../state/commands';
+import { Field } from '../common/Field';
 import { Dialog } from '../common/Dialog';
 import { Icon } from '../common/icons';
 import { useAppState, useClient } from '../hooks';
@@ -28,6 +29,57 @@ function Toggle(props: { label: string; hint: string; checked: boolean; disabled
         onChange={(event) => props.onChange(event.currentTarget.checked)}
       />
     </label>
+  );
+}
+
+/** The display name others see (account.update_profile); the username never changes. */
+function ProfileSetting() {
+  const client = useClient();
+  const me = useAppState((s) => s.me);
+  const [name, setName] = useState(me.display_name);
+  const [error, setError] = useState<string | undefined>(undefined);
+  const [saved, setSaved] = useState(false);
+  const [busy, setBusy] = useState(false);
+
+  async function save(event: Event) {
+    event.preventDefault();
+    setBusy(true);
+    setError(undefined);
+    setSaved(false);
+    try {
+      const user = await updateProfile(client, name);
+      setName(user.display_name);
+      setSaved(true);
+    } catch (err) {
+      setError(err instanceof ProtocolError && err.code === 'conflict' ? 'That name looks like another user’s username.' : describeError(err));
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  return (
+    <section class="settings" aria-label="Profile">
+      <h3 class="panel__heading">Profile</h3>
+      <form class="form profile-form" onSubmit={save}>
+        <Field
+          label="Display name"
+          hint={`(your username @${me.username} stays)`}
+          name="display_name"
+          value={name}
+          autocomplete="name"
+          maxLength={256}
+          error={error}
+          onInput={(value) => {
+            setName(value);
+            setSaved(false);
+          }}
+        />
+        <div class="profile-form__actions">
+          <button type="submit" class="button" disabled={busy || name.trim() === me.display_name}>Save name</button>
+          {saved ? <span class="profile-form__saved" role="status">Saved</span> : null}
+        </div>
+      </form>
+    </section>
   );
 }
 
@@ -99,6 +151,7 @@ export function SettingsDialog(props: { onClose(): void; onSignOut(): void }) {
 
   return (
     <Dialog title="Settings" onClose={props.onClose} wide>
+      <ProfileSetting />
       <section class="settings" aria-label="Privacy">
         <h3 class="panel__heading">Privacy</h3>
         <Toggle
