@@ -284,6 +284,28 @@ class Client:
             pass
 
 
+
+def frames_of(client, type_, predicate=lambda f: True, count=1, timeout=10):
+    """Waits until `count` received frames of `type_` satisfy `predicate`; returns them."""
+    deadline = time.time() + timeout
+    while True:
+        found = [f for f in client.frames if f.get("type") == type_ and predicate(f)]
+        if len(found) >= count:
+            return found
+        if time.time() > deadline:
+            raise AssertionError(f"only {len(found)} '{type_}' frames")
+        client.recv_frame(timeout=max(0.05, deadline - time.time()))
+
+
+def settle(client, seconds=0.4):
+    """Reads whatever arrives for a moment (to prove something did NOT arrive)."""
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        try:
+            client.recv_frame(timeout=max(0.05, deadline - time.time()))
+        except Exception:
+            break
+
 def assert_gap_free(events_by_conversation):
     """Each conversation's seqs are consecutive, with no duplicates."""
     for conversation_id, events in events_by_conversation.items():

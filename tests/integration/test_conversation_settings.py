@@ -2,36 +2,13 @@
 archive, pin and "mark as unread", stored with the membership and announced to every session of
 the user. In the cluster pass each of a user's sessions sits on another node, so the frames
 travel through the bus."""
-import time
 
 import pytest
 
-from harness import HIGH_RATE
+from harness import HIGH_RATE, frames_of, settle
 
 DEFAULTS = {"muted_until": 0, "archived": False, "pin_rank": 0, "marked_unread": False}
 MAX_PINNED = 3
-
-
-def frames_of(client, type_, predicate=lambda f: True, count=1, timeout=5):
-    """Waits until `count` received frames of `type_` satisfy `predicate`; returns them."""
-    deadline = time.time() + timeout
-    while True:
-        found = [f for f in client.frames if f.get("type") == type_ and predicate(f)]
-        if len(found) >= count:
-            return found
-        if time.time() > deadline:
-            raise AssertionError(f"only {len(found)} '{type_}' frames")
-        client.recv_frame(timeout=max(0.05, deadline - time.time()))
-
-
-def settle(client, seconds=0.4):
-    """Reads whatever arrives for a moment (to prove something did NOT arrive)."""
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        try:
-            client.recv_frame(timeout=max(0.05, deadline - time.time()))
-        except Exception:
-            break
 
 
 def settings_of(conversation):

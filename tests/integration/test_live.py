@@ -4,29 +4,7 @@ import time
 
 import pytest
 
-from harness import HIGH_RATE, Client
-
-
-def frames_of(client, type_, predicate=lambda f: True, count=1, timeout=5):
-    """Waits until `count` received frames of `type_` satisfy `predicate`; returns them."""
-    deadline = time.time() + timeout
-    while True:
-        found = [f for f in client.frames if f.get("type") == type_ and predicate(f)]
-        if len(found) >= count:
-            return found
-        if time.time() > deadline:
-            raise AssertionError(f"only {len(found)} '{type_}' frames")
-        client.recv_frame(timeout=max(0.05, deadline - time.time()))
-
-
-def settle(client, seconds=0.4):
-    """Reads whatever arrives for a moment (to prove something did NOT arrive)."""
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        try:
-            client.recv_frame(timeout=max(0.05, deadline - time.time()))
-        except Exception:
-            break
+from harness import HIGH_RATE, Client, frames_of, settle
 
 
 @pytest.fixture(scope="module")

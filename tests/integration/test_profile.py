@@ -1,22 +1,9 @@
 """Changing one's display name: account.update_profile / PATCH /v1/me (docs/protocol.md 2.7).
 The new name reaches, live, every session of the user and of its peers (direct and group
 co-members), on every node in the cluster pass; users.search follows it."""
-import time
 import uuid
 
-from harness import HIGH_RATE
-
-
-def frames_of(client, type_, predicate=lambda f: True, count=1, timeout=10):
-    """Waits until `count` received frames of `type_` satisfy `predicate`; returns them."""
-    deadline = time.time() + timeout
-    while True:
-        found = [f for f in client.frames if f.get("type") == type_ and predicate(f)]
-        if len(found) >= count:
-            return found
-        if time.time() > deadline:
-            raise AssertionError(f"only {len(found)} '{type_}' frames")
-        client.recv_frame(timeout=max(0.05, deadline - time.time()))
+from harness import HIGH_RATE, frames_of
 
 
 def barrier(client):
