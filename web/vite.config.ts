@@ -4,6 +4,7 @@
 // and the health probes to a running parleyd: PARLEY_URL (default http://127.0.0.1:8080).
 // `npm run build` writes web/dist/, which parleyd serves at /.
 import { defineConfig } from 'vite';
+import { emojiData } from './build-tools/emoji-data';
 
 // Node's global, declared here so that the type check needs no @types/node.
 declare const process: { env: Record<string, string | undefined> };
@@ -11,6 +12,7 @@ declare const process: { env: Record<string, string | undefined> };
 const parley = process.env.PARLEY_URL ?? 'http://127.0.0.1:8080';
 
 export default defineConfig({
+  plugins: [emojiData()],
   // Preact's automatic JSX runtime, compiled by Vite's own transformer: no framework plugin needed.
   oxc: { jsx: { runtime: 'automatic', importSource: 'preact' } },
   server: {

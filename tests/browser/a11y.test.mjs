@@ -67,6 +67,10 @@ for (const colorScheme of ['light', 'dark']) {
         await page.locator('.bubble').filter({ hasText: text }).hover();
         found[`${title} message toolbar`] = await violations(page);
         if (title === 'Book club') {
+          await page.getByRole('button', { name: 'Emoji', exact: true }).click();
+          await page.getByRole('dialog', { name: 'Emoji' }).getByRole('group', { name: 'Smileys & emotion' }).waitFor();
+          found['emoji picker'] = await violations(page);
+          await page.keyboard.press('Escape');
           await page.locator('.bubble__thread').first().click();
           await page.getByRole('complementary', { name: 'Thread' }).getByText('Which edition?').waitFor();
           found['thread'] = await violations(page);

@@ -5,52 +5,65 @@ import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { Icon, type IconName } from './icons';
 
 /**
- * A menu floating next to its anchor (fixed, so the scrolling log does not clip it). Arrow keys
- * move between its items, Escape and a click outside close it and give the focus back.
+ * Places a floating element (fixed, so the scrolling log does not clip it) below its anchor, or
+ * above it when there is no room, and closes it on a click outside, a resize, or a scroll that
+ * moves the anchor. The position is null until measured: render the element hidden until then.
  */
-export function Popover(props: { anchor: HTMLElement; label: string; class: string; horizontal?: boolean; onClose(): void; children: ComponentChildren }) {
-  const ref = useRef<HTMLDivElement>(null);
+export function useFloating(anchor: HTMLElement, ref: { current: HTMLElement | null }, onClose: () => void) {
   const [position, setPosition] = useState<{ top: number; left: number } | null>(null);
 
   useLayoutEffect(() => {
-    const menu = ref.current;
-    if (!menu) return;
-    const anchor = props.anchor.getBoundingClientRect();
-    const box = menu.getBoundingClientRect();
-    const below = anchor.bottom + 6 + box.height <= window.innerHeight - 8;
-    const top = below ? anchor.bottom + 6 : Math.max(8, anchor.top - 6 - box.height);
+    const floating = ref.current;
+    if (!floating) return;
+    const at = anchor.getBoundingClientRect();
+    const box = floating.getBoundingClientRect();
+    const below = at.bottom + 6 + box.height <= window.innerHeight - 8;
+    const top = below ? at.bottom + 6 : Math.max(8, at.top - 6 - box.height);
     // Start at the anchor's left edge, or end at its right edge when that does not fit.
-    const fitsRight = anchor.left + box.width <= window.innerWidth - 8;
-    const left = Math.min(Math.max(8, fitsRight ? anchor.left : anchor.right - box.width), window.innerWidth - box.width - 8);
+    const fitsRight = at.left + box.width <= window.innerWidth - 8;
+    const left = Math.min(Math.max(8, fitsRight ? at.left : at.right - box.width), window.innerWidth - box.width - 8);
     setPosition({ top, left });
   }, []);
-
-  // Once placed (a hidden element cannot take the focus), the first item gets it.
-  useLayoutEffect(() => {
-    if (position) ref.current?.querySelector<HTMLElement>('[role^="menuitem"]')?.focus();
-  }, [position !== null]);
 
   useEffect(() => {
     const onDown = (event: MouseEvent) => {
       const target = event.target as Node;
-      if (!ref.current?.contains(target) && !props.anchor.contains(target)) props.onClose();
+      if (!ref.current?.contains(target) && !anchor.contains(target)) onClose();
     };
     // Scrolling the log moves the anchor away: close then (not on scroll events that move nothing).
-    const start = props.anchor.getBoundingClientRect();
+    const start = anchor.getBoundingClientRect();
     const onScroll = (event: Event) => {
       if (ref.current?.contains(event.target as Node)) return;
-      const now = props.anchor.getBoundingClientRect();
-      if (Math.abs(now.top - start.top) > 2 || Math.abs(now.left - start.left) > 2) props.onClose();
+      const now = anchor.getBoundingClientRect();
+      if (Math.abs(now.top - start.top) > 2 || Math.abs(now.left - start.left) > 2) onClose();
     };
     document.addEventListener('mousedown', onDown);
     window.addEventListener('scroll', onScroll, true);
-    window.addEventListener('resize', props.onClose);
+    window.addEventListener('resize', onClose);
     return () => {
       document.removeEventListener('mousedown', onDown);
       window.removeEventListener('scroll', onScroll, true);
-      window.removeEventListener('resize', props.onClose);
+      window.removeEventListener('resize', onClose);
     };
   }, []);
+
+  return position;
+}
+
+/** The style of a floating element: hidden until placed (a hidden element cannot take focus). */
+export function floatingStyle(position: { top: number; left: number } | null) {
+  return position ? { top: `${position.top}px`, left: `${position.left}px` } : { visibility: 'hidden', top: '0', left: '0' };
+}
+
+/** A menu floating next to its anchor. Arrow keys move between its items, Escape and a click outside close it and give the focus back. */
+export function Popover(props: { anchor: HTMLElement; label: string; class: string; horizontal?: boolean; onClose(): void; children: ComponentChildren }) {
+  const ref = useRef<HTMLDivElement>(null);
+  const position = useFloating(props.anchor, ref, props.onClose);
+
+  // Once placed, the first item gets the focus.
+  useLayoutEffect(() => {
+    if (position) ref.current?.querySelector<HTMLElement>('[role^="menuitem"]')?.focus();
+  }, [position !== null]);
 
   function onKeyDown(event: KeyboardEvent) {
     const items = [...(ref.current?.querySelectorAll<HTMLElement>('[role^="menuitem"]') ?? [])];
@@ -83,7 +96,7 @@ export function Popover(props: { anchor: HTMLElement; label: string; class: stri
       role="menu"
       aria-label={props.label}
       aria-orientation={props.horizontal ? 'horizontal' : 'vertical'}
-      style={position ? { top: `${position.top}px`, left: `${position.left}px` } : { visibility: 'hidden', top: '0', left: '0' }}
+      style={floatingStyle(position)}
       onKeyDown={onKeyDown}
     >
       {props.children}

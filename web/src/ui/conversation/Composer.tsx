@@ -9,6 +9,7 @@ import { Avatar, hueOf } from '../common/Avatar';
 import { Icon } from '../common/icons';
 import { byteLength } from '../format';
 import { useAppState, useClient } from '../hooks';
+import { EmojiPanel } from '../emoji/EmojiPanel';
 import type { MessageLine } from './items';
 
 const MAX_HEIGHT_PX = 160;
@@ -50,6 +51,8 @@ export function Composer(props: {
   const [mention, setMention] = useState<{ start: number; query: string } | null>(null);
   const [selected, setSelected] = useState(0);
   const listId = useId();
+  const emojiButton = useRef<HTMLButtonElement>(null);
+  const [pickingEmoji, setPickingEmoji] = useState(false);
   const bytes = byteLength(text);
   const limit = client.maxTextBytes;
   const tooLong = bytes > limit;
@@ -123,6 +126,17 @@ export function Composer(props: {
     });
   }
 
+  /** Puts an emoji where the caret was (replacing a selection), as if typed. */
+  function insertEmoji(emoji: string) {
+    const el = input.current;
+    const start = el?.selectionStart ?? text.length;
+    const end = el?.selectionEnd ?? start;
+    const value = text.slice(0, start) + emoji + text.slice(end);
+    const caret = start + emoji.length;
+    update(value, caret);
+    requestAnimationFrame(() => el?.setSelectionRange(caret, caret));
+  }
+
   function send() {
     const message = text.trim();
     if (!message || tooLong) return;
@@ -175,6 +189,30 @@ export function Composer(props: {
             </li>
           ))}
         </ul>
+      ) : null}
+      <button
+        ref={emojiButton}
+        type="button"
+        class="icon-button composer__emoji"
+        aria-label="Emoji"
+        title="Emoji"
+        aria-haspopup="dialog"
+        aria-expanded={pickingEmoji}
+        onClick={() => setPickingEmoji(!pickingEmoji)}
+      >
+        <Icon name="emoji" />
+      </button>
+      {pickingEmoji && emojiButton.current ? (
+        <EmojiPanel
+          anchor={emojiButton.current}
+          label="Emoji"
+          stayOpen
+          onPick={insertEmoji}
+          onClose={() => {
+            setPickingEmoji(false);
+            requestAnimationFrame(() => input.current?.focus());
+          }}
+        />
       ) : null}
       <textarea
         ref={input}

@@ -20,6 +20,8 @@ import { useClient } from '../hooks';
 import { conversationPath, navigate } from '../router';
 import type { MessageLine } from './items';
 import { formatted, isEmojiOnly } from './markdown';
+import { EmojiPanel } from '../emoji/EmojiPanel';
+import { rememberEmoji } from '../emoji/recents';
 
 export const QUICK_REACTIONS: [emoji: string, label: string][] = [
   ['👍', 'Thumbs up'], ['❤️', 'Heart'], ['😂', 'Laughing'], ['😮', 'Surprised'],
@@ -202,7 +204,7 @@ export function Ticks({ status, size = 16 }: { status: MessageStatus; size?: num
 // --- popovers: the emoji picker and the "more" menu ------------------------------------------
 
 
-export function EmojiPicker(props: { anchor: HTMLElement; mine: Set<string>; onPick(emoji: string, add: boolean): void; onClose(): void }) {
+export function EmojiPicker(props: { anchor: HTMLElement; mine: Set<string>; onPick(emoji: string, add: boolean): void; onMore(): void; onClose(): void }) {
   return (
     <Popover anchor={props.anchor} label="Add a reaction" class="emoji-picker" horizontal onClose={props.onClose}>
       {QUICK_REACTIONS.map(([emoji, label]) => (
@@ -216,6 +218,7 @@ export function EmojiPicker(props: { anchor: HTMLElement; mine: Set<string>; onP
           class="emoji-picker__item"
           tabIndex={-1}
           onClick={(event) => {
+            rememberEmoji({ char: emoji, name: label.toLowerCase() });
             props.onPick(emoji, !props.mine.has(emoji));
             props.onClose();
             // From the keyboard (a click without a pointer), the focus goes back to the button.
@@ -225,10 +228,26 @@ export function EmojiPicker(props: { anchor: HTMLElement; mine: Set<string>; onP
           {emoji}
         </button>
       ))}
+      <button type="button" role="menuitem" aria-label="More reactions" title="More reactions" class="emoji-picker__item emoji-picker__more" tabIndex={-1} onClick={props.onMore}>
+        <Icon name="plus" size={20} />
+      </button>
     </Popover>
   );
 }
 
+/** The full picker for a reaction: picking an emoji the user already reacted with removes it. */
+function ReactionPanel(props: { anchor: HTMLElement; seq: number; mine: Set<string>; onClose(): void }) {
+  const actions = useActions();
+  return (
+    <EmojiPanel
+      anchor={props.anchor}
+      label="Add a reaction"
+      chosen={props.mine}
+      onPick={(emoji) => actions.react(props.seq, emoji, !props.mine.has(emoji))}
+      onClose={props.onClose}
+    />
+  );
+}
 
 // --- the toolbar ---------------------------------------------------------------------------------
 
@@ -236,7 +255,7 @@ function Toolbar(props: { line: MessageLine; mine: boolean; onPopover(open: bool
   const actions = useActions();
   const { line } = props;
   const allowed = permissionsFor(actions.conversation, line, actions.me);
-  const [open, setOpen] = useState<'react' | 'more' | null>(null);
+  const [open, setOpen] = useState<'react' | 'all' | 'more' | null>(null);
   const [beside, setBeside] = useState(true);
   const bar = useRef<HTMLDivElement>(null);
   const reactButton = useRef<HTMLButtonElement>(null);
@@ -245,7 +264,7 @@ function Toolbar(props: { line: MessageLine; mine: boolean; onPopover(open: bool
   const view = line.view!;
   const myReactions = new Set(view.reactions.filter((r) => r.userIds.includes(actions.me)).map((r) => r.emoji));
 
-  function show(which: 'react' | 'more' | null) {
+  function show(which: 'react' | 'all' | 'more' | null) {
     setOpen(which);
     props.onPopover(which !== null);
     actions.lock(which !== null);
@@ -274,7 +293,7 @@ function Toolbar(props: { line: MessageLine; mine: boolean; onPopover(open: bool
   return (
     <div ref={bar} class={`bubble__actions ${props.mine ? 'bubble__actions--mine' : ''} ${beside ? 'bubble__actions--beside' : ''}`} role="toolbar" aria-label="Message actions">
       {allowed.react ? (
-        <button ref={reactButton} type="button" class="icon-button icon-button--small" aria-label="React" title="React (+)" aria-haspopup="menu" aria-expanded={open === 'react'} onClick={() => show(open === 'react' ? null : 'react')}>
+        <button ref={reactButton} type="button" class="icon-button icon-button--small" aria-label="React" title="React (+)" aria-haspopup="menu" aria-expanded={open === 'react' || open === 'all'} onClick={() => show(open === null ? 'react' : null)}>
           <Icon name="emoji" size={18} />
         </button>
       ) : null}
@@ -292,8 +311,9 @@ function Toolbar(props: { line: MessageLine; mine: boolean; onPopover(open: bool
         <Icon name="more" size={18} />
       </button>
       {open === 'react' && reactButton.current ? (
-        <EmojiPicker anchor={reactButton.current} mine={myReactions} onPick={(emoji, add) => actions.react(seq, emoji, add)} onClose={() => show(null)} />
+        <EmojiPicker anchor={reactButton.current} mine={myReactions} onPick={(emoji, add) => actions.react(seq, emoji, add)} onMore={() => show('all')} onClose={() => show(null)} />
       ) : null}
+      {open === 'all' && reactButton.current ? <ReactionPanel anchor={reactButton.current} seq={seq} mine={myReactions} onClose={() => show(null)} /> : null}
       {open === 'more' && moreButton.current ? (
         <Popover anchor={moreButton.current} label="Message actions" class="menu" onClose={() => show(null)}>
           {allowed.edit ? <MenuItem icon="edit" label="Edit" onSelect={() => run(() => actions.setEditing(seq))} /> : null}
@@ -338,28 +358,42 @@ function Quote(props: { seq: number }) {
 
 function Reactions(props: { seq: number; view: MessageView; canReact: boolean }) {
   const actions = useActions();
+  const [picking, setPicking] = useState(false);
+  const add = useRef<HTMLButtonElement>(null);
+  const mine = new Set(props.view.reactions.filter((r) => r.userIds.includes(actions.me)).map((r) => r.emoji));
+
+  function pick(open: boolean) {
+    setPicking(open);
+    actions.lock(open);
+  }
+
   return (
     <div class="reactions" role="group" aria-label="Reactions">
       {props.view.reactions.map((reaction) => {
-        const mine = reaction.userIds.includes(actions.me);
         const who = reaction.userIds.map((id) => (id === actions.me ? 'you' : actions.names.name(id))).join(', ');
         return (
           <button
             key={reaction.emoji}
             type="button"
-            class={`reaction ${mine ? 'reaction--mine' : ''}`}
-            aria-pressed={mine}
+            class={`reaction ${mine.has(reaction.emoji) ? 'reaction--mine' : ''}`}
+            aria-pressed={mine.has(reaction.emoji)}
             aria-label={`${reaction.emoji} ${reaction.userIds.length}: ${who}`}
             title={who}
             disabled={!props.canReact}
             data-emoji={reaction.emoji}
-            onClick={() => actions.react(props.seq, reaction.emoji, !mine)}
+            onClick={() => actions.react(props.seq, reaction.emoji, !mine.has(reaction.emoji))}
           >
             <span class="reaction__emoji">{reaction.emoji}</span>
             <span class="reaction__count">{reaction.userIds.length}</span>
           </button>
         );
       })}
+      {props.canReact ? (
+        <button ref={add} type="button" class="reaction-add" aria-label="Add a reaction" title="Add a reaction" aria-haspopup="dialog" aria-expanded={picking} onClick={() => pick(!picking)}>
+          <Icon name="emojiAdd" size={16} />
+        </button>
+      ) : null}
+      {picking && add.current ? <ReactionPanel anchor={add.current} seq={props.seq} mine={mine} onClose={() => pick(false)} /> : null}
     </div>
   );
 }
