@@ -8,7 +8,9 @@ import { assertNoErrors, conversationRow, openSettings, signIn, waitForMessage }
 import { openPage } from './lib/browser.mjs';
 import { startSuite } from './lib/suite.mjs';
 
-const { server, browser, api, users } = await startSuite({ people: [['alice', 'Alice Liddell'], ['bob', 'Bob Stone']] });
+const { server, browser, api, users } = await startSuite({
+  people: [['alice', 'Alice Liddell'], ['bob', 'Bob Stone'], ['carol', 'Carol Danvers']],
+});
 
 test('a new display name shows at once for the user and live for a contact; an imitation is refused', async () => {
   const { alice, bob } = users;
@@ -40,4 +42,25 @@ test('a new display name shows at once for the user and live for a contact; an i
   await a.page.locator('.sidebar__name').filter({ hasText: /^Alice Pleasance$/ }).waitFor();
   assert.equal((await api.call(bob.token, 'GET', `/v1/users/${alice.user.id}`)).user.display_name, 'Alice Pleasance');
   assertNoErrors(a.watch, b.watch);
+});
+
+test('a name changed while a device was away is the new one after it reconnects (group members too)', async () => {
+  const { alice, bob, carol } = users;
+  const { conversation } = await api.createGroup(carol.token, 'Climbing', [alice.user.id, bob.user.id]);
+  await api.send(bob.token, conversation.id, 'Who brings the rope?');
+  const c = await openPage(browser, server.base, 'carol');
+  await signIn(c.page, 'carol');
+  await conversationRow(c.page, 'Climbing').click();
+  await waitForMessage(c.page, 'Who brings the rope?');
+  const sender = c.page.locator('.run__sender').filter({ hasText: /^Bob Stone$/ });
+  await sender.waitFor();
+
+  // Carol's tab is closed (her device keeps its cache); Bob renames himself meanwhile.
+  await c.page.goto('about:blank');
+  await api.call(bob.token, 'PATCH', '/v1/me', { display_name: 'Robert Stone' });
+  await c.page.goto('/');
+  await conversationRow(c.page, 'Climbing').click();
+  await c.page.locator('.run__sender').filter({ hasText: /^Robert Stone$/ }).waitFor();
+  assert.equal(await sender.count(), 0, 'the cached name was replaced');
+  assertNoErrors(c.watch);
 });

@@ -244,7 +244,7 @@ export class ChatClient {
     if (session !== this.session) return;
     this.store.update((s) => ({ ...s, phase: 'live' }));
     this.schedulePersist();
-    this.requestUsers();
+    this.refreshKnownUsers();
     this.outbox.flush();
     this.live.caughtUp();
     void this.repairAll(session);
@@ -607,6 +607,18 @@ export class ChatClient {
       }
     }
     if (added) queueMicrotask(() => this.requestUsers());
+  }
+
+  /**
+   * After a catch-up, asks again for every user the device knows: a `user` frame (a new display
+   * name) is not replayed by sync (protocol 5.8/6.2), so names cached while this device was
+   * offline would stay old. One users.get per limits.max_members_per_request users.
+   */
+  private refreshKnownUsers(): void {
+    for (const id of Object.keys(this.store.get().users).map(Number)) {
+      if (id !== this.me.id && !this.fetchingUsers.has(id)) this.wantedUsers.add(id);
+    }
+    this.requestUsers();
   }
 
   /** users.get for every wanted user, in batches of limits.max_members_per_request. */
