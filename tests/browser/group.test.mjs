@@ -135,7 +135,7 @@ test('groups are managed in the UI and other members follow live; channels are b
   const group = (await api.conversations(users.carol.token)).find((c) => c.title === 'Weekend in the Alps');
   await sendMessage(dave.page, 'The cabin is booked from Friday to Sunday.');
   await api.send(users.frank.token, group.id, 'Great! I can drive, there is room for three more.');
-  await sendMessage(carol.page, 'Perfect. I will bring the board games.');
+  await sendMessage(carol.page, 'Perfect. I will bring the **board games**.');
   await sendMessage(dave.page, 'Trail map: https://example.org/trails/alps — the lake loop looks nice.');
   await api.send(users.frank.token, group.id, 'Leaving at 8 sharp, see you all there!');
   await waitForMessage(carol.page, 'Leaving at 8 sharp');
@@ -158,6 +158,7 @@ test('groups are managed in the UI and other members follow live; channels are b
   await api.react(users.frank.token, group.id, await seqOf('Trail map'), '❤️');
   await api.react(users.frank.token, group.id, await seqOf('Perfect. I will bring'), '😂');
   await api.react(users.dave.token, group.id, drive, '😂');
+  await api.react(users.dave.token, group.id, await seqOf('Trail map'), '🥾');
   await bubble(carol.page, 'Count me in for the ride!').locator('.quote').waitFor();
   // Frank reads over REST, Dave in his browser: Carol's message gets blue ticks.
   await api.receipt(users.frank.token, group.id, await seqOf('Count me in for the ride!'));
