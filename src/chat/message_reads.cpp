@@ -17,8 +17,8 @@ void write_member_conversation(JsonWriter& w, ReadTxn& txn, const store::Convers
   const Seq visible_to = member.left_seq.value_or(c.last_seq);
   extras.unread_count = txn.unread_count(c.id, caller, member.unread_after(), member.unread_up_to(), max_unread);
   extras.mention_count = txn.mention_count(c.id, caller, member.unread_after(), member.unread_up_to());
-  auto last = txn.last_text_event(c.id, visible_to);
-  if (last && last->seq >= member.visible_from_seq) extras.last_message = &*last;
+  auto last = txn.last_text_event(c.id, member.visible_from_seq - 1, visible_to, 0);
+  if (last) extras.last_message = &*last;
   std::optional<store::UserRecord> peer;
   if (c.kind == ConversationKind::direct) {
     peer = direct_peer(txn, c, caller);

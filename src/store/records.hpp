@@ -91,12 +91,15 @@ struct ConversationRecord {
 };
 
 // One user's own settings of one conversation (docs/protocol.md conversation.settings): they
-// live with the membership and end with it.
+// live with the membership. The first four end with it; cleared_seq governs what the member
+// reads, so it lasts as long as the member may read (also after leaving) and ends when a new
+// membership begins.
 struct ConversationSettings {
   std::int64_t muted_until = 0;  // ms since the epoch; 0 = not muted, -1 = until unmuted
   bool archived = false;
   std::int64_t pin_rank = 0;     // 0 = not pinned; pinned conversations sort by it, highest first
   bool marked_unread = false;
+  Seq cleared_seq = 0;           // "clear chat": the member's reads leave out what is at or below it
   bool operator==(const ConversationSettings&) const = default;
 };
 
@@ -117,7 +120,7 @@ struct MemberRecord {
   std::int64_t joined_at_ms = 0;
   Seq delivered_seq = 0;        // receipts: received up to this seq (never moves back)
   Seq read_seq = 0;             // receipts: read up to this seq (never moves back)
-  ConversationSettings settings;  // defaults for a former member (dropped when it ends)
+  ConversationSettings settings;  // a former member's: the defaults but cleared_seq (kept)
 
   bool active() const { return !left_seq.has_value(); }
   // What is unread for this member: seq in (unread_after(), unread_up_to()].

@@ -87,8 +87,16 @@ class ReadTxn {
   // Events of one thread (thread_root = root_seq) in [from_seq, to_seq], like events().
   virtual std::vector<EventRecord> thread_events(ConversationId conversation, Seq root_seq, Seq from_seq, Seq to_seq,
                                                  int limit, bool newest_first) = 0;
-  // The newest text event with seq <= up_to (for conversation previews).
-  virtual std::optional<EventRecord> last_text_event(ConversationId conversation, Seq up_to) = 0;
+  // The newest text event with after_seq < seq <= up_to that `viewer` has not hidden
+  // (hide_messages; viewer 0 hides nothing): a conversation's preview for that user.
+  virtual std::optional<EventRecord> last_text_event(ConversationId conversation, Seq after_seq, Seq up_to,
+                                                     UserId viewer) = 0;
+  // The events of one conversation with these seqs (those that exist), ascending by seq: one
+  // read for a list of messages, not one per message.
+  virtual std::vector<EventRecord> events_at(ConversationId conversation, const std::vector<Seq>& seqs) = 0;
+  // The seqs in [from_seq, to_seq] of the messages `user` hid in a conversation
+  // (hide_messages), ascending.
+  virtual std::vector<Seq> hidden_seqs(UserId user, ConversationId conversation, Seq from_seq, Seq to_seq) = 0;
   // Edit events of a message, oldest first.
   virtual std::vector<EventRecord> edits_of(ConversationId conversation, Seq target_seq) = 0;
 
@@ -160,18 +168,23 @@ class WriteTxn : public ReadTxn {
   virtual void set_title(ConversationId conversation, const std::string& title) = 0;
 
   // Makes `user` an active member (new, or re-joining after leaving), with the given role and
-  // first visible seq. `last_pos` must be the pos of the event announcing it.
+  // first visible seq. `last_pos` must be the pos of the event announcing it. A new membership
+  // starts without settings: an earlier membership's cleared_seq and hidden messages go.
   virtual void add_member(ConversationId conversation, ConversationKind kind, UserId user, Role role,
                           Seq visible_from_seq, Pos last_pos) = 0;
   // Ends a membership at `left_seq` (the removal event, whose pos is `last_pos`), keeping the
-  // conversation's `title` of that moment for the former member's view.
+  // conversation's `title` of that moment for the former member's view. Resets the member's
+  // settings but cleared_seq, and keeps its hidden messages: they shape what it still reads.
   virtual void end_member(ConversationId conversation, UserId user, Seq left_seq, Pos last_pos,
                           const std::string& title) = 0;
   virtual void set_role(ConversationId conversation, UserId user, Role role) = 0;
   // Stores a member's own settings of the conversation (an active membership; nothing for a
-  // former one). add_member and end_member reset them to the defaults.
+  // former one). add_member and end_member reset them to the defaults (see there).
   virtual void set_conversation_settings(ConversationId conversation, UserId user,
                                          const ConversationSettings& settings) = 0;
+  // Hides messages from `user`'s own reads ("delete for me"); seqs already hidden stay as they
+  // are. They belong to the user's membership (add_member of a new one drops them).
+  virtual void hide_messages(UserId user, ConversationId conversation, const std::vector<Seq>& seqs) = 0;
 
   // Appends an event: assigns seq, pos, id and created time. If `draft.client_msg_id` is set
   // and this sender already used it (client_msg_ids are unique per sender), stores nothing and

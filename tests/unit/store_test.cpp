@@ -160,6 +160,17 @@ class StoreFixture {
     return batch([&](WriteTxn& txn) { return txn.append_event(draft(conversation, sender, body, client_msg_id)); });
   }
 
+  // A group of `members` (the first one owns it) with `texts` sent by `sender`: seqs 1, 2, ...
+  ConversationId make_group(const std::vector<UserId>& members, UserId sender, const std::vector<std::string>& texts) {
+    const ConversationId g = make_conversation(ConversationKind::group, "G");
+    batch([&](WriteTxn& txn) {
+      for (std::size_t i = 0; i < members.size(); ++i)
+        txn.add_member(g, ConversationKind::group, members[i], i == 0 ? Role::owner : Role::member, 1, 0);
+      for (const auto& text : texts) txn.append_event(draft(g, sender, text));
+    });
+    return g;
+  }
+
   std::vector<EventRecord> all_events(ConversationId conversation) {
     return read([&](ReadTxn& txn) { return txn.events(conversation, 1, 1'000'000, 1'000'000, false); });
   }
@@ -189,6 +200,11 @@ class StoreSchemaTest : public StoreFixture, public ::testing::Test {
   void SetUp() override { set_up(); }
   void TearDown() override { tear_down(); }
 
+  // Takes the database file (closed) back to before migration 7.
+  void undo_migration_seven() {
+    for (const char* undo : {"DROP TABLE hidden_messages", "ALTER TABLE members DROP COLUMN cleared_seq"})
+      EXPECT_EQ(query_text(db_path(), undo), "") << undo;
+  }
   // Takes the database file (closed) back to before migration 6.
   void undo_migration_six() {
     for (const char* undo : {"DROP TABLE user_terms", "DROP INDEX users_without_terms",
@@ -208,7 +224,8 @@ TEST_F(StoreSchemaTest, MigrationsCreateTheSchemaInWalMode) {
   EXPECT_EQ(query_text(db_path(), "PRAGMA user_version"), std::to_string(sqlite::schema_version()));
   EXPECT_EQ(query_text(db_path(), "PRAGMA journal_mode"), "wal");
   EXPECT_EQ(query_text(db_path(), "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"),
-            "conversations,events,invites,members,mentions,pins,reactions,revoked_tokens,threads,tokens,user_terms,users");
+            "conversations,events,hidden_messages,invites,members,mentions,pins,reactions,revoked_tokens,threads,tokens,"
+            "user_terms,users");
   EXPECT_NE(query_text(db_path(), "SELECT name FROM sqlite_master WHERE name = 'events_dedup'"), "");
   EXPECT_EQ(engine_->describe(), "sqlite:" + db_path());
 }
@@ -284,6 +301,7 @@ TEST_F(StoreSchemaTest, MigrationThreeOrdersExistingReactionsByTheirEvents) {
                             "ALTER TABLE users DROP COLUMN tokens_valid_after", "ALTER TABLE users DROP COLUMN kept_token_id",
                             "ALTER TABLE users DROP COLUMN name_skeleton"})
     query_text(db_path(), undo4);
+  undo_migration_seven();
   undo_migration_six();
   undo_migration_five();
   query_text(db_path(), "UPDATE reactions SET created_at = 1");
@@ -303,6 +321,7 @@ TEST_F(StoreSchemaTest, MigrationFiveAddsConversationSettingsToExistingMembers) 
   const ConversationId c = make_conversation(ConversationKind::group);
   batch([&](WriteTxn& txn) { txn.add_member(c, ConversationKind::group, alice, Role::owner, 1, 0); });
   close();
+  undo_migration_seven();
   undo_migration_six();
   undo_migration_five();
   query_text(db_path(), "PRAGMA user_version = 4");
@@ -313,6 +332,22 @@ TEST_F(StoreSchemaTest, MigrationFiveAddsConversationSettingsToExistingMembers) 
   batch([&](WriteTxn& txn) { txn.set_conversation_settings(c, alice, pinned); });
   EXPECT_EQ(read([&](ReadTxn& txn) { return txn.member(c, alice)->settings; }), pinned);
   EXPECT_EQ(read([&](ReadTxn& txn) { return txn.pinned_conversations(alice).count; }), 1);
+}
+
+// Migration 7 gives existing members a cleared_seq of 0 and a place for hidden messages.
+TEST_F(StoreSchemaTest, MigrationSevenAddsHiddenMessagesToExistingMembers) {
+  const UserId alice = make_user("alice");
+  const ConversationId c = make_conversation(ConversationKind::group);
+  batch([&](WriteTxn& txn) { txn.add_member(c, ConversationKind::group, alice, Role::owner, 1, 0); });
+  append(c, alice, "one");
+  close();
+  undo_migration_seven();
+  query_text(db_path(), "PRAGMA user_version = 6");
+  open();
+  EXPECT_EQ(query_text(db_path(), "PRAGMA user_version"), std::to_string(sqlite::schema_version()));
+  EXPECT_EQ(read([&](ReadTxn& txn) { return txn.member(c, alice)->settings.cleared_seq; }), 0);
+  batch([&](WriteTxn& txn) { txn.hide_messages(alice, c, {1}); });
+  EXPECT_EQ(read([&](ReadTxn& txn) { return txn.hidden_seqs(alice, c, 1, 1); }), std::vector<Seq>{1});
 }
 
 TEST_F(StoreSchemaTest, RefusesADatabaseFromANewerVersion) {
@@ -1467,6 +1502,96 @@ TEST_P(StoreConversationSettingsTest, PinnedConversationsCountsAUsersPins) {
   });
 }
 
+// ---------------------------------------------------- hidden messages ("delete for me")
+
+STORE_SUITE(StoreHiddenMessagesTest);
+
+// Each user hides its own messages; hiding one again changes nothing; a batch sees its own hides.
+TEST_P(StoreHiddenMessagesTest, HiddenSeqsArePerUserAndConversation) {
+  const UserId alice = make_user("alice"), bob = make_user("bob");
+  const std::vector<std::string> texts = {"m1", "m2", "m3", "m4", "m5", "m6"};
+  const ConversationId g = make_group({alice, bob}, bob, texts);
+  const ConversationId other = make_group({alice, bob}, bob, texts);
+  batch([&](WriteTxn& txn) {
+    txn.hide_messages(alice, g, {2, 4});
+    EXPECT_EQ(txn.hidden_seqs(alice, g, 1, 6), (std::vector<Seq>{2, 4}));
+    txn.hide_messages(alice, g, {5, 4});  // 4 again: nothing changes for it
+  });
+  read([&](ReadTxn& txn) {
+    EXPECT_EQ(txn.hidden_seqs(alice, g, 1, 6), (std::vector<Seq>{2, 4, 5}));
+    EXPECT_EQ(txn.hidden_seqs(alice, g, 3, 4), std::vector<Seq>{4});
+    EXPECT_TRUE(txn.hidden_seqs(alice, g, 6, 100).empty());
+    EXPECT_TRUE(txn.hidden_seqs(bob, g, 1, 6).empty());
+    EXPECT_TRUE(txn.hidden_seqs(alice, other, 1, 6).empty());
+  });
+}
+
+// A conversation's preview for one user: the newest text event in its range that it did not hide.
+TEST_P(StoreHiddenMessagesTest, LastTextEventSkipsWhatTheViewerHid) {
+  const UserId alice = make_user("alice"), bob = make_user("bob");
+  const ConversationId g = make_group({alice, bob}, bob, {"one", "two", "three"});
+  batch([&](WriteTxn& txn) { txn.append_event(draft(g, bob, "", "", EventKind::member_left)); });  // seq 4: not text
+  auto last = [&](Seq after, Seq up_to, UserId viewer) {
+    return read([&](ReadTxn& txn) {
+      auto e = txn.last_text_event(g, after, up_to, viewer);
+      return e ? e->seq : Seq{0};
+    });
+  };
+  EXPECT_EQ(last(0, 4, alice), 3);
+  EXPECT_EQ(last(0, 2, alice), 2);
+  EXPECT_EQ(last(3, 4, alice), 0);  // nothing after seq 3 is a message
+  batch([&](WriteTxn& txn) { txn.hide_messages(alice, g, {3, 2}); });
+  EXPECT_EQ(last(0, 4, alice), 1);
+  EXPECT_EQ(last(1, 4, alice), 0);
+  EXPECT_EQ(last(0, 4, bob), 3);  // bob hid nothing
+  EXPECT_EQ(last(0, 4, 0), 3);    // nobody's view
+}
+
+TEST_P(StoreHiddenMessagesTest, EventsAtReadsTheListedSeqsAscending) {
+  const ConversationId c = make_conversation(ConversationKind::group);
+  for (int i = 0; i < 5; ++i) append(c, 1, "m" + std::to_string(i));
+  read([&](ReadTxn& txn) {
+    const auto events = txn.events_at(c, {4, 1, 4, 99});
+    EXPECT_EQ(seqs_of(events), (std::vector<Seq>{1, 4}));  // once each, missing ones left out
+    EXPECT_EQ(events[1].body, "m3");
+    EXPECT_TRUE(txn.events_at(c, {}).empty());
+  });
+}
+
+// cleared_seq and the hidden messages shape what a member reads, so they outlive its membership
+// (a former member still reads its window) and end when a new membership begins.
+TEST_P(StoreHiddenMessagesTest, ClearedSeqAndHidesLastUntilANewMembership) {
+  const UserId alice = make_user("alice"), bob = make_user("bob");
+  const ConversationId g = make_group({alice, bob}, alice, {"m1", "m2", "m3", "m4"});
+  const ConversationSettings cleared{.muted_until = -1, .archived = true, .pin_rank = 1, .marked_unread = false,
+                                     .cleared_seq = 2};
+  batch([&](WriteTxn& txn) {
+    txn.set_conversation_settings(g, bob, cleared);
+    txn.hide_messages(bob, g, {3});
+    txn.hide_messages(alice, g, {4});
+  });
+  EXPECT_EQ(read([&](ReadTxn& txn) { return txn.member(g, bob)->settings; }), cleared);
+  batch([&](WriteTxn& txn) {
+    const auto left = txn.append_event(draft(g, bob, "", "", EventKind::member_left)).event;
+    txn.end_member(g, bob, left.seq, left.pos, "G");
+    EXPECT_EQ(txn.member(g, bob)->settings, (ConversationSettings{.cleared_seq = 2}));
+  });
+  read([&](ReadTxn& txn) {
+    EXPECT_EQ(txn.member(g, bob)->settings, (ConversationSettings{.cleared_seq = 2}));
+    EXPECT_EQ(txn.hidden_seqs(bob, g, 1, 10), std::vector<Seq>{3});
+  });
+  batch([&](WriteTxn& txn) {
+    const auto added = txn.append_event(draft(g, alice, "", "", EventKind::member_added)).event;
+    txn.add_member(g, ConversationKind::group, bob, Role::member, added.seq, added.pos);
+    EXPECT_TRUE(txn.hidden_seqs(bob, g, 1, 10).empty());
+  });
+  read([&](ReadTxn& txn) {
+    EXPECT_EQ(txn.member(g, bob)->settings, ConversationSettings{});
+    EXPECT_TRUE(txn.hidden_seqs(bob, g, 1, 10).empty());
+    EXPECT_EQ(txn.hidden_seqs(alice, g, 1, 10), std::vector<Seq>{4});  // another member's stay
+  });
+}
+
 // ------------------------------------------------------------------------ users.search
 
 STORE_SUITE(StoreUserSearchTest);
@@ -1711,13 +1836,15 @@ class StorePostgresSchemaTest : public StoreFixture, public ::testing::Test {
   }
 };
 
-// Migration 2 gives the members of an existing database their own conversation settings.
+// Migration 2 gives the members of an existing database their own conversation settings (and
+// migrations 3 and 4 run after it on the same data).
 TEST_F(StorePostgresSchemaTest, MigrationTwoAddsConversationSettingsToExistingMembers) {
   const UserId alice = make_user("alice");
   const ConversationId c = make_conversation(ConversationKind::group);
   batch([&](WriteTxn& txn) { txn.add_member(c, ConversationKind::group, alice, Role::owner, 1, 0); });
   close();
-  exec("DROP TABLE user_terms; ALTER TABLE users DROP COLUMN discoverable, DROP COLUMN search_terms_done; "
+  exec("DROP TABLE hidden_messages; ALTER TABLE members DROP COLUMN cleared_seq; "
+       "DROP TABLE user_terms; ALTER TABLE users DROP COLUMN discoverable, DROP COLUMN search_terms_done; "
        "DROP INDEX members_pinned; ALTER TABLE members DROP COLUMN muted_until, DROP COLUMN archived, "
        "DROP COLUMN pin_rank, DROP COLUMN marked_unread; UPDATE parley_schema SET version = 1");
   open();
@@ -1730,6 +1857,10 @@ TEST_F(StorePostgresSchemaTest, MigrationTwoAddsConversationSettingsToExistingMe
   ASSERT_EQ(unindexed.size(), 1u);
   EXPECT_EQ(unindexed[0].id, alice);
   EXPECT_TRUE(unindexed[0].discoverable);
+  // Migration 4: hidden messages.
+  append(c, alice, "one");
+  batch([&](WriteTxn& txn) { txn.hide_messages(alice, c, {1}); });
+  EXPECT_EQ(read([&](ReadTxn& txn) { return txn.hidden_seqs(alice, c, 1, 1); }), std::vector<Seq>{1});
 }
 
 // ------------------------------------------------------------------------ reader pool

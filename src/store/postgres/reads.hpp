@@ -117,10 +117,30 @@ class PgReads : public Base {
     return one_event(fetch(sql({"SELECT ", kEventColumns, " FROM events WHERE conversation_id = $1 AND seq = $2"}),
                            Params().add(conversation).add(seq)));
   }
-  std::optional<EventRecord> last_text_event(ConversationId conversation, Seq up_to) override {
-    return one_event(fetch(sql({"SELECT ", kEventColumns, " FROM events WHERE conversation_id = $1 AND seq <= $2 AND "
-                                "kind = 1 ORDER BY seq DESC LIMIT 1"}),
-                           Params().add(conversation).add(up_to)));
+  // Newest first, skipping what the viewer hid (one probe of its hidden_messages key each).
+  std::optional<EventRecord> last_text_event(ConversationId conversation, Seq after_seq, Seq up_to,
+                                             UserId viewer) override {
+    return one_event(fetch(sql({"SELECT ", kEventColumns, " FROM events e WHERE conversation_id = $1 AND seq <= $2 AND "
+                                "seq > $3 AND kind = 1 AND NOT EXISTS (SELECT 1 FROM hidden_messages h WHERE "
+                                "h.conversation_id = $1 AND h.user_id = $4 AND h.seq = e.seq) ORDER BY seq DESC LIMIT 1"}),
+                           Params().add(conversation).add(up_to).add(after_seq).add(viewer)));
+  }
+  std::vector<EventRecord> events_at(ConversationId conversation, const std::vector<Seq>& seqs) override {
+    if (seqs.empty()) return {};
+    ArrayLiteral list;
+    for (Seq seq : seqs) list.add(seq);
+    return events_of(fetch(sql({"SELECT ", kEventColumns, " FROM events WHERE conversation_id = $1 AND "
+                                "seq = ANY($2::bigint[]) ORDER BY seq"}),
+                           Params().add(conversation).add(list.finish())),
+                     false);
+  }
+  std::vector<Seq> hidden_seqs(UserId user, ConversationId conversation, Seq from_seq, Seq to_seq) override {
+    Rows r = fetch("SELECT seq FROM hidden_messages WHERE conversation_id = $1 AND user_id = $2 AND "
+                   "seq BETWEEN $3 AND $4 ORDER BY seq",
+                   Params().add(conversation).add(user).add(from_seq).add(to_seq));
+    std::vector<Seq> out;
+    for (int i = 0; i < r.size(); ++i) out.push_back(r.integer(i, 0));
+    return out;
   }
   std::vector<EventRecord> events_by_pos(Pos after, Pos up_to, int limit) override {
     if (after >= up_to || limit <= 0) return {};

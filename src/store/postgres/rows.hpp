@@ -74,6 +74,7 @@ inline MemberRecord read_member(const Rows& r, int row, int at = 0) {
   m.settings.archived = r.boolean(row, at + 11);
   m.settings.pin_rank = r.integer(row, at + 12);
   m.settings.marked_unread = r.boolean(row, at + 13);
+  m.settings.cleared_seq = r.integer(row, at + 14);
   return m;
 }
 

@@ -198,6 +198,16 @@ CREATE TABLE user_terms(
 );
 CREATE INDEX user_terms_by_user ON user_terms(user_id, term);
 )sql",
+      // 4: hidden messages and cleared_seq (SQLite's migration 7).
+      R"sql(
+ALTER TABLE members ADD COLUMN cleared_seq bigint NOT NULL DEFAULT 0;
+CREATE TABLE hidden_messages(
+  conversation_id bigint NOT NULL,
+  user_id bigint NOT NULL,
+  seq bigint NOT NULL,
+  PRIMARY KEY(conversation_id, user_id, seq)
+);
+)sql",
   };
   return list;
 }

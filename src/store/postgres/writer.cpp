@@ -244,13 +244,18 @@ class PgWriter final : public WriterConnection, public PgReads<WriteTxn> {
 
   void add_member(ConversationId conversation, ConversationKind kind, UserId user, Role role, Seq visible_from_seq,
                   Pos last_pos) override {
-    if (auto existing = member(conversation, user); existing && existing->active()) return;
+    auto existing = member(conversation, user);
+    if (existing && existing->active()) return;
     members_.erase({conversation, user});
+    if (existing)  // a new membership after an ended one: its hides go with it
+      write("DELETE FROM hidden_messages WHERE conversation_id = $1 AND user_id = $2",
+            Params().add(conversation).add(user));
     write("INSERT INTO members(conversation_id, user_id, role, visible_from_seq, left_seq, last_pos, pull, joined_at, "
           "joined_pos) VALUES($1, $2, $3, $4, NULL, $5, $6, $7, $5) ON CONFLICT(conversation_id, user_id) DO UPDATE SET "
           "role = excluded.role, visible_from_seq = excluded.visible_from_seq, left_seq = NULL, left_title = NULL, "
           "last_pos = excluded.last_pos, pull = excluded.pull, joined_at = excluded.joined_at, "
-          "joined_pos = excluded.joined_pos, muted_until = 0, archived = false, pin_rank = 0, marked_unread = false",
+          "joined_pos = excluded.joined_pos, muted_until = 0, archived = false, pin_rank = 0, marked_unread = false, "
+          "cleared_seq = 0",
           Params().add(conversation).add(user).add(static_cast<std::int64_t>(role)).add(visible_from_seq).add(last_pos)
               .add(kind == ConversationKind::channel ? "true" : "false").add(wall_clock_ms()));
     write("UPDATE conversations SET member_count = member_count + 1 WHERE id = $1", Params().add(conversation));
@@ -259,7 +264,8 @@ class PgWriter final : public WriterConnection, public PgReads<WriteTxn> {
   void end_member(ConversationId conversation, UserId user, Seq left_seq, Pos last_pos,
                   const std::string& title) override {
     members_.erase({conversation, user});
-    // A membership's own settings end with it (a re-join starts from the defaults).
+    // A membership's own settings end with it (a re-join starts from the defaults); its
+    // cleared_seq stays while the former member may read.
     write("WITH ended AS (UPDATE members SET left_seq = $3, last_pos = $4, pull = false, left_title = $5, "
           "muted_until = 0, archived = false, pin_rank = 0, marked_unread = false "
           "WHERE conversation_id = $1 AND user_id = $2 AND left_seq IS NULL RETURNING 1) "
@@ -276,10 +282,20 @@ class PgWriter final : public WriterConnection, public PgReads<WriteTxn> {
   void set_conversation_settings(ConversationId conversation, UserId user,
                                  const ConversationSettings& settings) override {
     members_.erase({conversation, user});
-    write("UPDATE members SET muted_until = $3, archived = $4, pin_rank = $5, marked_unread = $6 "
+    write("UPDATE members SET muted_until = $3, archived = $4, pin_rank = $5, marked_unread = $6, cleared_seq = $7 "
           "WHERE conversation_id = $1 AND user_id = $2 AND left_seq IS NULL",
           Params().add(conversation).add(user).add(settings.muted_until).add(settings.archived ? "true" : "false")
-              .add(settings.pin_rank).add(settings.marked_unread ? "true" : "false"));
+              .add(settings.pin_rank).add(settings.marked_unread ? "true" : "false").add(settings.cleared_seq));
+  }
+
+  // Under the writer lock nobody else writes: ON CONFLICT only skips what was hidden before.
+  void hide_messages(UserId user, ConversationId conversation, const std::vector<Seq>& seqs) override {
+    if (seqs.empty()) return;
+    ArrayLiteral list;
+    for (Seq seq : seqs) list.add(seq);
+    write("INSERT INTO hidden_messages(conversation_id, user_id, seq) SELECT $1, $2, unnest($3::bigint[]) "
+          "ON CONFLICT DO NOTHING",
+          Params().add(conversation).add(user).add(list.finish()));
   }
 
   AppendOutcome append_event(EventRecord draft) override {

@@ -116,11 +116,29 @@ class SqliteReads : public Base {
     if (!s->step()) return std::nullopt;
     return read_event(*s);
   }
-  std::optional<EventRecord> last_text_event(ConversationId conversation, Seq up_to) override {
+  std::optional<EventRecord> last_text_event(ConversationId conversation, Seq after_seq, Seq up_to,
+                                             UserId viewer) override {
     StatementScope s(q(Q::last_text));
-    s->bind(1, conversation).bind(2, up_to);
+    s->bind(1, conversation).bind(2, up_to).bind(3, after_seq).bind(4, viewer);
     if (!s->step()) return std::nullopt;
     return read_event(*s);
+  }
+  // In-process and prepared: one probe of the (conversation_id, seq) index per seq.
+  std::vector<EventRecord> events_at(ConversationId conversation, const std::vector<Seq>& seqs) override {
+    std::vector<Seq> sorted = seqs;
+    std::sort(sorted.begin(), sorted.end());
+    sorted.erase(std::unique(sorted.begin(), sorted.end()), sorted.end());
+    std::vector<EventRecord> out;
+    for (Seq seq : sorted)
+      if (auto e = event(conversation, seq)) out.push_back(std::move(*e));
+    return out;
+  }
+  std::vector<Seq> hidden_seqs(UserId user, ConversationId conversation, Seq from_seq, Seq to_seq) override {
+    StatementScope s(q(Q::hidden));
+    s->bind(1, conversation).bind(2, user).bind(3, from_seq).bind(4, to_seq);
+    std::vector<Seq> out;
+    while (s->step()) out.push_back(s->integer(0));
+    return out;
   }
   std::vector<EventRecord> events_by_pos(Pos after, Pos up_to, int limit) override {
     if (after >= up_to || limit <= 0) return {};
@@ -319,7 +337,7 @@ class SqliteReads : public Base {
   enum class Q {
     user, user_by_name, credentials, user_by_external, conversation, direct, channels, member, active_members,
     members_page, user_conversations, active_ids, changed, events_asc, events_desc, thread_asc, thread_desc, event,
-    last_text, edits, by_pos, head_pos, event_pos, by_client_msg_id, reactions, threads, pins, unread, mentions, pinned, peers, revoked,
+    last_text, hidden, edits, by_pos, head_pos, event_pos, by_client_msg_id, reactions, threads, pins, unread, mentions, pinned, peers, revoked,
     tokens_of, token, cutoffs, by_skeleton, no_skeleton, invites, search_contacts, search_directory, without_terms, count_
   };
 
@@ -368,9 +386,14 @@ class SqliteReads : public Base {
         return sql({"SELECT ", kEventColumns, " FROM events WHERE conversation_id = ?1 AND thread_root = ?2 AND "
                     "seq BETWEEN ?3 AND ?4 ORDER BY seq DESC LIMIT ?5"});
       case Q::event: return sql({"SELECT ", kEventColumns, " FROM events WHERE conversation_id = ?1 AND seq = ?2"});
+      // Newest first, skipping what the viewer hid (one probe of its hidden_messages key each).
       case Q::last_text:
-        return sql({"SELECT ", kEventColumns, " FROM events WHERE conversation_id = ?1 AND seq <= ?2 AND kind = 1 "
-                    "ORDER BY seq DESC LIMIT 1"});
+        return sql({"SELECT ", kEventColumns, " FROM events e WHERE conversation_id = ?1 AND seq <= ?2 AND seq > ?3 "
+                    "AND kind = 1 AND NOT EXISTS (SELECT 1 FROM hidden_messages h WHERE h.conversation_id = ?1 AND "
+                    "h.user_id = ?4 AND h.seq = e.seq) ORDER BY seq DESC LIMIT 1"});
+      case Q::hidden:
+        return "SELECT seq FROM hidden_messages WHERE conversation_id = ?1 AND user_id = ?2 AND seq BETWEEN ?3 AND ?4 "
+               "ORDER BY seq";
       case Q::edits:
         return sql({"SELECT ", kEventColumns, " FROM events WHERE conversation_id = ?1 AND target_seq = ?2 AND "
                     "kind = 9 ORDER BY seq"});

@@ -183,6 +183,18 @@ CREATE TABLE user_terms(
 ) WITHOUT ROWID;
 CREATE INDEX user_terms_by_user ON user_terms(user_id, term);
 )sql",
+      // 7: "delete for me" and "clear chat": each member's own hidden messages, keyed like its
+      // membership (a member's hides in a range of seqs are one range of the key), and its
+      // cleared_seq (reads leave out what is at or below it).
+      R"sql(
+ALTER TABLE members ADD COLUMN cleared_seq INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE hidden_messages(
+  conversation_id INTEGER NOT NULL,
+  user_id INTEGER NOT NULL,
+  seq INTEGER NOT NULL,
+  PRIMARY KEY(conversation_id, user_id, seq)
+) WITHOUT ROWID;
+)sql",
   };
   return list;
 }

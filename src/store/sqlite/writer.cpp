@@ -40,8 +40,9 @@ class SqliteWriter final : public WriterConnection, public SqliteReads<WriteTxn>
             "role = excluded.role, visible_from_seq = excluded.visible_from_seq, left_seq = NULL, left_title = NULL, "
             "last_pos = excluded.last_pos, pull = excluded.pull, joined_at = excluded.joined_at, "
             "joined_pos = excluded.joined_pos, muted_until = 0, archived = 0, "
-            "pin_rank = 0, marked_unread = 0")),
-        // A membership's own settings end with it (a re-join starts from the defaults).
+            "pin_rank = 0, marked_unread = 0, cleared_seq = 0")),
+        // A membership's own settings end with it (a re-join starts from the defaults); its
+        // cleared_seq stays while the former member may read.
         end_member_(db.prepare("UPDATE members SET left_seq = ?3, last_pos = ?4, pull = 0, left_title = ?5, "
                                "muted_until = 0, archived = 0, pin_rank = 0, marked_unread = 0 "
                                "WHERE conversation_id = ?1 AND user_id = ?2 AND left_seq IS NULL")),
@@ -156,8 +157,13 @@ class SqliteWriter final : public WriterConnection, public SqliteReads<WriteTxn>
 
   void add_member(ConversationId conversation, ConversationKind kind, UserId user, Role role, Seq visible_from_seq,
                   Pos last_pos) override {
-    if (auto existing = member(conversation, user); existing && existing->active()) return;
+    auto existing = member(conversation, user);
+    if (existing && existing->active()) return;
     members_.erase({conversation, user});
+    if (existing) {  // a new membership after an ended one: its hides go with it
+      StatementScope drop(w(W::drop_hidden));
+      drop->bind(1, conversation).bind(2, user).run();
+    }
     StatementScope s(upsert_member_);
     s->bind(1, conversation).bind(2, user).bind(3, static_cast<std::int64_t>(role)).bind(4, visible_from_seq);
     s->bind(5, last_pos).bind(6, kind == ConversationKind::channel ? 1 : 0).bind(7, wall_clock_ms()).run();
@@ -186,7 +192,14 @@ class SqliteWriter final : public WriterConnection, public SqliteReads<WriteTxn>
     members_.erase({conversation, user});
     StatementScope s(w(W::set_settings));
     s->bind(1, conversation).bind(2, user).bind(3, settings.muted_until).bind(4, settings.archived ? 1 : 0);
-    s->bind(5, settings.pin_rank).bind(6, settings.marked_unread ? 1 : 0).run();
+    s->bind(5, settings.pin_rank).bind(6, settings.marked_unread ? 1 : 0).bind(7, settings.cleared_seq).run();
+  }
+
+  void hide_messages(UserId user, ConversationId conversation, const std::vector<Seq>& seqs) override {
+    for (Seq seq : seqs) {
+      StatementScope s(w(W::hide));
+      s->bind(1, conversation).bind(2, user).bind(3, seq).run();
+    }
   }
 
   AppendOutcome append_event(EventRecord draft) override {
@@ -412,7 +425,7 @@ class SqliteWriter final : public WriterConnection, public SqliteReads<WriteTxn>
     set_edited, erase_message, erase_edits, erase_reactions, erase_mentions, erase_pin, add_reaction, remove_reaction,
     reaction_count, add_pin, remove_pin, thread_reply, add_mention, advance_receipts, set_privacy, set_last_seen,
     add_token, delete_token, touch_token, set_password, set_display_name, set_cutoff, set_skeleton, add_invite, delete_invite, use_invite,
-    purge_tokens, purge_revoked, purge_invites, set_settings, delete_terms, add_term, terms_done, count_
+    purge_tokens, purge_revoked, purge_invites, set_settings, hide, drop_hidden, delete_terms, add_term, terms_done, count_
   };
   static const char* text_of(W id) {
     switch (id) {
@@ -468,8 +481,11 @@ class SqliteWriter final : public WriterConnection, public SqliteReads<WriteTxn>
       case W::purge_revoked: return "DELETE FROM revoked_tokens WHERE expires_at <= ?1";
       case W::purge_invites: return "DELETE FROM invites WHERE uses_left <= 0 OR (expires_at != 0 AND expires_at <= ?1)";
       case W::set_settings:
-        return "UPDATE members SET muted_until = ?3, archived = ?4, pin_rank = ?5, marked_unread = ?6 "
-               "WHERE conversation_id = ?1 AND user_id = ?2 AND left_seq IS NULL";
+        return "UPDATE members SET muted_until = ?3, archived = ?4, pin_rank = ?5, marked_unread = ?6, "
+               "cleared_seq = ?7 WHERE conversation_id = ?1 AND user_id = ?2 AND left_seq IS NULL";
+      case W::hide:
+        return "INSERT OR IGNORE INTO hidden_messages(conversation_id, user_id, seq) VALUES(?1, ?2, ?3)";
+      case W::drop_hidden: return "DELETE FROM hidden_messages WHERE conversation_id = ?1 AND user_id = ?2";
       case W::delete_terms: return "DELETE FROM user_terms WHERE user_id = ?1";
       case W::add_term: return "INSERT OR IGNORE INTO user_terms(term, user_id) VALUES(?1, ?2)";
       case W::terms_done: return "UPDATE users SET search_terms_done = 1 WHERE id = ?1";
