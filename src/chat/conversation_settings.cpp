@@ -1,5 +1,7 @@
 #include "chat/conversation_settings.hpp"
 
+#include <algorithm>
+
 #include "chat/service.hpp"
 
 namespace parley::chat {
@@ -9,6 +11,7 @@ void write_settings_fields(JsonWriter& w, const store::ConversationSettings& set
   w.field("archived", settings.archived);
   w.field("pin_rank", settings.pin_rank);
   w.field("marked_unread", settings.marked_unread);
+  w.field("cleared_seq", settings.cleared_seq);
 }
 
 Delivery settings_delivery(ConversationId conversation, UserId user, const store::ConversationSettings& settings) {
@@ -46,6 +49,11 @@ class ConversationSettingsOp final : public ChatOp {
     if (cmd_.muted_until) settings.muted_until = *cmd_.muted_until;
     if (cmd_.archived) settings.archived = *cmd_.archived;
     if (cmd_.marked_unread) settings.marked_unread = *cmd_.marked_unread;
+    if (cmd_.cleared_seq) {
+      // "Clear chat" only moves forward, and no further than the conversation goes.
+      const Seq last_seq = txn.conversation(conversation)->last_seq;
+      settings.cleared_seq = std::max(settings.cleared_seq, std::min(*cmd_.cleared_seq, last_seq));
+    }
     if (cmd_.pinned) {
       if (!*cmd_.pinned) {
         settings.pin_rank = 0;

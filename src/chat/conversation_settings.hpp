@@ -1,6 +1,6 @@
 // conversation.settings: each user's own settings of a conversation (mute, archive, pin,
-// marked unread), stored with the membership and announced to every session of that user on
-// every node (docs/protocol.md 5.10).
+// marked unread, cleared chat), stored with the membership and announced to every session of
+// that user on every node (docs/protocol.md 5.10).
 #pragma once
 
 #include <memory>
@@ -12,10 +12,11 @@
 
 namespace parley::chat {
 
-// "muted_until","archived","pin_rank","marked_unread" (members of an object being written).
+// "muted_until","archived","pin_rank","marked_unread","cleared_seq" (members of an object being
+// written).
 void write_settings_fields(JsonWriter& w, const store::ConversationSettings& settings);
 
-// The frame {"type":"conversation_settings","conversation_id",<the four fields>} for every
+// The frame {"type":"conversation_settings","conversation_id",<the five fields>} for every
 // session of the member whose settings changed.
 Delivery settings_delivery(ConversationId conversation, UserId user, const store::ConversationSettings& settings);
 

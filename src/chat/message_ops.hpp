@@ -1,5 +1,6 @@
 // Write commands of the live features (message_ops.cpp): edits, deletes, reactions, pins,
-// coalesced receipts, privacy settings and (conversation_settings.cpp) conversation settings.
+// coalesced receipts, privacy settings and (conversation_settings.cpp) conversation settings,
+// (hidden_messages.cpp) message.hide.
 #pragma once
 
 #include <memory>

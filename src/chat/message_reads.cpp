@@ -17,7 +17,9 @@ void write_member_conversation(JsonWriter& w, ReadTxn& txn, const store::Convers
   const Seq visible_to = member.left_seq.value_or(c.last_seq);
   extras.unread_count = txn.unread_count(c.id, caller, member.unread_after(), member.unread_up_to(), max_unread);
   extras.mention_count = txn.mention_count(c.id, caller, member.unread_after(), member.unread_up_to());
-  auto last = txn.last_text_event(c.id, member.visible_from_seq - 1, visible_to, 0);
+  // The newest message the member may read and still sees: not cleared, not hidden.
+  const Seq after = std::max(member.visible_from_seq - 1, member.settings.cleared_seq);
+  auto last = txn.last_text_event(c.id, after, visible_to, caller);
   if (last) extras.last_message = &*last;
   std::optional<store::UserRecord> peer;
   if (c.kind == ConversationKind::direct) {
@@ -33,7 +35,7 @@ void write_member_conversation(JsonWriter& w, ReadTxn& txn, const store::Convers
 }
 
 void write_events_with_state(JsonWriter& w, ReadTxn& txn, ConversationId conversation,
-                             const std::vector<store::EventRecord>& events) {
+                             const std::vector<store::EventRecord>& events, const HiddenView& hidden) {
   std::vector<store::ReactionRecord> reactions;
   std::vector<store::ThreadRecord> threads;
   if (!events.empty()) {
@@ -43,6 +45,11 @@ void write_events_with_state(JsonWriter& w, ReadTxn& txn, ConversationId convers
   w.key("events").begin_array();
   for (const auto& e : events) {
     EventExtras extras;
+    if (hidden.hides_event(e)) {
+      extras.hidden = true;
+      write_event(w, e, &extras);
+      continue;
+    }
     for (const auto& r : reactions)
       if (r.seq == e.seq) extras.reactions.push_back(r);
     for (const auto& t : threads)
@@ -96,9 +103,20 @@ Result<Reply> receipts_get(ReadTxn& txn, UserId caller, const protocol::Receipts
   return reply;
 }
 
+// Whether the caller hid the message at `seq` (or cleared the chat past it).
+bool caller_hid(ReadTxn& txn, UserId caller, ConversationId conversation, const ReadWindow& window, Seq seq) {
+  if (!window.has_membership) return false;
+  HiddenView::Range range;
+  range.add(seq);
+  return HiddenView::load(txn, caller, conversation, window.cleared_seq, range).hides(seq);
+}
+
 Result<Reply> message_edits(ReadTxn& txn, UserId caller, const protocol::MessageEditsCmd& cmd) {
-  auto message = visible_message(txn, caller, cmd.message);
+  ReadWindow window;
+  auto message = visible_message(txn, caller, cmd.message, &window);
   if (!message) return message.take_error();
+  if (caller_hid(txn, caller, cmd.message.conversation_id, window, cmd.message.seq))
+    return make_error(ErrorCode::not_found, "you hid that message");
   if (message->deleted_at_ms > 0) return make_error(ErrorCode::not_found, "that message was deleted");
   Reply reply;
   JsonWriter w(reply.fields);
@@ -115,12 +133,15 @@ Result<Reply> message_edits(ReadTxn& txn, UserId caller, const protocol::Message
 }
 
 Result<Reply> reactions_get(ReadTxn& txn, UserId caller, const protocol::ReactionsGetCmd& cmd) {
-  auto message = visible_message(txn, caller, cmd.message);
+  ReadWindow window;
+  auto message = visible_message(txn, caller, cmd.message, &window);
   if (!message) return message.take_error();
   Reply reply;
   JsonWriter w(reply.fields);
   w.field("conversation_id", cmd.message.conversation_id).field("seq", cmd.message.seq);
-  write_reactions(w, txn.reactions(cmd.message.conversation_id, cmd.message.seq, cmd.message.seq));
+  // A message the caller hid shows no reactions, as in its reads.
+  if (caller_hid(txn, caller, cmd.message.conversation_id, window, cmd.message.seq)) write_reactions(w, {});
+  else write_reactions(w, txn.reactions(cmd.message.conversation_id, cmd.message.seq, cmd.message.seq));
   return reply;
 }
 
@@ -130,14 +151,28 @@ Result<Reply> pins_list(ReadTxn& txn, UserId caller, ConversationId conversation
   Reply reply;
   JsonWriter w(reply.fields);
   w.field("conversation_id", conversation);
-  w.key("pins").begin_array();
+  std::vector<store::PinRecord> pins;
+  std::vector<Seq> seqs;
+  HiddenView::Range range;
   for (const auto& pin : txn.pins(conversation)) {
     if (pin.seq < window->low || pin.seq > window->high) continue;
-    auto event = txn.event(conversation, pin.seq);
-    if (!event) continue;
+    pins.push_back(pin);
+    seqs.push_back(pin.seq);
+    range.add(pin.seq);
+  }
+  const auto events = txn.events_at(conversation, seqs);  // one read, ascending by seq
+  const HiddenView hidden =
+      window->has_membership ? HiddenView::load(txn, caller, conversation, window->cleared_seq, range) : HiddenView();
+  w.key("pins").begin_array();
+  for (const auto& pin : pins) {
+    auto event = std::lower_bound(events.begin(), events.end(), pin.seq,
+                                  [](const store::EventRecord& e, Seq seq) { return e.seq < seq; });
+    if (event == events.end() || event->seq != pin.seq) continue;
     w.begin_object().field("seq", pin.seq).field("pinned_by", pin.pinned_by).field("pinned_at", pin.pinned_at_ms);
     w.key("message");
-    write_event(w, *event);
+    EventExtras extras;
+    extras.hidden = hidden.hides(pin.seq);
+    write_event(w, *event, &extras);
     w.end_object();
   }
   w.end_array();
@@ -148,23 +183,36 @@ Result<Reply> thread_history(ReadTxn& txn, UserId caller, const protocol::Thread
   ReadWindow window;
   auto root = visible_message(txn, caller, {cmd.conversation_id, cmd.root_seq}, &window);
   if (!root) return root.take_error();
-  const Seq low = std::max(window.low, cmd.root_seq + 1);
+  // Replies above what the caller cleared.
+  const Seq low = std::max({window.low, cmd.root_seq + 1, window.cleared_seq + 1});
   const Seq high = window.high;
   auto page = page_of_events(
       [&](Seq from, Seq to, int count, bool newest_first) {
         return txn.thread_events(cmd.conversation_id, cmd.root_seq, from, to, count, newest_first);
       },
       low, high, cmd.before_seq, cmd.after_seq, cmd.limit, page_bytes);
+  HiddenView hidden;
+  if (window.has_membership) {
+    HiddenView::Range range;
+    range.add(cmd.root_seq);
+    for (const auto& e : page.events) range.add(e);
+    hidden = HiddenView::load(txn, caller, cmd.conversation_id, window.cleared_seq, range);
+  }
   Reply reply;
   JsonWriter w(reply.fields);
   w.field("conversation_id", cmd.conversation_id).field("root_seq", cmd.root_seq);
   w.key("root");
-  auto threads = txn.threads(cmd.conversation_id, cmd.root_seq, cmd.root_seq);
+  std::vector<store::ThreadRecord> threads;
   EventExtras root_extras;
-  root_extras.reactions = txn.reactions(cmd.conversation_id, cmd.root_seq, cmd.root_seq);
-  if (!threads.empty()) root_extras.thread = &threads.front();
+  if (hidden.hides(cmd.root_seq)) {
+    root_extras.hidden = true;
+  } else {
+    root_extras.reactions = txn.reactions(cmd.conversation_id, cmd.root_seq, cmd.root_seq);
+    threads = txn.threads(cmd.conversation_id, cmd.root_seq, cmd.root_seq);
+    if (!threads.empty()) root_extras.thread = &threads.front();
+  }
   write_event(w, *root, &root_extras);
-  write_events_with_state(w, txn, cmd.conversation_id, page.events);
+  write_events_with_state(w, txn, cmd.conversation_id, page.events, hidden);
   w.field("has_more", page.has_more);
   return reply;
 }

@@ -1,7 +1,7 @@
 // The commands that only read. Each runs as one task on the reader pool, in one snapshot
 // transaction, and replies on the requester's I/O thread.
 #include <algorithm>
-#include <unordered_set>
+#include <unordered_map>
 
 #include "chat/reads.hpp"
 #include "chat/serialize.hpp"
@@ -22,11 +22,21 @@ Result<store::MemberRecord> require_membership(ReadTxn& txn, ConversationId conv
 Result<ReadWindow> read_window(ReadTxn& txn, ConversationId conversation, UserId caller) {
   auto record = txn.conversation(conversation);
   if (!record) return make_error(ErrorCode::not_found, "no such conversation");
-  if (record->kind == ConversationKind::channel) return ReadWindow{1, record->last_seq};
   auto member = txn.member(conversation, caller);
+  ReadWindow window;
+  if (member) {
+    window.has_membership = true;
+    window.cleared_seq = member->settings.cleared_seq;
+  }
+  if (record->kind == ConversationKind::channel) {
+    window.high = record->last_seq;
+    return window;
+  }
   if (!member) return make_error(ErrorCode::not_member, "you are not a member of this conversation");
   // A member reads from where its membership began to where it ended (or the latest event).
-  return ReadWindow{member->visible_from_seq, member->left_seq.value_or(record->last_seq)};
+  window.low = member->visible_from_seq;
+  window.high = member->left_seq.value_or(record->last_seq);
+  return window;
 }
 
 std::optional<store::UserRecord> direct_peer(ReadTxn& txn, const store::ConversationRecord& c, UserId caller) {
@@ -53,26 +63,24 @@ std::size_t events_fitting(const std::vector<store::EventRecord>& events, std::s
 
 namespace {
 
-void write_events(JsonWriter& w, const std::vector<store::EventRecord>& events) {
-  w.key("events").begin_array();
-  for (const auto& e : events) write_event(w, e);
-  w.end_array();
-}
-
 Result<Reply> history(ReadTxn& txn, UserId caller, const protocol::HistoryCmd& cmd, std::size_t page_bytes) {
   auto window = read_window(txn, cmd.conversation_id, caller);
   if (!window) return window.take_error();
   const Seq low = window->low;
   const Seq high = window->high;
+  // After a "clear chat" history ends above cleared_seq.
   auto page = page_of_events(
       [&](Seq from, Seq to, int count, bool newest_first) {
         return txn.events(cmd.conversation_id, from, to, count, newest_first);
       },
-      low, high, cmd.before_seq, cmd.after_seq, cmd.limit, page_bytes);
+      std::max(low, window->cleared_seq + 1), high, cmd.before_seq, cmd.after_seq, cmd.limit, page_bytes);
+  const HiddenView hidden = window->has_membership
+                                ? HiddenView::load_for(txn, caller, cmd.conversation_id, window->cleared_seq, page.events)
+                                : HiddenView();
   Reply reply;
   JsonWriter w(reply.fields);
   w.field("conversation_id", cmd.conversation_id);
-  write_events_with_state(w, txn, cmd.conversation_id, page.events);
+  write_events_with_state(w, txn, cmd.conversation_id, page.events, hidden);
   w.field("has_more", page.has_more);
   w.field("visible_from_seq", low);
   w.field("last_seq", high);
@@ -89,7 +97,8 @@ Result<Reply> sync(ReadTxn& txn, UserId caller, const protocol::SyncCmd& cmd, st
   };
   std::vector<Candidate> candidates;
   for (auto& changed : txn.changed_conversations(caller, cmd.cursor)) {
-    const Seq low = changed.member.visible_from_seq;
+    // A member's window, above what it cleared.
+    const Seq low = std::max(changed.member.visible_from_seq, changed.member.settings.cleared_seq + 1);
     const Seq high = changed.member.left_seq.value_or(changed.conversation.last_seq);
     if (auto first = txn.first_event_after(changed.conversation.id, low, high, cmd.cursor))
       candidates.push_back({std::move(changed), *first, high});
@@ -122,15 +131,28 @@ Result<Reply> sync(ReadTxn& txn, UserId caller, const protocol::SyncCmd& cmd, st
     events.resize(keep);
   }
   const Pos next_cursor = events.empty() ? cmd.cursor : events.back().pos;
-  std::unordered_set<ConversationId> in_page;
-  for (const auto& e : events) in_page.insert(e.conversation_id);
+  // What the caller hid, per conversation of the page: one read each.
+  std::unordered_map<ConversationId, HiddenView::Range> ranges;
+  for (const auto& e : events) ranges[e.conversation_id].add(e);
+  std::unordered_map<ConversationId, HiddenView> hidden;
+  for (const auto& candidate : candidates) {
+    const ConversationId id = candidate.changed.conversation.id;
+    if (auto range = ranges.find(id); range != ranges.end())
+      hidden.emplace(id, HiddenView::load(txn, caller, id, candidate.changed.member.settings.cleared_seq, range->second));
+  }
 
   Reply reply;
   JsonWriter w(reply.fields);
-  write_events(w, events);
+  w.key("events").begin_array();
+  for (const auto& e : events) {
+    EventExtras extras;
+    extras.hidden = hidden[e.conversation_id].hides_event(e);
+    write_event(w, e, &extras);
+  }
+  w.end_array();
   w.key("conversations").begin_array();
   for (const auto& candidate : candidates) {
-    if (!in_page.count(candidate.changed.conversation.id)) continue;
+    if (!ranges.count(candidate.changed.conversation.id)) continue;
     auto peer = direct_peer(txn, candidate.changed.conversation, caller);
     write_conversation(w, candidate.changed.conversation, &candidate.changed.member, peer ? &*peer : nullptr);
   }

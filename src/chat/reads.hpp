@@ -5,6 +5,7 @@
 #include <optional>
 #include <vector>
 
+#include "chat/hidden_messages.hpp"
 #include "chat/presence.hpp"
 #include "chat/reply.hpp"
 #include "chat/serialize.hpp"
@@ -20,10 +21,13 @@ Result<store::MemberRecord> require_membership(store::ReadTxn& txn, Conversation
 // or a group: its membership's window (`visible_from_seq` to `left_seq`, or to the latest event
 // while active); not_member without a membership. For a channel: the whole history, 1..last_seq,
 // for anyone — a member, a former member or a non-member previewing it — since anyone may join a
-// channel and read it all. not_found for an unknown conversation.
+// channel and read it all. not_found for an unknown conversation. Also used by the writer's
+// message.hide (a WriteTxn is a ReadTxn).
 struct ReadWindow {
   Seq low = 1;
   Seq high = 0;
+  bool has_membership = false;  // the caller has a membership (active or former)
+  Seq cleared_seq = 0;          // ... and cleared the chat up to this seq (its reads start above it)
 };
 Result<ReadWindow> read_window(store::ReadTxn& txn, ConversationId conversation, UserId caller);
 
@@ -36,9 +40,10 @@ std::optional<store::UserRecord> direct_peer(store::ReadTxn& txn, const store::C
 void write_member_conversation(JsonWriter& w, store::ReadTxn& txn, const store::ConversationRecord& c,
                                const store::MemberRecord& member, UserId caller, int max_unread);
 
-// Writes "events":[...] with each message's current state (reactions, thread summary).
+// Writes "events":[...] with each message's current state (reactions, thread summary), and
+// what the caller hid emptied (`hidden`).
 void write_events_with_state(JsonWriter& w, store::ReadTxn& txn, ConversationId conversation,
-                             const std::vector<store::EventRecord>& events);
+                             const std::vector<store::EventRecord>& events, const HiddenView& hidden);
 
 // Runs the per-message and live-feature reads (receipts.get, message.edits, reactions.get,
 // pins.list, thread.history, presence.get); nullopt if `command` is not one of them.

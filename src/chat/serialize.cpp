@@ -13,6 +13,15 @@ void write_event(JsonWriter& w, const store::EventRecord& e, const EventExtras* 
   w.field("sender_id", e.sender_id);
   w.field("kind", event_kind_name(e.kind));
   w.field("ts", e.created_at_ms);
+  if (extras && extras->hidden) {
+    // Hidden from this reader ("delete for me", "clear chat"): where it sits, not what it says.
+    if (!e.client_msg_id.empty()) w.field("client_msg_id", e.client_msg_id);
+    if (e.thread_root > 0) w.field("thread_root", e.thread_root);
+    if (e.target_seq > 0) w.field("target_seq", e.target_seq);
+    w.field("hidden", true);
+    w.end_object();
+    return;
+  }
   if (e.kind == EventKind::text) {
     if (e.deleted_at_ms > 0) {
       w.field("deleted", true).field("deleted_at", e.deleted_at_ms);
@@ -86,7 +95,9 @@ void write_conversation(JsonWriter& w, const store::ConversationRecord& c, const
     if (member->left_seq) w.field("left_seq", *member->left_seq);
     w.field("delivered_seq", member->delivered_seq);
     w.field("read_seq", member->read_seq);
-    // The member's own settings: an active membership's only (they end with it).
+    // "Clear chat" shapes what the member reads, also after it left.
+    w.field("cleared_seq", member->settings.cleared_seq);
+    // The member's other settings: an active membership's only (they end with it).
     if (member->active()) {
       w.field("muted_until", member->settings.muted_until);
       w.field("archived", member->settings.archived);

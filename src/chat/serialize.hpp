@@ -15,12 +15,15 @@ namespace parley::chat {
 struct EventExtras {
   std::vector<store::ReactionRecord> reactions;  // on this message, in order
   const store::ThreadRecord* thread = nullptr;   // if it is a thread root with replies
+  bool hidden = false;  // the reader hid it: where it sits, not what it says (no reactions, thread)
 };
 
 // {"conversation_id","seq","pos","id","sender_id","kind","ts", "text" (text events),
 //  "client_msg_id" (if any), "reply_to", "thread_root", "target_seq" (if set), the kind's
 //  detail fields (user_ids, user_id, role, title, emoji, mentions ...), and the message's
 //  current state: "edited"/"edited_at" with the latest text, or "deleted"; plus `extras`.
+//  A hidden event (extras->hidden) has the first seven, "client_msg_id", "thread_root" and
+//  "target_seq" when set, and "hidden":true: nothing of its content.
 void write_event(JsonWriter& w, const store::EventRecord& event, const EventExtras* extras = nullptr);
 
 // "reactions":[{"emoji","count","user_ids"}], aggregated per emoji in order of first use.
@@ -37,8 +40,8 @@ struct ConversationExtras {
 
 // {"id","kind","title","topic","created_by","created_at","last_seq","last_pos","last_event_at",
 //  "member_count"} plus, with a membership, "role","visible_from_seq", "left_seq" (if left), the
-//  receipt pointers and, for an active one, the member's own settings ("muted_until","archived",
-//  "pin_rank","marked_unread"),
+//  receipt pointers, "cleared_seq" and, for an active one, the member's other settings
+//  ("muted_until","archived","pin_rank","marked_unread"),
 //  plus "peer" (the other user) for direct conversations when known. For a former member
 //  (left_seq set) title/last_seq/last_pos are those of the moment it left, and topic,
 //  last_event_at and member_count are omitted.

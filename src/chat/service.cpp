@@ -59,6 +59,7 @@ protocol::ParseLimits parse_limits(const LimitsConfig& l) {
   p.max_display_name_bytes = l.max_display_name_bytes;
   p.max_search_results = l.max_search_results;
   p.default_search_results = l.default_search_results;
+  p.max_hide_batch = l.max_hide_batch;
   return p;
 }
 
@@ -550,6 +551,7 @@ void ChatService::admit_session(SessionId session_id, unsigned thread, const std
     w.field("max_reactions_per_message", config_.limits.max_reactions_per_message);
     w.field("max_pins", config_.limits.max_pins);
     w.field("max_pinned_conversations", config_.limits.max_pinned_conversations);
+    w.field("max_hide_batch", config_.limits.max_hide_batch);
     w.field("max_search_results", config_.limits.max_search_results);
     w.field("user_requests_per_second", config_.limits.user_requests_per_second);
     w.field("user_requests_burst", config_.limits.user_requests_burst);

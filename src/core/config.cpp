@@ -212,6 +212,7 @@ const std::vector<Setting>& settings() {
       PARLEY_INT(limits, max_reactions_per_message, 1, 1000, "distinct emoji one user may put on one message"),
       PARLEY_INT(limits, max_pins, 1, 100000, "pinned messages per conversation"),
       PARLEY_INT(limits, max_pinned_conversations, 1, 1000, "conversations one user may pin (conversation.settings)"),
+      PARLEY_INT(limits, max_hide_batch, 1, 10000, "messages one message.hide may name (its seqs); beyond: too_large"),
       PARLEY_INT(limits, max_search_results, 1, 1000, "users.search: the most users one page may hold (its limit)"),
       PARLEY_INT(limits, default_search_results, 1, 1000, "users.search: users per page without a limit (at most max_search_results)"),
       PARLEY_INT(limits, profile_changes_per_hour, 1, 1000000, "account.update_profile calls per user per hour, counted on each node (burst of the same size)"),

@@ -106,6 +106,7 @@ struct LimitsConfig {
   int max_reactions_per_message = 20;  // distinct emoji one user may put on one message
   int max_pins = 50;                   // pinned messages per conversation
   int max_pinned_conversations = 5;    // conversations one user may pin (conversation.settings)
+  int max_hide_batch = 100;            // messages one message.hide may name (its seqs)
   int max_search_results = 50;         // users.search: the largest page (limit)
   int default_search_results = 20;     // users.search: the page without a limit
   int profile_changes_per_hour = 20;   // account.update_profile per user per hour (burst of the same size)

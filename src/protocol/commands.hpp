@@ -126,6 +126,14 @@ struct ConversationSettingsCmd {
   std::optional<bool> archived;
   std::optional<bool> pinned;
   std::optional<bool> marked_unread;
+  std::optional<Seq> cleared_seq;           // "clear chat" up to this seq (only moves forward)
+};
+// Hides messages from the caller's own reads ("delete for me"): the request's `seq`, or its
+// `seqs` (several == true).
+struct MessageHideCmd {
+  ConversationId conversation_id = 0;
+  std::vector<Seq> seqs;  // ascending, each once
+  bool several = false;   // named as `seqs` (the reply names them the same way)
 };
 // Commands that name one message: message.edit/delete/edits, reaction.*, reactions.get, pin.*.
 struct MessageRef {
@@ -197,7 +205,7 @@ using Command = std::variant<HelloCmd, PingCmd, SendCmd, HistoryCmd, SyncCmd, Co
                              MessageEditCmd, MessageDeleteCmd, MessageEditsCmd, ReactionCmd, ReactionsGetCmd, PinCmd,
                              PinsListCmd, ThreadHistoryCmd, UsersGetCmd, PasswordCheckCmd, AccountSessionsCmd,
                              AccountRevokeSessionCmd, AccountLogoutAllCmd, AccountChangePasswordCmd,
-                             ConversationSettingsCmd, UsersSearchCmd, AccountUpdateProfileCmd>;
+                             ConversationSettingsCmd, UsersSearchCmd, AccountUpdateProfileCmd, MessageHideCmd>;
 
 // The wire name of a command ("send", "group.create", ...).
 const char* command_name(const Command& command);

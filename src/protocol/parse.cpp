@@ -381,7 +381,24 @@ Result<Command> parse_command_fields(std::string_view type, Fields& f, const Par
     c.archived = f.optional_bool("archived");
     c.pinned = f.optional_bool("pinned");
     c.marked_unread = f.optional_bool("marked_unread");
+    c.cleared_seq = f.optional_integer("cleared_seq", 0, kMaxId);
     return finish(f, std::move(c));
+  }
+  if (type == "message.hide") {
+    MessageHideCmd c;
+    c.conversation_id = f.integer("conversation_id", 1, kMaxId);
+    const auto seq = f.optional_integer("seq", 1, kMaxId);
+    c.several = f.has("seqs");
+    const auto list = f.integer_list("seqs", static_cast<std::size_t>(limits.max_hide_batch), false);
+    if (f.failed()) return f.take_error();
+    if (auto e = exactly_one(seq.has_value(), c.several, "seq", "seqs")) return *e;
+    if (c.several && list.empty()) return field_error(ErrorCode::invalid_field, "seqs", "'seqs' must not be empty");
+    for (std::int64_t s : list)
+      if (s > kMaxId) return field_error(ErrorCode::invalid_field, "seqs", "'seqs' entries out of range 1.." + std::to_string(kMaxId));
+    c.seqs = c.several ? std::vector<Seq>(list.begin(), list.end()) : std::vector<Seq>{*seq};
+    std::sort(c.seqs.begin(), c.seqs.end());
+    c.seqs.erase(std::unique(c.seqs.begin(), c.seqs.end()), c.seqs.end());
+    return Command(std::move(c));
   }
   if (type == "message.edit") {
     MessageEditCmd c;
@@ -657,7 +674,7 @@ const char* command_name(const Command& command) {
       "settings.update", "message.edit", "message.delete", "message.edits", "reaction", "reactions.get", "pin",
       "pins.list", "thread.history", "users.get", "auth.password_check", "account.sessions",
       "account.revoke_session", "account.logout_all", "account.change_password", "conversation.settings", "users.search",
-      "account.update_profile"};
+      "account.update_profile", "message.hide"};
   static_assert(std::size(kNames) == std::variant_size_v<Command>);
   return kNames[command.index()];
 }

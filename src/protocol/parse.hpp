@@ -27,6 +27,7 @@ struct ParseLimits {
   int max_display_name_bytes = 64;  // also the longest users.search query
   int max_search_results = 50;
   int default_search_results = 20;
+  int max_hide_batch = 100;  // entries of message.hide's seqs
 };
 
 // Largest id, seq or cursor a client may send (2^53 - 1, exact in a JavaScript number); larger

@@ -42,6 +42,8 @@ constexpr std::array kRoutes = {
     Route{"GET", "/v1/conversations/{conversation_id}/messages/{seq}/receipts", "receipts.get"},
     Route{"PATCH", "/v1/conversations/{conversation_id}/messages/{seq}", "message.edit"},
     Route{"DELETE", "/v1/conversations/{conversation_id}/messages/{seq}", "message.delete"},
+    Route{"POST", "/v1/conversations/{conversation_id}/messages/{seq}/hide", "message.hide"},
+    Route{"POST", "/v1/conversations/{conversation_id}/hide", "message.hide"},  // {"seqs":[...]}
     Route{"GET", "/v1/conversations/{conversation_id}/messages/{seq}/edits", "message.edits"},
     Route{"POST", "/v1/conversations/{conversation_id}/messages/{seq}/reactions", "reaction.add"},
     Route{"DELETE", "/v1/conversations/{conversation_id}/messages/{seq}/reactions", "reaction.remove"},  // ?emoji=

@@ -920,7 +920,7 @@ def test_conversation_settings(server, tmp_path):
     assert alice.out("mark-unread", first) == f"conversation {first}: muted until unmuted, marked unread\n"
     assert alice.json("pin-conversation", first) == {
         "conversation_id": first,
-        "settings": {"muted_until": -1, "archived": False, "pin_rank": 2, "marked_unread": True}}
+        "settings": {"muted_until": -1, "archived": False, "pin_rank": 2, "marked_unread": True, "cleared_seq": 0}}
     # The list shows the flags, pinned conversations first (the last pinned on top).
     rows = [line.split() for line in alice.out("conversations").splitlines()]
     assert rows[0][7] == "FLAGS"

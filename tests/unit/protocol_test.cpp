@@ -415,6 +415,60 @@ TEST_F(ProtocolTest, ConversationSettingsFieldsAreOptional) {
   }
 }
 
+TEST_F(ProtocolTest, ConversationSettingsClearedSeq) {
+  EXPECT_EQ(parse_as<ConversationSettingsCmd>(R"({"type":"conversation.settings","conversation_id":4,"cleared_seq":"12"})")
+                .cleared_seq,
+            12);
+  EXPECT_FALSE(parse_as<ConversationSettingsCmd>(R"({"type":"conversation.settings","conversation_id":4})").cleared_seq);
+  for (const char* bad : {R"("cleared_seq":-1)", R"("cleared_seq":9007199254740992)", R"("cleared_seq":true)"}) {
+    auto result = parse(std::string(R"({"type":"conversation.settings","conversation_id":4,)") + bad + "}");
+    ASSERT_FALSE(result) << bad;
+    EXPECT_EQ(result.error().code, ErrorCode::invalid_field) << bad;
+    EXPECT_EQ(result.error().field, "cleared_seq") << bad;
+  }
+}
+
+// message.hide names one message (`seq`) or several (`seqs`: sorted, each once, at most
+// max_hide_batch).
+TEST_F(ProtocolTest, MessageHideTakesASeqOrASeqList) {
+  const auto one = parse_as<MessageHideCmd>(R"({"type":"message.hide","conversation_id":4,"seq":7})");
+  EXPECT_EQ(one.conversation_id, 4);
+  EXPECT_EQ(one.seqs, std::vector<Seq>{7});
+  EXPECT_FALSE(one.several);
+  const auto many = parse_as<MessageHideCmd>(R"({"type":"message.hide","conversation_id":4,"seqs":[9,"3",9,5]})");
+  EXPECT_EQ(many.seqs, (std::vector<Seq>{3, 5, 9}));
+  EXPECT_TRUE(many.several);
+  const auto rest = rest_as<MessageHideCmd>("message.hide", "", {{"conversation_id", "4"}, {"seqs", "8,2"}});
+  EXPECT_EQ(rest.seqs, (std::vector<Seq>{2, 8}));
+  const std::string too_many = R"({"type":"message.hide","conversation_id":4,"seqs":[)" + [] {
+    std::string list;
+    for (int i = 1; i <= ParseLimits{}.max_hide_batch + 1; ++i) list += (i > 1 ? "," : "") + std::to_string(i);
+    return list;
+  }() + "]}";
+  EXPECT_EQ(parse(too_many).error().code, ErrorCode::too_large);
+  const struct {
+    const char* fields;
+    ErrorCode code;
+  } bad[] = {
+      {R"("conversation_id":4)", ErrorCode::missing_field},
+      {R"("seq":1)", ErrorCode::missing_field},
+      {R"("conversation_id":4,"seq":1,"seqs":[1])", ErrorCode::invalid_field},
+      {R"("conversation_id":4,"seqs":[])", ErrorCode::invalid_field},
+      {R"("conversation_id":4,"seqs":[0])", ErrorCode::invalid_field},
+      {R"("conversation_id":4,"seqs":[9007199254740992])", ErrorCode::invalid_field},
+      {R"("conversation_id":4,"seqs":2)", ErrorCode::invalid_field},
+      {R"("conversation_id":4,"seq":0)", ErrorCode::invalid_field},
+  };
+  for (const auto& row : bad) {
+    auto result = parse(std::string(R"({"type":"message.hide",)") + row.fields + "}");
+    ASSERT_FALSE(result) << row.fields;
+    EXPECT_EQ(result.error().code, row.code) << row.fields;
+  }
+  Params params;
+  EXPECT_EQ(match_route("POST", "/v1/conversations/4/messages/7/hide", params).command, "message.hide");
+  EXPECT_EQ(match_route("POST", "/v1/conversations/4/hide", params).command, "message.hide");
+}
+
 TEST_F(ProtocolTest, UsersSearch) {
   const auto c = parse_as<UsersSearchCmd>(R"({"type":"users.search","q":" Ann ","cursor":"abc","limit":7})");
   EXPECT_EQ(c.query, " Ann ");  // folded and trimmed by the search itself
