@@ -47,6 +47,8 @@ Event parse_event(simdjson::dom::element e, bool keep_json) {
   event.reply_to = int_of(e, "reply_to");
   event.thread_root = int_of(e, "thread_root");
   event.emoji = text_of(e, "emoji");
+  bool hidden = false;
+  event.hidden = e["hidden"].get_bool().get(hidden) == simdjson::SUCCESS && hidden;
   if (keep_json) event.json = simdjson::to_string(e);
   return event;
 }
@@ -84,6 +86,8 @@ Notice parse_notice(simdjson::dom::element doc, std::string_view type, std::stri
   notice.expires_in_ms = int_of(doc, "expires_in_ms");
   notice.muted_until = int_of(doc, "muted_until");
   notice.pin_rank = int_of(doc, "pin_rank");
+  notice.cleared_seq = int_of(doc, "cleared_seq");
+  notice.seq = int_of(doc, "seq");
   bool flag = false;
   if (doc["archived"].get_bool().get(flag) == simdjson::SUCCESS) notice.archived = flag;
   if (doc["marked_unread"].get_bool().get(flag) == simdjson::SUCCESS) notice.marked_unread = flag;

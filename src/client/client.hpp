@@ -42,6 +42,9 @@ struct Event {
   Seq reply_to = 0;      // text sent with reply_to_seq: the message it quotes
   Seq thread_root = 0;   // text sent with thread_root_seq: the root of its thread
   std::string emoji;     // reaction.*
+  // The user hid the message, or cleared the chat past it (a sync read, docs/protocol.md 5.11):
+  // the event has no text. Live events are never hidden.
+  bool hidden = false;
   // The event object as received (ClientOptions::keep_event_json), for fields not named here.
   // For own sends it is rebuilt from the ack and lacks what only the server computes (mentions).
   std::string json;
@@ -57,8 +60,8 @@ struct PresenceEntry {
 // A pushed frame that is not an event or a reply (docs/protocol.md 5.5-5.8). The fields a type
 // does not have stay zero / empty; `json` holds the whole frame for anything else.
 struct Notice {
-  // "receipt", "read_state", "typing", "presence", "conversation", "conversation_settings", or a
-  // newer type this client does not parse (then only `json` is filled).
+  // "receipt", "read_state", "typing", "presence", "conversation", "conversation_settings",
+  // "message_hidden", or a newer type this client does not parse (then only `json` is filled).
   std::string type;
   ConversationId conversation_id = 0;  // all but presence ("conversation": the announced one's id)
   UserId user_id = 0;                  // receipt: whose pointers moved; typing: who types
@@ -69,11 +72,13 @@ struct Notice {
   std::string state;                   // typing: "start" or "stop"
   std::int64_t expires_in_ms = 0;      // typing start: show it this long unless renewed
   std::vector<PresenceEntry> users;    // presence
-  // conversation_settings: the user's own settings of the conversation, all four as they now are
+  // conversation_settings: the user's own settings of the conversation, all five as they now are
   std::int64_t muted_until = 0;        // ms since the epoch; 0 not muted, -1 until unmuted
   bool archived = false;
   std::int64_t pin_rank = 0;           // 0 not pinned; pinned ones sort by it, highest first
   bool marked_unread = false;
+  Seq cleared_seq = 0;                 // "clear chat": the user's reads leave out seq <= this
+  Seq seq = 0;                         // message_hidden: the message the user hid
   std::string json;                    // the frame as received
 };
 
@@ -135,7 +140,8 @@ class Client : public std::enable_shared_from_this<Client> {
   std::function<void(const Reply& refusal)> on_refused;
   // Each time a connection ends: the close code (1006: dropped; 0: could not connect).
   std::function<void(std::uint16_t code, const std::string& reason)> on_disconnect;
-  // Every receipt, read_state, typing, presence, conversation and conversation_settings frame, as
+  // Every receipt, read_state, typing, presence, conversation, conversation_settings and
+  // message_hidden frame, as
   // it arrives: from the
   // hello on, also while syncing (not held back like events; live, an announcement comes before
   // its conversation's first on_event). Notices are not stored by the server: those sent while

@@ -180,6 +180,30 @@ TEST(ClientNotices, ConversationReceiptReadStateTypingAndPresenceReachOnNotice) 
   EXPECT_FALSE(settings->archived);
   EXPECT_EQ(settings->pin_rank, 1);
   EXPECT_TRUE(settings->marked_unread);
+  EXPECT_EQ(settings->cleared_seq, 0);
+
+  // "Delete for me" and "clear chat" reach his notices too; his sync reads show the message hidden.
+  ASSERT_TRUE(call(loop, *bob.client, "message.hide", conversation_fields(conversation, R"("seq":1)")).ok);
+  auto hid = bob.notice([](const Notice& n) { return n.type == "message_hidden"; });
+  ASSERT_TRUE(hid);
+  EXPECT_EQ(hid->conversation_id, conversation);
+  EXPECT_EQ(hid->seq, 1);
+  {
+    Recorder replay(loop, server, bob_token, Pos{0});
+    ASSERT_TRUE(eventually([&] { return replay.events_of(conversation).size() == 1; }));
+    const Event synced = replay.events_of(conversation)[0];
+    EXPECT_TRUE(synced.hidden);
+    EXPECT_EQ(synced.text, "");
+    EXPECT_FALSE(bob.events_of(conversation)[0].hidden);  // the live event was not
+    loop.run([&] {
+      replay.client->stop();
+      return 0;
+    });
+  }
+  ASSERT_TRUE(call(loop, *bob.client, "conversation.settings", conversation_fields(conversation, R"("cleared_seq":1)")).ok);
+  auto cleared = bob.notice([](const Notice& n) { return n.type == "conversation_settings" && n.cleared_seq == 1; });
+  ASSERT_TRUE(cleared);
+  EXPECT_TRUE(cleared->marked_unread);  // all five values, as they now are
 
   // With read receipts off, the receipt frame carries no read_seq.
   ASSERT_TRUE(call(loop, *bob.client, "settings.update", R"("read_receipts":false)").ok);

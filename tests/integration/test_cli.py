@@ -934,6 +934,34 @@ def test_conversation_settings(server, tmp_path):
     assert carol.run("archive", second, expect=REFUSED).stderr.startswith("error: not_member: ")
 
 
+
+def test_hide_and_clear(server, tmp_path):
+    alice = registered(server, tmp_path, "alice")
+    bob = registered(server, tmp_path, "bob")
+    conversation = alice.json("dm", bob.name)["conversation"]["id"]
+    for text in ("one", "two", "three", "four"):
+        bob.json("send", conversation, text)
+    assert alice.out("hide", conversation, 2) == f"hid [2] in conversation {conversation} for you, on all your devices\n"
+    assert alice.out("hide", conversation, 2) == "[2] was hidden already: nothing changed\n"
+    assert alice.json("hide", conversation, 3, 1) == {"conversation_id": conversation, "seqs": [1, 3], "changed": True}
+    # history shows them in their place as hidden; bob's is unchanged.
+    stamp = r"\d\d:\d\d:\d\d"
+    lines = alice.out("history", conversation).splitlines()
+    assert re.fullmatch(rf"\[2\] {stamp} {bob.name}: \(hidden\)", lines[1]), lines
+    assert re.fullmatch(rf"\[4\] {stamp} {bob.name}: four", lines[3]), lines
+    assert "(hidden)" not in bob.out("history", conversation)
+    # clear: everything there is, or up to a seq; it never goes back.
+    assert alice.out("clear", conversation, "--up-to", 2) == f"conversation {conversation}: cleared up to [2]\n"
+    assert [e["seq"] for e in alice.json("history", conversation)["events"]] == [3, 4]
+    assert alice.json("clear", conversation, "--up-to", 1)["settings"]["cleared_seq"] == 2
+    assert alice.out("clear", conversation) == f"conversation {conversation}: cleared up to [4]\n"
+    assert alice.run("history", conversation).stderr == "parley: no events in that range\n"
+    row = [r for r in (line.split() for line in alice.out("conversations").splitlines()) if r[0] == str(conversation)][0]
+    assert row[7] == "cleared" and row[-1] == "-"  # no last message left to show
+    assert alice.run("hide", conversation, "x", expect=USAGE).returncode == USAGE
+    carol = registered(server, tmp_path, "carol")
+    assert carol.run("hide", conversation, 1, expect=REFUSED).stderr.startswith("error: not_member: ")
+
 def test_users_search(server, tmp_path):
     tag = new_name("f")
     alice = registered(server, tmp_path, tag + "a")

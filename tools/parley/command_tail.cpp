@@ -149,6 +149,7 @@ class Tail {
       return {fmt::format("{} is now shown as {}", json_string(user, "username"),
                           json_quote(json_string(user, "display_name")))};
     }
+    if (notice.type == "message_hidden") return {fmt::format("you hid [{}]", notice.seq)};
     return {notice.type};  // a newer notice this CLI does not know
   }
 

@@ -11,12 +11,20 @@
 #include <vector>
 
 #include "context.hpp"
+#include "core/json_writer.hpp"
 #include "json_doc.hpp"
 #include "outcome.hpp"
 
 namespace parley::cli {
 
 using Action = std::function<Status(Context&)>;
+
+// "key":[id,...] in a request being written (user ids, seqs).
+inline void write_ids(JsonWriter& w, const char* key, const std::vector<std::int64_t>& ids) {
+  w.key(key).begin_array();
+  for (auto id : ids) w.value(id);
+  w.end_array();
+}
 
 // Makes `command`, when chosen on the command line, select `action`.
 inline void on_chosen(CLI::App* command, Action& chosen, Action action) {
@@ -29,14 +37,15 @@ void add_account_commands(CLI::App& app, Action& chosen);
 void add_session_commands(CLI::App& app, Action& chosen);
 // conversations, dm, group ..., leave, members, channels, channel ...
 void add_conversation_commands(CLI::App& app, Action& chosen);
-// mute, unmute, archive, unarchive, pin-conversation, unpin-conversation, mark-unread
+// mute, unmute, archive, unarchive, pin-conversation, unpin-conversation, mark-unread, clear
 void add_conversation_settings_commands(CLI::App& app, Action& chosen);
-// "muted,archived,pinned,unread" of a conversation object (the caller's own settings); "-" if none.
+// "muted,archived,pinned,unread,cleared" of a conversation object (the caller's own settings);
+// "-" if none.
 std::string conversation_flags(JsonElement conversation);
 // send, history, thread. `literal_words` (the words after "--") are appended to send's text;
 // main.cpp fills it before the action runs.
 void add_message_commands(CLI::App& app, Action& chosen, const std::vector<std::string>& literal_words);
-// edit (its TEXT takes `literal_words` too), delete, react, reactions, pin, pins
+// edit (its TEXT takes `literal_words` too), delete, hide, react, reactions, pin, pins
 void add_message_state_commands(CLI::App& app, Action& chosen, const std::vector<std::string>& literal_words);
 // read, receipts, presence, away, online, settings
 void add_live_commands(CLI::App& app, Action& chosen);

@@ -1,6 +1,6 @@
 // The caller's own settings of a conversation (conversation.settings): mute / unmute, archive /
-// unarchive, pin-conversation / unpin-conversation, mark-unread. `parley conversations` shows
-// them in its FLAGS column.
+// unarchive, pin-conversation / unpin-conversation, mark-unread, clear. `parley conversations`
+// shows them in its FLAGS column.
 #include <chrono>
 
 #include <fmt/format.h>
@@ -17,7 +17,12 @@ struct SettingsArgs {
   std::string conversation;  // CONV
   std::string mute_for;      // mute --for: "90s", "30m", "8h", "2d", "2w" (or seconds)
   bool forever = false;      // mute --forever (also the default without --for)
+  std::string up_to;         // clear --up-to SEQ (default: everything there is)
 };
+
+// The largest seq a client sends: "clear" without --up-to asks for everything, and the server
+// stops at the conversation's last seq.
+constexpr std::int64_t kAllSeqs = (std::int64_t{1} << 53) - 1;
 
 // "muted until ...", "archived", "pinned (rank N)", "marked unread"; "-" if none.
 std::string describe_settings(JsonElement settings) {
@@ -30,6 +35,8 @@ std::string describe_settings(JsonElement settings) {
   if (json_bool(settings, "archived")) parts.push_back("archived");
   if (const std::int64_t rank = json_int(settings, "pin_rank"); rank > 0) parts.push_back(fmt::format("pinned (rank {})", rank));
   if (json_bool(settings, "marked_unread")) parts.push_back("marked unread");
+  if (const std::int64_t cleared = json_int(settings, "cleared_seq"); cleared > 0)
+    parts.push_back(fmt::format("cleared up to [{}]", cleared));
   if (parts.empty()) return "no settings (not muted, archived, pinned or marked unread)";
   std::string out;
   for (const auto& part : parts) out += (out.empty() ? "" : ", ") + part;
@@ -70,6 +77,16 @@ Status run_mute(Context& context, const SettingsArgs& args) {
   return change(context, args.conversation, [&](JsonWriter& w) { w.field("muted_until", until); });
 }
 
+Status run_clear(Context& context, const SettingsArgs& args) {
+  std::int64_t up_to = kAllSeqs;
+  if (!args.up_to.empty()) {
+    auto seq = parse_id(args.up_to, "--up-to SEQ");
+    if (!seq) return seq.take_error();
+    up_to = *seq;
+  }
+  return change(context, args.conversation, [&](JsonWriter& w) { w.field("cleared_seq", up_to); });
+}
+
 }  // namespace
 
 std::string conversation_flags(JsonElement conversation) {
@@ -82,6 +99,7 @@ std::string conversation_flags(JsonElement conversation) {
   if (json_bool(conversation, "archived")) add("archived");
   if (json_int(conversation, "pin_rank") > 0) add("pinned");
   if (json_bool(conversation, "marked_unread")) add("unread");
+  if (json_int(conversation, "cleared_seq") > 0) add("cleared");
   return flags.empty() ? "-" : flags;
 }
 
@@ -112,6 +130,10 @@ void add_conversation_settings_commands(CLI::App& app, Action& chosen) {
   setter("pin-conversation", "pin a conversation on top of your list (see limits.max_pinned_conversations)", "pinned", true);
   setter("unpin-conversation", "unpin a conversation", "pinned", false);
   setter("mark-unread", "mark a conversation as unread (cleared when you read on)", "marked_unread", true);
+  auto* clear = with_conversation(
+      app.add_subcommand("clear", "clear a chat for yourself: your reads start after it, on all your devices"));
+  clear->add_option("--up-to", args->up_to, "the last seq to clear (default: everything there is now)");
+  on_chosen(clear, chosen, [args](Context& c) { return run_clear(c, *args); });
 }
 
 }  // namespace parley::cli

@@ -45,12 +45,6 @@ Outcome<std::vector<std::int64_t>> resolve_all(WsSession& session, const std::ve
   return ids;
 }
 
-void write_ids(JsonWriter& w, const char* key, const std::vector<std::int64_t>& ids) {
-  w.key(key).begin_array();
-  for (auto id : ids) w.value(id);
-  w.end_array();
-}
-
 JsonElement conversation_of(const JsonDoc& reply) {
   bool found = false;
   return json_object(reply.root(), "conversation", found);

@@ -133,9 +133,7 @@ Status run_presence(Context& context, const LiveArgs& args) {
   }
   std::string fields;
   JsonWriter w(fields);
-  w.key("user_ids").begin_array();
-  for (auto id : ids) w.value(id);
-  w.end_array();
+  write_ids(w, "user_ids", ids);
   auto reply = (*session)->call("presence.get", fields);
   if (!reply) return reply.take_error();
   if (context.json()) {

@@ -1,6 +1,7 @@
 // The state of messages: edit, delete, react (and --remove), reactions, pin (and --remove),
 // pins. Each command that changes something stores an event (message.edited, reaction.added,
-// ...) that every member receives like a message; `parley tail` shows them.
+// ...) that every member receives like a message; `parley tail` shows them. And hide ("delete
+// for me"), which stores no event: only the caller's reads change.
 #include <fmt/format.h>
 
 #include "commands.hpp"
@@ -17,6 +18,7 @@ struct MessageArgs {
   std::vector<std::string> words;  // TEXT... (edit)
   std::string emoji;               // EMOJI (react)
   bool remove = false;             // --remove (react, pin)
+  std::vector<std::string> seqs;   // SEQ... (hide)
 };
 
 struct MessageRef {
@@ -161,6 +163,39 @@ Status run_pins(Context& context, const std::string& conversation) {
   return Done{};
 }
 
+// message.hide: one SEQ or several; "hid [2], [5] ..." or, when all were hidden already, that
+// nothing changed.
+Status run_hide(Context& context, const MessageArgs& args) {
+  auto conversation_id = parse_id(args.conversation, "CONV (a conversation id)");
+  if (!conversation_id) return conversation_id.take_error();
+  std::vector<std::int64_t> seqs;
+  for (const auto& text : args.seqs) {
+    auto seq = parse_id(text, "SEQ (a message's seq)");
+    if (!seq) return seq.take_error();
+    seqs.push_back(*seq);
+  }
+  auto session = context.open_session();
+  if (!session) return session.take_error();
+  std::string fields;
+  JsonWriter w(fields);
+  w.field("conversation_id", *conversation_id);
+  if (seqs.size() == 1) w.field("seq", seqs.front());
+  else write_ids(w, "seqs", seqs);
+  auto reply = (*session)->call("message.hide", fields);
+  if (!reply) return reply.take_error();
+  if (context.json()) {
+    print_reply_json(*reply);
+    return Done{};
+  }
+  std::string named;
+  for (auto seq : seqs) named += fmt::format("{}[{}]", named.empty() ? "" : ", ", seq);
+  if (json_bool(reply->root(), "changed"))
+    print_line(fmt::format("hid {} in conversation {} for you, on all your devices", named, *conversation_id));
+  else
+    print_line(fmt::format("{} {} hidden already: nothing changed", named, seqs.size() == 1 ? "was" : "were"));
+  return Done{};
+}
+
 }  // namespace
 
 void add_message_state_commands(CLI::App& app, Action& chosen, const std::vector<std::string>& literal_words) {
@@ -198,6 +233,11 @@ void add_message_state_commands(CLI::App& app, Action& chosen, const std::vector
   add_ref(pin);
   pin->add_flag("--remove", args->remove, "unpin it");
   on_chosen(pin, chosen, [args](Context& c) { return run_pin(c, *args); });
+
+  auto* hide = app.add_subcommand("hide", "delete messages for yourself only (on all your devices; others keep them)");
+  hide->add_option("CONV", args->conversation, "conversation id")->required();
+  hide->add_option("SEQ", args->seqs, "the messages' seqs")->required();
+  on_chosen(hide, chosen, [args](Context& c) { return run_hide(c, *args); });
 
   auto* pins = app.add_subcommand("pins", "list a conversation's pinned messages");
   pins->add_option("CONV", args->conversation, "conversation id")->required();

@@ -73,6 +73,7 @@ std::string clock_time(std::int64_t ms) { return local_time(ms, "%H:%M:%S"); }
 std::string date_time(std::int64_t ms) { return local_time(ms, "%Y-%m-%d %H:%M:%S"); }
 
 std::string message_body(JsonElement event) {
+  if (json_bool(event, "hidden")) return "(hidden)";  // you deleted it for yourself (parley hide)
   if (json_bool(event, "deleted")) return "(deleted)";
   std::string body = json_string(event, "text");
   if (json_bool(event, "edited")) body += " (edited)";

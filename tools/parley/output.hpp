@@ -27,7 +27,7 @@ std::string date_time(std::int64_t ms);
 // "[seq] HH:MM:SS * alice added bob", "... * bob reacted 👍 to [3]". Replies and thread posts
 // say so ("alice (reply to [3]): ..."); reads also show edits, tombstones, reactions, threads.
 std::string describe_event(JsonElement event, UserNames& names);
-// A message's text as shown: its text, "text (edited)", or "(deleted)".
+// A message's text as shown: its text, "text (edited)", "(deleted)", or "(hidden)" (you hid it).
 std::string message_body(JsonElement event);
 // `text` on one line (line breaks become spaces), cut to `max_chars` characters with "…".
 std::string preview(std::string_view text, std::size_t max_chars);
