@@ -1,6 +1,5 @@
 #include "auth/display_names.hpp"
 
-#include <unicode/normalizer2.h>
 #include <unicode/uchar.h>
 #include <unicode/unistr.h>
 #include <unicode/uspoof.h>
@@ -8,6 +7,8 @@
 
 #include <memory>
 #include <stdexcept>
+
+#include "auth/nfc.hpp"
 
 namespace parley::auth {
 namespace {
@@ -17,16 +18,6 @@ namespace {
 constexpr int kMaxMarksPerCharacter = 4;
 
 enum class Fault { none, control, invisible, marks };
-
-const icu::Normalizer2& nfc() {
-  static const icu::Normalizer2* instance = [] {
-    UErrorCode status = U_ZERO_ERROR;
-    const icu::Normalizer2* n = icu::Normalizer2::getNFCInstance(status);
-    if (U_FAILURE(status)) throw std::runtime_error("ICU: no NFC normalizer");
-    return n;
-  }();
-  return *instance;
-}
 
 const USpoofChecker* spoof_checker() {
   static const std::unique_ptr<USpoofChecker, void (*)(USpoofChecker*)> checker = [] {

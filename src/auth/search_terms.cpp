@@ -1,25 +1,15 @@
 #include "auth/search_terms.hpp"
 
-#include <unicode/normalizer2.h>
 #include <unicode/uchar.h>
 #include <unicode/unistr.h>
 #include <unicode/utf8.h>
 
 #include <algorithm>
-#include <stdexcept>
+
+#include "auth/nfc.hpp"
 
 namespace parley::auth {
 namespace {
-
-const icu::Normalizer2& nfc() {
-  static const icu::Normalizer2* instance = [] {
-    UErrorCode status = U_ZERO_ERROR;
-    const icu::Normalizer2* n = icu::Normalizer2::getNFCInstance(status);
-    if (U_FAILURE(status)) throw std::runtime_error("ICU: no NFC normalizer");
-    return n;
-  }();
-  return *instance;
-}
 
 // NFC, case folded, NFC again (folding can denormalize), whitespace runs made one space and
 // trimmed.

@@ -3,6 +3,8 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <functional>
+#include <initializer_list>
 
 #include <fmt/format.h>
 
@@ -47,10 +49,34 @@ Outcome<SignIn> sign_in_of(const SignIn& given) {
   return sign_in;
 }
 
+// The reply's "user" object (register, login, /v1/me, user.get, account.update_profile).
+JsonElement user_of(const JsonDoc& reply) {
+  bool found = false;
+  return json_object(reply.root(), "user", found);
+}
+
+// How the commands here name a user: `alice (id 3)`, or with details `alice (id 3, since ...)`.
+std::string describe_user(JsonElement user, std::initializer_list<std::string> details = {}) {
+  std::string out = fmt::format("{} (id {}", json_string(user, "username"), json_int(user, "id"));
+  for (const auto& detail : details) out += ", " + detail;
+  return out + ")";
+}
+
+std::string display_name_of(JsonElement user) { return "display name " + json_quote(json_string(user, "display_name")); }
+
+// Runs a command whose reply carries a "user" and prints the reply (--json) or `line` of the user.
+Status report_user(Context& context, WsSession& session, std::string_view type, const std::string& fields,
+                   const std::function<std::string(JsonElement user)>& line) {
+  auto reply = session.call(type, fields);
+  if (!reply) return reply.take_error();
+  if (context.json()) print_reply_json(*reply);
+  else print_line(line(user_of(*reply)));
+  return Done{};
+}
+
 // Saves the token of a register/login reply as the logged-in account and reports it.
 Status adopt_session(Context& context, const JsonDoc& reply, const char* verb) {
-  bool found = false;
-  const JsonElement user = json_object(reply.root(), "user", found);
+  const JsonElement user = user_of(reply);
   CliConfig& config = context.config();
   config.server = context.server().text;
   config.username = json_string(user, "username");
@@ -64,26 +90,20 @@ Status adopt_session(Context& context, const JsonDoc& reply, const char* verb) {
         .field("server", config.server).field("config", context.config_path()).end_object();
     print_line(out);
   } else {
-    print_line(fmt::format("{} {} (id {}) on {}; token saved in {}", verb, config.username, config.user_id,
-                           config.server, context.config_path()));
+    print_line(fmt::format("{} {} on {}; token saved in {}", verb, describe_user(user), config.server,
+                           context.config_path()));
   }
   return Done{};
 }
 
-Status run_register(Context& context, const SignIn& given) {
+// register or login (`call`): then the token is saved and reported.
+Status run_sign_in(Context& context, const SignIn& given, Outcome<JsonDoc> (*call)(const ServerUrl&, const SignIn&),
+                   const char* verb) {
   auto sign_in = sign_in_of(given);
   if (!sign_in) return sign_in.take_error();
-  auto reply = register_account(context.server(), *sign_in);
+  auto reply = call(context.server(), *sign_in);
   if (!reply) return reply.take_error();
-  return adopt_session(context, *reply, "registered and logged in as");
-}
-
-Status run_login(Context& context, const SignIn& given) {
-  auto sign_in = sign_in_of(given);
-  if (!sign_in) return sign_in.take_error();
-  auto reply = login(context.server(), *sign_in);
-  if (!reply) return reply.take_error();
-  return adopt_session(context, *reply, "logged in as");
+  return adopt_session(context, *reply, verb);
 }
 
 // logout --everywhere: account.logout_all. Unlike a plain logout, a token the server refuses
@@ -146,15 +166,13 @@ Status run_whoami(Context& context) {
   if (!token) return token.take_error();
   auto reply = fetch_me(context.server(), *token);
   if (!reply) return reply.take_error();
-  bool found = false;
-  const JsonElement user = json_object(reply->root(), "user", found);
+  const JsonElement user = user_of(*reply);
   if (context.json()) {
     std::string out;
     JsonWriter(out).begin_object().key("user").raw(to_json(user)).field("server", context.server().text).end_object();
     print_line(out);
   } else {
-    print_line(fmt::format("{} (id {}, display name {}) on {}", json_string(user, "username"), json_int(user, "id"),
-                           json_quote(json_string(user, "display_name")), context.server().text));
+    print_line(describe_user(user, {display_name_of(user)}) + " on " + context.server().text);
   }
   return Done{};
 }
@@ -165,17 +183,9 @@ Status run_profile(Context& context, const std::string& display_name) {
   if (!session) return session.take_error();
   std::string fields;
   JsonWriter(fields).field("display_name", display_name);
-  auto reply = (*session)->call("account.update_profile", fields);
-  if (!reply) return reply.take_error();
-  if (context.json()) {
-    print_reply_json(*reply);
-    return Done{};
-  }
-  bool found = false;
-  const JsonElement user = json_object(reply->root(), "user", found);
-  print_line(fmt::format("{} (id {}) is now shown as {}", json_string(user, "username"), json_int(user, "id"),
-                         json_quote(json_string(user, "display_name"))));
-  return Done{};
+  return report_user(context, **session, "account.update_profile", fields, [](JsonElement user) {
+    return describe_user(user) + " is now shown as " + json_quote(json_string(user, "display_name"));
+  });
 }
 
 struct UsersSearchArgs {
@@ -233,17 +243,9 @@ Status run_users_get(Context& context, const std::string& who) {
   if (!user_id) return user_id.take_error();
   std::string fields;
   JsonWriter(fields).field("user_id", *user_id);
-  auto reply = (*session)->call("user.get", fields);
-  if (!reply) return reply.take_error();
-  if (context.json()) {
-    print_reply_json(*reply);
-    return Done{};
-  }
-  bool found = false;
-  const JsonElement user = json_object(reply->root(), "user", found);
-  print_line(fmt::format("{} (id {}, display name {}, since {})", json_string(user, "username"), json_int(user, "id"),
-                         json_quote(json_string(user, "display_name")), date_time(json_int(user, "created_at"))));
-  return Done{};
+  return report_user(context, **session, "user.get", fields, [](JsonElement user) {
+    return describe_user(user, {display_name_of(user), "since " + date_time(json_int(user, "created_at"))});
+  });
 }
 
 Status run_ping(Context& context) {
@@ -301,11 +303,13 @@ void add_account_commands(CLI::App& app, Action& chosen) {
   add_credentials(reg, *credentials);
   reg->add_option("--display-name", credentials->display_name, "display name (default: the username)");
   reg->add_option("--invite", credentials->invite, "invite code (servers with auth.registration = invite)");
-  on_chosen(reg, chosen, [credentials](Context& c) { return run_register(c, *credentials); });
+  on_chosen(reg, chosen, [credentials](Context& c) {
+    return run_sign_in(c, *credentials, register_account, "registered and logged in as");
+  });
 
   auto* login_command = app.add_subcommand("login", "log in and save the token in the config file");
   add_credentials(login_command, *credentials);
-  on_chosen(login_command, chosen, [credentials](Context& c) { return run_login(c, *credentials); });
+  on_chosen(login_command, chosen, [credentials](Context& c) { return run_sign_in(c, *credentials, login, "logged in as"); });
 
   auto logout_args = std::make_shared<LogoutArgs>();
   auto* logout_command =
