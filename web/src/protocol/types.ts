@@ -37,6 +37,8 @@ export interface Conversation {
   archived?: boolean;
   pin_rank?: number;
   marked_unread?: boolean;
+  /** The caller's "clear chat": events up to this seq are not shown (protocol 5.11). */
+  cleared_seq?: number;
   /** Member view only (conversations.list, conversation.get, `conversation` frames). */
   unread_count?: number;
   mention_count?: number;
@@ -70,6 +72,8 @@ export interface ChatEvent {
   thread_root?: number;
   mentions?: UserId[];
   mentions_all?: boolean;
+  /** The caller hid this message for itself (message.hide): no content (protocol 5.11). */
+  hidden?: boolean;
   /** Reads show a message's current state: its latest text, or a tombstone. */
   edited?: boolean;
   edited_at?: number;
@@ -188,6 +192,8 @@ export interface ConversationSettings {
   /** 0 = not pinned; pinned ones show highest first. */
   pin_rank: number;
   marked_unread: boolean;
+  /** "Clear chat": the user's reads leave out every event up to this seq (5.11). */
+  cleared_seq: number;
 }
 
 export interface ReceiptsReply {
@@ -218,6 +224,7 @@ export type PushFrame =
   | { type: 'receipt'; conversation_id: ConversationId; user_id: UserId; delivered_seq: number; read_seq?: number }
   | { type: 'read_state'; conversation_id: ConversationId; delivered_seq: number; read_seq: number; unread_count: number; mention_count: number }
   | ({ type: 'conversation_settings'; conversation_id: ConversationId } & ConversationSettings)
+  | { type: 'message_hidden'; conversation_id: ConversationId; seq: number }
   | { type: 'typing'; conversation_id: ConversationId; user_id: UserId; state: 'start' | 'stop'; expires_in_ms?: number }
   | { type: 'presence'; users: PresenceEntry[] }
   /** A user's new display name: the user itself or someone sharing a conversation (2.7). */

@@ -19,7 +19,7 @@ import { describeError } from './errors';
 import { Outbox } from './outbox';
 import { isActiveMember } from './selectors';
 import { Store } from './store';
-import { clampToWindow, type Duplicates, firstHole, hasOlder, mergeEvents, newestSeq } from './timeline';
+import { clampToWindow, type Duplicates, firstHole, hasOlder, hiddenCopy, mergeEvents, newestSeq } from './timeline';
 
 /** Events per history page; the server caps it at limits.max_history_page. */
 const HISTORY_PAGE = 50;
@@ -116,6 +116,7 @@ export class ChatClient {
       conversation: (id) => this.conversation(id),
       upsertConversation: (meta) => this.upsertConversation(meta),
       patchMeta: (id, patch) => this.patchMeta(id, patch),
+      hideMessage: (id, seq) => this.hideMessage(id, seq),
       updateUser: (user) => this.updateUser(user),
       ensureUsers: (ids) => this.ensureUsers(ids),
       schedulePersist: () => this.schedulePersist(),
@@ -335,7 +336,25 @@ export class ChatClient {
     this.store.update((s) => {
       const current = s.conversations[id];
       if (!current) return s;
-      return { ...s, conversations: { ...s.conversations, [id]: { ...current, meta: { ...current.meta, ...patch } } } };
+      const meta = { ...current.meta, ...patch };
+      // A "clear chat" (cleared_seq) drops the cached events at or below it.
+      const events = clampToWindow(current.events, meta);
+      if (events !== current.events) this.dirtyEvents.add(id);
+      return { ...s, conversations: { ...s.conversations, [id]: { ...current, meta, events } } };
+    });
+    this.schedulePersist();
+  }
+
+  /** Keeps a hidden message's place in the list, without its content (protocol 5.11). */
+  hideMessage(id: ConversationId, seq: number): void {
+    this.store.update((s) => {
+      const current = s.conversations[id];
+      const at = current?.events.findIndex((event) => event.seq === seq) ?? -1;
+      if (!current || at < 0 || current.events[at].hidden) return s;
+      const events = [...current.events];
+      events[at] = hiddenCopy(events[at]);
+      this.dirtyEvents.add(id);
+      return { ...s, conversations: { ...s.conversations, [id]: { ...current, events } } };
     });
     this.schedulePersist();
   }

@@ -263,6 +263,24 @@ export async function updateConversationSettings(
   return reply.settings;
 }
 
+/** "Delete for me": hides messages for the user only, on all its devices (message.hide, 5.11). */
+export async function hideMessages(client: ChatClient, id: ConversationId, seqs: number[]): Promise<void> {
+  await client.request('message.hide', { conversation_id: id, seqs });
+  for (const seq of seqs) client.hideMessage(id, seq);
+}
+
+/**
+ * "Clear chat": everything up to the newest message this device has is gone for the user, on all
+ * its devices (cleared_seq, 5.11). The messages cleared are read too, so no badge stays behind.
+ */
+export async function clearChat(client: ChatClient, id: ConversationId): Promise<void> {
+  const upTo = client.conversation(id)?.meta.last_seq ?? 0;
+  if (upTo === 0) return;
+  client.markRead(id, upTo);
+  const reply = await client.request<{ settings: ConversationSettings }>('conversation.settings', { conversation_id: id, cleared_seq: upTo });
+  client.patchMeta(id, { ...reply.settings });
+}
+
 /** Changes the user's display name (account.update_profile); the reply is the user as it is now. */
 export async function updateProfile(client: ChatClient, displayName: string): Promise<User> {
   const reply = await client.request<{ user: User }>('account.update_profile', { display_name: displayName });

@@ -32,6 +32,8 @@ export interface LiveHost {
   updateUser(user: User): void;
   /** Changes fields of a conversation's meta as they are (no merge rules). */
   patchMeta(id: ConversationId, patch: Partial<Conversation>): void;
+  /** The user hid this message for itself (message_hidden, protocol 5.11). */
+  hideMessage(id: ConversationId, seq: number): void;
   ensureUsers(ids: Iterable<UserId>): void;
   schedulePersist(): void;
 }
@@ -259,7 +261,11 @@ export class LiveFeatures {
       case 'conversation_settings':
         this.host.patchMeta(frame.conversation_id, {
           muted_until: frame.muted_until, archived: frame.archived, pin_rank: frame.pin_rank, marked_unread: frame.marked_unread,
+          cleared_seq: frame.cleared_seq,
         });
+        break;
+      case 'message_hidden':
+        this.host.hideMessage(frame.conversation_id, frame.seq);
         break;
       case 'receipt':
         this.receipt(frame);

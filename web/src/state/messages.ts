@@ -24,6 +24,8 @@ export interface MessageView {
   edited: boolean;
   editedAt?: number;
   deleted: boolean;
+  /** Hidden for the user ("delete for me", protocol 5.11): not shown. */
+  hidden: boolean;
   reactions: ReactionState[];
   pinned: boolean;
   replyTo?: number;
@@ -50,6 +52,7 @@ export function viewOf(event: ChatEvent, pinned = false): MessageView {
     edited: event.edited === true,
     editedAt: event.edited_at,
     deleted,
+    hidden: event.hidden === true,
     reactions: deleted ? [] : (event.reactions ?? []).map((r) => ({ emoji: r.emoji, userIds: [...r.user_ids] })),
     pinned: pinned && !deleted,
     replyTo: event.reply_to,
@@ -76,6 +79,7 @@ export function applyToViews(views: Map<number, MessageView>, event: ChatEvent):
     Object.assign(view, { deleted: true, text: '', reactions: [], pinned: false, mentions: [], mentionsAll: false });
     return;
   }
+  if (view.hidden) return; // a live edit or reaction of a message the user hid: not shown
   if (view.deleted) return; // a tombstone stays one
   switch (event.kind) {
     case 'message.edited':

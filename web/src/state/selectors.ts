@@ -33,9 +33,16 @@ export function isActiveMember(meta: Conversation): boolean {
 function lastVisibleEvent(events: readonly ChatEvent[]): ChatEvent | undefined {
   for (let i = events.length - 1; i >= 0; i--) {
     const event = events[i];
-    if (kindOf(event).display !== 'none' && !event.thread_root) return event;
+    if (kindOf(event).display !== 'none' && !event.thread_root && !event.hidden) return event;
   }
   return undefined;
+}
+
+/** The server's last_message, unless this device has since hidden or cleared it. */
+function serverPreview({ meta, events }: ConversationState): ChatEvent | undefined {
+  const last = meta.last_message;
+  if (!last || last.thread_root || last.seq <= (meta.cleared_seq ?? 0)) return undefined;
+  return events.some((event) => event.seq === last.seq && event.hidden) ? undefined : last;
 }
 
 function pendingOf(outbox: readonly OutgoingMessage[], id: ConversationId): OutgoingMessage | undefined {
@@ -149,7 +156,7 @@ export function summarize(state: AppState, conversation: ConversationState): Con
   const names = namer(state);
   const me = state.me.id;
   const pending = pendingOf(state.outbox, meta.id);
-  const event = lastVisibleEvent(events) ?? (meta.last_message && !meta.last_message.thread_root ? meta.last_message : undefined);
+  const event = lastVisibleEvent(events) ?? serverPreview(conversation);
   let preview = '';
   let previewAuthor: string | null = null;
   let previewStatus: MessageStatus | null = null;

@@ -12,7 +12,7 @@ import type { ChatEvent, Conversation } from '../protocol/types';
  */
 export type Duplicates = 'keep' | 'state' | 'replace';
 
-const STATE_FIELDS = ['text', 'edited', 'edited_at', 'deleted', 'deleted_at', 'mentions', 'mentions_all'] as const;
+const STATE_FIELDS = ['text', 'edited', 'edited_at', 'deleted', 'deleted_at', 'mentions', 'mentions_all', 'hidden'] as const;
 
 function withState(stored: ChatEvent, incoming: ChatEvent, mode: Duplicates): ChatEvent {
   if (mode === 'keep' || stored.kind !== 'text') return stored;
@@ -86,9 +86,18 @@ export function contiguousTail(events: readonly ChatEvent[], max: number): ChatE
   return events.slice(Math.max(start, floor));
 }
 
-/** First seq the user may read (protocol 6.4); 1 when the membership is not known yet. */
+/**
+ * First seq the user reads (protocol 6.4); 1 when the membership is not known yet. After a
+ * "clear chat" (cleared_seq, 5.11) the list starts above it: history ends there too.
+ */
 export function windowStart(meta: Conversation): number {
-  return meta.visible_from_seq ?? 1;
+  return Math.max(meta.visible_from_seq ?? 1, (meta.cleared_seq ?? 0) + 1);
+}
+
+/** A message hidden for the user (message.hide): where it was, without what it said (5.11). */
+export function hiddenCopy(event: ChatEvent): ChatEvent {
+  const { conversation_id, seq, pos, id, sender_id, kind, ts, client_msg_id, thread_root, target_seq } = event;
+  return { conversation_id, seq, pos, id, sender_id, kind, ts, client_msg_id, thread_root, target_seq, hidden: true };
 }
 
 /** Drops events outside the user's membership window, e.g. after a re-join reset it. */

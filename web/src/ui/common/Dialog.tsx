@@ -41,6 +41,8 @@ export function ConfirmDialog(props: {
   message: string;
   confirmLabel: string;
   danger?: boolean;
+  /** A second way to go on, beside Cancel (e.g. "Delete for me" next to "Delete for everyone"). */
+  alternative?: { label: string; onSelect(): void };
   onConfirm(): void;
   onClose(): void;
 }) {
@@ -49,6 +51,18 @@ export function ConfirmDialog(props: {
       <p class="dialog__text">{props.message}</p>
       <div class="dialog__actions">
         <button type="button" class="button button--ghost" onClick={props.onClose}>Cancel</button>
+        {props.alternative ? (
+          <button
+            type="button"
+            class="button button--ghost"
+            onClick={() => {
+              props.alternative!.onSelect();
+              props.onClose();
+            }}
+          >
+            {props.alternative.label}
+          </button>
+        ) : null}
         <button
           type="button"
           class={`button ${props.danger ? 'button--danger' : 'button--primary'}`}

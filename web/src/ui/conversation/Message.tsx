@@ -43,7 +43,8 @@ export interface MessageActions {
   setEditing(seq: number | null): void;
   reply(line: MessageLine): void;
   openThread(seq: number): void;
-  askDelete(seq: number): void;
+  /** Asks how to delete: for everyone (when allowed) or for the user only. */
+  askDelete(seq: number, forEveryone: boolean): void;
   react(seq: number, emoji: string, add: boolean): void;
   pin(seq: number, pinned: boolean): void;
   info(seq: number): void;
@@ -82,6 +83,8 @@ export function permissionsFor(conversation: ConversationState, line: MessageLin
     pin: live && (meta.kind !== 'channel' || admin),
     info: live && mine && meta.kind !== 'channel',
     edits: live && !!line.view?.edited,
+    /** "Delete for me": any message of a membership, active or former (protocol 5.11). */
+    hide: line.seq !== undefined && !!line.view && (isActiveMember(meta) || meta.left_seq !== undefined),
   };
 }
 
@@ -324,7 +327,7 @@ function Toolbar(props: { line: MessageLine; mine: boolean; onPopover(open: bool
           <MenuItem icon="forward" label="Forward" onSelect={() => run(() => actions.forward(view.text))} />
           {allowed.info ? <MenuItem icon="info" label="Message info" onSelect={() => run(() => actions.info(seq))} /> : null}
           {allowed.edits ? <MenuItem icon="edit" label="Edit history" onSelect={() => run(() => actions.showEdits(seq))} /> : null}
-          {allowed.delete ? <MenuItem icon="trash" label="Delete" danger onSelect={() => run(() => actions.askDelete(seq))} /> : null}
+          {allowed.hide ? <MenuItem icon="trash" label="Delete" danger onSelect={() => run(() => actions.askDelete(seq, allowed.delete))} /> : null}
         </Popover>
       ) : null}
     </div>
@@ -337,7 +340,7 @@ function Quote(props: { seq: number }) {
   const actions = useActions();
   const quoted = actions.lookup(props.seq);
   const author = quoted ? (quoted.senderId === actions.me ? 'You' : actions.names.name(quoted.senderId)) : '';
-  const text = !quoted ? 'Original message not loaded' : quoted.deleted ? 'This message was deleted' : quoted.text;
+  const text = !quoted ? 'Original message not loaded' : quoted.deleted ? 'This message was deleted' : quoted.hidden ? 'You deleted this message for yourself' : quoted.text;
   return (
     <button
       type="button"
@@ -500,7 +503,7 @@ export function Bubble(props: { line: MessageLine; mine: boolean; first: boolean
     else if ((key === 'e' || key === 'E') && allowed.edit) actions.setEditing(line.seq!);
     else if ((key === 't' || key === 'T') && allowed.thread && !actions.inThread) actions.openThread(line.seq!);
     else if ((key === 'p' || key === 'P') && allowed.pin) actions.pin(line.seq!, !view!.pinned);
-    else if ((key === 'Delete' || key === 'Backspace') && allowed.delete) actions.askDelete(line.seq!);
+    else if ((key === 'Delete' || key === 'Backspace') && allowed.hide) actions.askDelete(line.seq!, allowed.delete);
     else if (key === '+' && allowed.react) ref.current?.querySelector<HTMLButtonElement>('[aria-label="React"]')?.click();
     else if (key === 'Enter') ref.current?.querySelector<HTMLButtonElement>('.bubble__actions button')?.focus();
     else handled = false;

@@ -56,7 +56,8 @@ export function PinsPanel(props: { conversationId: number; onClose(): void; onJu
         <ul class="pin-list">
           {(pins ?? []).map((pin) => {
             const view = views.get(pin.seq);
-            const text = view ? (view.deleted ? 'This message was deleted' : view.text) : (pin.message.text ?? '');
+            const hidden = view ? view.hidden : pin.message.hidden === true;
+            const text = hidden ? 'You deleted this message for yourself' : view ? (view.deleted ? 'This message was deleted' : view.text) : (pin.message.text ?? '');
             const author = names.name(pin.message.sender_id);
             return (
               <li key={pin.seq} class="pin" data-testid="pin" data-seq-pinned={pin.seq}>

@@ -4,7 +4,7 @@
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import type { ConversationId, EditVersion, ReceiptsReply } from '../../protocol/types';
 import {
-  deleteMessage, describeError, editMessage, messageEdits, messageReceipts, setPinned, setReaction,
+  deleteMessage, describeError, editMessage, hideMessages, messageEdits, messageReceipts, setPinned, setReaction,
 } from '../../state/commands';
 import { fullDate } from '../format';
 import { foldMessages, type MessageView } from '../../state/messages';
@@ -161,7 +161,7 @@ export function useMessageActions(options: {
   const names = useMemo(() => namer(client.store.get()), [users]);
   const [activeKey, setActiveKey] = useState<string | null>(null);
   const [editing, setEditing] = useState<number | null>(null);
-  const [deleting, setDeleting] = useState<number | null>(null);
+  const [deleting, setDeleting] = useState<{ seq: number; forEveryone: boolean } | null>(null);
   const [info, setInfo] = useState<number | null>(null);
   const [edits, setEdits] = useState<number | null>(null);
   const [forwarding, setForwarding] = useState<string | null>(null);
@@ -170,6 +170,11 @@ export function useMessageActions(options: {
 
   function fail(error: unknown) {
     client.toast(describeError(error));
+  }
+
+  function hide(seq: number) {
+    hideMessages(client, id, [seq]).catch(fail);
+    if (editing === seq) setEditing(null);
   }
 
   const value: MessageActions | null = conversation ? {
@@ -189,7 +194,7 @@ export function useMessageActions(options: {
     setEditing,
     reply: options.onReply,
     openThread: options.onOpenThread,
-    askDelete: setDeleting,
+    askDelete: (seq, forEveryone) => setDeleting({ seq, forEveryone }),
     react(seq, emoji, add) {
       setReaction(client, id, seq, emoji, add).catch(fail);
     },
@@ -222,12 +227,16 @@ export function useMessageActions(options: {
       {deleting !== null ? (
         <ConfirmDialog
           title="Delete message?"
-          message="It will be deleted for everyone in this conversation. This cannot be undone."
-          confirmLabel="Delete for everyone"
+          message={deleting.forEveryone
+            ? 'Delete it for everyone in this conversation, or only for you, on all your devices. This cannot be undone.'
+            : 'It will be removed for you only, on all your devices; the others still see it. This cannot be undone.'}
+          confirmLabel={deleting.forEveryone ? 'Delete for everyone' : 'Delete for me'}
+          alternative={deleting.forEveryone ? { label: 'Delete for me', onSelect: () => hide(deleting.seq) } : undefined}
           danger
           onConfirm={() => {
-            const seq = deleting;
-            deleteMessage(client, id, seq).catch(fail);
+            const { seq, forEveryone } = deleting;
+            if (forEveryone) deleteMessage(client, id, seq).catch(fail);
+            else hide(seq);
             if (editing === seq) setEditing(null);
           }}
           onClose={() => setDeleting(null)}

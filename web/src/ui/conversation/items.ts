@@ -112,7 +112,7 @@ export function buildItems(conversation: ConversationState, outbox: readonly Out
   let divider = !!unread;
   for (const event of conversation.events) {
     const spec = kindOf(event);
-    if (spec.display === 'none' || event.thread_root) continue;
+    if (spec.display === 'none' || event.thread_root || event.hidden) continue;
     builder.day(event.ts, `e${event.seq}`);
     if (divider && unread && event.seq > unread.after && event.sender_id !== me) {
       builder.unread(unread.count);
@@ -155,7 +155,7 @@ export function buildThreadItems(
   const builder = new ItemBuilder(me);
   for (const event of replies) {
     const view = views.get(event.seq);
-    if (!view) continue;
+    if (!view || view.hidden) continue;
     builder.day(event.ts, `t${event.seq}`);
     builder.message(lineOf(conversation, view, me));
   }

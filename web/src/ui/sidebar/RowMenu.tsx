@@ -1,10 +1,11 @@
 // The menu of a conversation in the list (its ⌄ button, or a right click on the row): the
 // user's own settings of it, which follow the user to every device (conversation.settings):
-// pin to top, mute for a while or always, archive, mark as unread / as read.
+// pin to top, mute for a while or always, archive, mark as unread / as read, clear the chat.
 import { useRef, useState } from 'preact/hooks';
 import { ProtocolError } from '../../protocol/types';
-import { describeError, updateConversationSettings } from '../../state/commands';
+import { clearChat, describeError, updateConversationSettings } from '../../state/commands';
 import type { ConversationSummary } from '../../state/selectors';
+import { ConfirmDialog } from '../common/Dialog';
 import { Icon } from '../common/icons';
 import { MenuItem, Popover } from '../common/Menu';
 import { useClient } from '../hooks';
@@ -16,6 +17,7 @@ export function RowMenu(props: { summary: ConversationSummary; open: boolean; on
   const { summary } = props;
   const button = useRef<HTMLButtonElement>(null);
   const [busy, setBusy] = useState(false);
+  const [clearing, setClearing] = useState(false);
 
   async function change(patch: Parameters<typeof updateConversationSettings>[2]) {
     props.onOpen(false);
@@ -72,7 +74,18 @@ export function RowMenu(props: { summary: ConversationSummary; open: boolean; on
           ) : (
             <MenuItem icon="unread" label="Mark as unread" onSelect={() => void change({ marked_unread: true })} />
           )}
+          <MenuItem icon="trash" label="Clear chat" danger onSelect={() => { props.onOpen(false); setClearing(true); }} />
         </Popover>
+      ) : null}
+      {clearing ? (
+        <ConfirmDialog
+          title="Clear this chat?"
+          message={`The messages of “${summary.title}” so far will be removed for you, on all your devices; the others still see them. New messages show as usual.`}
+          confirmLabel="Clear chat"
+          danger
+          onConfirm={() => void clearChat(client, summary.id).catch((error: unknown) => client.toast(describeError(error)))}
+          onClose={() => setClearing(false)}
+        />
       ) : null}
     </>
   );
