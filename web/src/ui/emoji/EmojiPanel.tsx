@@ -99,8 +99,8 @@ export function EmojiPanel(props: {
   );
 
   function close() {
-    props.onClose();
-    props.anchor.focus();
+    latest.current.onClose();
+    latest.current.anchor.focus();
   }
 
   function chooseTone(next: number) {
