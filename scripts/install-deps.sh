@@ -15,6 +15,10 @@ PACKAGES=(
   libnats-dev nats-server libhiredis-dev redis-server redis-tools
   # password strength (zxcvbn) and display-name checks (ICU: normalization, confusables)
   libzxcvbn-dev libicu-dev
+  # media: content types from the bytes (libmagic, linked); thumbnails and image sizes by
+  # libvips' command-line tools, run as child processes and never linked (GPL dependencies:
+  # docs/architecture.md, "Media")
+  libmagic-dev libvips-tools
   # tests (openssl makes test certificates; haproxy is the reverse proxy of docs/operations.md)
   python3 python3-pytest python3-websocket python3-requests curl procps openssl haproxy
   # latency plots of parley-bench (--plot)

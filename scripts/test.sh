@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite: installs what is missing, builds, starts a throwaway PostgreSQL, runs
-# the unit tests (the store's on SQLite and on PostgreSQL), the integration tests against real
-# parleyd processes on SQLite, again on PostgreSQL, and again against 3-node clusters behind
-# HAProxy, the sanitizer and fuzz passes, then the browser tests of the web client (Chromium). Exit status 0 only if everything passed.
+# the unit tests (the store's on SQLite and on PostgreSQL; the S3 signer's against the AWS
+# SDK), the integration tests against real parleyd processes on SQLite, again on PostgreSQL,
+# and again against 3-node clusters behind HAProxy, the sanitizer and fuzz passes, then the
+# browser tests of the web client (Chromium). Exit status 0 only if everything passed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/install-deps.sh
@@ -12,6 +13,10 @@ cd "$(dirname "$0")/.."
 read -r PG_URL PG_DIR < <(/usr/bin/python3 tests/integration/postgres.py start)
 trap '/usr/bin/python3 tests/integration/postgres.py stop "$PG_DIR"' EXIT
 export PARLEY_TEST_POSTGRES="$PG_URL"
+# The AWS SDK's pre-signer, the reference the S3 signer's unit test compares with.
+if [ ! -f tests/s3presign/node_modules/.package-lock.json ] || [ tests/s3presign/package-lock.json -nt tests/s3presign/node_modules/.package-lock.json ]; then
+  npm ci --prefix tests/s3presign --no-audit --no-fund
+fi
 echo "== unit tests"
 ctest --test-dir build --output-on-failure -j "$(nproc)"
 echo "== integration tests (SQLite)"

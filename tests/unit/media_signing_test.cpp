@@ -1,0 +1,83 @@
+// The local backend's signed URLs (media/local_signer.hpp) and its key file.
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "media/local_signer.hpp"
+#include "scratch_dir.hpp"
+
+namespace parley::media {
+namespace {
+
+const std::string kKey(32, 'k');
+constexpr std::int64_t kNow = 1'800'000'000;
+
+TEST(LocalUrlSigner, AcceptsWhatItSignedUntilTheExpiry) {
+  LocalUrlSigner signer(kKey);
+  const auto sig = signer.sign(SignedMethod::put, "m7Q2x9", kNow + 60, 1234);
+  EXPECT_EQ(sig.size(), 43u);
+  EXPECT_EQ(signer.verify(SignedMethod::put, "m7Q2x9", kNow + 60, 1234, sig, kNow), UrlCheck::ok);
+  EXPECT_EQ(signer.verify(SignedMethod::put, "m7Q2x9", kNow + 60, 1234, sig, kNow + 59), UrlCheck::ok);
+  EXPECT_EQ(signer.verify(SignedMethod::put, "m7Q2x9", kNow + 60, 1234, sig, kNow + 60), UrlCheck::expired);
+  EXPECT_EQ(signer.verify(SignedMethod::put, "m7Q2x9", kNow + 60, 1234, sig, kNow + 3600), UrlCheck::expired);
+}
+
+TEST(LocalUrlSigner, RefusesEveryChangedField) {
+  LocalUrlSigner signer(kKey);
+  const auto sig = signer.sign(SignedMethod::put, "m7Q2x9", kNow + 60, 1234);
+  EXPECT_EQ(signer.verify(SignedMethod::get, "m7Q2x9", kNow + 60, 1234, sig, kNow), UrlCheck::bad_signature);
+  EXPECT_EQ(signer.verify(SignedMethod::put, "m7Q2xA", kNow + 60, 1234, sig, kNow), UrlCheck::bad_signature);
+  EXPECT_EQ(signer.verify(SignedMethod::put, "m7Q2x9.thumb", kNow + 60, 1234, sig, kNow), UrlCheck::bad_signature);
+  EXPECT_EQ(signer.verify(SignedMethod::put, "m7Q2x9", kNow + 61, 1234, sig, kNow), UrlCheck::bad_signature);
+  EXPECT_EQ(signer.verify(SignedMethod::put, "m7Q2x9", kNow + 60, 1235, sig, kNow), UrlCheck::bad_signature);
+  // Another key.
+  LocalUrlSigner other(std::string(32, 'j'));
+  EXPECT_EQ(other.verify(SignedMethod::put, "m7Q2x9", kNow + 60, 1234, sig, kNow), UrlCheck::bad_signature);
+}
+
+TEST(LocalUrlSigner, ForgedUrlsAreNotToldAboutTheirExpiry) {
+  LocalUrlSigner signer(kKey);
+  const auto sig = signer.sign(SignedMethod::get, "abc", kNow - 10, -1);
+  EXPECT_EQ(signer.verify(SignedMethod::get, "abc", kNow - 10, -1, sig, kNow), UrlCheck::expired);
+  // A tampered signature on an expired URL reads as bad, not as expired.
+  std::string tampered = sig;
+  tampered[5] = tampered[5] == 'A' ? 'B' : 'A';
+  EXPECT_EQ(signer.verify(SignedMethod::get, "abc", kNow - 10, -1, tampered, kNow), UrlCheck::bad_signature);
+}
+
+TEST(LocalUrlSigner, RefusesMalformedSignatures) {
+  LocalUrlSigner signer(kKey);
+  const auto sig = signer.sign(SignedMethod::get, "abc", kNow + 10, -1);
+  for (const std::string& bad : {std::string(), sig.substr(0, 42), sig + "A", sig + "=", std::string(43, '*'),
+                                  sig.substr(0, 42) + (sig[42] == 'B' ? "C" : "B")}) {
+    EXPECT_EQ(signer.verify(SignedMethod::get, "abc", kNow + 10, -1, bad, kNow), UrlCheck::bad_signature) << bad;
+  }
+  // An object name with a newline could forge the field separator: never valid.
+  EXPECT_EQ(signer.verify(SignedMethod::get, "abc\n1", kNow + 10, -1, sig, kNow), UrlCheck::bad_signature);
+}
+
+TEST(LocalUrlSigner, RefusesShortKeys) {
+  EXPECT_THROW(LocalUrlSigner(std::string(31, 'k')), std::invalid_argument);
+  EXPECT_THROW(load_or_create_media_key(std::string(31, 'k'), "/nonexistent"), std::runtime_error);
+}
+
+TEST(MediaKey, CreatedOncePrivateThenReused) {
+  testing_support::ScratchDir dir("media_key");
+  const std::string first = load_or_create_media_key("", dir.path());
+  EXPECT_GE(first.size(), 32u);
+  struct stat st {};
+  ASSERT_EQ(::stat((dir.path() + "/media.key").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  EXPECT_EQ(load_or_create_media_key("", dir.path()), first);
+  // A configured key wins over the file.
+  const std::string configured(40, 'c');
+  EXPECT_EQ(load_or_create_media_key(configured, dir.path()), configured);
+  // A truncated file is a start-up error, not a silently weaker key.
+  std::ofstream(dir.path() + "/media.key", std::ios::trunc) << "short\n";
+  EXPECT_THROW(load_or_create_media_key("", dir.path()), std::runtime_error);
+}
+
+}  // namespace
+}  // namespace parley::media
