@@ -234,6 +234,28 @@ const std::vector<Setting>& settings() {
       PARLEY_INT(presence, heartbeat_ms, 100, 3600000, "clients should ping this often (announced in the hello reply)"),
       PARLEY_INT(presence, ttl_ms, 100, kDay_ms, "a session with no ping for this long no longer counts as online"),
       PARLEY_INT(presence, batch_ms, 10, 60000, "presence changes are gathered and sent at most this often; lapsed heartbeats are noticed at this interval too"),
+      PARLEY_CHOICE(media, backend, "local|s3", "where uploaded files live: local = media.dir, served by parleyd at signed URLs (a cluster's nodes need it shared, and the same media.secret); s3 = an S3-compatible store (media.s3.*) that clients reach with pre-signed URLs"),
+      PARLEY_TEXT(media, dir, "directory of the local backend's files; empty = <data_dir>/media"),
+      PARLEY_SECRET(media, secret, "HMAC-SHA256 key of the local backend's signed URLs; empty = generated once into data_dir/media.key (a cluster needs the same key on every node)"),
+      PARLEY_INT(media, max_file_bytes, 1, 1LL << 40, "largest file one upload may declare, bytes"),
+      PARLEY_INT(media, user_quota_bytes, 0, 1LL << 50, "bytes of uploads one user may have stored (completed and pending); 0 = no quota"),
+      PARLEY_INT(media, max_pending_uploads, 1, 100000, "uploads one user may have requested and not yet completed"),
+      PARLEY_INT(media, upload_url_ttl_s, 10, 604800, "how long a signed upload (PUT) URL is valid, seconds"),
+      PARLEY_INT(media, download_url_ttl_s, 10, 604800, "how long a signed download (GET) URL is valid, seconds"),
+      PARLEY_INT(media, upload_ttl_s, 60, 31536000, "an upload requested but never completed is deleted this long after its request, seconds"),
+      PARLEY_INT(media, max_image_pixels, 1, 1LL << 40, "largest image (width x height of its first frame) that gets a thumbnail; checked from the header before anything is decoded (decompression bombs)"),
+      PARLEY_INT(media, image_timeout_ms, 100, 600000, "wall-clock limit of each image child process (vipsheader, vips thumbnail); then it is killed"),
+      PARLEY_INT(media, image_memory_mb, 64, 65536, "address-space limit of each image child process, MiB"),
+      PARLEY_INT(media, thumbnail_px, 16, 4096, "longest side of thumbnails, pixels (images are never enlarged)"),
+      PARLEY_INT(media, preview_px, 4, 256, "longest side of the tiny inline preview carried in events, pixels"),
+      PARLEY_INT(media, preview_max_bytes, 128, 65536, "largest inline preview (JPEG bytes, before base64)"),
+      PARLEY_TEXT(media, vips_dir, "directory holding libvips' vipsheader and vips programs (Debian's libvips-tools)"),
+      PARLEY_TEXT(media, s3.endpoint, "media.backend = s3: the store's http(s)://HOST[:PORT], no path"),
+      PARLEY_TEXT(media, s3.bucket, "media.backend = s3: the bucket"),
+      PARLEY_TEXT(media, s3.region, "media.backend = s3: the region signatures are scoped to (S3-compatible stores mostly accept any)"),
+      PARLEY_TEXT(media, s3.access_key, "media.backend = s3: access key id"),
+      PARLEY_TEXT(media, s3.secret_key, "media.backend = s3: secret access key"),
+      PARLEY_BOOL(media, s3.path_style, "media.backend = s3: address objects as ENDPOINT/BUCKET/KEY (true) or BUCKET.HOST/KEY (false)"),
   };
   return table;
 }
@@ -265,6 +287,12 @@ std::string check_combinations(const Config& c) {
     return "directory.key_prefix must be non-empty, without spaces";
   if (c.bus.subject_prefix.empty() || c.bus.subject_prefix.find_first_of(" .*>\t\r\n") != std::string::npos)
     return "bus.subject_prefix must be one non-empty NATS token (no spaces, '.', '*' or '>')";
+  if (c.media.backend == "s3" && (c.media.s3.endpoint.empty() || c.media.s3.bucket.empty() ||
+                                  c.media.s3.access_key.empty() || c.media.s3.secret_key.empty()))
+    return "media.backend = s3 needs media.s3.endpoint, media.s3.bucket, media.s3.access_key and media.s3.secret_key";
+  if (c.media.user_quota_bytes > 0 && c.media.max_file_bytes > c.media.user_quota_bytes)
+    return "media.max_file_bytes must not exceed media.user_quota_bytes";
+  if (c.media.preview_px > c.media.thumbnail_px) return "media.preview_px must not exceed media.thumbnail_px";
   return {};
 }
 
@@ -287,10 +315,15 @@ void apply_toml_file(Config& config, const std::string& path) {
   } catch (const std::exception& e) {
     throw std::runtime_error("config file " + path + ": " + e.what());
   }
-  for (const auto& [section, table] : root.as_table()) {
-    if (!table.is_table()) throw std::runtime_error("config file " + path + ": '" + section + "' is not a [section]");
+  // [section] key = value, and one level deeper for [section.group] key = value
+  // (the setting "section.group.key").
+  std::function<void(const std::string&, const toml::value&)> apply_table = [&](const std::string& prefix, const toml::value& table) {
     for (const auto& [key, value] : table.as_table()) {
-      const std::string name = section + "." + key;
+      const std::string name = prefix + "." + key;
+      if (value.is_table() && std::count(name.begin(), name.end(), '.') == 1) {
+        apply_table(name, value);
+        continue;
+      }
       const Setting* setting = find_setting(name);
       if (!setting) throw std::runtime_error("config file " + path + ": unknown setting '" + name + "'");
       std::string text;
@@ -300,6 +333,10 @@ void apply_toml_file(Config& config, const std::string& path) {
       else throw std::runtime_error("config file " + path + ": '" + name + "' must be a string, integer or boolean");
       setting->set(config, text);
     }
+  };
+  for (const auto& [section, table] : root.as_table()) {
+    if (!table.is_table()) throw std::runtime_error("config file " + path + ": '" + section + "' is not a [section]");
+    apply_table(section, table);
   }
 }
 
@@ -308,6 +345,11 @@ void apply_toml_file(Config& config, const std::string& path) {
 std::string Config::store_url() const {
   if (!store.url.empty()) return store.url;
   return "sqlite:" + server.data_dir + "/parley.db";
+}
+
+std::string Config::media_dir() const {
+  if (!media.dir.empty()) return media.dir;
+  return server.data_dir + "/media";
 }
 
 std::vector<SettingInfo> describe_settings() {

@@ -142,6 +142,37 @@ struct DirectoryConfig {
   int sync_ms = 100;             // request counts are exchanged this often (the cross-node rate limit's reaction time)
 };
 
+// Media (photos, videos, files): where the bytes live, the limits of uploads, and how images
+// are measured and thumbnailed (libvips' tools in a child process: docs/architecture.md).
+struct MediaS3Config {
+  std::string endpoint;       // http(s)://HOST[:PORT] of any S3-compatible store
+  std::string bucket;
+  std::string region = "us-east-1";
+  std::string access_key;
+  std::string secret_key;
+  bool path_style = true;     // ENDPOINT/BUCKET/KEY; false = BUCKET.HOST/KEY (virtual-hosted)
+};
+
+struct MediaConfig {
+  std::string backend = "local";   // local (parleyd serves media.dir) | s3
+  std::string dir;                 // local backend's files; empty = <data_dir>/media
+  std::string secret;              // HMAC key of the local backend's URLs; empty = generated into data_dir/media.key
+  std::int64_t max_file_bytes = 100LL << 20;     // one upload
+  std::int64_t user_quota_bytes = 10LL << 30;    // all of one user's stored uploads; 0 = no quota
+  int max_pending_uploads = 20;    // uploads of one user requested but not completed
+  int upload_url_ttl_s = 900;      // a signed PUT URL is valid this long
+  int download_url_ttl_s = 300;    // a signed GET URL is valid this long
+  int upload_ttl_s = 86400;        // an upload never completed is deleted after this
+  std::int64_t max_image_pixels = 100'000'000;  // width x height; larger images are refused from their header, before decoding
+  int image_timeout_ms = 15000;    // each libvips child process (header, thumbnail)
+  int image_memory_mb = 1024;      // address space of each libvips child process
+  int thumbnail_px = 320;          // longest side of thumbnails
+  int preview_px = 32;             // longest side of the inline preview in events
+  int preview_max_bytes = 1024;    // the inline preview's JPEG, at most
+  std::string vips_dir = "/usr/bin";  // directory of vipsheader and vips (Debian's libvips-tools)
+  MediaS3Config s3;
+};
+
 struct Config {
   ServerConfig server;
   StoreConfig store;
@@ -150,8 +181,10 @@ struct Config {
   AuthConfig auth;
   LimitsConfig limits;
   PresenceConfig presence;
+  MediaConfig media;
 
   std::string store_url() const;  // store.url with its default resolved
+  std::string media_dir() const;  // media.dir with its default resolved
 };
 
 // One row of the settings table.

@@ -56,5 +56,44 @@ TEST(Config, RefusesBadValues) {
   EXPECT_THROW(load({"--config", file}), std::runtime_error);
 }
 
+TEST(Config, MediaDefaults) {
+  const LoadResult r = load({"--data-dir", "/srv/parley"});
+  EXPECT_EQ(r.config.media.backend, "local");
+  EXPECT_EQ(r.config.media_dir(), "/srv/parley/media");
+  EXPECT_EQ(r.config.media.max_file_bytes, 100LL << 20);
+  EXPECT_EQ(r.config.media.max_image_pixels, 100'000'000);
+  EXPECT_EQ(load({"--media.dir", "/mnt/shared"}).config.media_dir(), "/mnt/shared");
+}
+
+TEST(Config, MediaS3FromNestedTableEnvironmentAndFlags) {
+  testing_support::ScratchDir dir("config");
+  const std::string file = dir.path() + "/parley.toml";
+  std::ofstream(file) << "[media]\nbackend = \"s3\"\nmax_file_bytes = 5000000000\n"
+                         "[media.s3]\nendpoint = \"http://127.0.0.1:4569\"\nbucket = \"parley\"\n"
+                         "access_key = \"AK\"\nsecret_key = \"SK\"\npath_style = false\n";
+  setenv("PARLEY_MEDIA_S3_REGION", "eu-central-1", 1);
+  const LoadResult r = load({"--config", file, "--media.s3.bucket", "other"});
+  unsetenv("PARLEY_MEDIA_S3_REGION");
+  EXPECT_EQ(r.config.media.backend, "s3");
+  EXPECT_EQ(r.config.media.max_file_bytes, 5'000'000'000);  // beyond 32 bits
+  EXPECT_EQ(r.config.media.s3.endpoint, "http://127.0.0.1:4569");
+  EXPECT_EQ(r.config.media.s3.bucket, "other");
+  EXPECT_EQ(r.config.media.s3.region, "eu-central-1");
+  EXPECT_FALSE(r.config.media.s3.path_style);
+}
+
+TEST(Config, RefusesIncompleteMediaSettings) {
+  EXPECT_THROW(load({"--media.backend", "s3"}), std::runtime_error);  // no endpoint, bucket, keys
+  EXPECT_THROW(load({"--media.backend", "ftp"}), std::runtime_error);
+  EXPECT_THROW(load({"--media.secret", "short"}), std::runtime_error);
+  EXPECT_THROW(load({"--media.user_quota_bytes", "1000", "--media.max_file_bytes", "2000"}), std::runtime_error);
+  EXPECT_NO_THROW(load({"--media.user_quota_bytes", "0", "--media.max_file_bytes", "2000"}));  // no quota
+  EXPECT_THROW(load({"--media.preview_px", "64", "--media.thumbnail_px", "32"}), std::runtime_error);
+  testing_support::ScratchDir dir("config");
+  const std::string file = dir.path() + "/bad.toml";
+  std::ofstream(file) << "[media.s3]\nno_such = 1\n";
+  EXPECT_THROW(load({"--config", file}), std::runtime_error);
+}
+
 }  // namespace
 }  // namespace parley

@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "media/local_signer.hpp"
+#include "media/urls.hpp"
 #include "scratch_dir.hpp"
 
 namespace parley::media {
@@ -77,6 +78,63 @@ TEST(MediaKey, CreatedOncePrivateThenReused) {
   // A truncated file is a start-up error, not a silently weaker key.
   std::ofstream(dir.path() + "/media.key", std::ios::trunc) << "short\n";
   EXPECT_THROW(load_or_create_media_key("", dir.path()), std::runtime_error);
+}
+
+// The query parameter `name` of a URL.
+std::string param(const std::string& url, const std::string& name) {
+  auto start = url.find("?" + name + "=");
+  if (start == std::string::npos) start = url.find("&" + name + "=");
+  if (start == std::string::npos) return {};
+  start += name.size() + 2;
+  return url.substr(start, url.find('&', start) - start);
+}
+
+TEST(MediaUrls, LocalUrlsCarryWhatTheirSignatureCovers) {
+  testing_support::ScratchDir dir("media_urls");
+  Config config;
+  config.server.data_dir = dir.path();
+  const MediaUrls urls(config);
+  EXPECT_TRUE(urls.local());
+  const std::string id = "AbCdEfGhIjKlMnOpQrStUv";
+  const std::string put = urls.upload_url(id, 1234, kNow, kNow + 900);
+  EXPECT_EQ(put.rfind("/v1/media/" + id + "/content?size=1234&expires=" + std::to_string(kNow + 900) + "&sig=", 0), 0u) << put;
+  const std::string sig = param(put, "sig");
+  EXPECT_EQ(urls.verify_local(SignedMethod::put, id, MediaVariant::original, kNow + 900, 1234, sig, kNow), UrlCheck::ok);
+  EXPECT_EQ(urls.verify_local(SignedMethod::put, id, MediaVariant::original, kNow + 900, 1235, sig, kNow),
+            UrlCheck::bad_signature);
+  EXPECT_EQ(urls.verify_local(SignedMethod::get, id, MediaVariant::original, kNow + 900, -1, sig, kNow),
+            UrlCheck::bad_signature);
+
+  const std::string get = urls.download_url(id, MediaVariant::original, kNow, kNow + 300);
+  const std::string thumb = urls.download_url(id, MediaVariant::thumbnail, kNow, kNow + 300);
+  EXPECT_EQ(get.rfind("/v1/media/" + id + "/content?expires=", 0), 0u) << get;
+  EXPECT_EQ(thumb.rfind("/v1/media/" + id + "/thumbnail?expires=", 0), 0u) << thumb;
+  EXPECT_EQ(urls.verify_local(SignedMethod::get, id, MediaVariant::original, kNow + 300, -1, param(get, "sig"), kNow),
+            UrlCheck::ok);
+  // A thumbnail's URL does not open the original, nor the other way round.
+  EXPECT_EQ(urls.verify_local(SignedMethod::get, id, MediaVariant::original, kNow + 300, -1, param(thumb, "sig"), kNow),
+            UrlCheck::bad_signature);
+  EXPECT_EQ(urls.verify_local(SignedMethod::get, id, MediaVariant::thumbnail, kNow + 300, -1, param(get, "sig"), kNow),
+            UrlCheck::bad_signature);
+  // The key was made once in the data dir, and a second instance signs alike.
+  EXPECT_EQ(MediaUrls(config).upload_url(id, 1234, kNow, kNow + 900), put);
+}
+
+TEST(MediaUrls, S3UrlsArePresignedForTheObjectOfTheId) {
+  Config config;
+  config.media.backend = "s3";
+  config.media.s3 = {"http://127.0.0.1:4569", "parley-media", "us-east-1", "AK", "SK", true};
+  const MediaUrls urls(config);
+  EXPECT_FALSE(urls.local());
+  const std::string id = "AbCdEfGhIjKlMnOpQrStUv";
+  const std::string put = urls.upload_url(id, 1234, kNow, kNow + 900);
+  EXPECT_EQ(put.rfind("http://127.0.0.1:4569/parley-media/media/" + id + "?", 0), 0u) << put;
+  EXPECT_EQ(param(put, "X-Amz-Expires"), "900");
+  EXPECT_EQ(param(put, "X-Amz-SignedHeaders"), "content-length%3Bhost");
+  const std::string thumb = urls.download_url(id, MediaVariant::thumbnail, kNow, kNow + 300);
+  EXPECT_EQ(thumb.rfind("http://127.0.0.1:4569/parley-media/media/" + id + ".thumb?", 0), 0u) << thumb;
+  config.media.s3.endpoint = "ftp://nope";
+  EXPECT_THROW(MediaUrls{config}, std::runtime_error);
 }
 
 }  // namespace
