@@ -24,6 +24,9 @@ inline constexpr const char* kEvent =
     "coalesce(reply_to, 0), coalesce(thread_root, 0), coalesce(target_seq, 0), coalesce(edited_body, ''), "
     "coalesce(edited_at, 0), coalesce(deleted_at, 0)";
 inline constexpr const char* kToken = "token_id, user_id, created_at, expires_at, device, address, last_active_at";
+inline constexpr const char* kMedia =
+    "id, owner_id, state, declared_size, declared_type, file_name, sha256, size, content_type, width, height, "
+    "has_thumbnail, preview, created_at, expires_at, completed_at";
 
 // "low:high" user ids: the unique key of the direct conversation of two users.
 inline std::string direct_key(UserId a, UserId b) {

@@ -103,6 +103,37 @@ struct ConversationSettings {
   bool operator==(const ConversationSettings&) const = default;
 };
 
+// An uploaded file (issue 14): a row from media.upload on (pending: a signed upload URL was
+// issued), filled in by media.complete (ready: the bytes arrived and were checked). The bytes
+// themselves live in the media backend (a directory or an S3 bucket), named by the id.
+enum class MediaState { pending = 0, ready = 1 };
+
+struct MediaRecord {
+  std::string id;                    // random, URL-safe; the object's name in the backend
+  UserId owner_id = 0;               // who uploaded it
+  MediaState state = MediaState::pending;
+  std::int64_t declared_size = 0;    // bytes the upload URL was signed for
+  std::string declared_type;         // what the client said it is (never served)
+  std::string file_name;             // sanitized by the chat layer
+  std::string sha256;                // lower-case hex the client declared; "" = none
+  std::int64_t size = 0;             // ready: bytes stored
+  std::string content_type;          // ready: sniffed from the bytes (what is served)
+  int width = 0;                     // ready, images: as displayed (EXIF orientation applied)
+  int height = 0;
+  bool has_thumbnail = false;
+  std::string preview;               // ready, images: the inline preview, base64 JPEG; "" = none
+  std::int64_t created_at_ms = 0;
+  std::int64_t expires_at_s = 0;     // pending: deleted from this time on if never completed
+  std::int64_t completed_at_ms = 0;  // ready: when
+};
+
+// What one user's uploads take: bytes (ready ones at their size, pending ones at their
+// declared size, so a quota holds before the bytes arrive) and the pending count.
+struct MediaUsage {
+  std::int64_t bytes = 0;
+  int pending = 0;
+};
+
 // How many conversations a user has pinned, and the highest rank among them (0 if none).
 struct PinnedConversations {
   int count = 0;

@@ -151,6 +151,14 @@ class ReadTxn {
                                                       int limit) = 0;
   // Users whose search terms were never stored (created before they were), at most `limit`.
   virtual std::vector<UserRecord> users_without_search_terms(int limit) = 0;
+
+  // --- media (issue 14) ---
+  virtual std::optional<MediaRecord> media(const std::string& id) = 0;
+  // One user's uploads: bytes and pending count (reads that user's rows only).
+  virtual MediaUsage media_usage(UserId owner) = 0;
+  // Pending uploads whose expires_at_s <= now_s, oldest expiry first, at most `limit` (reads
+  // an index of the pending rows only).
+  virtual std::vector<MediaRecord> expired_uploads(std::int64_t now_s, int limit) = 0;
 };
 
 // Reads and writes inside the writer's current batch. Writer thread only.
@@ -240,6 +248,16 @@ class WriteTxn : public ReadTxn {
   // Takes one use of the invite with this code hash. False if there is none, it expired at
   // `now_s` or it has no use left.
   virtual bool use_invite(const std::string& code_hash, std::int64_t now_s) = 0;
+  // --- media (issue 14) ---
+  // Records a pending upload; false if the id is taken (nothing stored).
+  virtual bool add_media(const MediaRecord& media) = 0;
+  // Turns the pending upload `media.id` into a ready one with the size, type, dimensions,
+  // thumbnail flag, preview and completed time of `media`. False if there is no pending
+  // upload with that id (unknown, or completed already).
+  virtual bool complete_media(const MediaRecord& media) = 0;
+  // False if there was no such row.
+  virtual bool delete_media(const std::string& id) = 0;
+
   // Deletes tokens, revoked-token entries and invites that expired before `now_s`.
   virtual void purge_expired(std::int64_t now_s) = 0;
 

@@ -205,6 +205,8 @@ class StoreSchemaTest : public StoreFixture, public ::testing::Test {
     for (const char* undo : {"DROP TABLE hidden_messages", "ALTER TABLE members DROP COLUMN cleared_seq"})
       EXPECT_EQ(query_text(db_path(), undo), "") << undo;
   }
+  // Takes the database file (closed) back to before migration 8 (its indexes go with the table).
+  void undo_migration_eight() { EXPECT_EQ(query_text(db_path(), "DROP TABLE media"), ""); }
   // Takes the database file (closed) back to before migration 6.
   void undo_migration_six() {
     for (const char* undo : {"DROP TABLE user_terms", "DROP INDEX users_without_terms",
@@ -224,8 +226,8 @@ TEST_F(StoreSchemaTest, MigrationsCreateTheSchemaInWalMode) {
   EXPECT_EQ(query_text(db_path(), "PRAGMA user_version"), std::to_string(sqlite::schema_version()));
   EXPECT_EQ(query_text(db_path(), "PRAGMA journal_mode"), "wal");
   EXPECT_EQ(query_text(db_path(), "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"),
-            "conversations,events,hidden_messages,invites,members,mentions,pins,reactions,revoked_tokens,threads,tokens,"
-            "user_terms,users");
+            "conversations,events,hidden_messages,invites,media,members,mentions,pins,reactions,revoked_tokens,threads,"
+            "tokens,user_terms,users");
   EXPECT_NE(query_text(db_path(), "SELECT name FROM sqlite_master WHERE name = 'events_dedup'"), "");
   EXPECT_EQ(engine_->describe(), "sqlite:" + db_path());
 }
@@ -301,6 +303,7 @@ TEST_F(StoreSchemaTest, MigrationThreeOrdersExistingReactionsByTheirEvents) {
                             "ALTER TABLE users DROP COLUMN tokens_valid_after", "ALTER TABLE users DROP COLUMN kept_token_id",
                             "ALTER TABLE users DROP COLUMN name_skeleton"})
     query_text(db_path(), undo4);
+  undo_migration_eight();
   undo_migration_seven();
   undo_migration_six();
   undo_migration_five();
@@ -321,6 +324,7 @@ TEST_F(StoreSchemaTest, MigrationFiveAddsConversationSettingsToExistingMembers) 
   const ConversationId c = make_conversation(ConversationKind::group);
   batch([&](WriteTxn& txn) { txn.add_member(c, ConversationKind::group, alice, Role::owner, 1, 0); });
   close();
+  undo_migration_eight();
   undo_migration_seven();
   undo_migration_six();
   undo_migration_five();
@@ -341,6 +345,7 @@ TEST_F(StoreSchemaTest, MigrationSevenAddsHiddenMessagesToExistingMembers) {
   batch([&](WriteTxn& txn) { txn.add_member(c, ConversationKind::group, alice, Role::owner, 1, 0); });
   append(c, alice, "one");
   close();
+  undo_migration_eight();
   undo_migration_seven();
   query_text(db_path(), "PRAGMA user_version = 6");
   open();
@@ -358,6 +363,105 @@ TEST_F(StoreSchemaTest, RefusesADatabaseFromANewerVersion) {
 
 TEST_F(StoreSchemaTest, UnsupportedUrlThrows) {
   EXPECT_THROW(open_engine({.url = "mysql://localhost/parley"}), StoreFailure);
+}
+
+// ------------------------------------------------------------------------------- media
+
+STORE_SUITE(StoreMediaTest);
+
+MediaRecord pending_upload(const std::string& id, UserId owner, std::int64_t declared_size, std::int64_t expires_at_s) {
+  MediaRecord m;
+  m.id = id;
+  m.owner_id = owner;
+  m.declared_size = declared_size;
+  m.declared_type = "image/png";
+  m.file_name = "holiday.png";
+  m.sha256 = std::string(64, 'a');
+  m.created_at_ms = 1'000;
+  m.expires_at_s = expires_at_s;
+  return m;
+}
+
+TEST_P(StoreMediaTest, UploadIsPendingUntilCompletedOnce) {
+  EXPECT_TRUE(batch([&](WriteTxn& txn) { return txn.add_media(pending_upload("m1", 7, 5000, 100)); }));
+  EXPECT_FALSE(batch([&](WriteTxn& txn) { return txn.add_media(pending_upload("m1", 8, 1, 100)); }));  // id taken
+  auto stored = read([&](ReadTxn& txn) { return txn.media("m1"); });
+  ASSERT_TRUE(stored.has_value());
+  EXPECT_EQ(stored->owner_id, 7);  // the first one stays
+  EXPECT_EQ(stored->state, MediaState::pending);
+  EXPECT_EQ(stored->declared_size, 5000);
+  EXPECT_EQ(stored->declared_type, "image/png");
+  EXPECT_EQ(stored->file_name, "holiday.png");
+  EXPECT_EQ(stored->sha256, std::string(64, 'a'));
+  EXPECT_EQ(stored->content_type, "");
+  EXPECT_FALSE(stored->has_thumbnail);
+
+  MediaRecord done = *stored;
+  done.size = 5000;
+  done.content_type = "image/png";
+  done.width = 640;
+  done.height = 480;
+  done.has_thumbnail = true;
+  done.preview = "/9j/4AAQ";
+  done.completed_at_ms = 2'000;
+  EXPECT_TRUE(batch([&](WriteTxn& txn) { return txn.complete_media(done); }));
+  EXPECT_FALSE(batch([&](WriteTxn& txn) { return txn.complete_media(done); }));  // completed already
+  MediaRecord unknown = done;
+  unknown.id = "nope";
+  EXPECT_FALSE(batch([&](WriteTxn& txn) { return txn.complete_media(unknown); }));
+  stored = read([&](ReadTxn& txn) { return txn.media("m1"); });
+  ASSERT_TRUE(stored.has_value());
+  EXPECT_EQ(stored->state, MediaState::ready);
+  EXPECT_EQ(stored->size, 5000);
+  EXPECT_EQ(stored->content_type, "image/png");
+  EXPECT_EQ(stored->width, 640);
+  EXPECT_EQ(stored->height, 480);
+  EXPECT_TRUE(stored->has_thumbnail);
+  EXPECT_EQ(stored->preview, "/9j/4AAQ");
+  EXPECT_EQ(stored->created_at_ms, 1'000);
+  EXPECT_EQ(stored->completed_at_ms, 2'000);
+
+  EXPECT_TRUE(batch([&](WriteTxn& txn) { return txn.delete_media("m1"); }));
+  EXPECT_FALSE(batch([&](WriteTxn& txn) { return txn.delete_media("m1"); }));
+  EXPECT_FALSE(read([&](ReadTxn& txn) { return txn.media("m1"); }).has_value());
+}
+
+TEST_P(StoreMediaTest, UsageCountsPendingAtTheirDeclaredSize) {
+  EXPECT_EQ(read([&](ReadTxn& txn) { return txn.media_usage(7).bytes; }), 0);
+  batch([&](WriteTxn& txn) {
+    txn.add_media(pending_upload("a", 7, 1000, 100));
+    txn.add_media(pending_upload("b", 7, 3'000'000'000, 100));  // beyond 32 bits
+    txn.add_media(pending_upload("c", 8, 50, 100));
+  });
+  MediaRecord a = pending_upload("a", 7, 1000, 100);
+  a.size = 1000;
+  a.content_type = "application/pdf";
+  batch([&](WriteTxn& txn) { txn.complete_media(a); });
+  const MediaUsage usage = read([&](ReadTxn& txn) { return txn.media_usage(7); });
+  EXPECT_EQ(usage.bytes, 3'000'001'000);
+  EXPECT_EQ(usage.pending, 1);
+  EXPECT_EQ(read([&](ReadTxn& txn) { return txn.media_usage(8).pending; }), 1);
+}
+
+TEST_P(StoreMediaTest, ExpiredUploadsArePendingOnesPastTheirExpiryOldestFirst) {
+  batch([&](WriteTxn& txn) {
+    txn.add_media(pending_upload("late", 7, 1, 300));
+    txn.add_media(pending_upload("early", 7, 1, 100));
+    txn.add_media(pending_upload("middle", 7, 1, 200));
+    txn.add_media(pending_upload("done", 7, 1, 50));
+  });
+  MediaRecord done = pending_upload("done", 7, 1, 50);
+  done.size = 1;
+  batch([&](WriteTxn& txn) { txn.complete_media(done); });  // completed: never expires
+  auto ids = [&](std::int64_t now_s, int limit) {
+    std::vector<std::string> out;
+    for (const auto& m : read([&](ReadTxn& txn) { return txn.expired_uploads(now_s, limit); })) out.push_back(m.id);
+    return out;
+  };
+  EXPECT_EQ(ids(99, 10), std::vector<std::string>{});
+  EXPECT_EQ(ids(200, 10), (std::vector<std::string>{"early", "middle"}));
+  EXPECT_EQ(ids(1000, 2), (std::vector<std::string>{"early", "middle"}));
+  EXPECT_EQ(ids(1000, 10), (std::vector<std::string>{"early", "middle", "late"}));
 }
 
 // ------------------------------------------------------------------------------- users
@@ -1843,7 +1947,7 @@ TEST_F(StorePostgresSchemaTest, MigrationTwoAddsConversationSettingsToExistingMe
   const ConversationId c = make_conversation(ConversationKind::group);
   batch([&](WriteTxn& txn) { txn.add_member(c, ConversationKind::group, alice, Role::owner, 1, 0); });
   close();
-  exec("DROP TABLE hidden_messages; ALTER TABLE members DROP COLUMN cleared_seq; "
+  exec("DROP TABLE media; DROP TABLE hidden_messages; ALTER TABLE members DROP COLUMN cleared_seq; "
        "DROP TABLE user_terms; ALTER TABLE users DROP COLUMN discoverable, DROP COLUMN search_terms_done; "
        "DROP INDEX members_pinned; ALTER TABLE members DROP COLUMN muted_until, DROP COLUMN archived, "
        "DROP COLUMN pin_rank, DROP COLUMN marked_unread; UPDATE parley_schema SET version = 1");
@@ -1861,6 +1965,8 @@ TEST_F(StorePostgresSchemaTest, MigrationTwoAddsConversationSettingsToExistingMe
   append(c, alice, "one");
   batch([&](WriteTxn& txn) { txn.hide_messages(alice, c, {1}); });
   EXPECT_EQ(read([&](ReadTxn& txn) { return txn.hidden_seqs(alice, c, 1, 1); }), std::vector<Seq>{1});
+  // Migration 5: the media table.
+  EXPECT_FALSE(read([&](ReadTxn& txn) { return txn.media("none"); }).has_value());
 }
 
 // ------------------------------------------------------------------------ reader pool

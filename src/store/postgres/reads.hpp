@@ -316,6 +316,25 @@ class PgReads : public Base {
     for (int i = 0; i < r.size(); ++i) out.push_back(read_user(r, i));
     return out;
   }
+  std::optional<MediaRecord> media(const std::string& id) override {
+    Rows r = fetch(sql({"SELECT ", columns::kMedia, " FROM media WHERE id = $1"}), Params().add(id));
+    if (r.empty()) return std::nullopt;
+    return read_media(r, 0);
+  }
+  MediaUsage media_usage(UserId owner) override {
+    Rows r = fetch("SELECT coalesce(sum(CASE state WHEN 0 THEN declared_size ELSE size END), 0), "
+                   "count(*) FILTER (WHERE state = 0) FROM media WHERE owner_id = $1",
+                   Params().add(owner));
+    return MediaUsage{r.integer(0, 0), static_cast<int>(r.integer(0, 1))};
+  }
+  std::vector<MediaRecord> expired_uploads(std::int64_t now_s, int limit) override {
+    Rows r = fetch(sql({"SELECT ", columns::kMedia, " FROM media WHERE state = 0 AND expires_at <= $1 "
+                        "ORDER BY expires_at, id LIMIT $2"}),
+                   Params().add(now_s).add(limit));
+    std::vector<MediaRecord> out;
+    for (int i = 0; i < r.size(); ++i) out.push_back(read_media(r, i));
+    return out;
+  }
   std::vector<InviteRecord> invites(std::int64_t now_s) override {
     Rows r = fetch("SELECT id, code_hash, created_at, expires_at, uses_left, note FROM invites WHERE uses_left > 0 AND "
                    "(expires_at = 0 OR expires_at > $1) ORDER BY created_at DESC, id COLLATE \"C\"",
@@ -339,6 +358,26 @@ class PgReads : public Base {
   Connection& connection_;
 
  private:
+  static MediaRecord read_media(const Rows& r, int row) {
+    MediaRecord m;
+    m.id = r.text(row, 0);
+    m.owner_id = r.integer(row, 1);
+    m.state = static_cast<MediaState>(r.integer(row, 2));
+    m.declared_size = r.integer(row, 3);
+    m.declared_type = r.text(row, 4);
+    m.file_name = r.text(row, 5);
+    m.sha256 = r.text(row, 6);
+    m.size = r.integer(row, 7);
+    m.content_type = r.text(row, 8);
+    m.width = static_cast<int>(r.integer(row, 9));
+    m.height = static_cast<int>(r.integer(row, 10));
+    m.has_thumbnail = r.boolean(row, 11);
+    m.preview = r.text(row, 12);
+    m.created_at_ms = r.integer(row, 13);
+    m.expires_at_s = r.integer(row, 14);
+    m.completed_at_ms = r.integer(row, 15);
+    return m;
+  }
   static std::optional<UserRecord> one_user(const Rows& r) {
     if (r.empty()) return std::nullopt;
     return read_user(r, 0);

@@ -208,6 +208,29 @@ CREATE TABLE hidden_messages(
   PRIMARY KEY(conversation_id, user_id, seq)
 );
 )sql",
+      // 5: media (SQLite's migration 8).
+      R"sql(
+CREATE TABLE media(
+  id text COLLATE "C" PRIMARY KEY,
+  owner_id bigint NOT NULL,
+  state smallint NOT NULL,                -- 0 pending, 1 ready
+  declared_size bigint NOT NULL,
+  declared_type text NOT NULL,
+  file_name text NOT NULL,
+  sha256 text NOT NULL DEFAULT '',
+  size bigint NOT NULL DEFAULT 0,
+  content_type text NOT NULL DEFAULT '',
+  width integer NOT NULL DEFAULT 0,
+  height integer NOT NULL DEFAULT 0,
+  has_thumbnail boolean NOT NULL DEFAULT false,
+  preview text NOT NULL DEFAULT '',       -- base64 JPEG
+  created_at bigint NOT NULL,             -- ms
+  expires_at bigint NOT NULL,             -- seconds
+  completed_at bigint NOT NULL DEFAULT 0  -- ms
+);
+CREATE INDEX media_by_owner ON media(owner_id);
+CREATE INDEX media_pending_by_expiry ON media(expires_at, id) WHERE state = 0;
+)sql",
   };
   return list;
 }

@@ -494,6 +494,23 @@ class PgWriter final : public WriterConnection, public PgReads<WriteTxn> {
                  Params().add(code_hash).add(now_s))
                .affected() > 0;
   }
+  bool add_media(const MediaRecord& m) override {
+    return fetch("INSERT INTO media(id, owner_id, state, declared_size, declared_type, file_name, sha256, created_at, "
+                 "expires_at) VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (id) DO NOTHING",
+                 Params().add(m.id).add(m.owner_id).add(static_cast<std::int64_t>(m.state)).add(m.declared_size)
+                     .add(m.declared_type).add(m.file_name).add(m.sha256).add(m.created_at_ms).add(m.expires_at_s))
+               .affected() > 0;
+  }
+  bool complete_media(const MediaRecord& m) override {
+    return fetch("UPDATE media SET state = 1, size = $2, content_type = $3, width = $4, height = $5, "
+                 "has_thumbnail = $6, preview = $7, completed_at = $8 WHERE id = $1 AND state = 0",
+                 Params().add(m.id).add(m.size).add(m.content_type).add(m.width).add(m.height)
+                     .add(m.has_thumbnail ? "true" : "false").add(m.preview).add(m.completed_at_ms))
+               .affected() > 0;
+  }
+  bool delete_media(const std::string& id) override {
+    return fetch("DELETE FROM media WHERE id = $1", Params().add(id)).affected() > 0;
+  }
   void purge_expired(std::int64_t now_s) override {
     const Params now = Params().add(now_s);
     write("DELETE FROM tokens WHERE expires_at <= $1", now);

@@ -318,6 +318,25 @@ class SqliteReads : public Base {
     while (s->step()) out.push_back(read_user(*s));
     return out;
   }
+  std::optional<MediaRecord> media(const std::string& id) override {
+    StatementScope s(q(Q::media));
+    s->bind(1, id);
+    if (!s->step()) return std::nullopt;
+    return read_media(*s);
+  }
+  MediaUsage media_usage(UserId owner) override {
+    StatementScope s(q(Q::media_usage));
+    s->bind(1, owner);
+    s->step();  // an aggregate: always one row
+    return MediaUsage{s->integer(0), static_cast<int>(s->integer(1))};
+  }
+  std::vector<MediaRecord> expired_uploads(std::int64_t now_s, int limit) override {
+    StatementScope s(q(Q::expired_uploads));
+    s->bind(1, now_s).bind(2, limit);
+    std::vector<MediaRecord> out;
+    while (s->step()) out.push_back(read_media(*s));
+    return out;
+  }
   std::vector<InviteRecord> invites(std::int64_t now_s) override {
     StatementScope s(q(Q::invites));
     s->bind(1, now_s);
@@ -338,7 +357,8 @@ class SqliteReads : public Base {
     user, user_by_name, credentials, user_by_external, conversation, direct, channels, member, active_members,
     members_page, user_conversations, active_ids, changed, events_asc, events_desc, thread_asc, thread_desc, event,
     last_text, hidden, edits, by_pos, head_pos, event_pos, by_client_msg_id, reactions, threads, pins, unread, mentions, pinned, peers, revoked,
-    tokens_of, token, cutoffs, by_skeleton, no_skeleton, invites, search_contacts, search_directory, without_terms, count_
+    tokens_of, token, cutoffs, by_skeleton, no_skeleton, invites, search_contacts, search_directory, without_terms,
+    media, media_usage, expired_uploads, count_
   };
 
   static std::string text_of(Q id) {
@@ -432,6 +452,13 @@ class SqliteReads : public Base {
         return "SELECT id, tokens_valid_after, coalesce(kept_token_id, '') FROM users WHERE tokens_valid_after > 0";
       case Q::by_skeleton: return "SELECT id FROM users WHERE name_skeleton = ?1 ORDER BY id LIMIT ?2";
       case Q::no_skeleton: return "SELECT id, username FROM users WHERE name_skeleton IS NULL ORDER BY id LIMIT ?1";
+      case Q::media: return sql({"SELECT ", kMediaColumns, " FROM media WHERE id = ?1"});
+      case Q::media_usage:
+        return "SELECT coalesce(sum(CASE state WHEN 0 THEN declared_size ELSE size END), 0), "
+               "coalesce(sum(state = 0), 0) FROM media WHERE owner_id = ?1";
+      case Q::expired_uploads:
+        return sql({"SELECT ", kMediaColumns, " FROM media WHERE state = 0 AND expires_at <= ?1 "
+                    "ORDER BY expires_at, id LIMIT ?2"});
       case Q::invites:
         return "SELECT id, code_hash, created_at, expires_at, uses_left, note FROM invites WHERE uses_left > 0 AND "
                "(expires_at = 0 OR expires_at > ?1) ORDER BY created_at DESC, id";

@@ -17,6 +17,28 @@ inline constexpr int kConversationColumnCount = columns::kConversationCount;
 inline constexpr const char* kMemberColumns = columns::kMember;
 inline constexpr const char* kEventColumns = columns::kEvent;
 inline constexpr const char* kTokenColumns = columns::kToken;
+inline constexpr const char* kMediaColumns = columns::kMedia;
+
+inline MediaRecord read_media(const Statement& s) {
+  MediaRecord m;
+  m.id = s.text(0);
+  m.owner_id = s.integer(1);
+  m.state = static_cast<MediaState>(s.integer(2));
+  m.declared_size = s.integer(3);
+  m.declared_type = s.text(4);
+  m.file_name = s.text(5);
+  m.sha256 = s.text(6);
+  m.size = s.integer(7);
+  m.content_type = s.text(8);
+  m.width = static_cast<int>(s.integer(9));
+  m.height = static_cast<int>(s.integer(10));
+  m.has_thumbnail = s.integer(11) != 0;
+  m.preview = s.text(12);
+  m.created_at_ms = s.integer(13);
+  m.expires_at_s = s.integer(14);
+  m.completed_at_ms = s.integer(15);
+  return m;
+}
 
 inline TokenRecord read_token(const Statement& s, int at = 0) {
   TokenRecord t;

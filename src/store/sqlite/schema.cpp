@@ -195,6 +195,30 @@ CREATE TABLE hidden_messages(
   PRIMARY KEY(conversation_id, user_id, seq)
 ) WITHOUT ROWID;
 )sql",
+      // 8: media (issue 14): one row per upload, pending until completed. The partial index
+      // holds only pending rows, so the cleanup of expired uploads never reads ready ones.
+      R"sql(
+CREATE TABLE media(
+  id TEXT PRIMARY KEY,
+  owner_id INTEGER NOT NULL,
+  state INTEGER NOT NULL,                 -- 0 pending, 1 ready
+  declared_size INTEGER NOT NULL,
+  declared_type TEXT NOT NULL,
+  file_name TEXT NOT NULL,
+  sha256 TEXT NOT NULL DEFAULT '',
+  size INTEGER NOT NULL DEFAULT 0,
+  content_type TEXT NOT NULL DEFAULT '',
+  width INTEGER NOT NULL DEFAULT 0,
+  height INTEGER NOT NULL DEFAULT 0,
+  has_thumbnail INTEGER NOT NULL DEFAULT 0,
+  preview TEXT NOT NULL DEFAULT '',       -- base64 JPEG
+  created_at INTEGER NOT NULL,            -- ms
+  expires_at INTEGER NOT NULL,            -- seconds
+  completed_at INTEGER NOT NULL DEFAULT 0 -- ms
+) WITHOUT ROWID;
+CREATE INDEX media_by_owner ON media(owner_id);
+CREATE INDEX media_pending_by_expiry ON media(expires_at, id) WHERE state = 0;
+)sql",
   };
   return list;
 }

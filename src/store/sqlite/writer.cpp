@@ -396,6 +396,22 @@ class SqliteWriter final : public WriterConnection, public SqliteReads<WriteTxn>
     StatementScope s(w(W::use_invite));
     return s->bind(1, code_hash).bind(2, now_s).run() > 0;
   }
+  bool add_media(const MediaRecord& m) override {
+    StatementScope s(w(W::add_media));
+    s->bind(1, m.id).bind(2, m.owner_id).bind(3, static_cast<std::int64_t>(m.state)).bind(4, m.declared_size);
+    s->bind(5, m.declared_type).bind(6, m.file_name).bind(7, m.sha256).bind(8, m.created_at_ms).bind(9, m.expires_at_s);
+    return s->run() > 0;
+  }
+  bool complete_media(const MediaRecord& m) override {
+    StatementScope s(w(W::complete_media));
+    s->bind(1, m.id).bind(2, m.size).bind(3, m.content_type).bind(4, m.width).bind(5, m.height);
+    s->bind(6, m.has_thumbnail ? 1 : 0).bind(7, m.preview).bind(8, m.completed_at_ms);
+    return s->run() > 0;
+  }
+  bool delete_media(const std::string& id) override {
+    StatementScope s(w(W::delete_media));
+    return s->bind(1, id).run() > 0;
+  }
   void purge_expired(std::int64_t now_s) override {
     for (W statement : {W::purge_tokens, W::purge_revoked, W::purge_invites}) {
       StatementScope s(w(statement));
@@ -425,7 +441,8 @@ class SqliteWriter final : public WriterConnection, public SqliteReads<WriteTxn>
     set_edited, erase_message, erase_edits, erase_reactions, erase_mentions, erase_pin, add_reaction, remove_reaction,
     reaction_count, add_pin, remove_pin, thread_reply, add_mention, advance_receipts, set_privacy, set_last_seen,
     add_token, delete_token, touch_token, set_password, set_display_name, set_cutoff, set_skeleton, add_invite, delete_invite, use_invite,
-    purge_tokens, purge_revoked, purge_invites, set_settings, hide, drop_hidden, delete_terms, add_term, terms_done, count_
+    purge_tokens, purge_revoked, purge_invites, set_settings, hide, drop_hidden, delete_terms, add_term, terms_done, add_media,
+    complete_media, delete_media, count_
   };
   static const char* text_of(W id) {
     switch (id) {
@@ -477,6 +494,13 @@ class SqliteWriter final : public WriterConnection, public SqliteReads<WriteTxn>
       case W::use_invite:
         return "UPDATE invites SET uses_left = uses_left - 1 WHERE code_hash = ?1 AND uses_left > 0 AND "
                "(expires_at = 0 OR expires_at > ?2)";
+      case W::add_media:
+        return "INSERT OR IGNORE INTO media(id, owner_id, state, declared_size, declared_type, file_name, sha256, "
+               "created_at, expires_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
+      case W::complete_media:
+        return "UPDATE media SET state = 1, size = ?2, content_type = ?3, width = ?4, height = ?5, has_thumbnail = ?6, "
+               "preview = ?7, completed_at = ?8 WHERE id = ?1 AND state = 0";
+      case W::delete_media: return "DELETE FROM media WHERE id = ?1";
       case W::purge_tokens: return "DELETE FROM tokens WHERE expires_at <= ?1";
       case W::purge_revoked: return "DELETE FROM revoked_tokens WHERE expires_at <= ?1";
       case W::purge_invites: return "DELETE FROM invites WHERE uses_left <= 0 OR (expires_at != 0 AND expires_at <= ?1)";
