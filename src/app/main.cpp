@@ -49,7 +49,7 @@ void make_data_dir_private(const std::string& data_dir) {
     spdlog::warn("security.permissions_tightened path={} result=\"{}\"", path.string(), ec ? ec.message() : "ok");
   };
   tighten(data_dir);
-  for (const char* name : {"parley.db", "parley.db-wal", "parley.db-shm", "token.key"}) tighten(fs::path(data_dir) / name);
+  for (const char* name : {"parley.db", "parley.db-wal", "parley.db-shm", "token.key", "media.key"}) tighten(fs::path(data_dir) / name);
 }
 
 }  // namespace

@@ -21,6 +21,7 @@
 #include "core/clock.hpp"
 #include "core/json_writer.hpp"
 #include "core/metrics_text.hpp"
+#include "media/urls.hpp"
 
 namespace parley::chat {
 namespace {
@@ -165,6 +166,7 @@ ChatService::ChatService(const Config& config, gateway::ThreadPoster& poster)
       profile_changes_(config.limits.profile_changes_per_hour / 3600.0, config.limits.profile_changes_per_hour),
       presence_(config_.presence),
       presence_lookup_([this](const std::vector<UserId>& users) { return presence_views(users); }) {
+  media_urls_ = std::make_unique<media::MediaUrls>(config_);
   store::EngineOptions options;
   options.url = config.store_url();
   options.synchronous_full = config.store.sqlite_synchronous != "normal";

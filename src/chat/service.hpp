@@ -33,6 +33,10 @@
 #include "store/committer.hpp"
 #include "store/reader_pool.hpp"
 
+namespace parley::media {
+class MediaUrls;
+}
+
 namespace parley::chat {
 
 class ChatOp;
@@ -97,6 +101,8 @@ class ChatService final : public gateway::SessionHandler, public gateway::HttpHa
   void close_all_sessions(std::uint16_t code, std::string_view reason);
 
   const Config& config() const { return config_; }
+  // The upload and download URLs of the configured media backend (media.backend).
+  const media::MediaUrls& media_urls() const { return *media_urls_; }
 
   PresenceTracker& presence() { return presence_; }
 
@@ -203,6 +209,7 @@ class ChatService final : public gateway::SessionHandler, public gateway::HttpHa
 
   const Config config_;
   gateway::ThreadPoster& poster_;
+  std::unique_ptr<media::MediaUrls> media_urls_;
   std::unique_ptr<store::Engine> engine_;
   std::unique_ptr<store::Committer> committer_;
   std::unique_ptr<store::ReaderPool> readers_;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <set>
 
+#include "chat/media_ops.hpp"
 #include "chat/chat_op.hpp"
 #include "chat/message_ops.hpp"
 #include "chat/serialize.hpp"
@@ -542,6 +543,7 @@ std::unique_ptr<ChatOp> ChatService::make_write_op(const Identity& caller, proto
         else if constexpr (std::is_same_v<T, protocol::MemberRemoveCmd>) return std::make_unique<MemberRemoveOp>(*this, user, target, c);
         else if constexpr (std::is_same_v<T, protocol::MemberSetRoleCmd>) return std::make_unique<MemberSetRoleOp>(*this, user, target, c);
         else if constexpr (std::is_same_v<T, protocol::LeaveCmd>) return std::make_unique<LeaveOp>(*this, user, target, c);
+        else if constexpr (std::is_same_v<T, protocol::MediaUploadCmd>) return make_media_upload_op(*this, user, target, std::move(c));
         else return nullptr;
       },
       std::move(command));

@@ -293,6 +293,8 @@ std::string check_combinations(const Config& c) {
   if (c.media.user_quota_bytes > 0 && c.media.max_file_bytes > c.media.user_quota_bytes)
     return "media.max_file_bytes must not exceed media.user_quota_bytes";
   if (c.media.preview_px > c.media.thumbnail_px) return "media.preview_px must not exceed media.thumbnail_px";
+  // An upload's row must outlive its URL, or the cleanup could delete what is still arriving.
+  if (c.media.upload_ttl_s < c.media.upload_url_ttl_s) return "media.upload_ttl_s must be at least media.upload_url_ttl_s";
   return {};
 }
 

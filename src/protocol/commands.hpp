@@ -197,6 +197,14 @@ struct AccountUpdateProfileCmd {
   std::string display_name;
 };
 
+// Asks for an upload (issue 14): the server answers with a media id and where to PUT the bytes.
+struct MediaUploadCmd {
+  std::int64_t size = 0;     // exactly the bytes that will be uploaded
+  std::string content_type;  // what the client says it is, "type/subtype", lower case (checked against the bytes later)
+  std::string file_name;     // as the user named it (sanitized by the chat layer)
+  std::string sha256;        // optional: lower-case hex SHA-256 of the file; "" = none
+};
+
 using Command = std::variant<HelloCmd, PingCmd, SendCmd, HistoryCmd, SyncCmd, ConversationsListCmd,
                              ConversationGetCmd, DirectOpenCmd, GroupCreateCmd, ChannelCreateCmd,
                              ChannelListCmd, ChannelJoinCmd, RenameCmd, MembersAddCmd, MemberRemoveCmd,
@@ -205,7 +213,7 @@ using Command = std::variant<HelloCmd, PingCmd, SendCmd, HistoryCmd, SyncCmd, Co
                              MessageEditCmd, MessageDeleteCmd, MessageEditsCmd, ReactionCmd, ReactionsGetCmd, PinCmd,
                              PinsListCmd, ThreadHistoryCmd, UsersGetCmd, PasswordCheckCmd, AccountSessionsCmd,
                              AccountRevokeSessionCmd, AccountLogoutAllCmd, AccountChangePasswordCmd,
-                             ConversationSettingsCmd, UsersSearchCmd, AccountUpdateProfileCmd, MessageHideCmd>;
+                             ConversationSettingsCmd, UsersSearchCmd, AccountUpdateProfileCmd, MessageHideCmd, MediaUploadCmd>;
 
 // The wire name of a command ("send", "group.create", ...).
 const char* command_name(const Command& command);

@@ -194,6 +194,25 @@ class Fields {
   std::optional<Error> error_;
 };
 
+// media.upload: a MIME type is short; a file name is cut to 255 bytes by the server, but a
+// longer one as sent is not an error (browsers allow longer names).
+constexpr std::size_t kMaxContentTypeBytes = 255;
+constexpr std::size_t kMaxFileNameInputBytes = 1024;
+
+// "type/subtype" of RFC 6838 restricted-name characters (parameters such as "; charset=" are
+// not accepted: the type is only a claim to check against the bytes).
+bool is_media_type(std::string_view text) {
+  const auto slash = text.find('/');
+  if (slash == std::string_view::npos || slash == 0 || slash + 1 == text.size()) return false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (i == slash) continue;
+    const bool alnum = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+    if (!alnum && std::string_view("!#$&-^_.+").find(c) == std::string_view::npos) return false;
+  }
+  return true;
+}
+
 // Ceiling of every id, seq and cursor a client sends: 2^53 - 1, the largest integer a
 // JavaScript number holds exactly. The server never assigns more, and arithmetic such as
 // `after_seq + 1` on a value from the client can never overflow.
@@ -476,6 +495,21 @@ Result<Command> parse_command_fields(std::string_view type, Fields& f, const Par
   }
   if (type == "account.update_profile")
     return finish(f, AccountUpdateProfileCmd{f.text("display_name", kMaxDisplayNameInputBytes, true)});
+  if (type == "media.upload") {
+    MediaUploadCmd c;
+    c.size = f.integer("size", 0, kMaxId);
+    c.content_type = f.text("content_type", kMaxContentTypeBytes);
+    c.file_name = f.text("file_name", kMaxFileNameInputBytes);
+    c.sha256 = f.optional_text("sha256", 64).value_or("");
+    if (f.failed()) return f.take_error();
+    for (auto& ch : c.content_type) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    if (!is_media_type(c.content_type))
+      return field_error(ErrorCode::invalid_field, "content_type", "'content_type' must be a media type such as image/png");
+    for (auto& ch : c.sha256) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    if (!c.sha256.empty() && (c.sha256.size() != 64 || c.sha256.find_first_not_of("0123456789abcdef") != std::string::npos))
+      return field_error(ErrorCode::invalid_field, "sha256", "'sha256' must be 64 hexadecimal digits");
+    return finish(f, std::move(c));
+  }
   return make_error(ErrorCode::unknown_type, "unknown command type '" + utf8_prefix(type, 64) + "'");
 }
 
@@ -674,7 +708,7 @@ const char* command_name(const Command& command) {
       "settings.update", "message.edit", "message.delete", "message.edits", "reaction", "reactions.get", "pin",
       "pins.list", "thread.history", "users.get", "auth.password_check", "account.sessions",
       "account.revoke_session", "account.logout_all", "account.change_password", "conversation.settings", "users.search",
-      "account.update_profile", "message.hide"};
+      "account.update_profile", "message.hide", "media.upload"};
   static_assert(std::size(kNames) == std::variant_size_v<Command>);
   return kNames[command.index()];
 }

@@ -89,6 +89,8 @@ TEST(Config, RefusesIncompleteMediaSettings) {
   EXPECT_THROW(load({"--media.user_quota_bytes", "1000", "--media.max_file_bytes", "2000"}), std::runtime_error);
   EXPECT_NO_THROW(load({"--media.user_quota_bytes", "0", "--media.max_file_bytes", "2000"}));  // no quota
   EXPECT_THROW(load({"--media.preview_px", "64", "--media.thumbnail_px", "32"}), std::runtime_error);
+  // A pending upload's row must outlive its URL.
+  EXPECT_THROW(load({"--media.upload_ttl_s", "600", "--media.upload_url_ttl_s", "900"}), std::runtime_error);
   testing_support::ScratchDir dir("config");
   const std::string file = dir.path() + "/bad.toml";
   std::ofstream(file) << "[media.s3]\nno_such = 1\n";

@@ -369,6 +369,7 @@ TEST_F(ProtocolTest, CommandNamesMatchWireTypes) {
       {R"({"type":"conversation.settings","conversation_id":1})", "conversation.settings"},
       {R"({"type":"users.search","q":"a"})", "users.search"},
       {R"({"type":"account.update_profile","display_name":""})", "account.update_profile"},
+      {R"({"type":"media.upload","size":1,"content_type":"image/png","file_name":"a.png"})", "media.upload"},
   };
   for (const auto& [frame, name] : frames) {
     auto result = parse(frame);
@@ -389,6 +390,37 @@ TEST_F(ProtocolTest, UpdateProfileTakesTheDisplayNameAsSent) {
   Params params;
   EXPECT_EQ(match_route("PATCH", "/v1/me", params).command, "account.update_profile");
   EXPECT_EQ(match_route("GET", "/v1/me", params).command, "user.get");
+}
+
+// media.upload: the size, a "type/subtype" (lower-cased), the file name as sent, an optional
+// SHA-256 in hex (lower-cased).
+TEST_F(ProtocolTest, MediaUploadFields) {
+  const auto c = parse_as<MediaUploadCmd>(
+      R"({"type":"media.upload","size":1234,"content_type":"Image/PNG","file_name":"../a b.png","sha256":")" +
+      std::string(64, 'A') + R"("})");
+  EXPECT_EQ(c.size, 1234);
+  EXPECT_EQ(c.content_type, "image/png");
+  EXPECT_EQ(c.file_name, "../a b.png");  // sanitized by the chat layer, not here
+  EXPECT_EQ(c.sha256, std::string(64, 'a'));
+  EXPECT_EQ(parse_as<MediaUploadCmd>(R"({"type":"media.upload","size":0,"content_type":"text/plain","file_name":"e"})").sha256, "");
+  auto refused = [&](const std::string& fields) {
+    auto r = parse(R"({"type":"media.upload",)" + fields + "}");
+    return r ? std::string("accepted") : r.error().field + ":" + std::string(error_code_name(r.error().code));
+  };
+  EXPECT_EQ(refused(R"("content_type":"image/png","file_name":"a")"), "size:missing_field");
+  EXPECT_EQ(refused(R"("size":-1,"content_type":"image/png","file_name":"a")"), "size:invalid_field");
+  EXPECT_EQ(refused(R"("size":9007199254740992,"content_type":"image/png","file_name":"a")"), "size:invalid_field");
+  EXPECT_EQ(refused(R"("size":1,"file_name":"a")"), "content_type:missing_field");
+  for (const char* type : {"png", "image/", "/png", "image/png; charset=x", "image/p ng", "a/b/c"})
+    EXPECT_EQ(refused(R"("size":1,"file_name":"a","content_type":")" + std::string(type) + R"(")"), "content_type:invalid_field") << type;
+  EXPECT_EQ(refused(R"("size":1,"content_type":"image/png")"), "file_name:missing_field");
+  EXPECT_EQ(refused(R"("size":1,"content_type":"image/png","file_name":"")"), "file_name:invalid_field");
+  EXPECT_EQ(refused(R"("size":1,"content_type":"image/png","file_name":")" + std::string(1025, 'x') + R"(")"), "file_name:too_large");
+  EXPECT_EQ(refused(R"("size":1,"content_type":"image/png","file_name":"a","sha256":"abc")"), "sha256:invalid_field");
+  EXPECT_EQ(refused(R"("size":1,"content_type":"image/png","file_name":"a","sha256":")" + std::string(64, 'g') + R"(")"),
+            "sha256:invalid_field");
+  Params params;
+  EXPECT_EQ(match_route("POST", "/v1/media", params).command, "media.upload");
 }
 
 TEST_F(ProtocolTest, ConversationSettingsFieldsAreOptional) {
