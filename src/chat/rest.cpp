@@ -19,6 +19,8 @@ gateway::HttpResponse json_response(int status, std::string body) {
 
 }  // namespace
 
+const gateway::MediaFileHandler* ChatService::media_files() const { return media_files_.get(); }
+
 bool ChatService::on_request(gateway::HttpRequest& request, gateway::HttpResponder& respond) {
   const std::string& path = request.path;
   if (path == "/healthz") {

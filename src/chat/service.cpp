@@ -22,6 +22,7 @@
 #include "core/json_writer.hpp"
 #include "core/metrics_text.hpp"
 #include "media/urls.hpp"
+#include "chat/media_files.hpp"
 
 namespace parley::chat {
 namespace {
@@ -167,6 +168,7 @@ ChatService::ChatService(const Config& config, gateway::ThreadPoster& poster)
       presence_(config_.presence),
       presence_lookup_([this](const std::vector<UserId>& users) { return presence_views(users); }) {
   media_urls_ = std::make_unique<media::MediaUrls>(config_);
+  if (media_urls_->local()) media_files_ = std::make_unique<MediaFiles>(config_, *media_urls_);
   store::EngineOptions options;
   options.url = config.store_url();
   options.synchronous_full = config.store.sqlite_synchronous != "normal";

@@ -96,6 +96,7 @@ class ChatService final : public gateway::SessionHandler, public gateway::HttpHa
 
   // gateway::HttpHandler (REST API, rest.cpp)
   bool on_request(gateway::HttpRequest& request, gateway::HttpResponder& respond) override;
+  const gateway::MediaFileHandler* media_files() const override;
 
   // Closes every session on every thread (posted; shutdown).
   void close_all_sessions(std::uint16_t code, std::string_view reason);
@@ -210,6 +211,7 @@ class ChatService final : public gateway::SessionHandler, public gateway::HttpHa
   const Config config_;
   gateway::ThreadPoster& poster_;
   std::unique_ptr<media::MediaUrls> media_urls_;
+  std::unique_ptr<gateway::MediaFileHandler> media_files_;  // local backend only
   std::unique_ptr<store::Engine> engine_;
   std::unique_ptr<store::Committer> committer_;
   std::unique_ptr<store::ReaderPool> readers_;

@@ -2,16 +2,20 @@
 
 #include <spdlog/spdlog.h>
 
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
 #include <boost/url/parse.hpp>
+#include <cerrno>
+#include <cstring>
 #include <optional>
 #include <sstream>
 
 #include "core/security_log.hpp"
+#include "gateway/media_io.hpp"
 #include "gateway/server.hpp"
 #include "gateway/transport.hpp"
 #include "gateway/websocket_codec.hpp"
@@ -28,6 +32,9 @@ namespace {
 
 constexpr std::size_t kReadChunk = 16384;
 constexpr std::size_t kMaxProxyHeaderBytes = 2048 + 16;
+// Media bytes move between the socket and the file thread in pieces of this size: one piece
+// per upload or download in flight, whatever the file's size.
+constexpr std::size_t kFileChunk = 256 * 1024;
 
 asio::ip::address unmapped(const asio::ip::address& address) {
   if (address.is_v6() && address.to_v6().is_v4_mapped()) return asio::ip::make_address_v4(asio::ip::v4_mapped, address.to_v6());
@@ -99,7 +106,7 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
   }
 
  private:
-  enum class Phase { proxy_header, handshake, request, writing, done };
+  enum class Phase { proxy_header, handshake, request, upload, writing, done };
 
   bool admit(const asio::ip::address& client) {
     const std::string address = client.to_string();
@@ -205,12 +212,20 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
             buffer_.consume(used);
             if (ec == http::error::need_more) ec = {};
             if (ec) return on_parse_error(ec);
+            if (!header_seen_ && parser_->is_header_done()) {
+              header_seen_ = true;
+              if (!on_header()) return;  // answered, or became an upload
+              if (parser_->is_done()) return on_request();  // no body
+              continue;
+            }
             if (parser_->is_done()) return on_request();
             if (used > 0 && buffer_.size() > 0) continue;  // more of the same request already here
           }
           if (!read_more()) return;
           continue;
         }
+        case Phase::upload:
+          return pump_upload();
         case Phase::writing:
           return pump_write();
         case Phase::done:
@@ -222,10 +237,38 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
   void start_request() {
     phase_ = Phase::request;
     parser_.emplace();
-    parser_->eager(true);
+    // The header first (on_header decides where the body goes: memory, or a media file).
+    parser_->eager(false);
     parser_->header_limit(static_cast<std::uint32_t>(server_.config().limits.max_http_header_bytes));
-    parser_->body_limit(static_cast<std::uint64_t>(server_.config().limits.max_http_body_bytes));
+    parser_->body_limit(boost::none);
+    header_seen_ = false;
+    upload_parser_.reset();
+    upload_.reset();
+    download_.reset();
     arm_timer(server_.config().limits.http_idle_timeout_ms);
+  }
+
+  // The request's header has arrived. A media upload (PUT to a signed local URL) streams its
+  // body to a file; any other body is read into memory up to limits.max_http_body_bytes.
+  // False when the request was answered (or became an upload) and pump() must stop.
+  bool on_header() {
+    auto& request = parser_->get();
+    const MediaFileHandler* media = operator_port_ ? nullptr : server_.http().media_files();
+    if (media && request.method() == http::verb::put) {
+      auto url = boost::urls::parse_origin_form(request.target());
+      if (url && media->is_media_path(url->path())) {
+        begin_upload(*media, *url);
+        return false;
+      }
+    }
+    const auto limit = static_cast<std::uint64_t>(server_.config().limits.max_http_body_bytes);
+    if (parser_->content_length() && *parser_->content_length() > limit) {
+      respond_error(413, "too_large", "request body too large", false);
+      return false;
+    }
+    parser_->body_limit(limit);  // a chunked body counts as it comes
+    parser_->eager(true);
+    return true;
   }
 
   void on_parse_error(const beast::error_code& ec) {
@@ -277,6 +320,8 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
     HttpResponder respond = [self = shared_from_this()](HttpResponse response) {
       self->write_response(std::move(response));
     };
+    if (const MediaFileHandler* media = server_.http().media_files(); media && media->is_media_path(req.path))
+      return serve_media(*media, req, request);
     if (server_.http().on_request(req, respond)) return;
     serve_static(req);
   }
@@ -330,6 +375,249 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
     write_response(std::move(response));
   }
 
+  // --- media: the local backend's PUT and GET (docs/protocol.md, "Uploading and downloading
+  // with the local backend"); the file work runs on the server's FileThread, one step at a
+  // time, and each step's completion comes back here to continue. ---
+
+  void begin_upload(const MediaFileHandler& media, const boost::urls::url_view& url) {
+    slot_.settle();
+    HttpRequest req;
+    req.method = "PUT";
+    req.path = std::string(url.path());
+    for (auto param : url.params()) req.query.emplace_back(std::string(param.key), std::string(param.value));
+    // Nothing of the body has been read: an answer now closes the connection.
+    MediaGrant grant = media.authorize(req);
+    if (grant.status != 200) return respond_error(grant.status, grant.error_code, grant.error_message, false);
+    const auto length = parser_->content_length();
+    if (!length || parser_->chunked())
+      return respond_error(411, "bad_request", "an upload needs a Content-Length equal to the declared size", false);
+    if (*length > static_cast<std::uint64_t>(grant.declared_size))
+      return respond_error(413, "too_large", "the body is larger than the size this URL was signed for", false);
+    if (*length < static_cast<std::uint64_t>(grant.declared_size))
+      return respond_error(400, "invalid_field", "the body is smaller than the size this URL was signed for", false);
+    keep_alive_ = parser_->get().keep_alive();
+    const bool expect_continue = beast::iequals(parser_->get()[http::field::expect], "100-continue");
+    upload_parser_.emplace(std::move(*parser_));
+    parser_.reset();
+    upload_parser_->body_limit(static_cast<std::uint64_t>(grant.declared_size));
+    upload_ = std::make_shared<UploadFile>();
+    upload_->part_path = std::move(grant.part_path);
+    upload_->path = std::move(grant.path);
+    upload_size_ = grant.declared_size;
+    chunk_.resize(kFileChunk);
+    chunk_used_ = 0;
+    phase_ = Phase::upload;
+    file_busy_ = true;
+    server_.files().post([self = shared_from_this(), upload = upload_, expect_continue] {
+      const int error = open_upload(*upload);
+      asio::post(self->thread_.io, [self, error, expect_continue] { self->on_upload_opened(error, expect_continue); });
+    });
+  }
+
+  void on_upload_opened(int error, bool expect_continue) {
+    file_busy_ = false;
+    if (closed_) return;
+    if (error) {
+      upload_->settled = true;  // nothing of ours to remove: the part file is another upload's
+      if (error == EEXIST) return respond_error(409, "conflict", "this file is being uploaded or is complete already", false);
+      spdlog::error("media.upload_open path={} error={}", upload_->part_path, std::strerror(error));
+      return respond_error(500, "internal", "cannot store the file", false);
+    }
+    if (expect_continue) {
+      // Small enough for one write on a fresh connection; a client that gets no 100 sends
+      // its body after a pause anyway.
+      static const std::string kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+      boost::system::error_code ec;
+      const asio::const_buffer buffer(kContinue.data(), kContinue.size());
+      transport_.write_some(&buffer, 1, ec);
+    }
+    pump();
+  }
+
+  // Moves the body from the socket into chunk_, and each full chunk (or the last) to the file.
+  void pump_upload() {
+    while (!closed_ && !file_busy_) {
+      if (upload_parser_->is_done() || chunk_used_ == chunk_.size()) {
+        if (chunk_used_ > 0) return write_chunk();
+        return complete_upload();
+      }
+      if (buffer_.size() > 0) {
+        auto& body = upload_parser_->get().body();
+        body.data = chunk_.data() + chunk_used_;
+        body.size = chunk_.size() - chunk_used_;
+        body.more = true;
+        beast::error_code ec;
+        const std::size_t used = upload_parser_->put(buffer_.data(), ec);
+        buffer_.consume(used);
+        chunk_used_ = chunk_.size() - body.size;
+        if (ec == http::error::need_buffer || ec == http::error::need_more) ec = {};
+        if (ec) return respond_error(400, "bad_request", "malformed HTTP request", false);
+        if (used > 0) continue;
+      }
+      if (!read_more()) return;
+    }
+  }
+
+  void write_chunk() {
+    file_busy_ = true;
+    server_.files().post([self = shared_from_this(), upload = upload_, size = chunk_used_] {
+      const int error = write_upload(*upload, self->chunk_.data(), size);
+      asio::post(self->thread_.io, [self, error] {
+        self->file_busy_ = false;
+        if (self->closed_) return;
+        if (error) {
+          spdlog::error("media.upload_write path={} error={}", self->upload_->part_path, std::strerror(error));
+          return self->respond_error(error == ENOSPC ? 507 : 500, "unavailable", "cannot store the file", false);
+        }
+        self->chunk_used_ = 0;
+        self->arm_timer(self->server_.config().limits.http_idle_timeout_ms);  // still coming: not idle
+        self->pump();
+      });
+    });
+  }
+
+  void complete_upload() {
+    file_busy_ = true;
+    server_.files().post([self = shared_from_this(), upload = upload_] {
+      const int error = finish_upload(*upload);
+      asio::post(self->thread_.io, [self, error] {
+        self->file_busy_ = false;
+        if (self->closed_) return;
+        if (error == EEXIST) return self->respond_error(409, "conflict", "this file is complete already", false);
+        if (error) {
+          spdlog::error("media.upload_finish path={} error={}", self->upload_->path, std::strerror(error));
+          return self->respond_error(500, "unavailable", "cannot store the file", false);
+        }
+        std::vector<char>().swap(self->chunk_);
+        HttpResponse response;
+        response.body = R"({"size":)" + std::to_string(self->upload_size_) + "}";
+        self->write_response(std::move(response));
+      });
+    });
+  }
+
+  // GET or HEAD of a signed local media URL: the file's bytes, with its sniffed type.
+  void serve_media(const MediaFileHandler& media, const HttpRequest& req, const http::request<http::string_body>& request) {
+    MediaGrant grant = media.authorize(req);
+    if (grant.status != 200) return respond_error(grant.status, grant.error_code, grant.error_message, true);
+    download_ = std::make_shared<DownloadFile>();
+    const bool head = req.method == "HEAD";
+    std::string range(request[http::field::range]);
+    std::string if_none_match(request[http::field::if_none_match]);
+    file_busy_ = true;
+    phase_ = Phase::writing;
+    server_.files().post([self = shared_from_this(), &media, file = download_, path = std::move(grant.path), head,
+                          range = std::move(range), if_none_match = std::move(if_none_match)]() mutable {
+      const int error = open_download(path, *file);
+      std::string type = error ? std::string() : media.content_type_of(path);
+      asio::post(self->thread_.io, [self, &media, error, type = std::move(type), head, range = std::move(range),
+                                    if_none_match = std::move(if_none_match)] {
+        self->file_busy_ = false;
+        if (self->closed_) return;
+        if (error) {
+          self->download_.reset();
+          return self->respond_error(404, "not_found", "no such media file", true);
+        }
+        self->start_download(media, type, head, range, if_none_match);
+      });
+    });
+  }
+
+  static bool etag_matches(std::string_view list, std::string_view etag) {
+    while (!list.empty()) {
+      const auto comma = list.find(',');
+      std::string_view entry = list.substr(0, comma);
+      while (!entry.empty() && entry.front() == ' ') entry.remove_prefix(1);
+      while (!entry.empty() && entry.back() == ' ') entry.remove_suffix(1);
+      if (entry.starts_with("W/")) entry.remove_prefix(2);  // If-None-Match compares weakly
+      if (entry == "*" || entry == etag) return true;
+      list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
+    }
+    return false;
+  }
+
+  void start_download(const MediaFileHandler& media, const std::string& type, bool head, const std::string& range_header,
+                      const std::string& if_none_match) {
+    const DownloadFile& file = *download_;
+    http::response<http::empty_body> res;
+    res.version(11);
+    set_common_headers(res);
+    // Signed URLs are short-lived and per request: a browser may keep the bytes for this
+    // URL and revalidate with the ETag, a shared cache never.
+    res.set(http::field::cache_control, "private, no-cache");
+    res.set(http::field::etag, file.etag);
+    res.set(http::field::accept_ranges, "bytes");
+    res.set(http::field::content_type, type);
+    res.set(http::field::content_disposition, media.is_inline_type(type) ? "inline" : "attachment");
+    // Even shown inline, a file from this origin runs nothing and is framed by nobody.
+    res.set("Content-Security-Policy", "default-src 'none'; media-src 'self'; img-src 'self'; sandbox");
+    res.keep_alive(keep_alive_);
+    std::int64_t first = 0, last = file.size - 1;
+    if (!if_none_match.empty() && etag_matches(if_none_match, file.etag)) {
+      res.result(http::status::not_modified);
+      download_.reset();
+      return write_head(res, 0);
+    }
+    const ByteRange range = range_header.empty() ? ByteRange{} : media.range_of(range_header, file.size);
+    if (range.kind == ByteRange::Kind::unsatisfiable) {
+      res.result(http::status::range_not_satisfiable);
+      res.set(http::field::content_range, "bytes */" + std::to_string(file.size));
+      res.erase(http::field::content_disposition);
+      download_.reset();
+      return write_head(res, 0);
+    }
+    res.result(http::status::ok);
+    if (range.kind == ByteRange::Kind::partial) {
+      first = range.first;
+      last = range.last;
+      res.result(http::status::partial_content);
+      res.set(http::field::content_range,
+              "bytes " + std::to_string(first) + "-" + std::to_string(last) + "/" + std::to_string(file.size));
+    }
+    const std::int64_t length = last - first + 1;
+    download_next_ = first;
+    download_end_ = head ? first : last + 1;
+    if (head || length <= 0) download_.reset();
+    write_head(res, length);
+  }
+
+  // Writes a header whose body (of `length` bytes) follows from download_, if any.
+  void write_head(http::response<http::empty_body>& res, std::int64_t length) {
+    if (res.result() != http::status::not_modified) res.content_length(static_cast<std::uint64_t>(length));
+    std::ostringstream text;
+    text << res.base();
+    out_ = std::move(text).str();
+    out_offset_ = 0;
+    phase_ = Phase::writing;
+    arm_timer(server_.config().limits.write_timeout_ms);
+    pump_write();
+  }
+
+  // The next piece of a download, read on the file thread; then written like any response.
+  void read_download_chunk() {
+    file_busy_ = true;
+    const auto want = static_cast<std::size_t>(std::min<std::int64_t>(kFileChunk, download_end_ - download_next_));
+    server_.files().post([self = shared_from_this(), file = download_, offset = download_next_, want] {
+      std::string piece(want, '\0');
+      const std::int64_t n = read_download(*file, piece.data(), want, offset);
+      asio::post(self->thread_.io, [self, n, piece = std::move(piece)]() mutable {
+        self->file_busy_ = false;
+        if (self->closed_) return;
+        if (n <= 0) return self->close();  // the file shrank or failed: the promised length cannot be kept
+        piece.resize(static_cast<std::size_t>(n));
+        self->download_next_ += n;
+        self->out_ = std::move(piece);
+        self->out_offset_ = 0;
+        self->arm_timer(self->server_.config().limits.write_timeout_ms);
+        self->pump_write();
+      });
+    });
+  }
+
+  void respond_error(int status, const std::string& code, const std::string& message, bool keep_alive) {
+    respond_error(status, code.c_str(), message.c_str(), keep_alive);
+  }
+
   void respond_error(int status, const char* code, const char* message, bool keep_alive) {
     keep_alive_ = keep_alive;
     HttpResponse response;
@@ -338,13 +626,9 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
     write_response(std::move(response));
   }
 
-  void write_response(HttpResponse response) {
-    if (closed_) return;
-    http::response<http::string_body> res;
-    res.version(11);
-    res.result(static_cast<http::status>(response.status));
+  template <class Message>
+  void set_common_headers(Message& res) {
     res.set(http::field::server, "parley");  // no version: it only helps an attacker pick exploits
-    if (!response.content_type.empty()) res.set(http::field::content_type, response.content_type);
     // API answers carry tokens and messages: never kept by a browser or proxy cache. Every
     // response: no MIME sniffing, no Referer to other sites.
     res.set(http::field::cache_control, "no-store");
@@ -356,6 +640,16 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
     }
     const int hsts = server_.config().server.hsts_max_age_s;
     if (transport_.is_tls() && hsts > 0) res.set(http::field::strict_transport_security, "max-age=" + std::to_string(hsts));
+  }
+
+  void write_response(HttpResponse response) {
+    if (closed_) return;
+    download_.reset();
+    http::response<http::string_body> res;
+    res.version(11);
+    res.result(static_cast<http::status>(response.status));
+    if (!response.content_type.empty()) res.set(http::field::content_type, response.content_type);
+    set_common_headers(res);
     for (auto& [name, value] : response.headers) res.set(name, value);
     res.body() = std::move(response.body);
     res.keep_alive(keep_alive_);
@@ -370,6 +664,7 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
   }
 
   void pump_write() {
+    if (file_busy_) return;
     while (out_offset_ < out_.size()) {
       boost::system::error_code ec;
       const asio::const_buffer buffer(out_.data() + out_offset_, out_.size() - out_offset_);
@@ -379,6 +674,8 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
       out_offset_ += n;
     }
     std::string().swap(out_);
+    if (download_ && download_next_ < download_end_) return read_download_chunk();
+    download_.reset();
     if (!keep_alive_) return close();
     start_request();
     pump();  // a pipelined request may be waiting in the buffer already
@@ -459,6 +756,8 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
   void close() {
     if (closed_) return;
     closed_ = true;
+    if (upload_ && !upload_->settled)  // after any step of it still queued
+      server_.files().post([upload = upload_] { abort_upload(*upload); });
     phase_ = Phase::done;
     timer_.cancel();
     transport_.close();
@@ -471,6 +770,18 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
   asio::steady_timer timer_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
+  bool header_seen_ = false;
+  // A media upload in progress: its parser (the body goes into chunk_, then to the file).
+  std::optional<http::request_parser<http::buffer_body>> upload_parser_;
+  std::shared_ptr<UploadFile> upload_;
+  std::int64_t upload_size_ = 0;
+  std::vector<char> chunk_;
+  std::size_t chunk_used_ = 0;
+  // A media download in progress: bytes [download_next_, download_end_) still to send.
+  std::shared_ptr<DownloadFile> download_;
+  std::int64_t download_next_ = 0;
+  std::int64_t download_end_ = 0;
+  bool file_busy_ = false;  // a step is on the file thread; its completion continues
   Phase phase_ = Phase::handshake;
   std::string out_;
   std::size_t out_offset_ = 0;

@@ -14,6 +14,7 @@
 #include "core/config.hpp"
 #include "gateway/client_address.hpp"
 #include "gateway/connection_limits.hpp"
+#include "gateway/file_thread.hpp"
 #include "gateway/io_threads.hpp"
 #include "gateway/session.hpp"
 #include "gateway/tls_context.hpp"
@@ -52,6 +53,8 @@ class Server {
   TlsContextHolder* tls() { return tls_.get(); }
   std::atomic<int>& connection_count() { return connections_; }
   SessionId next_session_id() { return next_session_id_.fetch_add(1); }
+  // Blocking file work of media uploads and downloads.
+  FileThread& files() { return files_; }
   // True if a browser page from `origin` may use the API and the WebSocket, given the
   // request's Host header (server.allowed_origins; default: the same host only).
   bool origin_allowed(std::string_view origin, std::string_view host) const;
@@ -89,6 +92,7 @@ class Server {
   std::atomic<SessionId> next_session_id_{1};
   unsigned next_thread_ = 0;
   std::unordered_map<std::string, StaticFile> static_files_;
+  FileThread files_;  // last: joined first, while the rest is still there
 };
 
 }  // namespace parley::gateway

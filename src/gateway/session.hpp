@@ -121,6 +121,45 @@ struct HttpResponse {
 // Must be called exactly once, on the request's I/O thread.
 using HttpResponder = std::function<void(HttpResponse)>;
 
+// The local media backend's file routes, `PUT` and `GET`/`HEAD` on
+// /v1/media/ID/content (and GET /v1/media/ID/thumbnail): the gateway streams the bytes
+// between the socket and the disk (on its file thread, never on an I/O thread); this says
+// whether a signed URL may do what it asks, and where the bytes live. Implemented by the
+// chat layer (chat/media_files.cpp).
+struct MediaGrant {
+  int status = 200;               // anything else: refused with `error_code`
+  std::string error_code;         // docs/protocol.md, 9.1
+  std::string error_message;
+  std::string path;               // upload: where the complete file goes; download: the file
+  std::string part_path;          // upload: where it is written until complete
+  std::int64_t declared_size = 0;  // upload: the signed size, which Content-Length must equal
+};
+
+// What a GET's Range header asks for (RFC 9110, 14): the whole file, one range (first..last,
+// inclusive, clamped to the file) or nothing the file has (416).
+struct ByteRange {
+  enum class Kind { whole, partial, unsatisfiable } kind = Kind::whole;
+  std::int64_t first = 0;
+  std::int64_t last = 0;
+};
+
+class MediaFileHandler {
+ public:
+  virtual ~MediaFileHandler() = default;
+  // True for the paths this handler answers (any method). I/O thread.
+  virtual bool is_media_path(std::string_view path) const = 0;
+  // Checks the request's signed URL (path and query) for an upload (`method` "PUT") or a
+  // download ("GET"/"HEAD") now. Pure and quick: any thread (the gateway calls it on the
+  // I/O thread once the request's header has arrived).
+  virtual MediaGrant authorize(const HttpRequest& request) const = 0;
+  // The MIME type a stored file is served as (what its bytes are) and whether a browser may
+  // show it inline. Reads the file: called on the gateway's file thread only.
+  virtual std::string content_type_of(const std::string& path) const = 0;
+  virtual bool is_inline_type(std::string_view content_type) const = 0;
+  // The range a Range header asks of a file of `size` bytes. Any thread.
+  virtual ByteRange range_of(std::string_view header, std::int64_t size) const = 0;
+};
+
 // Implemented by the chat layer.
 class HttpHandler {
  public:
@@ -128,6 +167,9 @@ class HttpHandler {
   // Returns false if the request is not for the API (the gateway then serves static files or
   // 404). If it returns true it must call `respond` exactly once, later or now.
   virtual bool on_request(HttpRequest& request, HttpResponder& respond) = 0;
+  // The local media backend's file routes, or null (media.backend = s3). Lives as long as
+  // the handler.
+  virtual const MediaFileHandler* media_files() const { return nullptr; }
 };
 
 // Posting work onto I/O threads.

@@ -30,6 +30,9 @@ from harness import FAST_HASH, METRICS_TOKEN, ParleyServer, free_port
 NODES = 3
 # The nodes' shared token key (a test that sets --auth.secret itself overrides it: later flags win).
 SECRET = "cluster-pass-shared-token-key-0123456789abcdef"
+# The local media backend in a cluster: one directory (a shared file system in production)
+# and one URL key for every node, so that any node serves what another signed or stored.
+MEDIA_SECRET = "cluster-pass-shared-media-key-0123456789abcdef"
 
 
 def enabled():
@@ -82,7 +85,8 @@ class ClusteredServer:
             cluster_args = ["--store.url", self.store_url, "--server.node_id", str(node_id),
                             "--bus.url", ",".join(urls[first:] + urls[:first]), "--bus.subject_prefix", prefix,
                             "--directory.url", redis.url, "--directory.key_prefix", prefix,
-                            "--auth.secret", SECRET, "--server.trusted_proxies", "127.0.0.1"]
+                            "--auth.secret", SECRET, "--server.trusted_proxies", "127.0.0.1",
+                            "--media.dir", os.path.join(self.data_dir, "media"), "--media.secret", MEDIA_SECRET]
             self.nodes.append(ParleyServer(*cluster_args, *self.args, data_dir=node_dir,
                                            port=port if node_id == 1 and port else None, defaults=self.defaults))
         self.haproxy = HAProxy(free_port(), [(f"parleyd-{i + 1}", n.port) for i, n in enumerate(self.nodes)],

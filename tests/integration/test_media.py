@@ -3,16 +3,22 @@
 limits media.max_file_bytes, media.user_quota_bytes and media.max_pending_uploads. On the
 s3 backend the URL is a pre-signed PUT that an S3 server (s3rver, which Parley did not write)
 accepts."""
+import base64
 import glob
+import hashlib
+import hmac
+import http.client
 import json
 import os
 import re
 import subprocess
 import time
+import urllib.parse
 
 import pytest
 import requests
 
+from conftest import Server
 from harness import HIGH_RATE, Client
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -128,3 +134,225 @@ def test_incomplete_s3_settings_stop_the_start(make_server):
     s = make_server("--media.backend", "s3", "--media.s3.endpoint", "http://127.0.0.1:1")
     with pytest.raises(RuntimeError, match="media.backend = s3 needs media.s3.endpoint, media.s3.bucket"):
         s.start()
+
+
+# --- the local backend's upload and download routes (docs/protocol.md, "Uploading and
+# downloading with the local backend") ---
+
+MEDIA_SECRET = "test-media-url-key-0123456789abcdef-0123456789"
+
+
+@pytest.fixture(scope="module")
+def media_server():
+    """One parleyd (or three) whose media URL key the tests know, so they can sign GET URLs
+    (media.url comes with media.complete) and expired ones."""
+    s = Server(*HIGH_RATE, "--media.secret", MEDIA_SECRET, "--media.max_file_bytes", "300000000").start()
+    yield s
+    code = s.stop()
+    log = s.read_log()
+    s.cleanup()
+    assert code == 0, "parleyd exited uncleanly:\n" + log[-20000:]
+
+
+def sign(method, obj, expires, size=-1):
+    text = f"parley-media-url-v1\n{method}\n{obj}\n{expires}\n{size}".encode()
+    mac = hmac.new(MEDIA_SECRET.encode(), text, hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(mac).rstrip(b"=").decode()
+
+
+def get_url(server, media_id, expires=None, variant="content"):
+    expires = expires or int(time.time()) + 300
+    obj = media_id + (".thumb" if variant == "thumbnail" else "")
+    return f"{server.base}/v1/media/{media_id}/{variant}?expires={expires}&sig={sign('GET', obj, expires)}"
+
+
+def new_upload(user, body, content_type="application/octet-stream", file_name="blob.bin"):
+    r = user.api("POST", "/v1/media", json={"size": len(body), "content_type": content_type, "file_name": file_name})
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def put(server, url, body, headers=None, timeout=30):
+    return requests.put(server.base + url, data=body, headers=headers, timeout=timeout)
+
+
+def error_of(r):
+    return r.status_code, r.json()["error"]["code"]
+
+
+def test_local_round_trip_with_range_etag_and_safe_headers(media_server):
+    alice = media_server.register()
+    body = os.urandom(700_000)   # a few of the server's 256 KiB pieces
+    up = new_upload(alice, body, file_name="page.html")
+    r = put(media_server, up["upload"]["url"], body)
+    assert r.status_code == 200 and r.json() == {"size": len(body)}, r.text
+    # The URL was for one upload: the same bytes again are a conflict, the file stays.
+    assert error_of(put(media_server, up["upload"]["url"], body)) == (409, "conflict")
+
+    url = get_url(media_server, up["media_id"])
+    r = requests.get(url, timeout=30)
+    assert r.status_code == 200
+    assert hashlib.sha256(r.content).hexdigest() == hashlib.sha256(body).hexdigest()
+    h = r.headers
+    assert h["Content-Type"] == "application/octet-stream"   # what the bytes are, not what was declared
+    assert h["Content-Disposition"] == "attachment"
+    assert h["X-Content-Type-Options"] == "nosniff"
+    assert h["Accept-Ranges"] == "bytes" and int(h["Content-Length"]) == len(body)
+    assert "sandbox" in h["Content-Security-Policy"]
+    etag = h["ETag"]
+    assert re.fullmatch(r'"[0-9a-f]+-[0-9a-f]+-[0-9a-f]+"', etag), etag
+
+    r = requests.get(url, headers={"If-None-Match": etag}, timeout=10)
+    assert r.status_code == 304 and r.content == b"" and r.headers["ETag"] == etag
+    r = requests.get(url, headers={"If-None-Match": '"other"'}, timeout=10)
+    assert r.status_code == 200 and len(r.content) == len(body)
+
+    r = requests.get(url, headers={"Range": "bytes=1000-1999"}, timeout=10)
+    assert r.status_code == 206 and r.content == body[1000:2000]
+    assert r.headers["Content-Range"] == f"bytes 1000-1999/{len(body)}"
+    r = requests.get(url, headers={"Range": "bytes=-10"}, timeout=10)
+    assert r.status_code == 206 and r.content == body[-10:]
+    r = requests.get(url, headers={"Range": f"bytes={len(body)}-"}, timeout=10)
+    assert r.status_code == 416 and r.headers["Content-Range"] == f"bytes */{len(body)}"
+
+    r = requests.head(url, timeout=10)
+    assert r.status_code == 200 and int(r.headers["Content-Length"]) == len(body) and r.content == b""
+
+    # Several requests on one keep-alive connection.
+    with requests.Session() as session:
+        for _ in range(3):
+            assert session.get(url, headers={"Range": "bytes=0-3"}, timeout=10).content == body[:4]
+            assert session.get(media_server.base + "/healthz", timeout=10).status_code == 200
+
+
+def test_an_image_is_served_inline_with_its_sniffed_type(media_server, tmp_path):
+    alice = media_server.register()
+    subprocess.run(["vips", "black", str(tmp_path / "a.png"), "16", "12"], check=True)
+    body = (tmp_path / "a.png").read_bytes()
+    up = new_upload(alice, body, content_type="image/png", file_name="a.png")
+    assert put(media_server, up["upload"]["url"], body).status_code == 200
+    r = requests.get(get_url(media_server, up["media_id"]), timeout=10)
+    assert r.status_code == 200 and r.content == body
+    assert r.headers["Content-Type"] == "image/png" and r.headers["Content-Disposition"] == "inline"
+
+
+def raw_put(server, path, headers, body):
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+    connection.putrequest("PUT", path, skip_accept_encoding=True)
+    for name, value in headers.items():
+        connection.putheader(name, value)
+    connection.endheaders()
+    try:
+        for piece in body:
+            connection.send(piece)
+    except (BrokenPipeError, ConnectionResetError):
+        pass
+    response = connection.getresponse()
+    status, data = response.status, response.read()
+    connection.close()
+    return status, json.loads(data)["error"]["code"] if status >= 400 else json.loads(data)
+
+
+def test_the_declared_size_binds_the_upload(media_server):
+    alice = media_server.register()
+    body = b"x" * 1000
+    url = new_upload(alice, body)["upload"]["url"]
+    # More than declared: refused before a byte is stored; less: refused; no length: refused.
+    assert raw_put(media_server, url, {"Content-Length": "1001"}, [b"x" * 1001]) == (413, "too_large")
+    assert raw_put(media_server, url, {"Content-Length": "999"}, [b"x" * 999]) == (400, "invalid_field")
+    assert raw_put(media_server, url, {"Transfer-Encoding": "chunked"}, [b"3e8\r\n" + body + b"\r\n0\r\n\r\n"]) == \
+        (411, "bad_request")
+    # A client that stops half-way leaves nothing behind: the same URL works afterwards.
+    connection = http.client.HTTPConnection("127.0.0.1", media_server.port, timeout=10)
+    connection.putrequest("PUT", url)
+    connection.putheader("Content-Length", "1000")
+    connection.endheaders()
+    connection.send(b"x" * 400)
+    connection.close()
+    deadline = time.time() + 10
+    while True:
+        r = put(media_server, url, body)
+        if r.status_code != 409 or time.time() > deadline:   # the part file is removed just after the close
+            break
+        time.sleep(0.1)
+    assert r.status_code == 200, r.text
+
+
+def test_expired_tampered_and_foreign_urls_are_refused(media_server):
+    alice = media_server.register()
+    body = b"hello"
+    first, second = new_upload(alice, body), new_upload(alice, body)
+    url = first["upload"]["url"]
+    path, query = url.split("?")
+    params = dict(urllib.parse.parse_qsl(query))
+    # Tampered: another signature, another size, another expiry.
+    sig = params["sig"]
+    tampered = sig[:-1] + ("A" if sig[-1] != "A" else "B")
+    assert error_of(put(media_server, f"{path}?size=5&expires={params['expires']}&sig={tampered}", body)) == \
+        (403, "forbidden")
+    assert error_of(put(media_server, f"{path}?size=6&expires={params['expires']}&sig={sig}", body + b"!")) == \
+        (403, "forbidden")
+    assert error_of(put(media_server, f"{path}?size=5&expires={int(params['expires']) + 1}&sig={sig}", body)) == \
+        (403, "forbidden")
+    # Unsigned.
+    assert error_of(put(media_server, path, body)) == (403, "forbidden")
+    # One upload's URL used for another media id.
+    other = f"/v1/media/{second['media_id']}/content?{query}"
+    assert error_of(put(media_server, other, body)) == (403, "forbidden")
+    # Expired (an authentic signature, an expiry in the past).
+    past = int(time.time()) - 1
+    expired = f"{path}?size=5&expires={past}&sig={sign('PUT', first['media_id'], past, 5)}"
+    assert error_of(put(media_server, expired, body)) == (403, "expired")
+    # The upload URL is not a download URL, nor the other way round.
+    assert put(media_server, url, body).status_code == 200
+    assert error_of(requests.get(media_server.base + url, timeout=10)) == (403, "forbidden")
+    assert error_of(put(media_server, get_url(media_server, first["media_id"])[len(media_server.base):], body)) == \
+        (403, "forbidden")
+    assert error_of(requests.get(get_url(media_server, first["media_id"], expires=past), timeout=10)) == \
+        (403, "expired")
+    # Nothing but media ids names a file.
+    assert error_of(requests.get(get_url(media_server, second["media_id"]), timeout=10)) == (404, "not_found")
+    for bad in ["..%2F..%2Fetc%2Fpasswd", "....................../", "%2e%2e"]:
+        r = requests.get(f"{media_server.base}/v1/media/{bad}/content?expires=1&sig=x", timeout=10)
+        assert r.status_code in (400, 404), (bad, r.status_code, r.text)
+    assert error_of(requests.get(get_url(media_server, first["media_id"], variant="thumbnail"), timeout=10)) == \
+        (404, "not_found")
+
+
+def vm_hwm_kib(pid):
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    raise AssertionError("no VmHWM")
+
+
+@pytest.mark.single_node("the memory of one process during one upload")
+def test_a_large_upload_streams_to_disk_without_growing_the_server(media_server):
+    alice = media_server.register()
+    size = 200 * 1024 * 1024
+    r = alice.api("POST", "/v1/media", json={"size": size, "content_type": "application/octet-stream",
+                                              "file_name": "big.bin"})
+    assert r.status_code == 200, r.text
+    up = r.json()
+    before = vm_hwm_kib(media_server.proc.pid)
+    piece = os.urandom(1024 * 1024)
+    digest = hashlib.sha256()
+
+    def pieces():
+        for _ in range(size // len(piece)):
+            digest.update(piece)
+            yield piece
+
+    status, reply = raw_put(media_server, up["upload"]["url"], {"Content-Length": str(size)}, pieces())
+    assert (status, reply) == (200, {"size": size})
+    after = vm_hwm_kib(media_server.proc.pid)
+    # Flat: a few pieces in flight, not the body (a generous bound, not a measurement).
+    assert after - before < 32 * 1024, (before, after)
+    got = hashlib.sha256()
+    with requests.get(get_url(media_server, up["media_id"]), stream=True, timeout=120) as r:
+        assert r.status_code == 200 and int(r.headers["Content-Length"]) == size
+        for block in r.iter_content(1 << 20):
+            got.update(block)
+    assert got.hexdigest() == digest.hexdigest()
+    assert vm_hwm_kib(media_server.proc.pid) - before < 32 * 1024
