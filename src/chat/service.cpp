@@ -23,6 +23,8 @@
 #include "core/metrics_text.hpp"
 #include "media/urls.hpp"
 #include "chat/media_files.hpp"
+#include "chat/worker_thread.hpp"
+#include "media/images.hpp"
 
 namespace parley::chat {
 namespace {
@@ -169,6 +171,19 @@ ChatService::ChatService(const Config& config, gateway::ThreadPoster& poster)
       presence_lookup_([this](const std::vector<UserId>& users) { return presence_views(users); }) {
   media_urls_ = std::make_unique<media::MediaUrls>(config_);
   if (media_urls_->local()) media_files_ = std::make_unique<MediaFiles>(config_, *media_urls_);
+  {
+    const MediaConfig& m = config_.media;
+    media::ImageLimits limits;
+    limits.vips_dir = m.vips_dir;
+    limits.max_pixels = m.max_image_pixels;
+    limits.timeout_ms = m.image_timeout_ms;
+    limits.memory_mb = m.image_memory_mb;
+    limits.thumbnail_px = m.thumbnail_px;
+    limits.preview_px = m.preview_px;
+    limits.preview_max_bytes = m.preview_max_bytes;
+    limits.scratch_dir = media::LocalMediaDir(config_.media_dir()).scratch_dir();
+    image_tools_ = std::make_unique<media::ImageTools>(std::move(limits));
+  }
   store::EngineOptions options;
   options.url = config.store_url();
   options.synchronous_full = config.store.sqlite_synchronous != "normal";
@@ -233,6 +248,7 @@ void ChatService::start() {
   if (bus_) start_cluster();
   committer_->start();
   start_hash_pool();
+  media_worker_ = std::make_unique<WorkerThread>("media", 256);
   poster_.post_after(0, config_.presence.batch_ms, [this] { presence_tick(); });
   schedule_upkeep(0);
   accepting_.store(true);
@@ -243,6 +259,7 @@ void ChatService::stop() {
   if (!committer_) return;
   accepting_.store(false);
   ready_.store(false);
+  if (media_worker_) media_worker_->stop();  // its checks end in writes: before the committer stops
   committer_->stop();  // commits what is queued; its deliveries are posted to the I/O threads
   if (cluster_presence_) cluster_presence_->stop();
   if (cluster_) cluster_->stop();
@@ -388,6 +405,7 @@ void ChatService::run_command(gateway::Session* session, const Identity& caller,
   }
   if (handle_live(session, caller, command, target)) return;
   if (handle_account(caller, client, command, target)) return;
+  if (handle_media(caller, command, target)) return;
   if (auto op = make_write_op(caller, std::move(command), target)) {
     ReplyTarget copy = target;
     if (!submit_write(std::move(op)))

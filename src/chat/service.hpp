@@ -34,10 +34,13 @@
 #include "store/reader_pool.hpp"
 
 namespace parley::media {
+class ImageTools;
 class MediaUrls;
 }
 
 namespace parley::chat {
+
+class WorkerThread;
 
 class ChatOp;
 class ClusterRelay;
@@ -104,6 +107,9 @@ class ChatService final : public gateway::SessionHandler, public gateway::HttpHa
   const Config& config() const { return config_; }
   // The upload and download URLs of the configured media backend (media.backend).
   const media::MediaUrls& media_urls() const { return *media_urls_; }
+  // The fields of a media.complete reply for a ready upload: the media object and download
+  // URLs signed now (media_complete.cpp). Any thread.
+  std::string media_reply_fields(const store::MediaRecord& record) const;
 
   PresenceTracker& presence() { return presence_; }
 
@@ -170,6 +176,10 @@ class ChatService final : public gateway::SessionHandler, public gateway::HttpHa
   // `command` is not one.
   bool handle_account(const Identity& caller, const ClientInfo& client, protocol::Command& command,
                       const ReplyTarget& target);
+  // media.complete (media_complete.cpp); false if `command` is not one.
+  bool handle_media(const Identity& caller, protocol::Command& command, const ReplyTarget& target);
+  // Checks and describes an uploaded file, then records it. On the media worker.
+  void check_upload(UserId caller, store::MediaRecord record, const ReplyTarget& target);
   // Records that a token was used, at most once per kTokenTouchIntervalMs.
   void touch_token(const Identity& identity);
   // Runs the account upkeep (purge of expired tokens and invites; username skeletons of users
@@ -212,6 +222,8 @@ class ChatService final : public gateway::SessionHandler, public gateway::HttpHa
   gateway::ThreadPoster& poster_;
   std::unique_ptr<media::MediaUrls> media_urls_;
   std::unique_ptr<gateway::MediaFileHandler> media_files_;  // local backend only
+  std::unique_ptr<media::ImageTools> image_tools_;
+  std::unique_ptr<WorkerThread> media_worker_;  // media.complete's checks (started with the service)
   std::unique_ptr<store::Engine> engine_;
   std::unique_ptr<store::Committer> committer_;
   std::unique_ptr<store::ReaderPool> readers_;

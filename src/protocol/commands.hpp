@@ -205,6 +205,11 @@ struct MediaUploadCmd {
   std::string sha256;        // optional: lower-case hex SHA-256 of the file; "" = none
 };
 
+// The uploader says an upload is done (issue 14): the server checks and describes the file.
+struct MediaCompleteCmd {
+  std::string media_id;  // 22 characters of A-Z a-z 0-9 - _
+};
+
 using Command = std::variant<HelloCmd, PingCmd, SendCmd, HistoryCmd, SyncCmd, ConversationsListCmd,
                              ConversationGetCmd, DirectOpenCmd, GroupCreateCmd, ChannelCreateCmd,
                              ChannelListCmd, ChannelJoinCmd, RenameCmd, MembersAddCmd, MemberRemoveCmd,
@@ -213,7 +218,8 @@ using Command = std::variant<HelloCmd, PingCmd, SendCmd, HistoryCmd, SyncCmd, Co
                              MessageEditCmd, MessageDeleteCmd, MessageEditsCmd, ReactionCmd, ReactionsGetCmd, PinCmd,
                              PinsListCmd, ThreadHistoryCmd, UsersGetCmd, PasswordCheckCmd, AccountSessionsCmd,
                              AccountRevokeSessionCmd, AccountLogoutAllCmd, AccountChangePasswordCmd,
-                             ConversationSettingsCmd, UsersSearchCmd, AccountUpdateProfileCmd, MessageHideCmd, MediaUploadCmd>;
+                             ConversationSettingsCmd, UsersSearchCmd, AccountUpdateProfileCmd, MessageHideCmd, MediaUploadCmd,
+                             MediaCompleteCmd>;
 
 // The wire name of a command ("send", "group.create", ...).
 const char* command_name(const Command& command);

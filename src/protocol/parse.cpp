@@ -510,6 +510,15 @@ Result<Command> parse_command_fields(std::string_view type, Fields& f, const Par
       return field_error(ErrorCode::invalid_field, "sha256", "'sha256' must be 64 hexadecimal digits");
     return finish(f, std::move(c));
   }
+  if (type == "media.complete") {
+    MediaCompleteCmd c;
+    c.media_id = f.text("media_id", 64);
+    if (f.failed()) return f.take_error();
+    if (c.media_id.size() != 22 ||
+        c.media_id.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") != std::string::npos)
+      return field_error(ErrorCode::invalid_field, "media_id", "'media_id' is not a media id");
+    return finish(f, std::move(c));
+  }
   return make_error(ErrorCode::unknown_type, "unknown command type '" + utf8_prefix(type, 64) + "'");
 }
 
@@ -708,7 +717,7 @@ const char* command_name(const Command& command) {
       "settings.update", "message.edit", "message.delete", "message.edits", "reaction", "reactions.get", "pin",
       "pins.list", "thread.history", "users.get", "auth.password_check", "account.sessions",
       "account.revoke_session", "account.logout_all", "account.change_password", "conversation.settings", "users.search",
-      "account.update_profile", "message.hide", "media.upload"};
+      "account.update_profile", "message.hide", "media.upload", "media.complete"};
   static_assert(std::size(kNames) == std::variant_size_v<Command>);
   return kNames[command.index()];
 }

@@ -39,6 +39,7 @@ constexpr std::array kRoutes = {
     Route{"POST", "/v1/channels/{conversation_id}/join", "channel.join"},
     Route{"GET", "/v1/sync", "sync"},
     Route{"POST", "/v1/media", "media.upload"},
+    Route{"POST", "/v1/media/{media_id}/complete", "media.complete"},
     Route{"POST", "/v1/conversations/{conversation_id}/receipts", "receipt"},
     Route{"GET", "/v1/conversations/{conversation_id}/messages/{seq}/receipts", "receipts.get"},
     Route{"PATCH", "/v1/conversations/{conversation_id}/messages/{seq}", "message.edit"},

@@ -11,9 +11,11 @@ import http.client
 import json
 import os
 import re
+import struct
 import subprocess
 import time
 import urllib.parse
+import zlib
 
 import pytest
 import requests
@@ -356,3 +358,91 @@ def test_a_large_upload_streams_to_disk_without_growing_the_server(media_server)
             got.update(block)
     assert got.hexdigest() == digest.hexdigest()
     assert vm_hwm_kib(media_server.proc.pid) - before < 32 * 1024
+
+
+
+# --- media.complete (docs/protocol.md, "media.complete") ---
+
+def uploaded(server, user, body, content_type, file_name, **extra):
+    r = user.api("POST", "/v1/media", json={"size": len(body), "content_type": content_type, "file_name": file_name,
+                                             **extra})
+    assert r.status_code == 200, r.text
+    up = r.json()
+    assert put(server, up["upload"]["url"], body).status_code == 200
+    return up["media_id"]
+
+
+def png_claiming(width, height):
+    """A valid PNG header for a huge grayscale image, with almost no data: a decompression bomb."""
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)) +
+            chunk(b"IDAT", zlib.compress(b"\0" * 1000)) + chunk(b"IEND", b""))
+
+
+@pytest.mark.parametrize("extension,mime", [("jpg", "image/jpeg"), ("png", "image/png"), ("webp", "image/webp"),
+                                             ("gif", "image/gif")])
+def test_complete_checks_and_describes_an_image_with_thumbnail_and_preview(media_server, tmp_path, extension, mime):
+    alice = media_server.register()
+    subprocess.run(["vips", "black", str(tmp_path / "base.png"), "64", "48"], check=True)
+    subprocess.run(["vips", "copy", str(tmp_path / "base.png"), str(tmp_path / f"a.{extension}")], check=True)
+    body = (tmp_path / f"a.{extension}").read_bytes()
+    media_id = uploaded(media_server, alice, body, mime, f"a.{extension}")
+    c = alice.connect()
+    reply = c.ok("media.complete", media_id=media_id)
+    m = reply["media"]
+    assert (m["id"], m["file_name"], m["size"], m["content_type"]) == (media_id, f"a.{extension}", len(body), mime), m
+    assert (m["width"], m["height"], m["thumbnail"]) == (64, 48, True), m
+    preview = base64.b64decode(m["preview"])
+    assert preview[:3] == b"\xff\xd8\xff" and len(preview) <= 1024
+    assert reply["url_expires_at"] > time.time()
+    r = requests.get(media_server.base + reply["url"], timeout=10)
+    assert r.status_code == 200 and r.content == body and r.headers["Content-Type"] == mime
+    r = requests.get(media_server.base + reply["thumbnail_url"], timeout=10)
+    assert r.status_code == 200 and r.headers["Content-Type"] == "image/jpeg" and r.content[:3] == b"\xff\xd8\xff"
+    # Completing again answers the same file (fresh URLs); over REST too.
+    again = alice.api("POST", f"/v1/media/{media_id}/complete")
+    assert again.status_code == 200 and again.json()["media"] == m, again.text
+
+
+def test_complete_of_a_file_that_is_not_an_image(media_server):
+    alice = media_server.register()
+    body = b"%PDF-1.4\n" + b"0" * 2000
+    media_id = uploaded(media_server, alice, body, "application/pdf", "doc.pdf")
+    m = alice.connect().ok("media.complete", media_id=media_id)["media"]
+    assert m["content_type"] == "application/pdf" and m["thumbnail"] is False and "width" not in m and "preview" not in m
+
+
+def test_complete_refuses_what_is_not_what_it_claims(media_server):
+    alice, bob = media_server.register(), media_server.register()
+    c = alice.connect()
+
+    def refused(media_id):
+        reply = c.request("media.complete", media_id=media_id)
+        assert reply["type"] == "error", reply
+        return reply["code"], reply.get("field")
+
+    # A "PNG" that is HTML: refused, and the file is gone.
+    html = b"<!doctype html><html><script>alert(1)</script></html>" + b" " * 200
+    media_id = uploaded(media_server, alice, html, "image/png", "cat.png")
+    assert refused(media_id) == ("invalid_field", "content_type")
+    assert error_of(requests.get(get_url(media_server, media_id), timeout=10)) == (404, "not_found")
+    # A decompression bomb: 50000 x 50000 pixels in a few hundred bytes, refused from its header.
+    bomb = png_claiming(50000, 50000)
+    assert len(bomb) < 1000
+    media_id = uploaded(media_server, alice, bomb, "image/png", "bomb.png")
+    started = time.time()
+    assert refused(media_id) == ("too_large", "pixels")
+    assert time.time() - started < 5
+    assert error_of(requests.get(get_url(media_server, media_id), timeout=10)) == (404, "not_found")
+    # A declared checksum that the bytes do not have.
+    media_id = uploaded(media_server, alice, b"abc", "text/plain", "a.txt", sha256="0" * 64)
+    assert refused(media_id) == ("invalid_field", "sha256")
+    media_id = uploaded(media_server, alice, b"abc", "text/plain", "a.txt", sha256=hashlib.sha256(b"abc").hexdigest())
+    assert c.ok("media.complete", media_id=media_id)["media"]["size"] == 3
+    # Nothing uploaded yet; another user's upload; not an id.
+    pending = alice.api("POST", "/v1/media", json={"size": 3, "content_type": "text/plain", "file_name": "b.txt"}).json()
+    assert refused(pending["media_id"]) == ("conflict", None)
+    assert bob.connect().request("media.complete", media_id=media_id)["code"] == "not_found"
+    assert refused("x" * 21) == ("invalid_field", "media_id")
+    assert refused("A" * 22) == ("not_found", "media_id")

@@ -423,6 +423,23 @@ TEST_F(ProtocolTest, MediaUploadFields) {
   EXPECT_EQ(match_route("POST", "/v1/media", params).command, "media.upload");
 }
 
+// media.complete: a media id (22 characters of A-Z a-z 0-9 - _), also from the REST path.
+TEST_F(ProtocolTest, MediaCompleteTakesAMediaId) {
+  EXPECT_EQ(parse_as<MediaCompleteCmd>(R"({"type":"media.complete","media_id":"Xq3vB0sQ9kz1Hh7wL2pA_g"})").media_id,
+            "Xq3vB0sQ9kz1Hh7wL2pA_g");
+  auto refused = [&](const std::string& fields) {
+    auto r = parse(R"({"type":"media.complete")" + fields + "}");
+    return r ? std::string("accepted") : r.error().field + ":" + std::string(error_code_name(r.error().code));
+  };
+  EXPECT_EQ(refused(""), "media_id:missing_field");
+  for (const char* id : {"short", "Xq3vB0sQ9kz1Hh7wL2pA_gX", "Xq3vB0sQ9kz1Hh7wL2pA/g", "..%2F..%2F..%2Fetc%2Fpa"})
+    EXPECT_EQ(refused(R"(,"media_id":")" + std::string(id) + R"(")"), "media_id:invalid_field") << id;
+  Params params;
+  EXPECT_EQ(match_route("POST", "/v1/media/Xq3vB0sQ9kz1Hh7wL2pA_g/complete", params).command, "media.complete");
+  ASSERT_EQ(params.size(), 1u);
+  EXPECT_EQ(params[0].second, "Xq3vB0sQ9kz1Hh7wL2pA_g");
+}
+
 TEST_F(ProtocolTest, ConversationSettingsFieldsAreOptional) {
   const auto none = parse_as<ConversationSettingsCmd>(R"({"type":"conversation.settings","conversation_id":4})");
   EXPECT_EQ(none.conversation_id, 4);

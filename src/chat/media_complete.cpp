@@ -1,0 +1,174 @@
+// media.complete (docs/protocol.md, "media.complete"): the uploader says the bytes are there.
+// Read the pending row (reader thread), check and describe the file (the media worker: size,
+// type from the bytes, the image's header, thumbnail and inline preview, each libvips step in
+// a sandboxed child), then record it (writer thread) and answer the media object with
+// short-lived download URLs.
+#include <openssl/evp.h>
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+
+#include <cstdio>
+#include <fstream>
+
+#include "chat/service.hpp"
+#include "chat/worker_thread.hpp"
+#include "core/base64.hpp"
+#include "core/clock.hpp"
+#include "core/json_writer.hpp"
+#include "media/images.hpp"
+#include "media/local_files.hpp"
+#include "media/sniff.hpp"
+#include "media/urls.hpp"
+
+namespace parley::chat {
+namespace {
+
+// Lower-case hex SHA-256 of the file at `path`; empty if it cannot be read.
+std::string file_sha256(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return {};
+  EVP_MD_CTX* context = EVP_MD_CTX_new();
+  EVP_DigestInit_ex(context, EVP_sha256(), nullptr);
+  std::string block(1 << 16, '\0');
+  while (in) {
+    in.read(block.data(), static_cast<std::streamsize>(block.size()));
+    EVP_DigestUpdate(context, block.data(), static_cast<std::size_t>(in.gcount()));
+  }
+  unsigned char digest[32];
+  unsigned int length = 0;
+  EVP_DigestFinal_ex(context, digest, &length);
+  EVP_MD_CTX_free(context);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned i = 0; i < length; ++i) {
+    out.push_back(kHex[digest[i] >> 4]);
+    out.push_back(kHex[digest[i] & 15]);
+  }
+  return out;
+}
+
+// Writes `bytes` to `path` through a temporary name, so a reader sees all of it or nothing.
+bool write_file_atomically(const std::string& path, const std::string& bytes) {
+  const std::string temporary = path + ".tmp";
+  {
+    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
+    if (!out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()))) return false;
+  }
+  return std::rename(temporary.c_str(), path.c_str()) == 0;
+}
+
+class MediaCompleteOp final : public ChatOp {
+ public:
+  MediaCompleteOp(ChatService& s, UserId caller, ReplyTarget t, store::MediaRecord record)
+      : ChatOp(s, caller, std::move(t)), record_(std::move(record)) {
+    fields_ = service_.media_reply_fields(record_);  // signed here, off the writer thread
+  }
+
+ protected:
+  Status run(store::WriteTxn& txn) override {
+    if (!txn.complete_media(record_))
+      return make_error(ErrorCode::conflict, "this upload was completed or deleted meanwhile");
+    reply_.fields = fields_;
+    return Ok{};
+  }
+
+ private:
+  store::MediaRecord record_;
+  std::string fields_;
+};
+
+}  // namespace
+
+std::string ChatService::media_reply_fields(const store::MediaRecord& record) const {
+  const std::int64_t now_s = wall_clock_ms() / 1000;
+  const std::int64_t expires_at = now_s + config_.media.download_url_ttl_s;
+  std::string fields;
+  JsonWriter w(fields);
+  w.key("media").begin_object();
+  w.field("id", record.id).field("file_name", record.file_name).field("size", record.size);
+  w.field("content_type", record.content_type);
+  if (record.width > 0) w.field("width", record.width).field("height", record.height);
+  w.field("thumbnail", record.has_thumbnail);
+  if (!record.preview.empty()) w.field("preview", record.preview);
+  w.end_object();
+  w.field("url", media_urls_->download_url(record.id, media::MediaVariant::original, now_s, expires_at));
+  if (record.has_thumbnail)
+    w.field("thumbnail_url", media_urls_->download_url(record.id, media::MediaVariant::thumbnail, now_s, expires_at));
+  w.field("url_expires_at", expires_at);
+  return fields;
+}
+
+bool ChatService::handle_media(const Identity& caller, protocol::Command& command, const ReplyTarget& target) {
+  auto* complete = std::get_if<protocol::MediaCompleteCmd>(&command);
+  if (!complete) return false;
+  if (!media_urls_->local()) {
+    reply_on_thread(
+        target, Reply::failure(ErrorCode::unavailable, "media.complete is not available with media.backend = s3 yet"));
+    return true;
+  }
+  auto read = [this, caller, target, id = std::move(complete->media_id)](store::ReadTxn* txn) {
+    if (!txn)
+      return reply_on_thread(target, Reply::failure(ErrorCode::unavailable, "the store could not be read; retry"));
+    auto record = txn->media(id);
+    // Another user's upload is as unknown as none: ids are not to be probed.
+    if (!record || record->owner_id != caller.user_id)
+      return reply_on_thread(target, Reply::failure(field_error(ErrorCode::not_found, "media_id", "no such upload")));
+    if (record->state == store::MediaState::ready) {  // completed before: the same answer again
+      Reply reply;
+      reply.fields = media_reply_fields(*record);
+      return reply_on_thread(target, std::move(reply));
+    }
+    auto check = [this, caller, target, record = std::move(*record)]() mutable {
+      check_upload(caller.user_id, std::move(record), target);
+    };
+    if (!media_worker_->submit(std::move(check)))
+      reply_on_thread(target, Reply::failure(ErrorCode::unavailable, "too many uploads being completed; retry"));
+  };
+  if (!readers_->submit(std::move(read)))
+    reply_on_thread(target, Reply::failure(ErrorCode::unavailable, "the read queue is full; retry"));
+  return true;
+}
+
+void ChatService::check_upload(UserId caller, store::MediaRecord record, const ReplyTarget& target) {
+  const media::LocalMediaDir dir(config_.media_dir());
+  const std::string path = *dir.path_of(record.id, media::MediaVariant::original);
+  // What was uploaded is refused as a whole: the file goes, the pending row stays until its
+  // TTL (the URL may still be used again, with the right bytes).
+  auto refuse = [&](Error error) {
+    std::remove(path.c_str());
+    reply_on_thread(target, Reply::failure(std::move(error)));
+  };
+  struct stat info {};
+  if (::stat(path.c_str(), &info) != 0)
+    return reply_on_thread(target,
+                           Reply::failure(ErrorCode::conflict, "nothing has been uploaded to this media id yet"));
+  if (info.st_size != record.declared_size)  // the upload route allows no other size; a defence in depth
+    return refuse(field_error(ErrorCode::invalid_field, "size", "the stored file is not of the declared size"));
+  if (!record.sha256.empty() && file_sha256(path) != record.sha256)
+    return refuse(field_error(ErrorCode::invalid_field, "sha256", "the file's SHA-256 is not the declared one"));
+  auto type = media::sniff_file(path);
+  if (!type) return reply_on_thread(target, Reply::failure(ErrorCode::internal, "cannot read the uploaded file"));
+  if (auto declared = media::check_declared_type(record.declared_type, *type); !declared)
+    return refuse(declared.take_error());
+  record.size = info.st_size;
+  record.content_type = *type;
+  if (media::is_thumbnail_type(*type)) {
+    auto image = image_tools_->probe(path);
+    if (!image) return refuse(image.take_error());  // a decompression bomb, or not readable as what it claims
+    record.width = image->width;
+    record.height = image->height;
+    if (auto thumbnail = image_tools_->make_thumbnail(path); thumbnail) {
+      record.has_thumbnail = write_file_atomically(*dir.path_of(record.id, media::MediaVariant::thumbnail), *thumbnail);
+    } else {
+      spdlog::warn("media.thumbnail_failed id={} reason={}", record.id, thumbnail.error().message);
+    }
+    if (auto preview = image_tools_->make_preview(path); preview) record.preview = base64_encode(*preview);
+  }
+  record.state = store::MediaState::ready;
+  record.completed_at_ms = wall_clock_ms();
+  ReplyTarget copy = target;
+  if (!submit_write(std::make_unique<MediaCompleteOp>(*this, caller, copy, std::move(record))))
+    reply_on_thread(target, Reply::failure(ErrorCode::unavailable, "the write queue is full; retry"));
+}
+
+}  // namespace parley::chat
