@@ -251,6 +251,7 @@ void ChatService::start() {
   media_worker_ = std::make_unique<WorkerThread>("media", 256);
   poster_.post_after(0, config_.presence.batch_ms, [this] { presence_tick(); });
   schedule_upkeep(0);
+  schedule_media_cleanup(config_.media.cleanup_interval_s * 1000);
   accepting_.store(true);
   ready_.store(true, std::memory_order_release);
 }

@@ -180,6 +180,9 @@ class ChatService final : public gateway::SessionHandler, public gateway::HttpHa
   bool handle_media(const Identity& caller, protocol::Command& command, const ReplyTarget& target);
   // Checks and describes an uploaded file, then records it. On the media worker.
   void check_upload(UserId caller, store::MediaRecord record, const ReplyTarget& target);
+  // Deletes uploads never completed after `delay_ms`, then every media.cleanup_interval_s
+  // (media_cleanup.cpp).
+  void schedule_media_cleanup(int delay_ms);
   // Records that a token was used, at most once per kTokenTouchIntervalMs.
   void touch_token(const Identity& identity);
   // Runs the account upkeep (purge of expired tokens and invites; username skeletons of users

@@ -163,6 +163,7 @@ struct MediaConfig {
   int upload_url_ttl_s = 900;      // a signed PUT URL is valid this long
   int download_url_ttl_s = 300;    // a signed GET URL is valid this long
   int upload_ttl_s = 86400;        // an upload never completed is deleted after this
+  int cleanup_interval_s = 300;    // how often uploads past upload_ttl_s are looked for and deleted
   std::int64_t max_image_pixels = 100'000'000;  // width x height; larger images are refused from their header, before decoding
   int image_timeout_ms = 15000;    // each libvips child process (header, thumbnail)
   int image_memory_mb = 1024;      // address space of each libvips child process

@@ -446,3 +446,29 @@ def test_complete_refuses_what_is_not_what_it_claims(media_server):
     assert bob.connect().request("media.complete", media_id=media_id)["code"] == "not_found"
     assert refused("x" * 21) == ("invalid_field", "media_id")
     assert refused("A" * 22) == ("not_found", "media_id")
+
+
+# --- uploads never completed are deleted (media.upload_ttl_s, media.cleanup_interval_s) ---
+
+def test_uploads_never_completed_are_deleted_after_their_ttl(make_server):
+    s = make_server(*HIGH_RATE, "--media.secret", MEDIA_SECRET, "--media.upload_url_ttl_s", "10",
+                    "--media.upload_ttl_s", "10", "--media.cleanup_interval_s", "1",
+                    "--media.user_quota_bytes", "1000", "--media.max_file_bytes", "1000").start()
+    alice = s.register()
+    c = alice.connect()
+    stale = uploaded(s, alice, b"s" * 400, "text/plain", "stale.txt")   # uploaded, never completed
+    done = uploaded(s, alice, b"d" * 400, "text/plain", "done.txt")
+    c.ok("media.complete", media_id=done)
+    # The quota counts the pending one: 800 of 1000 in use.
+    assert c.request("media.upload", size=300, content_type="text/plain", file_name="x")["code"] == "limit_reached"
+    assert requests.get(get_url(s, stale), timeout=10).status_code == 200
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        if requests.get(get_url(s, stale), timeout=10).status_code == 404:
+            break
+        time.sleep(0.5)
+    assert error_of(requests.get(get_url(s, stale), timeout=10)) == (404, "not_found")   # the file
+    assert c.request("media.complete", media_id=stale)["code"] == "not_found"             # the row
+    # The completed one stays; the quota has the stale upload's room back.
+    assert requests.get(get_url(s, done), timeout=10).content == b"d" * 400
+    assert c.ok("media.upload", size=300, content_type="text/plain", file_name="x")["size"] == 300
