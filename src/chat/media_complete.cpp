@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <fstream>
 
+#include "chat/serialize.hpp"
 #include "chat/service.hpp"
 #include "chat/worker_thread.hpp"
 #include "core/base64.hpp"
@@ -62,6 +63,8 @@ class MediaCompleteOp final : public ChatOp {
   MediaCompleteOp(ChatService& s, UserId caller, ReplyTarget t, store::MediaRecord record)
       : ChatOp(s, caller, std::move(t)), record_(std::move(record)) {
     fields_ = service_.media_reply_fields(record_);  // signed here, off the writer thread
+    // Completed but never attached to a message: deleted after the same TTL as an upload.
+    record_.expires_at_s = wall_clock_ms() / 1000 + service_.config().media.upload_ttl_s;
   }
 
  protected:
@@ -84,13 +87,8 @@ std::string ChatService::media_reply_fields(const store::MediaRecord& record) co
   const std::int64_t expires_at = now_s + config_.media.download_url_ttl_s;
   std::string fields;
   JsonWriter w(fields);
-  w.key("media").begin_object();
-  w.field("id", record.id).field("file_name", record.file_name).field("size", record.size);
-  w.field("content_type", record.content_type);
-  if (record.width > 0) w.field("width", record.width).field("height", record.height);
-  w.field("thumbnail", record.has_thumbnail);
-  if (!record.preview.empty()) w.field("preview", record.preview);
-  w.end_object();
+  w.key("media");
+  write_media(w, record);
   w.field("url", media_urls_->download_url(record.id, media::MediaVariant::original, now_s, expires_at));
   if (record.has_thumbnail)
     w.field("thumbnail_url", media_urls_->download_url(record.id, media::MediaVariant::thumbnail, now_s, expires_at));

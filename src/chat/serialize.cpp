@@ -69,6 +69,16 @@ void write_reactions(JsonWriter& w, const std::vector<store::ReactionRecord>& re
   w.end_array();
 }
 
+void write_media(JsonWriter& w, const store::MediaRecord& m) {
+  w.begin_object();
+  w.field("id", m.id).field("file_name", m.file_name).field("size", m.size);
+  w.field("content_type", m.content_type);
+  if (m.width > 0) w.field("width", m.width).field("height", m.height);
+  w.field("thumbnail", m.has_thumbnail);
+  if (!m.preview.empty()) w.field("preview", m.preview);
+  w.end_object();
+}
+
 void write_conversation(JsonWriter& w, const store::ConversationRecord& c, const store::MemberRecord* member,
                         const store::UserRecord* peer, const ConversationExtras* extras) {
   w.begin_object();

@@ -29,6 +29,11 @@ void write_event(JsonWriter& w, const store::EventRecord& event, const EventExtr
 // "reactions":[{"emoji","count","user_ids"}], aggregated per emoji in order of first use.
 void write_reactions(JsonWriter& w, const std::vector<store::ReactionRecord>& reactions);
 
+// An uploaded file as media.complete answers it and as attachments carry it:
+// {"id","file_name","size","content_type", "width","height" (images), "thumbnail",
+//  "preview" (if any)}.
+void write_media(JsonWriter& w, const store::MediaRecord& media);
+
 // Per-caller state that conversation lists add to a conversation.
 struct ConversationExtras {
   int unread_count = 0;

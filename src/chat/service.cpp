@@ -64,6 +64,8 @@ protocol::ParseLimits parse_limits(const LimitsConfig& l) {
   p.max_search_results = l.max_search_results;
   p.default_search_results = l.default_search_results;
   p.max_hide_batch = l.max_hide_batch;
+  p.max_attachments = l.max_attachments;
+  p.max_media_urls = l.max_media_urls;
   return p;
 }
 
@@ -407,6 +409,7 @@ void ChatService::run_command(gateway::Session* session, const Identity& caller,
   if (handle_live(session, caller, command, target)) return;
   if (handle_account(caller, client, command, target)) return;
   if (handle_media(caller, command, target)) return;
+  if (handle_media_urls(caller, command, target)) return;
   if (auto op = make_write_op(caller, std::move(command), target)) {
     ReplyTarget copy = target;
     if (!submit_write(std::move(op)))
@@ -575,6 +578,8 @@ void ChatService::admit_session(SessionId session_id, unsigned thread, const std
     w.field("max_pins", config_.limits.max_pins);
     w.field("max_pinned_conversations", config_.limits.max_pinned_conversations);
     w.field("max_hide_batch", config_.limits.max_hide_batch);
+    w.field("max_attachments", config_.limits.max_attachments);
+    w.field("max_media_urls", config_.limits.max_media_urls);
     w.field("max_search_results", config_.limits.max_search_results);
     w.field("user_requests_per_second", config_.limits.user_requests_per_second);
     w.field("user_requests_burst", config_.limits.user_requests_burst);

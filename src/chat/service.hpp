@@ -178,6 +178,8 @@ class ChatService final : public gateway::SessionHandler, public gateway::HttpHa
                       const ReplyTarget& target);
   // media.complete (media_complete.cpp); false if `command` is not one.
   bool handle_media(const Identity& caller, protocol::Command& command, const ReplyTarget& target);
+  // media.urls (media_urls.cpp); false if `command` is not one.
+  bool handle_media_urls(const Identity& caller, protocol::Command& command, const ReplyTarget& target);
   // Checks and describes an uploaded file, then records it. On the media worker.
   void check_upload(UserId caller, store::MediaRecord record, const ReplyTarget& target);
   // Deletes uploads never completed after `delay_ms`, then every media.cleanup_interval_s

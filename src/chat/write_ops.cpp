@@ -128,19 +128,45 @@ std::vector<UserId> find_mentions(WriteTxn& txn, const std::string& text, Conver
   return out;
 }
 
-std::string meta_mentions(const std::vector<UserId>& mentions) {
+// The detail fields of a text event: its mentions and attachments ("" if it has neither).
+std::string message_meta(const std::vector<UserId>& mentions, const std::vector<store::MediaRecord>& attachments) {
+  if (mentions.empty() && attachments.empty()) return {};
   std::string out;
   JsonWriter w(out);
   w.begin_object();
-  bool all = false;
-  w.key("mentions").begin_array();
-  for (UserId id : mentions) {
-    if (id == 0) all = true;
-    else w.value(id);
+  if (!mentions.empty()) {
+    bool all = false;
+    w.key("mentions").begin_array();
+    for (UserId id : mentions) {
+      if (id == 0) all = true;
+      else w.value(id);
+    }
+    w.end_array();
+    if (all) w.field("mentions_all", true);
   }
-  w.end_array();
-  if (all) w.field("mentions_all", true);
+  if (!attachments.empty()) {
+    w.key("attachments").begin_array();
+    for (const auto& media : attachments) write_media(w, media);
+    w.end_array();
+  }
   w.end_object();
+  return out;
+}
+
+// The media a message may carry (may_use_media): the sender's own uploads, and media carried
+// by messages the sender can see (that is how an attachment is forwarded without a re-upload).
+// Another user's upload the sender cannot see is as unknown as none.
+Result<std::vector<store::MediaRecord>> usable_attachments(WriteTxn& txn, UserId sender,
+                                                           const std::vector<std::string>& ids) {
+  std::vector<store::MediaRecord> out;
+  out.reserve(ids.size());
+  for (const std::string& id : ids) {
+    auto media = txn.media(id);
+    if (!media || !may_use_media(txn, sender, *media))
+      return field_error(ErrorCode::invalid_field, "attachments",
+                         "no such media you can attach: " + id + " (complete an upload first)");
+    out.push_back(std::move(*media));
+  }
   return out;
 }
 
@@ -187,6 +213,7 @@ class SendOp final : public ChatOp {
         return make_error(ErrorCode::invalid_field, "a first message cannot reply to anything");
       if (txn.event_by_client_msg_id(caller_, cmd_.client_msg_id))
         return make_error(ErrorCode::conflict, "this client_msg_id was already used for a message in another conversation");
+      if (Status valid = check_attachments(txn); !valid) return valid;
       bool created = false;
       const std::size_t first = deliveries_.size();
       conversation = open_direct(txn, caller_, cmd_.to_user_id, created, deliveries_);
@@ -195,7 +222,7 @@ class SendOp final : public ChatOp {
         if (auto member = txn.member(conversation, caller_))
           mentions = find_mentions(txn, cmd_.text, conversation, *member, ConversationKind::direct, max_mentions());
     }
-    EventRecord e = draft(conversation, caller_, EventKind::text, mentions.empty() ? std::string() : meta_mentions(mentions));
+    EventRecord e = draft(conversation, caller_, EventKind::text, message_meta(mentions, attachments_));
     e.client_msg_id = std::move(cmd_.client_msg_id);
     e.body = std::move(cmd_.text);
     e.reply_to = cmd_.reply_to_seq;
@@ -207,6 +234,7 @@ class SendOp final : public ChatOp {
     if (!outcome.duplicate) {
       if (event.thread_root > 0) txn.add_thread_reply(conversation, event.thread_root, event.seq, event.created_at_ms);
       if (!mentions.empty()) txn.add_mentions(conversation, event.seq, mentions);
+      if (!cmd_.attachments.empty()) txn.attach_media(conversation, event.seq, cmd_.attachments);
     }
     write_ack(event, outcome.duplicate);
     if (!outcome.duplicate) {
@@ -232,6 +260,14 @@ class SendOp final : public ChatOp {
     if (cmd_.text.find('@') != std::string::npos)
       mentions = find_mentions(txn, cmd_.text, conversation, *member, txn.conversation(conversation)->kind,
                                max_mentions());
+    return check_attachments(txn);
+  }
+
+  Status check_attachments(WriteTxn& txn) {
+    if (cmd_.attachments.empty()) return Ok{};
+    auto usable = usable_attachments(txn, caller_, cmd_.attachments);
+    if (!usable) return usable.take_error();
+    attachments_ = std::move(*usable);
     return Ok{};
   }
 
@@ -251,6 +287,7 @@ class SendOp final : public ChatOp {
   }
 
   protocol::SendCmd cmd_;
+  std::vector<store::MediaRecord> attachments_;  // cmd_.attachments as stored, once checked
 };
 
 class DirectOpenOp final : public ChatOp {

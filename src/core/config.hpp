@@ -107,6 +107,8 @@ struct LimitsConfig {
   int max_pins = 50;                   // pinned messages per conversation
   int max_pinned_conversations = 5;    // conversations one user may pin (conversation.settings)
   int max_hide_batch = 100;            // messages one message.hide may name (its seqs)
+  int max_attachments = 10;            // attachments (media ids) one message may carry
+  int max_media_urls = 100;            // media ids one media.urls may name
   int max_search_results = 50;         // users.search: the largest page (limit)
   int default_search_results = 20;     // users.search: the page without a limit
   int profile_changes_per_hour = 20;   // account.update_profile per user per hour (burst of the same size)
@@ -169,7 +171,7 @@ struct MediaConfig {
   int image_memory_mb = 1024;      // address space of each libvips child process
   int thumbnail_px = 320;          // longest side of thumbnails
   int preview_px = 32;             // longest side of the inline preview in events
-  int preview_max_bytes = 1024;    // the inline preview's JPEG, at most
+  int preview_max_bytes = 512;     // the inline preview's JPEG, at most (events stay under 1 KB)
   std::string vips_dir = "/usr/bin";  // directory of vipsheader and vips (Debian's libvips-tools)
   MediaS3Config s3;
 };

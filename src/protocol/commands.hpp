@@ -26,6 +26,7 @@ struct SendCmd {
   std::string text;
   Seq reply_to_seq = 0;     // quote this message (0 = none)
   Seq thread_root_seq = 0;  // reply in the thread under this message (0 = none)
+  std::vector<std::string> attachments;  // media ids, distinct, in order (then `text` may be empty)
 };
 struct HistoryCmd {
   ConversationId conversation_id = 0;
@@ -210,6 +211,11 @@ struct MediaCompleteCmd {
   std::string media_id;  // 22 characters of A-Z a-z 0-9 - _
 };
 
+// Download URLs for media the caller may see (issue 14).
+struct MediaUrlsCmd {
+  std::vector<std::string> media_ids;  // distinct media ids, in order
+};
+
 using Command = std::variant<HelloCmd, PingCmd, SendCmd, HistoryCmd, SyncCmd, ConversationsListCmd,
                              ConversationGetCmd, DirectOpenCmd, GroupCreateCmd, ChannelCreateCmd,
                              ChannelListCmd, ChannelJoinCmd, RenameCmd, MembersAddCmd, MemberRemoveCmd,
@@ -219,7 +225,7 @@ using Command = std::variant<HelloCmd, PingCmd, SendCmd, HistoryCmd, SyncCmd, Co
                              PinsListCmd, ThreadHistoryCmd, UsersGetCmd, PasswordCheckCmd, AccountSessionsCmd,
                              AccountRevokeSessionCmd, AccountLogoutAllCmd, AccountChangePasswordCmd,
                              ConversationSettingsCmd, UsersSearchCmd, AccountUpdateProfileCmd, MessageHideCmd, MediaUploadCmd,
-                             MediaCompleteCmd>;
+                             MediaCompleteCmd, MediaUrlsCmd>;
 
 // The wire name of a command ("send", "group.create", ...).
 const char* command_name(const Command& command);

@@ -42,6 +42,12 @@ bool is_huge_number(const element& e) {
   return e.get_double().get(d) == simdjson::SUCCESS && (d >= 9.2e18 || d <= -9.2e18);
 }
 
+// A media id: 22 characters of A-Z a-z 0-9 - _ (128 random bits, base64url).
+bool is_media_id(std::string_view text) {
+  return text.size() == 22 &&
+         text.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") == std::string_view::npos;
+}
+
 // Reads fields from a JSON object and/or REST parameters (parameters win), remembering the
 // first error. Every accessor returns a harmless default once an error is recorded.
 class Fields {
@@ -132,6 +138,44 @@ class Fields {
     if (!v && !failed()) fail(ErrorCode::missing_field, name, "is required");
     if (v && v->empty() && !allow_empty && !failed()) fail(ErrorCode::invalid_field, name, "must not be empty");
     return v.value_or(std::string());
+  }
+
+  // A JSON array of media ids (each a string, or with `key` an object {key: id}); absent is
+  // empty. Ids twice, more than `max_count`, or anything else is refused.
+  std::vector<std::string> media_id_list(std::string_view name, std::size_t max_count, const char* key) {
+    std::vector<std::string> out;
+    if (failed() || !json_) return out;
+    element e;
+    if ((*json_)[name].get(e) != simdjson::SUCCESS || e.is_null()) return out;
+    simdjson::dom::array array;
+    if (e.get_array().get(array) != simdjson::SUCCESS) { fail(ErrorCode::invalid_field, name, "must be an array"); return {}; }
+    const std::string shape = key ? std::string("objects {\"") + key + "\": media id}" : std::string("media ids");
+    for (element item : array) {
+      if (out.size() == max_count) {
+        fail(ErrorCode::too_large, name, "more than " + std::to_string(max_count) + " entries");
+        return {};
+      }
+      std::string_view id;
+      bool is_string = false;
+      if (key) {
+        object entry;
+        element value;
+        is_string = item.get_object().get(entry) == simdjson::SUCCESS && entry[key].get(value) == simdjson::SUCCESS &&
+                    value.get_string().get(id) == simdjson::SUCCESS;
+      } else {
+        is_string = item.get_string().get(id) == simdjson::SUCCESS;
+      }
+      if (!is_string || !is_media_id(id)) {
+        fail(ErrorCode::invalid_field, name, "must be an array of " + shape);
+        return {};
+      }
+      if (std::find(out.begin(), out.end(), id) != out.end()) {
+        fail(ErrorCode::invalid_field, name, "names media id " + std::string(id) + " twice");
+        return {};
+      }
+      out.emplace_back(id);
+    }
+    return out;
   }
 
   std::vector<std::int64_t> integer_list(std::string_view name, std::size_t max_count, bool required) {
@@ -248,7 +292,14 @@ Result<Command> parse_command_fields(std::string_view type, Fields& f, const Par
     c.conversation_id = f.optional_integer("conversation_id", 1, kMaxId).value_or(0);
     c.to_user_id = f.optional_integer("to_user_id", 1, kMaxId).value_or(0);
     c.client_msg_id = f.text("client_msg_id", limits.max_client_msg_id_bytes);
-    c.text = f.text("text", limits.max_text_bytes);
+    if (f.has("attachments")) {
+      c.attachments = f.media_id_list("attachments", static_cast<std::size_t>(limits.max_attachments), "media_id");
+      if (!f.failed() && c.attachments.empty())
+        return field_error(ErrorCode::invalid_field, "attachments", "'attachments' must not be empty");
+    }
+    // A caption is optional: a message of attachments may have no text.
+    c.text = c.attachments.empty() ? f.text("text", limits.max_text_bytes)
+                                   : f.optional_text("text", limits.max_text_bytes).value_or("");
     c.reply_to_seq = f.optional_integer("reply_to_seq", 1, kMaxId).value_or(0);
     c.thread_root_seq = f.optional_integer("thread_root_seq", 1, kMaxId).value_or(0);
     if (!f.failed())
@@ -514,9 +565,15 @@ Result<Command> parse_command_fields(std::string_view type, Fields& f, const Par
     MediaCompleteCmd c;
     c.media_id = f.text("media_id", 64);
     if (f.failed()) return f.take_error();
-    if (c.media_id.size() != 22 ||
-        c.media_id.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") != std::string::npos)
-      return field_error(ErrorCode::invalid_field, "media_id", "'media_id' is not a media id");
+    if (!is_media_id(c.media_id)) return field_error(ErrorCode::invalid_field, "media_id", "'media_id' is not a media id");
+    return finish(f, std::move(c));
+  }
+  if (type == "media.urls") {
+    MediaUrlsCmd c;
+    if (!f.has("media_ids")) return field_error(ErrorCode::missing_field, "media_ids", "'media_ids' is required");
+    c.media_ids = f.media_id_list("media_ids", static_cast<std::size_t>(limits.max_media_urls), nullptr);
+    if (!f.failed() && c.media_ids.empty())
+      return field_error(ErrorCode::invalid_field, "media_ids", "'media_ids' must not be empty");
     return finish(f, std::move(c));
   }
   return make_error(ErrorCode::unknown_type, "unknown command type '" + utf8_prefix(type, 64) + "'");
@@ -717,7 +774,7 @@ const char* command_name(const Command& command) {
       "settings.update", "message.edit", "message.delete", "message.edits", "reaction", "reactions.get", "pin",
       "pins.list", "thread.history", "users.get", "auth.password_check", "account.sessions",
       "account.revoke_session", "account.logout_all", "account.change_password", "conversation.settings", "users.search",
-      "account.update_profile", "message.hide", "media.upload", "media.complete"};
+      "account.update_profile", "message.hide", "media.upload", "media.complete", "media.urls"};
   static_assert(std::size(kNames) == std::variant_size_v<Command>);
   return kNames[command.index()];
 }

@@ -28,6 +28,8 @@ struct ParseLimits {
   int max_search_results = 50;
   int default_search_results = 20;
   int max_hide_batch = 100;  // entries of message.hide's seqs
+  int max_attachments = 10;  // entries of send's attachments
+  int max_media_urls = 100;  // entries of media.urls' media_ids
 };
 
 // Largest id, seq or cursor a client may send (2^53 - 1, exact in a JavaScript number); larger

@@ -40,6 +40,7 @@ constexpr std::array kRoutes = {
     Route{"GET", "/v1/sync", "sync"},
     Route{"POST", "/v1/media", "media.upload"},
     Route{"POST", "/v1/media/{media_id}/complete", "media.complete"},
+    Route{"POST", "/v1/media/urls", "media.urls"},
     Route{"POST", "/v1/conversations/{conversation_id}/receipts", "receipt"},
     Route{"GET", "/v1/conversations/{conversation_id}/messages/{seq}/receipts", "receipts.get"},
     Route{"PATCH", "/v1/conversations/{conversation_id}/messages/{seq}", "message.edit"},

@@ -26,7 +26,7 @@ inline constexpr const char* kEvent =
 inline constexpr const char* kToken = "token_id, user_id, created_at, expires_at, device, address, last_active_at";
 inline constexpr const char* kMedia =
     "id, owner_id, state, declared_size, declared_type, file_name, sha256, size, content_type, width, height, "
-    "has_thumbnail, preview, created_at, expires_at, completed_at";
+    "has_thumbnail, preview, created_at, expires_at, completed_at, ref_count, released";
 
 // "low:high" user ids: the unique key of the direct conversation of two users.
 inline std::string direct_key(UserId a, UserId b) {

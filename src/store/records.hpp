@@ -123,8 +123,12 @@ struct MediaRecord {
   bool has_thumbnail = false;
   std::string preview;               // ready, images: the inline preview, base64 JPEG; "" = none
   std::int64_t created_at_ms = 0;
-  std::int64_t expires_at_s = 0;     // pending: deleted from this time on if never completed
+  // While no message carries it (ref_count 0), deleted from this time on: a pending upload
+  // never completed, a completed one never attached, a released one (0: at once).
+  std::int64_t expires_at_s = 0;
   std::int64_t completed_at_ms = 0;  // ready: when
+  int ref_count = 0;                 // messages carrying it (attach_media; erase_message releases)
+  bool released = false;             // it was attached and every message carrying it was deleted
 };
 
 // What one user's uploads take: bytes (ready ones at their size, pending ones at their

@@ -156,9 +156,14 @@ class ReadTxn {
   virtual std::optional<MediaRecord> media(const std::string& id) = 0;
   // One user's uploads: bytes and pending count (reads that user's rows only).
   virtual MediaUsage media_usage(UserId owner) = 0;
-  // Pending uploads whose expires_at_s <= now_s, oldest expiry first, at most `limit` (reads
-  // an index of the pending rows only).
+  // Uploads due for deletion: no message carries them (ref_count 0) and expires_at_s <= now_s
+  // (pending ones never completed, completed ones never attached, released ones), oldest
+  // expiry first, at most `limit` (reads an index of the unreferenced rows only).
   virtual std::vector<MediaRecord> expired_uploads(std::int64_t now_s, int limit) = 0;
+  // Whether `user` can see a message carrying the media: its membership window (active or
+  // former) includes that message's seq, and the message was not deleted (erase_message
+  // releases its media). Reads the media's carriers only.
+  virtual bool media_visible_to(UserId user, const std::string& media_id) = 0;
 };
 
 // Reads and writes inside the writer's current batch. Writer thread only.
@@ -206,7 +211,7 @@ class WriteTxn : public ReadTxn {
   // Records the latest text of an edited message.
   virtual void set_edited(ConversationId conversation, Seq seq, const std::string& text, std::int64_t at_ms) = 0;
   // Turns a message into a tombstone: erases its text, its edits' texts, its reactions, its
-  // mentions and its pin.
+  // mentions and its pin, and releases its attachments (attach_media).
   virtual void erase_message(ConversationId conversation, Seq seq, std::int64_t at_ms) = 0;
   // Records a reaction added by the event at `added_pos` (reactions are listed in the order of
   // that position, never by clock). False if that user already reacted with that emoji.
@@ -252,11 +257,17 @@ class WriteTxn : public ReadTxn {
   // Records a pending upload; false if the id is taken (nothing stored).
   virtual bool add_media(const MediaRecord& media) = 0;
   // Turns the pending upload `media.id` into a ready one with the size, type, dimensions,
-  // thumbnail flag, preview and completed time of `media`. False if there is no pending
-  // upload with that id (unknown, or completed already).
+  // thumbnail flag, preview, completed time and new expires_at_s (deleted then if never
+  // attached) of `media`. False if there is no pending upload with that id (unknown, or
+  // completed already).
   virtual bool complete_media(const MediaRecord& media) = 0;
-  // False if there was no such row.
+  // Deletes the row of an upload no message carries (ref_count 0). False if there is no such
+  // row, or a message carries it.
   virtual bool delete_media(const std::string& id) = 0;
+  // The message (conversation, seq) carries these media (distinct, ready): counts each one's
+  // carriers up. erase_message counts them down; a media left without carriers is released
+  // (nobody may download it any more) and due for deletion at once.
+  virtual void attach_media(ConversationId conversation, Seq seq, const std::vector<std::string>& media_ids) = 0;
 
   // Deletes tokens, revoked-token entries and invites that expired before `now_s`.
   virtual void purge_expired(std::int64_t now_s) = 0;

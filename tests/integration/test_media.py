@@ -459,6 +459,8 @@ def test_uploads_never_completed_are_deleted_after_their_ttl(make_server):
     stale = uploaded(s, alice, b"s" * 400, "text/plain", "stale.txt")   # uploaded, never completed
     done = uploaded(s, alice, b"d" * 400, "text/plain", "done.txt")
     c.ok("media.complete", media_id=done)
+    # Attached to a message (to herself), so its own TTL (test_attachments.py) does not apply.
+    c.ok("send", to_user_id=alice.id, client_msg_id="keep", attachments=[{"media_id": done}])
     # The quota counts the pending one: 800 of 1000 in use.
     assert c.request("media.upload", size=300, content_type="text/plain", file_name="x")["code"] == "limit_reached"
     assert requests.get(get_url(s, stale), timeout=10).status_code == 200

@@ -205,8 +205,12 @@ class StoreSchemaTest : public StoreFixture, public ::testing::Test {
     for (const char* undo : {"DROP TABLE hidden_messages", "ALTER TABLE members DROP COLUMN cleared_seq"})
       EXPECT_EQ(query_text(db_path(), undo), "") << undo;
   }
-  // Takes the database file (closed) back to before migration 8 (its indexes go with the table).
-  void undo_migration_eight() { EXPECT_EQ(query_text(db_path(), "DROP TABLE media"), ""); }
+  // Takes the database file (closed) back to before migration 8 (and 9: their indexes and
+  // columns go with the tables).
+  void undo_migration_eight() {
+    for (const char* undo : {"DROP TABLE message_media", "DROP TABLE media"})
+      EXPECT_EQ(query_text(db_path(), undo), "") << undo;
+  }
   // Takes the database file (closed) back to before migration 6.
   void undo_migration_six() {
     for (const char* undo : {"DROP TABLE user_terms", "DROP INDEX users_without_terms",
@@ -226,7 +230,7 @@ TEST_F(StoreSchemaTest, MigrationsCreateTheSchemaInWalMode) {
   EXPECT_EQ(query_text(db_path(), "PRAGMA user_version"), std::to_string(sqlite::schema_version()));
   EXPECT_EQ(query_text(db_path(), "PRAGMA journal_mode"), "wal");
   EXPECT_EQ(query_text(db_path(), "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"),
-            "conversations,events,hidden_messages,invites,media,members,mentions,pins,reactions,revoked_tokens,threads,"
+            "conversations,events,hidden_messages,invites,media,members,mentions,message_media,pins,reactions,revoked_tokens,threads,"
             "tokens,user_terms,users");
   EXPECT_NE(query_text(db_path(), "SELECT name FROM sqlite_master WHERE name = 'events_dedup'"), "");
   EXPECT_EQ(engine_->describe(), "sqlite:" + db_path());
@@ -443,16 +447,25 @@ TEST_P(StoreMediaTest, UsageCountsPendingAtTheirDeclaredSize) {
   EXPECT_EQ(read([&](ReadTxn& txn) { return txn.media_usage(8).pending; }), 1);
 }
 
-TEST_P(StoreMediaTest, ExpiredUploadsArePendingOnesPastTheirExpiryOldestFirst) {
+TEST_P(StoreMediaTest, ExpiredUploadsAreTheOnesNoMessageCarriesPastTheirExpiryOldestFirst) {
+  const UserId alice = make_user("alice");
+  const ConversationId g = make_group({alice}, alice, {"one"});
   batch([&](WriteTxn& txn) {
     txn.add_media(pending_upload("late", 7, 1, 300));
     txn.add_media(pending_upload("early", 7, 1, 100));
     txn.add_media(pending_upload("middle", 7, 1, 200));
     txn.add_media(pending_upload("done", 7, 1, 50));
+    txn.add_media(pending_upload("sent", 7, 1, 60));
   });
-  MediaRecord done = pending_upload("done", 7, 1, 50);
+  MediaRecord done = pending_upload("done", 7, 1, 250);  // completed: a new expiry, if never attached
   done.size = 1;
-  batch([&](WriteTxn& txn) { txn.complete_media(done); });  // completed: never expires
+  MediaRecord sent = pending_upload("sent", 7, 1, 150);
+  sent.size = 1;
+  batch([&](WriteTxn& txn) {
+    txn.complete_media(done);
+    txn.complete_media(sent);
+    txn.attach_media(g, 1, {"sent"});  // carried by a message: never expires
+  });
   auto ids = [&](std::int64_t now_s, int limit) {
     std::vector<std::string> out;
     for (const auto& m : read([&](ReadTxn& txn) { return txn.expired_uploads(now_s, limit); })) out.push_back(m.id);
@@ -461,7 +474,66 @@ TEST_P(StoreMediaTest, ExpiredUploadsArePendingOnesPastTheirExpiryOldestFirst) {
   EXPECT_EQ(ids(99, 10), std::vector<std::string>{});
   EXPECT_EQ(ids(200, 10), (std::vector<std::string>{"early", "middle"}));
   EXPECT_EQ(ids(1000, 2), (std::vector<std::string>{"early", "middle"}));
-  EXPECT_EQ(ids(1000, 10), (std::vector<std::string>{"early", "middle", "late"}));
+  EXPECT_EQ(ids(1000, 10), (std::vector<std::string>{"early", "middle", "done", "late"}));
+  // A carried media is never deleted.
+  EXPECT_FALSE(batch([&](WriteTxn& txn) { return txn.delete_media("sent"); }));
+  EXPECT_TRUE(read([&](ReadTxn& txn) { return txn.media("sent"); }).has_value());
+}
+
+// Who can see a carried media: the windows of memberships, as for history; a deleted message
+// releases its media once no other message carries it.
+TEST_P(StoreMediaTest, CarriersDecideWhoSeesAMediaAndTheLastDeletionReleasesIt) {
+  const UserId alice = make_user("alice"), bob = make_user("bob"), carol = make_user("carol"), dave = make_user("dave");
+  const ConversationId g = make_group({alice, bob}, alice, {"one", "two", "three"});
+  batch([&](WriteTxn& txn) {
+    txn.add_member(g, ConversationKind::group, carol, Role::member, 3, 0);  // sees seq 3 on
+    txn.end_member(g, bob, 2, 0, "G");                                      // saw seqs 1..2
+  });
+  const ConversationId other = make_group({dave}, dave, {"forwarded"});
+  MediaRecord early = pending_upload("early", alice, 1, 100), late = pending_upload("late", alice, 1, 100);
+  early.size = late.size = 1;
+  batch([&](WriteTxn& txn) {
+    txn.add_media(early);
+    txn.add_media(late);
+    txn.complete_media(early);
+    txn.complete_media(late);
+    txn.attach_media(g, 1, {"early"});
+    txn.attach_media(g, 3, {"late", "early"});
+    txn.attach_media(g, 3, {"late"});  // recorded already: counted once
+  });
+  auto visible = [&](UserId user, const std::string& id) {
+    return read([&](ReadTxn& txn) { return txn.media_visible_to(user, id); });
+  };
+  EXPECT_TRUE(visible(alice, "early") && visible(alice, "late"));
+  EXPECT_TRUE(visible(bob, "early"));    // a former member: up to its leaving
+  EXPECT_FALSE(visible(bob, "late"));
+  EXPECT_TRUE(visible(carol, "late") && visible(carol, "early"));  // early is also carried by seq 3
+  EXPECT_FALSE(visible(dave, "early"));  // not a member
+  EXPECT_EQ(read([&](ReadTxn& txn) { return txn.media("early")->ref_count; }), 2);
+  EXPECT_EQ(read([&](ReadTxn& txn) { return txn.media("late")->ref_count; }), 1);
+
+  batch([&](WriteTxn& txn) { txn.attach_media(other, 1, {"early"}); });  // forwarded
+  EXPECT_TRUE(visible(dave, "early"));
+  batch([&](WriteTxn& txn) { txn.erase_message(g, 3, 5'000); });
+  EXPECT_FALSE(visible(carol, "late"));
+  EXPECT_FALSE(visible(carol, "early"));  // seq 1 is before her window
+  EXPECT_TRUE(visible(bob, "early"));
+  auto late_now = read([&](ReadTxn& txn) { return txn.media("late"); });
+  EXPECT_EQ(late_now->ref_count, 0);
+  EXPECT_TRUE(late_now->released);
+  EXPECT_EQ(late_now->expires_at_s, 0);  // due at once
+  batch([&](WriteTxn& txn) { txn.erase_message(g, 3, 6'000); });  // again: nothing more to release
+  EXPECT_EQ(read([&](ReadTxn& txn) { return txn.media("early")->ref_count; }), 2);
+  batch([&](WriteTxn& txn) {
+    txn.erase_message(g, 1, 7'000);
+    txn.erase_message(other, 1, 7'000);
+  });
+  auto early_now = read([&](ReadTxn& txn) { return txn.media("early"); });
+  EXPECT_EQ(early_now->ref_count, 0);
+  EXPECT_TRUE(early_now->released);
+  std::vector<std::string> due;
+  for (const auto& m : read([&](ReadTxn& txn) { return txn.expired_uploads(1, 10); })) due.push_back(m.id);
+  EXPECT_EQ(due, (std::vector<std::string>{"early", "late"}));
 }
 
 // ------------------------------------------------------------------------------- users
@@ -1947,7 +2019,7 @@ TEST_F(StorePostgresSchemaTest, MigrationTwoAddsConversationSettingsToExistingMe
   const ConversationId c = make_conversation(ConversationKind::group);
   batch([&](WriteTxn& txn) { txn.add_member(c, ConversationKind::group, alice, Role::owner, 1, 0); });
   close();
-  exec("DROP TABLE media; DROP TABLE hidden_messages; ALTER TABLE members DROP COLUMN cleared_seq; "
+  exec("DROP TABLE message_media; DROP TABLE media; DROP TABLE hidden_messages; ALTER TABLE members DROP COLUMN cleared_seq; "
        "DROP TABLE user_terms; ALTER TABLE users DROP COLUMN discoverable, DROP COLUMN search_terms_done; "
        "DROP INDEX members_pinned; ALTER TABLE members DROP COLUMN muted_until, DROP COLUMN archived, "
        "DROP COLUMN pin_rank, DROP COLUMN marked_unread; UPDATE parley_schema SET version = 1");

@@ -328,12 +328,19 @@ class PgReads : public Base {
     return MediaUsage{r.integer(0, 0), static_cast<int>(r.integer(0, 1))};
   }
   std::vector<MediaRecord> expired_uploads(std::int64_t now_s, int limit) override {
-    Rows r = fetch(sql({"SELECT ", columns::kMedia, " FROM media WHERE state = 0 AND expires_at <= $1 "
+    Rows r = fetch(sql({"SELECT ", columns::kMedia, " FROM media WHERE ref_count = 0 AND expires_at <= $1 "
                         "ORDER BY expires_at, id LIMIT $2"}),
                    Params().add(now_s).add(limit));
     std::vector<MediaRecord> out;
     for (int i = 0; i < r.size(); ++i) out.push_back(read_media(r, i));
     return out;
+  }
+  bool media_visible_to(UserId user, const std::string& media_id) override {
+    return !fetch("SELECT 1 FROM message_media r JOIN members m ON m.conversation_id = r.conversation_id AND "
+                  "m.user_id = $2 WHERE r.media_id = $1 AND r.seq >= m.visible_from_seq AND "
+                  "(m.left_seq IS NULL OR r.seq <= m.left_seq) LIMIT 1",
+                  Params().add(media_id).add(user))
+                .empty();
   }
   std::vector<InviteRecord> invites(std::int64_t now_s) override {
     Rows r = fetch("SELECT id, code_hash, created_at, expires_at, uses_left, note FROM invites WHERE uses_left > 0 AND "
@@ -376,6 +383,8 @@ class PgReads : public Base {
     m.created_at_ms = r.integer(row, 13);
     m.expires_at_s = r.integer(row, 14);
     m.completed_at_ms = r.integer(row, 15);
+    m.ref_count = static_cast<int>(r.integer(row, 16));
+    m.released = r.boolean(row, 17);
     return m;
   }
   static std::optional<UserRecord> one_user(const Rows& r) {

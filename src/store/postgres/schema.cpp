@@ -231,6 +231,20 @@ CREATE TABLE media(
 CREATE INDEX media_by_owner ON media(owner_id);
 CREATE INDEX media_pending_by_expiry ON media(expires_at, id) WHERE state = 0;
 )sql",
+      // 6: attachments (SQLite's migration 9).
+      R"sql(
+ALTER TABLE media ADD COLUMN ref_count integer NOT NULL DEFAULT 0;
+ALTER TABLE media ADD COLUMN released boolean NOT NULL DEFAULT false;
+DROP INDEX media_pending_by_expiry;
+CREATE INDEX media_unreferenced_by_expiry ON media(expires_at, id) WHERE ref_count = 0;
+CREATE TABLE message_media(
+  media_id text COLLATE "C" NOT NULL,
+  conversation_id bigint NOT NULL,
+  seq bigint NOT NULL,
+  PRIMARY KEY(media_id, conversation_id, seq)
+);
+CREATE INDEX message_media_by_message ON message_media(conversation_id, seq);
+)sql",
   };
   return list;
 }

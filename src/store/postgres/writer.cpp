@@ -374,6 +374,12 @@ class PgWriter final : public WriterConnection, public PgReads<WriteTxn> {
     write("DELETE FROM reactions WHERE conversation_id = $1 AND seq = $2", key);
     write("DELETE FROM mentions WHERE conversation_id = $1 AND seq = $2", key);
     write("DELETE FROM pins WHERE conversation_id = $1 AND seq = $2", key);
+    // SET expressions read the row as it was: the last carrier gone releases the media.
+    write("UPDATE media SET ref_count = ref_count - 1, released = (ref_count = 1) OR released, "
+          "expires_at = CASE WHEN ref_count = 1 THEN 0 ELSE expires_at END "
+          "WHERE id IN (SELECT media_id FROM message_media WHERE conversation_id = $1 AND seq = $2)",
+          key);
+    write("DELETE FROM message_media WHERE conversation_id = $1 AND seq = $2", key);
   }
   bool add_reaction(ConversationId conversation, Seq seq, UserId user, const std::string& emoji,
                     Pos added_pos) override {
@@ -503,13 +509,30 @@ class PgWriter final : public WriterConnection, public PgReads<WriteTxn> {
   }
   bool complete_media(const MediaRecord& m) override {
     return fetch("UPDATE media SET state = 1, size = $2, content_type = $3, width = $4, height = $5, "
-                 "has_thumbnail = $6, preview = $7, completed_at = $8 WHERE id = $1 AND state = 0",
+                 "has_thumbnail = $6, preview = $7, completed_at = $8, expires_at = $9 WHERE id = $1 AND state = 0",
                  Params().add(m.id).add(m.size).add(m.content_type).add(m.width).add(m.height)
-                     .add(m.has_thumbnail ? "true" : "false").add(m.preview).add(m.completed_at_ms))
+                     .add(m.has_thumbnail ? "true" : "false").add(m.preview).add(m.completed_at_ms).add(m.expires_at_s))
                .affected() > 0;
   }
   bool delete_media(const std::string& id) override {
-    return fetch("DELETE FROM media WHERE id = $1", Params().add(id)).affected() > 0;
+    return fetch("DELETE FROM media WHERE id = $1 AND ref_count = 0", Params().add(id)).affected() > 0;
+  }
+  void attach_media(ConversationId conversation, Seq seq, const std::vector<std::string>& media_ids) override {
+    // One statement: the carriers not recorded yet are added and counted (a writable CTE).
+    std::string ids = "{";  // a text[] literal, each element quoted
+    for (std::size_t i = 0; i < media_ids.size(); ++i) {
+      ids += i ? ",\"" : "\"";
+      for (char c : media_ids[i]) {
+        if (c == '"' || c == '\\') ids += '\\';
+        ids += c;
+      }
+      ids += '"';
+    }
+    ids += "}";
+    write("WITH added AS (INSERT INTO message_media(media_id, conversation_id, seq) "
+          "SELECT unnest($1::text[]), $2, $3 ON CONFLICT DO NOTHING RETURNING media_id) "
+          "UPDATE media SET ref_count = ref_count + 1 WHERE id IN (SELECT media_id FROM added)",
+          Params().add(ids).add(conversation).add(seq));
   }
   void purge_expired(std::int64_t now_s) override {
     const Params now = Params().add(now_s);

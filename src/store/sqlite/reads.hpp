@@ -337,6 +337,11 @@ class SqliteReads : public Base {
     while (s->step()) out.push_back(read_media(*s));
     return out;
   }
+  bool media_visible_to(UserId user, const std::string& media_id) override {
+    StatementScope s(q(Q::media_visible));
+    s->bind(1, media_id).bind(2, user);
+    return s->step();
+  }
   std::vector<InviteRecord> invites(std::int64_t now_s) override {
     StatementScope s(q(Q::invites));
     s->bind(1, now_s);
@@ -358,7 +363,7 @@ class SqliteReads : public Base {
     members_page, user_conversations, active_ids, changed, events_asc, events_desc, thread_asc, thread_desc, event,
     last_text, hidden, edits, by_pos, head_pos, event_pos, by_client_msg_id, reactions, threads, pins, unread, mentions, pinned, peers, revoked,
     tokens_of, token, cutoffs, by_skeleton, no_skeleton, invites, search_contacts, search_directory, without_terms,
-    media, media_usage, expired_uploads, count_
+    media, media_usage, expired_uploads, media_visible, count_
   };
 
   static std::string text_of(Q id) {
@@ -457,8 +462,12 @@ class SqliteReads : public Base {
         return "SELECT coalesce(sum(CASE state WHEN 0 THEN declared_size ELSE size END), 0), "
                "coalesce(sum(state = 0), 0) FROM media WHERE owner_id = ?1";
       case Q::expired_uploads:
-        return sql({"SELECT ", kMediaColumns, " FROM media WHERE state = 0 AND expires_at <= ?1 "
+        return sql({"SELECT ", kMediaColumns, " FROM media WHERE ref_count = 0 AND expires_at <= ?1 "
                     "ORDER BY expires_at, id LIMIT ?2"});
+      case Q::media_visible:
+        return "SELECT 1 FROM message_media r JOIN members m ON m.conversation_id = r.conversation_id AND "
+               "m.user_id = ?2 WHERE r.media_id = ?1 AND r.seq >= m.visible_from_seq AND "
+               "(m.left_seq IS NULL OR r.seq <= m.left_seq) LIMIT 1";
       case Q::invites:
         return "SELECT id, code_hash, created_at, expires_at, uses_left, note FROM invites WHERE uses_left > 0 AND "
                "(expires_at = 0 OR expires_at > ?1) ORDER BY created_at DESC, id";

@@ -37,6 +37,8 @@ inline MediaRecord read_media(const Statement& s) {
   m.created_at_ms = s.integer(13);
   m.expires_at_s = s.integer(14);
   m.completed_at_ms = s.integer(15);
+  m.ref_count = static_cast<int>(s.integer(16));
+  m.released = s.integer(17) != 0;
   return m;
 }
 

@@ -219,6 +219,23 @@ CREATE TABLE media(
 CREATE INDEX media_by_owner ON media(owner_id);
 CREATE INDEX media_pending_by_expiry ON media(expires_at, id) WHERE state = 0;
 )sql",
+      // 9: attachments (issue 14). Which messages carry which media, keyed by media (who may
+      // download it is one range of the key) and by message (a deletion releases its media).
+      // Each media counts its carriers; the partial index holds only uploads no message
+      // carries, the ones the cleanup looks at (pending, never attached, released).
+      R"sql(
+ALTER TABLE media ADD COLUMN ref_count INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE media ADD COLUMN released INTEGER NOT NULL DEFAULT 0;
+DROP INDEX media_pending_by_expiry;
+CREATE INDEX media_unreferenced_by_expiry ON media(expires_at, id) WHERE ref_count = 0;
+CREATE TABLE message_media(
+  media_id TEXT NOT NULL,
+  conversation_id INTEGER NOT NULL,
+  seq INTEGER NOT NULL,
+  PRIMARY KEY(media_id, conversation_id, seq)
+) WITHOUT ROWID;
+CREATE INDEX message_media_by_message ON message_media(conversation_id, seq);
+)sql",
   };
   return list;
 }

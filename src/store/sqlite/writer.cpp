@@ -275,7 +275,8 @@ class SqliteWriter final : public WriterConnection, public SqliteReads<WriteTxn>
 
   void erase_message(ConversationId conversation, Seq seq, std::int64_t at_ms) override {
     erased_ = true;
-    for (W statement : {W::erase_message, W::erase_edits, W::erase_reactions, W::erase_mentions, W::erase_pin}) {
+    for (W statement : {W::erase_message, W::erase_edits, W::erase_reactions, W::erase_mentions, W::erase_pin,
+                        W::release_media, W::erase_carriers}) {
       StatementScope s(w(statement));
       s->bind(1, conversation).bind(2, seq);
       if (statement == W::erase_message) s->bind(3, at_ms);
@@ -405,12 +406,20 @@ class SqliteWriter final : public WriterConnection, public SqliteReads<WriteTxn>
   bool complete_media(const MediaRecord& m) override {
     StatementScope s(w(W::complete_media));
     s->bind(1, m.id).bind(2, m.size).bind(3, m.content_type).bind(4, m.width).bind(5, m.height);
-    s->bind(6, m.has_thumbnail ? 1 : 0).bind(7, m.preview).bind(8, m.completed_at_ms);
+    s->bind(6, m.has_thumbnail ? 1 : 0).bind(7, m.preview).bind(8, m.completed_at_ms).bind(9, m.expires_at_s);
     return s->run() > 0;
   }
   bool delete_media(const std::string& id) override {
     StatementScope s(w(W::delete_media));
     return s->bind(1, id).run() > 0;
+  }
+  void attach_media(ConversationId conversation, Seq seq, const std::vector<std::string>& media_ids) override {
+    for (const auto& id : media_ids) {
+      StatementScope carrier(w(W::add_carrier));
+      if (carrier->bind(1, id).bind(2, conversation).bind(3, seq).run() == 0) continue;  // carried already
+      StatementScope count(w(W::count_carrier));
+      count->bind(1, id).run();
+    }
   }
   void purge_expired(std::int64_t now_s) override {
     for (W statement : {W::purge_tokens, W::purge_revoked, W::purge_invites}) {
@@ -442,7 +451,7 @@ class SqliteWriter final : public WriterConnection, public SqliteReads<WriteTxn>
     reaction_count, add_pin, remove_pin, thread_reply, add_mention, advance_receipts, set_privacy, set_last_seen,
     add_token, delete_token, touch_token, set_password, set_display_name, set_cutoff, set_skeleton, add_invite, delete_invite, use_invite,
     purge_tokens, purge_revoked, purge_invites, set_settings, hide, drop_hidden, delete_terms, add_term, terms_done, add_media,
-    complete_media, delete_media, count_
+    complete_media, delete_media, add_carrier, count_carrier, release_media, erase_carriers, count_
   };
   static const char* text_of(W id) {
     switch (id) {
@@ -499,8 +508,17 @@ class SqliteWriter final : public WriterConnection, public SqliteReads<WriteTxn>
                "created_at, expires_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
       case W::complete_media:
         return "UPDATE media SET state = 1, size = ?2, content_type = ?3, width = ?4, height = ?5, has_thumbnail = ?6, "
-               "preview = ?7, completed_at = ?8 WHERE id = ?1 AND state = 0";
-      case W::delete_media: return "DELETE FROM media WHERE id = ?1";
+               "preview = ?7, completed_at = ?8, expires_at = ?9 WHERE id = ?1 AND state = 0";
+      case W::delete_media: return "DELETE FROM media WHERE id = ?1 AND ref_count = 0";
+      case W::add_carrier:
+        return "INSERT OR IGNORE INTO message_media(media_id, conversation_id, seq) VALUES(?1, ?2, ?3)";
+      case W::count_carrier: return "UPDATE media SET ref_count = ref_count + 1 WHERE id = ?1";
+      // SET expressions read the row as it was: the last carrier gone releases the media.
+      case W::release_media:
+        return "UPDATE media SET ref_count = ref_count - 1, released = (ref_count = 1) OR released, "
+               "expires_at = CASE WHEN ref_count = 1 THEN 0 ELSE expires_at END "
+               "WHERE id IN (SELECT media_id FROM message_media WHERE conversation_id = ?1 AND seq = ?2)";
+      case W::erase_carriers: return "DELETE FROM message_media WHERE conversation_id = ?1 AND seq = ?2";
       case W::purge_tokens: return "DELETE FROM tokens WHERE expires_at <= ?1";
       case W::purge_revoked: return "DELETE FROM revoked_tokens WHERE expires_at <= ?1";
       case W::purge_invites: return "DELETE FROM invites WHERE uses_left <= 0 OR (expires_at != 0 AND expires_at <= ?1)";
