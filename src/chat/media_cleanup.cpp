@@ -1,8 +1,9 @@
-// The cleanup of uploads never completed (media.upload_ttl_s): every media.cleanup_interval_s
-// a write op deletes up to kBatch pending rows past their expiry (in the writer's batch, so a
-// media.complete cannot slip in between: its complete_media then finds no row), and the
-// media worker removes their files afterwards. Every node of a cluster runs it; a row is
-// deleted once, whoever gets there first.
+// The cleanup of uploads no message carries: pending ones never completed and completed ones
+// never attached (media.upload_ttl_s after their request or completion), and released ones
+// (every message carrying them deleted). Every media.cleanup_interval_s a write op deletes up
+// to kBatch such rows past their expiry (in the writer's batch, so a media.complete or a send
+// cannot slip in between: they then find no row), and the media worker removes their files
+// afterwards. Every node of a cluster runs it; a row is deleted once, whoever gets there first.
 #include <spdlog/spdlog.h>
 
 #include <cstdio>
