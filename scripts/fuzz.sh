@@ -24,12 +24,12 @@ for arg in "$@"; do
     --merge) merge=1 ;;
     -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     [0-9]*) seconds=$arg ;;
-    parse_fuzz|rest_fuzz|websocket_fuzz|proxy_fuzz|cluster_wire_fuzz) targets+=("$arg") ;;
+    parse_fuzz|rest_fuzz|websocket_fuzz|proxy_fuzz|cluster_wire_fuzz|metadata_strip_fuzz) targets+=("$arg") ;;
     *) echo "fuzz.sh: unknown argument '$arg' (see --help)" >&2; exit 2 ;;
   esac
 done
 if ((smoke)); then seconds=10; fi
-if ((${#targets[@]} == 0)); then targets=(parse_fuzz rest_fuzz websocket_fuzz proxy_fuzz cluster_wire_fuzz); fi
+if ((${#targets[@]} == 0)); then targets=(parse_fuzz rest_fuzz websocket_fuzz proxy_fuzz cluster_wire_fuzz metadata_strip_fuzz); fi
 
 # --- tools: the project's build dependencies, then clang, libFuzzer's runtime and llvm-symbolizer
 ./scripts/install-deps.sh
@@ -61,9 +61,9 @@ mkdir -p "$work"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
 
-corpus_of() { case "$1" in parse_fuzz) echo parse ;; rest_fuzz) echo rest ;; websocket_fuzz) echo websocket ;; proxy_fuzz) echo proxy ;; cluster_wire_fuzz) echo cluster_wire ;; esac; }
+corpus_of() { case "$1" in parse_fuzz) echo parse ;; rest_fuzz) echo rest ;; websocket_fuzz) echo websocket ;; proxy_fuzz) echo proxy ;; cluster_wire_fuzz) echo cluster_wire ;; metadata_strip_fuzz) echo metadata_strip ;; esac; }
 dict_of() { case "$1" in parse_fuzz) echo tests/fuzz/parse.dict ;; rest_fuzz) echo tests/fuzz/rest.dict ;; esac; }
-max_len_of() { case "$1" in websocket_fuzz) echo 70000 ;; proxy_fuzz|cluster_wire_fuzz) echo 4096 ;; *) echo 140000 ;; esac; }  # parse/rest: over the 64 KiB frame limit
+max_len_of() { case "$1" in websocket_fuzz) echo 70000 ;; proxy_fuzz|cluster_wire_fuzz) echo 4096 ;; metadata_strip_fuzz) echo 16384 ;; *) echo 140000 ;; esac; }  # parse/rest: over the 64 KiB frame limit
 
 failed=0
 summary=()
