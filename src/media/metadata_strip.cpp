@@ -228,8 +228,9 @@ Result<StripPlan> strip_jpeg(std::string_view in) {
 // end, or no IEND, is malformed. Whole chunks go, so every CRC kept stays valid.
 Result<StripPlan> strip_png(std::string_view in) {
   static constexpr std::string_view kSignature("\x89PNG\r\n\x1a\n", 8);
-  static constexpr std::string_view kKept[] = {"tRNS", "cHRM", "gAMA", "iCCP", "sBIT", "sRGB", "cICP", "mDCV",
-                                               "cLLI", "bKGD", "hIST", "pHYs", "sPLT", "acTL", "fcTL", "fdAT"};
+  static constexpr std::string_view kKept[] = {"tRNS", "cHRM", "gAMA", "iCCP", "sBIT", "sRGB", "cICP", "mDCV", "cLLI",
+                                               "mDCv", "cLLi",  // the HDR chunks' names before PNG 3
+                                               "bKGD", "hIST", "pHYs", "sPLT", "acTL", "fcTL", "fdAT"};
   const std::size_t n = in.size();
   if (!starts_with(in, kSignature)) return malformed("PNG", "no signature", 0);
   PlanBuilder out(in);
