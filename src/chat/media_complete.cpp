@@ -18,6 +18,7 @@
 #include "core/json_writer.hpp"
 #include "media/images.hpp"
 #include "media/local_files.hpp"
+#include "media/metadata_strip.hpp"
 #include "media/sniff.hpp"
 #include "media/urls.hpp"
 
@@ -140,15 +141,35 @@ void ChatService::check_upload(UserId caller, store::MediaRecord record, const R
   if (::stat(path.c_str(), &info) != 0)
     return reply_on_thread(target,
                            Reply::failure(ErrorCode::conflict, "nothing has been uploaded to this media id yet"));
-  if (info.st_size != record.declared_size)  // the upload route allows no other size; a defence in depth
-    return refuse(field_error(ErrorCode::invalid_field, "size", "the stored file is not of the declared size"));
-  if (!record.sha256.empty() && file_sha256(path) != record.sha256)
-    return refuse(field_error(ErrorCode::invalid_field, "sha256", "the file's SHA-256 is not the declared one"));
   auto type = media::sniff_file(path);
   if (!type) return reply_on_thread(target, Reply::failure(ErrorCode::internal, "cannot read the uploaded file"));
+  // A file smaller than declared that has no metadata left is this function's own output: an
+  // earlier media.complete of this id stripped it (below) and was then not recorded (a full
+  // write queue, two completions at once). Its size and SHA-256 were checked before that.
+  const bool stripped_before = info.st_size < record.declared_size && media::is_stripped_image(path, *type);
+  if (info.st_size != record.declared_size && !stripped_before)  // the upload route allows no other size; a defence in depth
+    return refuse(field_error(ErrorCode::invalid_field, "size", "the stored file is not of the declared size"));
+  if (!record.sha256.empty() && !stripped_before && file_sha256(path) != record.sha256)
+    return refuse(field_error(ErrorCode::invalid_field, "sha256", "the file's SHA-256 is not the declared one"));
   if (auto declared = media::check_declared_type(record.declared_type, *type); !declared)
     return refuse(declared.take_error());
   record.size = info.st_size;
+  // What others download carries no location: metadata removed from the original in place
+  // (media/metadata_strip.hpp); a file whose container cannot be walked is refused.
+  if (auto format = media::strip_format_of(*type)) {
+    auto stripped = media::strip_metadata_in_place(path, *format, dir.scratch_dir() + "/" + record.id + ".strip");
+    if (!stripped && stripped.error().code == ErrorCode::internal) {  // our disk, not the file: kept for a retry
+      spdlog::error("media.strip_failed id={} reason={}", record.id, stripped.error().message);
+      return reply_on_thread(target, Reply::failure(ErrorCode::internal, "cannot rewrite the uploaded file; retry"));
+    }
+    if (!stripped) return refuse(stripped.take_error());
+    if (stripped->changed) {
+      std::string removed;
+      for (const auto& what : stripped->removed) removed += (removed.empty() ? "" : ",") + what;
+      spdlog::info("media.stripped id={} removed={} bytes={}->{}", record.id, removed, info.st_size, stripped->size);
+    }
+    record.size = stripped->size;
+  }
   record.content_type = *type;
   if (media::is_thumbnail_type(*type)) {
     auto image = image_tools_->probe(path);

@@ -391,13 +391,16 @@ def test_complete_checks_and_describes_an_image_with_thumbnail_and_preview(media
     c = alice.connect()
     reply = c.ok("media.complete", media_id=media_id)
     m = reply["media"]
-    assert (m["id"], m["file_name"], m["size"], m["content_type"]) == (media_id, f"a.{extension}", len(body), mime), m
+    assert (m["id"], m["file_name"], m["content_type"]) == (media_id, f"a.{extension}", mime), m
     assert (m["width"], m["height"], m["thumbnail"]) == (64, 48, True), m
     preview = base64.b64decode(m["preview"])
     assert preview[:3] == b"\xff\xd8\xff" and len(preview) <= 1024
     assert reply["url_expires_at"] > time.time()
     r = requests.get(media_server.base + reply["url"], timeout=10)
-    assert r.status_code == 200 and r.content == body and r.headers["Content-Type"] == mime
+    assert r.status_code == 200 and r.headers["Content-Type"] == mime
+    # libvips writes an Exif block of its own into JPEG and WebP: gone from what is served.
+    assert len(r.content) == m["size"] and (r.content == body if mime in ("image/png", "image/gif") else
+                                             len(r.content) < len(body)), (len(r.content), len(body))
     r = requests.get(media_server.base + reply["thumbnail_url"], timeout=10)
     assert r.status_code == 200 and r.headers["Content-Type"] == "image/jpeg" and r.content[:3] == b"\xff\xd8\xff"
     # Completing again answers the same file (fresh URLs); over REST too.
@@ -446,6 +449,80 @@ def test_complete_refuses_what_is_not_what_it_claims(media_server):
     assert bob.connect().request("media.complete", media_id=media_id)["code"] == "not_found"
     assert refused("x" * 21) == ("invalid_field", "media_id")
     assert refused("A" * 22) == ("not_found", "media_id")
+
+
+# --- what other users download carries no location (docs/protocol.md, "media.complete") ---
+
+# The GPS latitude 52 deg 31' 7" N as an Exif GPS IFD stores it (three big-endian rationals).
+LATITUDE = struct.pack(">6I", 52, 1, 31, 1, 7, 1)
+
+
+def exif_app1(orientation):
+    """An APP1 Exif block as a phone writes it: IFD0 with Make, Orientation and a GPS IFD."""
+    def entry(tag, kind, count, value4):
+        return struct.pack(">HHI", tag, kind, count) + value4
+    tiff = b"MM" + struct.pack(">HI", 42, 8)
+    tiff += struct.pack(">H", 3) + entry(0x010F, 2, 6, struct.pack(">I", 80)) + \
+        entry(0x0112, 3, 1, struct.pack(">HH", orientation, 0)) + entry(0x8825, 4, 1, struct.pack(">I", 50)) + b"\0" * 4
+    tiff += struct.pack(">H", 2) + entry(0x0001, 2, 2, b"N\0\0\0") + entry(0x0002, 5, 3, struct.pack(">I", 86)) + b"\0" * 4
+    tiff += b"Phone\0" + LATITUDE
+    payload = b"Exif\0\0" + tiff
+    return b"\xff\xe1" + struct.pack(">H", len(payload) + 2) + payload
+
+
+def jpeg_segments(data):
+    """(marker, payload) of each segment of a JPEG up to SOS."""
+    at, found = 2, []
+    while data[at] == 0xFF and data[at + 1] != 0xDA:
+        length = struct.unpack(">H", data[at + 2:at + 4])[0]
+        found.append((data[at + 1], data[at + 4:at + 2 + length]))
+        at += 2 + length
+    return found
+
+
+def test_what_others_download_has_no_location_but_keeps_its_orientation(media_server, tmp_path):
+    alice = media_server.register()
+    subprocess.run(["vips", "black", str(tmp_path / "plain.jpg[strip]"), "200", "100"], check=True)
+    plain = (tmp_path / "plain.jpg").read_bytes()
+    xmp = b"\xff\xe1" + struct.pack(">H", 2 + 29 + 40) + b"http://ns.adobe.com/xap/1.0/\0" + b"<x:xmpmeta exif:GPSLatitude='52,31N'/>  "
+    photo = plain[:2] + exif_app1(6) + xmp + plain[2:]
+    assert LATITUDE in photo and b"GPSLatitude" in photo
+    media_id = uploaded(media_server, alice, photo, "image/jpeg", "IMG_0001.jpg",
+                        sha256=hashlib.sha256(photo).hexdigest())   # of what was uploaded
+    reply = alice.connect().ok("media.complete", media_id=media_id)
+    m = reply["media"]
+    assert (m["width"], m["height"]) == (100, 200), m   # as displayed: turned upright
+    r = requests.get(media_server.base + reply["url"], timeout=10)
+    assert r.status_code == 200
+    served = r.content
+    assert m["size"] == len(served) == int(r.headers["Content-Length"]) < len(photo)
+    assert LATITUDE not in served and b"GPS" not in served and b"Phone" not in served
+    # The only Exif left is IFD0 with one entry, the orientation; no GPS IFD (tag 0x8825).
+    exif = [payload for marker, payload in jpeg_segments(served) if marker == 0xE1]
+    assert len(exif) == 1 and exif[0].startswith(b"Exif\0\0MM"), exif
+    tiff = exif[0][6:]
+    assert struct.unpack(">H", tiff[8:10])[0] == 1                       # one entry
+    assert struct.unpack(">HHIH", tiff[10:20]) == (0x0112, 3, 1, 6)       # Orientation = 6
+    assert b"\x88\x25" not in tiff
+    # Every byte of the picture is the one uploaded.
+    assert served == plain[:2] + b"\xff\xe1\x00\x22" + exif[0] + plain[2:]
+    (tmp_path / "served.jpg").write_bytes(served)
+    info = subprocess.run(["vipsheader", "-f", "orientation", str(tmp_path / "served.jpg")], capture_output=True)
+    assert info.stdout.strip() == b"6", info
+    # Completing again answers the same stored file.
+    assert alice.api("POST", f"/v1/media/{media_id}/complete").json()["media"]["size"] == len(served)
+
+
+def test_an_image_whose_metadata_cannot_be_found_is_refused(media_server, tmp_path):
+    alice = media_server.register()
+    subprocess.run(["vips", "black", str(tmp_path / "plain.jpg[strip]"), "64", "48"], check=True)
+    plain = (tmp_path / "plain.jpg").read_bytes()
+    app1 = exif_app1(6)
+    broken = plain[:2] + app1[:2] + b"\x7f\xff" + app1[4:] + plain[2:]   # the Exif block's length runs past the end
+    media_id = uploaded(media_server, alice, broken, "image/jpeg", "broken.jpg")
+    reply = alice.connect().request("media.complete", media_id=media_id)
+    assert (reply["type"], reply["code"], reply["field"]) == ("error", "invalid_field", "content_type"), reply
+    assert error_of(requests.get(get_url(media_server, media_id), timeout=10)) == (404, "not_found")
 
 
 # --- uploads never completed are deleted (media.upload_ttl_s, media.cleanup_interval_s) ---
