@@ -147,7 +147,8 @@ void ChatService::check_upload(UserId caller, store::MediaRecord record, const R
   // earlier media.complete of this id stripped it (below) and was then not recorded (a full
   // write queue, two completions at once). Its size and SHA-256 were checked before that.
   const bool stripped_before = info.st_size < record.declared_size && media::is_stripped_image(path, *type);
-  if (info.st_size != record.declared_size && !stripped_before)  // the upload route allows no other size; a defence in depth
+  // The upload route allows no other size; a defence in depth.
+  if (info.st_size != record.declared_size && !stripped_before)
     return refuse(field_error(ErrorCode::invalid_field, "size", "the stored file is not of the declared size"));
   if (!record.sha256.empty() && !stripped_before && file_sha256(path) != record.sha256)
     return refuse(field_error(ErrorCode::invalid_field, "sha256", "the file's SHA-256 is not the declared one"));

@@ -31,7 +31,8 @@ unsigned byte_at(std::string_view s, std::size_t i) { return static_cast<unsigne
 std::uint32_t be16(std::string_view s, std::size_t i) { return byte_at(s, i) << 8 | byte_at(s, i + 1); }
 std::uint32_t be32(std::string_view s, std::size_t i) { return be16(s, i) << 16 | be16(s, i + 2); }
 std::uint32_t le32(std::string_view s, std::size_t i) {
-  return byte_at(s, i) | byte_at(s, i + 1) << 8 | byte_at(s, i + 2) << 16 | static_cast<std::uint32_t>(byte_at(s, i + 3)) << 24;
+  return byte_at(s, i) | byte_at(s, i + 1) << 8 | byte_at(s, i + 2) << 16 |
+         static_cast<std::uint32_t>(byte_at(s, i + 3)) << 24;
 }
 std::string put_be32(std::uint32_t v) {
   return {static_cast<char>(v >> 24), static_cast<char>(v >> 16), static_cast<char>(v >> 8), static_cast<char>(v)};
@@ -57,8 +58,7 @@ class PlanBuilder {
   void copy(std::size_t offset, std::size_t length) {
     if (length == 0) return;
     auto& pieces = plan_.pieces;
-    if (!pieces.empty() && pieces.back().bytes.empty() &&
-        pieces.back().offset + pieces.back().length == offset) {
+    if (!pieces.empty() && pieces.back().bytes.empty() && pieces.back().offset + pieces.back().length == offset) {
       pieces.back().length += length;
     } else {
       pieces.push_back(StripPiece{offset, length, {}});
@@ -148,7 +148,8 @@ Result<StripPlan> strip_jpeg(std::string_view in) {
     if (code == 0xE0) {
       if (starts_with(payload, std::string_view("JFIF\0", 5)) && payload.size() >= 14) {
         if (payload.size() > 14) {  // an embedded thumbnail: the header with a 0x0 one
-          std::string jfif = std::string("\xFF\xE0\x00\x10", 4) + std::string(payload.substr(0, 12)) + std::string(2, '\0');
+          std::string jfif =
+              std::string("\xFF\xE0\x00\x10", 4) + std::string(payload.substr(0, 12)) + std::string(2, '\0');
           out.replace(segment, segment_length, std::move(jfif));
           out.removed("JFIF thumbnail");
         } else {
@@ -165,8 +166,9 @@ Result<StripPlan> strip_jpeg(std::string_view in) {
         if (found && found->orientation != 1) {
           orientation = found->orientation;
           const std::string body = std::string("Exif\0\0", 6) + minimal_exif(orientation, found->big_endian);
-          std::string app1 = "\xFF\xE1" + std::string{static_cast<char>((body.size() + 2) >> 8),
-                                                       static_cast<char>(body.size() + 2)} + body;
+          std::string app1 =
+              "\xFF\xE1" + std::string{static_cast<char>((body.size() + 2) >> 8), static_cast<char>(body.size() + 2)} +
+              body;
           if (in.substr(segment, segment_length) != app1) out.removed("Exif");
           out.replace(segment, segment_length, std::move(app1));
           continue;
@@ -179,8 +181,8 @@ Result<StripPlan> strip_jpeg(std::string_view in) {
       out.copy(segment, segment_length);
     } else if (code >= 0xE0 && code <= 0xEF) {
       out.removed(code == 0xE2 && starts_with(payload, "MPF") ? "MPF"
-                  : code == 0xED                               ? "Photoshop/IPTC"
-                                                               : "APP" + std::to_string(code - 0xE0));
+                  : code == 0xED                              ? "Photoshop/IPTC"
+                                                              : "APP" + std::to_string(code - 0xE0));
     } else if (code == 0xFE) {
       out.removed("COM");
     } else {
@@ -228,8 +230,8 @@ Result<StripPlan> strip_jpeg(std::string_view in) {
 // end, or no IEND, is malformed. Whole chunks go, so every CRC kept stays valid.
 Result<StripPlan> strip_png(std::string_view in) {
   static constexpr std::string_view kSignature("\x89PNG\r\n\x1a\n", 8);
-  static constexpr std::string_view kKept[] = {"tRNS", "cHRM", "gAMA", "iCCP", "sBIT", "sRGB", "cICP", "mDCV", "cLLI",
-                                               "mDCv", "cLLi",  // the HDR chunks' names before PNG 3
+  static constexpr std::string_view kKept[] = {"tRNS", "cHRM", "gAMA", "iCCP", "sBIT", "sRGB", "cICP",
+                                               "mDCV", "cLLI", "mDCv", "cLLi",  // the HDR chunks' names before PNG 3
                                                "bKGD", "hIST", "pHYs", "sPLT", "acTL", "fcTL", "fdAT"};
   const std::size_t n = in.size();
   if (!starts_with(in, kSignature)) return malformed("PNG", "no signature", 0);
@@ -245,7 +247,8 @@ Result<StripPlan> strip_png(std::string_view in) {
     if (length > n - pos - 12) return malformed("PNG", "chunk length past the end", pos);
     const std::string_view type = in.substr(pos + 4, 4);
     for (char c : type)
-      if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'))) return malformed("PNG", "chunk type not letters", pos + 4);
+      if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')))
+        return malformed("PNG", "chunk type not letters", pos + 4);
     const std::size_t chunk = pos;
     const std::size_t chunk_length = length + 12;
     pos += chunk_length;
@@ -287,7 +290,8 @@ Result<StripPlan> strip_webp(std::string_view in) {
   static constexpr std::string_view kKept[] = {"VP8 ", "VP8L", "VP8X", "ALPH", "ANIM", "ANMF", "ICCP"};
   constexpr unsigned kExifFlag = 0x08, kXmpFlag = 0x04;
   const std::size_t n = in.size();
-  if (n < 12 || !starts_with(in, "RIFF") || in.substr(8, 4) != "WEBP") return malformed("WebP", "no RIFF WEBP header", 0);
+  if (n < 12 || !starts_with(in, "RIFF") || in.substr(8, 4) != "WEBP")
+    return malformed("WebP", "no RIFF WEBP header", 0);
   const std::size_t riff_size = le32(in, 4);
   if (riff_size < 4 || riff_size > n - 8) return malformed("WebP", "RIFF size past the end", 4);
   const std::size_t riff_end = 8 + riff_size;
@@ -333,7 +337,8 @@ Result<StripPlan> strip_webp(std::string_view in) {
     }
     removed.emplace_back(fourcc == "XMP " ? "XMP" : std::string(fourcc));
   }
-  const bool exif_kept = !kept.empty() && std::any_of(kept.begin(), kept.end(), [](const Kept& k) { return !k.made.empty(); });
+  const bool exif_kept =
+      !kept.empty() && std::any_of(kept.begin(), kept.end(), [](const Kept& k) { return !k.made.empty(); });
   if (exif_kept && !vp8x) {  // the simple format may not carry EXIF: the orientation cannot stay
     std::erase_if(kept, [](const Kept& k) { return !k.made.empty(); });
     orientation = 1;
@@ -353,8 +358,10 @@ Result<StripPlan> strip_webp(std::string_view in) {
   PlanBuilder out(in);
   out.replace(0, 12, "RIFF" + put_le32(static_cast<std::uint32_t>(body_size)) + "WEBP");
   for (auto& chunk : kept) {
-    if (chunk.made.empty()) out.copy(chunk.offset, chunk.length);
-    else out.replace(chunk.offset, chunk.length, std::move(chunk.made));
+    if (chunk.made.empty())
+      out.copy(chunk.offset, chunk.length);
+    else
+      out.replace(chunk.offset, chunk.length, std::move(chunk.made));
   }
   for (auto& what : removed) out.removed(std::move(what));
   return out.finish(orientation);
@@ -438,9 +445,12 @@ std::optional<StripFormat> strip_format_of(std::string_view mime_type) {
 std::optional<ExifOrientation> read_exif_orientation(std::string_view tiff) {
   if (tiff.size() < 8) return std::nullopt;
   bool big_endian;
-  if (starts_with(tiff, "MM")) big_endian = true;
-  else if (starts_with(tiff, "II")) big_endian = false;
-  else return std::nullopt;
+  if (starts_with(tiff, "MM"))
+    big_endian = true;
+  else if (starts_with(tiff, "II"))
+    big_endian = false;
+  else
+    return std::nullopt;
   auto u16 = [&](std::size_t at) -> std::uint32_t {
     return big_endian ? be16(tiff, at) : (byte_at(tiff, at) | byte_at(tiff, at + 1) << 8);
   };
@@ -467,17 +477,21 @@ std::string minimal_exif(int orientation, bool big_endian) {
                       : std::string{static_cast<char>(v), static_cast<char>(v >> 8)};
   };
   auto u32 = [&](std::uint32_t v) { return big_endian ? put_be32(v) : put_le32(v); };
-  return (big_endian ? "MM" : "II") + u16(42) + u32(8)                   // header, IFD0 at 8
+  return (big_endian ? "MM" : "II") + u16(42) + u32(8)  // header, IFD0 at 8
          + u16(1) + u16(0x0112) + u16(3) + u32(1) + u16(static_cast<unsigned>(orientation)) + u16(0)  // one entry
-         + u32(0);                                                        // no IFD1
+         + u32(0);                                                                                    // no IFD1
 }
 
 Result<StripPlan> plan_metadata_strip(std::string_view file, StripFormat format) {
   switch (format) {
-    case StripFormat::jpeg: return strip_jpeg(file);
-    case StripFormat::png: return strip_png(file);
-    case StripFormat::webp: return strip_webp(file);
-    case StripFormat::gif: return strip_gif(file);
+    case StripFormat::jpeg:
+      return strip_jpeg(file);
+    case StripFormat::png:
+      return strip_png(file);
+    case StripFormat::webp:
+      return strip_webp(file);
+    case StripFormat::gif:
+      return strip_gif(file);
   }
   return make_error(ErrorCode::internal, "unknown format");
 }
@@ -486,8 +500,10 @@ std::string apply_strip_plan(std::string_view file, const StripPlan& plan) {
   std::string out;
   out.reserve(plan.output_size);
   for (const auto& piece : plan.pieces) {
-    if (piece.bytes.empty()) out.append(file.substr(piece.offset, piece.length));
-    else out.append(piece.bytes);
+    if (piece.bytes.empty())
+      out.append(file.substr(piece.offset, piece.length));
+    else
+      out.append(piece.bytes);
   }
   return out;
 }

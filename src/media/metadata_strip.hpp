@@ -37,8 +37,8 @@ struct StripPiece {
 struct StripPlan {
   std::vector<StripPiece> pieces;  // the output, in order; adjacent copies merged
   std::size_t output_size = 0;
-  bool changed = false;            // false: the output is exactly the input (nothing to remove)
-  int orientation = 1;             // the EXIF orientation kept (1..8; 1 when none or unreadable)
+  bool changed = false;              // false: the output is exactly the input (nothing to remove)
+  int orientation = 1;               // the EXIF orientation kept (1..8; 1 when none or unreadable)
   std::vector<std::string> removed;  // what went, for logs and tests ("Exif", "XMP", "tEXt", "trailer", ...)
 };
 

@@ -32,7 +32,8 @@ class MappedFile {
     size_ = static_cast<std::size_t>(info.st_size);
     if (size_ == 0) return Ok{};
     void* mapped = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd_, 0);
-    if (mapped == MAP_FAILED) return make_error(ErrorCode::internal, "cannot map " + path + ": " + std::strerror(errno));
+    if (mapped == MAP_FAILED)
+      return make_error(ErrorCode::internal, "cannot map " + path + ": " + std::strerror(errno));
     data_ = mapped;
     return Ok{};
   }

@@ -157,8 +157,8 @@ TEST(MetadataStripExif, ReadsAndWritesTheOrientationInBothByteOrders) {
     EXPECT_EQ(back->big_endian, big_endian);
   }
   EXPECT_EQ(read_exif_orientation(minimal_exif(1, true).substr(0, 8) + be16(0) + be32(0))->orientation, 1);  // no tag
-  EXPECT_FALSE(read_exif_orientation("MM\x00\x2a").has_value());               // cut short
-  EXPECT_FALSE(read_exif_orientation(camera_tiff(9, true)).has_value());        // out of range
+  EXPECT_FALSE(read_exif_orientation("MM\x00\x2a").has_value());                         // cut short
+  EXPECT_FALSE(read_exif_orientation(camera_tiff(9, true)).has_value());                 // out of range
   EXPECT_FALSE(read_exif_orientation(minimal_exif(6, true).substr(0, 24)).has_value());  // IFD past the end
   EXPECT_EQ(strip_format_of("image/jpeg"), StripFormat::jpeg);
   EXPECT_EQ(strip_format_of("image/webp"), StripFormat::webp);
@@ -176,8 +176,8 @@ TEST_F(MediaStrip, JpegLosesLocationKeepsOrientationColourAndEveryPictureByte) {
                             jpeg_segment(0xE1, std::string("http://ns.adobe.com/xap/1.0/\0", 29) + kXmp) +
                             jpeg_segment(0xED, "Photoshop 3.0\0008BIM" + kLatitude) +
                             jpeg_segment(0xE2, "MPF\0MM\0\x2a" + std::string(8, '\0')) + icc +
-                            jpeg_segment(0xFE, "taken at home") + plain.substr(2) +
-                            "SEFT" + jpeg_segment(0xE1, std::string("Exif\0\0", 6) + camera_tiff(1, true));
+                            jpeg_segment(0xFE, "taken at home") + plain.substr(2) + "SEFT" +
+                            jpeg_segment(0xE1, std::string("Exif\0\0", 6) + camera_tiff(1, true));
   ASSERT_NE(photo.find(kLatitude), std::string::npos);
   ASSERT_EQ(vipsheader((write_file(at("photo.jpg"), photo), at("photo.jpg"))).orientation, 6);
 
@@ -217,8 +217,9 @@ TEST_F(MediaStrip, JpegMadeByLibvipsFromAPhotoKeepsItsProgressiveScans) {
   // A progressive JPEG (markers between scans) that libvips itself wrote from a photo with
   // Exif: libvips copies the Exif, GPS included, into what it writes.
   const std::string plain = made_by_vips("plain.jpg", "black " + at("plain.jpg") + "[strip] 300 200");
-  write_file(at("photo.jpg"),
-             plain.substr(0, 2) + jpeg_segment(0xE1, std::string("Exif\0\0", 6) + camera_tiff(3, true)) + plain.substr(2));
+  write_file(
+      at("photo.jpg"),
+      plain.substr(0, 2) + jpeg_segment(0xE1, std::string("Exif\0\0", 6) + camera_tiff(3, true)) + plain.substr(2));
   const std::string progressive =
       made_by_vips("progressive.jpg", "copy " + at("photo.jpg") + " " + at("progressive.jpg") + "[interlace]");
   ASSERT_NE(vipsheader(at("progressive.jpg")).text.find("GPS"), std::string::npos) << "the fixture has no GPS";
@@ -234,7 +235,8 @@ TEST_F(MediaStrip, JpegMadeByLibvipsFromAPhotoKeepsItsProgressiveScans) {
 }
 
 TEST_F(MediaStrip, MalformedJpegIsRefusedCutShortPictureKept) {
-  const std::string plain = made_by_vips("plain.jpg", "gaussnoise " + at("plain.jpg") + "[strip] 64 48");  // noise: kilobytes of picture data
+  const std::string plain =
+      made_by_vips("plain.jpg", "gaussnoise " + at("plain.jpg") + "[strip] 64 48");  // noise: kilobytes of picture data
   const std::string exif = jpeg_segment(0xE1, std::string("Exif\0\0", 6) + camera_tiff(6, true));
   const std::string photo = plain.substr(0, 2) + exif + plain.substr(2);
   auto refused = [](const std::string& bytes) {
@@ -244,7 +246,8 @@ TEST_F(MediaStrip, MalformedJpegIsRefusedCutShortPictureKept) {
     EXPECT_EQ(plan.error().field, "content_type");
     return plan.error().message;
   };
-  EXPECT_NE(refused(photo.substr(0, 2 + exif.size() / 2)).find("past the end"), std::string::npos);  // cut inside the Exif
+  EXPECT_NE(refused(photo.substr(0, 2 + exif.size() / 2)).find("past the end"),
+            std::string::npos);  // cut inside the Exif
   std::string too_long = photo;
   too_long[4] = '\x7F';  // the Exif segment's length now runs past the end
   EXPECT_NE(refused(too_long).find("past the end"), std::string::npos);
@@ -309,7 +312,8 @@ TEST_F(MediaStrip, MalformedPngIsRefused) {
 // The chunk `fourcc` of a RIFF file, header and padding included; empty if there is none.
 std::string riff_find(const std::string& file, const std::string& fourcc) {
   for (std::size_t at = 12; at + 8 <= file.size();) {
-    const std::size_t length = static_cast<unsigned char>(file[at + 4]) | static_cast<unsigned char>(file[at + 5]) << 8 |
+    const std::size_t length = static_cast<unsigned char>(file[at + 4]) |
+                               static_cast<unsigned char>(file[at + 5]) << 8 |
                                static_cast<unsigned char>(file[at + 6]) << 16;
     const std::size_t whole = 8 + length + length % 2;
     if (file.compare(at, 4, fourcc) == 0) return file.substr(at, whole);
@@ -329,9 +333,11 @@ std::string webp_of(const std::string& chunks) {
 
 // The extended format: VP8X (flags as given), the picture's `vp8` chunk, then `chunks`.
 std::string extended_webp(const std::string& vp8, unsigned flags, int width, int height, const std::string& chunks) {
-  auto u24 = [](unsigned v) { return std::string{static_cast<char>(v), static_cast<char>(v >> 8), static_cast<char>(v >> 16)}; };
-  const std::string vp8x_data = static_cast<char>(flags) + std::string(3, '\0') + u24(static_cast<unsigned>(width - 1)) +
-                                u24(static_cast<unsigned>(height - 1));
+  auto u24 = [](unsigned v) {
+    return std::string{static_cast<char>(v), static_cast<char>(v >> 8), static_cast<char>(v >> 16)};
+  };
+  const std::string vp8x_data = static_cast<char>(flags) + std::string(3, '\0') +
+                                u24(static_cast<unsigned>(width - 1)) + u24(static_cast<unsigned>(height - 1));
   return webp_of(riff_chunk("VP8X", vp8x_data) + vp8 + chunks);
 }
 
@@ -339,9 +345,9 @@ TEST_F(MediaStrip, WebpLosesExifAndXmpChunksAndItsFlagsFollow) {
   // libvips 8.14 writes VP8X and an EXIF chunk of its own even with [strip]: keep only its picture.
   const std::string vp8 = riff_find(made_by_vips("plain.webp", "black " + at("plain.webp") + "[strip] 90 60"), "VP8 ");
   ASSERT_FALSE(vp8.empty());
-  const std::string photo = extended_webp(vp8, 0x0C, 90, 60,
-                                          riff_chunk("EXIF", camera_tiff(6, false)) + riff_chunk("XMP ", kXmp) +
-                                              riff_chunk("prVt", "odd"));
+  const std::string photo =
+      extended_webp(vp8, 0x0C, 90, 60,
+                    riff_chunk("EXIF", camera_tiff(6, false)) + riff_chunk("XMP ", kXmp) + riff_chunk("prVt", "odd"));
   ASSERT_EQ(vipsheader((write_file(at("photo.webp"), photo), at("photo.webp"))).orientation, 6);
   const std::string out = strip(photo, StripFormat::webp, "photo.webp");
   EXPECT_EQ(out.find(kLatitudeLe), std::string::npos);
@@ -367,8 +373,9 @@ TEST_F(MediaStrip, WebpLosesExifAndXmpChunksAndItsFlagsFollow) {
 
 TEST_F(MediaStrip, WebpWrittenByLibvipsFromAPhoto) {
   const std::string plain = made_by_vips("plain.jpg", "black " + at("plain.jpg") + "[strip] 80 40");
-  write_file(at("photo.jpg"),
-             plain.substr(0, 2) + jpeg_segment(0xE1, std::string("Exif\0\0", 6) + camera_tiff(8, true)) + plain.substr(2));
+  write_file(
+      at("photo.jpg"),
+      plain.substr(0, 2) + jpeg_segment(0xE1, std::string("Exif\0\0", 6) + camera_tiff(8, true)) + plain.substr(2));
   const std::string webp = made_by_vips("photo.webp", "copy " + at("photo.jpg") + " " + at("photo.webp"));
   ASSERT_NE(webp.find("EXIF"), std::string::npos) << "libvips wrote no EXIF chunk";
   const std::string out = strip(webp, StripFormat::webp, "vips.webp");
