@@ -513,6 +513,32 @@ def test_what_others_download_has_no_location_but_keeps_its_orientation(media_se
     assert alice.api("POST", f"/v1/media/{media_id}/complete").json()["media"]["size"] == len(served)
 
 
+def test_completions_at_once_of_a_stripped_image_keep_it(media_server, tmp_path):
+    """Three media.complete of one photo sent together: all are read as pending, so the later
+    checks find the file the first one stripped (smaller than declared). They take it as it is
+    rather than refuse it as the wrong size and delete it."""
+    alice = media_server.register()
+    subprocess.run(["vips", "black", str(tmp_path / "plain.jpg[strip]"), "64", "48"], check=True)
+    plain = (tmp_path / "plain.jpg").read_bytes()
+    photo = plain[:2] + exif_app1(6) + plain[2:]
+    media_id = uploaded(media_server, alice, photo, "image/jpeg", "IMG_0002.jpg",
+                        sha256=hashlib.sha256(photo).hexdigest())
+    c = alice.connect()
+    for n in range(3):
+        c.send_json({"type": "media.complete", "id": f"at-once-{n}", "media_id": media_id})
+    replies = {}
+    while len(replies) < 3:
+        frame = c.recv_frame()
+        assert frame is not None
+        if str(frame.get("id", "")).startswith("at-once-"):
+            replies[frame["id"]] = frame
+    sizes = {r["media"]["size"] for r in replies.values() if r["type"] == "ok"}
+    refusals = [(r["code"], r.get("field")) for r in replies.values() if r["type"] != "ok"]
+    assert len(sizes) == 1 and all(code == "conflict" for code, _ in refusals), replies
+    r = requests.get(get_url(media_server, media_id), timeout=10)
+    assert r.status_code == 200 and len(r.content) == sizes.pop() < len(photo) and LATITUDE not in r.content
+
+
 def test_an_image_whose_metadata_cannot_be_found_is_refused(media_server, tmp_path):
     alice = media_server.register()
     subprocess.run(["vips", "black", str(tmp_path / "plain.jpg[strip]"), "64", "48"], check=True)
