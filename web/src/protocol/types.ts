@@ -85,7 +85,49 @@ export interface ChatEvent {
   /** `history` and `thread.history` only. */
   reactions?: ReactionSummary[];
   thread?: ThreadSummary;
+  /** Kind `text`: the files it carries (issue 14); absent on tombstones and hidden messages. */
+  attachments?: Attachment[];
   [field: string]: unknown;
+}
+
+/**
+ * A file as the server describes it (media.complete's `media`, an event's `attachments`):
+ * `content_type` is what the bytes are. JPEG, PNG, WebP and GIF have `width` and `height` (as
+ * displayed), `thumbnail` and a `preview` (base64 JPEG, a few hundred bytes). No URLs: those are
+ * short-lived and per user (media.urls).
+ */
+export interface Attachment {
+  id: string;
+  file_name: string;
+  size: number;
+  content_type: string;
+  width?: number;
+  height?: number;
+  thumbnail?: boolean;
+  preview?: string;
+}
+
+/** media.upload: where to PUT the bytes, until `expires_at` (Unix seconds). */
+export interface UploadTicket {
+  media_id: string;
+  file_name: string;
+  size: number;
+  upload: { method: string; url: string; expires_at: number; headers: Record<string, string> };
+}
+
+/** media.complete: the described file, and the uploader's own download URLs. */
+export interface CompleteReply {
+  media: Attachment;
+  url: string;
+  thumbnail_url?: string;
+  url_expires_at: number;
+}
+
+/** media.urls: download URLs for the media the caller may see (Unix-seconds expiry). */
+export interface MediaUrlsReply {
+  media: { id: string; url: string; thumbnail_url?: string }[];
+  missing: string[];
+  url_expires_at: number;
 }
 
 export interface ReactionSummary {

@@ -8,15 +8,18 @@
 import { Connection, type ConnectionStatus, type RequestOptions } from '../net/connection';
 import { deviceLabel } from '../net/device';
 import {
-  type ChatEvent, type Conversation, type ConversationId, type HelloReply,
+  type Attachment, type ChatEvent, type Conversation, type ConversationId, type HelloReply,
   type HistoryReply, ProtocolError, type SyncReply, type User, type UserId,
 } from '../protocol/types';
 import * as cache from './cache';
 import { applyEvent, kindOf, usersNamedBy } from './eventKinds';
 import { LiveFeatures, mergeRead } from './live';
-import { type AppState, type ConversationState, EMPTY_READ, type Session, type ThreadState } from './model';
+import { type AppState, type ConversationState, EMPTY_READ, type OutgoingMessage, type PendingFile, type Session, type ThreadState } from './model';
 import { describeError } from './errors';
+import { addLocalFile, dropLocalFile } from './localFiles';
+import { MediaUrls } from './mediaUrls';
 import { Outbox } from './outbox';
+import { Uploads } from './uploads';
 import { isActiveMember } from './selectors';
 import { Store } from './store';
 import { clampToWindow, type Duplicates, firstHole, hasOlder, hiddenCopy, mergeEvents, newestSeq } from './timeline';
@@ -40,6 +43,9 @@ export class ChatClient {
   private readonly connection: Connection;
   private readonly outbox: Outbox;
   readonly live: LiveFeatures;
+  /** Download URLs of attachments (media.urls), batched and cached. */
+  readonly mediaUrls: MediaUrls;
+  private readonly uploads: Uploads;
   /** The saved sync cursor (protocol 6.1); null until the first hello on this device. */
   private cursor: number | null;
   /** Increments with every hello: async work of an older session checks it and stops. */
@@ -83,7 +89,7 @@ export class ChatClient {
       phase: 'connecting',
       conversations,
       users: { ...(cached?.users ?? {}), [me.id]: me },
-      outbox: (cached?.outbox ?? []).map((item) => (item.state === 'sending' ? { ...item, state: 'pending' } : item)),
+      outbox: (cached?.outbox ?? []).map(restoredOutgoing),
       hidden: cached?.hidden ?? {},
       toasts: [],
       typing: {},
@@ -91,6 +97,8 @@ export class ChatClient {
       settings: cached?.settings ?? null,
       threads: {},
       drafts: cached?.drafts ?? {},
+      composerFiles: {},
+      uploads: {},
     });
     this.connection = new Connection(url, sessionInfo.token, {
       onReady: (reply) => this.onReady(reply),
@@ -99,6 +107,18 @@ export class ChatClient {
       onStatus: (status) => this.onStatus(status),
       onAuthFailed: (code) => this.authFailed(code),
     }, { device: deviceLabel() });
+    const resolve = (path: string) => new URL(path, location.origin).href;
+    this.uploads = new Uploads({
+      request: (type, fields) => this.request(type, fields),
+      resolve,
+      progress: (localId, loaded, total, waiting) => this.store.update((s) => ({ ...s, uploads: { ...s.uploads, [localId]: { loaded, total, waiting } } })),
+    });
+    this.mediaUrls = new MediaUrls({
+      request: (type, fields) => this.request(type, fields),
+      ready: () => this.connection.ready,
+      limit: (name) => this.connection.limits?.[name],
+      resolve,
+    });
     this.outbox = new Outbox({
       store: this.store,
       me: me.id,
@@ -106,6 +126,8 @@ export class ChatClient {
       request: (type, fields) => this.request(type, fields),
       storeEvents: (events) => this.storeEvents(events),
       persist: (now) => (now ? this.persistNow() : this.schedulePersist()),
+      uploads: this.uploads,
+      uploaded: (reply) => this.mediaUrls.seed(reply),
     });
     this.live = new LiveFeatures({
       store: this.store,
@@ -138,6 +160,7 @@ export class ChatClient {
     window.removeEventListener('pagehide', this.onPageHide);
     this.session++;
     this.outbox.stop();
+    this.uploads.stop();
     this.live.stop();
     for (const timer of this.refreshTimers.values()) clearTimeout(timer);
     this.refreshTimers.clear();
@@ -247,6 +270,8 @@ export class ChatClient {
     this.schedulePersist();
     this.refreshKnownUsers();
     this.outbox.flush();
+    this.uploads.retryNow();
+    this.mediaUrls.retry();
     this.live.caughtUp();
     void this.repairAll(session);
   }
@@ -662,10 +687,70 @@ export class ChatClient {
 
   // --- sending (outbox.ts) ---------------------------------------------------------------------
 
-  /** Queues a message; it shows at once as pending and is sent when the connection allows. */
-  sendMessage(conversationId: ConversationId, text: string, refs: { replyTo?: number; threadRoot?: number } = {}): void {
+  /**
+   * Queues a message; it shows at once as pending and is sent when the connection allows. Files
+   * are uploaded first (and each can be cancelled); forwarded media are already on the server.
+   */
+  sendMessage(
+    conversationId: ConversationId,
+    text: string,
+    refs: { replyTo?: number; threadRoot?: number } = {},
+    files: { upload?: readonly PendingFile[]; forwarded?: readonly Attachment[] } = {},
+  ): void {
     this.live.typing(conversationId, false);
-    this.outbox.add(conversationId, text, refs);
+    this.outbox.add(conversationId, text, refs, files);
+  }
+
+  /** Most files one message may carry (limits.max_attachments). */
+  get maxAttachments(): number {
+    return this.connection.limits?.max_attachments ?? 10;
+  }
+
+  /**
+   * Adds files to a message box (key as for drafts), up to maxAttachments; says so in a toast
+   * when some do not fit.
+   */
+  async attachFiles(key: string, files: readonly File[]): Promise<void> {
+    if (files.length === 0) return;
+    const room = this.maxAttachments - (this.store.get().composerFiles[key]?.length ?? 0);
+    if (files.length > room) {
+      this.toast(`A message can carry up to ${this.maxAttachments} files${room > 0 ? `: the first ${room} were added` : ''}.`);
+    }
+    if (room <= 0) return;
+    const added = await Promise.all(files.slice(0, room).map((file) => addLocalFile(file)));
+    this.store.update((s) => {
+      const current = s.composerFiles[key] ?? [];
+      // Another add may have filled the box meanwhile.
+      const fit = added.slice(0, Math.max(0, this.maxAttachments - current.length));
+      for (const file of added.slice(fit.length)) dropLocalFile(file.localId);
+      return { ...s, composerFiles: { ...s.composerFiles, [key]: [...current, ...fit] } };
+    });
+  }
+
+  /** Takes a file out of a message box (`keep`: it is being sent, do not let go of it). */
+  removeComposerFile(key: string, localId: string, keep = false): void {
+    if (!keep) dropLocalFile(localId);
+    this.store.update((s) => {
+      const current = s.composerFiles[key];
+      if (!current) return s;
+      const rest = current.filter((file) => file.localId !== localId);
+      const composerFiles = { ...s.composerFiles };
+      if (rest.length) composerFiles[key] = rest;
+      else delete composerFiles[key];
+      return { ...s, composerFiles };
+    });
+  }
+
+  /** Empties a message box's files that were just sent (they now belong to the outbox). */
+  takeComposerFiles(key: string): PendingFile[] {
+    const files = this.store.get().composerFiles[key] ?? [];
+    for (const file of files) this.removeComposerFile(key, file.localId, true);
+    return files;
+  }
+
+  /** Cancels one file of an unsent message (the message goes if it was its last file). */
+  cancelUpload(clientMsgId: string, localId: string): void {
+    this.outbox.cancelFile(clientMsgId, localId);
   }
 
   retryMessage(clientMsgId: string): void {
@@ -711,4 +796,22 @@ export class ChatClient {
       drafts: s.drafts,
     });
   }
+}
+
+/**
+ * An outbox entry read back from the cache: one that was being sent goes again; files whose
+ * upload had not finished are gone with the page that held them (only Delete is left for it).
+ */
+function restoredOutgoing(item: OutgoingMessage): OutgoingMessage {
+  let message: OutgoingMessage = item.state === 'sending' ? { ...item, state: 'pending' } : item;
+  if (message.attachments?.some((a) => a.state !== 'ready')) {
+    const error = 'The page was closed before its files were sent.';
+    message = {
+      ...message,
+      state: 'failed',
+      error,
+      attachments: message.attachments.map((a) => (a.state === 'ready' ? a : { ...a, state: 'failed', error })),
+    };
+  }
+  return message;
 }

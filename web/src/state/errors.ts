@@ -55,3 +55,40 @@ export function describeError(error: unknown): string {
       return error.message.charAt(0).toUpperCase() + error.message.slice(1);
   }
 }
+
+/** A file size as people read it: "812 B", "48 KB", "3.4 MB", "1.2 GB" (units of 1024). */
+export function fileSize(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  const units = ['KB', 'MB', 'GB', 'TB'];
+  let value = bytes / 1024;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${value < 10 ? value.toFixed(1).replace(/\.0$/, '') : Math.round(value)} ${units[unit]}`;
+}
+
+/** The number in a server message such as "… (media.max_file_bytes = 104857600)". */
+function limitIn(message: string): number | undefined {
+  const match = /\(\D*?(\d+)/.exec(message);
+  return match ? Number(match[1]) : undefined;
+}
+
+/** A refused upload (media.upload, the PUT, media.complete) as a sentence naming the file. */
+export function describeUploadError(error: unknown, fileName: string): string {
+  const name = `“${fileName}”`;
+  if (error instanceof ProtocolError) {
+    const limit = limitIn(error.message);
+    if (error.code === 'too_large' && error.field === 'pixels') return `${name} has too many pixels to be shown.`;
+    if (error.code === 'too_large') {
+      return limit !== undefined ? `${name} is too large: files can be up to ${fileSize(limit)}.` : `${name} is too large to send.`;
+    }
+    if (error.code === 'limit_reached' && error.field === 'size') {
+      return limit !== undefined ? `${name} would go past your storage quota of ${fileSize(limit)}.` : `${name} would go past your storage quota.`;
+    }
+    if (error.code === 'limit_reached') return 'Too many uploads are unfinished. Try again in a while.';
+    if (error.code === 'invalid_field' && error.field === 'content_type') return `${name} is not the kind of file it says it is.`;
+  }
+  return `${name} could not be uploaded. ${describeError(error)}`;
+}

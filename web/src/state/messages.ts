@@ -7,7 +7,7 @@
 // later message-state event of the list on top is idempotent — each sets an absolute value (a
 // text, a (user, emoji) pair present or not, pinned or not) — so the result is the current state
 // whichever snapshot a cached event carries.
-import type { ChatEvent, UserId } from '../protocol/types';
+import type { Attachment, ChatEvent, UserId } from '../protocol/types';
 
 export interface ReactionState {
   emoji: string;
@@ -34,6 +34,8 @@ export interface MessageView {
   thread?: { count: number; lastSeq: number; lastAt: number };
   mentions: UserId[];
   mentionsAll: boolean;
+  /** The files it carries; none once deleted (a tombstone has no attachments). */
+  attachments: Attachment[];
 }
 
 /** Kinds that change another message instead of adding one (display 'none' in eventKinds.ts). */
@@ -60,6 +62,7 @@ export function viewOf(event: ChatEvent, pinned = false): MessageView {
     thread: event.thread ? { count: event.thread.reply_count, lastSeq: event.thread.last_reply_seq, lastAt: event.thread.last_reply_at } : undefined,
     mentions: deleted ? [] : (event.mentions ?? []),
     mentionsAll: !deleted && event.mentions_all === true,
+    attachments: deleted || !Array.isArray(event.attachments) ? [] : event.attachments,
   };
 }
 
@@ -76,7 +79,7 @@ export function applyToViews(views: Map<number, MessageView>, event: ChatEvent):
   const view = views.get(event.target_seq);
   if (!view) return; // its message is older than what is loaded
   if (event.kind === 'message.deleted') {
-    Object.assign(view, { deleted: true, text: '', reactions: [], pinned: false, mentions: [], mentionsAll: false });
+    Object.assign(view, { deleted: true, text: '', reactions: [], pinned: false, mentions: [], mentionsAll: false, attachments: [] });
     return;
   }
   if (view.hidden) return; // a live edit or reaction of a message the user hid: not shown

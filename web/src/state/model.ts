@@ -1,7 +1,7 @@
 // The client's state: what the UI renders and what the cache persists. Plain data only; the
 // logic that changes it lives in client.ts (connection, sync, sending) and commands.ts.
 import type { ConnectionStatus } from '../net/connection';
-import type { ChatEvent, Conversation, ConversationId, PresenceStatus, Settings, User, UserId } from '../protocol/types';
+import type { Attachment, ChatEvent, Conversation, ConversationId, PresenceStatus, Settings, User, UserId } from '../protocol/types';
 
 /** The signed-in account, as kept in localStorage. */
 export interface Session {
@@ -71,6 +71,37 @@ export interface OutgoingMessage {
   created_at: number;
   state: OutgoingState;
   error?: string;
+  /** Files it carries: uploaded first (uploads.ts), sent once every one is ready. */
+  attachments?: OutgoingAttachment[];
+}
+
+/** A file picked in the message box, before it is sent: its File is in localFiles.ts. */
+export interface PendingFile {
+  localId: string;
+  file_name: string;
+  size: number;
+  content_type: string;
+  /** Images this browser can draw (JPEG, PNG, WebP, GIF): their size, read from the file. */
+  width?: number;
+  height?: number;
+}
+
+/**
+ * A file of an outgoing message. 'uploading' until media.complete described it (`media`), then
+ * 'ready'; a forwarded file is ready from the start (no localId: nothing to upload). 'failed':
+ * refused, or its File is gone (the page was reloaded before the upload finished).
+ */
+export interface OutgoingAttachment extends Partial<PendingFile> {
+  state: 'uploading' | 'ready' | 'failed';
+  media?: Attachment;
+  error?: string;
+}
+
+/** How far an upload is (not persisted): bytes sent, and whether it waits to try again. */
+export interface UploadProgress {
+  loaded: number;
+  total: number;
+  waiting?: boolean;
 }
 
 /**
@@ -106,6 +137,10 @@ export interface AppState {
   /** Unsent text per message box: key `${conversation}` or `${conversation}:${thread root}`; kept
    *  across reloads on this device. */
   drafts: Record<string, string>;
+  /** Files picked per message box (same keys as drafts), not sent yet; not persisted. */
+  composerFiles: Record<string, PendingFile[]>;
+  /** Uploads in progress by localId; not persisted. */
+  uploads: Record<string, UploadProgress>;
 }
 
 export interface UserPresence {

@@ -2,11 +2,27 @@
 // Each keeps its client_msg_id for every retry, so the server stores it once however often it
 // is sent; retries happen after a reconnect (once caught up), after `unavailable`, and by hand
 // for a message the server refused.
+//
+// A message with files uploads them first (uploads.ts), each on its own with its progress in
+// `uploads`; it is sent once all of them are ready, as one `send` with every media id. Cancelling
+// a file takes it out of the message; cancelling the last one cancels the message: nothing is
+// sent, not even its caption (a caption alone was never what the user meant to send).
 import { newClientMsgId } from '../protocol/ids';
-import { type AckReply, type ChatEvent, type ConversationId, ProtocolError, type UserId } from '../protocol/types';
+import { type AckReply, type Attachment, type ChatEvent, type CompleteReply, type ConversationId, ProtocolError, type UserId } from '../protocol/types';
 import { describeError } from './errors';
-import type { AppState, OutgoingMessage } from './model';
+import { dropLocalFile, localFile, noteUploaded, releaseLocalFile } from './localFiles';
+import type { AppState, OutgoingAttachment, OutgoingMessage, PendingFile } from './model';
 import type { Store } from './store';
+import type { Uploads } from './uploads';
+
+/** Every file of the message can still be sent: uploaded, or its File is still in this page. */
+export function canRetry(message: OutgoingMessage): boolean {
+  return (message.attachments ?? []).every((a) => a.state === 'ready' || (a.localId !== undefined && localFile(a.localId) !== undefined));
+}
+
+function ready(message: OutgoingMessage): boolean {
+  return (message.attachments ?? []).every((a) => a.state === 'ready' && a.media);
+}
 
 export interface OutboxHost {
   store: Store<AppState>;
@@ -18,6 +34,9 @@ export interface OutboxHost {
   storeEvents(events: ChatEvent[]): void;
   /** Writes the cache now (`true`) or soon. */
   persist(now: boolean): void;
+  uploads: Uploads;
+  /** An upload's own download URLs (media.complete), for its pictures in the timeline. */
+  uploaded(reply: CompleteReply): void;
 }
 
 export class Outbox {
@@ -25,8 +44,20 @@ export class Outbox {
 
   constructor(private readonly host: OutboxHost) {}
 
-  /** Queues a message: it shows at once as pending and goes out when the connection allows. */
-  add(conversationId: ConversationId, text: string, refs: { replyTo?: number; threadRoot?: number } = {}): void {
+  /**
+   * Queues a message: it shows at once as pending and goes out when the connection allows.
+   * `files` are uploaded first; `forwarded` are files already on the server (no upload).
+   */
+  add(
+    conversationId: ConversationId,
+    text: string,
+    refs: { replyTo?: number; threadRoot?: number } = {},
+    files: { upload?: readonly PendingFile[]; forwarded?: readonly Attachment[] } = {},
+  ): void {
+    const attachments: OutgoingAttachment[] = [
+      ...(files.forwarded ?? []).map((media): OutgoingAttachment => ({ state: 'ready', media })),
+      ...(files.upload ?? []).map((file): OutgoingAttachment => ({ ...file, state: 'uploading' })),
+    ];
     const message: OutgoingMessage = {
       client_msg_id: newClientMsgId(),
       conversation_id: conversationId,
@@ -35,27 +66,60 @@ export class Outbox {
       threadRoot: refs.threadRoot,
       created_at: Date.now(),
       state: 'pending',
+      attachments: attachments.length ? attachments : undefined,
     };
     this.host.store.update((s) => ({ ...s, outbox: [...s.outbox, message] }));
     this.host.persist(true); // a reload right now must not lose it
+    for (const attachment of attachments) if (attachment.state === 'uploading') void this.upload(message.client_msg_id, attachment);
     this.flush();
   }
 
   retry(clientMsgId: string): void {
+    const message = this.find(clientMsgId);
+    if (!message || !canRetry(message)) return;
     this.patch(clientMsgId, { state: 'pending', error: undefined });
+    for (const attachment of message.attachments ?? []) {
+      if (attachment.state === 'failed') {
+        this.patchAttachment(clientMsgId, attachment.localId!, { state: 'uploading', error: undefined });
+        void this.upload(clientMsgId, { ...attachment, state: 'uploading' });
+      }
+    }
     this.flush();
   }
 
   discard(clientMsgId: string): void {
+    const message = this.find(clientMsgId);
+    for (const attachment of message?.attachments ?? []) {
+      if (attachment.localId && attachment.state !== 'ready') {
+        this.host.uploads.cancel(attachment.localId);
+        dropLocalFile(attachment.localId);
+      }
+    }
     this.host.store.update((s) => ({ ...s, outbox: s.outbox.filter((m) => m.client_msg_id !== clientMsgId) }));
     this.host.persist(false);
   }
 
-  /** Sends every pending message, oldest first, if the connection allows. */
+  /** Takes one file out of a message not sent yet; without any file left, the message goes. */
+  cancelFile(clientMsgId: string, localId: string): void {
+    const message = this.find(clientMsgId);
+    if (!message || message.state === 'sending') return;
+    this.host.uploads.cancel(localId);
+    dropLocalFile(localId);
+    this.clearProgress(localId);
+    const rest = (message.attachments ?? []).filter((a) => a.localId !== localId);
+    if (rest.length === 0) {
+      this.discard(clientMsgId);
+      return;
+    }
+    this.patch(clientMsgId, { attachments: rest });
+    this.flush();
+  }
+
+  /** Sends every pending message whose files are ready, oldest first, if the connection allows. */
   flush(): void {
     if (!this.host.canSend()) return;
     for (const message of this.host.store.get().outbox) {
-      if (message.state === 'pending') this.transmit(message);
+      if (message.state === 'pending' && ready(message)) this.transmit(message);
     }
   }
 
@@ -80,6 +144,7 @@ export class Outbox {
       text: message.text,
       reply_to_seq: message.replyTo,
       thread_root_seq: message.threadRoot,
+      attachments: message.attachments?.map((a) => ({ media_id: a.media!.id })),
     }).then(
       (ack) => this.acknowledged(message, ack),
       (error: unknown) => {
@@ -112,9 +177,60 @@ export class Outbox {
       client_msg_id: ack.client_msg_id,
       reply_to: message.replyTo,
       thread_root: message.threadRoot,
+      attachments: message.attachments?.map((a) => a.media!),
     }]);
     // The saved cursor does not move on acks: only on events (protocol 6.2).
     this.host.persist(true);
+  }
+
+  /** Uploads one file of a message; the message goes once all of its files are ready. */
+  private async upload(clientMsgId: string, attachment: OutgoingAttachment): Promise<void> {
+    const localId = attachment.localId!;
+    const file = localFile(localId);
+    if (!file) {
+      this.failAttachment(clientMsgId, localId, `“${attachment.file_name}” is no longer here: the page was closed before it was sent.`);
+      return;
+    }
+    const info: PendingFile = {
+      localId, file_name: attachment.file_name ?? file.name, size: attachment.size ?? file.size,
+      content_type: attachment.content_type ?? 'application/octet-stream',
+    };
+    const outcome = await this.host.uploads.upload(info, file);
+    this.clearProgress(localId);
+    if (outcome.kind === 'cancelled') return;
+    if (outcome.kind === 'failed') {
+      this.failAttachment(clientMsgId, localId, outcome.error);
+      return;
+    }
+    noteUploaded(localId, outcome.reply.media.id);
+    releaseLocalFile(localId);
+    this.host.uploaded(outcome.reply);
+    this.patchAttachment(clientMsgId, localId, { state: 'ready', media: outcome.reply.media, error: undefined });
+    this.flush();
+  }
+
+  private failAttachment(clientMsgId: string, localId: string, error: string): void {
+    this.patchAttachment(clientMsgId, localId, { state: 'failed', error });
+    this.patch(clientMsgId, { state: 'failed', error });
+  }
+
+  private patchAttachment(clientMsgId: string, localId: string, change: Partial<OutgoingAttachment>): void {
+    const message = this.find(clientMsgId);
+    if (!message?.attachments) return;
+    this.patch(clientMsgId, { attachments: message.attachments.map((a) => (a.localId === localId ? { ...a, ...change } : a)) });
+  }
+
+  private clearProgress(localId: string): void {
+    this.host.store.update((s) => {
+      if (!(localId in s.uploads)) return s;
+      const uploads = { ...s.uploads };
+      delete uploads[localId];
+      return { ...s, uploads };
+    });
+  }
+
+  private find(clientMsgId: string): OutgoingMessage | undefined {
+    return this.host.store.get().outbox.find((m) => m.client_msg_id === clientMsgId);
   }
 
   private patch(clientMsgId: string, change: Partial<OutgoingMessage>): void {

@@ -3,7 +3,21 @@
 import type { ChatEvent, Conversation, ConversationId, PresenceStatus, UserId } from '../protocol/types';
 import { kindOf, usersNamedBy, type Namer } from './eventKinds';
 import { foldMessages, mentionsUser, type MessageView, viewOf } from './messages';
+import { INLINE_IMAGE_TYPES } from './localFiles';
 import type { AppState, ConversationState, OutgoingMessage, UserPresence } from './model';
+
+/**
+ * A message with files in one line, as other messengers put it: "📷 Photo", "📷 3 photos",
+ * "📎 report.pdf", "📎 2 files"; a caption takes the label's place after the icon.
+ */
+export function attachmentPreview(text: string, files: readonly { content_type?: string; file_name?: string }[]): string {
+  if (files.length === 0) return text;
+  const photos = files.every((file) => INLINE_IMAGE_TYPES.has(file.content_type ?? ''));
+  const label = photos
+    ? (files.length === 1 ? 'Photo' : `${files.length} photos`)
+    : (files.length === 1 ? (files[0].file_name ?? 'File') : `${files.length} files`);
+  return `${photos ? '📷' : '📎'} ${text.trim() ? text : label}`;
+}
 
 export function userName(state: AppState, id: UserId): string {
   const user = state.users[id];
@@ -163,8 +177,10 @@ export function summarize(state: AppState, conversation: ConversationState): Con
   let previewDeleted = false;
   let previewIsText = false;
   let activity = Math.max(event ? event.ts : (meta.last_event_at ?? meta.created_at), meta.created_at);
+  let previewPending = false;
   if (pending && (!event || pending.created_at >= event.ts)) {
-    preview = pending.text;
+    preview = attachmentPreview(pending.text, pending.attachments ?? []);
+    previewPending = true;
     previewIsText = true;
     previewAuthor = 'You';
     previewStatus = pending.state === 'failed' ? 'failed' : 'pending';
@@ -175,7 +191,7 @@ export function summarize(state: AppState, conversation: ConversationState): Con
       const view = foldMessages(events, conversation.pinned).get(event.seq) ?? viewOf(event);
       const mine = event.sender_id === me;
       previewDeleted = view.deleted;
-      preview = view.deleted ? (mine ? 'You deleted this message' : 'This message was deleted') : view.text;
+      preview = view.deleted ? (mine ? 'You deleted this message' : 'This message was deleted') : attachmentPreview(view.text, view.attachments);
       previewIsText = !view.deleted;
       previewAuthor = view.deleted ? null : mine ? 'You' : meta.kind === 'direct' ? null : userName(state, event.sender_id);
       if (mine && !view.deleted) previewStatus = eventStatus(conversation, view, me);
@@ -196,7 +212,7 @@ export function summarize(state: AppState, conversation: ConversationState): Con
     preview: preview.replace(/\s+/g, ' '),
     previewAuthor,
     previewIsText,
-    previewPending: !!pending && preview === pending.text,
+    previewPending,
     previewStatus,
     previewDeleted,
     draft: (state.drafts[String(meta.id)] ?? '').trim().replace(/\s+/g, ' '),
