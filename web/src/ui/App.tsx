@@ -17,6 +17,22 @@ function SignedIn(props: { session: Session; onSignedOut(notice: string | null):
   const { session } = props;
   const [client] = useState(() => new ChatClient(session, webSocketUrl()));
 
+  // A file dropped anywhere but on a conversation (which takes it) must not replace the app.
+  useEffect(() => {
+    const refuse = (event: DragEvent) => {
+      if (event.dataTransfer?.types.includes('Files') && !event.defaultPrevented) {
+        event.preventDefault();
+        if (event.type === 'dragover') event.dataTransfer.dropEffect = 'none';
+      }
+    };
+    window.addEventListener('dragover', refuse);
+    window.addEventListener('drop', refuse);
+    return () => {
+      window.removeEventListener('dragover', refuse);
+      window.removeEventListener('drop', refuse);
+    };
+  }, []);
+
   useEffect(() => {
     client.start();
     const off = client.onSignedOut((reason) => {

@@ -2,7 +2,7 @@
 // in the tab title.
 import { useEffect } from 'preact/hooks';
 import type { ChatClient } from '../state/client';
-import { conversationTitle, isMuted, totalUnread, userName } from '../state/selectors';
+import { attachmentPreview, conversationTitle, isMuted, totalUnread, userName } from '../state/selectors';
 import { plainText } from './conversation/markdown';
 import { conversationPath, navigate } from './router';
 
@@ -15,7 +15,7 @@ export function useNotifications(client: ChatClient): void {
         const state = client.store.get();
         const sender = userName(state, event.sender_id);
         const title = conversation.meta.kind === 'direct' ? sender : `${sender} in ${conversationTitle(state, conversation.meta)}`;
-        const text = plainText(event.text ?? '');
+        const text = attachmentPreview(plainText(event.text ?? ''), event.attachments ?? []);
         const notification = new Notification(title, {
           body: text.length > 200 ? `${text.slice(0, 200)}…` : text,
           tag: `parley-${event.conversation_id}`,

@@ -2,15 +2,23 @@
 // are kept per conversation (and thread) in the client's state, and so across reloads. It says "typing" to the others
 // while the user composes, shows the message being replied to above the box, and completes
 // @mentions from the members of a group or channel (arrow keys, Enter or Tab, Escape).
+// Files come from the paperclip's file picker, from pasting (images on the clipboard) or from a
+// drop on the conversation (ConversationView); they wait above the box until sent with the
+// text as their caption, as one message.
 import { useEffect, useId, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import type { Member } from '../../protocol/types';
+import type { PendingFile } from '../../state/model';
 import { listMembers } from '../../state/commands';
+import { attachmentPreview } from '../../state/selectors';
 import { Avatar, hueOf } from '../common/Avatar';
 import { Icon } from '../common/icons';
 import { byteLength } from '../format';
 import { useAppState, useClient } from '../hooks';
 import { EmojiPanel } from '../emoji/EmojiPanel';
+import { ComposerFiles } from './ComposerFiles';
 import type { MessageLine } from './items';
+
+const NO_FILES: PendingFile[] = [];
 
 const MAX_HEIGHT_PX = 160;
 const MAX_SUGGESTIONS = 8;
@@ -53,10 +61,12 @@ export function Composer(props: {
   const listId = useId();
   const emojiButton = useRef<HTMLButtonElement>(null);
   const [pickingEmoji, setPickingEmoji] = useState(false);
+  const files = useAppState((s) => s.composerFiles[draftKey] ?? NO_FILES);
+  const filePicker = useRef<HTMLInputElement>(null);
   const bytes = byteLength(text);
   const limit = client.maxTextBytes;
   const tooLong = bytes > limit;
-  const empty = text.trim() === '';
+  const empty = text.trim() === '' && files.length === 0;
   const canMention = meta !== undefined && meta.kind !== 'direct';
 
   useEffect(() => {
@@ -139,8 +149,9 @@ export function Composer(props: {
 
   function send() {
     const message = text.trim();
-    if (!message || tooLong) return;
-    client.sendMessage(id, message, { replyTo: props.replyTo?.seq, threadRoot: props.threadRoot });
+    if ((!message && files.length === 0) || tooLong) return;
+    const upload = client.takeComposerFiles(draftKey);
+    client.sendMessage(id, message, { replyTo: props.replyTo?.seq, threadRoot: props.threadRoot }, { upload });
     update('');
     setMention(null);
     if (props.replyTo) props.onCancelReply();
@@ -162,13 +173,14 @@ export function Composer(props: {
           <Icon name="reply" size={18} />
           <span class="composer__reply-text">
             <span class="quote__author">Replying to {replyAuthor}</span>
-            <span class="quote__text">{props.replyTo.text}</span>
+            <span class="quote__text">{attachmentPreview(props.replyTo.text, props.replyTo.attachments)}</span>
           </span>
           <button type="button" class="icon-button icon-button--small" aria-label="Cancel reply" title="Cancel reply (Escape)" onClick={() => { props.onCancelReply(); input.current?.focus(); }}>
             <Icon name="close" size={18} />
           </button>
         </div>
       ) : null}
+      <ComposerFiles draftKey={draftKey} files={files} />
       {showSuggestions ? (
         <ul class="mentions-list" id={listId} role="listbox" aria-label="Mention someone">
           {suggestions.map((suggestion, index) => (
@@ -190,6 +202,28 @@ export function Composer(props: {
           ))}
         </ul>
       ) : null}
+      <button
+        type="button"
+        class="icon-button composer__attach"
+        aria-label="Attach files"
+        title="Attach files"
+        onClick={() => filePicker.current?.click()}
+      >
+        <Icon name="attach" />
+      </button>
+      <input
+        ref={filePicker}
+        type="file"
+        multiple
+        hidden
+        data-testid="file-input"
+        onChange={(event) => {
+          const picked = [...(event.currentTarget.files ?? [])];
+          event.currentTarget.value = ''; // the same file can be picked again
+          void client.attachFiles(draftKey, picked);
+          input.current?.focus();
+        }}
+      />
       <button
         ref={emojiButton}
         type="button"
@@ -230,6 +264,14 @@ export function Composer(props: {
         onBlur={() => {
           client.typing(id, false);
           setMention(null);
+        }}
+        onPaste={(event) => {
+          // Pictures on the clipboard (a screenshot, "Copy image") become files of the message;
+          // text pasted with them (a copied web page) is still pasted as text.
+          const pasted = [...(event.clipboardData?.files ?? [])];
+          if (pasted.length === 0) return;
+          if (!event.clipboardData?.types.includes('text/plain')) event.preventDefault();
+          void client.attachFiles(draftKey, pasted);
         }}
         onKeyDown={(event) => {
           if (showSuggestions) {

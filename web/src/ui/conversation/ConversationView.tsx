@@ -35,6 +35,8 @@ export function ConversationView(props: { conversationId: number; panel: Panel |
   const focused = useWindowFocused();
   const scroller = useRef<HTMLDivElement>(null);
   const [replyTo, setReplyTo] = useState<MessageLine | null>(null);
+  const [dropping, setDropping] = useState(false);
+  const dragDepth = useRef(0);
   const pinCount = useMemo(() => {
     if (!state) return 0;
     let count = 0;
@@ -88,9 +90,45 @@ export function ConversationView(props: { conversationId: number; panel: Panel |
     last.dispatchEvent(new KeyboardEvent('keydown', { key: 'e', bubbles: true }));
   }
 
+  // Files dragged over the conversation: an overlay says where they go; dropped, they wait in
+  // the message box like picked ones. Enter and leave fire for every child: counted.
+  const carriesFiles = (event: DragEvent) => active && !!event.dataTransfer?.types.includes('Files');
+  const dropHandlers = {
+    onDragEnter(event: DragEvent) {
+      if (!carriesFiles(event)) return;
+      event.preventDefault();
+      dragDepth.current++;
+      setDropping(true);
+    },
+    onDragOver(event: DragEvent) {
+      if (!carriesFiles(event)) return;
+      event.preventDefault();
+      event.dataTransfer!.dropEffect = 'copy';
+    },
+    onDragLeave(event: DragEvent) {
+      if (!carriesFiles(event)) return;
+      dragDepth.current = Math.max(0, dragDepth.current - 1);
+      if (dragDepth.current === 0) setDropping(false);
+    },
+    onDrop(event: DragEvent) {
+      if (!carriesFiles(event)) return;
+      event.preventDefault();
+      dragDepth.current = 0;
+      setDropping(false);
+      void client.attachFiles(String(id), [...(event.dataTransfer?.files ?? [])]);
+      scroller.current?.closest('.conversation')?.querySelector<HTMLTextAreaElement>('.composer__input')?.focus();
+    },
+  };
+
   return (
     <div class={`conversation-layout ${panel ? 'conversation-layout--panel' : ''}`}>
-      <section class="conversation" aria-label={`Conversation with ${title}`}>
+      <section class="conversation" aria-label={`Conversation with ${title}`} {...dropHandlers}>
+        {dropping ? (
+          <div class="drop-overlay" data-testid="drop-overlay">
+            <Icon name="attach" size={40} />
+            <span>Drop files to send to {title}</span>
+          </div>
+        ) : null}
         <header class="conversation__header">
           <button type="button" class="icon-button conversation__back" aria-label="Back to conversations" title="Back" onClick={closeConversation}>
             <Icon name="back" />

@@ -6,18 +6,19 @@
 import type { ComponentChildren } from 'preact';
 import { createContext } from 'preact';
 import { useContext, useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
-import type { User, UserId } from '../../protocol/types';
+import type { Attachment, User, UserId } from '../../protocol/types';
 import { describeError, findChannel } from '../../state/commands';
 import type { Namer } from '../../state/eventKinds';
 import type { MessageView } from '../../state/messages';
 import type { ConversationState } from '../../state/model';
-import { isActiveMember, type MessageStatus } from '../../state/selectors';
+import { attachmentPreview, isActiveMember, type MessageStatus } from '../../state/selectors';
 import { hueOf } from '../common/Avatar';
 import { Icon } from '../common/icons';
 import { MenuItem, Popover } from '../common/Menu';
 import { fullDate, timeOfDay } from '../format';
 import { useClient } from '../hooks';
 import { conversationPath, navigate } from '../router';
+import { Attachments } from './Attachments';
 import type { MessageLine } from './items';
 import { formatted, isEmojiOnly } from './markdown';
 import { EmojiPanel } from '../emoji/EmojiPanel';
@@ -50,8 +51,8 @@ export interface MessageActions {
   info(seq: number): void;
   /** Opens the edit history (message.edits) of an edited message. */
   showEdits(seq: number): void;
-  /** Opens the dialog that sends this text to another conversation. */
-  forward(text: string): void;
+  /** Opens the dialog that sends this text and these files to another conversation. */
+  forward(message: { text: string; attachments: Attachment[] }): void;
   edit(seq: number, text: string): Promise<boolean>;
   /** A message of the conversation by seq (for quotes), if it is loaded. */
   lookup(seq: number): MessageView | undefined;
@@ -323,8 +324,8 @@ function Toolbar(props: { line: MessageLine; mine: boolean; onPopover(open: bool
           {allowed.pin ? (
             <MenuItem icon="pin" label={view.pinned ? 'Unpin' : 'Pin'} onSelect={() => run(() => actions.pin(seq, !view.pinned))} />
           ) : null}
-          <MenuItem icon="copy" label="Copy text" onSelect={() => run(() => void navigator.clipboard?.writeText(view.text).catch(() => undefined))} />
-          <MenuItem icon="forward" label="Forward" onSelect={() => run(() => actions.forward(view.text))} />
+          {view.text ? <MenuItem icon="copy" label="Copy text" onSelect={() => run(() => void navigator.clipboard?.writeText(view.text).catch(() => undefined))} /> : null}
+          <MenuItem icon="forward" label="Forward" onSelect={() => run(() => actions.forward({ text: view.text, attachments: view.attachments }))} />
           {allowed.info ? <MenuItem icon="info" label="Message info" onSelect={() => run(() => actions.info(seq))} /> : null}
           {allowed.edits ? <MenuItem icon="edit" label="Edit history" onSelect={() => run(() => actions.showEdits(seq))} /> : null}
           {allowed.hide ? <MenuItem icon="trash" label="Delete" danger onSelect={() => run(() => actions.askDelete(seq, allowed.delete))} /> : null}
@@ -340,7 +341,7 @@ function Quote(props: { seq: number }) {
   const actions = useActions();
   const quoted = actions.lookup(props.seq);
   const author = quoted ? (quoted.senderId === actions.me ? 'You' : actions.names.name(quoted.senderId)) : '';
-  const text = !quoted ? 'Original message not loaded' : quoted.deleted ? 'This message was deleted' : quoted.hidden ? 'You deleted this message for yourself' : quoted.text;
+  const text = !quoted ? 'Original message not loaded' : quoted.deleted ? 'This message was deleted' : quoted.hidden ? 'You deleted this message for yourself' : attachmentPreview(quoted.text, quoted.attachments);
   return (
     <button
       type="button"
@@ -518,6 +519,7 @@ export function Bubble(props: { line: MessageLine; mine: boolean; first: boolean
     deleted ? 'bubble--deleted' : '',
     view?.pinned ? 'bubble--pinned' : '',
     editing ? 'bubble--editing' : '',
+    line.attachments.length && !deleted ? 'bubble--media' : '',
   ].join(' ');
 
   return (
@@ -544,6 +546,9 @@ export function Bubble(props: { line: MessageLine; mine: boolean; first: boolean
       onKeyDown={onKeyDown}
     >
       {line.replyTo && !deleted ? <Quote seq={line.replyTo} /> : null}
+      {!deleted && line.attachments.length ? (
+        <Attachments attachments={line.attachments} clientMsgId={line.seq === undefined ? line.clientMsgId : undefined} caption={line.text} />
+      ) : null}
       {deleted ? (
         <span class="bubble__text bubble__text--deleted">
           <Icon name="block" size={16} />
@@ -551,7 +556,7 @@ export function Bubble(props: { line: MessageLine; mine: boolean; first: boolean
         </span>
       ) : editing ? (
         <EditForm seq={line.seq!} text={line.text} />
-      ) : (
+      ) : !line.text && line.attachments.length ? null : (
         <LongText text={line.text}>
           <MessageText text={line.text} mentions={view?.event.mentions} mentionsAll={view?.mentionsAll} me={actions.me} users={actions.users} />
         </LongText>
@@ -579,7 +584,7 @@ export function Bubble(props: { line: MessageLine; mine: boolean; first: boolean
       {line.status === 'failed' && line.clientMsgId ? (
         <span class="bubble__error" role="alert">
           Not sent{line.error ? `: ${line.error}` : ''}
-          <button type="button" class="link-button" onClick={() => actions.retry(line.clientMsgId!)}>Retry</button>
+          {line.canRetry !== false ? <button type="button" class="link-button" onClick={() => actions.retry(line.clientMsgId!)}>Retry</button> : null}
           <button type="button" class="link-button" onClick={() => actions.discard(line.clientMsgId!)}>Delete</button>
         </span>
       ) : null}

@@ -4,7 +4,7 @@ import { useEffect, useMemo, useState } from 'preact/hooks';
 import type { Pin } from '../../protocol/types';
 import { describeError, listPins, setPinned } from '../../state/commands';
 import { foldMessages } from '../../state/messages';
-import { namer } from '../../state/selectors';
+import { attachmentPreview, namer } from '../../state/selectors';
 import { Avatar } from '../common/Avatar';
 import { Icon } from '../common/icons';
 import { fullDate, listTime } from '../format';
@@ -57,7 +57,7 @@ export function PinsPanel(props: { conversationId: number; onClose(): void; onJu
           {(pins ?? []).map((pin) => {
             const view = views.get(pin.seq);
             const hidden = view ? view.hidden : pin.message.hidden === true;
-            const text = hidden ? 'You deleted this message for yourself' : view ? (view.deleted ? 'This message was deleted' : view.text) : (pin.message.text ?? '');
+            const text = hidden ? 'You deleted this message for yourself' : view ? (view.deleted ? 'This message was deleted' : attachmentPreview(view.text, view.attachments)) : attachmentPreview(pin.message.text ?? '', pin.message.attachments ?? []);
             const author = names.name(pin.message.sender_id);
             return (
               <li key={pin.seq} class="pin" data-testid="pin" data-seq-pinned={pin.seq}>

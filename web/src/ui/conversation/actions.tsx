@@ -2,13 +2,13 @@
 // toolbar, which one is being edited, and the commands behind the buttons, with the dialogs
 // they need (delete confirmation, message info). Returned as the MessageActionsContext value.
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
-import type { ConversationId, EditVersion, ReceiptsReply } from '../../protocol/types';
+import type { Attachment, ConversationId, EditVersion, ReceiptsReply } from '../../protocol/types';
 import {
   deleteMessage, describeError, editMessage, hideMessages, messageEdits, messageReceipts, setPinned, setReaction,
 } from '../../state/commands';
 import { fullDate } from '../format';
 import { foldMessages, type MessageView } from '../../state/messages';
-import { conversationList, namer } from '../../state/selectors';
+import { attachmentPreview, conversationList, namer } from '../../state/selectors';
 import { Avatar } from '../common/Avatar';
 import { ConfirmDialog, Dialog } from '../common/Dialog';
 import { useAppState, useClient } from '../hooks';
@@ -103,21 +103,26 @@ function EditsDialog(props: { conversationId: ConversationId; seq: number; onClo
   );
 }
 
-/** Sends a message's text to another conversation the user can write in. */
-function ForwardDialog(props: { from: ConversationId; text: string; onClose(): void }) {
+/**
+ * Sends a message's text and files to another conversation the user can write in: the files by
+ * their media ids, without uploading them again (the server lets anyone who can see a message
+ * attach its media elsewhere).
+ */
+function ForwardDialog(props: { from: ConversationId; text: string; attachments: Attachment[]; onClose(): void }) {
   const client = useClient();
   const list = useAppState(conversationList, (a, b) => a.length === b.length && a.every((item, i) => item.id === b[i].id && item.title === b[i].title));
   const [filter, setFilter] = useState('');
   const needle = filter.trim().toLowerCase();
   const targets = list.filter((c) => c.active && c.id !== props.from && (!needle || c.title.toLowerCase().includes(needle)));
+  const shown = attachmentPreview(props.text, props.attachments);
   function forward(id: ConversationId, title: string) {
-    client.sendMessage(id, props.text);
+    client.sendMessage(id, props.text, {}, { forwarded: props.attachments });
     client.toast(`Forwarded to ${title}.`, 'info');
     props.onClose();
   }
   return (
     <Dialog title="Forward message" onClose={props.onClose}>
-      <p class="dialog__text forward__text" dir="auto">{props.text.length > 200 ? `${props.text.slice(0, 200)}…` : props.text}</p>
+      <p class="dialog__text forward__text" dir="auto">{shown.length > 200 ? `${shown.slice(0, 200)}…` : shown}</p>
       <input
         type="search"
         class="input"
@@ -164,7 +169,7 @@ export function useMessageActions(options: {
   const [deleting, setDeleting] = useState<{ seq: number; forEveryone: boolean } | null>(null);
   const [info, setInfo] = useState<number | null>(null);
   const [edits, setEdits] = useState<number | null>(null);
-  const [forwarding, setForwarding] = useState<string | null>(null);
+  const [forwarding, setForwarding] = useState<{ text: string; attachments: Attachment[] } | null>(null);
   const locked = useRef(false);
   const views = conversation ? foldMessages(conversation.events, conversation.pinned) : new Map<number, MessageView>();
 
@@ -246,7 +251,7 @@ export function useMessageActions(options: {
         <InfoDialog conversationId={id} seq={info} view={views.get(info)} direct={conversation?.meta.kind === 'direct'} onClose={() => setInfo(null)} />
       ) : null}
       {edits !== null ? <EditsDialog conversationId={id} seq={edits} onClose={() => setEdits(null)} /> : null}
-      {forwarding !== null ? <ForwardDialog from={id} text={forwarding} onClose={() => setForwarding(null)} /> : null}
+      {forwarding !== null ? <ForwardDialog from={id} text={forwarding.text} attachments={forwarding.attachments} onClose={() => setForwarding(null)} /> : null}
     </>
   );
   return { value, dialogs };

@@ -4,10 +4,11 @@
 // Messages come with their current state (edits, deletes, reactions, pins, thread summaries:
 // folded by state/messages.ts). Thread replies are not lines of the main list: they show in the
 // thread panel (buildThreadItems), and as a reply count under their root.
-import type { ChatEvent, UserId } from '../../protocol/types';
+import type { Attachment, ChatEvent, UserId } from '../../protocol/types';
 import { kindOf } from '../../state/eventKinds';
 import { foldMessages, type MessageView, viewOf } from '../../state/messages';
-import type { ConversationState, OutgoingMessage } from '../../state/model';
+import type { ConversationState, OutgoingAttachment, OutgoingMessage } from '../../state/model';
+import { canRetry } from '../../state/outbox';
 import { eventStatus, type MessageStatus } from '../../state/selectors';
 import { mergeEvents } from '../../state/timeline';
 import { sameDay } from '../format';
@@ -25,6 +26,45 @@ export interface MessageLine {
   /** The folded state; absent for messages still in the outbox. */
   view?: MessageView;
   replyTo?: number;
+  /** The files it carries (none when deleted). */
+  attachments: LineAttachment[];
+  /** An unsent message that cannot be sent again (its files are gone with a reload). */
+  canRetry?: boolean;
+}
+
+/** A file of a message: described by the server (`media`), or being uploaded by this page. */
+export interface LineAttachment {
+  key: string;
+  media?: Attachment;
+  /** This page's upload of it: its progress, its local picture, cancel. */
+  localId?: string;
+  file_name: string;
+  size: number;
+  content_type: string;
+  width?: number;
+  height?: number;
+  state: 'uploading' | 'ready' | 'failed';
+  error?: string;
+}
+
+function sentAttachment(media: Attachment): LineAttachment {
+  return { key: media.id, media, file_name: media.file_name, size: media.size, content_type: media.content_type, width: media.width, height: media.height, state: 'ready' };
+}
+
+function outgoingAttachment(attachment: OutgoingAttachment, index: number): LineAttachment {
+  const media = attachment.media;
+  return {
+    key: attachment.localId ?? media?.id ?? String(index),
+    media,
+    localId: attachment.localId,
+    file_name: media?.file_name ?? attachment.file_name ?? 'file',
+    size: media?.size ?? attachment.size ?? 0,
+    content_type: media?.content_type ?? attachment.content_type ?? 'application/octet-stream',
+    width: media?.width ?? attachment.width,
+    height: media?.height ?? attachment.height,
+    state: attachment.state,
+    error: attachment.error,
+  };
 }
 
 export type Item =
@@ -84,6 +124,7 @@ function lineOf(conversation: ConversationState, view: MessageView, me: UserId):
     clientMsgId: event.client_msg_id,
     view,
     replyTo: view.replyTo,
+    attachments: view.attachments.map(sentAttachment),
   };
 }
 
@@ -97,6 +138,8 @@ function pendingLine(pending: OutgoingMessage, me: UserId): MessageLine {
     clientMsgId: pending.client_msg_id,
     error: pending.error,
     replyTo: pending.replyTo,
+    attachments: (pending.attachments ?? []).map(outgoingAttachment),
+    canRetry: canRetry(pending),
   };
 }
 
