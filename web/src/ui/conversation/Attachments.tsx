@@ -63,7 +63,7 @@ function UploadProgress(props: { attachment: LineAttachment; clientMsgId?: strin
   return (
     <div class={`upload ${props.overlay ? 'upload--overlay' : ''}`} data-testid="upload-progress" data-waiting={progress?.waiting ? 'true' : undefined}>
       <progress class="upload__bar" max={total} value={loaded} aria-label={`Uploading ${attachment.file_name}`} />
-      <span class="upload__text" aria-live="polite">
+      <span class="upload__text">
         {progress?.waiting ? 'Waiting for the network…' : `${percent}%`}
       </span>
       {props.clientMsgId ? (
