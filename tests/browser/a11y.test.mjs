@@ -1,12 +1,14 @@
 // Accessibility (issue 13, bug 9): axe-core (the npm package, run in the page) finds no
 // violation on any main screen — sign-in, the list with a direct chat and a group open, the
-// details panel, the new-chat and settings dialogs — in light and dark, at desktop and phone
+// details panel, the new-chat and settings dialogs, a picture and a file card, the lightbox, a
+// file waiting in the composer — in light and dark, at desktop and phone
 // width. axe-core is a test dependency only; nothing of it ships in the web client.
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { before, test } from 'node:test';
 import { DESKTOP, openPage, PHONE } from './lib/browser.mjs';
 import { assertNoErrors, conversationRow, messageMenu, signIn, waitForMessage } from './lib/app.mjs';
+import { png, uploadFile } from './lib/media.mjs';
 import { startSuite } from './lib/suite.mjs';
 
 const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
@@ -26,6 +28,10 @@ before(async () => {
   const archived = await api.sendToUser(carol.token, alice.user.id, 'Old news');
   await api.call(alice.token, 'PATCH', `/v1/conversations/${archived.conversation_id}/settings`, { archived: true, muted_until: -1 });
   const direct = await api.sendToUser(bob.token, alice.user.id, 'Lunch tomorrow?');
+  // A picture with a caption and a file card (issue 14).
+  const photo = await uploadFile(api, bob.token, 'terrace.png', 'image/png', png(120, 80));
+  const menu = await uploadFile(api, bob.token, 'menu.txt', 'text/plain', Buffer.from('Soup of the day\n'));
+  await api.sendWith(bob.token, direct.conversation_id, 'This terrace', { attachments: [{ media_id: photo.id }, { media_id: menu.id }] });
   await api.send(alice.token, direct.conversation_id, 'Sure, 12:30');
 });
 
@@ -79,6 +85,20 @@ for (const colorScheme of ['light', 'dark']) {
           await page.getByRole('dialog', { name: 'Forward message' }).waitFor();
           found.forward = await violations(page);
           await page.keyboard.press('Escape');
+        } else {
+          // A picture and a file card in the timeline, the lightbox, a file waiting in the composer.
+          const picture = page.getByRole('button', { name: 'Open Photo terrace.png' });
+          await picture.locator('[data-loaded="true"]').waitFor();
+          await page.getByRole('link', { name: 'Download menu.txt' }).waitFor();
+          found.attachments = await violations(page);
+          await picture.click();
+          await page.getByRole('dialog', { name: 'terrace.png' }).getByTestId('lightbox-image').and(page.locator('[data-loaded="true"]')).waitFor();
+          found.lightbox = await violations(page);
+          await page.keyboard.press('Escape');
+          await page.getByTestId('file-input').setInputFiles({ name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('notes') });
+          await page.getByTestId('composer-file').waitFor();
+          found['composer with a file'] = await violations(page);
+          await page.getByRole('button', { name: 'Remove notes.txt' }).click();
         }
         await page.getByRole('button', { name: 'Details', exact: true }).click();
         await page.getByRole('heading', { name: /info$/ }).waitFor();
