@@ -12,7 +12,12 @@ import { openPage } from './lib/browser.mjs';
 import { png } from './lib/media.mjs';
 import { startSuite } from './lib/suite.mjs';
 
-const { server, browser, api, users } = await startSuite({ people: [['alice', 'Alice Liddell'], ['bob', 'Bob Stone'], ['carol', 'Carol Danvers']] });
+// Files up to 2 MB here, so that a refusal for size is quick to provoke.
+const MAX_FILE_BYTES = 2_000_000;
+const { server, browser, api, users } = await startSuite({
+  people: [['alice', 'Alice Liddell'], ['bob', 'Bob Stone'], ['carol', 'Carol Danvers']],
+  args: ['--media.max_file_bytes', String(MAX_FILE_BYTES)],
+});
 
 /** The same file size text as the client's ("812 B", "48 KB"). */
 function sizeText(bytes) {
@@ -259,6 +264,30 @@ test('an upload cut off by going offline is retried and the message arrives', as
   assertNoErrors(alice.watch, bob.watch);
   await alice.context.close();
   await bob.context.close();
+});
+
+test('more files than a message can carry, and a file over the size limit, are refused with the limit', async () => {
+  const { page, watch, context } = await openPage(browser, server.base, 'alice');
+  await signIn(page, 'alice');
+  await openConversation(page, 'Bob Stone');
+  const files = Array.from({ length: 11 }, (_, i) => ({ name: `note${i + 1}.txt`, mimeType: 'text/plain', buffer: Buffer.from(`note ${i + 1}`) }));
+  await attach(page, files);
+  await page.getByRole('status').filter({ hasText: 'A message can carry up to 10 files: the first 10 were added.' }).waitFor();
+  await page.getByTestId('composer-file').nth(9).waitFor();
+  assert.equal(await page.getByTestId('composer-file').count(), 10);
+  for (let i = 1; i <= 10; i++) await page.getByRole('button', { name: `Remove note${i}.txt` }).click();
+  assert.equal(await page.getByTestId('composer-file').count(), 0);
+
+  await attach(page, { name: 'huge.bin', mimeType: 'application/octet-stream', buffer: Buffer.alloc(MAX_FILE_BYTES + 1) });
+  await page.getByTestId('composer-file').waitFor();
+  await composer(page).fill('Too big?');
+  await composer(page).press('Enter');
+  await waitForMessage(page, 'Too big?', 'failed');
+  assert.match(await bubble(page, 'Too big?').getByRole('alert').textContent(), /“huge\.bin” is too large: files can be up to 1\.9 MB\./);
+  await bubble(page, 'Too big?').getByRole('button', { name: 'Delete' }).click();
+  await bubble(page, 'Too big?').waitFor({ state: 'detached' });
+  assertNoErrors(watch);
+  await context.close();
 });
 
 test('after a reload the pictures show again', async () => {

@@ -134,8 +134,10 @@ export class MediaUrls {
   private store(id: string, url: string, thumbnailUrl: string | undefined, expiresAtS: number): void {
     this.missing.delete(id);
     const now = Date.now();
-    // A clock ahead of the server's would make every URL look expired: at least a minute.
-    const lifetime = Math.max(60_000, expiresAtS * 1000 - now);
+    // A clock ahead of the server's would make every URL look expired: then a minute (a URL
+    // that did expire fails to load and is asked for again).
+    const left = expiresAtS * 1000 - now;
+    const lifetime = left > 0 ? left : 60_000;
     this.cache.set(id, {
       url: this.host.resolve(url),
       thumbnailUrl: thumbnailUrl ? this.host.resolve(thumbnailUrl) : undefined,
