@@ -290,6 +290,33 @@ test('more files than a message can carry, and a file over the size limit, are r
   await context.close();
 });
 
+test('a reload during an upload leaves the message not sent, with Delete only', async () => {
+  const { page, watch, context } = await openPage(browser, server.base, 'alice');
+  await signIn(page, 'alice');
+  await openConversation(page, 'Bob Stone');
+  // The PUT is held (CDP Fetch) until the page goes away.
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('Fetch.enable', { patterns: [{ urlPattern: '*/v1/media/*/content*', requestStage: 'Request' }] });
+  const held = new Promise((resolve) => cdp.once('Fetch.requestPaused', resolve));
+  await attach(page, { name: 'draft.pdf', mimeType: 'application/pdf', buffer: Buffer.from('%PDF-1.4\n%%EOF\n') });
+  await page.getByTestId('composer-file').waitFor();
+  await composer(page).fill('Before the reload');
+  await composer(page).press('Enter');
+  await held;
+  await cdp.send('Fetch.disable');
+  watch.allow([/Failed to load resource/]);
+  await page.reload();
+  const message = bubble(page, 'Before the reload');
+  await message.and(page.locator('[data-status="failed"]')).waitFor();
+  assert.match(await message.getByRole('alert').textContent(), /The page was closed before its files were sent/);
+  assert.equal(await message.getByRole('button', { name: 'Retry' }).count(), 0);
+  await message.getByRole('button', { name: 'Delete' }).click();
+  await message.waitFor({ state: 'detached' });
+  watch.allow([]);
+  assertNoErrors(watch);
+  await context.close();
+});
+
 test('after a reload the pictures show again', async () => {
   const { page, watch, context } = await openPage(browser, server.base, 'bob');
   await signIn(page, 'bob');
