@@ -1,7 +1,8 @@
 // The client under the server's Content-Security-Policy, and without source maps. parleyd serves
 // pages with a policy that allows no inline script or style and no eval; the built client
 // (web/dist) must run under it unchanged: signing up, opening a chat, sending and receiving a
-// message, the settings dialog. Every violation fires `securitypolicyviolation` (recorded from
+// message, a picture (its local thumbnail, inline preview, thumbnail and lightbox), the settings
+// dialog. Every violation fires `securitypolicyviolation` (recorded from
 // before the first script runs) and logs a console error; neither may happen. The build ships no
 // *.map files and links none.
 import assert from 'node:assert/strict';
@@ -12,6 +13,7 @@ import {
   assertNoErrors, openConversation, openSettings, sendMessage, signUp, startDirectChat, waitForMessage, waitForStrength,
 } from './lib/app.mjs';
 import { launchBrowser, openPage } from './lib/browser.mjs';
+import { png } from './lib/media.mjs';
 import { Parleyd, WEB_ROOT } from './lib/parleyd.mjs';
 
 let server;
@@ -95,6 +97,21 @@ test('signing up, chatting and the settings run without a single CSP violation',
   await waitForMessage(bob.page, 'Hello under a strict policy');
   await sendMessage(bob.page, 'Nothing inline here');
   await waitForMessage(alice.page, 'Nothing inline here');
+  // A picture (issue 14): the composer's thumbnail and the pending bubble from an object URL
+  // (blob:), the event's preview (data:), the thumbnail and the full image in the lightbox from
+  // parleyd (the local backend: same origin), the upload's PUT (connect-src).
+  const chooser = alice.page.waitForEvent('filechooser');
+  await alice.page.getByRole('button', { name: 'Attach files' }).click();
+  await (await chooser).setFiles({ name: 'strict.png', mimeType: 'image/png', buffer: png(60, 40) });
+  await alice.page.getByTestId('composer-file').locator('img').waitFor();
+  await sendMessage(alice.page, 'A picture under the policy');
+  await waitForMessage(bob.page, 'A picture under the policy');
+  await bob.page.getByTestId('attachment-image').and(bob.page.locator('[data-loaded="true"]')).waitFor();
+  assert.ok(await bob.page.locator('.media-tile__preview').evaluate((img) => img.src.startsWith('data:image/jpeg') && img.complete && img.naturalWidth > 0),
+    'the inline preview (data:) is drawn');
+  await bob.page.getByRole('button', { name: 'Open Photo strict.png' }).click();
+  await bob.page.getByTestId('lightbox-image').and(bob.page.locator('[data-loaded="true"]')).waitFor();
+  await bob.page.keyboard.press('Escape');
   const settings = await openSettings(alice.page);
   await settings.getByTestId('device').first().waitFor();
   await settings.getByRole('button', { name: 'Change password' }).click();
