@@ -8,8 +8,10 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
 import { assertNoErrors, bubble, composer, conversationRow, messageMenu, openConversation, signIn, waitForMessage } from './lib/app.mjs';
+import { Api } from './lib/api.mjs';
 import { openPage } from './lib/browser.mjs';
-import { png } from './lib/media.mjs';
+import { png, uploadFile } from './lib/media.mjs';
+import { Parleyd } from './lib/parleyd.mjs';
 import { startSuite } from './lib/suite.mjs';
 
 // Files up to 2 MB here, so that a refusal for size is quick to provoke.
@@ -338,4 +340,44 @@ test('after a reload the pictures show again', async () => {
   assert.ok(asked.includes(sunset), 'its URL was asked for again');
   assertNoErrors(watch);
   await context.close();
+});
+
+test('an expired URL is asked for again: the lightbox and the download get fresh ones', async () => {
+  // A server whose download URLs live 10 s (the least it allows).
+  const short = await Parleyd.launch(['--media.download_url_ttl_s', '10']);
+  try {
+    const shortApi = new Api(short.base);
+    const alice = await shortApi.register('alice', 'Alice Liddell');
+    const bob = await shortApi.register('bob', 'Bob Stone');
+    const photo = await uploadFile(shortApi, alice.token, 'dusk.png', 'image/png', png(90, 60));
+    const { conversation_id: id } = await shortApi.sendToUser(alice.token, bob.user.id, 'Hi');
+    await shortApi.sendWith(alice.token, id, 'At dusk', { attachments: [{ media_id: photo.id }] });
+
+    const { page, watch, context } = await openPage(browser, short.base, 'bob');
+    const asked = [];
+    page.on('websocket', (socket) => socket.on('framesent', (frame) => {
+      const message = JSON.parse(String(frame.payload));
+      if (message.type === 'media.urls') asked.push(message.media_ids);
+    }));
+    await signIn(page, 'bob');
+    await openConversation(page, 'Alice Liddell');
+    await waitForMessage(page, 'At dusk');
+    const image = bubble(page, 'At dusk').getByTestId('attachment-image');
+    assert.ok(await loadedWidth(image) > 0);
+    const first = new URL(await image.getAttribute('src'));
+    // Wait until the page's own clock says the thumbnail's URL has expired.
+    await page.waitForFunction((expires) => Date.now() / 1000 > expires, Number(first.searchParams.get('expires')), { timeout: 20_000 });
+    const before = asked.length;
+    await bubble(page, 'At dusk').getByRole('button', { name: 'Open Photo dusk.png' }).click();
+    const lightbox = page.getByRole('dialog', { name: 'dusk.png' });
+    assert.equal(await loadedWidth(lightbox.getByTestId('lightbox-image')), 90, 'the full image loads with a new URL');
+    assert.ok(asked.length > before, 'media.urls was asked again');
+    const href = new URL(await lightbox.getByRole('link', { name: 'Download dusk.png' }).getAttribute('href'));
+    assert.ok(Number(href.searchParams.get('expires')) > Number(first.searchParams.get('expires')), 'the download link has the fresh URL');
+    await page.keyboard.press('Escape');
+    assertNoErrors(watch);
+    await context.close();
+  } finally {
+    await short.dispose();
+  }
 });

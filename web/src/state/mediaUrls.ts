@@ -11,6 +11,8 @@ export interface MediaUrl {
   expiresAt: number;
   /** Epoch ms when it was issued: an error soon after is not the URL's fault. */
   issuedAt: number;
+  /** Not handed out this close to its expiry (shorter for short-lived URLs). */
+  margin: number;
 }
 
 export interface MediaUrlsHost {
@@ -20,7 +22,7 @@ export interface MediaUrlsHost {
   resolve(url: string): string;
 }
 
-/** A URL this close to its expiry is not handed out any more. */
+/** A URL this close to its expiry is not handed out any more (a quarter of a shorter life). */
 const FRESH_MARGIN_MS = 15_000;
 
 export class MediaUrls {
@@ -38,7 +40,7 @@ export class MediaUrls {
   /** A URL still good for a while, or undefined (then `want` it). */
   get(id: string, now = Date.now()): MediaUrl | undefined {
     const entry = this.cache.get(id);
-    return entry && entry.expiresAt - FRESH_MARGIN_MS > now ? entry : undefined;
+    return entry && entry.expiresAt - entry.margin > now ? entry : undefined;
   }
 
   isMissing(id: string): boolean {
@@ -143,6 +145,7 @@ export class MediaUrls {
       thumbnailUrl: thumbnailUrl ? this.host.resolve(thumbnailUrl) : undefined,
       expiresAt: now + lifetime,
       issuedAt: now,
+      margin: Math.min(FRESH_MARGIN_MS, lifetime / 4),
     });
   }
 
