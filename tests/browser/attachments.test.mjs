@@ -137,6 +137,22 @@ test('forwarding a picture sends the same media id, without uploading it again',
   await context.close();
 });
 
+test('a picture without a caption previews as "📷 Photo"; deleted for everyone, it leaves a tombstone without it', async () => {
+  const photo = await uploadFile(api, users.alice.token, 'gone.png', 'image/png', png(50, 50));
+  const { page, watch, context } = await openPage(browser, server.base, 'bob');
+  await signIn(page, 'bob');
+  await openConversation(page, 'Alice Liddell');
+  const { seq } = await api.sendWith(users.alice.token, conversationId, '', { attachments: [{ media_id: photo.id }] });
+  const tile = page.locator('[data-testid="attachment"][data-file-name="gone.png"]');
+  await tile.getByTestId('attachment-image').and(page.locator('[data-loaded="true"]')).waitFor();
+  assert.match(await conversationRow(page, 'Alice Liddell').textContent(), /📷 Photo/);
+  await api.call(users.alice.token, 'DELETE', `/v1/conversations/${conversationId}/messages/${seq}`);
+  await page.locator(`[data-testid="message"][data-seq="${seq}"]`).filter({ hasText: 'This message was deleted' }).waitFor();
+  assert.equal(await tile.count(), 0, 'no picture on the tombstone');
+  assertNoErrors(watch);
+  await context.close();
+});
+
 test('another file is a card whose download link serves the exact bytes', async () => {
   const { alice, bob } = await openChats();
   const bytes = Buffer.from('Minutes of the meeting\n1. Apples\n2. Pears\n'.repeat(40));
