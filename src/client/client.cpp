@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "client/media_json.hpp"
 #include "core/clock.hpp"
 #include "core/json_writer.hpp"
 
@@ -49,6 +50,7 @@ Event parse_event(simdjson::dom::element e, bool keep_json) {
   event.emoji = text_of(e, "emoji");
   bool hidden = false;
   event.hidden = e["hidden"].get_bool().get(hidden) == simdjson::SUCCESS && hidden;
+  event.attachments = parse_attachments(e);
   if (keep_json) event.json = simdjson::to_string(e);
   return event;
 }
@@ -62,6 +64,18 @@ std::string own_event_json(const Event& e) {
   w.field("text", e.text).field("client_msg_id", e.client_msg_id);
   if (e.reply_to > 0) w.field("reply_to", e.reply_to);
   if (e.thread_root > 0) w.field("thread_root", e.thread_root);
+  if (!e.attachments.empty()) {
+    w.key("attachments").begin_array();
+    for (const Media& m : e.attachments) {
+      w.begin_object().field("id", m.id).field("file_name", m.file_name).field("size", m.size);
+      w.field("content_type", m.content_type);
+      if (m.width > 0) w.field("width", m.width).field("height", m.height);
+      w.field("thumbnail", m.thumbnail);
+      if (!m.preview.empty()) w.field("preview", m.preview);
+      w.end_object();
+    }
+    w.end_array();
+  }
   w.end_object();
   return out;
 }
@@ -355,6 +369,7 @@ void Client::send(ConversationId conversation, std::string text, SendOptions opt
   send.text = std::move(text);
   send.reply_to_seq = options.reply_to_seq;
   send.thread_root_seq = options.thread_root_seq;
+  send.attachments = std::move(options.attachments);
   send.done = std::move(done);
   send.client_msg_id = std::move(options.client_msg_id);
   enqueue(std::move(send));
@@ -366,6 +381,7 @@ void Client::send_to_user(UserId user, std::string text, SendOptions options, Re
   send.text = std::move(text);
   send.reply_to_seq = options.reply_to_seq;
   send.thread_root_seq = options.thread_root_seq;
+  send.attachments = std::move(options.attachments);
   send.done = std::move(done);
   send.client_msg_id = std::move(options.client_msg_id);
   enqueue(std::move(send));
@@ -394,6 +410,11 @@ void Client::transmit(PendingSend& send) {
   w.field("client_msg_id", send.client_msg_id).field("text", send.text);
   if (send.reply_to_seq > 0) w.field("reply_to_seq", send.reply_to_seq);
   if (send.thread_root_seq > 0) w.field("thread_root_seq", send.thread_root_seq);
+  if (!send.attachments.empty()) {
+    w.key("attachments").begin_array();
+    for (const Media& m : send.attachments) w.begin_object().field("media_id", m.id).end_object();
+    w.end_array();
+  }
   const std::string cmid = send.client_msg_id;
   send.in_flight_id = send_request("send", fields, [this, cmid](const Reply& reply) { on_send_reply(cmid, reply); }, true);
 }
@@ -426,6 +447,7 @@ void Client::on_send_reply(const std::string& client_msg_id, const Reply& reply)
       own.ts = int_of(doc, "ts");
       own.reply_to = send.reply_to_seq;
       own.thread_root = send.thread_root_seq;
+      own.attachments = std::move(send.attachments);
       if (options_.keep_event_json) own.json = own_event_json(own);
       surface(std::move(own));
     }

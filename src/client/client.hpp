@@ -23,6 +23,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "client/media.hpp"
 #include "client/ws_connection.hpp"
 #include "core/ids.hpp"
 
@@ -45,6 +46,9 @@ struct Event {
   // The user hid the message, or cleared the chat past it (a sync read, docs/protocol.md 5.11):
   // the event has no text. Live events are never hidden.
   bool hidden = false;
+  // A text event's files (docs/protocol.md, attachments): what media.complete described. For
+  // own sends, what SendOptions::attachments held.
+  std::vector<Media> attachments;
   // The event object as received (ClientOptions::keep_event_json), for fields not named here.
   // For own sends it is rebuilt from the ack and lacks what only the server computes (mentions).
   std::string json;
@@ -87,6 +91,9 @@ struct SendOptions {
   Seq reply_to_seq = 0;        // quote this message (0: none)
   Seq thread_root_seq = 0;     // post into the thread under this message (0: none)
   std::string client_msg_id;   // empty: a fresh time-ordered key
+  // Files to attach (uploaded with upload_file, or forwarded from an event): only `id` is sent;
+  // the rest fills in the own event built from the ack. With attachments the text may be "".
+  std::vector<Media> attachments;
 };
 
 struct Reply {
@@ -118,6 +125,9 @@ struct ClientOptions {
   int sync_page = 500;
   bool keep_event_json = true;    // fill Event::json (costs a copy per event)
   std::uint64_t seed = 0;         // jitter randomness; 0 = random
+  // What media URLs that are paths (the local backend's) are resolved against:
+  // "http://HOST:PORT[/PREFIX]". Empty: the endpoint's host and port, and its path without "/ws".
+  std::string http_base_url;
 };
 
 class Client : public std::enable_shared_from_this<Client> {
@@ -160,6 +170,30 @@ class Client : public std::enable_shared_from_this<Client> {
   // live; fails with "disconnected" if the connection drops before the reply.
   void request(const std::string& type, const std::string& fields, ReplyHandler done);
 
+  // Media (docs/protocol.md media.upload, media.complete, media.urls), when live. Each handler
+  // runs once, on the io_context's thread; a failure's Reply carries the server's error code
+  // (too_large, limit_reached, expired, ...) or one of the client's own: "file_error" (the local
+  // file cannot be read or written), "transfer_failed" (the HTTP transfer broke off: see the
+  // message), "http_NNN" (a store's refusal without a Parley code), "not_found" (download: the
+  // server lists the media as missing), "size_mismatch" (download: not the expected size),
+  // "bad_response", and "disconnected" / "stopped" as for request().
+  using MediaHandler = std::function<void(const Reply& reply, const Media& media)>;
+  using MediaUrlsHandler = std::function<void(const Reply& reply, const MediaUrls& urls)>;
+  using DownloadHandler = std::function<void(const Reply& reply, std::uint64_t bytes)>;
+
+  // Uploads the file at `path`: reads it once for its size and SHA-256 (on this thread:
+  // a few hundred milliseconds for 100 MB), media.upload, PUTs it to the signed URL streamed
+  // from the file, media.complete. `done` gets media.complete's reply and its media.
+  void upload_file(const std::string& path, UploadOptions options, MediaHandler done);
+  // media.urls: download URLs of the media the user may download, and the ids it may not.
+  void media_urls(const std::vector<std::string>& media_ids, MediaUrlsHandler done);
+  // Downloads a media's file to `out_path`: media.urls, then a GET streamed into a temporary
+  // file beside it, renamed over `out_path` only when complete. `done` gets the byte count.
+  void download(const std::string& media_id, const std::string& out_path, DownloadOptions options,
+                DownloadHandler done);
+  // The same into `sink` (e.g. stdout); on a failure the sink may have had part of the file.
+  void download_to(const std::string& media_id, BodySink sink, DownloadOptions options, DownloadHandler done);
+
   State state() const { return state_; }
   Pos cursor() const { return cursor_.value_or(0); }
   UserId user_id() const { return user_id_; }
@@ -184,6 +218,7 @@ class Client : public std::enable_shared_from_this<Client> {
     std::string text;
     Seq reply_to_seq = 0;
     Seq thread_root_seq = 0;
+    std::vector<Media> attachments;
     ReplyHandler done;
     std::string in_flight_id;  // request id while sent and unanswered on this connection
   };
@@ -213,6 +248,7 @@ class Client : public std::enable_shared_from_this<Client> {
   void set_state(State state);
   void arm_tick();
   void tick();
+  std::string http_base_url() const;
 
   boost::asio::io_context& io_;
   ClientOptions options_;
