@@ -44,7 +44,7 @@ Reply transfer_failure(const TransferResult& result, const char* what) {
   std::string_view code, message;
   if (parser.parse(result.error_body).get(error) == simdjson::SUCCESS &&
       error["error"]["code"].get_string().get(code) == simdjson::SUCCESS) {
-    (void)error["error"]["message"].get_string().get(message);
+    if (error["error"]["message"].get_string().get(message) != simdjson::SUCCESS) message = {};
     return failure(std::string(code), std::string(message));
   }
   const auto xml = [&](const char* tag) {
