@@ -42,11 +42,13 @@ void add_conversation_settings_commands(CLI::App& app, Action& chosen);
 // "muted,archived,pinned,unread,cleared" of a conversation object (the caller's own settings);
 // "-" if none.
 std::string conversation_flags(JsonElement conversation);
-// send, history, thread. `literal_words` (the words after "--") are appended to send's text;
+// send (also --file and --media attachments), history, thread. `literal_words` (the words after "--") are appended to send's text;
 // main.cpp fills it before the action runs.
 void add_message_commands(CLI::App& app, Action& chosen, const std::vector<std::string>& literal_words);
 // edit (its TEXT takes `literal_words` too), delete, hide, react, reactions, pin, pins
 void add_message_state_commands(CLI::App& app, Action& chosen, const std::vector<std::string>& literal_words);
+// upload, get (files; send --file is with send)
+void add_media_commands(CLI::App& app, Action& chosen);
 // read, receipts, presence, away, online, settings
 void add_live_commands(CLI::App& app, Action& chosen);
 // tail (events and notices)

@@ -126,7 +126,7 @@ Status run_conversations(Context& context) {
     bool found = false;
     const JsonElement last = json_object(c, "last_message", found);
     const std::string last_message =
-        found ? preview(names.name_of(json_int(last, "sender_id")) + ": " + message_body(last), 50) : "-";
+        found ? preview(names.name_of(json_int(last, "sender_id")) + ": " + message_and_file_names(last), 50) : "-";
     // A former member's view has no member_count (nothing after it left is shown).
     const std::string members = json_has(c, "member_count") ? std::to_string(json_int(c, "member_count")) : "-";
     table.add({std::to_string(json_int(c, "id")), json_string(c, "kind"), conversation_label(c), members,

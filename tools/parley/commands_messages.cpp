@@ -1,5 +1,5 @@
-// Messages: send (idempotent by client_msg_id; replies and thread posts), history and thread
-// (paged by seq).
+// Messages: send (idempotent by client_msg_id; replies and thread posts; files uploaded and
+// attached), history and thread (paged by seq).
 #include <algorithm>
 #include <iostream>
 #include <iterator>
@@ -10,6 +10,7 @@
 #include "commands.hpp"
 #include "core/json_writer.hpp"
 #include "output.hpp"
+#include "transfers.hpp"
 #include "users.hpp"
 
 namespace parley::cli {
@@ -21,6 +22,8 @@ struct SendArgs {
   std::string client_msg_id;
   std::int64_t reply_to = 0;     // --reply-to SEQ
   std::int64_t thread_root = 0;  // --thread ROOT_SEQ
+  std::vector<std::string> files;      // --file PATH: uploaded, then attached
+  std::vector<std::string> media_ids;  // --media ID: attached as they are (uploaded before, or forwarded)
 };
 
 struct HistoryArgs {
@@ -62,16 +65,22 @@ Outcome<std::string> message_text(const std::vector<std::string>& words) {
 Status run_send(Context& context, const SendArgs& args) {
   std::vector<std::string> words = args.words;
   std::int64_t conversation_id = 0;
-  if (words.empty()) return usage_error("usage: parley send CONV TEXT... (or parley send --to USER TEXT...)");
+  // With attachments the text is optional (a caption).
+  const bool attaching = !args.files.empty() || !args.media_ids.empty();
+  constexpr const char* kUsage =
+      "usage: parley send CONV TEXT... (or parley send --to USER TEXT...; with --file PATH the TEXT is optional)";
   if (args.to.empty()) {
-    if (words.size() < 2) return usage_error("usage: parley send CONV TEXT... (or parley send --to USER TEXT...)");
+    if (words.empty() || (words.size() < 2 && !attaching)) return usage_error(kUsage);
     auto id = parse_id(words.front(), "CONV (a conversation id)");
     if (!id) return id.take_error();
     conversation_id = *id;
     words.erase(words.begin());
   }
-  auto text = message_text(words);
+  if (words.empty() && !attaching) return usage_error(kUsage);
+  auto text = words.empty() ? Outcome<std::string>(std::string()) : message_text(words);
   if (!text) return text.take_error();
+  for (const auto& path : args.files)
+    if (auto readable = check_readable_file(path); !readable) return readable;
   auto session = context.open_session();
   if (!session) return session.take_error();
   std::int64_t to_user = 0;
@@ -81,13 +90,34 @@ Status run_send(Context& context, const SendArgs& args) {
     to_user = *user;
   }
   client::SendOptions options;
+  for (const auto& path : args.files) {
+    auto media = upload_with_progress(**session, path, {});
+    if (!media) return media.take_error();
+    if (!context.json()) print_line("uploaded " + media_summary(*media));
+    options.attachments.push_back(std::move(media.value()));
+  }
+  for (const auto& id : args.media_ids) {
+    client::Media media;
+    media.id = id;
+    options.attachments.push_back(std::move(media));
+  }
   options.client_msg_id = args.client_msg_id.empty() ? new_client_msg_id() : args.client_msg_id;
   options.reply_to_seq = args.reply_to;
   options.thread_root_seq = args.thread_root;
   auto ack = (*session)->send(conversation_id, to_user, *text, options);
   if (!ack) return ack.take_error();
   if (context.json()) {
-    print_reply_json(*ack);
+    if (options.attachments.empty()) {
+      print_reply_json(*ack);
+      return Done{};
+    }
+    // The ack, and what was attached (the uploads as media.complete described them).
+    std::string out = json_without(ack->root(), {"type", "id"});
+    out.pop_back();
+    out += ",\"attachments\":[";
+    for (std::size_t i = 0; i < options.attachments.size(); ++i)
+      out += (i ? "," : "") + media_json(options.attachments[i]);
+    print_line(out + "]}");
     return Done{};
   }
   const JsonElement root = ack->root();
@@ -214,13 +244,19 @@ Status run_thread(Context& context, const ThreadArgs& args) {
 
 void add_message_commands(CLI::App& app, Action& chosen, const std::vector<std::string>& literal_words) {
   auto send_args = std::make_shared<SendArgs>();
-  auto* send = app.add_subcommand("send", "send a message (TEXT '-' reads it from stdin)");
+  auto* send = app.add_subcommand("send", "send a message (TEXT '-' reads it from stdin), with files attached (--file)");
   send->add_option("--to", send_args->to, "send to the direct conversation with this user (name or id)");
   send->add_option("--client-msg-id", send_args->client_msg_id,
                    "idempotency key: the same key resends nothing (default: random)");
   send->add_option("--reply-to", send_args->reply_to, "quote the message with this seq")->check(CLI::PositiveNumber);
   send->add_option("--thread", send_args->thread_root, "post in the thread under the message with this seq")
       ->check(CLI::PositiveNumber);
+  send->add_option("--file", send_args->files,
+                   "upload this file and attach it (repeat for more; the TEXT is then an optional caption)")
+      ->allow_extra_args(false);
+  send->add_option("--media", send_args->media_ids,
+                   "attach this media id as it is (from `parley upload`, or a file of a message you can see)")
+      ->allow_extra_args(false);
   // Not ->required(): the text may all come after "--" (checked in run_send).
   send->add_option("CONV_TEXT", send_args->words, "CONV TEXT... (or only TEXT... with --to); after '--' even '-x'");
   on_chosen(send, chosen, [send_args, &literal_words](Context& c) {

@@ -44,6 +44,7 @@ Outcome<std::unique_ptr<WsSession>> Context::open_session() const {
   options.endpoint = std::move(endpoint.value());
   options.server_text = server_.text;
   options.token = *token;
+  options.http_base_url = "http://" + server_.host_header() + server_.prefix;
   auto session = WsSession::open(std::move(options));
   if (session || session.error().code != kHelloRefused) return session;
   // The close frame after a refused hello does not say why; the REST API does.

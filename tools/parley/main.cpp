@@ -58,6 +58,7 @@ int main(int argc, char** argv) {
   add_conversation_settings_commands(app, chosen);
   add_message_commands(app, chosen, literal_words);
   add_message_state_commands(app, chosen, literal_words);
+  add_media_commands(app, chosen);
   add_live_commands(app, chosen);
   add_tail_command(app, chosen);
   add_admin_commands(app, chosen);

@@ -72,11 +72,37 @@ std::string event_action(JsonElement event, std::string_view kind, UserNames& na
 std::string clock_time(std::int64_t ms) { return local_time(ms, "%H:%M:%S"); }
 std::string date_time(std::int64_t ms) { return local_time(ms, "%Y-%m-%d %H:%M:%S"); }
 
+std::string human_size(std::int64_t bytes) {
+  if (bytes < 1024) return fmt::format("{} {}", bytes, bytes == 1 ? "byte" : "bytes");
+  static constexpr const char* kUnits[] = {"KiB", "MiB", "GiB", "TiB"};
+  double value = static_cast<double>(bytes) / 1024;
+  int unit = 0;
+  while (value >= 1024 && unit < 3) {
+    value /= 1024;
+    ++unit;
+  }
+  return fmt::format("{:.1f} {}", value, kUnits[unit]);
+}
+
+std::string describe_file(std::string_view file_name, std::int64_t size, std::string_view content_type,
+                          std::int64_t width, std::int64_t height, std::string_view media_id) {
+  std::string line = fmt::format("{}, {}, {}", file_name, human_size(size), content_type);
+  if (width > 0) line += fmt::format(", {}x{}", width, height);
+  return line + fmt::format(", media {}", media_id);
+}
+
 std::string message_body(JsonElement event) {
   if (json_bool(event, "hidden")) return "(hidden)";  // you deleted it for yourself (parley hide)
   if (json_bool(event, "deleted")) return "(deleted)";
   std::string body = json_string(event, "text");
   if (json_bool(event, "edited")) body += " (edited)";
+  return body;
+}
+
+std::string message_and_file_names(JsonElement event) {
+  std::string body = message_body(event);
+  for (JsonElement file : json_array(event, "attachments"))
+    body += (body.empty() ? "[file " : " [file ") + json_string(file, "file_name") + "]";
   return body;
 }
 
@@ -89,6 +115,12 @@ std::string describe_event(JsonElement event, UserNames& names) {
   if (const std::int64_t root = json_int(event, "thread_root")) line += " (in thread [" + std::to_string(root) + "])";
   if (const std::int64_t quoted = json_int(event, "reply_to")) line += " (reply to [" + std::to_string(quoted) + "])";
   line += ": " + message_body(event);
+  for (JsonElement file : json_array(event, "attachments")) {
+    line += (line.back() == ' ' ? "[file " : "  [file ");
+    line += describe_file(json_string(file, "file_name"), json_int(file, "size"), json_string(file, "content_type"),
+                          json_int(file, "width"), json_int(file, "height"), json_string(file, "id"));
+    line += "]";
+  }
   // Reads add the message's current reactions and thread summary (docs/protocol.md 3.1).
   std::string reactions;
   for (JsonElement r : json_array(event, "reactions"))

@@ -31,6 +31,7 @@ Outcome<std::unique_ptr<WsSession>> WsSession::open(Options options) {
   client_options.device = kDeviceLabel;
   client_options.reconnect = true;  // for server-busy refusals (1013) and, in send(), for resends
   client_options.backoff_cap_ms = 2000;
+  client_options.http_base_url = self.options_.http_base_url;
   self.client_ = client::Client::create(self.io_, client_options);
   // Bounded: a one-shot command reads a few notices at most; a long stay() must not grow.
   self.client_->on_notice = [&self](const client::Notice& notice) {
@@ -95,20 +96,30 @@ bool WsSession::run_until(const std::function<bool()>& done, int timeout_ms) {
 
 Outcome<JsonDoc> WsSession::to_outcome(const client::Reply& reply, std::string_view what) const {
   if (reply.ok) return JsonDoc::parse(reply.json);
+  return failure_of(reply, what);
+}
+
+Failure WsSession::failure_of(const client::Reply& reply, std::string_view what) const {
   if (reply.code == "disconnected" || reply.code == "timeout" || reply.code == "stopped") {
     std::string message = "connection to " + options_.server_text + " lost during " + std::string(what);
     if (close_code_) message += " (close " + std::to_string(close_code_) + ")";
     return network_error(message);
   }
+  if (reply.code == "file_error") return usage_error(reply.message);
+  if (reply.code == "transfer_failed") return network_error(reply.message);
   return refused(reply.code, reply.message);
+}
+
+bool WsSession::wait_live() {
+  if (client_->state() == client::State::live) return true;
+  run_until([this] { return client_->state() == client::State::live || client_->state() == client::State::stopped; },
+            options_.connect_timeout_ms);
+  return client_->state() == client::State::live;
 }
 
 Outcome<JsonDoc> WsSession::call(std::string_view type, const std::string& fields) {
   for (int attempt = 0;; ++attempt) {
-    if (client_->state() != client::State::live &&
-        !run_until([this] { return client_->state() == client::State::live || client_->state() == client::State::stopped; },
-                   options_.connect_timeout_ms))
-      return network_error("connection to " + options_.server_text + " lost");
+    if (!wait_live()) return network_error("connection to " + options_.server_text + " lost");
     // Shared with the handler, which may outlive this call (Client fails it on stop()).
     auto reply = std::make_shared<std::optional<client::Reply>>();
     client_->request(std::string(type), fields, [reply](const client::Reply& r) { *reply = r; });
@@ -191,6 +202,45 @@ Status WsSession::stay(int duration_ms, const std::function<void(client::Client&
     return network_error("the session with " + options_.server_text + " ended (close " + std::to_string(close_code_) +
                          (close_reason_.empty() ? "" : ": " + close_reason_) + ")");
   return Done{};
+}
+
+// Transfers have no overall deadline (a large file over a slow link takes long); the client
+// bounds each step (HTTP reads and writes, command replies), so these waits end.
+namespace {
+constexpr int kTransferWaitMs = 24 * 3600 * 1000;
+}
+
+Outcome<client::Media> WsSession::upload(const std::string& path, client::UploadOptions options) {
+  if (!wait_live()) return network_error("connection to " + options_.server_text + " lost");
+  struct Result {
+    client::Reply reply;
+    client::Media media;
+  };
+  auto result = std::make_shared<std::optional<Result>>();
+  client_->upload_file(path, std::move(options), [result](const client::Reply& reply, const client::Media& media) {
+    *result = Result{reply, media};
+  });
+  if (!run_until([&] { return result->has_value(); }, kTransferWaitMs))
+    return network_error("no end to the upload of " + path);
+  if (!(*result)->reply.ok) return failure_of((*result)->reply, "the upload of " + path);
+  return (*result)->media;
+}
+
+Outcome<std::uint64_t> WsSession::download(const std::string& media_id, const std::string& out_path,
+                                           client::BodySink sink, client::DownloadOptions options) {
+  if (!wait_live()) return network_error("connection to " + options_.server_text + " lost");
+  struct Result {
+    client::Reply reply;
+    std::uint64_t bytes = 0;
+  };
+  auto result = std::make_shared<std::optional<Result>>();
+  auto done = [result](const client::Reply& reply, std::uint64_t bytes) { *result = Result{reply, bytes}; };
+  if (out_path.empty()) client_->download_to(media_id, std::move(sink), std::move(options), done);
+  else client_->download(media_id, out_path, std::move(options), done);
+  if (!run_until([&] { return result->has_value(); }, kTransferWaitMs))
+    return network_error("no end to the download of " + media_id);
+  if (!(*result)->reply.ok) return failure_of((*result)->reply, "the download of " + media_id);
+  return (*result)->bytes;
 }
 
 }  // namespace parley::cli

@@ -33,6 +33,7 @@ class WsSession {
     client::Endpoint endpoint;
     std::string server_text;   // the server URL as the user gave it, for messages
     std::string token;
+    std::string http_base_url;       // "http://HOST:PORT[/PREFIX]": where media URLs that are paths go
     int connect_timeout_ms = 15000;  // to a completed hello, including server-busy retries
     int send_timeout_ms = 30000;     // to the ack, including reconnects and resends
   };
@@ -58,6 +59,15 @@ class WsSession {
   Outcome<JsonDoc> send(std::int64_t conversation_id, std::int64_t to_user, const std::string& text,
                         const client::SendOptions& options);
 
+  // Uploads the file at `path` (client::Client::upload_file) and returns its media. Failures:
+  // the server's refusal (too_large, limit_reached, ...), a usage error when the file cannot
+  // be read, a network failure when the transfer broke off.
+  Outcome<client::Media> upload(const std::string& path, client::UploadOptions options);
+  // Downloads a media's file into `out_path` (complete or not at all), or into `sink` when
+  // `out_path` is empty. Returns the number of bytes.
+  Outcome<std::uint64_t> download(const std::string& media_id, const std::string& out_path, client::BodySink sink,
+                                  client::DownloadOptions options);
+
   // The first notice received since open() (earlier ones included) that `match` accepts,
   // removed from the buffer; waits up to `timeout_ms` for it. Empty on timeout.
   std::optional<client::Notice> wait_notice(const std::function<bool(const client::Notice&)>& match, int timeout_ms);
@@ -79,6 +89,10 @@ class WsSession {
   // nothing is left to wait for.
   bool run_until(const std::function<bool()>& done, int timeout_ms);
   Outcome<JsonDoc> to_outcome(const client::Reply& reply, std::string_view what) const;
+  // A failed reply as the CLI's Failure (to_outcome's mapping, plus the client's own media codes).
+  Failure failure_of(const client::Reply& reply, std::string_view what) const;
+  // Waits until live (after a reconnect); false if the client stopped or it took too long.
+  bool wait_live();
 
   Options options_;
   boost::asio::io_context io_;
