@@ -3,6 +3,7 @@
 Each test runs the CLI binary ($PARLEY_CLI, else build/tools/parley/parley) as a subprocess
 with its own config file per user (--config in tmp_path) and checks its output and exit code.
 """
+import hashlib
 import json
 import os
 import re
@@ -997,3 +998,108 @@ def test_profile_display_name(server, tmp_path):
     assert alice.run("profile", "--display-name", "x" * 65, expect=REFUSED).stderr.startswith("error: too_large: ")
     assert alice.run("profile", "--display-name", "a\u202eb", expect=REFUSED).stderr.startswith("error: invalid_field: ")
     alice.run("profile", expect=USAGE)
+
+
+# --- files ------------------------------------------------------------------------------------
+
+def sha256_of(path):
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+def test_send_a_file_and_get_it_back(server, tmp_path):
+    alice = registered(server, tmp_path, "alice")
+    bob = registered(server, tmp_path, "bob")
+    carol = registered(server, tmp_path, "carol")
+    data = os.urandom(200 * 1024 + 3)  # several pieces of the streamed transfer
+    path = tmp_path / "report.bin"
+    path.write_bytes(data)
+
+    out = alice.out("send", "--to", bob.name, "--file", path, "the", "report")
+    uploaded, sent = out.splitlines()
+    match = re.fullmatch(r"uploaded report\.bin, 200\.0 KiB, application/octet-stream, media ([A-Za-z0-9_-]{22})",
+                         uploaded)
+    assert match, out
+    media_id = match.group(1)
+    sent_match = re.fullmatch(r"sent to conversation (\d+): seq 1, message \d+, client_msg_id [0-9a-f]{32}", sent)
+    assert sent_match, out
+    conversation = int(sent_match.group(1))
+
+    # Bob sees the caption and the file; history --json has the media object.
+    line = bob.out("history", conversation).strip()
+    assert re.fullmatch(rf"\[1\] \d\d:\d\d:\d\d {alice.name}: the report  "
+                        rf"\[file report\.bin, 200\.0 KiB, application/octet-stream, media {media_id}\]", line), line
+    event = bob.json("history", conversation)["events"][0]
+    assert event["text"] == "the report"
+    assert event["attachments"] == [{"id": media_id, "file_name": "report.bin", "size": len(data),
+                                     "content_type": "application/octet-stream", "thumbnail": False}]
+    assert f"{alice.name}: the report [file report.bin]" in bob.out("conversations")
+
+    # Bob gets it back, byte for byte, to a file and to stdout.
+    out = bob.out("get", media_id, "-o", tmp_path / "copy.bin")
+    assert out == f"saved media {media_id} to {tmp_path / 'copy.bin'} (200.0 KiB)\n"
+    assert sha256_of(tmp_path / "copy.bin") == hashlib.sha256(data).hexdigest()
+    raw = subprocess.run(bob.argv("get", media_id, "-o", "-"), capture_output=True, timeout=30,
+                         env=clean_env(tmp_path))
+    assert raw.returncode == OK and raw.stdout == data, raw.stderr
+    assert bob.json("get", media_id, "-o", tmp_path / "again.bin") == {
+        "media_id": media_id, "path": str(tmp_path / "again.bin"), "size": len(data)}
+
+    # Carol is in no conversation carrying it: refused with the code, and no file is left.
+    err = carol.run("get", media_id, "-o", tmp_path / "stolen.bin", expect=REFUSED).stderr
+    assert err.startswith(f"error: not_found: media {media_id} cannot be downloaded"), err
+    assert not (tmp_path / "stolen.bin").exists()
+    assert not [p for p in os.listdir(tmp_path) if p.endswith(".part")]
+
+    # Several files without a caption (--json: the ack and the media), and a file forwarded by id.
+    (tmp_path / "a.txt").write_text("first file\n")
+    (tmp_path / "b.txt").write_text("second file\n")
+    ack = alice.json("send", conversation, "--file", tmp_path / "a.txt", "--file", tmp_path / "b.txt")
+    assert ack["seq"] == 2 and [m["file_name"] for m in ack["attachments"]] == ["a.txt", "b.txt"]
+    assert [m["content_type"] for m in ack["attachments"]] == ["text/plain", "text/plain"]
+    line = bob.out("history", conversation, "--after", 1).strip()
+    assert re.fullmatch(rf"\[2\] \d\d:\d\d:\d\d {alice.name}: \[file a\.txt, 11 bytes, text/plain, media \S+\]"
+                        rf"  \[file b\.txt, 12 bytes, text/plain, media \S+\]", line), line
+    group = bob.json("group", "create", "fwd", "--members", carol.name)["conversation"]["id"]
+    bob.run("send", group, "--media", media_id, "fyi")
+    carol.run("get", media_id, "-o", tmp_path / "forwarded.bin")
+    assert sha256_of(tmp_path / "forwarded.bin") == hashlib.sha256(data).hexdigest()
+
+
+def test_upload_prints_the_media(server, tmp_path):
+    alice = registered(server, tmp_path, "alice")
+    (tmp_path / "notes.txt").write_text("some notes\n")
+    media = alice.json("upload", tmp_path / "notes.txt")
+    assert re.fullmatch(r"[A-Za-z0-9_-]{22}", media["id"])
+    assert {k: media[k] for k in ("file_name", "size", "content_type")} == {
+        "file_name": "notes.txt", "size": 11, "content_type": "text/plain"}
+    out = alice.out("upload", tmp_path / "notes.txt", "--type", "application/octet-stream")
+    assert re.fullmatch(r"uploaded notes\.txt, 11 bytes, text/plain, media [A-Za-z0-9_-]{22}\n", out), out
+
+
+def test_file_errors(make_server, tmp_path):
+    server = make_server(*HIGH_RATE, "--media.max_file_bytes", "1000").start()
+    alice = registered(server, tmp_path, "alice")
+    bob = registered(server, tmp_path, "bob")
+    # A missing file: a usage error naming it, before anything is sent.
+    missing = tmp_path / "missing.jpg"
+    for args in (["send", "--to", bob.name, "--file", missing, "hi"], ["upload", missing]):
+        err = alice.run(*args, expect=USAGE).stderr
+        assert err == f"error: cannot read {missing}: No such file or directory\n", err
+    assert alice.run("send", "--to", bob.name, "--file", tmp_path, expect=USAGE).stderr == \
+        f"error: cannot send {tmp_path}: not a regular file\n"
+    # Too large for media.max_file_bytes: the server's too_large, and no message.
+    (tmp_path / "big.txt").write_bytes(b"x" * 1001)
+    err = alice.run("send", "--to", bob.name, "--file", tmp_path / "big.txt", "caption", expect=REFUSED).stderr
+    assert err.startswith("error: too_large: "), err
+    assert alice.run("upload", tmp_path / "big.txt", expect=REFUSED).stderr.startswith("error: too_large: ")
+    assert alice.json("conversations")["conversations"] == []
+    # A "PNG" that is text: refused by media.complete, with the server's code.
+    (tmp_path / "fake.png").write_text("not an image")
+    err = alice.run("upload", tmp_path / "fake.png", expect=REFUSED).stderr
+    assert err.startswith("error: invalid_field: declared image/png but the bytes are text/plain"), err
+    # Usage: send needs a text or a file; get needs -o; an unknown media id is not found.
+    alice.run("send", "--to", bob.name, expect=USAGE)
+    alice.run("get", "Xq3vB0sQ9kz1Hh7wL2pA_g", expect=USAGE)
+    err = alice.run("get", "Xq3vB0sQ9kz1Hh7wL2pA_g", "-o", tmp_path / "x", expect=REFUSED).stderr
+    assert err.startswith("error: not_found: "), err
