@@ -97,7 +97,11 @@ class Exchange : public std::enable_shared_from_this<Exchange<Stream>> {
         stream_(make_stream(io, tls_.get())),
         url_(std::move(url)),
         options_(std::move(options)),
-        done_(std::move(done)) {}
+        done_(std::move(done)) {
+    // Reads take what fits in the buffer's capacity (at least 512 bytes): without room, a
+    // download goes 512 bytes per system call, ten times slower.
+    buffer_.reserve(kPieceBytes);
+  }
 
   // PUT: the body comes from the file at `path`, which must be `size` bytes.
   void start_put(const std::string& path, std::uint64_t size) {
