@@ -253,10 +253,12 @@ void add_message_commands(CLI::App& app, Action& chosen, const std::vector<std::
       ->check(CLI::PositiveNumber);
   send->add_option("--file", send_args->files,
                    "upload this file and attach it (repeat for more; the TEXT is then an optional caption)")
-      ->allow_extra_args(false);
+      ->allow_extra_args(false)
+      ->type_name("PATH");
   send->add_option("--media", send_args->media_ids,
                    "attach this media id as it is (from `parley upload`, or a file of a message you can see)")
-      ->allow_extra_args(false);
+      ->allow_extra_args(false)
+      ->type_name("MEDIA_ID");
   // Not ->required(): the text may all come after "--" (checked in run_send).
   send->add_option("CONV_TEXT", send_args->words, "CONV TEXT... (or only TEXT... with --to); after '--' even '-x'");
   on_chosen(send, chosen, [send_args, &literal_words](Context& c) {
