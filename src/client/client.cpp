@@ -21,17 +21,6 @@ simdjson::dom::parser& thread_parser() {
   return parser;
 }
 
-std::string text_of(simdjson::dom::element e, const char* field) {
-  std::string_view v;
-  if (e[field].get_string().get(v) == simdjson::SUCCESS) return std::string(v);
-  return std::string();
-}
-
-std::int64_t int_of(simdjson::dom::element e, const char* field) {
-  std::int64_t v = 0;
-  if (e[field].get_int64().get(v) == simdjson::SUCCESS) return v;
-  return 0;
-}
 
 Event parse_event(simdjson::dom::element e, bool keep_json) {
   Event event;

@@ -102,22 +102,6 @@ std::optional<FileDigest> digest_file(const std::string& path, std::string& erro
   return digest;
 }
 
-namespace {
-
-std::string text_of(simdjson::dom::element e, const char* field) {
-  std::string_view v;
-  if (e[field].get_string().get(v) == simdjson::SUCCESS) return std::string(v);
-  return std::string();
-}
-
-std::int64_t int_of(simdjson::dom::element e, const char* field) {
-  std::int64_t v = 0;
-  if (e[field].get_int64().get(v) == simdjson::SUCCESS) return v;
-  return 0;
-}
-
-}  // namespace
-
 Media parse_media(simdjson::dom::element object) {
   Media media;
   media.id = text_of(object, "id");
