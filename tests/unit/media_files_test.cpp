@@ -17,16 +17,8 @@
 namespace parley::media {
 namespace {
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-void write_file(const std::string& path, const std::string& bytes) {
-  std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
-}
+using testing_support::read_file;
+using testing_support::write_file;
 
 void vips(const std::string& args) {
   ASSERT_EQ(std::system(("vips " + args + " >/dev/null 2>&1").c_str()), 0) << "vips " << args;

@@ -18,16 +18,8 @@
 namespace parley::media {
 namespace {
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-void write_file(const std::string& path, const std::string& bytes) {
-  std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
-}
+using testing_support::read_file;
+using testing_support::write_file;
 
 std::string be16(unsigned v) { return {static_cast<char>(v >> 8), static_cast<char>(v)}; }
 std::string be32(std::uint32_t v) { return be16(v >> 16) + be16(v & 0xFFFF); }
