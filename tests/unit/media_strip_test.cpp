@@ -26,14 +26,7 @@ std::string be32(std::uint32_t v) { return be16(v >> 16) + be16(v & 0xFFFF); }
 std::string le16(unsigned v) { return {static_cast<char>(v), static_cast<char>(v >> 8)}; }
 std::string le32(std::uint32_t v) { return le16(v & 0xFFFF) + le16(v >> 16); }
 
-std::uint32_t crc32(std::string_view bytes) {
-  std::uint32_t crc = 0xFFFFFFFFu;
-  for (unsigned char b : bytes) {
-    crc ^= b;
-    for (int k = 0; k < 8; ++k) crc = (crc >> 1) ^ (0xEDB88320u & (0u - (crc & 1u)));
-  }
-  return ~crc;
-}
+using testing_support::crc32;
 
 std::string png_chunk(const std::string& type, const std::string& data) {
   return be32(static_cast<std::uint32_t>(data.size())) + type + data + be32(crc32(type + data));
