@@ -156,7 +156,10 @@ Result<std::string> presign_s3_url(const S3Location& location, const S3PresignRe
   const std::string scope = date + "/" + location.region + "/s3/aws4_request";
   const bool put = request.method == S3Method::put;
   const std::string signed_headers = put ? "content-length;host" : "host";
-  const char* method = put ? "PUT" : request.method == S3Method::head ? "HEAD" : "GET";
+  const char* method = put                                 ? "PUT"
+                       : request.method == S3Method::head   ? "HEAD"
+                       : request.method == S3Method::del    ? "DELETE"
+                                                            : "GET";
 
   // Parameter names and values as they appear (encoded); sorted by name, they are both the
   // canonical query and the URL's query. "x-id" is what the SDK adds (S3 ignores it); it is
@@ -171,6 +174,7 @@ Result<std::string> presign_s3_url(const S3Location& location, const S3PresignRe
   };
   if (request.method == S3Method::get) query.emplace_back("x-id", "GetObject");
   if (put) query.emplace_back("x-id", "PutObject");
+  if (request.method == S3Method::del) query.emplace_back("x-id", "DeleteObject");
   std::sort(query.begin(), query.end());
   std::string canonical_query;
   for (const auto& [name, value] : query) {

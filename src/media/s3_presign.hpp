@@ -1,5 +1,5 @@
 // AWS Signature Version 4 query-string pre-signing (docs.aws.amazon.com, "Authenticating
-// Requests: Using Query Parameters") for any S3-compatible store: GET, HEAD and PUT, where a
+// Requests: Using Query Parameters") for any S3-compatible store: GET, HEAD, PUT and DELETE, where a
 // PUT's Content-Length is a signed header, so the store refuses a body of any other size and
 // the size a client declared binds its upload. The URLs are byte for byte the ones the AWS
 // SDK's @aws-sdk/s3-request-presigner makes for the same inputs (tests/s3presign). Pure
@@ -24,7 +24,7 @@ struct S3Location {
   bool path_style = true;  // ENDPOINT/BUCKET/KEY (true) or BUCKET.HOST/KEY (virtual-hosted)
 };
 
-enum class S3Method { get, put, head };
+enum class S3Method { get, put, head, del };  // del: DELETE (the server's own clean-up)
 
 struct S3PresignRequest {
   S3Method method = S3Method::get;

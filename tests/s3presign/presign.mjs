@@ -3,7 +3,7 @@
 // {"name", "url"}, with the clock fixed to each case's "now" (Unix seconds). The C++ signer
 // (src/media/s3_presign.cpp) must produce the same bytes: tests/unit/media_s3_presign_test.cpp.
 import { readFileSync } from 'node:fs';
-import { S3Client, GetObjectCommand, PutObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
+import { S3Client, GetObjectCommand, PutObjectCommand, HeadObjectCommand, DeleteObjectCommand } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 
 const casesPath = process.argv[2] ?? new URL('./cases.json', import.meta.url);
@@ -25,6 +25,7 @@ for (const c of cases) {
   let command;
   if (c.method === 'GET') command = new GetObjectCommand(input);
   else if (c.method === 'HEAD') command = new HeadObjectCommand(input);
+  else if (c.method === 'DELETE') command = new DeleteObjectCommand(input);
   else if (c.method === 'PUT') command = new PutObjectCommand({ ...input, ContentLength: c.content_length });
   else throw new Error(`unknown method ${c.method}`);
   const url = await getSignedUrl(client, command, {

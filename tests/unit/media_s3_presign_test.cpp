@@ -47,7 +47,10 @@ S3Location location_of(simdjson::dom::element c) {
 S3PresignRequest request_of(simdjson::dom::element c) {
   S3PresignRequest r;
   const std::string_view method = c["method"].get_string().value();
-  r.method = method == "PUT" ? S3Method::put : method == "HEAD" ? S3Method::head : S3Method::get;
+  r.method = method == "PUT"      ? S3Method::put
+             : method == "HEAD"   ? S3Method::head
+             : method == "DELETE" ? S3Method::del
+                                  : S3Method::get;
   r.key = std::string(c["key"].get_string().value());
   r.expires_in_s = c["expires_in"].get_int64().value();
   r.now_s = c["now"].get_int64().value();
