@@ -257,6 +257,7 @@ const std::vector<Setting>& settings() {
       PARLEY_TEXT(media, s3.access_key, "media.backend = s3: access key id"),
       PARLEY_TEXT(media, s3.secret_key, "media.backend = s3: secret access key"),
       PARLEY_BOOL(media, s3.path_style, "media.backend = s3: address objects as ENDPOINT/BUCKET/KEY (true) or BUCKET.HOST/KEY (false)"),
+      PARLEY_INT(media, s3.timeout_ms, 100, 600000, "media.backend = s3: parleyd's own requests to the store (media.complete's HEAD, GET and PUT, deletions) fail when connecting, sending or one read of the answer takes longer than this, milliseconds"),
   };
   return table;
 }

@@ -151,6 +151,7 @@ struct MediaS3Config {
   std::string access_key;
   std::string secret_key;
   bool path_style = true;     // ENDPOINT/BUCKET/KEY; false = BUCKET.HOST/KEY (virtual-hosted)
+  int timeout_ms = 30000;     // each step (connect, send, each read) of parleyd's own requests to the store
 };
 
 struct MediaConfig {

@@ -14,6 +14,10 @@
 #include <fstream>
 #include <map>
 
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include "media/s3_client.hpp"
 #include "media/s3_presign.hpp"
 #include "scratch_dir.hpp"
 
@@ -213,6 +217,61 @@ TEST(S3Presign, RoundTripThroughS3rver) {
   EXPECT_EQ(http_status("GET", url(S3Method::get, key), {}, dir.path() + "/got"), 200);
   EXPECT_EQ(slurp(dir.path() + "/got"), payload);
   EXPECT_EQ(http_status("GET", url(S3Method::get, key, 0, now - 3600)), 403);  // expired an hour ago
+}
+
+// The server's own client (media/s3_client.hpp) against s3rver: PUT, HEAD, GET streamed into
+// a file (and refused past its limit), DELETE (twice: absent counts as deleted).
+TEST(S3Client, PutHeadGetDeleteThroughS3rver) {
+  ASSERT_TRUE(std::filesystem::exists(kDir + "/node_modules/s3rver")) << "run: npm ci --prefix tests/s3presign";
+  testing_support::ScratchDir dir("s3client");
+  std::filesystem::create_directories(dir.path() + "/store");
+  S3rverProcess s3(dir.path() + "/store");
+  ASSERT_GT(s3.port(), 0);
+  const S3Client client({"http://127.0.0.1:" + std::to_string(s3.port()), "parley-media", "us-east-1", "S3RVER",
+                         "S3RVER", true},
+                        10000);
+  std::string payload;
+  for (std::int64_t i = 0; i < 300'000; ++i) payload.push_back(static_cast<char>(i * 7919 % 251));
+  const std::string key = "media/AbCdEfGhIjKlMnOpQrStUv";
+  EXPECT_EQ(client.size_of(key).error().code, ErrorCode::not_found);
+  EXPECT_EQ(client.download(key, dir.path() + "/none", 10).error().code, ErrorCode::not_found);
+  ASSERT_TRUE(client.upload(key, payload, "application/octet-stream"));
+  auto size = client.size_of(key);
+  ASSERT_TRUE(size) << size.error().message;
+  EXPECT_EQ(*size, 300'000);
+  auto got = client.download(key, dir.path() + "/got", 300'000);
+  ASSERT_TRUE(got) << got.error().message;
+  EXPECT_EQ(slurp(dir.path() + "/got"), payload);
+  EXPECT_EQ(std::filesystem::status(dir.path() + "/got").permissions() & std::filesystem::perms::all,
+            std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  EXPECT_EQ(client.download(key, dir.path() + "/small", 299'999).error().code, ErrorCode::too_large);
+  EXPECT_TRUE(client.remove(key));
+  EXPECT_EQ(client.size_of(key).error().code, ErrorCode::not_found);
+  EXPECT_TRUE(client.remove(key));
+}
+
+// A store that accepts the connection and never answers: the request fails with unavailable
+// once a step has waited the timeout; one where nothing listens fails at once.
+TEST(S3Client, SilentOrClosedStoreIsUnavailable) {
+  const int silent = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(silent, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+  ASSERT_EQ(listen(silent, 8), 0);  // the kernel completes handshakes; nobody reads
+  socklen_t length = sizeof address;
+  getsockname(silent, reinterpret_cast<sockaddr*>(&address), &length);
+  const S3Client client({"http://127.0.0.1:" + std::to_string(ntohs(address.sin_port)), "parley-media", "us-east-1",
+                         "S3RVER", "S3RVER", true},
+                        200);
+  auto size = client.size_of("media/x");
+  ASSERT_FALSE(size);
+  EXPECT_EQ(size.error().code, ErrorCode::unavailable);
+  EXPECT_NE(size.error().message.find("timed out"), std::string::npos) << size.error().message;
+  close(silent);  // now nothing listens there
+  auto refused = client.remove("media/x");
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, ErrorCode::unavailable);
 }
 
 }  // namespace
