@@ -2,7 +2,8 @@
 // Read the pending row (reader thread), check and describe the file (the media worker: size,
 // type from the bytes, the image's header, thumbnail and inline preview, each libvips step in
 // a sandboxed child), then record it (writer thread) and answer the media object with
-// short-lived download URLs.
+// short-lived download URLs. With media.backend = s3 the object is first fetched into a
+// temporary file (fetch_s3_upload), and the same checks run on that.
 #include <openssl/evp.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
@@ -10,6 +11,7 @@
 #include <cstdio>
 #include <fstream>
 
+#include "chat/media_s3.hpp"
 #include "chat/service.hpp"
 #include "chat/worker_thread.hpp"
 #include "core/base64.hpp"
@@ -101,11 +103,6 @@ std::string ChatService::media_reply_fields(const store::MediaRecord& record) co
 bool ChatService::handle_media(const Identity& caller, protocol::Command& command, const ReplyTarget& target) {
   auto* complete = std::get_if<protocol::MediaCompleteCmd>(&command);
   if (!complete) return false;
-  if (!media_urls_->local()) {
-    reply_on_thread(
-        target, Reply::failure(ErrorCode::unavailable, "media.complete is not available with media.backend = s3 yet"));
-    return true;
-  }
   auto read = [this, caller, target, id = std::move(complete->media_id)](store::ReadTxn* txn) {
     if (!txn)
       return reply_on_thread(target, Reply::failure(ErrorCode::unavailable, "the store could not be read; retry"));
@@ -131,13 +128,24 @@ bool ChatService::handle_media(const Identity& caller, protocol::Command& comman
 
 void ChatService::check_upload(UserId caller, store::MediaRecord record, const ReplyTarget& target) {
   const media::LocalMediaDir dir(config_.media_dir());
-  const std::string path = *dir.path_of(record.id, media::MediaVariant::original);
+  std::string path = *dir.path_of(record.id, media::MediaVariant::original);
   // What was uploaded is refused as a whole: the file goes, the pending row stays until its
   // TTL (the URL may still be used again, with the right bytes).
   auto refuse = [&](Error error) {
-    std::remove(path.c_str());
+    if (s3_client_) delete_s3_objects(*s3_client_, record.id);
+    else std::remove(path.c_str());
     reply_on_thread(target, Reply::failure(std::move(error)));
   };
+  // media.backend = s3: the checks below run on a local copy of the object, removed when
+  // `fetched` goes.
+  std::optional<media::TemporaryFile> fetched;
+  if (s3_client_) {
+    auto file = fetch_s3_upload(*s3_client_, dir.scratch_dir(), record);
+    if (!file && file.error().field == "size") return refuse(file.take_error());
+    if (!file) return reply_on_thread(target, Reply::failure(file.take_error()));
+    fetched.emplace(std::move(*file));
+    path = fetched->path();
+  }
   struct stat info {};
   if (::stat(path.c_str(), &info) != 0)
     return reply_on_thread(target,
@@ -158,7 +166,8 @@ void ChatService::check_upload(UserId caller, store::MediaRecord record, const R
     record.width = image->width;
     record.height = image->height;
     if (auto thumbnail = image_tools_->make_thumbnail(path); thumbnail) {
-      record.has_thumbnail = write_file_atomically(*dir.path_of(record.id, media::MediaVariant::thumbnail), *thumbnail);
+      record.has_thumbnail = s3_client_ ? put_s3_thumbnail(*s3_client_, record.id, *thumbnail)
+                                        : write_file_atomically(*dir.path_of(record.id, media::MediaVariant::thumbnail), *thumbnail);
     } else {
       spdlog::warn("media.thumbnail_failed id={} reason={}", record.id, thumbnail.error().message);
     }

@@ -24,6 +24,8 @@ class MediaUrls {
   explicit MediaUrls(const Config& config);
 
   bool local() const { return !s3_; }
+  // The store's location with media.backend = s3 (checked); nullptr with the local backend.
+  const S3Location* s3_location() const { return s3_ ? &*s3_ : nullptr; }
 
   // Where to PUT the `size` bytes of upload `media_id`, valid until `expires_at_s` (signed at
   // `now_s`). Local: "/v1/media/ID/content?size=S&expires=E&sig=SIG"; S3: the pre-signed URL of
