@@ -14,10 +14,11 @@
 namespace parley::chat {
 
 // The object of `record` fetched into a temporary file in `scratch_dir` (created if missing):
-// HEAD first (it must be there, of the declared size), then a GET streamed to disk, never
+// HEAD first (it must be there, not larger than declared), then a GET streamed to disk, never
 // more than that size. The file is removed when the result goes. conflict if nothing has been
-// uploaded yet; invalid_field "size" if the object is not of the declared size (the caller
-// refuses it and deletes the object); unavailable if the store cannot be reached.
+// uploaded yet; invalid_field "size" if the object is larger than declared (the caller refuses
+// it and deletes the object; a smaller one is refused by check_upload's own size check);
+// unavailable if the store cannot be reached.
 Result<media::TemporaryFile> fetch_s3_upload(const media::S3Client& s3, const std::string& scratch_dir,
                                              const store::MediaRecord& record);
 

@@ -36,6 +36,11 @@ class S3Client {
   // PUT: `body` as the object, served later with `content_type`. unavailable on failure.
   Status upload(const std::string& key, std::string_view body, std::string_view content_type) const;
 
+  // PUT: the file at `path` as the object (streamed from disk, its size signed), served later
+  // with `content_type`. unavailable on failure; internal if the file cannot be read. For
+  // what the server rewrites itself (e.g. an original whose metadata it stripped).
+  Status upload_file(const std::string& key, const std::string& path, std::string_view content_type) const;
+
   // DELETE: an object that is not there counts as deleted. unavailable on failure.
   Status remove(const std::string& key) const;
 
