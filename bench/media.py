@@ -8,11 +8,12 @@ harness of tests/integration) on loopback and measures:
   event       the size in bytes of the event frame of a message with one photo attachment
   images      completed uploads per second of ~100 KB JPEG photos (thumbnail and preview made
               for each), --clients uploading at once for --seconds
-  rss-1gb     parleyd's resident memory sampled every 50 ms during one 1 GB upload
+  rss-1gb     parleyd's resident memory sampled every 50 ms during one 1 GB upload and its
+              media.complete (with s3: parleyd GETs the object to disk and PUTs it back)
 
 Usage: PARLEYD=build/src/app/parleyd bench/media.py [send-10mb|event|images|rss-1gb|all] [--runs N]
 Prints one JSON object per measure. Backends: --backend local (default) or s3 with --s3-port
-of a running s3rver (tests/s3presign/s3rver.mjs) when media.complete supports s3.
+of a running s3rver (node tests/s3presign/s3rver.mjs DIR --lifetime 0).
 """
 import argparse
 import http.client
@@ -174,12 +175,15 @@ def bench_rss(server):
     connection.request("PUT", parsed.path + "?" + parsed.query, body=pieces(), headers=up["headers"])
     status = connection.getresponse().status
     elapsed = time.time() - start
+    assert status == 200, status
+    completing = time.time()
+    c.ok("media.complete", media_id=reply["media_id"])
+    completed = time.time() - completing
     done.set()
     sampler.join()
-    assert status == 200, status
     return {"measure": "rss-1gb", "rss_before_kib": before, "rss_max_kib": max(samples), "rss_min_kib": min(samples),
             "samples": len(samples), "upload_seconds": round(elapsed, 1),
-            "upload_mb_per_s": round(size / elapsed / 1e6, 1)}
+            "upload_mb_per_s": round(size / elapsed / 1e6, 1), "complete_seconds": round(completed, 1)}
 
 
 def main():

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # A local Parley cluster on loopback: 3 NATS servers (JetStream), Redis, PostgreSQL primary +
-# synchronous standby, N parleyd nodes, HAProxy in front (deploy/haproxy.cfg). Everything runs
-# detached; its PIDs, ports and log paths are in var/cluster/cluster.json.
+# synchronous standby, s3rver (the media store), N parleyd nodes, HAProxy in front
+# (deploy/haproxy.cfg). Everything runs detached; its PIDs, ports and log paths are in
+# var/cluster/cluster.json.
 #
 #   ./scripts/cluster.sh up [--nodes N] [--port P]   installs/builds if needed, starts (front port 8080)
 #        [--parleyd PATH] [--node-arg ARG ...]        a parleyd of your own (then no build); extra node flags
+#        [--media s3|local]                           media in s3rver (default) or one shared var/cluster/media
 #   ./scripts/cluster.sh status                      each component: PID, alive, healthy
 #   ./scripts/cluster.sh down [--wipe]               stops exactly what up started; --wipe deletes var/cluster
 #   ./scripts/cluster.sh stop-node N [--kill]        one node: SIGTERM (drains) or SIGKILL
@@ -19,7 +21,7 @@ CLUSTER=tests/integration/cluster.py
 
 usage() {
   echo "usage:" >&2
-  sed -n '6,11s/^#  //p' "$0" >&2
+  sed -n '7,13s/^#  //p' "$0" >&2
   exit 2
 }
 
@@ -42,6 +44,11 @@ case "$command" in
     ./scripts/install-deps.sh
     # With --parleyd the binary is the caller's (e.g. a build dir of their own): build nothing.
     if [ "$own_parleyd" = no ]; then ./scripts/build.sh; fi
+    # s3rver, the media store (cluster.py falls back to --media local without it).
+    if command -v npm >/dev/null && { [ ! -f tests/s3presign/node_modules/.package-lock.json ] ||
+      [ tests/s3presign/package-lock.json -nt tests/s3presign/node_modules/.package-lock.json ]; }; then
+      npm ci --prefix tests/s3presign --no-audit --no-fund || echo "cluster: npm ci of tests/s3presign failed: media stays local" >&2
+    fi
     exec "$PY" "$CLUSTER" up --dir "$DIR" "$@"
     ;;
   status)

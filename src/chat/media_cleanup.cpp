@@ -3,11 +3,13 @@
 // (every message carrying them deleted). Every media.cleanup_interval_s a write op deletes up
 // to kBatch such rows past their expiry (in the writer's batch, so a media.complete or a send
 // cannot slip in between: they then find no row), and the media worker removes their files
-// afterwards. Every node of a cluster runs it; a row is deleted once, whoever gets there first.
+// afterwards (media.backend = s3: DELETEs their objects). Every node of a cluster runs it; a
+// row is deleted once, whoever gets there first.
 #include <spdlog/spdlog.h>
 
 #include <cstdio>
 
+#include "chat/media_s3.hpp"
 #include "chat/service.hpp"
 #include "chat/worker_thread.hpp"
 #include "core/clock.hpp"
@@ -47,10 +49,16 @@ void ChatService::schedule_media_cleanup(int delay_ms) {
       schedule_media_cleanup(deleted.size() >= static_cast<std::size_t>(kBatch) ? 0 : interval_ms);
       if (deleted.empty()) return;
       spdlog::info("media.expired_uploads_deleted count={}", deleted.size());
-      // With media.backend = s3 the objects stay in the bucket: a lifecycle rule deletes them
-      // (docs/operations.md).
-      if (!media_urls_->local()) return;
-      auto remove_files = [dir = media::LocalMediaDir(config_.media_dir()), deleted = std::move(deleted)] {
+      auto remove_files = [this, dir = media::LocalMediaDir(config_.media_dir()), deleted = std::move(deleted)] {
+        if (s3_client_) {
+          // One DELETE at a time, each bounded by media.s3.timeout_ms; a store out of reach
+          // stops the run (what is left stays in the bucket: docs/operations.md, "Media").
+          std::size_t done = 0;
+          while (done < deleted.size() && delete_s3_objects(*s3_client_, deleted[done])) ++done;
+          if (done < deleted.size())
+            spdlog::warn("media.expired_objects_left count={} reason=store_unreachable", deleted.size() - done);
+          return;
+        }
         for (const std::string& id : deleted) {
           for (auto variant : {media::MediaVariant::original, media::MediaVariant::thumbnail})
             if (auto path = dir.path_of(id, variant)) std::remove(path->c_str());

@@ -2,7 +2,9 @@
 // Read the pending row (reader thread), check and describe the file (the media worker: size,
 // type from the bytes, the image's header, thumbnail and inline preview, each libvips step in
 // a sandboxed child), then record it (writer thread) and answer the media object with
-// short-lived download URLs.
+// short-lived download URLs. With media.backend = s3 the uploaded object is first fetched into
+// a temporary file (fetch_s3_upload), the same checks run on that, and the checked file goes
+// back to the store under the name downloads read (chat/media_s3.hpp).
 #include <openssl/evp.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
@@ -10,6 +12,7 @@
 #include <cstdio>
 #include <fstream>
 
+#include "chat/media_s3.hpp"
 #include "chat/serialize.hpp"
 #include "chat/service.hpp"
 #include "chat/worker_thread.hpp"
@@ -19,6 +22,7 @@
 #include "media/images.hpp"
 #include "media/local_files.hpp"
 #include "media/metadata_strip.hpp"
+#include "media/names.hpp"
 #include "media/sniff.hpp"
 #include "media/urls.hpp"
 
@@ -100,11 +104,6 @@ std::string ChatService::media_reply_fields(const store::MediaRecord& record) co
 bool ChatService::handle_media(const Identity& caller, protocol::Command& command, const ReplyTarget& target) {
   auto* complete = std::get_if<protocol::MediaCompleteCmd>(&command);
   if (!complete) return false;
-  if (!media_urls_->local()) {
-    reply_on_thread(
-        target, Reply::failure(ErrorCode::unavailable, "media.complete is not available with media.backend = s3 yet"));
-    return true;
-  }
   auto read = [this, caller, target, id = std::move(complete->media_id)](store::ReadTxn* txn) {
     if (!txn)
       return reply_on_thread(target, Reply::failure(ErrorCode::unavailable, "the store could not be read; retry"));
@@ -130,23 +129,36 @@ bool ChatService::handle_media(const Identity& caller, protocol::Command& comman
 
 void ChatService::check_upload(UserId caller, store::MediaRecord record, const ReplyTarget& target) {
   const media::LocalMediaDir dir(config_.media_dir());
-  const std::string path = *dir.path_of(record.id, media::MediaVariant::original);
+  std::string path = *dir.path_of(record.id, media::MediaVariant::original);
   // What was uploaded is refused as a whole: the file goes, the pending row stays until its
   // TTL (the URL may still be used again, with the right bytes).
   auto refuse = [&](Error error) {
-    std::remove(path.c_str());
+    if (s3_client_) delete_s3_upload(*s3_client_, record.id);
+    else std::remove(path.c_str());
     reply_on_thread(target, Reply::failure(std::move(error)));
   };
+  // media.backend = s3: the checks below run on a local copy of the object, removed when
+  // `fetched` goes.
+  std::optional<media::TemporaryFile> fetched;
+  if (s3_client_) {
+    auto file = fetch_s3_upload(*s3_client_, dir.scratch_dir(), record);
+    if (!file && file.error().field == "size") return refuse(file.take_error());
+    if (!file) return reply_on_thread(target, Reply::failure(file.take_error()));
+    fetched.emplace(std::move(*file));
+    path = fetched->path();
+  }
   struct stat info {};
   if (::stat(path.c_str(), &info) != 0)
     return reply_on_thread(target,
                            Reply::failure(ErrorCode::conflict, "nothing has been uploaded to this media id yet"));
   auto type = media::sniff_file(path);
   if (!type) return reply_on_thread(target, Reply::failure(ErrorCode::internal, "cannot read the uploaded file"));
-  // A file smaller than declared that has no metadata left is this function's own output: an
-  // earlier media.complete of this id stripped it (below) and was then not recorded (a full
-  // write queue, two completions at once). Its size and SHA-256 were checked before that.
-  const bool stripped_before = info.st_size < record.declared_size && media::is_stripped_image(path, *type);
+  // Local backend: a file smaller than declared that has no metadata left is this function's
+  // own output: an earlier media.complete of this id stripped it (below) and was then not
+  // recorded (a full write queue, two completions at once). Its size and SHA-256 were checked
+  // before that. (On s3 the upload object is never rewritten: it is always the client's.)
+  const bool stripped_before =
+      !fetched && info.st_size < record.declared_size && media::is_stripped_image(path, *type);
   // The upload route allows no other size; a defence in depth.
   if (info.st_size != record.declared_size && !stripped_before)
     return refuse(field_error(ErrorCode::invalid_field, "size", "the stored file is not of the declared size"));
@@ -178,7 +190,8 @@ void ChatService::check_upload(UserId caller, store::MediaRecord record, const R
     record.width = image->width;
     record.height = image->height;
     if (auto thumbnail = image_tools_->make_thumbnail(path); thumbnail) {
-      record.has_thumbnail = write_file_atomically(*dir.path_of(record.id, media::MediaVariant::thumbnail), *thumbnail);
+      record.has_thumbnail = s3_client_ ? put_s3_thumbnail(*s3_client_, record.id, *thumbnail)
+                                        : write_file_atomically(*dir.path_of(record.id, media::MediaVariant::thumbnail), *thumbnail);
     } else {
       spdlog::warn("media.thumbnail_failed id={} reason={}", record.id, thumbnail.error().message);
     }
@@ -187,6 +200,24 @@ void ChatService::check_upload(UserId caller, store::MediaRecord record, const R
   record.state = store::MediaState::ready;
   record.completed_at_ms = wall_clock_ms();
   ReplyTarget copy = target;
+  if (s3_client_) {
+    // The checked file becomes what downloads read, served as what it is (a type that is not
+    // shown inline as a download, like the local backend's). Once that is recorded the
+    // upload object goes; if it cannot, the sweep deletes it with the rest.
+    const std::string disposition =
+        media::content_disposition(record.file_name, !media::is_inline_type(record.content_type));
+    if (!put_s3_original(*s3_client_, record.id, path, record.content_type, disposition))
+      return reply_on_thread(target, Reply::failure(ErrorCode::unavailable, "the media store could not be reached; retry"));
+    copy.http = [this, target, id = record.id](const Reply& reply) {
+      if (!reply.error) {
+        if (!media_worker_->submit([this, id] { delete_s3_upload(*s3_client_, id); }))
+          spdlog::warn("media.upload_object_left id={} reason=worker_queue_full", id);
+      }
+      reply_on_thread(target, reply);
+    };
+    copy.session_id = 0;
+    copy.request_id.clear();
+  }
   if (!submit_write(std::make_unique<MediaCompleteOp>(*this, caller, copy, std::move(record))))
     reply_on_thread(target, Reply::failure(ErrorCode::unavailable, "the write queue is full; retry"));
 }

@@ -25,6 +25,7 @@
 #include "chat/media_files.hpp"
 #include "chat/worker_thread.hpp"
 #include "media/images.hpp"
+#include "media/s3_client.hpp"
 
 namespace parley::chat {
 namespace {
@@ -173,6 +174,7 @@ ChatService::ChatService(const Config& config, gateway::ThreadPoster& poster)
       presence_lookup_([this](const std::vector<UserId>& users) { return presence_views(users); }) {
   media_urls_ = std::make_unique<media::MediaUrls>(config_);
   if (media_urls_->local()) media_files_ = std::make_unique<MediaFiles>(config_, *media_urls_);
+  else s3_client_ = std::make_unique<media::S3Client>(*media_urls_->s3_location(), config_.media.s3.timeout_ms);
   {
     const MediaConfig& m = config_.media;
     media::ImageLimits limits;

@@ -36,6 +36,7 @@
 namespace parley::media {
 class ImageTools;
 class MediaUrls;
+class S3Client;
 }
 
 namespace parley::chat {
@@ -227,6 +228,7 @@ class ChatService final : public gateway::SessionHandler, public gateway::HttpHa
   gateway::ThreadPoster& poster_;
   std::unique_ptr<media::MediaUrls> media_urls_;
   std::unique_ptr<gateway::MediaFileHandler> media_files_;  // local backend only
+  std::unique_ptr<media::S3Client> s3_client_;  // media.backend = s3 only: the media worker's requests to the store
   std::unique_ptr<media::ImageTools> image_tools_;
   std::unique_ptr<WorkerThread> media_worker_;  // media.complete's checks (started with the service)
   std::unique_ptr<store::Engine> engine_;

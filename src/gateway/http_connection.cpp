@@ -45,16 +45,10 @@ std::string error_body(const char* code, const char* message) {
   return std::string(R"({"error":{"code":")") + code + R"(","message":")" + message + R"("}})";
 }
 
-// The web client's pages: scripts, styles and fonts only from this server (no inline script,
-// no eval), connections only back to it (REST and the WebSocket), never framed by another site
-// (clickjacking), no plugins, no <base> tricks, forms only to itself.
-constexpr const char* kContentSecurityPolicy =
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; font-src 'self'; "
-    "connect-src 'self'; media-src 'self' blob:; object-src 'none'; base-uri 'none'; form-action 'self'; "
-    "frame-ancestors 'none'";
-
-void add_page_security_headers(HttpResponse& response) {
-  response.headers.emplace_back("Content-Security-Policy", kContentSecurityPolicy);
+// The web client's pages: Server::page_security_policy (CSP), never framed by another site
+// (clickjacking), no access to devices.
+void add_page_security_headers(HttpResponse& response, const std::string& policy) {
+  response.headers.emplace_back("Content-Security-Policy", policy);
   response.headers.emplace_back("X-Frame-Options", "DENY");
   response.headers.emplace_back("Cross-Origin-Opener-Policy", "same-origin");
   response.headers.emplace_back("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=(), usb=()");
@@ -362,7 +356,7 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
       if (path == "/" || path == "/index.html") {
         response.content_type = "text/html; charset=utf-8";
         response.body = kFallbackPage;
-        add_page_security_headers(response);
+        add_page_security_headers(response, server_.page_security_policy());
         return write_response(std::move(response));
       }
       return respond_error(404, "not_found", "no such file", true);
@@ -371,7 +365,7 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
     response.body = req.method == "HEAD" ? std::string() : file->body;
     response.headers.emplace_back("Cache-Control", path.rfind("/assets/", 0) == 0 ? "public, max-age=31536000, immutable"
                                                                                  : "no-cache");
-    add_page_security_headers(response);
+    add_page_security_headers(response, server_.page_security_policy());
     write_response(std::move(response));
   }
 

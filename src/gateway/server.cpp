@@ -71,6 +71,31 @@ std::string origin_host(std::string_view origin) {
   return lower(origin);
 }
 
+std::string media_store_origin(const Config& config) {
+  if (config.media.backend != "s3") return {};
+  std::string_view endpoint = config.media.s3.endpoint;  // checked at start-up: http(s)://HOST[:PORT][/...]
+  const auto scheme_end = endpoint.find("://");
+  if (scheme_end == std::string_view::npos) return {};
+  const std::string_view scheme = endpoint.substr(0, scheme_end + 3);
+  std::string_view authority = endpoint.substr(scheme_end + 3);
+  authority = authority.substr(0, authority.find('/'));
+  if (config.media.s3.path_style) return lower(std::string(scheme) + std::string(authority));
+  return lower(std::string(scheme) + config.media.s3.bucket + "." + std::string(authority));
+}
+
+std::string build_page_security_policy(const Config& config) {
+  // Scripts, styles and fonts only from this server (no inline script, no eval), connections
+  // only back to it (REST and the WebSocket), no plugins, no <base> tricks, forms only to
+  // itself. With media.backend = s3 the browser also PUTs uploads to the store and shows
+  // pictures and video from it: its origin (and only that) joins connect-src, img-src and
+  // media-src.
+  std::string store = media_store_origin(config);
+  if (!store.empty()) store.insert(0, " ");
+  return "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:" + store +
+         "; font-src 'self'; connect-src 'self'" + store + "; media-src 'self' blob:" + store +
+         "; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+}
+
 }  // namespace
 
 Server::Server(IoThreads& threads, const Config& config, SessionHandler& sessions, HttpHandler& http)
@@ -79,7 +104,8 @@ Server::Server(IoThreads& threads, const Config& config, SessionHandler& session
       sessions_(sessions),
       http_(http),
       trusted_(TrustedProxies::parse(config.server.trusted_proxies)),
-      limits_(config.limits.max_connections_per_address, config.limits.max_pending_per_address) {
+      limits_(config.limits.max_connections_per_address, config.limits.max_pending_per_address),
+      page_security_policy_(build_page_security_policy(config)) {
   if (!config.server.tls_cert.empty())
     tls_ = std::make_unique<TlsContextHolder>(config.server.tls_cert, config.server.tls_key);
   std::string_view list = config.server.allowed_origins;
@@ -94,6 +120,7 @@ Server::Server(IoThreads& threads, const Config& config, SessionHandler& session
 }
 
 Server::~Server() = default;
+
 
 bool Server::origin_allowed(std::string_view origin, std::string_view host) const {
   if (allowed_origins_.empty()) return !host.empty() && origin_host(origin) == lower(host);

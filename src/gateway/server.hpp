@@ -64,6 +64,8 @@ class Server {
     std::string body;
   };
   const StaticFile* static_file(const std::string& path) const;
+  // The Content-Security-Policy of the web client's pages (built once from the config).
+  const std::string& page_security_policy() const { return page_security_policy_; }
 
   // Counters of refusals, for /metrics.
   std::atomic<std::uint64_t> refused_per_address{0};
@@ -85,6 +87,7 @@ class Server {
   std::vector<std::string> allowed_origins_;  // lower case; "*" = any; empty = same host
   ConnectionLimits limits_;
   std::unique_ptr<TlsContextHolder> tls_;
+  std::string page_security_policy_;
   std::vector<std::unique_ptr<Listener>> listeners_;
   std::string bound_address_;
   std::string operator_address_;

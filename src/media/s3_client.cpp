@@ -14,8 +14,10 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
+#include <cerrno>
 #include <charconv>
 #include <chrono>
+#include <cstring>
 #include <exception>
 #include <functional>
 #include <limits>
@@ -40,7 +42,7 @@ constexpr std::int64_t kRequestUrlTtlSeconds = 300;
 // Where a pre-signed URL points: "http(s)://AUTHORITY/PATH?QUERY".
 struct UrlParts {
   bool tls = false;
-  std::string host;       // to resolve (an IPv6 address without brackets)
+  std::string host;  // to resolve (an IPv6 address without brackets)
   std::string port;
   std::string authority;  // the Host header: exactly what was signed
   std::string target;     // "/PATH?QUERY"
@@ -67,7 +69,8 @@ Result<UrlParts> split_url(const std::string& url) {
     const auto close = authority.find(']');
     if (close == std::string_view::npos) return make_error(ErrorCode::internal, "bad IPv6 host");
     out.host = std::string(authority.substr(1, close - 1));
-    if (close + 1 < authority.size() && authority[close + 1] == ':') out.port = std::string(authority.substr(close + 2));
+    if (close + 1 < authority.size() && authority[close + 1] == ':')
+      out.port = std::string(authority.substr(close + 2));
   } else if (const auto colon = authority.rfind(':'); colon != std::string_view::npos) {
     out.host = std::string(authority.substr(0, colon));
     out.port = std::string(authority.substr(colon + 1));
@@ -88,9 +91,9 @@ struct Outcome {
 // One request and its response on `stream`, every step under `timeout`. `want_body` is called
 // once the response's header is in: false stops there (an error status; the connection is
 // closed, not drained).
-template <typename Stream, typename Body>
+template <typename Stream, typename RequestBody, typename Body>
 asio::awaitable<void> exchange(Stream& stream, const UrlParts& url, tcp::resolver::results_type addresses,
-                               http::request<http::string_body>& request, http::response_parser<Body>& parser,
+                               http::request<RequestBody>& request, http::response_parser<Body>& parser,
                                std::function<bool(http::response_parser<Body>&)> want_body,
                                std::chrono::milliseconds timeout, Outcome& out) {
   auto& socket = beast::get_lowest_layer(stream);
@@ -112,9 +115,13 @@ asio::awaitable<void> exchange(Stream& stream, const UrlParts& url, tcp::resolve
     if (out.ec) co_return;
   }
   out.stage = "send to";
-  socket.expires_after(timeout);
-  co_await http::async_write(stream, request, token);
-  if (out.ec) co_return;
+  // Piece by piece, each bounded on its own: a file body goes on as long as the store takes it.
+  http::request_serializer<RequestBody> serializer(request);
+  while (!serializer.is_done()) {
+    socket.expires_after(timeout);
+    co_await http::async_write_some(stream, serializer, token);
+    if (out.ec) co_return;
+  }
   out.stage = "read from";
   beast::flat_buffer buffer;
   socket.expires_after(timeout);
@@ -128,12 +135,14 @@ asio::awaitable<void> exchange(Stream& stream, const UrlParts& url, tcp::resolve
   }
 }
 
-// Runs exchange() on a fresh connection to `url` and turns what failed into an Error naming
-// the request (`what`, e.g. "GET media/ID") and the step.
-template <typename Body>
-Status run(const std::string& what, const std::string& presigned, http::verb method, std::string body,
-           std::string_view content_type, http::response_parser<Body>& parser,
-           std::function<bool(http::response_parser<Body>&)> want_body, int timeout_ms) {
+// Runs exchange() on a fresh connection to `presigned` and turns what failed into an Error
+// naming the request (`what`, e.g. "GET media/ID") and the step. `request` has its method,
+// and for a PUT its body, Content-Type and Content-Length; the target and the Host header
+// come from the URL.
+template <typename RequestBody, typename Body>
+Status run(const std::string& what, const std::string& presigned, http::request<RequestBody>& request,
+           http::response_parser<Body>& parser, std::function<bool(http::response_parser<Body>&)> want_body,
+           int timeout_ms) {
   auto url = split_url(presigned);
   if (!url) return make_error(ErrorCode::internal, "s3 " + what + ": " + url.error().message);
   asio::io_context io;
@@ -142,15 +151,10 @@ Status run(const std::string& what, const std::string& presigned, http::verb met
   const auto addresses = resolver.resolve(url->host, url->port, ec);
   if (ec) return make_error(ErrorCode::unavailable, "s3 " + what + ": resolve " + url->host + ": " + ec.message());
 
-  http::request<http::string_body> request(method, url->target, 11);
+  request.target(url->target);
   request.set(http::field::host, url->authority);
   request.set(http::field::user_agent, "parleyd");
   request.set(http::field::connection, "close");
-  if (!content_type.empty()) request.set(http::field::content_type, content_type);
-  if (method == http::verb::put) {
-    request.body() = std::move(body);
-    request.prepare_payload();  // Content-Length, which the URL signs
-  }
 
   Outcome outcome;
   std::exception_ptr failure;
@@ -161,11 +165,13 @@ Status run(const std::string& what, const std::string& presigned, http::verb met
     context.set_default_verify_paths();
     context.set_verify_mode(ssl::verify_peer);
     beast::ssl_stream<beast::tcp_stream> stream(io, context);
-    asio::co_spawn(io, exchange(stream, *url, addresses, request, parser, std::move(want_body), timeout, outcome), done);
+    asio::co_spawn(io, exchange(stream, *url, addresses, request, parser, std::move(want_body), timeout, outcome),
+                   done);
     io.run();
   } else {
     beast::tcp_stream stream(io);
-    asio::co_spawn(io, exchange(stream, *url, addresses, request, parser, std::move(want_body), timeout, outcome), done);
+    asio::co_spawn(io, exchange(stream, *url, addresses, request, parser, std::move(want_body), timeout, outcome),
+                   done);
     io.run();
   }
   if (failure) return make_error(ErrorCode::internal, "s3 " + what + ": failed unexpectedly");
@@ -196,8 +202,9 @@ Result<std::int64_t> S3Client::size_of(const std::string& key) const {
   const std::string what = "HEAD " + key;
   http::response_parser<http::empty_body> parser;
   parser.skip(true);  // a HEAD response's Content-Length announces no body
-  auto sent = run<http::empty_body>(what, presign(S3Method::head, key, 0), http::verb::head, {}, {}, parser,
-                                    [](auto&) { return false; }, timeout_ms_);
+  http::request<http::empty_body> request(http::verb::head, "/", 11);
+  auto sent = run<http::empty_body, http::empty_body>(
+      what, presign(S3Method::head, key, 0), request, parser, [](auto&) { return false; }, timeout_ms_);
   if (!sent) return sent.error();
   const unsigned status = parser.get().result_int();
   if (status != 200) return status_error(what, status);
@@ -235,11 +242,13 @@ Status S3Client::download(const std::string& key, const std::string& path, std::
     p.get().body().reset(std::move(file), open_error);
     return !open_error;
   };
-  auto sent = run<http::file_body>(what, presign(S3Method::get, key, 0), http::verb::get, {}, {}, parser, open_file,
-                                   timeout_ms_);
+  http::request<http::empty_body> request(http::verb::get, "/", 11);
+  auto sent = run<http::empty_body, http::file_body>(what, presign(S3Method::get, key, 0), request, parser, open_file,
+                                                     timeout_ms_);
   if (!sent) return sent;
   if (too_large) return make_error(ErrorCode::too_large, "s3 " + what + ": the object is larger than allowed");
-  if (open_error) return make_error(ErrorCode::internal, "s3 " + what + ": cannot write " + path + ": " + open_error.message());
+  if (open_error)
+    return make_error(ErrorCode::internal, "s3 " + what + ": cannot write " + path + ": " + open_error.message());
   const unsigned status = parser.get().result_int();
   if (status != 200) return status_error(what, status);
   return Ok{};
@@ -248,9 +257,38 @@ Status S3Client::download(const std::string& key, const std::string& path, std::
 Status S3Client::upload(const std::string& key, std::string_view body, std::string_view content_type) const {
   const std::string what = "PUT " + key;
   http::response_parser<http::empty_body> parser;
-  auto sent = run<http::empty_body>(what, presign(S3Method::put, key, static_cast<std::int64_t>(body.size())),
-                                    http::verb::put, std::string(body), content_type, parser,
-                                    [](auto&) { return false; }, timeout_ms_);
+  http::request<http::string_body> request(http::verb::put, "/", 11);
+  request.set(http::field::content_type, content_type);
+  request.body() = std::string(body);
+  request.prepare_payload();  // Content-Length, which the URL signs
+  auto sent = run<http::string_body, http::empty_body>(
+      what, presign(S3Method::put, key, static_cast<std::int64_t>(body.size())), request, parser,
+      [](auto&) { return false; }, timeout_ms_);
+  if (!sent) return sent;
+  const unsigned status = parser.get().result_int();
+  if (status != 200) return status_error(what, status);
+  return Ok{};
+}
+
+Status S3Client::upload_file(const std::string& key, const std::string& path, std::string_view content_type,
+                             std::string_view content_disposition) const {
+  const std::string what = "PUT " + key;
+  http::request<http::file_body> request(http::verb::put, "/", 11);
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0)
+    return make_error(ErrorCode::internal, "s3 " + what + ": cannot read " + path + ": " + std::strerror(errno));
+  beast::file file;
+  file.native_handle(fd);  // the file owns (and closes) the descriptor from here
+  beast::error_code ec;
+  request.body().reset(std::move(file), ec);
+  if (ec) return make_error(ErrorCode::internal, "s3 " + what + ": cannot read " + path + ": " + ec.message());
+  request.set(http::field::content_type, content_type);
+  if (!content_disposition.empty()) request.set(http::field::content_disposition, content_disposition);
+  request.prepare_payload();  // Content-Length: the file's size, which the URL signs
+  const auto size = static_cast<std::int64_t>(request.body().size());
+  http::response_parser<http::empty_body> parser;
+  auto sent = run<http::file_body, http::empty_body>(
+      what, presign(S3Method::put, key, size), request, parser, [](auto&) { return false; }, timeout_ms_);
   if (!sent) return sent;
   const unsigned status = parser.get().result_int();
   if (status != 200) return status_error(what, status);
@@ -260,8 +298,9 @@ Status S3Client::upload(const std::string& key, std::string_view body, std::stri
 Status S3Client::remove(const std::string& key) const {
   const std::string what = "DELETE " + key;
   http::response_parser<http::empty_body> parser;
-  auto sent = run<http::empty_body>(what, presign(S3Method::del, key, 0), http::verb::delete_, {}, {}, parser,
-                                    [](auto&) { return false; }, timeout_ms_);
+  http::request<http::empty_body> request(http::verb::delete_, "/", 11);
+  auto sent = run<http::empty_body, http::empty_body>(
+      what, presign(S3Method::del, key, 0), request, parser, [](auto&) { return false; }, timeout_ms_);
   if (!sent) return sent;
   const unsigned status = parser.get().result_int();
   if (status != 200 && status != 204 && status != 404) return status_error(what, status);

@@ -36,6 +36,12 @@ class S3Client {
   // PUT: `body` as the object, served later with `content_type`. unavailable on failure.
   Status upload(const std::string& key, std::string_view body, std::string_view content_type) const;
 
+  // PUT: the file at `path` as the object (streamed from disk, its size signed), served later
+  // with `content_type` and `content_disposition` (none if empty). unavailable on failure;
+  // internal if the file cannot be read. For the checked original media.complete stores.
+  Status upload_file(const std::string& key, const std::string& path, std::string_view content_type,
+                     std::string_view content_disposition = {}) const;
+
   // DELETE: an object that is not there counts as deleted. unavailable on failure.
   Status remove(const std::string& key) const;
 

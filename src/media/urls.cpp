@@ -27,10 +27,12 @@ std::string MediaUrls::s3_key(std::string_view media_id, MediaVariant variant) {
   return "media/" + object_name(media_id, variant);
 }
 
+std::string MediaUrls::s3_upload_key(std::string_view media_id) { return "uploads/" + std::string(media_id); }
+
 std::string MediaUrls::upload_url(std::string_view media_id, std::int64_t size, std::int64_t now_s,
                                   std::int64_t expires_at_s) const {
   if (s3_) {
-    S3PresignRequest request{S3Method::put, s3_key(media_id, MediaVariant::original), expires_at_s - now_s, now_s, size};
+    S3PresignRequest request{S3Method::put, s3_upload_key(media_id), expires_at_s - now_s, now_s, size};
     return presign_s3_url(*s3_, request).value();
   }
   const std::string sig = signer_->sign(SignedMethod::put, object_name(media_id, MediaVariant::original), expires_at_s, size);

@@ -24,10 +24,14 @@ class MediaUrls {
   explicit MediaUrls(const Config& config);
 
   bool local() const { return !s3_; }
+  // The store's location with media.backend = s3 (checked); nullptr with the local backend.
+  const S3Location* s3_location() const { return s3_ ? &*s3_ : nullptr; }
 
   // Where to PUT the `size` bytes of upload `media_id`, valid until `expires_at_s` (signed at
   // `now_s`). Local: "/v1/media/ID/content?size=S&expires=E&sig=SIG"; S3: the pre-signed URL of
-  // the object "media/ID", with Content-Length signed.
+  // the object "uploads/ID", with Content-Length signed. (Not "media/ID": an S3 URL stays
+  // usable until it expires, so what clients may write is never what others download.
+  // media.complete stores the checked file as "media/ID".)
   std::string upload_url(std::string_view media_id, std::int64_t size, std::int64_t now_s, std::int64_t expires_at_s) const;
 
   // Where to GET a stored object (the original or its thumbnail) until `expires_at_s`.
@@ -40,8 +44,11 @@ class MediaUrls {
   UrlCheck verify_local(SignedMethod method, std::string_view media_id, MediaVariant variant, std::int64_t expires_at_s,
                         std::int64_t declared_size, std::string_view signature, std::int64_t now_s) const;
 
-  // The S3 object key of a media id's object.
+  // The S3 object key of a media id's object: "media/ID", "media/ID.thumb". Only parleyd writes
+  // these.
   static std::string s3_key(std::string_view media_id, MediaVariant variant);
+  // The S3 object key a client uploads to: "uploads/ID".
+  static std::string s3_upload_key(std::string_view media_id);
 
  private:
   std::optional<LocalUrlSigner> signer_;

@@ -420,6 +420,71 @@ class RedisServer:
             shutil.rmtree(self.dir, ignore_errors=True)
 
 
+# --- s3rver (media.backend = s3) ----------------------------------------------------------------
+
+S3RVER_SCRIPT = os.path.join(REPO, "tests", "s3presign", "s3rver.mjs")
+S3RVER_BUCKET = "parley-media"
+# s3rver's own test credentials (it accepts these and does not check V4 signatures): not a secret.
+S3RVER_KEY = "S3RVER"
+
+
+def s3rver_available():
+    """True when node and s3rver (npm ci --prefix tests/s3presign) are installed."""
+    return shutil.which("node") is not None and os.path.isdir(
+        os.path.join(REPO, "tests", "s3presign", "node_modules", "s3rver"))
+
+
+class S3rverServer:
+    """s3rver (an S3-compatible server, tests/s3presign/s3rver.mjs) on a free loopback port with
+    the bucket parley-media, its objects under DIR/data: the cluster's object store."""
+
+    def __init__(self, base_dir, port=None, start=True):
+        self.dir = os.path.abspath(base_dir)
+        os.makedirs(os.path.join(self.dir, "data"), exist_ok=True)
+        self.port = port or free_port()
+        self.log_path = os.path.join(self.dir, "s3rver.log")
+        self.proc = None
+        if start:
+            self.start()
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.port}"
+
+    def node_args(self):
+        """The parleyd flags that make a node keep media in this server's bucket."""
+        return ["--media.backend", "s3", "--media.s3.endpoint", self.url, "--media.s3.bucket", S3RVER_BUCKET,
+                "--media.s3.access_key", S3RVER_KEY, "--media.s3.secret_key", S3RVER_KEY]
+
+    def command(self):
+        return ["node", S3RVER_SCRIPT, os.path.join(self.dir, "data"), "--port", str(self.port), "--lifetime", "0"]
+
+    def alive(self):
+        return self.proc is not None and self.proc.alive()
+
+    def launch(self):
+        if not self.alive():
+            self.proc = Proc(self.command(), self.log_path).launch()
+        return self.proc
+
+    def wait_ready(self, timeout=30.0):
+        def check():
+            if not self.alive():
+                raise RuntimeError(f"s3rver exited with {self.proc.proc.returncode}:\n" + tail(self.log_path))
+            return port_accepts(self.port)
+        wait_for(f"s3rver on port {self.port} to accept connections", check, timeout,
+                 detail=lambda: tail(self.log_path))
+
+    def start(self, timeout=30.0):
+        self.launch()
+        self.wait_ready(timeout)
+        return self
+
+    def stop(self, timeout=20.0):
+        if self.proc:
+            self.proc.stop(timeout=timeout)
+
+
 # --- PostgreSQL ---------------------------------------------------------------------------------
 
 def _as_postgres_user_possible(path):
@@ -891,11 +956,13 @@ class LocalCluster:
 
     def __init__(self, base_dir, parleyd=None, front_port=None, nats_servers=3, node_args=None,
                  node_defaults=None, state_path=None, database="parley", host="127.0.0.1", client_net=None,
-                 placement=None):
+                 placement=None, media=None):
         """`host`: the address NATS, Redis and PostgreSQL listen on (the network-partition test
         puts it on a dummy interface that a node in a namespace reaches over a veth link);
         `client_net`: a CIDR PostgreSQL also trusts; `placement`: {node_id: (netns, address)}
-        for nodes that run in a network namespace of their own."""
+        for nodes that run in a network namespace of their own; `media`: "s3" (s3rver as the
+        object store, media.backend = s3), "local" (one media.dir and media.secret shared by all
+        nodes, as a shared file system would be), or None (the nodes' own settings)."""
         self.host, self.client_net, self.placement = host, client_net, dict(placement or {})
         self.dir = os.path.abspath(base_dir)
         os.makedirs(self.dir, exist_ok=True)
@@ -911,14 +978,18 @@ class LocalCluster:
         self.node_defaults = node_defaults
         self.state_path = state_path
         self.database = database
-        self.nats = self.redis = self.postgres = self.haproxy = None
+        self.nats = self.redis = self.postgres = self.haproxy = self.s3rver = None
         self.nodes = []
         self.secret = self._secret()
+        self.media = media
+        self.media_secret = self._secret("media.secret") if media == "local" else None
+        if media == "local":
+            self.node_args += ["--media.dir", os.path.join(self.dir, "media")]
 
-    def _secret(self):
-        """The nodes' shared token key (auth.secret), kept in DIR/auth.secret across up/down and
-        handed over in the environment (PARLEY_AUTH_SECRET), not on command lines."""
-        path = os.path.join(self.dir, "auth.secret")
+    def _secret(self, name="auth.secret"):
+        """The nodes' shared token key (auth.secret; media.secret alike), kept in DIR/NAME across
+        up/down and handed over in the environment (node_env), not on command lines."""
+        path = os.path.join(self.dir, name)
         if not os.path.exists(path):
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "w") as f:
@@ -939,9 +1010,16 @@ class LocalCluster:
         self.redis = RedisServer(os.path.join(self.dir, "redis"), start=False, host=self.host)
         self.redis.launch()
         self.save()
+        if self.media == "s3":
+            self.s3rver = S3rverServer(os.path.join(self.dir, "s3rver"), start=False)
+            self.s3rver.launch()
+            self.save()
+            self.node_args = self.s3rver.node_args() + self.node_args  # flags of the caller's come later, and win
         for i in range(self.nats.n):
             self.nats.wait_ready(i, timeout)
         self.redis.wait_ready(timeout)
+        if self.s3rver:
+            self.s3rver.wait_ready(timeout)
         self.postgres = PostgresPair(os.path.join(self.dir, "postgres"), start=False, host=self.host,
                                      client_net=self.client_net)
         self.save()  # data dirs recorded before pg_ctl runs: `down` stops whatever runs there
@@ -972,7 +1050,7 @@ class LocalCluster:
         netns, host = self.placement.get(node_id, (None, "127.0.0.1"))
         node = ParleyNode(node_id, os.path.join(self.dir, f"node-{node_id}"), self.postgres.url(self.database),
                           self.bus_url(node_id), self.redis.url, args=self.node_args, defaults=self.node_defaults,
-                          binary=self.parleyd, env={"PARLEY_AUTH_SECRET": self.secret}, host=host, netns=netns)
+                          binary=self.parleyd, env=node_env(self.dir), host=host, netns=netns)
         self.nodes.append(node)
         node.launch()
         self.save()
@@ -1012,6 +1090,8 @@ class LocalCluster:
                     node.kill9()
         if self.redis:
             self.redis.stop()
+        if self.s3rver:
+            self.s3rver.stop()
         if self.nats:
             self.nats.stop_all()
         if self.postgres:
@@ -1047,6 +1127,11 @@ class LocalCluster:
                 components.append({"component": f"postgres-{role}", "kind": "postgres", "role": role, "pid": pid,
                                    "starttime": proc_starttime(pid) if pid else None, "port": node.port,
                                    "dir": node.dir, "data": node.data, "log": node.log})
+        if self.s3rver:
+            p = self.s3rver.proc
+            components.append({"component": "s3rver", "kind": "s3rver", "pid": p.pid if p else None,
+                               "starttime": p.starttime if p else None, "port": self.s3rver.port,
+                               "dir": self.s3rver.dir, "log": self.s3rver.log_path})
         for node in self.nodes:
             components.append(node.record())
         if self.haproxy:
@@ -1061,6 +1146,8 @@ class LocalCluster:
                 "store_url": self.postgres.url(self.database) if self.postgres else None,
                 "bus_url": self.nats.url if self.nats else None,
                 "redis_url": self.redis.url if self.redis else None,
+                "media": self.media,
+                "s3_url": self.s3rver.url + "/" + S3RVER_BUCKET if self.s3rver else None,
                 "components": components}
 
     def save(self):
@@ -1108,6 +1195,9 @@ def component_status(c):
                 detail = str(e)
         else:
             detail = "pg_isready: not accepting connections"
+    elif kind == "s3rver":
+        healthy = port_accepts(port)
+        detail = f"bucket {S3RVER_BUCKET}" if healthy else "not accepting connections"
     elif kind == "parleyd":
         status, _ = http_get(f"http://127.0.0.1:{port}/readyz")
         metrics, _ = http_get(f"http://127.0.0.1:{c['metrics_port']}/readyz")
@@ -1153,11 +1243,11 @@ def stop_pids(entries, timeout=30.0):
 
 def down_state(state, timeout=30.0, out=print):
     """Stops exactly what a state file lists: HAProxy, the nodes (together: each drains for
-    server.drain_ms), Redis, NATS by PID (SIGTERM, then SIGKILL after `timeout`), then
+    server.drain_ms), Redis, NATS, s3rver by PID (SIGTERM, then SIGKILL after `timeout`), then
     PostgreSQL with pg_ctl stop -m fast in its data dir. Returns True when all stopped."""
     ok = True
     components = state["components"]
-    for kinds in (("haproxy",), ("parleyd",), ("redis", "nats")):
+    for kinds in (("haproxy",), ("parleyd",), ("redis", "nats", "s3rver")):
         group = [c for c in components if c["kind"] in kinds]
         try:
             how = stop_pids([(c.get("pid"), c.get("starttime")) for c in group], timeout)
@@ -1206,6 +1296,18 @@ def wipe_dir(directory):
     shutil.rmtree(directory)
 
 
+def node_env(directory):
+    """The secrets every node gets in its environment: the token key and, with the local media
+    backend, the media URL key (files in the cluster directory, made by LocalCluster)."""
+    env = {}
+    for name, variable in (("auth.secret", "PARLEY_AUTH_SECRET"), ("media.secret", "PARLEY_MEDIA_SECRET")):
+        path = os.path.join(directory, name)
+        if os.path.exists(path):
+            with open(path) as f:
+                env[variable] = f.read().strip()
+    return env
+
+
 # --- CLI ----------------------------------------------------------------------------------------
 
 def load_state(directory):
@@ -1231,11 +1333,17 @@ def cli_up(args):
     parleyd = os.path.abspath(args.parleyd or PARLEYD)
     if not os.access(parleyd, os.X_OK):
         sys.exit(f"cluster: no parleyd at {parleyd} (build it: ./scripts/build.sh)")
-    cluster = LocalCluster(directory, parleyd=parleyd, front_port=port, state_path=state_path)
+    media = args.media
+    if media == "s3" and not s3rver_available():
+        sys.exit("cluster: --media s3 needs node and s3rver (npm ci --prefix tests/s3presign)")
+    if media is None:
+        media = "s3" if s3rver_available() else "local"
+    cluster = LocalCluster(directory, parleyd=parleyd, front_port=port, state_path=state_path, media=media)
     for value in args.node_arg:  # appended to the defaults (trusted_proxies, drain_ms)
         cluster.node_args += shlex.split(value)
     print(f"starting in {directory}: {cluster.nats_servers} NATS servers, Redis, PostgreSQL primary + standby, "
-          f"{args.nodes} parleyd node(s), HAProxy", flush=True)
+          f"{args.nodes} parleyd node(s), HAProxy; media: "
+          + ("s3rver (media.backend = s3)" if media == "s3" else f"local, shared {directory}/media"), flush=True)
     try:
         cluster.up(nodes=args.nodes, timeout=args.timeout)
     except Exception as e:
@@ -1262,7 +1370,7 @@ def print_summary(state, file=sys.stdout):
             extra = f" stats {c['stats_port']} config {c['config']}"
         print(f"  {c['component']:<18} pid {c.get('pid')!s:<8} 127.0.0.1:{c['port']}{extra}\n"
               f"  {'':<18} log {c['log']}", file=file)
-    for key in ("store_url", "bus_url", "redis_url"):
+    for key in ("store_url", "bus_url", "redis_url", "s3_url"):
         if state.get(key):
             print(f"  {key:<18} {state[key]}", file=file)
 
@@ -1345,8 +1453,7 @@ def cli_start_node(args):
     if not c.get("command"):
         sys.exit(f"cluster: the state file has no command for {c['component']} (made by an older cluster.py): "
                  "`down`, then `up` again")
-    with open(os.path.join(directory, "auth.secret")) as f:
-        env = dict(os.environ, PARLEY_AUTH_SECRET=f.read().strip())
+    env = dict(os.environ, **node_env(directory))
     with open(c["log"], "ab") as log:
         mark_launch(log, f"{c['component']} (node_id {c['node_id']})")
         proc = subprocess.Popen(c["command"], stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
@@ -1373,6 +1480,9 @@ def main(argv=None):
     up.add_argument("--port", type=int, default=None, help="HAProxy's front port (default 8080)")
     up.add_argument("--parleyd", default=None, help="the parleyd binary (default build/src/app/parleyd)")
     up.add_argument("--timeout", type=float, default=90.0, help="seconds allowed for each component to be ready")
+    up.add_argument("--media", choices=("s3", "local"), default=None,
+                    help="s3: s3rver as the object store (the default when node and tests/s3presign's "
+                         "s3rver are installed); local: one media.dir and media.secret shared by the nodes")
     up.add_argument("--node-arg", action="append", default=[], metavar="ARG",
                     help="extra parleyd arguments for every node (repeatable; split like a shell line, so "
                          "--node-arg '--auth.admin_token T' or --node-arg=--auth.admin_token --node-arg=T)")

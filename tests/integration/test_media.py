@@ -123,11 +123,11 @@ def test_s3_backend_answers_a_presigned_put_that_the_store_accepts(make_server, 
     body = bytes(range(256)) * 400
     reply = c.ok("media.upload", size=len(body), content_type="application/octet-stream", file_name="blob.bin")
     up = reply["upload"]
-    assert up["url"].startswith(f"http://127.0.0.1:{port}/parley-media/media/{reply['media_id']}?"), up["url"]
+    assert up["url"].startswith(f"http://127.0.0.1:{port}/parley-media/uploads/{reply['media_id']}?"), up["url"]
     assert "X-Amz-SignedHeaders=content-length%3Bhost" in up["url"]
     r = requests.put(up["url"], data=body, headers=up["headers"], timeout=10)
     assert r.status_code == 200, r.text
-    stored = glob.glob(os.path.join(directory, "parley-media", "media", reply["media_id"] + "*object"))
+    stored = glob.glob(os.path.join(directory, "parley-media", "uploads", reply["media_id"] + "*object"))
     assert len(stored) == 1, os.listdir(directory)
     assert open(stored[0], "rb").read() == body
 

@@ -245,6 +245,14 @@ TEST(S3Client, PutHeadGetDeleteThroughS3rver) {
   EXPECT_EQ(std::filesystem::status(dir.path() + "/got").permissions() & std::filesystem::perms::all,
             std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
   EXPECT_EQ(client.download(key, dir.path() + "/small", 299'999).error().code, ErrorCode::too_large);
+  // A PUT streamed from a file replaces the object.
+  std::ofstream(dir.path() + "/other", std::ios::binary) << payload.substr(1000);
+  auto replaced = client.upload_file(key, dir.path() + "/other", "image/jpeg");
+  ASSERT_TRUE(replaced) << replaced.error().message;
+  EXPECT_EQ(*client.size_of(key), 299'000);
+  ASSERT_TRUE(client.download(key, dir.path() + "/again", 300'000));
+  EXPECT_EQ(slurp(dir.path() + "/again"), payload.substr(1000));
+  EXPECT_EQ(client.upload_file(key, dir.path() + "/missing", "image/jpeg").error().code, ErrorCode::internal);
   EXPECT_TRUE(client.remove(key));
   EXPECT_EQ(client.size_of(key).error().code, ErrorCode::not_found);
   EXPECT_TRUE(client.remove(key));

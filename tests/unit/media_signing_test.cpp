@@ -120,7 +120,7 @@ TEST(MediaUrls, LocalUrlsCarryWhatTheirSignatureCovers) {
   EXPECT_EQ(MediaUrls(config).upload_url(id, 1234, kNow, kNow + 900), put);
 }
 
-TEST(MediaUrls, S3UrlsArePresignedForTheObjectOfTheId) {
+TEST(MediaUrls, S3UploadsAndDownloadsArePresignedForTheirOwnObjects) {
   Config config;
   config.media.backend = "s3";
   config.media.s3 = {"http://127.0.0.1:4569", "parley-media", "us-east-1", "AK", "SK", true};
@@ -128,7 +128,10 @@ TEST(MediaUrls, S3UrlsArePresignedForTheObjectOfTheId) {
   EXPECT_FALSE(urls.local());
   const std::string id = "AbCdEfGhIjKlMnOpQrStUv";
   const std::string put = urls.upload_url(id, 1234, kNow, kNow + 900);
-  EXPECT_EQ(put.rfind("http://127.0.0.1:4569/parley-media/media/" + id + "?", 0), 0u) << put;
+  // Clients write uploads/ID; downloads read media/ID, which only parleyd writes.
+  EXPECT_EQ(put.rfind("http://127.0.0.1:4569/parley-media/uploads/" + id + "?", 0), 0u) << put;
+  const std::string original = urls.download_url(id, MediaVariant::original, kNow, kNow + 300);
+  EXPECT_EQ(original.rfind("http://127.0.0.1:4569/parley-media/media/" + id + "?", 0), 0u) << original;
   EXPECT_EQ(param(put, "X-Amz-Expires"), "900");
   EXPECT_EQ(param(put, "X-Amz-SignedHeaders"), "content-length%3Bhost");
   const std::string thumb = urls.download_url(id, MediaVariant::thumbnail, kNow, kNow + 300);
