@@ -20,17 +20,29 @@ export function useMediaUrl(mediaId: string | undefined, wanted: boolean): Media
 }
 
 /**
+ * Whether a download URL is of another origin (media.backend = s3: the store's pre-signed URL).
+ * A browser ignores `download` on such a link and follows it, and a file the store serves inline
+ * (a picture, a video) would replace the app, ending its uploads: it opens in a new tab instead.
+ */
+function elsewhere(url: string): boolean {
+  return new URL(url, location.href).origin !== location.origin;
+}
+
+/**
  * A link that downloads a media file with a URL good right now: the one known, or (expired) a
  * new one asked for on the click.
  */
 export function DownloadLink(props: { mediaId: string; fileName: string; class?: string; children: ComponentChildren; label?: string }) {
   const client = useClient();
   const url = useMediaUrl(props.mediaId, true);
+  const newTab = !!url && elsewhere(url.url);
   return (
     <a
       class={props.class}
       href={url?.url}
       download={props.fileName}
+      target={newTab ? '_blank' : undefined}
+      rel={newTab ? 'noopener noreferrer' : undefined}
       aria-label={props.label ?? `Download ${props.fileName}`}
       data-testid="download-link"
       onClick={(event) => {
@@ -44,6 +56,10 @@ export function DownloadLink(props: { mediaId: string; fileName: string; class?:
           const link = document.createElement('a');
           link.href = fresh.url;
           link.download = props.fileName;
+          if (elsewhere(fresh.url)) {
+            link.target = '_blank';
+            link.rel = 'noopener noreferrer';
+          }
           link.click();
         });
       }}
