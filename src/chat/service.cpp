@@ -590,6 +590,12 @@ void ChatService::admit_session(SessionId session_id, unsigned thread, const std
     w.key("presence").begin_object();
     w.field("heartbeat_ms", config_.presence.heartbeat_ms).field("ttl_ms", config_.presence.ttl_ms);
     w.end_object();
+    // What a client checks before it uploads (a file too large is refused before any byte).
+    w.key("media").begin_object();
+    w.field("max_file_bytes", config_.media.max_file_bytes);
+    w.field("user_quota_bytes", config_.media.user_quota_bytes);
+    w.field("max_pending_uploads", config_.media.max_pending_uploads);
+    w.end_object();
     w.key("server").begin_object().field("version", PARLEY_VERSION).field("node_id", config_.server.node_id).end_object();
     s->send_text(reply_frame_json(reply, request_id));
   };

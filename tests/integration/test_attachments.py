@@ -173,6 +173,9 @@ def test_forward_without_reupload_and_what_cannot_be_attached(media, tmp_path):
     assert refusal(c.request("media.urls", media_ids=[chr(65 + i % 26) * 21 + str(i % 10) for i in range(101)])) == (
         "too_large", "media_ids")
     assert c.hello_reply["limits"]["max_attachments"] == 10 and c.hello_reply["limits"]["max_media_urls"] == 100
+    # What a client checks before uploading (docs/protocol.md, hello): the media.* defaults.
+    assert c.hello_reply["media"] == {"max_file_bytes": 100 << 20, "user_quota_bytes": 10 << 30,
+                                      "max_pending_uploads": 20}, c.hello_reply
 
 
 def test_deleting_for_everyone_makes_the_media_unreachable_then_deletes_it(media, tmp_path):
