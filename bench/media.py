@@ -8,6 +8,8 @@ harness of tests/integration) on loopback and measures:
   event       the size in bytes of the event frame of a message with one photo attachment
   images      completed uploads per second of ~100 KB JPEG photos (thumbnail and preview made
               for each), --clients uploading at once for --seconds
+  s3-floor    (--backend s3) the store's own floor for send-10mb: the four transfers of the path
+              without parleyd (client PUT, server GET, server PUT, recipient's first byte)
   rss-1gb     parleyd's resident memory sampled every 50 ms during one 1 GB upload and its
               media.complete (with s3: parleyd GETs the object to disk and PUTs it back)
 
@@ -73,6 +75,24 @@ def bench_send_10mb(server, runs):
     return {"measure": "send-10mb", "runs": runs, "p50_ms": round(percentile(totals, 50), 1),
             "p99_ms": round(percentile(totals, 99), 1), "max_ms": round(max(totals), 1),
             "upload_complete_send_p50_ms": round(percentile(uploads, 50), 1)}
+
+
+def bench_s3_floor(port, runs):
+    body = os.urandom(10 * 1000 * 1000)
+    base = f"http://127.0.0.1:{port}/parley-media/floor/"
+    totals = []
+    for i in range(runs):
+        start = time.perf_counter()
+        assert requests.put(base + f"u{i}", data=body, timeout=60).status_code == 200
+        fetched = requests.get(base + f"u{i}", timeout=60).content
+        assert requests.put(base + f"m{i}", data=fetched, timeout=60).status_code == 200
+        with requests.get(base + f"m{i}", stream=True, timeout=60) as r:
+            assert len(next(r.iter_content(1))) == 1
+        totals.append((time.perf_counter() - start) * 1000)
+        for key in (f"u{i}", f"m{i}"):
+            requests.delete(base + key, timeout=60)
+    return {"measure": "s3-floor", "runs": runs, "p50_ms": round(percentile(totals, 50), 1),
+            "p99_ms": round(percentile(totals, 99), 1)}
 
 
 def photo(width, height, quality):
@@ -206,6 +226,8 @@ def main():
         for what in (["event", "send-10mb", "images", "rss-1gb"] if args.what == "all" else [args.what]):
             if what == "send-10mb":
                 result = bench_send_10mb(server, args.runs)
+            elif what == "s3-floor":
+                result = bench_s3_floor(args.s3_port, args.runs)
             elif what == "event":
                 result = bench_event(server)
             elif what == "images":
