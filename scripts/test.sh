@@ -17,6 +17,10 @@ export PARLEY_TEST_POSTGRES="$PG_URL"
 if [ ! -f tests/s3presign/node_modules/.package-lock.json ] || [ tests/s3presign/package-lock.json -nt tests/s3presign/node_modules/.package-lock.json ]; then
   npm ci --prefix tests/s3presign --no-audit --no-fund
 fi
+# http_ece and jose, the independent decrypter and verifier of the push crypto's unit test.
+if [ ! -f tests/webpush/node_modules/.package-lock.json ] || [ tests/webpush/package-lock.json -nt tests/webpush/node_modules/.package-lock.json ]; then
+  npm ci --prefix tests/webpush --no-audit --no-fund
+fi
 echo "== unit tests"
 ctest --test-dir build --output-on-failure -j "$(nproc)"
 echo "== integration tests (SQLite)"
