@@ -19,6 +19,8 @@ PACKAGES=(
   # libvips' command-line tools, run as child processes and never linked (GPL dependencies:
   # docs/architecture.md, "Media")
   libmagic-dev libvips-tools
+  # push notifications: HTTP/1.1 and HTTP/2 requests to push services and webhooks (libcurl)
+  libcurl4-openssl-dev
   # tests (openssl makes test certificates; haproxy is the reverse proxy of docs/operations.md)
   python3 python3-pytest python3-websocket python3-requests curl procps openssl haproxy
   # latency plots of parley-bench (--plot)

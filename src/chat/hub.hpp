@@ -24,6 +24,7 @@ struct ChatSession final : gateway::SessionContext {
   std::string device;
   std::int64_t connected_at_ms = 0;
   bool hello_in_progress = false;
+  std::int64_t activity_reported_ms = 0;  // when a request last told presence this session is used
 };
 
 inline ChatSession& chat_session(gateway::Session& session) {

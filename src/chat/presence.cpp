@@ -9,7 +9,8 @@ PresenceStatus PresenceTracker::status_of(const UserState& state, std::int64_t n
   for (const auto& [id, session] : state.sessions) {
     if (now_ms - session.heartbeat_ms > config_.ttl_ms) continue;  // heartbeats stopped
     fresh = true;
-    active = active || !session.away;
+    const bool idle = config_.auto_away_ms > 0 && now_ms - session.active_ms > config_.auto_away_ms;
+    active = active || (!session.away && !idle);
   }
   if (active) return PresenceStatus::online;
   return fresh ? PresenceStatus::away : PresenceStatus::offline;
@@ -17,7 +18,7 @@ PresenceStatus PresenceTracker::status_of(const UserState& state, std::int64_t n
 
 void PresenceTracker::session_started(UserId user, SessionId session, std::int64_t now_ms) {
   std::lock_guard lock(mutex_);
-  users_[user].sessions[session] = SessionState{now_ms, false};
+  users_[user].sessions[session] = SessionState{now_ms, now_ms, false};
   touch(user);
 }
 
@@ -48,7 +49,19 @@ void PresenceTracker::set_away(UserId user, SessionId session, bool away, std::i
   if (s == it->second.sessions.end()) return;
   s->second.away = away;
   s->second.heartbeat_ms = now_ms;
+  if (!away) s->second.active_ms = now_ms;
   touch(user);
+}
+
+void PresenceTracker::activity(UserId user, SessionId session, std::int64_t now_ms) {
+  std::lock_guard lock(mutex_);
+  auto it = users_.find(user);
+  if (it == users_.end()) return;
+  auto s = it->second.sessions.find(session);
+  if (s == it->second.sessions.end()) return;
+  const bool was_idle = config_.auto_away_ms > 0 && now_ms - s->second.active_ms > config_.auto_away_ms;
+  s->second.active_ms = now_ms;
+  if (was_idle) touch(user);
 }
 
 void PresenceTracker::set_privacy(UserId user, bool share_last_seen) {

@@ -53,6 +53,8 @@ class PresenceTracker {
   void session_ended(UserId user, SessionId session, std::int64_t now_ms);
   void heartbeat(UserId user, SessionId session, std::int64_t now_ms);
   void set_away(UserId user, SessionId session, bool away, std::int64_t now_ms);
+  // A request other than ping came from the session: someone is using it (presence.auto_away_ms).
+  void activity(UserId user, SessionId session, std::int64_t now_ms);
   // Whether others may see this user's last-seen time (its privacy setting).
   void set_privacy(UserId user, bool share_last_seen);
   bool shares_last_seen(UserId user) const;
@@ -66,7 +68,8 @@ class PresenceTracker {
  private:
   struct SessionState {
     std::int64_t heartbeat_ms = 0;
-    bool away = false;
+    std::int64_t active_ms = 0;  // last request but ping (or presence.set online, or the hello)
+    bool away = false;           // presence.set away
   };
   struct UserState {
     std::unordered_map<SessionId, SessionState> sessions;

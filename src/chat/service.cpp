@@ -1,5 +1,7 @@
 #include "chat/service.hpp"
 
+#include "chat/push_dispatch.hpp"
+
 #include <spdlog/spdlog.h>
 
 #include <fcntl.h>
@@ -50,7 +52,8 @@ std::string load_or_create_token_key(const Config& config) {
   return key;
 }
 
-protocol::ParseLimits parse_limits(const LimitsConfig& l) {
+protocol::ParseLimits parse_limits(const Config& config) {
+  const LimitsConfig& l = config.limits;
   protocol::ParseLimits p;
   p.max_json_depth = l.max_json_depth;
   p.max_frame_bytes = std::max(l.max_frame_bytes, l.max_http_body_bytes);
@@ -67,6 +70,7 @@ protocol::ParseLimits parse_limits(const LimitsConfig& l) {
   p.max_hide_batch = l.max_hide_batch;
   p.max_attachments = l.max_attachments;
   p.max_media_urls = l.max_media_urls;
+  p.max_push_endpoint_bytes = config.push.max_endpoint_bytes;
   return p;
 }
 
@@ -222,7 +226,7 @@ ChatService::ChatService(const Config& config, gateway::ThreadPoster& poster)
   for (unsigned i = 0; i < poster.thread_count(); ++i) {
     hubs_.push_back(std::make_unique<Hub>(i));
     live_.push_back(std::make_unique<LiveState>());
-    parsers_.push_back(std::make_unique<protocol::FrameParser>(parse_limits(config.limits)));
+    parsers_.push_back(std::make_unique<protocol::FrameParser>(parse_limits(config)));
   }
   spdlog::info("store.open engine={}", engine_->describe());
 }
@@ -253,6 +257,8 @@ void ChatService::start() {
   committer_->start();
   start_hash_pool();
   media_worker_ = std::make_unique<WorkerThread>("media", 256);
+  push_dispatch_ = std::make_unique<PushDispatch>(*this);
+  push_dispatch_->start();
   poster_.post_after(0, config_.presence.batch_ms, [this] { presence_tick(); });
   schedule_upkeep(0);
   schedule_media_cleanup(config_.media.cleanup_interval_s * 1000);
@@ -265,6 +271,7 @@ void ChatService::stop() {
   accepting_.store(false);
   ready_.store(false);
   if (media_worker_) media_worker_->stop();  // its checks end in writes: before the committer stops
+  if (push_dispatch_) push_dispatch_->stop();  // likewise (what it claimed comes back after push.lease_ms)
   committer_->stop();  // commits what is queued; its deliveries are posted to the I/O threads
   if (cluster_presence_) cluster_presence_->stop();
   if (cluster_) cluster_->stop();
@@ -300,6 +307,10 @@ void ChatService::start_cluster() {
   committer_->set_batch_hooks({[this](Pos start) { cluster_->local_begun(start); }, [this] { cluster_->local_failed(); }});
 }
 
+void ChatService::wake_push_dispatch() {
+  if (push_dispatch_) push_dispatch_->wake();
+}
+
 std::string ChatService::metrics_text() const {
   std::string out;
   auto metric = [&out](const char* name, const char* type, const char* help, std::uint64_t value) {
@@ -315,6 +326,7 @@ std::string ChatService::metrics_text() const {
   }
   metric("parley_events_committed_total", "counter", "conversation events stored and fanned out",
          events_committed_.load(std::memory_order_relaxed));
+  if (push_dispatch_) out += push_dispatch_->metrics_text();
   if (cluster_) out += cluster_->metrics_text();
   if (cluster_presence_) out += cluster_presence_->metrics_text();
   if (metrics_source_) out += metrics_source_();
@@ -385,6 +397,15 @@ void ChatService::on_text(gateway::Session& session, std::string_view json) {
     session.send_text(reply_frame_json(pong, request_id));
     return;
   }
+  // Someone uses this session (presence.auto_away_ms): any request but those a client sends
+  // by itself (ping, sync, a receipt that only moves delivered_seq). Told at most once a
+  // second, so the tracker's lock stays off the path of a busy session.
+  const auto* receipt = std::get_if<protocol::ReceiptCmd>(&*command);
+  const bool by_itself = std::holds_alternative<protocol::SyncCmd>(*command) || (receipt && receipt->read_seq == 0);
+  if (const std::int64_t now = wall_clock_ms(); !by_itself && now - state.activity_reported_ms >= 1000) {
+    state.activity_reported_ms = now;
+    presence_.activity(state.user_id, session.id(), now);
+  }
   // One budget per user across all its sessions and REST: many sessions do not multiply it.
   std::int64_t retry_after_ms = 0;
   if (!admit_user_request(state.user_id, retry_after_ms)) {
@@ -412,6 +433,7 @@ void ChatService::run_command(gateway::Session* session, const Identity& caller,
   if (handle_account(caller, client, command, target)) return;
   if (handle_media(caller, command, target)) return;
   if (handle_media_urls(caller, command, target)) return;
+  if (handle_push_subscriptions(caller, command, target)) return;
   if (auto op = make_write_op(caller, std::move(command), target)) {
     ReplyTarget copy = target;
     if (!submit_write(std::move(op)))
@@ -596,6 +618,8 @@ void ChatService::admit_session(SessionId session_id, unsigned thread, const std
     w.field("user_quota_bytes", config_.media.user_quota_bytes);
     w.field("max_pending_uploads", config_.media.max_pending_uploads);
     w.end_object();
+    // What a client subscribes to Web Push with (pushManager.subscribe's applicationServerKey).
+    w.key("push").begin_object().field("vapid_public_key", push_dispatch_->vapid_public_key()).end_object();
     w.key("server").begin_object().field("version", PARLEY_VERSION).field("node_id", config_.server.node_id).end_object();
     s->send_text(reply_frame_json(reply, request_id));
   };

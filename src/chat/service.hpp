@@ -42,6 +42,7 @@ class S3Client;
 namespace parley::chat {
 
 class WorkerThread;
+class PushDispatch;
 
 class ChatOp;
 class ClusterRelay;
@@ -113,6 +114,9 @@ class ChatService final : public gateway::SessionHandler, public gateway::HttpHa
   std::string media_reply_fields(const store::MediaRecord& record) const;
 
   PresenceTracker& presence() { return presence_; }
+  // New push jobs were queued (writer thread, before the commit: the claim that follows runs
+  // in a later batch). Cheap.
+  void wake_push_dispatch();
 
   // Extra Prometheus text appended to GET /metrics (the gateway's counters).
   void set_metrics_source(std::function<std::string()> source) { metrics_source_ = std::move(source); }
@@ -130,6 +134,7 @@ class ChatService final : public gateway::SessionHandler, public gateway::HttpHa
 
  private:
   friend class ChatOp;
+  friend class PushDispatch;
 
   // --- dispatch (service.cpp) ---
   // Runs any command but hello/ping; `session` is null for REST requests.
@@ -181,6 +186,9 @@ class ChatService final : public gateway::SessionHandler, public gateway::HttpHa
   bool handle_media(const Identity& caller, protocol::Command& command, const ReplyTarget& target);
   // media.urls (media_urls.cpp); false if `command` is not one.
   bool handle_media_urls(const Identity& caller, protocol::Command& command, const ReplyTarget& target);
+  // push.subscribe, push.subscriptions, push.unsubscribe (push_subscriptions.cpp); false if
+  // `command` is none of them.
+  bool handle_push_subscriptions(const Identity& caller, protocol::Command& command, const ReplyTarget& target);
   // Checks and describes an uploaded file, then records it. On the media worker.
   void check_upload(UserId caller, store::MediaRecord record, const ReplyTarget& target);
   // Deletes uploads never completed after `delay_ms`, then every media.cleanup_interval_s
@@ -230,6 +238,7 @@ class ChatService final : public gateway::SessionHandler, public gateway::HttpHa
   std::unique_ptr<gateway::MediaFileHandler> media_files_;  // local backend only
   std::unique_ptr<media::S3Client> s3_client_;  // media.backend = s3 only: the media worker's requests to the store
   std::unique_ptr<media::ImageTools> image_tools_;
+  std::unique_ptr<PushDispatch> push_dispatch_;  // notifications to devices (started with the service)
   std::unique_ptr<WorkerThread> media_worker_;  // media.complete's checks (started with the service)
   std::unique_ptr<store::Engine> engine_;
   std::unique_ptr<store::Committer> committer_;

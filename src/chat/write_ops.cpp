@@ -235,6 +235,12 @@ class SendOp final : public ChatOp {
       if (event.thread_root > 0) txn.add_thread_reply(conversation, event.thread_root, event.seq, event.created_at_ms);
       if (!mentions.empty()) txn.add_mentions(conversation, event.seq, mentions);
       if (!cmd_.attachments.empty()) txn.attach_media(conversation, event.seq, cmd_.attachments);
+      // Devices without a live session hear of it by push (chat/push_dispatch.cpp decides when);
+      // a channel's members only of messages that mention them.
+      txn.queue_push(conversation, event.seq, caller_,
+                     kind_ == ConversationKind::channel ? store::PushAudience::mentioned : store::PushAudience::members,
+                     event.created_at_ms);
+      service_.wake_push_dispatch();
     }
     write_ack(event, outcome.duplicate);
     if (!outcome.duplicate) {
@@ -257,9 +263,9 @@ class SendOp final : public ChatOp {
       if (auto s = check_reference(txn, conversation, cmd_.reply_to_seq, member->visible_from_seq, false); !s) return s;
     if (cmd_.thread_root_seq > 0)
       if (auto s = check_reference(txn, conversation, cmd_.thread_root_seq, member->visible_from_seq, true); !s) return s;
+    if (auto c = txn.conversation(conversation)) kind_ = c->kind;
     if (cmd_.text.find('@') != std::string::npos)
-      mentions = find_mentions(txn, cmd_.text, conversation, *member, txn.conversation(conversation)->kind,
-                               max_mentions());
+      mentions = find_mentions(txn, cmd_.text, conversation, *member, kind_, max_mentions());
     return check_attachments(txn);
   }
 
@@ -288,6 +294,7 @@ class SendOp final : public ChatOp {
 
   protocol::SendCmd cmd_;
   std::vector<store::MediaRecord> attachments_;  // cmd_.attachments as stored, once checked
+  ConversationKind kind_ = ConversationKind::direct;
 };
 
 class DirectOpenOp final : public ChatOp {

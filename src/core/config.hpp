@@ -123,6 +123,7 @@ struct PresenceConfig {
   int heartbeat_ms = 15000;  // clients ping this often (announced in hello)
   int ttl_ms = 30000;        // no ping for this long: the session no longer counts as online
   int batch_ms = 500;        // presence changes are gathered and sent at most this often
+  int auto_away_ms = 300000; // no request but ping for this long: the session counts as away (0 = never)
 };
 
 // Cluster mode: several nodes sharing a PostgreSQL store exchange committed batches over a bus.
@@ -177,6 +178,27 @@ struct MediaConfig {
   MediaS3Config s3;
 };
 
+// Notifications to devices without a live session (issue 15).
+struct PushConfig {
+  int max_subscriptions_per_user = 20;  // push.subscribe beyond it: limit_reached
+  int max_endpoint_bytes = 2048;        // a subscription's URL or device token
+  bool allow_http_endpoints = false;    // http:// push and webhook URLs (a private network, tests)
+  bool allow_private_networks = false;  // deliveries to loopback / private addresses (tests, an internal gateway)
+  std::string vapid_private_key;        // PEM or base64url scalar; empty = data_dir/vapid.pem
+  std::string vapid_subject = "mailto:postmaster@localhost";  // VAPID "sub"
+  int ttl_s = 86400;                    // Web Push TTL header
+  std::string content = "full";         // full | sender | none: what a notification carries
+  int grace_ms = 1500;                  // an active user is notified only if not delivered within it
+  int timeout_ms = 10000;               // one delivery
+  int max_in_flight = 64;               // deliveries at once
+  int max_in_flight_per_host = 8;       // deliveries at once to one host
+  int retry_min_ms = 1000;              // first retry wait, doubled per attempt (Retry-After wins)
+  int retry_max_ms = 600000;            // longest retry wait
+  int max_attempts = 12;                // then dropped
+  int lease_ms = 60000;                 // a claimed notification is this node's for this long
+  int poll_ms = 1000;                   // looking for due notifications when nothing woke the node
+};
+
 struct Config {
   ServerConfig server;
   StoreConfig store;
@@ -186,6 +208,7 @@ struct Config {
   LimitsConfig limits;
   PresenceConfig presence;
   MediaConfig media;
+  PushConfig push;
 
   std::string store_url() const;  // store.url with its default resolved
   std::string media_dir() const;  // media.dir with its default resolved

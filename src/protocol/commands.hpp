@@ -216,6 +216,22 @@ struct MediaUrlsCmd {
   std::vector<std::string> media_ids;  // distinct media ids, in order
 };
 
+// Registers where to notify this device while it has no live session (issue 15). Checked
+// further by the chat layer (URL scheme, keys, the per-user limit).
+struct PushSubscribeCmd {
+  std::string kind;         // webpush | fcm | apns | webhook
+  std::string endpoint;     // webpush, webhook: "endpoint" (a URL); fcm, apns: "token"
+  std::string p256dh;       // keys.p256dh, base64url; "" = none (required for webpush)
+  std::string auth;         // keys.auth, base64url; with p256dh
+  std::string topic;        // apns: the app's bundle id; "" = none
+  std::string environment;  // apns: production | sandbox; "" = production
+};
+// The caller's push subscriptions (every device of the user).
+struct PushSubscriptionsCmd {};
+struct PushUnsubscribeCmd {
+  std::int64_t subscription_id = 0;
+};
+
 using Command = std::variant<HelloCmd, PingCmd, SendCmd, HistoryCmd, SyncCmd, ConversationsListCmd,
                              ConversationGetCmd, DirectOpenCmd, GroupCreateCmd, ChannelCreateCmd,
                              ChannelListCmd, ChannelJoinCmd, RenameCmd, MembersAddCmd, MemberRemoveCmd,
@@ -225,7 +241,7 @@ using Command = std::variant<HelloCmd, PingCmd, SendCmd, HistoryCmd, SyncCmd, Co
                              PinsListCmd, ThreadHistoryCmd, UsersGetCmd, PasswordCheckCmd, AccountSessionsCmd,
                              AccountRevokeSessionCmd, AccountLogoutAllCmd, AccountChangePasswordCmd,
                              ConversationSettingsCmd, UsersSearchCmd, AccountUpdateProfileCmd, MessageHideCmd, MediaUploadCmd,
-                             MediaCompleteCmd, MediaUrlsCmd>;
+                             MediaCompleteCmd, MediaUrlsCmd, PushSubscribeCmd, PushSubscriptionsCmd, PushUnsubscribeCmd>;
 
 // The wire name of a command ("send", "group.create", ...).
 const char* command_name(const Command& command);

@@ -178,6 +178,27 @@ class Fields {
     return out;
   }
 
+  // A string member of the JSON object `outer` (e.g. keys.p256dh); nullopt if either is
+  // absent. Errors name the field "outer.name".
+  std::optional<std::string> optional_nested_text(std::string_view outer, std::string_view name, std::size_t max_bytes) {
+    if (failed() || !json_) return std::nullopt;
+    element e;
+    if ((*json_)[outer].get(e) != simdjson::SUCCESS || e.is_null()) return std::nullopt;
+    object inner;
+    if (e.get_object().get(inner) != simdjson::SUCCESS) return fail(ErrorCode::invalid_field, outer, "must be an object");
+    Fields nested(&inner, nullptr);
+    auto value = nested.optional_text(name, max_bytes);
+    if (nested.failed()) {
+      Error error = nested.take_error();
+      error.field = std::string(outer) + "." + std::string(name);
+      // "'name' ..." as the nested reader wrote it: name the field in full.
+      if (error.message.rfind("'" + std::string(name) + "'", 0) == 0)
+        error.message.replace(0, name.size() + 2, "'" + error.field + "'");
+      error_ = std::move(error);
+    }
+    return value;
+  }
+
   std::vector<std::int64_t> integer_list(std::string_view name, std::size_t max_count, bool required) {
     std::vector<std::int64_t> out;
     if (failed()) return out;
@@ -576,6 +597,26 @@ Result<Command> parse_command_fields(std::string_view type, Fields& f, const Par
       return field_error(ErrorCode::invalid_field, "media_ids", "'media_ids' must not be empty");
     return finish(f, std::move(c));
   }
+  if (type == "push.subscribe") {
+    PushSubscribeCmd c;
+    c.kind = f.text("kind", 16);
+    const std::size_t max_endpoint = static_cast<std::size_t>(limits.max_push_endpoint_bytes);
+    const bool by_token = c.kind == "fcm" || c.kind == "apns";
+    if (!f.failed() && !by_token && c.kind != "webpush" && c.kind != "webhook")
+      return field_error(ErrorCode::invalid_field, "kind", "'kind' must be webpush, fcm, apns or webhook");
+    c.endpoint = f.text(by_token ? "token" : "endpoint", max_endpoint);
+    c.p256dh = f.optional_nested_text("keys", "p256dh", 256).value_or("");
+    c.auth = f.optional_nested_text("keys", "auth", 64).value_or("");
+    if (c.kind == "apns") {
+      c.topic = f.optional_text("topic", 255).value_or("");
+      c.environment = f.optional_text("environment", 16).value_or("production");
+      if (!f.failed() && c.environment != "production" && c.environment != "sandbox")
+        return field_error(ErrorCode::invalid_field, "environment", "'environment' must be production or sandbox");
+    }
+    return finish(f, std::move(c));
+  }
+  if (type == "push.subscriptions") return finish(f, PushSubscriptionsCmd{});
+  if (type == "push.unsubscribe") return finish(f, PushUnsubscribeCmd{f.integer("subscription_id", 1, kMaxId)});
   return make_error(ErrorCode::unknown_type, "unknown command type '" + utf8_prefix(type, 64) + "'");
 }
 
@@ -774,7 +815,8 @@ const char* command_name(const Command& command) {
       "settings.update", "message.edit", "message.delete", "message.edits", "reaction", "reactions.get", "pin",
       "pins.list", "thread.history", "users.get", "auth.password_check", "account.sessions",
       "account.revoke_session", "account.logout_all", "account.change_password", "conversation.settings", "users.search",
-      "account.update_profile", "message.hide", "media.upload", "media.complete", "media.urls"};
+      "account.update_profile", "message.hide", "media.upload", "media.complete", "media.urls", "push.subscribe",
+      "push.subscriptions", "push.unsubscribe"};
   static_assert(std::size(kNames) == std::variant_size_v<Command>);
   return kNames[command.index()];
 }

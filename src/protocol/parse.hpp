@@ -30,6 +30,7 @@ struct ParseLimits {
   int max_hide_batch = 100;  // entries of message.hide's seqs
   int max_attachments = 10;  // entries of send's attachments
   int max_media_urls = 100;  // entries of media.urls' media_ids
+  int max_push_endpoint_bytes = 2048;  // push.subscribe's endpoint or token
 };
 
 // Largest id, seq or cursor a client may send (2^53 - 1, exact in a JavaScript number); larger

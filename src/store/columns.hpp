@@ -28,6 +28,9 @@ inline constexpr const char* kMedia =
     "id, owner_id, state, declared_size, declared_type, file_name, sha256, size, content_type, width, height, "
     "has_thumbnail, preview, created_at, expires_at, completed_at, ref_count, released";
 
+inline constexpr const char* kPushSubscription =
+    "id, user_id, token_id, kind, endpoint, p256dh, auth, options, created_at";
+
 // "low:high" user ids: the unique key of the direct conversation of two users.
 inline std::string direct_key(UserId a, UserId b) {
   if (a > b) std::swap(a, b);

@@ -131,6 +131,43 @@ struct MediaRecord {
   bool released = false;             // it was attached and every message carrying it was deleted
 };
 
+// Where a user's device wants notifications while it is offline (issue 15): a push
+// subscription registered by one sign-in (token), which goes when that token does.
+struct PushSubscriptionRecord {
+  std::int64_t id = 0;       // assigned by the store
+  UserId user_id = 0;
+  std::string token_id;      // the sign-in that registered it (logout, revocation, expiry delete it)
+  std::string kind;          // "webpush", "fcm", "apns", "webhook"
+  std::string endpoint;      // webpush and webhook: the URL; fcm and apns: the device token
+  std::string p256dh;        // the device's P-256 public key, base64url ("" = none; webpush: required)
+  std::string auth;          // the device's 16-byte secret, base64url (with p256dh)
+  std::string options;       // a JSON object of kind-specific fields (apns: topic, environment); "" = none
+  std::int64_t created_at_ms = 0;
+};
+
+// A notification owed to one push subscription for one conversation (issue 15). Events of a
+// conversation collapse into it while it waits: `seq` is the newest, `count` how many.
+struct PushJobKey {
+  std::int64_t subscription_id = 0;
+  ConversationId conversation_id = 0;
+  bool operator==(const PushJobKey&) const = default;
+};
+struct PushJobRecord {
+  PushJobKey key;
+  UserId user_id = 0;
+  Seq seq = 0;                  // the newest event it notifies of
+  std::int64_t count = 0;       // events collapsed into it
+  bool mention = false;         // one of them mentions the user (or everyone)
+  std::int64_t first_at_ms = 0; // when its oldest event queued it
+  std::int64_t due_at_ms = 0;   // not sent before this (retry backoff, grace for active users)
+  int attempts = 0;             // failed sends so far
+  PushSubscriptionRecord subscription;  // where it goes (claim_push_jobs fills it)
+};
+
+// Who a new event notifies (WriteTxn::queue_push): every active member but the sender (direct
+// and group messages), or only the members it mentions (channel messages).
+enum class PushAudience { members, mentioned };
+
 // What one user's uploads take: bytes (ready ones at their size, pending ones at their
 // declared size, so a quota holds before the bytes arrive) and the pending count.
 struct MediaUsage {

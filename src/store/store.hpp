@@ -164,6 +164,10 @@ class ReadTxn {
   // former) includes that message's seq, and the message was not deleted (erase_message
   // releases its media). Reads the media's carriers only.
   virtual bool media_visible_to(UserId user, const std::string& media_id) = 0;
+
+  // --- push (issue 15) ---
+  // The user's push subscriptions, oldest first.
+  virtual std::vector<PushSubscriptionRecord> push_subscriptions(UserId user) = 0;
 };
 
 // Reads and writes inside the writer's current batch. Writer thread only.
@@ -234,9 +238,11 @@ class WriteTxn : public ReadTxn {
 
   // --- accounts ---
   virtual void add_token(const TokenRecord& token) = 0;
-  // Forgets a token (it is revoked separately); false if there was none.
+  // Forgets a token (it is revoked separately) and the push subscriptions it registered;
+  // false if there was no token.
   virtual bool delete_token(const std::string& token_id) = 0;
-  // Forgets every token of `user` but `except_token_id`; returns the ones forgotten.
+  // Forgets every token of `user` but `except_token_id` (as delete_token); returns the ones
+  // forgotten.
   virtual std::vector<TokenRecord> delete_tokens_of(UserId user, const std::string& except_token_id) = 0;
   virtual void touch_token(const std::string& token_id, std::int64_t at_ms) = 0;
   virtual void set_password_hash(UserId user, const std::string& password_hash) = 0;
@@ -269,7 +275,33 @@ class WriteTxn : public ReadTxn {
   // (nobody may download it any more) and due for deletion at once.
   virtual void attach_media(ConversationId conversation, Seq seq, const std::vector<std::string>& media_ids) = 0;
 
-  // Deletes tokens, revoked-token entries and invites that expired before `now_s`.
+  // --- push (issue 15) ---
+  // Stores the subscription of (user, kind, endpoint), replacing the one there was (its token,
+  // keys and options; it keeps its id and creation time). Returns its id.
+  virtual std::int64_t save_push_subscription(const PushSubscriptionRecord& subscription) = 0;
+  // Deletes one of the user's subscriptions and what is queued for it; false if the user has
+  // none with this id.
+  virtual bool delete_push_subscription(UserId user, std::int64_t id) = 0;
+  // Queues a notification of event `seq` for every subscription of its `audience` (never the
+  // sender; mention flags from add_mentions, which runs first), collapsing into a job already
+  // queued for that subscription and conversation (its seq moves on, count grows, due time
+  // stays). A no-op for users without subscriptions.
+  virtual void queue_push(ConversationId conversation, Seq seq, UserId sender, PushAudience audience,
+                          std::int64_t now_ms) = 0;
+  // The same for one user's subscriptions (a reaction to their message).
+  virtual void queue_push_to(UserId user, ConversationId conversation, Seq seq, std::int64_t now_ms) = 0;
+  // Takes up to `limit` jobs due at `now_ms`, earliest first, with their subscriptions, and
+  // makes them due again only at `lease_until_ms`: a node that dies while sending leaves them
+  // to whoever claims them after the lease (so at least once, never twice while the lease holds).
+  virtual std::vector<PushJobRecord> claim_push_jobs(std::int64_t now_ms, std::int64_t lease_until_ms, int limit) = 0;
+  // A claimed job was sent (or dropped) as of `sent_seq`, `sent_count` events: deleted, unless
+  // newer events collapsed into it meanwhile: then it is due at `now_ms` for those.
+  virtual void finish_push_job(const PushJobKey& key, Seq sent_seq, std::int64_t sent_count, std::int64_t now_ms) = 0;
+  // A claimed job waits until `due_at_ms` (a retry after `attempts` failures, or a grace period).
+  virtual void defer_push_job(const PushJobKey& key, std::int64_t due_at_ms, int attempts) = 0;
+
+  // Deletes tokens (and their push subscriptions), revoked-token entries and invites that
+  // expired before `now_s`.
   virtual void purge_expired(std::int64_t now_s) = 0;
 
   // Pos of the newest event appended so far, in this batch or before: a snapshot read now

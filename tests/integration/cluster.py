@@ -14,6 +14,7 @@ CLI (state in DIR/cluster.json; logs and data stay in DIR unless `down --wipe`):
     python3 tests/integration/cluster.py down --dir var/cluster [--wipe]
 """
 import argparse
+import base64
 import json
 import os
 import pwd
@@ -983,6 +984,7 @@ class LocalCluster:
         self.secret = self._secret()
         self.media = media
         self.media_secret = self._secret("media.secret") if media == "local" else None
+        self.vapid_key = self._secret("push.vapid_private_key")
         if media == "local":
             self.node_args += ["--media.dir", os.path.join(self.dir, "media")]
 
@@ -993,7 +995,9 @@ class LocalCluster:
         if not os.path.exists(path):
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "w") as f:
-                f.write(secrets.token_hex(32))
+                # The VAPID key is a P-256 private scalar (base64url); the others any 32+ bytes.
+                f.write(base64.urlsafe_b64encode(secrets.token_bytes(32)).rstrip(b"=").decode()
+                        if name == "push.vapid_private_key" else secrets.token_hex(32))
         with open(path) as f:
             return f.read().strip()
 
@@ -1297,10 +1301,11 @@ def wipe_dir(directory):
 
 
 def node_env(directory):
-    """The secrets every node gets in its environment: the token key and, with the local media
-    backend, the media URL key (files in the cluster directory, made by LocalCluster)."""
+    """The secrets every node gets in its environment: the token key, the VAPID key and, with the
+    local media backend, the media URL key (files in the cluster directory, made by LocalCluster)."""
     env = {}
-    for name, variable in (("auth.secret", "PARLEY_AUTH_SECRET"), ("media.secret", "PARLEY_MEDIA_SECRET")):
+    for name, variable in (("auth.secret", "PARLEY_AUTH_SECRET"), ("media.secret", "PARLEY_MEDIA_SECRET"),
+                           ("push.vapid_private_key", "PARLEY_PUSH_VAPID_PRIVATE_KEY")):
         path = os.path.join(directory, name)
         if os.path.exists(path):
             with open(path) as f:

@@ -33,6 +33,8 @@ SECRET = "cluster-pass-shared-token-key-0123456789abcdef"
 # The local media backend in a cluster: one directory (a shared file system in production)
 # and one URL key for every node, so that any node serves what another signed or stored.
 MEDIA_SECRET = "cluster-pass-shared-media-key-0123456789abcdef"
+# Every node signs Web Push requests with one VAPID key (docs/operations.md, "Push notifications").
+VAPID_KEY = "cOT67U3xqV3WFfR0L76cGGz9QSH6KSQwRqNoTlWP7v8"
 
 
 def enabled():
@@ -86,7 +88,8 @@ class ClusteredServer:
                             "--bus.url", ",".join(urls[first:] + urls[:first]), "--bus.subject_prefix", prefix,
                             "--directory.url", redis.url, "--directory.key_prefix", prefix,
                             "--auth.secret", SECRET, "--server.trusted_proxies", "127.0.0.1",
-                            "--media.dir", os.path.join(self.data_dir, "media"), "--media.secret", MEDIA_SECRET]
+                            "--media.dir", os.path.join(self.data_dir, "media"), "--media.secret", MEDIA_SECRET,
+                            "--push.vapid_private_key", VAPID_KEY]
             self.nodes.append(ParleyServer(*cluster_args, *self.args, data_dir=node_dir,
                                            port=port if node_id == 1 and port else None, defaults=self.defaults))
         self.haproxy = HAProxy(free_port(), [(f"parleyd-{i + 1}", n.port) for i, n in enumerate(self.nodes)],

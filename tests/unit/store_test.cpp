@@ -205,10 +205,10 @@ class StoreSchemaTest : public StoreFixture, public ::testing::Test {
     for (const char* undo : {"DROP TABLE hidden_messages", "ALTER TABLE members DROP COLUMN cleared_seq"})
       EXPECT_EQ(query_text(db_path(), undo), "") << undo;
   }
-  // Takes the database file (closed) back to before migration 8 (and 9: their indexes and
-  // columns go with the tables).
+  // Takes the database file (closed) back to before migration 8 (and 9 and 10: their indexes
+  // and columns go with the tables).
   void undo_migration_eight() {
-    for (const char* undo : {"DROP TABLE message_media", "DROP TABLE media"})
+    for (const char* undo : {"DROP TABLE push_jobs", "DROP TABLE push_subscriptions", "DROP TABLE message_media", "DROP TABLE media"})
       EXPECT_EQ(query_text(db_path(), undo), "") << undo;
   }
   // Takes the database file (closed) back to before migration 6.
@@ -230,8 +230,8 @@ TEST_F(StoreSchemaTest, MigrationsCreateTheSchemaInWalMode) {
   EXPECT_EQ(query_text(db_path(), "PRAGMA user_version"), std::to_string(sqlite::schema_version()));
   EXPECT_EQ(query_text(db_path(), "PRAGMA journal_mode"), "wal");
   EXPECT_EQ(query_text(db_path(), "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"),
-            "conversations,events,hidden_messages,invites,media,members,mentions,message_media,pins,reactions,revoked_tokens,threads,"
-            "tokens,user_terms,users");
+            "conversations,events,hidden_messages,invites,media,members,mentions,message_media,pins,push_jobs,push_subscriptions,"
+            "reactions,revoked_tokens,threads,tokens,user_terms,users");
   EXPECT_NE(query_text(db_path(), "SELECT name FROM sqlite_master WHERE name = 'events_dedup'"), "");
   EXPECT_EQ(engine_->describe(), "sqlite:" + db_path());
 }
@@ -537,6 +537,211 @@ TEST_P(StoreMediaTest, CarriersDecideWhoSeesAMediaAndTheLastDeletionReleasesIt) 
 }
 
 // ------------------------------------------------------------------------------- users
+
+STORE_SUITE(StorePushTest);
+
+PushSubscriptionRecord subscription(UserId user, const std::string& token_id, const std::string& endpoint) {
+  PushSubscriptionRecord p;
+  p.user_id = user;
+  p.token_id = token_id;
+  p.kind = "webpush";
+  p.endpoint = endpoint;
+  p.p256dh = "BPublicKey";
+  p.auth = "secret";
+  p.created_at_ms = 1'000;
+  return p;
+}
+
+TokenRecord token_of(UserId user, const std::string& id, std::int64_t expires_at_s) {
+  TokenRecord t;
+  t.token_id = id;
+  t.user_id = user;
+  t.created_at_ms = 1'000;
+  t.expires_at_s = expires_at_s;
+  return t;
+}
+
+TEST_P(StorePushTest, OneSubscriptionPerUserKindAndEndpointReplacedInPlace) {
+  const auto a = batch([&](WriteTxn& txn) { return txn.save_push_subscription(subscription(7, "t1", "https://push/a")); });
+  const auto b = batch([&](WriteTxn& txn) { return txn.save_push_subscription(subscription(7, "t1", "https://push/b")); });
+  EXPECT_NE(a, b);
+  // The same endpoint again (a browser re-subscribing after a new sign-in): same id and
+  // creation time, the new token and keys.
+  auto again = subscription(7, "t2", "https://push/a");
+  again.p256dh = "BOther";
+  again.options = R"({"x":1})";
+  again.created_at_ms = 5'000;
+  EXPECT_EQ(batch([&](WriteTxn& txn) { return txn.save_push_subscription(again); }), a);
+  // Another user may hold the same endpoint (two accounts in one browser profile).
+  const auto c = batch([&](WriteTxn& txn) { return txn.save_push_subscription(subscription(8, "t3", "https://push/a")); });
+  EXPECT_NE(c, a);
+  auto mine = read([&](ReadTxn& txn) { return txn.push_subscriptions(7); });
+  ASSERT_EQ(mine.size(), 2u);
+  EXPECT_EQ(mine[0].id, a);
+  EXPECT_EQ(mine[0].token_id, "t2");
+  EXPECT_EQ(mine[0].p256dh, "BOther");
+  EXPECT_EQ(mine[0].auth, "secret");
+  EXPECT_EQ(mine[0].options, R"({"x":1})");
+  EXPECT_EQ(mine[0].created_at_ms, 1'000);
+  EXPECT_EQ(mine[0].kind, "webpush");
+  EXPECT_EQ(mine[0].endpoint, "https://push/a");
+  EXPECT_EQ(mine[1].id, b);
+  EXPECT_EQ(read([&](ReadTxn& txn) { return txn.push_subscriptions(8); }).size(), 1u);
+  // Only one's own can be deleted.
+  EXPECT_FALSE(batch([&](WriteTxn& txn) { return txn.delete_push_subscription(8, a); }));
+  EXPECT_TRUE(batch([&](WriteTxn& txn) { return txn.delete_push_subscription(7, a); }));
+  EXPECT_FALSE(batch([&](WriteTxn& txn) { return txn.delete_push_subscription(7, a); }));
+  EXPECT_EQ(read([&](ReadTxn& txn) { return txn.push_subscriptions(7); }).size(), 1u);
+}
+
+TEST_P(StorePushTest, SubscriptionsGoWithTheTokenThatRegisteredThem) {
+  batch([&](WriteTxn& txn) {
+    txn.add_token(token_of(7, "t1", 100));
+    txn.add_token(token_of(7, "t2", 100));
+    txn.add_token(token_of(7, "t3", 50));
+    txn.save_push_subscription(subscription(7, "t1", "https://push/1"));
+    txn.save_push_subscription(subscription(7, "t2", "https://push/2"));
+    txn.save_push_subscription(subscription(7, "t3", "https://push/3"));
+    txn.save_push_subscription(subscription(7, "host-jwt", "https://push/4"));  // a token with no row
+  });
+  auto endpoints = [&] {
+    std::vector<std::string> out;
+    for (const auto& p : read([&](ReadTxn& txn) { return txn.push_subscriptions(7); })) out.push_back(p.endpoint);
+    return out;
+  };
+  EXPECT_TRUE(batch([&](WriteTxn& txn) { return txn.delete_token("t1"); }));  // logout
+  EXPECT_EQ(endpoints(), (std::vector<std::string>{"https://push/2", "https://push/3", "https://push/4"}));
+  batch([&](WriteTxn& txn) { txn.purge_expired(60); });  // t3 expired at 50
+  EXPECT_EQ(endpoints(), (std::vector<std::string>{"https://push/2", "https://push/4"}));
+  batch([&](WriteTxn& txn) { txn.delete_tokens_of(7, ""); });  // log out everywhere
+  EXPECT_EQ(endpoints(), (std::vector<std::string>{"https://push/4"}));
+}
+
+// The jobs of each subscription, as "user:conversation:seq:count:mention", sorted.
+std::vector<std::string> queued_jobs(std::vector<PushJobRecord> jobs) {
+  std::vector<std::string> out;
+  for (const auto& j : jobs)
+    out.push_back(j.subscription.endpoint + ":" + std::to_string(j.key.conversation_id) + ":" + std::to_string(j.seq) +
+                  ":" + std::to_string(j.count) + ":" + (j.mention ? "m" : "-"));
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+TEST_P(StorePushTest, EventsQueueOneCollapsingJobPerSubscriptionAndConversation) {
+  const UserId alice = make_user("alice"), bob = make_user("bob"), carol = make_user("carol"), dave = make_user("dave");
+  const ConversationId g = make_conversation(ConversationKind::group);
+  const ConversationId h = make_conversation(ConversationKind::group);
+  batch([&](WriteTxn& txn) {
+    for (UserId u : {alice, bob, carol, dave}) txn.add_member(g, ConversationKind::group, u, Role::member, 1, 0);
+    txn.add_member(h, ConversationKind::group, bob, Role::member, 1, 0);
+    txn.save_push_subscription(subscription(alice, "ta", "a"));  // the sender: never notified
+    txn.save_push_subscription(subscription(bob, "tb", "b1"));
+    txn.save_push_subscription(subscription(bob, "tb", "b2"));
+    txn.save_push_subscription(subscription(dave, "td", "d"));
+    // carol has no subscription
+    txn.end_member(g, dave, 1, 0, "");  // dave left
+  });
+  batch([&](WriteTxn& txn) {
+    txn.queue_push(g, 2, alice, PushAudience::members, 100);
+    txn.add_mentions(g, 3, {bob});
+    txn.queue_push(g, 3, alice, PushAudience::members, 110);
+    txn.queue_push(h, 1, alice, PushAudience::members, 120);  // alice is no member of h: bob still is
+  });
+  auto jobs = batch([&](WriteTxn& txn) { return txn.claim_push_jobs(1'000, 5'000, 100); });
+  EXPECT_EQ(queued_jobs(jobs), (std::vector<std::string>{"b1:" + std::to_string(g) + ":3:2:m", "b1:" + std::to_string(h) + ":1:1:-",
+                                                         "b2:" + std::to_string(g) + ":3:2:m", "b2:" + std::to_string(h) + ":1:1:-"}));
+  for (const auto& j : jobs) {
+    EXPECT_EQ(j.user_id, bob);
+    EXPECT_EQ(j.subscription.user_id, bob);
+    EXPECT_EQ(j.first_at_ms, j.key.conversation_id == g ? 100 : 120);
+    EXPECT_EQ(j.attempts, 0);
+  }
+  // A channel notifies only those its message mentions; everyone (0) is everyone.
+  const ConversationId c = make_conversation(ConversationKind::channel);
+  batch([&](WriteTxn& txn) {
+    for (UserId u : {alice, bob, carol}) txn.add_member(c, ConversationKind::channel, u, Role::member, 1, 0);
+    txn.save_push_subscription(subscription(carol, "tc", "c"));
+    txn.queue_push(c, 1, alice, PushAudience::mentioned, 200);
+    txn.add_mentions(c, 2, {carol});
+    txn.queue_push(c, 2, alice, PushAudience::mentioned, 210);
+    txn.add_mentions(c, 3, {0});
+    txn.queue_push(c, 3, carol, PushAudience::mentioned, 220);
+  });
+  jobs = batch([&](WriteTxn& txn) { return txn.claim_push_jobs(1'000, 5'000, 100); });
+  // (carol sent the third: alice is notified of it, carol is not)
+  EXPECT_EQ(queued_jobs(jobs), (std::vector<std::string>{"a:" + std::to_string(c) + ":3:1:m", "b1:" + std::to_string(c) + ":3:1:m",
+                                                         "b2:" + std::to_string(c) + ":3:1:m", "c:" + std::to_string(c) + ":2:1:m"}));
+  // One user's subscriptions (a reaction to their message).
+  batch([&](WriteTxn& txn) { txn.queue_push_to(carol, g, 9, 300); });
+  jobs = batch([&](WriteTxn& txn) { return txn.claim_push_jobs(1'000, 5'000, 100); });
+  EXPECT_EQ(queued_jobs(jobs), (std::vector<std::string>{"c:" + std::to_string(g) + ":9:1:-"}));
+}
+
+TEST_P(StorePushTest, ClaimedJobsWaitForTheirLeaseAndFinishOnlyAsOfWhatWasSent) {
+  const UserId alice = make_user("alice"), bob = make_user("bob");
+  const ConversationId g = make_conversation(ConversationKind::group);
+  std::int64_t sub = 0;
+  batch([&](WriteTxn& txn) {
+    for (UserId u : {alice, bob}) txn.add_member(g, ConversationKind::group, u, Role::member, 1, 0);
+    sub = txn.save_push_subscription(subscription(bob, "tb", "b"));
+    txn.queue_push(g, 1, alice, PushAudience::members, 100);
+  });
+  EXPECT_TRUE(batch([&](WriteTxn& txn) { return txn.claim_push_jobs(99, 5'000, 10); }).empty());  // not yet due
+  auto jobs = batch([&](WriteTxn& txn) { return txn.claim_push_jobs(100, 5'000, 10); });
+  ASSERT_EQ(jobs.size(), 1u);
+  const PushJobKey key{sub, g};
+  EXPECT_EQ(jobs[0].key, key);
+  EXPECT_TRUE(batch([&](WriteTxn& txn) { return txn.claim_push_jobs(4'999, 9'000, 10); }).empty());  // leased
+  // A newer event collapses into the claimed job while it is being sent: finishing as of seq 1
+  // leaves it due at once for the one event not yet sent.
+  batch([&](WriteTxn& txn) { txn.queue_push(g, 2, alice, PushAudience::members, 200); });
+  batch([&](WriteTxn& txn) { txn.finish_push_job(key, 1, 1, 300); });
+  jobs = batch([&](WriteTxn& txn) { return txn.claim_push_jobs(300, 5'000, 10); });
+  ASSERT_EQ(jobs.size(), 1u);
+  EXPECT_EQ(jobs[0].seq, 2);
+  EXPECT_EQ(jobs[0].count, 1);
+  // A failed send waits for its retry, attempts counted.
+  batch([&](WriteTxn& txn) { txn.defer_push_job(key, 700, 1); });
+  EXPECT_TRUE(batch([&](WriteTxn& txn) { return txn.claim_push_jobs(699, 5'000, 10); }).empty());
+  jobs = batch([&](WriteTxn& txn) { return txn.claim_push_jobs(700, 5'000, 10); });
+  ASSERT_EQ(jobs.size(), 1u);
+  EXPECT_EQ(jobs[0].attempts, 1);
+  // A lease that ran out (the node died): due again.
+  jobs = batch([&](WriteTxn& txn) { return txn.claim_push_jobs(5'000, 9'000, 10); });
+  ASSERT_EQ(jobs.size(), 1u);
+  batch([&](WriteTxn& txn) { txn.finish_push_job(key, 2, 1, 5'100); });
+  EXPECT_TRUE(batch([&](WriteTxn& txn) { return txn.claim_push_jobs(1'000'000, 2'000'000, 10); }).empty());
+}
+
+TEST_P(StorePushTest, JobsGoWithTheirSubscription) {
+  const UserId alice = make_user("alice"), bob = make_user("bob");
+  const ConversationId g = make_conversation(ConversationKind::group);
+  std::int64_t removed = 0;
+  batch([&](WriteTxn& txn) {
+    for (UserId u : {alice, bob}) txn.add_member(g, ConversationKind::group, u, Role::member, 1, 0);
+    txn.add_token(token_of(bob, "t1", 100));
+    txn.add_token(token_of(bob, "t2", 50));
+    txn.add_token(token_of(bob, "t3", 100));
+    removed = txn.save_push_subscription(subscription(bob, "t1", "1"));
+    txn.save_push_subscription(subscription(bob, "t2", "2"));
+    txn.save_push_subscription(subscription(bob, "t3", "3"));
+    txn.save_push_subscription(subscription(bob, "t3", "4"));
+    txn.queue_push(g, 1, alice, PushAudience::members, 100);
+  });
+  batch([&](WriteTxn& txn) {
+    txn.delete_push_subscription(bob, removed);
+    txn.purge_expired(60);   // t2
+    txn.delete_token("t3");  // logout
+  });
+  EXPECT_TRUE(batch([&](WriteTxn& txn) { return txn.claim_push_jobs(1'000, 5'000, 10); }).empty());
+  // Nothing left behind to be claimed by a subscription created later with a reused id.
+  batch([&](WriteTxn& txn) {
+    txn.save_push_subscription(subscription(bob, "t9", "9"));
+    txn.queue_push(g, 2, alice, PushAudience::members, 100);
+  });
+  EXPECT_EQ(queued_jobs(batch([&](WriteTxn& txn) { return txn.claim_push_jobs(1'000, 5'000, 10); })),
+            (std::vector<std::string>{"9:" + std::to_string(g) + ":2:1:-"}));
+}
 
 STORE_SUITE(StoreUserTest);
 
@@ -2019,7 +2224,7 @@ TEST_F(StorePostgresSchemaTest, MigrationTwoAddsConversationSettingsToExistingMe
   const ConversationId c = make_conversation(ConversationKind::group);
   batch([&](WriteTxn& txn) { txn.add_member(c, ConversationKind::group, alice, Role::owner, 1, 0); });
   close();
-  exec("DROP TABLE message_media; DROP TABLE media; DROP TABLE hidden_messages; ALTER TABLE members DROP COLUMN cleared_seq; "
+  exec("DROP TABLE push_jobs; DROP TABLE push_subscriptions; DROP TABLE message_media; DROP TABLE media; DROP TABLE hidden_messages; ALTER TABLE members DROP COLUMN cleared_seq; "
        "DROP TABLE user_terms; ALTER TABLE users DROP COLUMN discoverable, DROP COLUMN search_terms_done; "
        "DROP INDEX members_pinned; ALTER TABLE members DROP COLUMN muted_until, DROP COLUMN archived, "
        "DROP COLUMN pin_rank, DROP COLUMN marked_unread; UPDATE parley_schema SET version = 1");

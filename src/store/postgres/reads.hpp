@@ -259,6 +259,14 @@ class PgReads : public Base {
     return out;
   }
 
+  std::vector<PushSubscriptionRecord> push_subscriptions(UserId user) override {
+    Rows r = fetch(sql({"SELECT ", columns::kPushSubscription, " FROM push_subscriptions WHERE user_id = $1 ORDER BY id"}),
+                   Params().add(user));
+    std::vector<PushSubscriptionRecord> out;
+    for (int i = 0; i < r.size(); ++i) out.push_back(read_push_subscription(r, i));
+    return out;
+  }
+
   // --- accounts ---
   std::vector<TokenRecord> tokens_of(UserId user, std::int64_t now_s) override {
     Rows r = fetch(sql({"SELECT ", kTokenColumns, " FROM tokens WHERE user_id = $1 AND expires_at > $2 "

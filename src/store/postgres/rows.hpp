@@ -18,6 +18,12 @@ inline constexpr const char* kMemberColumns = columns::kMember;
 inline constexpr const char* kEventColumns = columns::kEvent;
 inline constexpr const char* kTokenColumns = columns::kToken;
 
+inline PushSubscriptionRecord read_push_subscription(const Rows& r, int row, int at = 0) {
+  return PushSubscriptionRecord{r.integer(row, at),     r.integer(row, at + 1), r.text(row, at + 2),
+                                r.text(row, at + 3),    r.text(row, at + 4),    r.text(row, at + 5),
+                                r.text(row, at + 6),    r.text(row, at + 7),    r.integer(row, at + 8)};
+}
+
 inline TokenRecord read_token(const Rows& r, int row, int at = 0) {
   TokenRecord t;
   t.token_id = r.text(row, at);

@@ -453,13 +453,16 @@ class PgWriter final : public WriterConnection, public PgReads<WriteTxn> {
               .add(t.last_active_at_ms));
   }
   bool delete_token(const std::string& token_id) override {
+    write("DELETE FROM push_jobs WHERE subscription_id IN (SELECT id FROM push_subscriptions WHERE token_id = $1)",
+          Params().add(token_id));
+    write("DELETE FROM push_subscriptions WHERE token_id = $1", Params().add(token_id));
     return fetch("DELETE FROM tokens WHERE token_id = $1", Params().add(token_id)).affected() > 0;
   }
   std::vector<TokenRecord> delete_tokens_of(UserId user, const std::string& except_token_id) override {
     std::vector<TokenRecord> gone;
     for (auto& t : tokens_of(user, 0))
       if (t.token_id != except_token_id) gone.push_back(std::move(t));
-    for (const auto& t : gone) write("DELETE FROM tokens WHERE token_id = $1", Params().add(t.token_id));
+    for (const auto& t : gone) delete_token(t.token_id);
     return gone;
   }
   void touch_token(const std::string& token_id, std::int64_t at_ms) override {
@@ -534,8 +537,84 @@ class PgWriter final : public WriterConnection, public PgReads<WriteTxn> {
           "UPDATE media SET ref_count = ref_count + 1 WHERE id IN (SELECT media_id FROM added)",
           Params().add(ids).add(conversation).add(seq));
   }
+  std::int64_t save_push_subscription(const PushSubscriptionRecord& p) override {
+    Rows r = fetch("INSERT INTO push_subscriptions(user_id, token_id, kind, endpoint, p256dh, auth, options, created_at) "
+                   "VALUES($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT(user_id, kind, endpoint) DO UPDATE SET "
+                   "token_id = excluded.token_id, p256dh = excluded.p256dh, auth = excluded.auth, "
+                   "options = excluded.options RETURNING id",
+                   Params().add(p.user_id).add(p.token_id).add(p.kind).add(p.endpoint).add(p.p256dh).add(p.auth)
+                       .add(p.options).add(p.created_at_ms));
+    return r.integer(0, 0);
+  }
+  bool delete_push_subscription(UserId user, std::int64_t id) override {
+    if (fetch("DELETE FROM push_subscriptions WHERE id = $1 AND user_id = $2", Params().add(id).add(user)).affected() == 0)
+      return false;
+    write("DELETE FROM push_jobs WHERE subscription_id = $1", Params().add(id));
+    return true;
+  }
+  // As the SQLite engine's (sqlite/writer.cpp): one row per subscription of the audience.
+  void queue_push(ConversationId conversation, Seq seq, UserId sender, PushAudience audience,
+                  std::int64_t now_ms) override {
+    write("INSERT INTO push_jobs(subscription_id, conversation_id, user_id, seq, count, mention, first_at, due_at, "
+          "attempts) SELECT s.id, $1, s.user_id, $2, 1, q.mentioned, $4, $4, 0 "
+          "FROM members m JOIN push_subscriptions s ON s.user_id = m.user_id "
+          "CROSS JOIN LATERAL (SELECT EXISTS(SELECT 1 FROM mentions x WHERE x.conversation_id = $1 AND x.seq = $2 "
+          "AND x.user_id IN (0, m.user_id)) AS mentioned) q "
+          "WHERE m.conversation_id = $1 AND m.left_seq IS NULL AND m.user_id <> $3 AND ($5::int = 0 OR q.mentioned) "
+          "ON CONFLICT(subscription_id, conversation_id) DO UPDATE SET seq = greatest(push_jobs.seq, excluded.seq), "
+          "count = push_jobs.count + 1, mention = push_jobs.mention OR excluded.mention",
+          Params().add(conversation).add(seq).add(sender).add(now_ms).add(std::int64_t{audience == PushAudience::mentioned ? 1 : 0}));
+  }
+  void queue_push_to(UserId user, ConversationId conversation, Seq seq, std::int64_t now_ms) override {
+    write("INSERT INTO push_jobs(subscription_id, conversation_id, user_id, seq, count, mention, first_at, due_at, "
+          "attempts) SELECT id, $1, user_id, $2, 1, false, $4, $4, 0 FROM push_subscriptions WHERE user_id = $3 "
+          "ON CONFLICT(subscription_id, conversation_id) DO UPDATE SET seq = greatest(push_jobs.seq, excluded.seq), "
+          "count = push_jobs.count + 1",
+          Params().add(conversation).add(seq).add(user).add(now_ms));
+  }
+  // Nodes claim at once: SKIP LOCKED lets each take rows the others have not locked, and a row
+  // another node claimed is no longer due (its due_at is that node's lease end).
+  std::vector<PushJobRecord> claim_push_jobs(std::int64_t now_ms, std::int64_t lease_until_ms, int limit) override {
+    Rows r = fetch("WITH due AS (SELECT subscription_id, conversation_id FROM push_jobs WHERE due_at <= $1 "
+                   "ORDER BY due_at LIMIT $3 FOR UPDATE SKIP LOCKED), "
+                   "claimed AS (UPDATE push_jobs j SET due_at = $2 FROM due WHERE j.subscription_id = due.subscription_id "
+                   "AND j.conversation_id = due.conversation_id RETURNING j.*, j.due_at AS lease) "
+                   "SELECT c.subscription_id, c.conversation_id, c.user_id, c.seq, c.count, c.mention, c.first_at, $1, "
+                   "c.attempts, s.id, s.user_id, s.token_id, s.kind, s.endpoint, s.p256dh, s.auth, s.options, s.created_at "
+                   "FROM claimed c JOIN push_subscriptions s ON s.id = c.subscription_id ORDER BY c.first_at",
+                   Params().add(now_ms).add(lease_until_ms).add(limit));
+    std::vector<PushJobRecord> jobs;
+    for (int i = 0; i < r.size(); ++i) {
+      PushJobRecord j;
+      j.key = {r.integer(i, 0), r.integer(i, 1)};
+      j.user_id = r.integer(i, 2);
+      j.seq = r.integer(i, 3);
+      j.count = r.integer(i, 4);
+      j.mention = r.boolean(i, 5);
+      j.first_at_ms = r.integer(i, 6);
+      j.due_at_ms = r.integer(i, 7);
+      j.attempts = static_cast<int>(r.integer(i, 8));
+      j.subscription = read_push_subscription(r, i, 9);
+      jobs.push_back(std::move(j));
+    }
+    return jobs;
+  }
+  void finish_push_job(const PushJobKey& key, Seq sent_seq, std::int64_t sent_count, std::int64_t now_ms) override {
+    write("DELETE FROM push_jobs WHERE subscription_id = $1 AND conversation_id = $2 AND seq = $3",
+          Params().add(key.subscription_id).add(key.conversation_id).add(sent_seq));
+    write("UPDATE push_jobs SET count = greatest(count - $3, 1), due_at = $4, attempts = 0, first_at = $4 "
+          "WHERE subscription_id = $1 AND conversation_id = $2",
+          Params().add(key.subscription_id).add(key.conversation_id).add(sent_count).add(now_ms));
+  }
+  void defer_push_job(const PushJobKey& key, std::int64_t due_at_ms, int attempts) override {
+    write("UPDATE push_jobs SET due_at = $3, attempts = $4 WHERE subscription_id = $1 AND conversation_id = $2",
+          Params().add(key.subscription_id).add(key.conversation_id).add(due_at_ms).add(attempts));
+  }
   void purge_expired(std::int64_t now_s) override {
     const Params now = Params().add(now_s);
+    write("DELETE FROM push_jobs WHERE subscription_id IN (SELECT s.id FROM push_subscriptions s JOIN tokens t "
+          "ON t.token_id = s.token_id WHERE t.expires_at <= $1)", now);
+    write("DELETE FROM push_subscriptions WHERE token_id IN (SELECT token_id FROM tokens WHERE expires_at <= $1)", now);
     write("DELETE FROM tokens WHERE expires_at <= $1", now);
     write("DELETE FROM revoked_tokens WHERE expires_at <= $1", now);
     write("DELETE FROM invites WHERE uses_left <= 0 OR (expires_at != 0 AND expires_at <= $1)", now);

@@ -342,6 +342,13 @@ class SqliteReads : public Base {
     s->bind(1, media_id).bind(2, user);
     return s->step();
   }
+  std::vector<PushSubscriptionRecord> push_subscriptions(UserId user) override {
+    StatementScope s(q(Q::push_subscriptions));
+    s->bind(1, user);
+    std::vector<PushSubscriptionRecord> out;
+    while (s->step()) out.push_back(read_push_subscription(*s));
+    return out;
+  }
   std::vector<InviteRecord> invites(std::int64_t now_s) override {
     StatementScope s(q(Q::invites));
     s->bind(1, now_s);
@@ -363,7 +370,7 @@ class SqliteReads : public Base {
     members_page, user_conversations, active_ids, changed, events_asc, events_desc, thread_asc, thread_desc, event,
     last_text, hidden, edits, by_pos, head_pos, event_pos, by_client_msg_id, reactions, threads, pins, unread, mentions, pinned, peers, revoked,
     tokens_of, token, cutoffs, by_skeleton, no_skeleton, invites, search_contacts, search_directory, without_terms,
-    media, media_usage, expired_uploads, media_visible, count_
+    media, media_usage, expired_uploads, media_visible, push_subscriptions, count_
   };
 
   static std::string text_of(Q id) {
@@ -458,6 +465,8 @@ class SqliteReads : public Base {
       case Q::by_skeleton: return "SELECT id FROM users WHERE name_skeleton = ?1 ORDER BY id LIMIT ?2";
       case Q::no_skeleton: return "SELECT id, username FROM users WHERE name_skeleton IS NULL ORDER BY id LIMIT ?1";
       case Q::media: return sql({"SELECT ", kMediaColumns, " FROM media WHERE id = ?1"});
+      case Q::push_subscriptions:
+        return sql({"SELECT ", columns::kPushSubscription, " FROM push_subscriptions WHERE user_id = ?1 ORDER BY id"});
       case Q::media_usage:
         return "SELECT coalesce(sum(CASE state WHEN 0 THEN declared_size ELSE size END), 0), "
                "coalesce(sum(state = 0), 0) FROM media WHERE owner_id = ?1";

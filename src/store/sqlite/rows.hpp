@@ -42,6 +42,11 @@ inline MediaRecord read_media(const Statement& s) {
   return m;
 }
 
+inline PushSubscriptionRecord read_push_subscription(const Statement& s, int at = 0) {
+  return PushSubscriptionRecord{s.integer(at),     s.integer(at + 1), s.text(at + 2), s.text(at + 3), s.text(at + 4),
+                                s.text(at + 5),    s.text(at + 6),    s.text(at + 7), s.integer(at + 8)};
+}
+
 inline TokenRecord read_token(const Statement& s, int at = 0) {
   TokenRecord t;
   t.token_id = s.text(at);

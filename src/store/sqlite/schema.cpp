@@ -236,6 +236,37 @@ CREATE TABLE message_media(
 ) WITHOUT ROWID;
 CREATE INDEX message_media_by_message ON message_media(conversation_id, seq);
 )sql",
+      // 10: push subscriptions (issue 15): one per (user, kind, endpoint), each tied to the
+      // sign-in that registered it; and the notifications owed to them.
+      R"sql(
+CREATE TABLE push_subscriptions(
+  id INTEGER PRIMARY KEY,
+  user_id INTEGER NOT NULL,
+  token_id TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  endpoint TEXT NOT NULL,
+  p256dh TEXT NOT NULL DEFAULT '',
+  auth TEXT NOT NULL DEFAULT '',
+  options TEXT NOT NULL DEFAULT '',
+  created_at INTEGER NOT NULL,            -- ms
+  UNIQUE(user_id, kind, endpoint)
+);
+CREATE INDEX push_subscriptions_by_token ON push_subscriptions(token_id);
+-- Notifications owed, one per subscription and conversation (later events collapse into it).
+CREATE TABLE push_jobs(
+  subscription_id INTEGER NOT NULL,
+  conversation_id INTEGER NOT NULL,
+  user_id INTEGER NOT NULL,
+  seq INTEGER NOT NULL,                   -- the newest event it notifies of
+  count INTEGER NOT NULL,                 -- events collapsed into it
+  mention INTEGER NOT NULL,               -- 1: one of them mentions the user
+  first_at INTEGER NOT NULL,              -- ms
+  due_at INTEGER NOT NULL,                -- ms; a claim moves it to the end of the lease
+  attempts INTEGER NOT NULL,
+  PRIMARY KEY(subscription_id, conversation_id)
+) WITHOUT ROWID;
+CREATE INDEX push_jobs_due ON push_jobs(due_at);
+)sql",
   };
   return list;
 }

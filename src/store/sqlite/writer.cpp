@@ -95,6 +95,7 @@ class SqliteWriter final : public WriterConnection, public SqliteReads<WriteTxn>
   void rollback_batch() noexcept override {
     sqlite3_exec(db_.handle(), "ROLLBACK", nullptr, nullptr, nullptr);
     erased_ = false;
+    any_subscriptions_.reset();
     touched_.clear();
     conversations_.clear();
     members_.clear();
@@ -342,6 +343,11 @@ class SqliteWriter final : public WriterConnection, public SqliteReads<WriteTxn>
     s->bind(5, t.device).bind(6, t.address).bind(7, t.last_active_at_ms).run();
   }
   bool delete_token(const std::string& token_id) override {
+    any_subscriptions_.reset();
+    for (W statement : {W::delete_token_jobs, W::delete_token_subscriptions}) {
+      StatementScope subscriptions(w(statement));
+      subscriptions->bind(1, token_id).run();
+    }
     StatementScope s(w(W::delete_token));
     return s->bind(1, token_id).run() > 0;
   }
@@ -421,8 +427,79 @@ class SqliteWriter final : public WriterConnection, public SqliteReads<WriteTxn>
       count->bind(1, id).run();
     }
   }
+  std::int64_t save_push_subscription(const PushSubscriptionRecord& p) override {
+    StatementScope s(w(W::save_subscription));
+    s->bind(1, p.user_id).bind(2, p.token_id).bind(3, p.kind).bind(4, p.endpoint).bind(5, p.p256dh).bind(6, p.auth);
+    s->bind(7, p.options).bind(8, p.created_at_ms);
+    if (!s->step()) throw StoreFailure("push subscription not saved");
+    any_subscriptions_ = true;
+    return s->integer(0);
+  }
+  bool delete_push_subscription(UserId user, std::int64_t id) override {
+    StatementScope s(w(W::delete_subscription));
+    if (s->bind(1, id).bind(2, user).run() == 0) return false;
+    any_subscriptions_.reset();
+    StatementScope jobs(w(W::delete_subscription_jobs));
+    jobs->bind(1, id).run();
+    return true;
+  }
+  void queue_push(ConversationId conversation, Seq seq, UserId sender, PushAudience audience,
+                  std::int64_t now_ms) override {
+    if (!has_subscriptions()) return;
+    StatementScope s(w(W::queue_push));
+    s->bind(1, conversation).bind(2, seq).bind(3, sender).bind(4, now_ms);
+    s->bind(5, audience == PushAudience::mentioned ? 1 : 0).run();
+  }
+  bool has_subscriptions() {
+    if (!any_subscriptions_) {
+      StatementScope any(w(W::any_subscriptions));
+      any_subscriptions_ = any->step() && any->integer(0) != 0;
+    }
+    return *any_subscriptions_;
+  }
+  void queue_push_to(UserId user, ConversationId conversation, Seq seq, std::int64_t now_ms) override {
+    if (!has_subscriptions()) return;
+    StatementScope s(w(W::queue_push_to));
+    s->bind(1, conversation).bind(2, seq).bind(3, user).bind(4, now_ms).run();
+  }
+  std::vector<PushJobRecord> claim_push_jobs(std::int64_t now_ms, std::int64_t lease_until_ms, int limit) override {
+    std::vector<PushJobRecord> jobs;
+    {
+      StatementScope s(w(W::due_jobs));
+      s->bind(1, now_ms).bind(2, limit);
+      while (s->step()) {
+        PushJobRecord j;
+        j.key = {s->integer(0), s->integer(1)};
+        j.user_id = s->integer(2);
+        j.seq = s->integer(3);
+        j.count = s->integer(4);
+        j.mention = s->integer(5) != 0;
+        j.first_at_ms = s->integer(6);
+        j.due_at_ms = s->integer(7);
+        j.attempts = static_cast<int>(s->integer(8));
+        j.subscription = read_push_subscription(*s, 9);
+        jobs.push_back(std::move(j));
+      }
+    }
+    for (const auto& j : jobs) {
+      StatementScope s(w(W::defer_job));
+      s->bind(1, j.key.subscription_id).bind(2, j.key.conversation_id).bind(3, lease_until_ms).bind(4, j.attempts).run();
+    }
+    return jobs;
+  }
+  void finish_push_job(const PushJobKey& key, Seq sent_seq, std::int64_t sent_count, std::int64_t now_ms) override {
+    StatementScope s(w(W::finish_job));
+    s->bind(1, key.subscription_id).bind(2, key.conversation_id).bind(3, sent_seq).run();
+    StatementScope rest(w(W::requeue_job));
+    rest->bind(1, key.subscription_id).bind(2, key.conversation_id).bind(3, sent_count).bind(4, now_ms).run();
+  }
+  void defer_push_job(const PushJobKey& key, std::int64_t due_at_ms, int attempts) override {
+    StatementScope s(w(W::defer_job));
+    s->bind(1, key.subscription_id).bind(2, key.conversation_id).bind(3, due_at_ms).bind(4, attempts).run();
+  }
   void purge_expired(std::int64_t now_s) override {
-    for (W statement : {W::purge_tokens, W::purge_revoked, W::purge_invites}) {
+    any_subscriptions_.reset();
+    for (W statement : {W::purge_jobs, W::purge_subscriptions, W::purge_tokens, W::purge_revoked, W::purge_invites}) {
       StatementScope s(w(statement));
       s->bind(1, now_s).run();
     }
@@ -451,7 +528,9 @@ class SqliteWriter final : public WriterConnection, public SqliteReads<WriteTxn>
     reaction_count, add_pin, remove_pin, thread_reply, add_mention, advance_receipts, set_privacy, set_last_seen,
     add_token, delete_token, touch_token, set_password, set_display_name, set_cutoff, set_skeleton, add_invite, delete_invite, use_invite,
     purge_tokens, purge_revoked, purge_invites, set_settings, hide, drop_hidden, delete_terms, add_term, terms_done, add_media,
-    complete_media, delete_media, add_carrier, count_carrier, release_media, erase_carriers, count_
+    complete_media, delete_media, add_carrier, count_carrier, release_media, erase_carriers, save_subscription,
+    delete_subscription, delete_token_subscriptions, purge_subscriptions, delete_subscription_jobs, delete_token_jobs,
+    purge_jobs, any_subscriptions, queue_push, queue_push_to, due_jobs, defer_job, finish_job, requeue_job, count_
   };
   static const char* text_of(W id) {
     switch (id) {
@@ -492,6 +571,48 @@ class SqliteWriter final : public WriterConnection, public SqliteReads<WriteTxn>
         return "INSERT OR REPLACE INTO tokens(token_id, user_id, created_at, expires_at, device, address, last_active_at) "
                "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)";
       case W::delete_token: return "DELETE FROM tokens WHERE token_id = ?1";
+      case W::save_subscription:
+        return "INSERT INTO push_subscriptions(user_id, token_id, kind, endpoint, p256dh, auth, options, created_at) "
+               "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT(user_id, kind, endpoint) DO UPDATE SET "
+               "token_id = excluded.token_id, p256dh = excluded.p256dh, auth = excluded.auth, "
+               "options = excluded.options RETURNING id";
+      case W::delete_subscription: return "DELETE FROM push_subscriptions WHERE id = ?1 AND user_id = ?2";
+      case W::delete_token_subscriptions: return "DELETE FROM push_subscriptions WHERE token_id = ?1";
+      case W::purge_subscriptions:
+        return "DELETE FROM push_subscriptions WHERE token_id IN (SELECT token_id FROM tokens WHERE expires_at <= ?1)";
+      case W::any_subscriptions: return "SELECT EXISTS(SELECT 1 FROM push_subscriptions)";
+      case W::delete_subscription_jobs: return "DELETE FROM push_jobs WHERE subscription_id = ?1";
+      case W::delete_token_jobs:
+        return "DELETE FROM push_jobs WHERE subscription_id IN (SELECT id FROM push_subscriptions WHERE token_id = ?1)";
+      case W::purge_jobs:
+        return "DELETE FROM push_jobs WHERE subscription_id IN (SELECT s.id FROM push_subscriptions s JOIN tokens t "
+               "ON t.token_id = s.token_id WHERE t.expires_at <= ?1)";
+      // One row per subscription of each active member but the sender (?5 = 1: only those the
+      // event mentions); an existing job of that subscription and conversation absorbs it.
+      case W::queue_push:
+        return "INSERT INTO push_jobs(subscription_id, conversation_id, user_id, seq, count, mention, first_at, due_at, "
+               "attempts) SELECT s.id, ?1, s.user_id, ?2, 1, EXISTS(SELECT 1 FROM mentions x WHERE x.conversation_id = ?1 "
+               "AND x.seq = ?2 AND x.user_id IN (0, m.user_id)) AS mentioned, ?4, ?4, 0 "
+               "FROM members m JOIN push_subscriptions s ON s.user_id = m.user_id "
+               "WHERE m.conversation_id = ?1 AND m.left_seq IS NULL AND m.user_id <> ?3 AND (?5 = 0 OR mentioned) "
+               "ON CONFLICT(subscription_id, conversation_id) DO UPDATE SET seq = max(seq, excluded.seq), "
+               "count = count + 1, mention = max(mention, excluded.mention)";
+      case W::queue_push_to:
+        return "INSERT INTO push_jobs(subscription_id, conversation_id, user_id, seq, count, mention, first_at, due_at, "
+               "attempts) SELECT id, ?1, user_id, ?2, 1, 0, ?4, ?4, 0 FROM push_subscriptions WHERE user_id = ?3 "
+               "ON CONFLICT(subscription_id, conversation_id) DO UPDATE SET seq = max(seq, excluded.seq), count = count + 1";
+      case W::due_jobs:
+        return "SELECT j.subscription_id, j.conversation_id, j.user_id, j.seq, j.count, j.mention, j.first_at, "
+               "j.due_at, j.attempts, s.id, s.user_id, s.token_id, s.kind, s.endpoint, s.p256dh, s.auth, s.options, "
+               "s.created_at FROM push_jobs j JOIN push_subscriptions s ON s.id = j.subscription_id "
+               "WHERE j.due_at <= ?1 ORDER BY j.due_at LIMIT ?2";
+      case W::defer_job:
+        return "UPDATE push_jobs SET due_at = ?3, attempts = ?4 WHERE subscription_id = ?1 AND conversation_id = ?2";
+      case W::finish_job:
+        return "DELETE FROM push_jobs WHERE subscription_id = ?1 AND conversation_id = ?2 AND seq = ?3";
+      case W::requeue_job:
+        return "UPDATE push_jobs SET count = max(count - ?3, 1), due_at = ?4, attempts = 0, first_at = ?4 "
+               "WHERE subscription_id = ?1 AND conversation_id = ?2";
       case W::touch_token: return "UPDATE tokens SET last_active_at = max(last_active_at, ?2) WHERE token_id = ?1";
       case W::set_password: return "UPDATE users SET password_hash = ?2 WHERE id = ?1";
       case W::set_display_name: return "UPDATE users SET display_name = ?2 WHERE id = ?1";
@@ -582,6 +703,10 @@ class SqliteWriter final : public WriterConnection, public SqliteReads<WriteTxn>
   Pos committed_pos_ = 0;
   bool in_batch_ = false;
   bool erased_ = false;
+  // Whether push_subscriptions has a row (unknown: ask the table). This writer is the only one
+  // of the file, so the answer holds until it deletes a subscription; a message then costs no
+  // push query at all on a server where nobody subscribed.
+  std::optional<bool> any_subscriptions_;
 };
 
 // Copies committed WAL frames into the database file on its own thread and connection, so the

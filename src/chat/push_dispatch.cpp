@@ -1,0 +1,422 @@
+#include "chat/push_dispatch.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <stdexcept>
+
+#include "chat/service.hpp"
+#include "core/clock.hpp"
+#include "core/json_writer.hpp"
+#include "core/metrics_text.hpp"
+#include "core/base64.hpp"
+#include "push/http_sender.hpp"
+#include "push/vapid.hpp"
+#include "push/web_push_encrypt.hpp"
+
+namespace parley::chat {
+namespace {
+
+constexpr std::size_t kMaxTextBytes = 1000;  // of a message's text in a notification (UTF-8 safe cut)
+
+// At most `max` bytes of `text`, cut before a UTF-8 continuation byte.
+std::string_view cut_utf8(std::string_view text, std::size_t max) {
+  if (text.size() <= max) return text;
+  std::size_t end = max;
+  while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) --end;
+  return text.substr(0, end);
+}
+
+// The emoji of a reaction event ({"emoji":"..."}), without a JSON parser for one field.
+std::string emoji_of(const std::string& meta) {
+  const std::string key = "\"emoji\":\"";
+  const auto at = meta.find(key);
+  if (at == std::string::npos) return {};
+  const auto end = meta.find('"', at + key.size());
+  return end == std::string::npos ? std::string{} : meta.substr(at + key.size(), end - at - key.size());
+}
+
+// Claims due jobs and reads what deciding them needs, in one writer batch.
+class ClaimPushOp final : public ChatOp {
+ public:
+  using Done = std::function<void(std::vector<PushContext>, bool full)>;
+  ClaimPushOp(ChatService& s, int limit, Done done) : ChatOp(s, 0, ReplyTarget{}), limit_(limit), done_(std::move(done)) {
+    requester_.http = [claimed = claimed_, limit, done = done_](const Reply& reply) {
+      const bool full = static_cast<int>(claimed->size()) >= limit;
+      done(reply.error ? std::vector<PushContext>{} : std::move(*claimed), !reply.error && full);
+    };
+  }
+  void abort(const Error&) override { done_({}, false); }
+
+ protected:
+  Status run(store::WriteTxn& txn) override {
+    const std::int64_t now = wall_clock_ms();
+    for (auto& job : txn.claim_push_jobs(now, now + service_.config().push.lease_ms, limit_)) {
+      PushContext c;
+      c.member = txn.member(job.key.conversation_id, job.user_id);
+      c.conversation = txn.conversation(job.key.conversation_id);
+      c.event = txn.event(job.key.conversation_id, job.seq);
+      if (c.event && c.event->kind == EventKind::reaction_added)
+        c.target = txn.event(job.key.conversation_id, c.event->target_seq);
+      if (c.event)
+        if (auto sender = txn.user(c.event->sender_id)) c.sender_name = sender->display_name;
+      c.job = std::move(job);
+      claimed_->push_back(std::move(c));
+    }
+    return Ok{};
+  }
+
+ private:
+  int limit_;
+  Done done_;
+  std::shared_ptr<std::vector<PushContext>> claimed_ = std::make_shared<std::vector<PushContext>>();
+};
+
+}  // namespace
+
+// What became of a claimed job.
+struct PushDispatch::Outcome {
+  enum class Kind { finish, retry, gone } kind = Kind::finish;
+  store::PushJobKey key;
+  UserId user_id = 0;
+  Seq seq = 0;
+  std::int64_t count = 0;
+  std::int64_t due_at_ms = 0;  // retry
+  int attempts = 0;            // retry
+};
+
+namespace {
+
+// Writes the outcomes of one round.
+class PushOutcomesOp final : public ChatOp {
+ public:
+  struct Item {
+    int kind;  // 0 finish, 1 retry, 2 gone
+    store::PushJobKey key;
+    UserId user_id;
+    Seq seq;
+    std::int64_t count, due_at_ms;
+    int attempts;
+  };
+  PushOutcomesOp(ChatService& s, std::vector<Item> items) : ChatOp(s, 0, ReplyTarget{}), items_(std::move(items)) {}
+  void abort(const Error&) override {}  // the jobs come back when their lease ends
+
+ protected:
+  Status run(store::WriteTxn& txn) override {
+    const std::int64_t now = wall_clock_ms();
+    for (const auto& i : items_) {
+      if (i.kind == 0) txn.finish_push_job(i.key, i.seq, i.count, now);
+      else if (i.kind == 1) txn.defer_push_job(i.key, i.due_at_ms, i.attempts);
+      else txn.delete_push_subscription(i.user_id, i.key.subscription_id);
+    }
+    return Ok{};
+  }
+
+ private:
+  std::vector<Item> items_;
+};
+
+}  // namespace
+
+PushDecision decide_push(const PushContext& c, bool attentive, std::int64_t now_ms, int grace_ms) {
+  const auto& job = c.job;
+  if (!c.member || !c.member->active()) return {PushVerdict::drop, 0, "not_member"};
+  if (c.member->read_seq >= job.seq) return {PushVerdict::drop, 0, "read"};
+  const std::int64_t muted = c.member->settings.muted_until;
+  if (muted == -1 || muted > now_ms) return {PushVerdict::drop, 0, "muted"};
+  if (!c.event) return {PushVerdict::drop, 0, "no_event"};
+  if (c.event->deleted_at_ms != 0 || (c.target && c.target->deleted_at_ms != 0)) return {PushVerdict::drop, 0, "deleted"};
+  if (attentive) {
+    // Someone is at a screen: their live session shows it, unless it never arrived there (the
+    // connection dropped right after the send): then the phone still hears of it.
+    const std::int64_t until = job.first_at_ms + grace_ms;
+    if (now_ms < until) return {PushVerdict::wait, until, ""};
+    if (c.member->delivered_seq >= job.seq) return {PushVerdict::drop, 0, "delivered"};
+  }
+  return {PushVerdict::send, 0, ""};
+}
+
+std::string push_payload(const PushContext& c, const std::string& content) {
+  std::string out;
+  JsonWriter w(out);
+  const bool reaction = c.event && c.event->kind == EventKind::reaction_added;
+  w.begin_object();
+  w.field("type", reaction ? "reaction" : "message");
+  w.field("conversation_id", c.job.key.conversation_id);
+  w.field("seq", c.job.seq);
+  w.field("count", c.job.count);
+  w.field("mention", c.job.mention);
+  if (c.event) w.field("ts", c.event->created_at_ms);
+  if (content != "none" && c.event && c.conversation) {
+    w.key("sender").begin_object().field("id", c.event->sender_id).field("name", c.sender_name).end_object();
+    w.key("conversation").begin_object();
+    w.field("kind", conversation_kind_name(c.conversation->kind));
+    if (c.conversation->kind != ConversationKind::direct) w.field("title", c.conversation->title);
+    w.end_object();
+    if (content == "full") {
+      if (reaction) {
+        w.field("emoji", emoji_of(c.event->meta_json));
+        if (c.target) w.field("text", cut_utf8(c.target->edited_body.empty() ? c.target->body : c.target->edited_body, kMaxTextBytes));
+      } else {
+        w.field("text", cut_utf8(c.event->edited_body.empty() ? c.event->body : c.event->edited_body, kMaxTextBytes));
+      }
+    }
+  }
+  w.end_object();
+  return out;
+}
+
+std::int64_t push_retry_delay_ms(const PushConfig& config, int attempts, std::int64_t retry_after_s) {
+  std::int64_t delay = config.retry_min_ms;
+  for (int i = 1; i < attempts && delay < config.retry_max_ms; ++i) delay *= 2;
+  delay = std::min<std::int64_t>(delay, config.retry_max_ms);
+  if (retry_after_s > 0) delay = std::max(delay, std::min<std::int64_t>(retry_after_s * 1000, 24LL * 3600 * 1000));
+  return delay;
+}
+
+PushDispatch::PushDispatch(ChatService& service) : service_(service), config_(service.config().push) {
+  push::HttpSenderOptions options;
+  options.timeout_ms = config_.timeout_ms;
+  options.max_in_flight = config_.max_in_flight;
+  options.max_in_flight_per_host = config_.max_in_flight_per_host;
+  options.allow_private_networks = config_.allow_private_networks;
+  sender_ = std::make_unique<push::HttpSender>(options);
+}
+
+PushDispatch::~PushDispatch() { stop(); }
+
+void PushDispatch::start() {
+  const Config& config = service_.config();
+  auto key = !config_.vapid_private_key.empty()
+                 ? (config_.vapid_private_key.find("-----BEGIN") != std::string::npos
+                        ? push::VapidKey::from_pem(config_.vapid_private_key)
+                        : push::VapidKey::from_base64url_scalar(config_.vapid_private_key))
+                 : push::VapidKey::load_or_create(std::filesystem::path(config.server.data_dir) / "vapid.pem");
+  if (!key) throw std::runtime_error("push.vapid_private_key: " + key.error().message);
+  vapid_ = std::make_unique<push::VapidKey>(std::move(*key));
+  thread_ = std::thread([this] { run(); });
+}
+
+const std::string& PushDispatch::vapid_public_key() const {
+  static const std::string none;
+  return vapid_ ? vapid_->public_key_base64url() : none;
+}
+
+bool PushDispatch::make_request(const PushContext& c, push::HttpRequest& request) {
+  const auto& sub = c.job.subscription;
+  const std::string payload = push_payload(c, config_.content);
+  request.url = sub.endpoint;
+  if (sub.kind == "webhook") {
+    request.body = payload;
+    request.headers = {"Content-Type: application/json"};
+    return true;
+  }
+  if (sub.kind == "webpush") {
+    // RFC 8030 delivery of an RFC 8291 message, signed with VAPID (RFC 8292). One Topic per
+    // conversation: a device that was off gets the newest notification of each, not a pile.
+    const auto p256dh = base64url_decode(sub.p256dh);
+    const auto auth = base64url_decode(sub.auth);
+    const auto origin = push::origin_of(sub.endpoint);
+    if (!p256dh || !auth || !origin) return false;
+    auto body = push::web_push_encrypt(payload, *p256dh, *auth);
+    if (!body) {
+      spdlog::warn("push.encrypt_failed subscription={} error=\"{}\"", sub.id, body.error().message);
+      return false;
+    }
+    const std::int64_t expires = wall_clock_ms() / 1000 + 12 * 3600;
+    auto authorization = vapid_->authorization_header(*origin, config_.vapid_subject, expires);
+    if (!authorization) {
+      spdlog::warn("push.vapid_failed error=\"{}\"", authorization.error().message);
+      return false;
+    }
+    request.body = std::move(*body);
+    const bool urgent = c.job.mention || (c.conversation && c.conversation->kind == ConversationKind::direct);
+    request.headers = {"Content-Type: application/octet-stream",
+                       "Content-Encoding: aes128gcm",
+                       "TTL: " + std::to_string(config_.ttl_s),
+                       std::string("Urgency: ") + (urgent ? "high" : "normal"),
+                       "Topic: c" + std::to_string(c.job.key.conversation_id),
+                       "Authorization: " + *authorization};
+    return true;
+  }
+  return false;  // fcm, apns: not delivered by this version (docs/operations.md, "Push")
+}
+
+void PushDispatch::stop() {
+  stopping_.store(true);
+  sender_->wakeup();
+  if (thread_.joinable()) thread_.join();
+}
+
+void PushDispatch::wake() {
+  if (!woken_.exchange(true, std::memory_order_acq_rel)) sender_->wakeup();
+}
+
+void PushDispatch::claim() {
+  {
+    std::lock_guard lock(inbox_mutex_);
+    if (claim_outstanding_) return;
+    claim_outstanding_ = true;
+  }
+  const int room = std::max<int>(1, config_.max_in_flight * 2 - static_cast<int>(sender_->pending()));
+  auto done = [this](std::vector<PushContext> claimed, bool full) {
+    {
+      std::lock_guard lock(inbox_mutex_);
+      for (auto& c : claimed) inbox_.push_back(std::move(c));
+      claim_outstanding_ = false;
+      claim_full_ = full;
+    }
+    sender_->wakeup();
+  };
+  if (!service_.submit_write(std::make_unique<ClaimPushOp>(service_, room, std::move(done)))) {
+    std::lock_guard lock(inbox_mutex_);
+    claim_outstanding_ = false;
+  }
+}
+
+void PushDispatch::run() {
+  auto last_claim = std::chrono::steady_clock::now() - std::chrono::hours(1);
+  while (!stopping_.load()) {
+    const auto now = std::chrono::steady_clock::now();
+    bool full = false;
+    {
+      std::lock_guard lock(inbox_mutex_);
+      full = claim_full_;
+    }
+    const bool room = sender_->pending() < static_cast<std::size_t>(config_.max_in_flight);
+    if (room && (woken_.exchange(false) || full || now - last_claim >= std::chrono::milliseconds(config_.poll_ms))) {
+      last_claim = now;
+      claim();
+    }
+    std::vector<Outcome> outcomes;
+    std::vector<PushContext> claimed;
+    {
+      std::lock_guard lock(inbox_mutex_);
+      claimed.swap(inbox_);
+    }
+    if (!claimed.empty()) handle_claimed(std::move(claimed), outcomes);
+    for (auto& r : sender_->run(std::min(config_.poll_ms, 1000))) {
+      PushContext c = std::move(in_flight_[r.tag - 1]);
+      free_tags_.push_back(r.tag);
+      Outcome o{Outcome::Kind::finish, c.job.key, c.job.user_id, c.job.seq, c.job.count, 0, 0};
+      const auto& sub = c.job.subscription;
+      if (r.status >= 200 && r.status < 300) {
+        counters_.sent.fetch_add(1, std::memory_order_relaxed);
+        const std::int64_t latency = std::max<std::int64_t>(0, wall_clock_ms() - c.job.first_at_ms);
+        counters_.latency_ms_sum.fetch_add(static_cast<std::uint64_t>(latency), std::memory_order_relaxed);
+        counters_.latency_count.fetch_add(1, std::memory_order_relaxed);
+        spdlog::debug("push.sent kind={} subscription={} conversation={} seq={} status={} latency_ms={}", sub.kind,
+                      sub.id, c.job.key.conversation_id, c.job.seq, r.status, latency);
+      } else if (r.status == 404 || r.status == 410 || r.refused) {
+        // The subscription is gone (unsubscribed, expired, uninstalled) or may never be used.
+        counters_.gone.fetch_add(1, std::memory_order_relaxed);
+        o.kind = Outcome::Kind::gone;
+        spdlog::info("push.subscription_gone kind={} subscription={} user={} status={} error=\"{}\"", sub.kind, sub.id,
+                     sub.user_id, r.status, r.error);
+      } else if (r.status == 0 || r.status == 408 || r.status == 429 || r.status >= 500) {
+        counters_.failed.fetch_add(1, std::memory_order_relaxed);
+        const int attempts = c.job.attempts + 1;
+        if (attempts >= config_.max_attempts) {
+          counters_.dropped.fetch_add(1, std::memory_order_relaxed);
+          spdlog::warn("push.given_up kind={} subscription={} attempts={} status={} error=\"{}\"", sub.kind, sub.id,
+                       attempts, r.status, r.error);
+        } else {
+          counters_.retried.fetch_add(1, std::memory_order_relaxed);
+          o.kind = Outcome::Kind::retry;
+          o.attempts = attempts;
+          o.due_at_ms = wall_clock_ms() + push_retry_delay_ms(config_, attempts, r.retry_after_s);
+          spdlog::info("push.retry kind={} subscription={} attempts={} status={} retry_in_ms={} error=\"{}\"", sub.kind,
+                       sub.id, attempts, r.status, o.due_at_ms - wall_clock_ms(), r.error);
+        }
+      } else {
+        // Any other answer (400, 401, 403, 413 ...) will not change by sending it again.
+        counters_.failed.fetch_add(1, std::memory_order_relaxed);
+        counters_.dropped.fetch_add(1, std::memory_order_relaxed);
+        spdlog::warn("push.refused kind={} subscription={} status={} body=\"{}\"", sub.kind, sub.id, r.status, r.body);
+      }
+      outcomes.push_back(o);
+    }
+    if (!outcomes.empty()) write_outcomes(std::move(outcomes));
+  }
+}
+
+void PushDispatch::handle_claimed(std::vector<PushContext> claimed, std::vector<Outcome>& outcomes) {
+  // Whether each user is at a screen: one presence lookup for the round (the cluster's
+  // directory when there is one).
+  std::vector<UserId> users;
+  for (const auto& c : claimed) users.push_back(c.job.user_id);
+  std::sort(users.begin(), users.end());
+  users.erase(std::unique(users.begin(), users.end()), users.end());
+  const auto views = service_.presence_views(users);
+  auto attentive = [&](UserId user) {
+    const auto at = std::lower_bound(users.begin(), users.end(), user) - users.begin();
+    return static_cast<std::size_t>(at) < views.size() && views[at].status == PresenceStatus::online;
+  };
+  const std::int64_t now = wall_clock_ms();
+  for (auto& c : claimed) {
+    const PushDecision d = decide_push(c, attentive(c.job.user_id), now, config_.grace_ms);
+    if (d.verdict == PushVerdict::wait) {
+      outcomes.push_back({Outcome::Kind::retry, c.job.key, c.job.user_id, c.job.seq, c.job.count, d.wait_until_ms,
+                          c.job.attempts});
+      continue;
+    }
+    if (d.verdict == PushVerdict::drop) {
+      spdlog::debug("push.skipped subscription={} conversation={} seq={} reason={}", c.job.subscription.id,
+                    c.job.key.conversation_id, c.job.seq, d.reason);
+      outcomes.push_back({Outcome::Kind::finish, c.job.key, c.job.user_id, c.job.seq, c.job.count, 0, 0});
+      continue;
+    }
+    push::HttpRequest request;
+    if (!make_request(c, request)) {
+      counters_.dropped.fetch_add(1, std::memory_order_relaxed);
+      // fcm and apns on this version, or keys that do not work (push.encrypt_failed said why).
+      spdlog::debug("push.not_sendable kind={} subscription={}", c.job.subscription.kind, c.job.subscription.id);
+      outcomes.push_back({Outcome::Kind::finish, c.job.key, c.job.user_id, c.job.seq, c.job.count, 0, 0});
+      continue;
+    }
+    if (free_tags_.empty()) {
+      in_flight_.emplace_back();
+      free_tags_.push_back(in_flight_.size());
+    }
+    request.tag = free_tags_.back();
+    free_tags_.pop_back();
+    in_flight_[request.tag - 1] = std::move(c);
+    sender_->add(std::move(request));
+  }
+}
+
+void PushDispatch::write_outcomes(std::vector<Outcome> outcomes) {
+  std::vector<PushOutcomesOp::Item> items;
+  items.reserve(outcomes.size());
+  for (const auto& o : outcomes)
+    items.push_back({static_cast<int>(o.kind), o.key, o.user_id, o.seq, o.count, o.due_at_ms, o.attempts});
+  // A full write queue: the jobs come back after their lease, nothing is lost.
+  if (!service_.submit_write(std::make_unique<PushOutcomesOp>(service_, std::move(items))))
+    spdlog::warn("push.outcomes_not_written count={} reason=write_queue_full", outcomes.size());
+}
+
+std::string PushDispatch::metrics_text() const {
+  std::string out;
+  auto metric = [&out](const char* name, const char* type, const char* help, std::uint64_t value) {
+    append_metric(out, name, type, help, value);
+  };
+  metric("parley_push_sent_total", "counter", "notifications a push service or webhook accepted (2xx)",
+         counters_.sent.load());
+  metric("parley_push_failed_total", "counter", "deliveries that failed (no answer, or an error status)",
+         counters_.failed.load());
+  metric("parley_push_retried_total", "counter", "failed deliveries scheduled again", counters_.retried.load());
+  metric("parley_push_dropped_total", "counter",
+         "notifications given up (push.max_attempts, a permanent error, no provider for the kind)",
+         counters_.dropped.load());
+  metric("parley_push_subscriptions_gone_total", "counter", "subscriptions deleted on 404/410 or a private address",
+         counters_.gone.load());
+  metric("parley_push_latency_ms_sum", "counter", "sum over sent notifications of event-to-accepted time, ms",
+         counters_.latency_ms_sum.load());
+  metric("parley_push_latency_count", "counter", "sent notifications counted in parley_push_latency_ms_sum",
+         counters_.latency_count.load());
+  return out;
+}
+
+}  // namespace parley::chat
