@@ -1,5 +1,6 @@
 #include "chat/push_dispatch.hpp"
 
+#include <simdjson.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -13,6 +14,7 @@
 #include "core/metrics_text.hpp"
 #include "core/base64.hpp"
 #include "push/http_sender.hpp"
+#include "push/providers.hpp"
 #include "push/vapid.hpp"
 #include "push/web_push_encrypt.hpp"
 
@@ -36,6 +38,16 @@ std::string emoji_of(const std::string& meta) {
   if (at == std::string::npos) return {};
   const auto end = meta.find('"', at + key.size());
   return end == std::string::npos ? std::string{} : meta.substr(at + key.size(), end - at - key.size());
+}
+
+// The topic (bundle id) an apns subscription registered ({"topic":"..."}).
+std::string apns_topic(const std::string& options) {
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  std::string_view topic;
+  if (parser.parse(options).get(doc) != simdjson::SUCCESS || doc["topic"].get_string().get(topic) != simdjson::SUCCESS)
+    return {};
+  return std::string(topic);
 }
 
 // Claims due jobs and reads what deciding them needs, in one writer batch.
@@ -168,6 +180,25 @@ std::string push_payload(const PushContext& c, const std::string& content) {
   return out;
 }
 
+std::pair<std::string, std::string> push_alert(const PushContext& c, const std::string& content) {
+  if (content == "none" || !c.event || !c.conversation) return {"New message", ""};
+  const bool direct = c.conversation->kind == ConversationKind::direct;
+  std::string title = direct || c.conversation->title.empty() ? c.sender_name : c.conversation->title;
+  std::string body;
+  const bool reaction = c.event->kind == EventKind::reaction_added;
+  if (content == "full") {
+    std::string_view text = reaction ? (c.target ? (c.target->edited_body.empty() ? c.target->body : c.target->edited_body) : "")
+                                     : (c.event->edited_body.empty() ? c.event->body : c.event->edited_body);
+    text = cut_utf8(text, 200);
+    body = reaction ? "reacted " + emoji_of(c.event->meta_json) + " to: " + std::string(text) : std::string(text);
+  } else {
+    body = reaction ? "reacted to your message" : "New message";
+  }
+  if (!direct && !reaction) body = c.sender_name + ": " + body;
+  if (c.job.count > 1) body += " (+" + std::to_string(c.job.count - 1) + " more)";
+  return {title, body};
+}
+
 std::int64_t push_retry_delay_ms(const PushConfig& config, int attempts, std::int64_t retry_after_s) {
   std::int64_t delay = config.retry_min_ms;
   for (int i = 1; i < attempts && delay < config.retry_max_ms; ++i) delay *= 2;
@@ -196,6 +227,16 @@ void PushDispatch::start() {
                  : push::VapidKey::load_or_create(std::filesystem::path(config.server.data_dir) / "vapid.pem");
   if (!key) throw std::runtime_error("push.vapid_private_key: " + key.error().message);
   vapid_ = std::make_unique<push::VapidKey>(std::move(*key));
+  if (!config_.fcm.credentials_file.empty()) {
+    auto fcm = push::FcmAuth::from_file(config_.fcm.credentials_file);
+    if (!fcm) throw std::runtime_error(fcm.error().message);
+    fcm_ = std::make_unique<push::FcmAuth>(std::move(*fcm));
+  }
+  if (!config_.apns.key_file.empty()) {
+    auto apns = push::ApnsAuth::from_file(config_.apns.key_file, config_.apns.key_id, config_.apns.team_id);
+    if (!apns) throw std::runtime_error(apns.error().message);
+    apns_ = std::make_unique<push::ApnsAuth>(std::move(*apns));
+  }
   thread_ = std::thread([this] { run(); });
 }
 
@@ -204,14 +245,38 @@ const std::string& PushDispatch::vapid_public_key() const {
   return vapid_ ? vapid_->public_key_base64url() : none;
 }
 
-bool PushDispatch::make_request(const PushContext& c, push::HttpRequest& request) {
+PushDispatch::Made PushDispatch::make_request(const PushContext& c, push::HttpRequest& request) {
   const auto& sub = c.job.subscription;
   const std::string payload = push_payload(c, config_.content);
   request.url = sub.endpoint;
+  const bool urgent = c.job.mention || (c.conversation && c.conversation->kind == ConversationKind::direct);
+  const std::string collapse = "c" + std::to_string(c.job.key.conversation_id);
   if (sub.kind == "webhook") {
     request.body = payload;
     request.headers = {"Content-Type: application/json"};
-    return true;
+    return Made::request;
+  }
+  if (sub.kind == "fcm") {
+    if (!fcm_) return Made::not_sendable;
+    auto token = fcm_->token(wall_clock_ms() / 1000, config_.timeout_ms);
+    if (!token) {
+      spdlog::warn("push.fcm_auth_failed error=\"{}\"", token.error().message);
+      return Made::not_now;
+    }
+    request = push::fcm_request(config_.fcm.base_url, fcm_->project_id(), *token, sub.endpoint, payload, collapse, urgent,
+                                config_.ttl_s);
+    return Made::request;
+  }
+  if (sub.kind == "apns") {
+    if (!apns_) return Made::not_sendable;
+    auto token = apns_->token(wall_clock_ms() / 1000);
+    if (!token) return Made::not_sendable;
+    const bool sandbox = sub.options.find("\"sandbox\"") != std::string::npos;
+    const auto [title, body] = push_alert(c, config_.content);
+    request = push::apns_request(sandbox ? config_.apns.sandbox_url : config_.apns.base_url, *token, sub.endpoint,
+                                 apns_topic(sub.options), title, body, payload, collapse, urgent,
+                                 wall_clock_ms() / 1000 + config_.ttl_s);
+    return Made::request;
   }
   if (sub.kind == "webpush") {
     // RFC 8030 delivery of an RFC 8291 message, signed with VAPID (RFC 8292). One Topic per
@@ -219,29 +284,28 @@ bool PushDispatch::make_request(const PushContext& c, push::HttpRequest& request
     const auto p256dh = base64url_decode(sub.p256dh);
     const auto auth = base64url_decode(sub.auth);
     const auto origin = push::origin_of(sub.endpoint);
-    if (!p256dh || !auth || !origin) return false;
+    if (!p256dh || !auth || !origin) return Made::not_sendable;
     auto body = push::web_push_encrypt(payload, *p256dh, *auth);
     if (!body) {
       spdlog::warn("push.encrypt_failed subscription={} error=\"{}\"", sub.id, body.error().message);
-      return false;
+      return Made::not_sendable;
     }
     const std::int64_t expires = wall_clock_ms() / 1000 + 12 * 3600;
     auto authorization = vapid_->authorization_header(*origin, config_.vapid_subject, expires);
     if (!authorization) {
       spdlog::warn("push.vapid_failed error=\"{}\"", authorization.error().message);
-      return false;
+      return Made::not_sendable;
     }
     request.body = std::move(*body);
-    const bool urgent = c.job.mention || (c.conversation && c.conversation->kind == ConversationKind::direct);
     request.headers = {"Content-Type: application/octet-stream",
                        "Content-Encoding: aes128gcm",
                        "TTL: " + std::to_string(config_.ttl_s),
                        std::string("Urgency: ") + (urgent ? "high" : "normal"),
-                       "Topic: c" + std::to_string(c.job.key.conversation_id),
+                       "Topic: " + collapse,
                        "Authorization: " + *authorization};
-    return true;
+    return Made::request;
   }
-  return false;  // fcm, apns: not delivered by this version (docs/operations.md, "Push")
+  return Made::not_sendable;
 }
 
 void PushDispatch::stop() {
@@ -302,20 +366,28 @@ void PushDispatch::run() {
       free_tags_.push_back(r.tag);
       Outcome o{Outcome::Kind::finish, c.job.key, c.job.user_id, c.job.seq, c.job.count, 0, 0};
       const auto& sub = c.job.subscription;
-      if (r.status >= 200 && r.status < 300) {
+      const push::Verdict verdict = sub.kind == "fcm"    ? push::fcm_verdict(r.status, r.body)
+                                    : sub.kind == "apns" ? push::apns_verdict(r.status, r.body)
+                                                         : push::web_push_verdict(r.status);
+      if (verdict == push::Verdict::renew_auth) {
+        // The service refused our token (expired, revoked): a new one for the next attempt.
+        if (sub.kind == "fcm" && fcm_) fcm_->forget_token();
+        if (sub.kind == "apns" && apns_) apns_->forget_token();
+      }
+      if (verdict == push::Verdict::delivered) {
         counters_.sent.fetch_add(1, std::memory_order_relaxed);
         const std::int64_t latency = std::max<std::int64_t>(0, wall_clock_ms() - c.job.first_at_ms);
         counters_.latency_ms_sum.fetch_add(static_cast<std::uint64_t>(latency), std::memory_order_relaxed);
         counters_.latency_count.fetch_add(1, std::memory_order_relaxed);
         spdlog::debug("push.sent kind={} subscription={} conversation={} seq={} status={} latency_ms={}", sub.kind,
                       sub.id, c.job.key.conversation_id, c.job.seq, r.status, latency);
-      } else if (r.status == 404 || r.status == 410 || r.refused) {
+      } else if (verdict == push::Verdict::gone || r.refused) {
         // The subscription is gone (unsubscribed, expired, uninstalled) or may never be used.
         counters_.gone.fetch_add(1, std::memory_order_relaxed);
         o.kind = Outcome::Kind::gone;
         spdlog::info("push.subscription_gone kind={} subscription={} user={} status={} error=\"{}\"", sub.kind, sub.id,
                      sub.user_id, r.status, r.error);
-      } else if (r.status == 0 || r.status == 408 || r.status == 429 || r.status >= 500) {
+      } else if (verdict == push::Verdict::retry || verdict == push::Verdict::renew_auth) {
         counters_.failed.fetch_add(1, std::memory_order_relaxed);
         const int attempts = c.job.attempts + 1;
         if (attempts >= config_.max_attempts) {
@@ -369,7 +441,15 @@ void PushDispatch::handle_claimed(std::vector<PushContext> claimed, std::vector<
       continue;
     }
     push::HttpRequest request;
-    if (!make_request(c, request)) {
+    const Made made = make_request(c, request);
+    if (made == Made::not_now) {
+      const int attempts = c.job.attempts + 1;
+      counters_.retried.fetch_add(1, std::memory_order_relaxed);
+      outcomes.push_back({Outcome::Kind::retry, c.job.key, c.job.user_id, c.job.seq, c.job.count,
+                          now + push_retry_delay_ms(config_, attempts, -1), attempts});
+      continue;
+    }
+    if (made == Made::not_sendable) {
       counters_.dropped.fetch_add(1, std::memory_order_relaxed);
       // fcm and apns on this version, or keys that do not work (push.encrypt_failed said why).
       spdlog::debug("push.not_sendable kind={} subscription={}", c.job.subscription.kind, c.job.subscription.id);

@@ -15,6 +15,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "core/config.hpp"
@@ -23,6 +24,8 @@
 namespace parley::push {
 class HttpSender;
 class VapidKey;
+class FcmAuth;
+class ApnsAuth;
 struct HttpRequest;
 }
 
@@ -55,6 +58,8 @@ PushDecision decide_push(const PushContext& context, bool attentive, std::int64_
 
 // The JSON a device receives (push.content: full | sender | none).
 std::string push_payload(const PushContext& context, const std::string& content);
+// The title and body of a notification shown by the platform itself (APNs alerts).
+std::pair<std::string, std::string> push_alert(const PushContext& context, const std::string& content);
 
 // The wait before attempt `attempts + 1` after a failure: retry_min_ms doubled per attempt, at
 // most retry_max_ms, and at least what the service asked for (Retry-After, -1 = nothing).
@@ -93,12 +98,16 @@ class PushDispatch {
 
   ChatService& service_;
   const PushConfig& config_;
-  // The request that delivers `context` to its subscription; false (nothing to send) for a
-  // kind this server has no provider for, or a subscription whose keys do not work.
-  bool make_request(const PushContext& context, push::HttpRequest& request);
+  // The request that delivers `context` to its subscription: made, not sendable (a kind this
+  // server has no provider for, keys that do not work), or not now (the FCM token endpoint
+  // did not answer: retried like a failed delivery).
+  enum class Made { request, not_sendable, not_now };
+  Made make_request(const PushContext& context, push::HttpRequest& request);
 
   std::unique_ptr<push::HttpSender> sender_;
   std::unique_ptr<push::VapidKey> vapid_;
+  std::unique_ptr<push::FcmAuth> fcm_;    // push.fcm.credentials_file set
+  std::unique_ptr<push::ApnsAuth> apns_;  // push.apns.key_file set
   std::thread thread_;
   std::atomic<bool> stopping_{false};
   std::atomic<bool> woken_{true};

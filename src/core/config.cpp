@@ -278,6 +278,13 @@ const std::vector<Setting>& settings() {
       PARLEY_INT(push, max_attempts, 1, 1000, "a notification is dropped after this many failed deliveries"),
       PARLEY_INT(push, lease_ms, 1000, 3600000, "a node that claimed a notification has this long to deliver it before another node may (a node that died)"),
       PARLEY_INT(push, poll_ms, 10, 600000, "how often a node looks for notifications due (retries, other nodes' events) when nothing woke it"),
+      PARLEY_TEXT(push, fcm.credentials_file, "Firebase Cloud Messaging: the service account key (JSON) of the Firebase project; empty = no delivery to fcm subscriptions"),
+      PARLEY_TEXT(push, fcm.base_url, "Firebase Cloud Messaging: where its HTTP v1 API is (a stand-in in tests)"),
+      PARLEY_TEXT(push, apns.key_file, "Apple Push Notification service: the token signing key (.p8) of the developer account; empty = no delivery to apns subscriptions"),
+      PARLEY_TEXT(push, apns.key_id, "Apple Push Notification service: the key id of push.apns.key_file"),
+      PARLEY_TEXT(push, apns.team_id, "Apple Push Notification service: the developer account's team id"),
+      PARLEY_TEXT(push, apns.base_url, "Apple Push Notification service: where production devices are reached (HTTP/2)"),
+      PARLEY_TEXT(push, apns.sandbox_url, "Apple Push Notification service: where devices registered with environment = sandbox are reached"),
   };
   return table;
 }

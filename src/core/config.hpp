@@ -178,6 +178,18 @@ struct MediaConfig {
   MediaS3Config s3;
 };
 
+// Firebase Cloud Messaging (HTTP v1) and Apple Push Notification service: unset = no delivery.
+struct PushFcmConfig {
+  std::string credentials_file;                        // the service account's JSON key
+  std::string base_url = "https://fcm.googleapis.com";
+};
+struct PushApnsConfig {
+  std::string key_file;                                // the .p8 token signing key
+  std::string key_id, team_id;
+  std::string base_url = "https://api.push.apple.com";
+  std::string sandbox_url = "https://api.sandbox.push.apple.com";
+};
+
 // Notifications to devices without a live session (issue 15).
 struct PushConfig {
   int max_subscriptions_per_user = 20;  // push.subscribe beyond it: limit_reached
@@ -197,6 +209,8 @@ struct PushConfig {
   int max_attempts = 12;                // then dropped
   int lease_ms = 60000;                 // a claimed notification is this node's for this long
   int poll_ms = 1000;                   // looking for due notifications when nothing woke the node
+  PushFcmConfig fcm;
+  PushApnsConfig apns;
 };
 
 struct Config {

@@ -119,7 +119,13 @@ void HttpSender::start_what_fits() {
     curl_easy_setopt(e, CURLOPT_POST, 1L);
     curl_easy_setopt(e, CURLOPT_POSTFIELDS, t->request.body.data());
     curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(t->request.body.size()));
-    curl_easy_setopt(e, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_2TLS);  // HTTP/2 over TLS if offered, else 1.1
+    const bool tls = t->request.url.rfind("https://", 0) == 0;
+    curl_easy_setopt(e, CURLOPT_HTTP_VERSION,  // HTTP/2 over TLS if offered (else 1.1), or HTTP/2 only
+                     !t->request.http2 ? CURL_HTTP_VERSION_2TLS : tls ? CURL_HTTP_VERSION_2TLS : CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE);
+    // HTTP/2 without TLS (only stand-ins speak it): Debian 12's curl 7.88 fails the second request
+    // on a reused prior-knowledge connection ("Error in the HTTP2 framing layer"; node's own
+    // client reuses it fine), so each such request gets its own connection.
+    if (t->request.http2 && !tls) curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
     curl_easy_setopt(e, CURLOPT_USERAGENT, "parleyd");
     t->headers = curl_slist_append(t->headers, "Expect:");  // no 100-continue round trip
     for (const auto& h : t->request.headers) t->headers = curl_slist_append(t->headers, h.c_str());
@@ -127,7 +133,7 @@ void HttpSender::start_what_fits() {
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &Transfer::on_body);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, t.get());
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->error);
-    t->allow_private = options_.allow_private_networks;
+    t->allow_private = options_.allow_private_networks || t->request.configured_url;
     curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, &Transfer::open_socket);
     curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, t.get());
     curl_easy_setopt(e, CURLOPT_PRIVATE, t.get());

@@ -24,6 +24,8 @@ struct HttpRequest {
   std::string url;                   // http:// or https://
   std::vector<std::string> headers;  // "Name: value"
   std::string body;                  // POSTed
+  bool http2 = false;                // HTTP/2 only (APNs): ALPN over TLS, prior knowledge over http://
+  bool configured_url = false;       // the operator's URL (FCM, APNs), not a user's: any address
 };
 
 struct HttpResponse {
