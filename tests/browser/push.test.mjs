@@ -220,6 +220,33 @@ test('a message to Bob while he is away: encrypted push, the service worker show
   await bubble(b.page, 'Lunch at noon? 🍜').waitFor();
   assert.deepEqual(await shownNotifications(b.page), [], 'the clicked notification is closed');
 
+  // Bob now reads this chat in a focused window: the worker asks the window (a message port),
+  // and a push for this chat shows nothing; for another conversation it does. (Chromium does
+  // not require a notification while a tab of the site is visible.)
+  const asked = await worker.evaluate(async () => {
+    const windows = await self.clients.matchAll({ type: 'window', includeUncontrolled: true });
+    return Promise.all(windows.map((client) => self.parley.askWindow(client)));
+  });
+  assert.deepEqual(asked, [{ conversation_id: chatId, attentive: true }]);
+  await worker.evaluate((id) => self.parley.onPush({ type: 'message', conversation_id: id, seq: 99, count: 1, mention: false, ts: Date.now(), text: 'x' }), chatId);
+  assert.deepEqual(await shownNotifications(b.page), [], 'not shown over the open chat');
+  await worker.evaluate(() => self.parley.onPush({ type: 'message', conversation_id: 424242, seq: 1, count: 1, mention: false, ts: Date.now(), text: 'elsewhere' }));
+  assert.deepEqual((await shownNotifications(b.page)).map((n) => [n.tag, n.body]), [['c424242', 'elsewhere']]);
+  await worker.evaluate(async () => (await self.registration.getNotifications()).forEach((n) => n.close()));
+
+  // How other notification objects read (the worker's own function): a group, several
+  // collapsed messages, and push.content = none (no sender, no text).
+  const described = await worker.evaluate(() => [
+    self.parley.describe({ type: 'message', conversation_id: 7, seq: 3, count: 1, mention: false, ts: 1, sender: { id: 2, name: 'Alice' }, conversation: { kind: 'group', title: 'Team' }, text: 'lunch?' }),
+    self.parley.describe({ type: 'message', conversation_id: 7, seq: 5, count: 3, mention: false, ts: 1, sender: { id: 2, name: 'Alice' }, conversation: { kind: 'group', title: 'Team' }, text: 'lunch?' }),
+    self.parley.describe({ type: 'message', conversation_id: 8, seq: 1, count: 1, mention: false, ts: 1 }),
+  ].map(({ title, options }) => [title, options.body, options.tag]));
+  assert.deepEqual(described, [
+    ['Team', 'Alice: lunch?', 'c7'],
+    ['Team', '3 new messages', 'c7'],
+    ['New message', 'Open Parley to read it', 'c8'],
+  ]);
+
   // With no window of the app open, the click opens one (clients.openWindow). The browser allows
   // that only inside a notificationclick it dispatched itself (a user's click), so here the call
   // is refused: this shows the path is taken, not the window it would open.

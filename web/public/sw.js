@@ -65,6 +65,23 @@ function describe(n) {
   };
 }
 
+/**
+ * Asks a window what it shows: { conversation_id, attentive } (the page answers on the port,
+ * web/src/ui/push.ts). Its URL cannot tell: the app changes it with the History API, which a
+ * client's url does not follow. No answer within half a second counts as not looking.
+ */
+function askWindow(client) {
+  return new Promise((resolve) => {
+    const channel = new MessageChannel();
+    const timer = setTimeout(() => resolve(null), 500);
+    channel.port1.onmessage = (event) => {
+      clearTimeout(timer);
+      resolve(event.data);
+    };
+    client.postMessage({ type: 'parley.which' }, [channel.port2]);
+  });
+}
+
 async function onPush(n) {
   if (!n || typeof n !== 'object' || typeof n.conversation_id !== 'number') {
     // Something we cannot read: still show something (userVisibleOnly), never nothing.
@@ -73,9 +90,10 @@ async function onPush(n) {
   // A window in front of the user already shows this conversation: no need to interrupt.
   // Chromium does not count that against the site (it does not require a notification while
   // one of the origin's tabs is visible).
-  const path = conversationPath(n.conversation_id);
   const windows = await appWindows();
-  if (windows.some((client) => client.visibilityState === 'visible' && client.focused && new URL(client.url).pathname === path)) return;
+  const looking = windows.filter((client) => client.visibilityState === 'visible' && client.focused);
+  const answers = await Promise.all(looking.map((client) => askWindow(client)));
+  if (answers.some((a) => a && a.attentive && a.conversation_id === n.conversation_id)) return;
   const { title, options } = describe(n);
   return self.registration.showNotification(title, options);
 }
@@ -118,4 +136,4 @@ self.addEventListener('notificationclick', (event) => {
 
 // The two handlers by name, so that the browser tests can run the click's own logic on a real
 // notification (no browser automation can click a system notification; see tests/browser).
-self.parley = { onPush, onNotificationClick, describe };
+self.parley = { onPush, onNotificationClick, describe, askWindow };

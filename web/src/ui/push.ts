@@ -7,7 +7,7 @@ import { useEffect } from 'preact/hooks';
 import { ProtocolError, type PushSubscriptionInfo } from '../protocol/types';
 import type { ChatClient } from '../state/client';
 import { describeError } from '../state/commands';
-import { conversationPath, navigate } from './router';
+import { conversationPath, navigate, parseRoute } from './router';
 
 export type PushState =
   | { kind: 'unsupported' }
@@ -185,6 +185,15 @@ export function usePush(client: ChatClient, live: boolean): void {
     if (!pushSupported()) return;
     const onMessage = (event: MessageEvent) => {
       const data = event.data as { type?: string; conversation_id?: unknown } | null;
+      if (data?.type === 'parley.which') {
+        // The worker asks before showing a notification: not for the chat the user is reading.
+        const route = parseRoute(location.pathname);
+        event.ports[0]?.postMessage({
+          conversation_id: route.name === 'conversation' ? route.id : null,
+          attentive: document.visibilityState === 'visible' && document.hasFocus(),
+        });
+        return;
+      }
       if (data?.type !== 'parley.open') return;
       const id = data.conversation_id;
       navigate(typeof id === 'number' && Number.isSafeInteger(id) && id > 0 ? conversationPath(id) : '/');
