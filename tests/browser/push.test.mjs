@@ -336,7 +336,7 @@ test('muting a chat from its info panel: the server keeps it and sends no push f
   await signIn(d.page, 'dave');
   await conversationRow(d.page, 'Alice Liddell').click();
   await d.page.getByRole('button', { name: 'Details' }).click();
-  const section = d.page.getByRole('complementary', { name: 'Conversation details' }).getByRole('region', { name: 'Notifications' });
+  const section = d.page.getByRole('complementary', { name: 'Conversation details' }).getByRole('region', { name: 'Chat notifications' });
   assert.equal(await section.getByTestId('mute-state').textContent(), 'On');
   await section.getByRole('button', { name: 'Mute always' }).click();
   await section.getByTestId('mute-state').filter({ hasText: /^Muted$/ }).waitFor();

@@ -14,7 +14,8 @@ export type PushState =
   | { kind: 'blocked' }
   | { kind: 'off' }
   | { kind: 'on' }
-  | { kind: 'failed'; reason: string };
+  /** `action`: what failed, turning on or turning off. */
+  | { kind: 'failed'; action: 'on' | 'off'; reason: string };
 
 /** Whether this user turned notifications on in this browser (two accounts may share one). */
 const flagKey = (userId: number) => `parley.push.${userId}`;
@@ -50,6 +51,15 @@ export function pushFlag(userId: number): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * After this user signs out of this browser: the server has already deleted the sign-in's
+ * subscriptions; the next sign-in starts with notifications off until turned on again. The
+ * browser's subscription stays (another account of this browser may use it).
+ */
+export function forgetPush(userId: number): void {
+  setPushFlag(userId, false);
 }
 
 function setPushFlag(userId: number, on: boolean): void {
@@ -136,7 +146,7 @@ export async function enablePush(client: ChatClient): Promise<PushState> {
   if (permission !== 'granted') return { kind: 'off' };
   try {
     const key = client.vapidPublicKey;
-    if (!key) return { kind: 'failed', reason: 'This server does not offer push notifications.' };
+    if (!key) return { kind: 'failed', action: 'on', reason: 'This server does not offer push notifications.' };
     const applicationServerKey = base64UrlToBytes(key);
     await registerServiceWorker();
     const registration = await navigator.serviceWorker.ready;
@@ -155,7 +165,7 @@ export async function enablePush(client: ChatClient): Promise<PushState> {
     setPushFlag(client.userId, true);
     return { kind: 'on' };
   } catch (error) {
-    return { kind: 'failed', reason: reasonOf(error) };
+    return { kind: 'failed', action: 'on', reason: reasonOf(error) };
   }
 }
 
@@ -172,7 +182,7 @@ export async function disablePush(client: ChatClient): Promise<PushState> {
     setPushFlag(client.userId, false);
     return { kind: 'off' };
   } catch (error) {
-    return { kind: 'failed', reason: reasonOf(error) };
+    return { kind: 'failed', action: 'off', reason: reasonOf(error) };
   }
 }
 

@@ -206,7 +206,7 @@ function MuteSection(props: { meta: Conversation }) {
   }
 
   return (
-    <section class="panel__section" aria-label="Notifications">
+    <section class="panel__section" aria-label="Chat notifications">
       <h3 class="panel__heading">Notifications</h3>
       <p class="panel__sub" data-testid="mute-state">
         {!muted ? 'On' : until === -1 ? 'Muted' : `Muted until ${fullDate(until)}`}

@@ -18,7 +18,7 @@ function describeState(state: PushState | null, busy: boolean): string {
     case 'unsupported':
       return 'This browser cannot receive push notifications here.';
     case 'failed':
-      return `Could not turn on notifications: ${state.reason}`;
+      return `Could not turn ${state.action} notifications: ${state.reason}`;
   }
 }
 
@@ -44,7 +44,7 @@ export function PushSetting() {
     }
   }
 
-  const on = state?.kind === 'on';
+  const on = state?.kind === 'on' || (state?.kind === 'failed' && state.action === 'off');
   const unavailable = state?.kind === 'unsupported' || state?.kind === 'blocked';
   return (
     <section class="settings" aria-label="Notifications">
