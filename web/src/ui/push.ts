@@ -219,6 +219,9 @@ export function usePush(client: ChatClient, live: boolean): void {
     void (async () => {
       const subscription = await browserSubscription();
       if (subscription) await sendSubscription(client, subscription);
+      // The browser lost it (site data cleared, the push service revoked it): show Off, and let
+      // the page's own notifications of a hidden tab take over again.
+      else setPushFlag(client.userId, false);
     })().catch((error: unknown) => console.warn('push subscription not renewed:', error));
   }, [client, live]);
 }
