@@ -75,6 +75,7 @@ export class Connection {
   private readonly backoff: Backoff;
   private status: ConnectionStatus = { state: 'stopped', attempt: 0, everReady: false };
   private helloError: string | null = null;
+  private pushKey: string | null = null;
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
   private pingTimer: ReturnType<typeof setInterval> | undefined;
   private watchdogTimer: ReturnType<typeof setTimeout> | undefined;
@@ -96,6 +97,11 @@ export class Connection {
   /** The limits of the last hello reply; null before the first one. */
   get limits(): Limits | null {
     return this.serverLimits;
+  }
+
+  /** The server's VAPID public key from the last hello reply (base64url); null without one. */
+  get vapidPublicKey(): string | null {
+    return this.pushKey;
   }
 
   get ready(): boolean {
@@ -200,6 +206,7 @@ export class Connection {
 
   private helloSucceeded(reply: HelloReply): void {
     this.serverLimits = reply.limits;
+    this.pushKey = reply.push?.vapid_public_key ?? null;
     this.heartbeatMs = reply.presence?.heartbeat_ms;
     this.backoff.reset();
     this.slowConsumerRetried = false;

@@ -176,7 +176,20 @@ export interface HelloReply {
   limits: Limits;
   /** How often to send `ping` to stay online, and when a silent session stops counting. */
   presence?: { heartbeat_ms: number; ttl_ms: number };
+  /** The server's VAPID public key (base64url): the applicationServerKey for Web Push. */
+  push?: { vapid_public_key?: string };
   server: { version: string; node_id: number };
+}
+
+/** A push subscription of the user (push.subscribe, push.subscriptions). */
+export interface PushSubscriptionInfo {
+  id: number;
+  kind: 'webpush' | 'fcm' | 'apns' | 'webhook';
+  endpoint?: string;
+  token?: string;
+  encrypted: boolean;
+  created_at: number;
+  this_device: boolean;
 }
 
 export interface AckReply {

@@ -178,6 +178,16 @@ export class ChatClient {
     return this.connection.request<T>(type, fields, options);
   }
 
+  /** The server's VAPID public key (hello `push.vapid_public_key`); null before a hello. */
+  get vapidPublicKey(): string | null {
+    return this.connection.vapidPublicKey;
+  }
+
+  /** The user id of this session. */
+  get userId(): number {
+    return this.store.get().me.id;
+  }
+
   get maxTextBytes(): number {
     return this.connection.limits?.max_text_bytes ?? 16_384;
   }

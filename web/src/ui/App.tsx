@@ -6,6 +6,7 @@ import { ChatClient } from '../state/client';
 import type { Session } from '../state/model';
 import { AuthScreen } from './AuthScreen';
 import { ClientContext } from './hooks';
+import { forgetPush } from './push';
 import { navigate } from './router';
 import { Shell } from './Shell';
 
@@ -40,6 +41,7 @@ function SignedIn(props: { session: Session; onSignedOut(notice: string | null):
       if (reason === 'everywhere' || reason === 'this_device') {
         // The user signed this browser out from the device list: like the Sign out button.
         cache.clearSession(session.user.id);
+        forgetPush(session.user.id);
         props.onSignedOut(reason === 'everywhere' ? 'You are signed out on every device.' : 'You are signed out.');
         return;
       }
@@ -57,6 +59,7 @@ function SignedIn(props: { session: Session; onSignedOut(notice: string | null):
     client.stop();
     await logout(session.token).catch(() => undefined);
     cache.clearSession(session.user.id);
+    forgetPush(session.user.id);
     props.onSignedOut(null);
   }
 

@@ -4,8 +4,9 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { ConnectionBanner } from './ConnectionBanner';
 import { ConversationView, type Panel } from './conversation/ConversationView';
 import { Icon } from './common/icons';
-import { useClient } from './hooks';
+import { useAppState, useClient } from './hooks';
 import { useNotifications, useTitle } from './notify';
+import { usePush } from './push';
 import { closeConversation, useRoute } from './router';
 import { Sidebar } from './sidebar/Sidebar';
 import { Toasts } from './Toasts';
@@ -41,7 +42,9 @@ export function Shell(props: { onSignOut(): void }) {
   const [panel, setPanel] = useState<Panel | null>(null);
   const lastOpen = useRef<number | null>(null);
 
+  const live = useAppState((s) => s.phase === 'live');
   useNotifications(client);
+  usePush(client, live);
   useTitle(client, openId);
 
   useEffect(() => setPanel(null), [openId]);

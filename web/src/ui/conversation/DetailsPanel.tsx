@@ -4,9 +4,9 @@ import { useEffect, useState } from 'preact/hooks';
 import type { Conversation, Member, User } from '../../protocol/types';
 import {
   addMembers, canManage, describeError, leaveConversation, listMembers, permissions,
-  removeMember, renameConversation, setRole,
+  removeMember, renameConversation, setRole, updateConversationSettings,
 } from '../../state/commands';
-import { conversationTitle, isActiveMember } from '../../state/selectors';
+import { conversationTitle, isActiveMember, isMuted } from '../../state/selectors';
 import { Avatar } from '../common/Avatar';
 import { ConfirmDialog } from '../common/Dialog';
 import { Icon } from '../common/icons';
@@ -185,6 +185,47 @@ function Members(props: { meta: Conversation }) {
   );
 }
 
+const HOUR = 3_600_000;
+
+/** This user's notifications of the conversation (conversation.settings muted_until), as in the list's row menu. */
+function MuteSection(props: { meta: Conversation }) {
+  const client = useClient();
+  const [busy, setBusy] = useState(false);
+  const muted = isMuted(props.meta);
+  const until = props.meta.muted_until ?? 0;
+
+  async function mute(value: number) {
+    setBusy(true);
+    try {
+      await updateConversationSettings(client, props.meta.id, { muted_until: value });
+    } catch (err) {
+      client.toast(describeError(err));
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  return (
+    <section class="panel__section" aria-label="Chat notifications">
+      <h3 class="panel__heading">Notifications</h3>
+      <p class="panel__sub" data-testid="mute-state">
+        {!muted ? 'On' : until === -1 ? 'Muted' : `Muted until ${fullDate(until)}`}
+      </p>
+      <div class="mute-actions">
+        {muted ? (
+          <button type="button" class="button button--small" disabled={busy} onClick={() => void mute(0)}>Unmute</button>
+        ) : (
+          <>
+            <button type="button" class="button button--small" disabled={busy} onClick={() => void mute(Date.now() + 8 * HOUR)}>Mute for 8 hours</button>
+            <button type="button" class="button button--small" disabled={busy} onClick={() => void mute(Date.now() + 7 * 24 * HOUR)}>Mute for 1 week</button>
+            <button type="button" class="button button--small" disabled={busy} onClick={() => void mute(-1)}>Mute always</button>
+          </>
+        )}
+      </div>
+    </section>
+  );
+}
+
 export function DetailsPanel(props: { conversationId: number; onClose(): void }) {
   const client = useClient();
   const meta = useAppState((s) => s.conversations[props.conversationId]?.meta);
@@ -222,6 +263,7 @@ export function DetailsPanel(props: { conversationId: number; onClose(): void })
           {meta.topic ? <p class="panel__sub">{meta.topic}</p> : null}
           <p class="panel__sub panel__sub--muted">Created {fullDate(meta.created_at)}</p>
         </div>
+        {isActiveMember(meta) ? <MuteSection meta={meta} /> : null}
         {meta.kind !== 'direct' ? <Members meta={meta} /> : null}
         {meta.kind !== 'direct' ? (
           <section class="panel__section">

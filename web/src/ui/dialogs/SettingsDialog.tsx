@@ -1,6 +1,7 @@
 // Settings: the display name (account.update_profile), privacy (settings.update: read receipts and "last seen"; the server has no read
 // command for them, an update without fields answers with the current values) and security
-// (the password and the signed-in devices, ChangePassword.tsx and Devices.tsx); the colour
+// (the password and the signed-in devices, ChangePassword.tsx and Devices.tsx); notifications on
+// this device (Web Push, PushSetting.tsx); the colour
 // theme of this device (theme.ts).
 import { useEffect, useState } from 'preact/hooks';
 import { ProtocolError, type Settings } from '../../protocol/types';
@@ -12,6 +13,7 @@ import { useAppState, useClient } from '../hooks';
 import { setThemeChoice, type ThemeChoice, themeChoice } from '../theme';
 import { ChangePassword } from './ChangePassword';
 import { Devices } from './Devices';
+import { PushSetting } from './PushSetting';
 
 function Toggle(props: { label: string; hint: string; checked: boolean; disabled: boolean; onChange(value: boolean): void }) {
   return (
@@ -177,6 +179,7 @@ export function SettingsDialog(props: { onClose(): void; onSignOut(): void }) {
         />
       </section>
       {error ? <p class="form-error" role="alert">{error}</p> : null}
+      <PushSetting />
       <ThemeSetting />
       <section class="settings security" aria-label="Security">
         <h3 class="panel__heading">Security</h3>
