@@ -96,6 +96,7 @@ class SqliteWriter final : public WriterConnection, public SqliteReads<WriteTxn>
     sqlite3_exec(db_.handle(), "ROLLBACK", nullptr, nullptr, nullptr);
     erased_ = false;
     any_subscriptions_.reset();
+    subscribed_conversations_.clear();
     touched_.clear();
     conversations_.clear();
     members_.clear();
@@ -161,6 +162,7 @@ class SqliteWriter final : public WriterConnection, public SqliteReads<WriteTxn>
     auto existing = member(conversation, user);
     if (existing && existing->active()) return;
     members_.erase({conversation, user});
+    subscribed_conversations_.erase(conversation);
     if (existing) {  // a new membership after an ended one: its hides go with it
       StatementScope drop(w(W::drop_hidden));
       drop->bind(1, conversation).bind(2, user).run();
@@ -433,6 +435,7 @@ class SqliteWriter final : public WriterConnection, public SqliteReads<WriteTxn>
     s->bind(7, p.options).bind(8, p.created_at_ms);
     if (!s->step()) throw StoreFailure("push subscription not saved");
     any_subscriptions_ = true;
+    subscribed_conversations_.clear();
     return s->integer(0);
   }
   bool delete_push_subscription(UserId user, std::int64_t id) override {
@@ -446,6 +449,13 @@ class SqliteWriter final : public WriterConnection, public SqliteReads<WriteTxn>
   void queue_push(ConversationId conversation, Seq seq, UserId sender, PushAudience audience,
                   std::int64_t now_ms) override {
     if (!has_subscriptions()) return;
+    auto known = subscribed_conversations_.find(conversation);
+    if (known == subscribed_conversations_.end()) {
+      if (subscribed_conversations_.size() >= kMaxCachedConversations) subscribed_conversations_.clear();
+      StatementScope any(w(W::conversation_subscribed));
+      known = subscribed_conversations_.emplace(conversation, any->bind(1, conversation).step() && any->integer(0) != 0).first;
+    }
+    if (!known->second) return;
     StatementScope s(w(W::queue_push));
     s->bind(1, conversation).bind(2, seq).bind(3, sender).bind(4, now_ms);
     s->bind(5, audience == PushAudience::mentioned ? 1 : 0).run();
@@ -530,7 +540,7 @@ class SqliteWriter final : public WriterConnection, public SqliteReads<WriteTxn>
     purge_tokens, purge_revoked, purge_invites, set_settings, hide, drop_hidden, delete_terms, add_term, terms_done, add_media,
     complete_media, delete_media, add_carrier, count_carrier, release_media, erase_carriers, save_subscription,
     delete_subscription, delete_token_subscriptions, purge_subscriptions, delete_subscription_jobs, delete_token_jobs,
-    purge_jobs, any_subscriptions, queue_push, queue_push_to, due_jobs, defer_job, finish_job, requeue_job, count_
+    purge_jobs, any_subscriptions, conversation_subscribed, queue_push, queue_push_to, due_jobs, defer_job, finish_job, requeue_job, count_
   };
   static const char* text_of(W id) {
     switch (id) {
@@ -581,6 +591,9 @@ class SqliteWriter final : public WriterConnection, public SqliteReads<WriteTxn>
       case W::purge_subscriptions:
         return "DELETE FROM push_subscriptions WHERE token_id IN (SELECT token_id FROM tokens WHERE expires_at <= ?1)";
       case W::any_subscriptions: return "SELECT EXISTS(SELECT 1 FROM push_subscriptions)";
+      case W::conversation_subscribed:
+        return "SELECT EXISTS(SELECT 1 FROM members m JOIN push_subscriptions s ON s.user_id = m.user_id "
+               "WHERE m.conversation_id = ?1 AND m.left_seq IS NULL)";
       case W::delete_subscription_jobs: return "DELETE FROM push_jobs WHERE subscription_id = ?1";
       case W::delete_token_jobs:
         return "DELETE FROM push_jobs WHERE subscription_id IN (SELECT id FROM push_subscriptions WHERE token_id = ?1)";
@@ -707,6 +720,12 @@ class SqliteWriter final : public WriterConnection, public SqliteReads<WriteTxn>
   // of the file, so the answer holds until it deletes a subscription; a message then costs no
   // push query at all on a server where nobody subscribed.
   std::optional<bool> any_subscriptions_;
+  // Per conversation: whether an active member has a push subscription. False only while that
+  // holds: cleared for a conversation that gains a member, and wholly when a subscription is
+  // saved (a member that leaves or a subscription deleted can only make a true stale, which
+  // costs one statement that finds nobody). Spares the queue statement for conversations of
+  // users without subscriptions (docs/benchmarks.md, "Push").
+  std::unordered_map<ConversationId, bool> subscribed_conversations_;
 };
 
 // Copies committed WAL frames into the database file on its own thread and connection, so the
