@@ -312,3 +312,31 @@ def test_private_addresses_are_refused_unless_allowed(make_server, service):
         time.sleep(0.05)
     assert service.received("/private") == []
     assert s.metric("parley_push_subscriptions_gone_total") == 1
+
+
+def test_a_push_service_that_hangs_holds_up_nobody_else(srv, service):
+    """More requests to a host that accepts connections and never answers than
+    push.max_in_flight_per_host (8): another service's notification still goes at once, long
+    before the hanging ones time out (push.timeout_ms, 10 s)."""
+    import socket
+    hang = socket.socket()
+    hang.bind(("127.0.0.1", 0))
+    hang.listen(64)  # accepted by the kernel, never read nor answered
+    port = hang.getsockname()[1]
+    try:
+        alice = srv.register()
+        a = alice.connect()
+        for _ in range(10):
+            user = srv.register()
+            c = user.connect()
+            c.ok("push.subscribe", kind="webhook", endpoint=f"http://127.0.0.1:{port}/hang")
+            c.close()
+            a.send_text(to_user_id=user.id, text="into the void")
+        carol = srv.register()
+        hook(carol, service, "beside-the-hang")
+        started = time.time()
+        a.send_text(to_user_id=carol.id, text="to a service that answers")
+        service.wait("/beside-the-hang", timeout=8)
+        assert time.time() - started < 8  # not after the hanging requests' 10 s timeout
+    finally:
+        hang.close()
