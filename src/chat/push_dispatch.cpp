@@ -187,8 +187,10 @@ std::pair<std::string, std::string> push_alert(const PushContext& c, const std::
   std::string body;
   const bool reaction = c.event->kind == EventKind::reaction_added;
   if (content == "full") {
-    std::string_view text = reaction ? (c.target ? (c.target->edited_body.empty() ? c.target->body : c.target->edited_body) : "")
-                                     : (c.event->edited_body.empty() ? c.event->body : c.event->edited_body);
+    // (Each branch a reference to a stored string: a "" branch would make the whole a temporary.)
+    std::string_view text;
+    if (!reaction) text = c.event->edited_body.empty() ? c.event->body : c.event->edited_body;
+    else if (c.target) text = c.target->edited_body.empty() ? c.target->body : c.target->edited_body;
     text = cut_utf8(text, 200);
     body = reaction ? "reacted " + emoji_of(c.event->meta_json) + " to: " + std::string(text) : std::string(text);
   } else {
