@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds parleyd and the unit tests with AddressSanitizer + UndefinedBehaviorSanitizer (into
-# build-asan/) and runs the unit tests and the bad-input and messaging integration tests
+# build-asan/) and runs the unit tests and the bad-input, messaging and push integration tests
 # against the instrumented server. Part of scripts/test.sh; can be run alone.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,4 +16,4 @@ echo "== unit tests (ASan + UBSan)"
 echo "== integration tests against an ASan + UBSan parleyd"
 PARLEYD="$PWD/$BUILD_DIR/src/app/parleyd" /usr/bin/python3 -m pytest -q -p no:cacheprovider \
   tests/integration/test_bad_input.py tests/integration/test_messaging.py tests/integration/test_live.py \
-  tests/integration/test_transport.py tests/integration/test_security.py
+  tests/integration/test_transport.py tests/integration/test_security.py tests/integration/test_push_delivery.py
