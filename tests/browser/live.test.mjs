@@ -219,6 +219,8 @@ test('edits, deletes, reactions, replies, threads and mentions reach the others 
   ]);
   await bubble(f.page, 'Plan: ship on Monday').getByRole('button', { name: /^❤️ 2/ }).click(); // Frank takes his back
   await e.page.waitForFunction(() => document.querySelector('.reaction[data-emoji="❤️"] .reaction__count')?.textContent === '1');
+  // Frank's own page shows it once its event comes back, which may be after Erin's.
+  await f.page.waitForFunction(() => document.querySelector('.reaction[data-emoji="❤️"] .reaction__count')?.textContent === '1');
   assert.deepEqual(await readReactions(f.page, 'Plan: ship on Monday'), [
     { emoji: '❤️', count: 1, mine: false }, { emoji: '😂', count: 1, mine: false },
   ]);

@@ -130,9 +130,12 @@ export function Composer(props: {
     const value = before + inserted + after.replace(/^\s+/, '');
     update(value, before.length + inserted.length);
     setMention(null);
+    // After the render that puts `value` in; not if the user typed on meanwhile (a fast typist's
+    // next letters would land before the caret is moved back behind them).
     requestAnimationFrame(() => {
-      el?.focus();
-      el?.setSelectionRange(before.length + inserted.length, before.length + inserted.length);
+      if (!el || el.value !== value) return;
+      el.focus();
+      el.setSelectionRange(before.length + inserted.length, before.length + inserted.length);
     });
   }
 
@@ -144,7 +147,9 @@ export function Composer(props: {
     const value = text.slice(0, start) + emoji + text.slice(end);
     const caret = start + emoji.length;
     update(value, caret);
-    requestAnimationFrame(() => el?.setSelectionRange(caret, caret));
+    requestAnimationFrame(() => {
+      if (el && el.value === value) el.setSelectionRange(caret, caret);
+    });
   }
 
   function send() {
