@@ -11,8 +11,9 @@
 #include "chat/service.hpp"
 #include "core/clock.hpp"
 #include "core/json_writer.hpp"
-#include "core/metrics_text.hpp"
 #include "core/base64.hpp"
+#include "core/metrics_text.hpp"
+#include "core/text.hpp"
 #include "push/http_sender.hpp"
 #include "push/providers.hpp"
 #include "push/vapid.hpp"
@@ -21,34 +22,22 @@
 namespace parley::chat {
 namespace {
 
-constexpr std::size_t kMaxTextBytes = 1000;  // of a message's text in a notification (UTF-8 safe cut)
+constexpr std::size_t kMaxTextBytes = 1000;  // of a message's text in a notification
+constexpr std::size_t kMaxAlertBytes = 200;  // of the text in an alert the platform shows
 
-// At most `max` bytes of `text`, cut before a UTF-8 continuation byte.
-std::string_view cut_utf8(std::string_view text, std::size_t max) {
-  if (text.size() <= max) return text;
-  std::size_t end = max;
-  while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) --end;
-  return text.substr(0, end);
-}
-
-// The emoji of a reaction event ({"emoji":"..."}), without a JSON parser for one field.
-std::string emoji_of(const std::string& meta) {
-  const std::string key = "\"emoji\":\"";
-  const auto at = meta.find(key);
-  if (at == std::string::npos) return {};
-  const auto end = meta.find('"', at + key.size());
-  return end == std::string::npos ? std::string{} : meta.substr(at + key.size(), end - at - key.size());
-}
-
-// The topic (bundle id) an apns subscription registered ({"topic":"..."}).
-std::string apns_topic(const std::string& options) {
+// A string member of a small JSON object (a reaction's meta, a subscription's options); "" if
+// there is none.
+std::string string_field(const std::string& json, const char* key) {
   simdjson::dom::parser parser;
   simdjson::dom::element doc;
-  std::string_view topic;
-  if (parser.parse(options).get(doc) != simdjson::SUCCESS || doc["topic"].get_string().get(topic) != simdjson::SUCCESS)
+  std::string_view value;
+  if (parser.parse(json).get(doc) != simdjson::SUCCESS || doc[key].get_string().get(value) != simdjson::SUCCESS)
     return {};
-  return std::string(topic);
+  return std::string(value);
 }
+
+// A message's text as it reads now (after its last edit).
+const std::string& current_text(const store::EventRecord& e) { return e.edited_body.empty() ? e.body : e.edited_body; }
 
 // Claims due jobs and reads what deciding them needs, in one writer batch.
 class ClaimPushOp final : public ChatOp {
@@ -88,46 +77,31 @@ class ClaimPushOp final : public ChatOp {
 
 }  // namespace
 
-// What became of a claimed job.
-struct PushDispatch::Outcome {
-  enum class Kind { finish, retry, gone } kind = Kind::finish;
-  store::PushJobKey key;
-  UserId user_id = 0;
-  Seq seq = 0;
-  std::int64_t count = 0;
-  std::int64_t due_at_ms = 0;  // retry
-  int attempts = 0;            // retry
-};
-
 namespace {
 
 // Writes the outcomes of one round.
 class PushOutcomesOp final : public ChatOp {
  public:
-  struct Item {
-    int kind;  // 0 finish, 1 retry, 2 gone
-    store::PushJobKey key;
-    UserId user_id;
-    Seq seq;
-    std::int64_t count, due_at_ms;
-    int attempts;
-  };
-  PushOutcomesOp(ChatService& s, std::vector<Item> items) : ChatOp(s, 0, ReplyTarget{}), items_(std::move(items)) {}
+  using Outcome = PushDispatch::Outcome;
+  PushOutcomesOp(ChatService& s, std::vector<Outcome> outcomes)
+      : ChatOp(s, 0, ReplyTarget{}), outcomes_(std::move(outcomes)) {}
   void abort(const Error&) override {}  // the jobs come back when their lease ends
 
  protected:
   Status run(store::WriteTxn& txn) override {
     const std::int64_t now = wall_clock_ms();
-    for (const auto& i : items_) {
-      if (i.kind == 0) txn.finish_push_job(i.key, i.seq, i.count, now);
-      else if (i.kind == 1) txn.defer_push_job(i.key, i.due_at_ms, i.attempts);
-      else txn.delete_push_subscription(i.user_id, i.key.subscription_id);
+    for (const auto& o : outcomes_) {
+      switch (o.kind) {
+        case Outcome::Kind::finish: txn.finish_push_job(o.key, o.seq, o.count, now); break;
+        case Outcome::Kind::retry: txn.defer_push_job(o.key, o.due_at_ms, o.attempts); break;
+        case Outcome::Kind::gone: txn.delete_push_subscription(o.user_id, o.key.subscription_id); break;
+      }
     }
     return Ok{};
   }
 
  private:
-  std::vector<Item> items_;
+  std::vector<Outcome> outcomes_;
 };
 
 }  // namespace
@@ -169,10 +143,10 @@ std::string push_payload(const PushContext& c, const std::string& content) {
     w.end_object();
     if (content == "full") {
       if (reaction) {
-        w.field("emoji", emoji_of(c.event->meta_json));
-        if (c.target) w.field("text", cut_utf8(c.target->edited_body.empty() ? c.target->body : c.target->edited_body, kMaxTextBytes));
+        w.field("emoji", string_field(c.event->meta_json, "emoji"));
+        if (c.target) w.field("text", utf8_prefix(current_text(*c.target), kMaxTextBytes));
       } else {
-        w.field("text", cut_utf8(c.event->edited_body.empty() ? c.event->body : c.event->edited_body, kMaxTextBytes));
+        w.field("text", utf8_prefix(current_text(*c.event), kMaxTextBytes));
       }
     }
   }
@@ -187,12 +161,9 @@ std::pair<std::string, std::string> push_alert(const PushContext& c, const std::
   std::string body;
   const bool reaction = c.event->kind == EventKind::reaction_added;
   if (content == "full") {
-    // (Each branch a reference to a stored string: a "" branch would make the whole a temporary.)
-    std::string_view text;
-    if (!reaction) text = c.event->edited_body.empty() ? c.event->body : c.event->edited_body;
-    else if (c.target) text = c.target->edited_body.empty() ? c.target->body : c.target->edited_body;
-    text = cut_utf8(text, 200);
-    body = reaction ? "reacted " + emoji_of(c.event->meta_json) + " to: " + std::string(text) : std::string(text);
+    const store::EventRecord* shown = reaction ? (c.target ? &*c.target : nullptr) : &*c.event;
+    const std::string text = shown ? utf8_prefix(current_text(*shown), kMaxAlertBytes) : std::string();
+    body = reaction ? "reacted " + string_field(c.event->meta_json, "emoji") + " to: " + text : text;
   } else {
     body = reaction ? "reacted to your message" : "New message";
   }
@@ -273,10 +244,10 @@ PushDispatch::Made PushDispatch::make_request(const PushContext& c, push::HttpRe
     if (!apns_) return Made::not_sendable;
     auto token = apns_->token(wall_clock_ms() / 1000);
     if (!token) return Made::not_sendable;
-    const bool sandbox = sub.options.find("\"sandbox\"") != std::string::npos;
+    const bool sandbox = string_field(sub.options, "environment") == "sandbox";
     const auto [title, body] = push_alert(c, config_.content);
     request = push::apns_request(sandbox ? config_.apns.sandbox_url : config_.apns.base_url, *token, sub.endpoint,
-                                 apns_topic(sub.options), title, body, payload, collapse, urgent,
+                                 string_field(sub.options, "topic"), title, body, payload, collapse, urgent,
                                  wall_clock_ms() / 1000 + config_.ttl_s);
     return Made::request;
   }
@@ -366,51 +337,7 @@ void PushDispatch::run() {
     for (auto& r : sender_->run(std::min(config_.poll_ms, 1000))) {
       PushContext c = std::move(in_flight_[r.tag - 1]);
       free_tags_.push_back(r.tag);
-      Outcome o{Outcome::Kind::finish, c.job.key, c.job.user_id, c.job.seq, c.job.count, 0, 0};
-      const auto& sub = c.job.subscription;
-      const push::Verdict verdict = sub.kind == "fcm"    ? push::fcm_verdict(r.status, r.body)
-                                    : sub.kind == "apns" ? push::apns_verdict(r.status, r.body)
-                                                         : push::web_push_verdict(r.status);
-      if (verdict == push::Verdict::renew_auth) {
-        // The service refused our token (expired, revoked): a new one for the next attempt.
-        if (sub.kind == "fcm" && fcm_) fcm_->forget_token();
-        if (sub.kind == "apns" && apns_) apns_->forget_token();
-      }
-      if (verdict == push::Verdict::delivered) {
-        counters_.sent.fetch_add(1, std::memory_order_relaxed);
-        const std::int64_t latency = std::max<std::int64_t>(0, wall_clock_ms() - c.job.first_at_ms);
-        counters_.latency_ms_sum.fetch_add(static_cast<std::uint64_t>(latency), std::memory_order_relaxed);
-        counters_.latency_count.fetch_add(1, std::memory_order_relaxed);
-        spdlog::debug("push.sent kind={} subscription={} conversation={} seq={} status={} latency_ms={}", sub.kind,
-                      sub.id, c.job.key.conversation_id, c.job.seq, r.status, latency);
-      } else if (verdict == push::Verdict::gone || r.refused) {
-        // The subscription is gone (unsubscribed, expired, uninstalled) or may never be used.
-        counters_.gone.fetch_add(1, std::memory_order_relaxed);
-        o.kind = Outcome::Kind::gone;
-        spdlog::info("push.subscription_gone kind={} subscription={} user={} status={} error=\"{}\"", sub.kind, sub.id,
-                     sub.user_id, r.status, r.error);
-      } else if (verdict == push::Verdict::retry || verdict == push::Verdict::renew_auth) {
-        counters_.failed.fetch_add(1, std::memory_order_relaxed);
-        const int attempts = c.job.attempts + 1;
-        if (attempts >= config_.max_attempts) {
-          counters_.dropped.fetch_add(1, std::memory_order_relaxed);
-          spdlog::warn("push.given_up kind={} subscription={} attempts={} status={} error=\"{}\"", sub.kind, sub.id,
-                       attempts, r.status, r.error);
-        } else {
-          counters_.retried.fetch_add(1, std::memory_order_relaxed);
-          o.kind = Outcome::Kind::retry;
-          o.attempts = attempts;
-          o.due_at_ms = wall_clock_ms() + push_retry_delay_ms(config_, attempts, r.retry_after_s);
-          spdlog::info("push.retry kind={} subscription={} attempts={} status={} retry_in_ms={} error=\"{}\"", sub.kind,
-                       sub.id, attempts, r.status, o.due_at_ms - wall_clock_ms(), r.error);
-        }
-      } else {
-        // Any other answer (400, 401, 403, 413 ...) will not change by sending it again.
-        counters_.failed.fetch_add(1, std::memory_order_relaxed);
-        counters_.dropped.fetch_add(1, std::memory_order_relaxed);
-        spdlog::warn("push.refused kind={} subscription={} status={} body=\"{}\"", sub.kind, sub.id, r.status, r.body);
-      }
-      outcomes.push_back(o);
+      outcomes.push_back(answered(c, r));
     }
     if (!outcomes.empty()) write_outcomes(std::move(outcomes));
   }
@@ -432,30 +359,30 @@ void PushDispatch::handle_claimed(std::vector<PushContext> claimed, std::vector<
   for (auto& c : claimed) {
     const PushDecision d = decide_push(c, attentive(c.job.user_id), now, config_.grace_ms);
     if (d.verdict == PushVerdict::wait) {
-      outcomes.push_back({Outcome::Kind::retry, c.job.key, c.job.user_id, c.job.seq, c.job.count, d.wait_until_ms,
-                          c.job.attempts});
+      Outcome wait = finished(c);
+      wait.kind = Outcome::Kind::retry;
+      wait.due_at_ms = d.wait_until_ms;
+      wait.attempts = c.job.attempts;
+      outcomes.push_back(wait);
       continue;
     }
     if (d.verdict == PushVerdict::drop) {
       spdlog::debug("push.skipped subscription={} conversation={} seq={} reason={}", c.job.subscription.id,
                     c.job.key.conversation_id, c.job.seq, d.reason);
-      outcomes.push_back({Outcome::Kind::finish, c.job.key, c.job.user_id, c.job.seq, c.job.count, 0, 0});
+      outcomes.push_back(finished(c));
       continue;
     }
     push::HttpRequest request;
     const Made made = make_request(c, request);
     if (made == Made::not_now) {
-      const int attempts = c.job.attempts + 1;
-      counters_.retried.fetch_add(1, std::memory_order_relaxed);
-      outcomes.push_back({Outcome::Kind::retry, c.job.key, c.job.user_id, c.job.seq, c.job.count,
-                          now + push_retry_delay_ms(config_, attempts, -1), attempts});
+      outcomes.push_back(failed(c, -1, 0, "no credentials for the push service now"));
       continue;
     }
     if (made == Made::not_sendable) {
       counters_.dropped.fetch_add(1, std::memory_order_relaxed);
-      // fcm and apns on this version, or keys that do not work (push.encrypt_failed said why).
+      // fcm or apns without credentials, or keys that do not work (push.encrypt_failed said why).
       spdlog::debug("push.not_sendable kind={} subscription={}", c.job.subscription.kind, c.job.subscription.id);
-      outcomes.push_back({Outcome::Kind::finish, c.job.key, c.job.user_id, c.job.seq, c.job.count, 0, 0});
+      outcomes.push_back(finished(c));
       continue;
     }
     if (free_tags_.empty()) {
@@ -470,13 +397,79 @@ void PushDispatch::handle_claimed(std::vector<PushContext> claimed, std::vector<
 }
 
 void PushDispatch::write_outcomes(std::vector<Outcome> outcomes) {
-  std::vector<PushOutcomesOp::Item> items;
-  items.reserve(outcomes.size());
-  for (const auto& o : outcomes)
-    items.push_back({static_cast<int>(o.kind), o.key, o.user_id, o.seq, o.count, o.due_at_ms, o.attempts});
+  const std::size_t count = outcomes.size();
   // A full write queue: the jobs come back after their lease, nothing is lost.
-  if (!service_.submit_write(std::make_unique<PushOutcomesOp>(service_, std::move(items))))
-    spdlog::warn("push.outcomes_not_written count={} reason=write_queue_full", outcomes.size());
+  if (!service_.submit_write(std::make_unique<PushOutcomesOp>(service_, std::move(outcomes))))
+    spdlog::warn("push.outcomes_not_written count={} reason=write_queue_full", count);
+}
+
+PushDispatch::Outcome PushDispatch::finished(const PushContext& c) {
+  return Outcome{Outcome::Kind::finish, c.job.key, c.job.user_id, c.job.seq, c.job.count, 0, 0};
+}
+
+PushDispatch::Outcome PushDispatch::failed(const PushContext& c, std::int64_t retry_after_s, int status,
+                                           const std::string& error) {
+  const auto& sub = c.job.subscription;
+  counters_.failed.fetch_add(1, std::memory_order_relaxed);
+  const int attempts = c.job.attempts + 1;
+  if (attempts >= config_.max_attempts) {
+    counters_.dropped.fetch_add(1, std::memory_order_relaxed);
+    spdlog::warn("push.given_up kind={} subscription={} attempts={} status={} error=\"{}\"", sub.kind, sub.id, attempts,
+                 status, error);
+    return finished(c);
+  }
+  counters_.retried.fetch_add(1, std::memory_order_relaxed);
+  Outcome o = finished(c);
+  o.kind = Outcome::Kind::retry;
+  o.attempts = attempts;
+  const std::int64_t delay = push_retry_delay_ms(config_, attempts, retry_after_s);
+  o.due_at_ms = wall_clock_ms() + delay;
+  spdlog::info("push.retry kind={} subscription={} attempts={} status={} retry_in_ms={} error=\"{}\"", sub.kind, sub.id,
+               attempts, status, delay, error);
+  return o;
+}
+
+PushDispatch::Outcome PushDispatch::answered(const PushContext& c, const push::HttpResponse& r) {
+  const auto& sub = c.job.subscription;
+  // Not sent because the address is private: as good as gone (it may never be used).
+  const push::Verdict verdict = r.refused            ? push::Verdict::gone
+                                : sub.kind == "fcm"  ? push::fcm_verdict(r.status, r.body)
+                                : sub.kind == "apns" ? push::apns_verdict(r.status, r.body)
+                                                     : push::web_push_verdict(r.status);
+  switch (verdict) {
+    case push::Verdict::delivered: {
+      counters_.sent.fetch_add(1, std::memory_order_relaxed);
+      const std::int64_t latency = std::max<std::int64_t>(0, wall_clock_ms() - c.job.first_at_ms);
+      counters_.latency_ms_sum.fetch_add(static_cast<std::uint64_t>(latency), std::memory_order_relaxed);
+      counters_.latency_count.fetch_add(1, std::memory_order_relaxed);
+      spdlog::debug("push.sent kind={} subscription={} conversation={} seq={} status={} latency_ms={}", sub.kind, sub.id,
+                    c.job.key.conversation_id, c.job.seq, r.status, latency);
+      return finished(c);
+    }
+    case push::Verdict::gone: {
+      // Unsubscribed, expired, uninstalled.
+      counters_.gone.fetch_add(1, std::memory_order_relaxed);
+      spdlog::info("push.subscription_gone kind={} subscription={} user={} status={} error=\"{}\"", sub.kind, sub.id,
+                   sub.user_id, r.status, r.error);
+      Outcome o = finished(c);
+      o.kind = Outcome::Kind::gone;
+      return o;
+    }
+    case push::Verdict::renew_auth:
+      // The service refused our token (expired, revoked): a new one for the next attempt.
+      if (sub.kind == "fcm" && fcm_) fcm_->forget_token();
+      if (sub.kind == "apns" && apns_) apns_->forget_token();
+      return failed(c, r.retry_after_s, r.status, r.error);
+    case push::Verdict::retry:
+      return failed(c, r.retry_after_s, r.status, r.error);
+    case push::Verdict::refused:
+      break;
+  }
+  // Any other answer (400, 403, 413 ...) will not change by sending it again.
+  counters_.failed.fetch_add(1, std::memory_order_relaxed);
+  counters_.dropped.fetch_add(1, std::memory_order_relaxed);
+  spdlog::warn("push.refused kind={} subscription={} status={} body=\"{}\"", sub.kind, sub.id, r.status, r.body);
+  return finished(c);
 }
 
 std::string PushDispatch::metrics_text() const {

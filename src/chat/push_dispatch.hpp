@@ -27,6 +27,7 @@ class VapidKey;
 class FcmAuth;
 class ApnsAuth;
 struct HttpRequest;
+struct HttpResponse;
 }
 
 namespace parley::chat {
@@ -89,17 +90,34 @@ class PushDispatch {
   const Counters& counters() const { return counters_; }
   std::string metrics_text() const;
 
+  // What becomes of a claimed job, written back in one op per round.
+  struct Outcome {
+    enum class Kind { finish, retry, gone } kind = Kind::finish;
+    store::PushJobKey key;
+    UserId user_id = 0;
+    Seq seq = 0;
+    std::int64_t count = 0;
+    std::int64_t due_at_ms = 0;  // retry: when
+    int attempts = 0;            // retry: failures so far
+  };
+
  private:
-  struct Outcome;
   void run();
   void claim();
   void handle_claimed(std::vector<PushContext> claimed, std::vector<Outcome>& outcomes);
   void write_outcomes(std::vector<Outcome> outcomes);
+  // The job is done with: sent, or not to be sent.
+  static Outcome finished(const PushContext& context);
+  // A failed attempt (or none possible now): retried after the backoff, or given up after
+  // push.max_attempts.
+  Outcome failed(const PushContext& context, std::int64_t retry_after_s, int status, const std::string& error);
+  // What the service's answer means for the job and its subscription.
+  Outcome answered(const PushContext& context, const push::HttpResponse& response);
 
   ChatService& service_;
   const PushConfig& config_;
   // The request that delivers `context` to its subscription: made, not sendable (a kind this
-  // server has no provider for, keys that do not work), or not now (the FCM token endpoint
+  // server has no credentials for, keys that do not work), or not now (the FCM token endpoint
   // did not answer: retried like a failed delivery).
   enum class Made { request, not_sendable, not_now };
   Made make_request(const PushContext& context, push::HttpRequest& request);

@@ -98,7 +98,7 @@ void HttpSender::wakeup() { curl_multi_wakeup(multi_); }
 
 void HttpSender::start_what_fits() {
   // In order, skipping requests whose host is at its limit (they keep their place).
-  for (auto it = queued_.begin(); it != queued_.end() && running_ < static_cast<std::size_t>(options_.max_in_flight);) {
+  for (auto it = queued_.begin(); it != queued_.end() && transfers_.size() < static_cast<std::size_t>(options_.max_in_flight);) {
     const std::string host = host_of(it->url);
     int& busy = per_host_[host];
     if (busy >= options_.max_in_flight_per_host) {
@@ -119,13 +119,13 @@ void HttpSender::start_what_fits() {
     curl_easy_setopt(e, CURLOPT_POST, 1L);
     curl_easy_setopt(e, CURLOPT_POSTFIELDS, t->request.body.data());
     curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(t->request.body.size()));
-    const bool tls = t->request.url.rfind("https://", 0) == 0;
-    curl_easy_setopt(e, CURLOPT_HTTP_VERSION,  // HTTP/2 over TLS if offered (else 1.1), or HTTP/2 only
-                     !t->request.http2 ? CURL_HTTP_VERSION_2TLS : tls ? CURL_HTTP_VERSION_2TLS : CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE);
-    // HTTP/2 without TLS (only stand-ins speak it): Debian 12's curl 7.88 fails the second request
-    // on a reused prior-knowledge connection ("Error in the HTTP2 framing layer"; node's own
-    // client reuses it fine), so each such request gets its own connection.
-    if (t->request.http2 && !tls) curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
+    // HTTP/2 over TLS when the server offers it (else 1.1); HTTP/2 without TLS only when asked
+    // for (only stand-ins speak it). Debian 12's curl 7.88 fails the second request on a reused
+    // prior-knowledge connection ("Error in the HTTP2 framing layer"; node's own client reuses
+    // it fine), so each such request gets its own connection.
+    const bool h2c = t->request.http2 && t->request.url.rfind("https://", 0) != 0;
+    curl_easy_setopt(e, CURLOPT_HTTP_VERSION, h2c ? CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE : CURL_HTTP_VERSION_2TLS);
+    if (h2c) curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
     curl_easy_setopt(e, CURLOPT_USERAGENT, "parleyd");
     t->headers = curl_slist_append(t->headers, "Expect:");  // no 100-continue round trip
     for (const auto& h : t->request.headers) t->headers = curl_slist_append(t->headers, h.c_str());
@@ -139,7 +139,6 @@ void HttpSender::start_what_fits() {
     curl_easy_setopt(e, CURLOPT_PRIVATE, t.get());
     curl_multi_add_handle(multi_, e);
     ++busy;
-    ++running_;
     transfers_.push_back(std::move(t));
   }
 }
@@ -174,7 +173,6 @@ std::vector<HttpResponse> HttpSender::run(int wait_ms) {
       done.push_back(std::move(r));
       curl_multi_remove_handle(multi_, t->easy);
       if (--per_host_[t->host] <= 0) per_host_.erase(t->host);
-      --running_;
       transfers_.erase(std::find_if(transfers_.begin(), transfers_.end(), [t](const auto& p) { return p.get() == t; }));
     }
     if (!done.empty() || polled) break;

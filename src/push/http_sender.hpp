@@ -59,7 +59,7 @@ class HttpSender {
   // Makes a run() under way (or the next one) return at once. Any thread.
   void wakeup();
   // Requests added and not yet handed back by run().
-  std::size_t pending() const { return queued_.size() + running_; }
+  std::size_t pending() const { return queued_.size() + transfers_.size(); }
 
  private:
   struct Transfer;
@@ -70,7 +70,6 @@ class HttpSender {
   void* multi_ = nullptr;  // CURLM*
   std::deque<HttpRequest> queued_;
   std::map<std::string, int> per_host_;  // requests under way per host
-  std::size_t running_ = 0;
   std::vector<std::unique_ptr<Transfer>> transfers_;
 };
 

@@ -95,7 +95,6 @@ class SqliteWriter final : public WriterConnection, public SqliteReads<WriteTxn>
   void rollback_batch() noexcept override {
     sqlite3_exec(db_.handle(), "ROLLBACK", nullptr, nullptr, nullptr);
     erased_ = false;
-    any_subscriptions_.reset();
     subscribed_conversations_.clear();
     touched_.clear();
     conversations_.clear();
@@ -345,7 +344,6 @@ class SqliteWriter final : public WriterConnection, public SqliteReads<WriteTxn>
     s->bind(5, t.device).bind(6, t.address).bind(7, t.last_active_at_ms).run();
   }
   bool delete_token(const std::string& token_id) override {
-    any_subscriptions_.reset();
     for (W statement : {W::delete_token_jobs, W::delete_token_subscriptions}) {
       StatementScope subscriptions(w(statement));
       subscriptions->bind(1, token_id).run();
@@ -434,21 +432,18 @@ class SqliteWriter final : public WriterConnection, public SqliteReads<WriteTxn>
     s->bind(1, p.user_id).bind(2, p.token_id).bind(3, p.kind).bind(4, p.endpoint).bind(5, p.p256dh).bind(6, p.auth);
     s->bind(7, p.options).bind(8, p.created_at_ms);
     if (!s->step()) throw StoreFailure("push subscription not saved");
-    any_subscriptions_ = true;
     subscribed_conversations_.clear();
     return s->integer(0);
   }
   bool delete_push_subscription(UserId user, std::int64_t id) override {
     StatementScope s(w(W::delete_subscription));
     if (s->bind(1, id).bind(2, user).run() == 0) return false;
-    any_subscriptions_.reset();
     StatementScope jobs(w(W::delete_subscription_jobs));
     jobs->bind(1, id).run();
     return true;
   }
   void queue_push(ConversationId conversation, Seq seq, UserId sender, PushAudience audience,
                   std::int64_t now_ms) override {
-    if (!has_subscriptions()) return;
     auto known = subscribed_conversations_.find(conversation);
     if (known == subscribed_conversations_.end()) {
       if (subscribed_conversations_.size() >= kMaxCachedConversations) subscribed_conversations_.clear();
@@ -460,15 +455,7 @@ class SqliteWriter final : public WriterConnection, public SqliteReads<WriteTxn>
     s->bind(1, conversation).bind(2, seq).bind(3, sender).bind(4, now_ms);
     s->bind(5, audience == PushAudience::mentioned ? 1 : 0).run();
   }
-  bool has_subscriptions() {
-    if (!any_subscriptions_) {
-      StatementScope any(w(W::any_subscriptions));
-      any_subscriptions_ = any->step() && any->integer(0) != 0;
-    }
-    return *any_subscriptions_;
-  }
   void queue_push_to(UserId user, ConversationId conversation, Seq seq, std::int64_t now_ms) override {
-    if (!has_subscriptions()) return;
     StatementScope s(w(W::queue_push_to));
     s->bind(1, conversation).bind(2, seq).bind(3, user).bind(4, now_ms).run();
   }
@@ -508,7 +495,6 @@ class SqliteWriter final : public WriterConnection, public SqliteReads<WriteTxn>
     s->bind(1, key.subscription_id).bind(2, key.conversation_id).bind(3, due_at_ms).bind(4, attempts).run();
   }
   void purge_expired(std::int64_t now_s) override {
-    any_subscriptions_.reset();
     for (W statement : {W::purge_jobs, W::purge_subscriptions, W::purge_tokens, W::purge_revoked, W::purge_invites}) {
       StatementScope s(w(statement));
       s->bind(1, now_s).run();
@@ -540,7 +526,7 @@ class SqliteWriter final : public WriterConnection, public SqliteReads<WriteTxn>
     purge_tokens, purge_revoked, purge_invites, set_settings, hide, drop_hidden, delete_terms, add_term, terms_done, add_media,
     complete_media, delete_media, add_carrier, count_carrier, release_media, erase_carriers, save_subscription,
     delete_subscription, delete_token_subscriptions, purge_subscriptions, delete_subscription_jobs, delete_token_jobs,
-    purge_jobs, any_subscriptions, conversation_subscribed, queue_push, queue_push_to, due_jobs, defer_job, finish_job, requeue_job, count_
+    purge_jobs, conversation_subscribed, queue_push, queue_push_to, due_jobs, defer_job, finish_job, requeue_job, count_
   };
   static const char* text_of(W id) {
     switch (id) {
@@ -590,7 +576,6 @@ class SqliteWriter final : public WriterConnection, public SqliteReads<WriteTxn>
       case W::delete_token_subscriptions: return "DELETE FROM push_subscriptions WHERE token_id = ?1";
       case W::purge_subscriptions:
         return "DELETE FROM push_subscriptions WHERE token_id IN (SELECT token_id FROM tokens WHERE expires_at <= ?1)";
-      case W::any_subscriptions: return "SELECT EXISTS(SELECT 1 FROM push_subscriptions)";
       case W::conversation_subscribed:
         return "SELECT EXISTS(SELECT 1 FROM members m JOIN push_subscriptions s ON s.user_id = m.user_id "
                "WHERE m.conversation_id = ?1 AND m.left_seq IS NULL)";
@@ -716,10 +701,6 @@ class SqliteWriter final : public WriterConnection, public SqliteReads<WriteTxn>
   Pos committed_pos_ = 0;
   bool in_batch_ = false;
   bool erased_ = false;
-  // Whether push_subscriptions has a row (unknown: ask the table). This writer is the only one
-  // of the file, so the answer holds until it deletes a subscription; a message then costs no
-  // push query at all on a server where nobody subscribed.
-  std::optional<bool> any_subscriptions_;
   // Per conversation: whether an active member has a push subscription. False only while that
   // holds: cleared for a conversation that gains a member, and wholly when a subscription is
   // saved (a member that leaves or a subscription deleted can only make a true stale, which
