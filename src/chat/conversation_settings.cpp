@@ -12,6 +12,17 @@ void write_settings_fields(JsonWriter& w, const store::ConversationSettings& set
   w.field("pin_rank", settings.pin_rank);
   w.field("marked_unread", settings.marked_unread);
   w.field("cleared_seq", settings.cleared_seq);
+  w.field("notify", notify_level_name(settings.notify));
+}
+
+const char* notify_level_name(store::NotifyLevel level) {
+  switch (level) {
+    case store::NotifyLevel::all: return "all";
+    case store::NotifyLevel::mentions: return "mentions";
+    case store::NotifyLevel::none: return "none";
+    case store::NotifyLevel::kind_default: break;
+  }
+  return "default";
 }
 
 Delivery settings_delivery(ConversationId conversation, UserId user, const store::ConversationSettings& settings) {
@@ -49,6 +60,7 @@ class ConversationSettingsOp final : public ChatOp {
     if (cmd_.muted_until) settings.muted_until = *cmd_.muted_until;
     if (cmd_.archived) settings.archived = *cmd_.archived;
     if (cmd_.marked_unread) settings.marked_unread = *cmd_.marked_unread;
+    if (cmd_.notify) settings.notify = static_cast<store::NotifyLevel>(*cmd_.notify);
     if (cmd_.cleared_seq) {
       // "Clear chat" only moves forward, and no further than the conversation goes.
       const Seq last_seq = txn.conversation(conversation)->last_seq;

@@ -6,6 +6,7 @@
 
 #include "chat/conversation_settings.hpp"
 #include "chat/hidden_messages.hpp"
+#include "chat/notification_settings.hpp"
 #include "chat/serialize.hpp"
 #include "chat/service.hpp"
 #include "core/json_writer.hpp"
@@ -300,6 +301,7 @@ std::unique_ptr<ChatOp> make_message_op(ChatService& service, UserId caller, pro
         else if constexpr (std::is_same_v<T, protocol::PinCmd>) return std::make_unique<PinOp>(service, caller, target, c);
         else if constexpr (std::is_same_v<T, protocol::SettingsUpdateCmd>) return std::make_unique<SettingsOp>(service, caller, target, c);
         else if constexpr (std::is_same_v<T, protocol::ConversationSettingsCmd>) return make_conversation_settings_op(service, caller, target, c);
+        else if constexpr (std::is_same_v<T, protocol::AccountNotificationsCmd>) return make_account_notifications_op(service, caller, target, c);
         else if constexpr (std::is_same_v<T, protocol::MessageHideCmd>) return make_message_hide_op(service, caller, target, c);
         else return nullptr;
       },

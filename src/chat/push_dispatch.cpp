@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <stdexcept>
 
+#include "chat/notification_settings.hpp"
 #include "chat/service.hpp"
 #include "core/clock.hpp"
 #include "core/json_writer.hpp"
@@ -24,6 +25,7 @@ namespace {
 
 constexpr std::size_t kMaxTextBytes = 1000;  // of a message's text in a notification
 constexpr std::size_t kMaxAlertBytes = 200;  // of the text in an alert the platform shows
+const std::string kFull = "full", kNone = "none";  // push.content values
 
 // A string member of a small JSON object (a reaction's meta, a subscription's options); "" if
 // there is none.
@@ -63,6 +65,7 @@ class ClaimPushOp final : public ChatOp {
         c.target = txn.event(job.key.conversation_id, c.event->target_seq);
       if (c.event)
         if (auto sender = txn.user(c.event->sender_id)) c.sender_name = sender->display_name;
+      c.do_not_disturb = txn.notification_settings(job.user_id);
       c.job = std::move(job);
       claimed_->push_back(std::move(c));
     }
@@ -106,13 +109,25 @@ class PushOutcomesOp final : public ChatOp {
 
 }  // namespace
 
+const char* const kPushSkipReasons[kPushSkipReasonCount] = {"not_member", "read",    "muted",   "do_not_disturb",
+                                                           "no_event",   "level",   "deleted", "delivered"};
+
 PushDecision decide_push(const PushContext& c, bool attentive, std::int64_t now_ms, int grace_ms) {
   const auto& job = c.job;
   if (!c.member || !c.member->active()) return {PushVerdict::drop, 0, "not_member"};
   if (c.member->read_seq >= job.seq) return {PushVerdict::drop, 0, "read"};
   const std::int64_t muted = c.member->settings.muted_until;
   if (muted == -1 || muted > now_ms) return {PushVerdict::drop, 0, "muted"};
+  if (quiet_now(c.do_not_disturb, now_ms)) return {PushVerdict::drop, 0, "do_not_disturb"};
   if (!c.event) return {PushVerdict::drop, 0, "no_event"};
+  store::NotifyLevel level = c.member->settings.notify;
+  if (level == store::NotifyLevel::kind_default)
+    level = c.conversation && c.conversation->kind == ConversationKind::channel ? store::NotifyLevel::mentions
+                                                                                : store::NotifyLevel::all;
+  if (level == store::NotifyLevel::none) return {PushVerdict::drop, 0, "level"};
+  // A reaction to the user's own message is about them, as a mention is.
+  if (level == store::NotifyLevel::mentions && !c.job.mention && c.event->kind != EventKind::reaction_added)
+    return {PushVerdict::drop, 0, "level"};
   if (c.event->deleted_at_ms != 0 || (c.target && c.target->deleted_at_ms != 0)) return {PushVerdict::drop, 0, "deleted"};
   if (attentive) {
     // Someone is at a screen: their live session shows it, unless it never arrived there (the
@@ -218,51 +233,46 @@ const std::string& PushDispatch::vapid_public_key() const {
   return vapid_ ? vapid_->public_key_base64url() : none;
 }
 
+std::optional<std::string> PushDispatch::seal(const PushContext& c, std::string_view plaintext) const {
+  const auto& sub = c.job.subscription;
+  const auto p256dh = base64url_decode(sub.p256dh);
+  const auto auth = base64url_decode(sub.auth);
+  if (!p256dh || !auth) return std::nullopt;
+  auto body = push::web_push_encrypt(plaintext, *p256dh, *auth);
+  if (!body) {
+    spdlog::warn("push.encrypt_failed subscription={} error=\"{}\"", sub.id, body.error().message);
+    return std::nullopt;
+  }
+  return std::move(*body);
+}
+
 PushDispatch::Made PushDispatch::make_request(const PushContext& c, push::HttpRequest& request) {
   const auto& sub = c.job.subscription;
-  const std::string payload = push_payload(c, config_.content);
+  // push.content = encrypted: the full notification travels only sealed to the key the device
+  // registered (RFC 8291); what the push service itself reads is the `none` object.
+  const bool sealing = config_.content == "encrypted";
+  const bool has_keys = !sub.p256dh.empty();
+  const bool web_push_shape = sub.kind == "webpush" || (sub.kind == "webhook" && sealing && has_keys);
+  const std::string& content = !sealing ? config_.content : web_push_shape ? kFull : kNone;
+  const std::string payload = push_payload(c, content);
+  std::string sealed;  // fcm and apns: base64url of the sealed full notification
+  if (sealing && has_keys && !web_push_shape) {
+    auto bytes = seal(c, push_payload(c, kFull));
+    if (!bytes) return Made::not_sendable;
+    sealed = base64url_encode(*bytes);
+  }
   request.url = sub.endpoint;
   const bool urgent = c.job.mention || (c.conversation && c.conversation->kind == ConversationKind::direct);
   const std::string collapse = "c" + std::to_string(c.job.key.conversation_id);
-  if (sub.kind == "webhook") {
-    request.body = payload;
-    request.headers = {"Content-Type: application/json"};
-    return Made::request;
-  }
-  if (sub.kind == "fcm") {
-    if (!fcm_) return Made::not_sendable;
-    auto token = fcm_->token(wall_clock_ms() / 1000, config_.timeout_ms);
-    if (!token) {
-      spdlog::warn("push.fcm_auth_failed error=\"{}\"", token.error().message);
-      return Made::not_now;
-    }
-    request = push::fcm_request(config_.fcm.base_url, fcm_->project_id(), *token, sub.endpoint, payload, collapse, urgent,
-                                config_.ttl_s);
-    return Made::request;
-  }
-  if (sub.kind == "apns") {
-    if (!apns_) return Made::not_sendable;
-    auto token = apns_->token(wall_clock_ms() / 1000);
-    if (!token) return Made::not_sendable;
-    const bool sandbox = string_field(sub.options, "environment") == "sandbox";
-    const auto [title, body] = push_alert(c, config_.content);
-    request = push::apns_request(sandbox ? config_.apns.sandbox_url : config_.apns.base_url, *token, sub.endpoint,
-                                 string_field(sub.options, "topic"), title, body, payload, collapse, urgent,
-                                 wall_clock_ms() / 1000 + config_.ttl_s);
-    return Made::request;
-  }
-  if (sub.kind == "webpush") {
+  if (web_push_shape) {
     // RFC 8030 delivery of an RFC 8291 message, signed with VAPID (RFC 8292). One Topic per
     // conversation: a device that was off gets the newest notification of each, not a pile.
-    const auto p256dh = base64url_decode(sub.p256dh);
-    const auto auth = base64url_decode(sub.auth);
+    // A webhook with keys under push.content = encrypted gets the same request (UnifiedPush
+    // distributors relay it as such).
     const auto origin = push::origin_of(sub.endpoint);
-    if (!p256dh || !auth || !origin) return Made::not_sendable;
-    auto body = push::web_push_encrypt(payload, *p256dh, *auth);
-    if (!body) {
-      spdlog::warn("push.encrypt_failed subscription={} error=\"{}\"", sub.id, body.error().message);
-      return Made::not_sendable;
-    }
+    if (!origin) return Made::not_sendable;
+    auto body = seal(c, payload);
+    if (!body) return Made::not_sendable;
     const std::int64_t expires = wall_clock_ms() / 1000 + 12 * 3600;
     auto authorization = vapid_->authorization_header(*origin, config_.vapid_subject, expires);
     if (!authorization) {
@@ -276,6 +286,33 @@ PushDispatch::Made PushDispatch::make_request(const PushContext& c, push::HttpRe
                        std::string("Urgency: ") + (urgent ? "high" : "normal"),
                        "Topic: " + collapse,
                        "Authorization: " + *authorization};
+    return Made::request;
+  }
+  if (sub.kind == "webhook") {
+    request.body = payload;
+    request.headers = {"Content-Type: application/json"};
+    return Made::request;
+  }
+  if (sub.kind == "fcm") {
+    if (!fcm_) return Made::not_sendable;
+    auto token = fcm_->token(wall_clock_ms() / 1000, config_.timeout_ms);
+    if (!token) {
+      spdlog::warn("push.fcm_auth_failed error=\"{}\"", token.error().message);
+      return Made::not_now;
+    }
+    request = push::fcm_request(config_.fcm.base_url, fcm_->project_id(), *token, sub.endpoint, payload, collapse, urgent,
+                                config_.ttl_s, sealed);
+    return Made::request;
+  }
+  if (sub.kind == "apns") {
+    if (!apns_) return Made::not_sendable;
+    auto token = apns_->token(wall_clock_ms() / 1000);
+    if (!token) return Made::not_sendable;
+    const bool sandbox = string_field(sub.options, "environment") == "sandbox";
+    const auto [title, body] = push_alert(c, content);
+    request = push::apns_request(sandbox ? config_.apns.sandbox_url : config_.apns.base_url, *token, sub.endpoint,
+                                 string_field(sub.options, "topic"), title, body, payload, collapse, urgent,
+                                 wall_clock_ms() / 1000 + config_.ttl_s, sealed);
     return Made::request;
   }
   return Made::not_sendable;
@@ -367,6 +404,8 @@ void PushDispatch::handle_claimed(std::vector<PushContext> claimed, std::vector<
       continue;
     }
     if (d.verdict == PushVerdict::drop) {
+      for (std::size_t i = 0; i < kPushSkipReasonCount; ++i)
+        if (std::string_view(d.reason) == kPushSkipReasons[i]) counters_.skipped[i].fetch_add(1, std::memory_order_relaxed);
       spdlog::debug("push.skipped subscription={} conversation={} seq={} reason={}", c.job.subscription.id,
                     c.job.key.conversation_id, c.job.seq, d.reason);
       outcomes.push_back(finished(c));
@@ -487,6 +526,11 @@ std::string PushDispatch::metrics_text() const {
          counters_.dropped.load());
   metric("parley_push_subscriptions_gone_total", "counter", "subscriptions deleted on 404/410 or a private address",
          counters_.gone.load());
+  out += "# HELP parley_push_skipped_total notifications not sent because the rule says so, by reason\n"
+         "# TYPE parley_push_skipped_total counter\n";
+  for (std::size_t i = 0; i < kPushSkipReasonCount; ++i)
+    out += std::string("parley_push_skipped_total{reason=\"") + kPushSkipReasons[i] + "\"} " +
+           std::to_string(counters_.skipped[i].load()) + "\n";
   metric("parley_push_latency_ms_sum", "counter", "sum over sent notifications of event-to-accepted time, ms",
          counters_.latency_ms_sum.load());
   metric("parley_push_latency_count", "counter", "sent notifications counted in parley_push_latency_ms_sum",

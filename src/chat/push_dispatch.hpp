@@ -8,6 +8,7 @@
 // that dies mid-send leaves it to the next claim after the lease.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -42,22 +43,27 @@ struct PushContext {
   std::optional<store::EventRecord> event;    // the newest event the job notifies of
   std::optional<store::EventRecord> target;   // a reaction's message
   std::string sender_name;                    // the event's sender's display name
+  store::NotificationSettings do_not_disturb; // the user's pause and quiet hours
 };
 
 enum class PushVerdict { drop, wait, send };
 struct PushDecision {
   PushVerdict verdict = PushVerdict::drop;
   std::int64_t wait_until_ms = 0;  // wait: when to look again
-  const char* reason = "";         // drop: why (logs, metrics)
+  const char* reason = "";         // drop: why, one of kPushSkipReasons (logs, metrics)
 };
+inline constexpr std::size_t kPushSkipReasonCount = 8;
+extern const char* const kPushSkipReasons[kPushSkipReasonCount];
 
 // The rule (docs/protocol.md, "When a device is notified"): nothing for a former member, an
-// event read already, a muted conversation, a deleted message; an `attentive` user (presence
+// event read already, a muted conversation, a user in do-not-disturb, a conversation whose
+// notification level does not take the event, a deleted message; an `attentive` user (presence
 // online: a session in use within presence.auto_away_ms) is notified only if no device of
 // theirs reported the event delivered within grace_ms of it.
 PushDecision decide_push(const PushContext& context, bool attentive, std::int64_t now_ms, int grace_ms);
 
-// The JSON a device receives (push.content: full | sender | none).
+// The JSON a device receives (push.content: full | sender | none; PushDispatch picks what an
+// `encrypted` deployment shows each kind).
 std::string push_payload(const PushContext& context, const std::string& content);
 // The title and body of a notification shown by the platform itself (APNs alerts).
 std::pair<std::string, std::string> push_alert(const PushContext& context, const std::string& content);
@@ -86,6 +92,7 @@ class PushDispatch {
   struct Counters {
     std::atomic<std::uint64_t> sent{0}, failed{0}, retried{0}, dropped{0}, gone{0};
     std::atomic<std::uint64_t> latency_ms_sum{0}, latency_count{0};
+    std::array<std::atomic<std::uint64_t>, kPushSkipReasonCount> skipped{};  // by kPushSkipReasons
   };
   const Counters& counters() const { return counters_; }
   std::string metrics_text() const;
@@ -121,6 +128,9 @@ class PushDispatch {
   // did not answer: retried like a failed delivery).
   enum class Made { request, not_sendable, not_now };
   Made make_request(const PushContext& context, push::HttpRequest& request);
+  // `plaintext` encrypted to the subscription's keys (RFC 8291 aes128gcm); none if it has no
+  // keys or they do not work.
+  std::optional<std::string> seal(const PushContext& context, std::string_view plaintext) const;
 
   std::unique_ptr<push::HttpSender> sender_;
   std::unique_ptr<push::VapidKey> vapid_;

@@ -1,5 +1,6 @@
 #include "chat/serialize.hpp"
 
+#include "chat/conversation_settings.hpp"
 #include "core/domain.hpp"
 
 namespace parley::chat {
@@ -113,6 +114,7 @@ void write_conversation(JsonWriter& w, const store::ConversationRecord& c, const
       w.field("archived", member->settings.archived);
       w.field("pin_rank", member->settings.pin_rank);
       w.field("marked_unread", member->settings.marked_unread);
+      w.field("notify", notify_level_name(member->settings.notify));
     }
   }
   if (extras) {

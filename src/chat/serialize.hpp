@@ -46,7 +46,7 @@ struct ConversationExtras {
 // {"id","kind","title","topic","created_by","created_at","last_seq","last_pos","last_event_at",
 //  "member_count"} plus, with a membership, "role","visible_from_seq", "left_seq" (if left), the
 //  receipt pointers, "cleared_seq" and, for an active one, the member's other settings
-//  ("muted_until","archived","pin_rank","marked_unread"),
+//  ("muted_until","archived","pin_rank","marked_unread","notify"),
 //  plus "peer" (the other user) for direct conversations when known. For a former member
 //  (left_seq set) title/last_seq/last_pos are those of the moment it left, and topic,
 //  last_event_at and member_count are omitted.

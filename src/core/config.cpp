@@ -268,7 +268,7 @@ const std::vector<Setting>& settings() {
       PARLEY_SECRET(push, vapid_private_key, "the VAPID key Web Push requests are signed with (RFC 8292): a P-256 private key in PEM, or the base64url private key `web-push generate-vapid-keys` prints; empty = generated once into data_dir/vapid.pem (a cluster needs the same key on every node: browsers' subscriptions are bound to it)"),
       PARLEY_TEXT(push, vapid_subject, "the contact push services see in VAPID requests: a mailto: or https: URI (Apple's service requires a real one)"),
       PARLEY_INT(push, ttl_s, 0, 2419200, "how long a push service keeps a Web Push notification for a device that is off, seconds (the TTL header)"),
-      PARLEY_CHOICE(push, content, "full|sender|none", "what a notification carries to the push service: full = sender, conversation and text; sender = sender and conversation, no text; none = only that something arrived (the device syncs)"),
+      PARLEY_CHOICE(push, content, "full|sender|none|encrypted", "what a notification carries to the push service: full = sender, conversation and text; sender = sender and conversation, no text; none = only that something arrived (the device syncs); encrypted = full, sealed to the key the device registered (keys.p256dh/auth), and none for devices that registered no key"),
       PARLEY_INT(push, grace_ms, 0, 60000, "a user who is active (presence online) is notified of an event only if no device of theirs reported it delivered (receipt) within this time"),
       PARLEY_INT(push, timeout_ms, 100, 120000, "one delivery to a push service or webhook fails when it takes longer than this, milliseconds"),
       PARLEY_INT(push, max_in_flight, 1, 10000, "deliveries under way at once, all push services together"),

@@ -199,7 +199,7 @@ struct PushConfig {
   std::string vapid_private_key;        // PEM or base64url scalar; empty = data_dir/vapid.pem
   std::string vapid_subject = "mailto:postmaster@localhost";  // VAPID "sub"
   int ttl_s = 86400;                    // Web Push TTL header
-  std::string content = "full";         // full | sender | none: what a notification carries
+  std::string content = "full";         // full | sender | none | encrypted: what a notification carries
   int grace_ms = 1500;                  // an active user is notified only if not delivered within it
   int timeout_ms = 10000;               // one delivery
   int max_in_flight = 64;               // deliveries at once

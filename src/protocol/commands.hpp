@@ -128,6 +128,15 @@ struct ConversationSettingsCmd {
   std::optional<bool> pinned;
   std::optional<bool> marked_unread;
   std::optional<Seq> cleared_seq;           // "clear chat" up to this seq (only moves forward)
+  std::optional<int> notify;                // store::NotifyLevel: 0 default, 1 all, 2 mentions, 3 none
+};
+// The caller's do-not-disturb (all of its devices); an absent field keeps its value.
+struct AccountNotificationsCmd {
+  std::optional<std::int64_t> dnd_until;  // ms since the epoch; 0 = off, -1 = until turned off
+  bool schedule_given = false;            // `schedule` was sent: an object, or null (remove)
+  std::string timezone;                   // the schedule's IANA zone ("" with schedule_given: remove)
+  int quiet_start_min = 0;                // "HH:MM" as minutes after midnight
+  int quiet_end_min = 0;
 };
 // Hides messages from the caller's own reads ("delete for me"): the request's `seq`, or its
 // `seqs` (several == true).
@@ -241,7 +250,8 @@ using Command = std::variant<HelloCmd, PingCmd, SendCmd, HistoryCmd, SyncCmd, Co
                              PinsListCmd, ThreadHistoryCmd, UsersGetCmd, PasswordCheckCmd, AccountSessionsCmd,
                              AccountRevokeSessionCmd, AccountLogoutAllCmd, AccountChangePasswordCmd,
                              ConversationSettingsCmd, UsersSearchCmd, AccountUpdateProfileCmd, MessageHideCmd, MediaUploadCmd,
-                             MediaCompleteCmd, MediaUrlsCmd, PushSubscribeCmd, PushSubscriptionsCmd, PushUnsubscribeCmd>;
+                             MediaCompleteCmd, MediaUrlsCmd, PushSubscribeCmd, PushSubscriptionsCmd, PushUnsubscribeCmd,
+                             AccountNotificationsCmd>;
 
 // The wire name of a command ("send", "group.create", ...).
 const char* command_name(const Command& command);

@@ -57,6 +57,12 @@ class Fields {
   bool failed() const { return error_.has_value(); }
   Error take_error() { return std::move(*error_); }
 
+  // Sent as JSON null (a "remove" where null means that).
+  bool is_null(std::string_view name) const {
+    element e;
+    return json_ && (*json_)[name].get(e) == simdjson::SUCCESS && e.is_null();
+  }
+
   bool has(std::string_view name) {
     if (param(name)) return true;
     return json_ && (*json_)[name].error() == simdjson::SUCCESS && !(*json_)[name].is_null();
@@ -473,6 +479,13 @@ Result<Command> parse_command_fields(std::string_view type, Fields& f, const Par
     c.pinned = f.optional_bool("pinned");
     c.marked_unread = f.optional_bool("marked_unread");
     c.cleared_seq = f.optional_integer("cleared_seq", 0, kMaxId);
+    if (auto notify = f.optional_text("notify", 16)) {
+      static constexpr std::string_view kLevels[] = {"default", "all", "mentions", "none"};
+      const auto* at = std::find(std::begin(kLevels), std::end(kLevels), *notify);
+      if (at == std::end(kLevels))
+        return field_error(ErrorCode::invalid_field, "notify", "'notify' must be default, all, mentions or none");
+      c.notify = static_cast<int>(at - std::begin(kLevels));
+    }
     return finish(f, std::move(c));
   }
   if (type == "message.hide") {
@@ -616,6 +629,41 @@ Result<Command> parse_command_fields(std::string_view type, Fields& f, const Par
     return finish(f, std::move(c));
   }
   if (type == "push.subscriptions") return finish(f, PushSubscriptionsCmd{});
+  if (type == "account.notifications") {
+    AccountNotificationsCmd c;
+    c.dnd_until = f.optional_integer("dnd_until", -1, kMaxId);
+    if (f.is_null("schedule")) {
+      c.schedule_given = true;
+    } else if (f.has("schedule")) {
+      c.schedule_given = true;
+      // The zone is checked against the time zone database by the op (chat/notification_settings.cpp).
+      auto timezone = f.optional_nested_text("schedule", "timezone", 64);
+      auto start = f.optional_nested_text("schedule", "start", 8);
+      auto end = f.optional_nested_text("schedule", "end", 8);
+      if (f.failed()) return f.take_error();
+      for (auto [value, name] : {std::pair{&timezone, "schedule.timezone"}, {&start, "schedule.start"}, {&end, "schedule.end"}})
+        if (!*value) return field_error(ErrorCode::missing_field, name, std::string("'") + name + "' is required");
+      auto minutes = [](const std::string& hhmm) -> std::optional<int> {
+        if (hhmm.size() != 5 || hhmm[2] != ':') return std::nullopt;
+        for (int i : {0, 1, 3, 4})
+          if (hhmm[i] < '0' || hhmm[i] > '9') return std::nullopt;
+        const int h = (hhmm[0] - '0') * 10 + (hhmm[1] - '0'), m = (hhmm[3] - '0') * 10 + (hhmm[4] - '0');
+        if (h > 23 || m > 59) return std::nullopt;
+        return h * 60 + m;
+      };
+      const auto start_min = minutes(*start), end_min = minutes(*end);
+      if (!start_min) return field_error(ErrorCode::invalid_field, "schedule.start", "'schedule.start' must be HH:MM, 00:00 to 23:59");
+      if (!end_min) return field_error(ErrorCode::invalid_field, "schedule.end", "'schedule.end' must be HH:MM, 00:00 to 23:59");
+      if (*start_min == *end_min)
+        return field_error(ErrorCode::invalid_field, "schedule.end", "'schedule.end' must differ from 'schedule.start'");
+      if (timezone->empty())
+        return field_error(ErrorCode::invalid_field, "schedule.timezone", "'schedule.timezone' must not be empty");
+      c.timezone = std::move(*timezone);
+      c.quiet_start_min = *start_min;
+      c.quiet_end_min = *end_min;
+    }
+    return finish(f, std::move(c));
+  }
   if (type == "push.unsubscribe") return finish(f, PushUnsubscribeCmd{f.integer("subscription_id", 1, kMaxId)});
   return make_error(ErrorCode::unknown_type, "unknown command type '" + utf8_prefix(type, 64) + "'");
 }
@@ -816,7 +864,7 @@ const char* command_name(const Command& command) {
       "pins.list", "thread.history", "users.get", "auth.password_check", "account.sessions",
       "account.revoke_session", "account.logout_all", "account.change_password", "conversation.settings", "users.search",
       "account.update_profile", "message.hide", "media.upload", "media.complete", "media.urls", "push.subscribe",
-      "push.subscriptions", "push.unsubscribe"};
+      "push.subscriptions", "push.unsubscribe", "account.notifications"};
   static_assert(std::size(kNames) == std::variant_size_v<Command>);
   return kNames[command.index()];
 }

@@ -60,6 +60,8 @@ constexpr std::array kRoutes = {
     Route{"GET", "/v1/conversations/{conversation_id}/threads/{root_seq}", "thread.history"},
     Route{"GET", "/v1/presence", "presence.get"},  // ?user_ids=1,2
     Route{"PATCH", "/v1/me/settings", "settings.update"},
+    Route{"GET", "/v1/me/notifications", "account.notifications"},
+    Route{"PATCH", "/v1/me/notifications", "account.notifications"},
     Route{"POST", "/v1/users/lookup", "users.get"},  // {"user_ids":[...]}
     Route{"GET", "/v1/account/sessions", "account.sessions"},
     Route{"DELETE", "/v1/account/sessions/{token_id}", "account.revoke_session"},

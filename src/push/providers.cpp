@@ -151,7 +151,7 @@ Result<std::string> FcmAuth::token(std::int64_t now_s, int timeout_ms) {
 
 HttpRequest fcm_request(std::string_view base_url, const std::string& project_id, const std::string& access_token,
                         const std::string& device_token, const std::string& payload_json,
-                        const std::string& collapse_key, bool high_priority, int ttl_s) {
+                        const std::string& collapse_key, bool high_priority, int ttl_s, const std::string& sealed) {
   HttpRequest r;
   r.configured_url = true;
   r.url = std::string(base_url) + "/v1/projects/" + project_id + "/messages:send";
@@ -159,7 +159,9 @@ HttpRequest fcm_request(std::string_view base_url, const std::string& project_id
   JsonWriter w(r.body);
   w.begin_object().key("message").begin_object();
   w.field("token", device_token);
-  w.key("data").begin_object().field("parley", payload_json).end_object();
+  w.key("data").begin_object().field("parley", payload_json);
+  if (!sealed.empty()) w.field("parley_encrypted", sealed);
+  w.end_object();
   w.key("android").begin_object();
   w.field("priority", high_priority ? "HIGH" : "NORMAL");
   w.field("collapse_key", collapse_key);
@@ -199,7 +201,7 @@ Result<std::string> ApnsAuth::token(std::int64_t now_s) {
 HttpRequest apns_request(std::string_view base_url, const std::string& provider_token, const std::string& device_token,
                          const std::string& topic, const std::string& title, const std::string& body,
                          const std::string& payload_json, const std::string& collapse_id, bool high_priority,
-                         std::int64_t expires_at_s) {
+                         std::int64_t expires_at_s, const std::string& sealed) {
   HttpRequest r;
   r.http2 = true;
   r.configured_url = true;
@@ -218,6 +220,7 @@ HttpRequest apns_request(std::string_view base_url, const std::string& provider_
   w.field("mutable-content", 1);
   w.end_object();
   w.key("parley").raw(payload_json);
+  if (!sealed.empty()) w.field("parley_encrypted", sealed);
   w.end_object();
   return r;
 }

@@ -60,11 +60,11 @@ class FcmAuth {
 };
 
 // The send request for one device: `payload_json` (the notification object) is carried as the
-// data message's "parley" string (FCM data values are strings); collapse_key groups a
-// conversation's notifications on the device.
+// data message's "parley" string (FCM data values are strings), and `sealed` (if not empty) as
+// "parley_encrypted"; collapse_key groups a conversation's notifications on the device.
 HttpRequest fcm_request(std::string_view base_url, const std::string& project_id, const std::string& access_token,
                         const std::string& device_token, const std::string& payload_json,
-                        const std::string& collapse_key, bool high_priority, int ttl_s);
+                        const std::string& collapse_key, bool high_priority, int ttl_s, const std::string& sealed = {});
 
 class ApnsAuth {
  public:
@@ -83,10 +83,11 @@ class ApnsAuth {
 };
 
 // An alert for one device (HTTP/2): title and body as the notification's content allows,
-// thread-id and apns-collapse-id per conversation, the notification object under "parley".
+// thread-id and apns-collapse-id per conversation, the notification object under "parley" and
+// `sealed` (if not empty) as the string "parley_encrypted", for a notification service extension.
 HttpRequest apns_request(std::string_view base_url, const std::string& provider_token, const std::string& device_token,
                          const std::string& topic, const std::string& title, const std::string& body,
                          const std::string& payload_json, const std::string& collapse_id, bool high_priority,
-                         std::int64_t expires_at_s);
+                         std::int64_t expires_at_s, const std::string& sealed = {});
 
 }  // namespace parley::push

@@ -18,7 +18,8 @@ inline constexpr const char* kConversation =
 inline constexpr int kConversationCount = 10;
 inline constexpr const char* kMember =
     "m.conversation_id, m.user_id, m.role, m.visible_from_seq, m.left_seq, m.last_pos, m.joined_at, "
-    "coalesce(m.left_title, ''), m.delivered_seq, m.read_seq, m.muted_until, m.archived, m.pin_rank, m.marked_unread, m.cleared_seq";
+    "coalesce(m.left_title, ''), m.delivered_seq, m.read_seq, m.muted_until, m.archived, m.pin_rank, m.marked_unread, m.cleared_seq, "
+    "m.notify";
 inline constexpr const char* kEvent =
     "conversation_id, seq, pos, id, sender_id, kind, client_msg_id, body, meta, created_at, "
     "coalesce(reply_to, 0), coalesce(thread_root, 0), coalesce(target_seq, 0), coalesce(edited_body, ''), "

@@ -94,13 +94,29 @@ struct ConversationRecord {
 // live with the membership. The first four end with it; cleared_seq governs what the member
 // reads, so it lasts as long as the member may read (also after leaving) and ends when a new
 // membership begins.
+// Which messages of a conversation notify a member's devices (docs/protocol.md, "Push
+// notifications"): kind_default is all for direct and group conversations, mentions for channels.
+enum class NotifyLevel { kind_default = 0, all = 1, mentions = 2, none = 3 };
+
 struct ConversationSettings {
   std::int64_t muted_until = 0;  // ms since the epoch; 0 = not muted, -1 = until unmuted
   bool archived = false;
   std::int64_t pin_rank = 0;     // 0 = not pinned; pinned conversations sort by it, highest first
   bool marked_unread = false;
   Seq cleared_seq = 0;           // "clear chat": the member's reads leave out what is at or below it
+  NotifyLevel notify = NotifyLevel::kind_default;
   bool operator==(const ConversationSettings&) const = default;
+};
+
+// A user's do-not-disturb (docs/protocol.md account.notifications): a pause, and quiet hours
+// every day in the user's time zone (crossing midnight when start > end). Push notifications
+// due in either are dropped.
+struct NotificationSettings {
+  std::int64_t dnd_until = 0;  // ms since the epoch; 0 = no pause, -1 = until turned off
+  std::string timezone;        // the quiet hours' IANA zone; "" = no quiet hours
+  int quiet_start_min = 0;     // minutes after local midnight
+  int quiet_end_min = 0;
+  bool operator==(const NotificationSettings&) const = default;
 };
 
 // An uploaded file (issue 14): a row from media.upload on (pending: a signed upload URL was
@@ -164,8 +180,9 @@ struct PushJobRecord {
   PushSubscriptionRecord subscription;  // where it goes (claim_push_jobs fills it)
 };
 
-// Who a new event notifies (WriteTxn::queue_push): every active member but the sender (direct
-// and group messages), or only the members it mentions (channel messages).
+// Who a new event notifies by default (WriteTxn::queue_push): every active member but the
+// sender (direct and group messages), or only the members it mentions (channel messages). A
+// member's NotifyLevel other than kind_default overrides it.
 enum class PushAudience { members, mentioned };
 
 // What one user's uploads take: bytes (ready ones at their size, pending ones at their

@@ -283,13 +283,18 @@ class WriteTxn : public ReadTxn {
   // none with this id.
   virtual bool delete_push_subscription(UserId user, std::int64_t id) = 0;
   // Queues a notification of event `seq` for every subscription of its `audience` (never the
-  // sender; mention flags from add_mentions, which runs first), collapsing into a job already
+  // sender; a member's own NotifyLevel, when set, instead of the audience; mention flags from
+  // add_mentions, which runs first), collapsing into a job already
   // queued for that subscription and conversation (its seq moves on, count grows, due time
   // stays). A no-op for users without subscriptions.
   virtual void queue_push(ConversationId conversation, Seq seq, UserId sender, PushAudience audience,
                           std::int64_t now_ms) = 0;
-  // The same for one user's subscriptions (a reaction to their message).
+  // The same for one user's subscriptions (a reaction to their message), unless their level
+  // for the conversation is none.
   virtual void queue_push_to(UserId user, ConversationId conversation, Seq seq, std::int64_t now_ms) = 0;
+  // A user's do-not-disturb (the defaults if they never set it) and its change.
+  virtual NotificationSettings notification_settings(UserId user) = 0;
+  virtual void set_notification_settings(UserId user, const NotificationSettings& settings) = 0;
   // Takes up to `limit` jobs due at `now_ms`, earliest first, with their subscriptions, and
   // makes them due again only at `lease_until_ms`: a node that dies while sending leaves them
   // to whoever claims them after the lease (so at least once, never twice while the lease holds).

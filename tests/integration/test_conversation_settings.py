@@ -7,7 +7,7 @@ import pytest
 
 from harness import HIGH_RATE, frames_of, settle
 
-DEFAULTS = {"muted_until": 0, "archived": False, "pin_rank": 0, "marked_unread": False, "cleared_seq": 0}
+DEFAULTS = {"muted_until": 0, "archived": False, "pin_rank": 0, "marked_unread": False, "cleared_seq": 0, "notify": "default"}
 MAX_PINNED = 3
 
 
@@ -34,10 +34,10 @@ def test_a_change_reaches_every_session_of_the_user_and_nobody_else(srv):
     assert {k: read[k] for k in read if k not in ("type", "id")} == {"conversation_id": direct, "settings": DEFAULTS}
     reply = a1.ok("conversation.settings", conversation_id=direct, muted_until=-1, archived=True)
     assert reply["conversation_id"] == direct
-    assert reply["settings"] == {"muted_until": -1, "archived": True, "pin_rank": 0, "marked_unread": False, "cleared_seq": 0}
+    assert reply["settings"] == {"muted_until": -1, "archived": True, "pin_rank": 0, "marked_unread": False, "cleared_seq": 0, "notify": "default"}
     # Every session of alice (the requesting one first, before its reply) hears of it.
     expected = {"type": "conversation_settings", "conversation_id": direct, "muted_until": -1, "archived": True,
-                "pin_rank": 0, "marked_unread": False, "cleared_seq": 0}
+                "pin_rank": 0, "marked_unread": False, "cleared_seq": 0, "notify": "default"}
     on_a1 = [f for f in a1.frames if f.get("type") in ("conversation_settings", "ok")][-2:]
     assert on_a1[0] == expected and on_a1[1]["id"] == reply["id"]
     assert frames_of(a2, "conversation_settings")[0] == expected
@@ -60,7 +60,7 @@ def test_a_reconnecting_client_catches_up_from_its_conversations(srv):
     later = alice.connect()  # another device (another node in the cluster pass)
     entry = listed(later, group)
     assert settings_of(entry) == {"muted_until": 1795806133798, "archived": False, "pin_rank": 0,
-                                  "marked_unread": True, "cleared_seq": 0}
+                                  "marked_unread": True, "cleared_seq": 0, "notify": "default"}
     got = later.ok("conversation.get", conversation_id=group)["conversation"]
     assert settings_of(got) == settings_of(entry)
     # sync's conversations carry them too (the caller's membership fields).
@@ -116,7 +116,7 @@ def test_marked_unread_is_cleared_when_the_read_pointer_moves(srv):
         frames_of(session, "read_state", lambda f: f["read_seq"] == 2)
         cleared = frames_of(session, "conversation_settings", lambda f: not f["marked_unread"])[0]
         assert cleared == {"type": "conversation_settings", "conversation_id": direct, "muted_until": 0,
-                           "archived": False, "pin_rank": 0, "marked_unread": False, "cleared_seq": 0}
+                           "archived": False, "pin_rank": 0, "marked_unread": False, "cleared_seq": 0, "notify": "default"}
     assert listed(a1, direct)["marked_unread"] is False
     settle(b, 0.2)
     assert not [f for f in b.frames if f.get("type") == "conversation_settings"]
@@ -131,7 +131,8 @@ def test_only_active_members_and_well_typed_fields(srv):
     assert c.request("conversation.settings", conversation_id=10 ** 12)["code"] == "not_found"
     assert a.request("conversation.settings")["code"] == "missing_field"
     for field, value in (("archived", "yes"), ("pinned", 1), ("marked_unread", "false"),
-                         ("muted_until", -2), ("muted_until", 1.5), ("muted_until", "soon"), ("muted_until", True)):
+                         ("muted_until", -2), ("muted_until", 1.5), ("muted_until", "soon"), ("muted_until", True),
+                         ("notify", 3), ("notify", "loud"), ("notify", "Mentions")):
         error = a.request("conversation.settings", conversation_id=group, **{field: value})
         assert error["code"] == "invalid_field" and error["field"] == field, (field, value, error)
     assert settings_of(listed(a, group)) == DEFAULTS
@@ -163,7 +164,7 @@ def test_rest_route(srv):
     assert r.status_code == 200 and r.json() == {"conversation_id": direct, "settings": DEFAULTS}
     r = alice.api("PATCH", path, json={"archived": True, "muted_until": "-1"})
     assert r.status_code == 200, r.text
-    assert r.json()["settings"] == {"muted_until": -1, "archived": True, "pin_rank": 0, "marked_unread": False, "cleared_seq": 0}
+    assert r.json()["settings"] == {"muted_until": -1, "archived": True, "pin_rank": 0, "marked_unread": False, "cleared_seq": 0, "notify": "default"}
     # A REST request has no session to skip: every session of the user gets the frame.
     assert frames_of(a, "conversation_settings")[0]["archived"] is True
     r = alice.api("PATCH", path + "?pinned=true")

@@ -4,6 +4,7 @@ stands in for both: it verifies the FCM OAuth assertion (RS256) and the APNs pro
 (ES256) with jose against the public halves of keys this test makes with openssl, checks each
 request's shape as the services document it, and answers as they would (404 UNREGISTERED,
 410 Unregistered, 503 with Retry-After)."""
+import base64
 import json
 import os
 import subprocess
@@ -13,6 +14,7 @@ import pytest
 import requests
 
 from harness import HIGH_RATE
+from test_push_delivery import browser_keys, node_check
 
 ROOT = os.path.join(os.path.dirname(__file__), "..", "..")
 STANDINS = os.path.join(ROOT, "tests", "webpush", "standins.mjs")
@@ -142,3 +144,43 @@ def test_apns_sandbox_devices_go_to_the_sandbox_and_unregistered_ones_are_delete
     c.send_text(to_user_id=carol.id, text="anyone?")
     seen(standins, "apns", dead)
     gone_from(carol, sub["id"])
+
+
+@pytest.fixture(scope="module")
+def sealed_srv(make_module_server, keys, standins, srv):
+    """push.content = encrypted, with the same stand-ins and credentials (srv wrote the FCM
+    service account file)."""
+    d, _ = keys
+    return make_module_server(*HIGH_RATE, "--push.poll_ms", "100", "--push.content", "encrypted",
+                              "--push.fcm.credentials_file", str(d / "service-account.json"),
+                              "--push.fcm.base_url", f"http://127.0.0.1:{standins['fcm']}",
+                              "--push.apns.key_file", str(d / "AuthKey_KEYID12345.p8"),
+                              "--push.apns.key_id", "KEYID12345", "--push.apns.team_id", "TEAMID1234",
+                              "--push.apns.base_url", f"http://127.0.0.1:{standins['apns']}",
+                              "--push.apns.sandbox_url", f"http://localhost:{standins['apns']}")
+
+
+def open_sealed(sealed, private, auth):
+    plain = node_check({"op": "decrypt", "ua_private": private, "auth_secret": auth, "body": sealed})
+    return json.loads(base64.urlsafe_b64decode(plain["plaintext"] + "=="))
+
+
+def test_encrypted_content_reaches_fcm_and_apns_only_sealed(sealed_srv, standins):
+    public, private, auth = browser_keys()
+    keys = {"p256dh": public, "auth": auth}
+    for kind, token, extra in (("fcm", "sealed-fcm-1", {}), ("apns", "5ea1" * 16, {"topic": "net.example.chat"})):
+        alice, bob, a, _ = offline_pair(sealed_srv, kind=kind, token=token, keys=keys, **extra)
+        ack = a.send_text(to_user_id=bob.id, text=f"for {kind} eyes only")
+        r = seen(standins, kind, token)[0]
+        assert r["problems"] == []
+        # What the provider can read: that something arrived, no sender, no text.
+        assert r["payload"]["seq"] == ack["seq"] and "text" not in r["payload"] and "sender" not in r["payload"]
+        if kind == "apns":
+            assert "eyes" not in r["alert"]["body"] and "eyes" not in r["alert"]["title"]
+        note = open_sealed(r["sealed"], private, auth)
+        assert (note["seq"], note["text"], note["sender"]["id"]) == (ack["seq"], f"for {kind} eyes only", alice.id)
+    # A device that registered no key gets what `none` carries, and nothing sealed.
+    alice, bob, a, _ = offline_pair(sealed_srv, kind="fcm", token="unsealed-fcm-1")
+    ack = a.send_text(to_user_id=bob.id, text="not for the provider")
+    r = seen(standins, "fcm", "unsealed-fcm-1")[0]
+    assert r["problems"] == [] and r.get("sealed") is None and "text" not in r["payload"]

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <simdjson.h>
 
+#include "chat/notification_settings.hpp"
 #include "chat/push_dispatch.hpp"
 
 namespace parley::chat {
@@ -69,6 +70,65 @@ TEST(PushRules, AnAttentiveUserIsNotifiedOnlyOfWhatNoDeviceGotWithinTheGrace) {
   EXPECT_STREQ(decide_push(c, true, 11'500, 1500).reason, "delivered");
   // Not attentive (away, or an idle tab): a delivery to a screen nobody looks at does not count.
   EXPECT_EQ(decide_push(c, false, 10'200, 1500).verdict, PushVerdict::send);
+}
+
+TEST(PushRules, TheConversationsNotifyLevelTakesAllMentionsOrNothing) {
+  auto c = context(3);
+  EXPECT_EQ(decide_push(c, false, 10'001, 1500).verdict, PushVerdict::send);  // a group's default: all
+  c.member->settings.notify = store::NotifyLevel::mentions;
+  EXPECT_STREQ(decide_push(c, false, 10'001, 1500).reason, "level");
+  c.job.mention = true;
+  EXPECT_EQ(decide_push(c, false, 10'001, 1500).verdict, PushVerdict::send);
+  c.member->settings.notify = store::NotifyLevel::none;
+  EXPECT_STREQ(decide_push(c, false, 10'001, 1500).reason, "level");
+  // A channel's default is mentions only; a member may take every message.
+  c = context(3);
+  c.conversation->kind = ConversationKind::channel;
+  EXPECT_STREQ(decide_push(c, false, 10'001, 1500).reason, "level");
+  c.member->settings.notify = store::NotifyLevel::all;
+  EXPECT_EQ(decide_push(c, false, 10'001, 1500).verdict, PushVerdict::send);
+  // A reaction to one's own message counts as being mentioned.
+  c.member->settings.notify = store::NotifyLevel::mentions;
+  c.event->kind = EventKind::reaction_added;
+  EXPECT_EQ(decide_push(c, false, 10'001, 1500).verdict, PushVerdict::send);
+}
+
+TEST(PushRules, DoNotDisturbHoldsBackEverything) {
+  auto c = context(3);
+  c.job.mention = true;
+  c.do_not_disturb.dnd_until = -1;
+  EXPECT_STREQ(decide_push(c, false, 10'001, 1500).reason, "do_not_disturb");
+  c.do_not_disturb.dnd_until = 10'002;
+  EXPECT_STREQ(decide_push(c, false, 10'001, 1500).reason, "do_not_disturb");
+  c.do_not_disturb.dnd_until = 10'001;  // over
+  EXPECT_EQ(decide_push(c, false, 10'001, 1500).verdict, PushVerdict::send);
+}
+
+TEST(QuietHours, DailyHoursInTheUsersZoneWithDaylightSavingTime) {
+  store::NotificationSettings night;
+  night.timezone = "UTC";
+  night.quiet_start_min = 22 * 60;
+  night.quiet_end_min = 7 * 60;
+  EXPECT_TRUE(quiet_now(night, 1796684400000));   // 2026-12-07 23:00 UTC
+  EXPECT_TRUE(quiet_now(night, 1796680800000));   // 22:00: the start is in
+  EXPECT_TRUE(quiet_now(night, 1796626740000));   // 06:59
+  EXPECT_FALSE(quiet_now(night, 1796626800000));  // 07:00: the end is out
+  EXPECT_FALSE(quiet_now(night, 1796644800000));  // 12:00
+  // Berlin is UTC+2 in July and UTC+1 in January: 20:30 UTC is 22:30 there in July, 21:30 in January.
+  night.timezone = "Europe/Berlin";
+  EXPECT_TRUE(quiet_now(night, 1782937800000));
+  EXPECT_FALSE(quiet_now(night, 1768509000000));
+  // Hours within one day; a half-hour zone (Kolkata, UTC+5:30): 10:00 UTC is 15:30 there.
+  store::NotificationSettings afternoon;
+  afternoon.timezone = "Asia/Kolkata";
+  afternoon.quiet_start_min = 15 * 60 + 30;
+  afternoon.quiet_end_min = 16 * 60;
+  EXPECT_TRUE(quiet_now(afternoon, 1796637600000));
+  afternoon.quiet_start_min = 15 * 60 + 31;
+  EXPECT_FALSE(quiet_now(afternoon, 1796637600000));
+  EXPECT_TRUE(known_timezone("America/New_York"));
+  EXPECT_FALSE(known_timezone("Mars/Olympus"));
+  EXPECT_FALSE(known_timezone(""));
 }
 
 TEST(PushPayload, ContentSettingDecidesWhatLeavesTheServer) {

@@ -205,10 +205,10 @@ class StoreSchemaTest : public StoreFixture, public ::testing::Test {
     for (const char* undo : {"DROP TABLE hidden_messages", "ALTER TABLE members DROP COLUMN cleared_seq"})
       EXPECT_EQ(query_text(db_path(), undo), "") << undo;
   }
-  // Takes the database file (closed) back to before migration 8 (and 9 and 10: their indexes
-  // and columns go with the tables).
+  // Takes the database file (closed) back to before migration 8 (and 9, 10 and 11: their
+  // indexes and columns go with the tables, but members.notify).
   void undo_migration_eight() {
-    for (const char* undo : {"DROP TABLE push_jobs", "DROP TABLE push_subscriptions", "DROP TABLE message_media", "DROP TABLE media"})
+    for (const char* undo : {"DROP TABLE notification_settings", "ALTER TABLE members DROP COLUMN notify", "DROP TABLE push_jobs", "DROP TABLE push_subscriptions", "DROP TABLE message_media", "DROP TABLE media"})
       EXPECT_EQ(query_text(db_path(), undo), "") << undo;
   }
   // Takes the database file (closed) back to before migration 6.
@@ -230,7 +230,7 @@ TEST_F(StoreSchemaTest, MigrationsCreateTheSchemaInWalMode) {
   EXPECT_EQ(query_text(db_path(), "PRAGMA user_version"), std::to_string(sqlite::schema_version()));
   EXPECT_EQ(query_text(db_path(), "PRAGMA journal_mode"), "wal");
   EXPECT_EQ(query_text(db_path(), "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"),
-            "conversations,events,hidden_messages,invites,media,members,mentions,message_media,pins,push_jobs,push_subscriptions,"
+            "conversations,events,hidden_messages,invites,media,members,mentions,message_media,notification_settings,pins,push_jobs,push_subscriptions,"
             "reactions,revoked_tokens,threads,tokens,user_terms,users");
   EXPECT_NE(query_text(db_path(), "SELECT name FROM sqlite_master WHERE name = 'events_dedup'"), "");
   EXPECT_EQ(engine_->describe(), "sqlite:" + db_path());
@@ -675,6 +675,61 @@ TEST_P(StorePushTest, EventsQueueOneCollapsingJobPerSubscriptionAndConversation)
   batch([&](WriteTxn& txn) { txn.queue_push_to(carol, g, 9, 300); });
   jobs = batch([&](WriteTxn& txn) { return txn.claim_push_jobs(1'000, 5'000, 100); });
   EXPECT_EQ(queued_jobs(jobs), (std::vector<std::string>{"c:" + std::to_string(g) + ":9:1:-"}));
+}
+
+TEST_P(StorePushTest, AMembersNotifyLevelDecidesWhatIsQueuedAndEndsWithTheMembership) {
+  const UserId alice = make_user("alice"), bob = make_user("bob"), carol = make_user("carol"), dave = make_user("dave");
+  const ConversationId g = make_conversation(ConversationKind::group);
+  const ConversationId c = make_conversation(ConversationKind::channel);
+  auto level = [](NotifyLevel notify) {
+    ConversationSettings settings;
+    settings.notify = notify;
+    return settings;
+  };
+  batch([&](WriteTxn& txn) {
+    for (UserId u : {alice, bob, carol}) txn.add_member(g, ConversationKind::group, u, Role::member, 1, 0);
+    for (UserId u : {alice, bob, dave}) txn.add_member(c, ConversationKind::channel, u, Role::member, 1, 0);
+    txn.save_push_subscription(subscription(bob, "tb", "b"));
+    txn.save_push_subscription(subscription(carol, "tc", "c"));
+    txn.save_push_subscription(subscription(dave, "td", "d"));
+    txn.set_conversation_settings(g, bob, level(NotifyLevel::mentions));
+    txn.set_conversation_settings(g, carol, level(NotifyLevel::none));
+    txn.set_conversation_settings(c, dave, level(NotifyLevel::all));
+  });
+  EXPECT_EQ(read([&](ReadTxn& txn) { return txn.member(g, bob); })->settings.notify, NotifyLevel::mentions);
+  batch([&](WriteTxn& txn) {
+    txn.queue_push(g, 2, alice, PushAudience::members, 100);  // bob: not mentioned; carol: none
+    txn.add_mentions(g, 3, {bob, carol});
+    txn.queue_push(g, 3, alice, PushAudience::members, 110);  // bob: mentioned; carol: still none
+    txn.queue_push(c, 1, alice, PushAudience::mentioned, 120);  // dave takes every message; bob the default
+    txn.queue_push_to(carol, g, 4, 130);                        // a reaction: carol's none holds
+  });
+  auto jobs = batch([&](WriteTxn& txn) { return txn.claim_push_jobs(1'000, 5'000, 100); });
+  EXPECT_EQ(queued_jobs(jobs),
+            (std::vector<std::string>{"b:" + std::to_string(g) + ":3:1:m", "d:" + std::to_string(c) + ":1:1:-"}));
+  // The level ends with the membership, and the read of a former member shows the default.
+  batch([&](WriteTxn& txn) {
+    txn.end_member(g, carol, 4, 0, "");
+    txn.add_member(g, ConversationKind::group, carol, Role::member, 5, 0);
+  });
+  EXPECT_EQ(read([&](ReadTxn& txn) { return txn.member(g, carol); })->settings.notify, NotifyLevel::kind_default);
+}
+
+TEST_P(StorePushTest, NotificationSettingsAreKeptPerUser) {
+  const UserId alice = make_user("alice"), bob = make_user("bob");
+  EXPECT_EQ(batch([&](WriteTxn& txn) { return txn.notification_settings(alice); }), NotificationSettings{});
+  NotificationSettings quiet;
+  quiet.dnd_until = -1;
+  quiet.timezone = "Europe/Berlin";
+  quiet.quiet_start_min = 22 * 60;
+  quiet.quiet_end_min = 7 * 60 + 30;
+  batch([&](WriteTxn& txn) { txn.set_notification_settings(alice, quiet); });
+  EXPECT_EQ(batch([&](WriteTxn& txn) { return txn.notification_settings(alice); }), quiet);
+  EXPECT_EQ(batch([&](WriteTxn& txn) { return txn.notification_settings(bob); }), NotificationSettings{});
+  quiet.dnd_until = 0;
+  quiet.timezone.clear();
+  batch([&](WriteTxn& txn) { txn.set_notification_settings(alice, quiet); });
+  EXPECT_EQ(batch([&](WriteTxn& txn) { return txn.notification_settings(alice); }), quiet);
 }
 
 TEST_P(StorePushTest, ClaimedJobsWaitForTheirLeaseAndFinishOnlyAsOfWhatWasSent) {
@@ -2224,7 +2279,8 @@ TEST_F(StorePostgresSchemaTest, MigrationTwoAddsConversationSettingsToExistingMe
   const ConversationId c = make_conversation(ConversationKind::group);
   batch([&](WriteTxn& txn) { txn.add_member(c, ConversationKind::group, alice, Role::owner, 1, 0); });
   close();
-  exec("DROP TABLE push_jobs; DROP TABLE push_subscriptions; DROP TABLE message_media; DROP TABLE media; DROP TABLE hidden_messages; ALTER TABLE members DROP COLUMN cleared_seq; "
+  exec("DROP TABLE notification_settings; ALTER TABLE members DROP COLUMN notify; "
+       "DROP TABLE push_jobs; DROP TABLE push_subscriptions; DROP TABLE message_media; DROP TABLE media; DROP TABLE hidden_messages; ALTER TABLE members DROP COLUMN cleared_seq; "
        "DROP TABLE user_terms; ALTER TABLE users DROP COLUMN discoverable, DROP COLUMN search_terms_done; "
        "DROP INDEX members_pinned; ALTER TABLE members DROP COLUMN muted_until, DROP COLUMN archived, "
        "DROP COLUMN pin_rank, DROP COLUMN marked_unread; UPDATE parley_schema SET version = 1");
@@ -2244,6 +2300,8 @@ TEST_F(StorePostgresSchemaTest, MigrationTwoAddsConversationSettingsToExistingMe
   EXPECT_EQ(read([&](ReadTxn& txn) { return txn.hidden_seqs(alice, c, 1, 1); }), std::vector<Seq>{1});
   // Migration 5: the media table.
   EXPECT_FALSE(read([&](ReadTxn& txn) { return txn.media("none"); }).has_value());
+  // Migration 8: notification preferences (the level came back as the default above).
+  EXPECT_EQ(batch([&](WriteTxn& txn) { return txn.notification_settings(alice); }), NotificationSettings{});
 }
 
 // ------------------------------------------------------------------------ reader pool

@@ -67,10 +67,12 @@ function fcmSend(req, text, project) {
     payload = JSON.parse(message.data.parley);
     if (!['HIGH', 'NORMAL'].includes(message.android?.priority)) problems.push('android.priority');
     if (!/^\d+s$/.test(message.android?.ttl || '')) problems.push('android.ttl');
+    if (Buffer.byteLength(text) > 4096) problems.push('message over 4 KB');
   } catch (e) {
     problems.push('body: ' + e.message);
   }
-  requests.push({ service: 'fcm', problems, token: message.token, collapse_key: message.android?.collapse_key, payload });
+  requests.push({ service: 'fcm', problems, token: message.token, collapse_key: message.android?.collapse_key, payload,
+                  sealed: message.data?.parley_encrypted });
   if (problems.length) return [400, { error: { code: 400, status: 'INVALID_ARGUMENT', message: problems.join('; ') } }];
   if (message.token.startsWith('gone')) return [404, { error: { code: 404, status: 'NOT_FOUND', details: [{ errorCode: 'UNREGISTERED' }] } }];
   if (message.token.startsWith('busy') && !busySeen.has(message.token)) {
@@ -121,10 +123,12 @@ apns.on('stream', async (stream, headers) => {
   if ((headers['apns-collapse-id'] || '').length > 64) problems.push('apns-collapse-id too long');
   let payload = null;
   let aps = {};
+  let sealed;
   try {
     const json = JSON.parse(text);
     aps = json.aps || {};
     payload = json.parley;
+    sealed = json.parley_encrypted;
     if (typeof aps.alert?.title !== 'string' || typeof aps.alert?.body !== 'string') problems.push('aps.alert');
     if (Buffer.byteLength(text) > 4096) problems.push('payload over 4 KB');
   } catch (e) {
@@ -132,7 +136,7 @@ apns.on('stream', async (stream, headers) => {
   }
   const token = m ? m[1] : '';
   requests.push({ service: 'apns', problems, token, authority: headers[':authority'], topic: headers['apns-topic'],
-                  collapse_id: headers['apns-collapse-id'], alert: aps?.alert, payload });
+                  collapse_id: headers['apns-collapse-id'], alert: aps?.alert, payload, sealed });
   let status = 200;
   let answer = '';
   if (problems.length) [status, answer] = [400, JSON.stringify({ reason: 'BadRequest: ' + problems.join('; ') })];

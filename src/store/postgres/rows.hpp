@@ -81,6 +81,7 @@ inline MemberRecord read_member(const Rows& r, int row, int at = 0) {
   m.settings.pin_rank = r.integer(row, at + 12);
   m.settings.marked_unread = r.boolean(row, at + 13);
   m.settings.cleared_seq = r.integer(row, at + 14);
+  m.settings.notify = static_cast<NotifyLevel>(r.integer(row, at + 15));
   return m;
 }
 

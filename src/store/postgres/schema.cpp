@@ -274,6 +274,17 @@ CREATE TABLE push_jobs(
 );
 CREATE INDEX push_jobs_due ON push_jobs(due_at);
 )sql",
+      // 8: notification preferences (SQLite's migration 11).
+      R"sql(
+ALTER TABLE members ADD COLUMN notify smallint NOT NULL DEFAULT 0;
+CREATE TABLE notification_settings(
+  user_id bigint PRIMARY KEY,
+  dnd_until bigint NOT NULL,
+  timezone text NOT NULL,
+  quiet_start integer NOT NULL,
+  quiet_end integer NOT NULL
+);
+)sql",
   };
   return list;
 }

@@ -255,7 +255,7 @@ class PgWriter final : public WriterConnection, public PgReads<WriteTxn> {
           "role = excluded.role, visible_from_seq = excluded.visible_from_seq, left_seq = NULL, left_title = NULL, "
           "last_pos = excluded.last_pos, pull = excluded.pull, joined_at = excluded.joined_at, "
           "joined_pos = excluded.joined_pos, muted_until = 0, archived = false, pin_rank = 0, marked_unread = false, "
-          "cleared_seq = 0",
+          "cleared_seq = 0, notify = 0",
           Params().add(conversation).add(user).add(static_cast<std::int64_t>(role)).add(visible_from_seq).add(last_pos)
               .add(kind == ConversationKind::channel ? "true" : "false").add(wall_clock_ms()));
     write("UPDATE conversations SET member_count = member_count + 1 WHERE id = $1", Params().add(conversation));
@@ -267,7 +267,7 @@ class PgWriter final : public WriterConnection, public PgReads<WriteTxn> {
     // A membership's own settings end with it (a re-join starts from the defaults); its
     // cleared_seq stays while the former member may read.
     write("WITH ended AS (UPDATE members SET left_seq = $3, last_pos = $4, pull = false, left_title = $5, "
-          "muted_until = 0, archived = false, pin_rank = 0, marked_unread = false "
+          "muted_until = 0, archived = false, pin_rank = 0, marked_unread = false, notify = 0 "
           "WHERE conversation_id = $1 AND user_id = $2 AND left_seq IS NULL RETURNING 1) "
           "UPDATE conversations SET member_count = member_count - (SELECT count(*) FROM ended) WHERE id = $1",
           Params().add(conversation).add(user).add(left_seq).add(last_pos).add(title));
@@ -282,10 +282,11 @@ class PgWriter final : public WriterConnection, public PgReads<WriteTxn> {
   void set_conversation_settings(ConversationId conversation, UserId user,
                                  const ConversationSettings& settings) override {
     members_.erase({conversation, user});
-    write("UPDATE members SET muted_until = $3, archived = $4, pin_rank = $5, marked_unread = $6, cleared_seq = $7 "
-          "WHERE conversation_id = $1 AND user_id = $2 AND left_seq IS NULL",
+    write("UPDATE members SET muted_until = $3, archived = $4, pin_rank = $5, marked_unread = $6, cleared_seq = $7, "
+          "notify = $8 WHERE conversation_id = $1 AND user_id = $2 AND left_seq IS NULL",
           Params().add(conversation).add(user).add(settings.muted_until).add(settings.archived ? "true" : "false")
-              .add(settings.pin_rank).add(settings.marked_unread ? "true" : "false").add(settings.cleared_seq));
+              .add(settings.pin_rank).add(settings.marked_unread ? "true" : "false").add(settings.cleared_seq)
+              .add(static_cast<std::int64_t>(settings.notify)));
   }
 
   // Under the writer lock nobody else writes: ON CONFLICT only skips what was hidden before.
@@ -560,7 +561,8 @@ class PgWriter final : public WriterConnection, public PgReads<WriteTxn> {
           "FROM members m JOIN push_subscriptions s ON s.user_id = m.user_id "
           "CROSS JOIN LATERAL (SELECT EXISTS(SELECT 1 FROM mentions x WHERE x.conversation_id = $1 AND x.seq = $2 "
           "AND x.user_id IN (0, m.user_id)) AS mentioned) q "
-          "WHERE m.conversation_id = $1 AND m.left_seq IS NULL AND m.user_id <> $3 AND ($5::int = 0 OR q.mentioned) "
+          "WHERE m.conversation_id = $1 AND m.left_seq IS NULL AND m.user_id <> $3 AND CASE m.notify WHEN 1 THEN true "
+          "WHEN 2 THEN q.mentioned WHEN 3 THEN false ELSE ($5::int = 0 OR q.mentioned) END "
           "ON CONFLICT(subscription_id, conversation_id) DO UPDATE SET seq = greatest(push_jobs.seq, excluded.seq), "
           "count = push_jobs.count + 1, mention = push_jobs.mention OR excluded.mention",
           Params().add(conversation).add(seq).add(sender).add(now_ms).add(std::int64_t{audience == PushAudience::mentioned ? 1 : 0}));
@@ -568,9 +570,29 @@ class PgWriter final : public WriterConnection, public PgReads<WriteTxn> {
   void queue_push_to(UserId user, ConversationId conversation, Seq seq, std::int64_t now_ms) override {
     write("INSERT INTO push_jobs(subscription_id, conversation_id, user_id, seq, count, mention, first_at, due_at, "
           "attempts) SELECT id, $1, user_id, $2, 1, false, $4, $4, 0 FROM push_subscriptions WHERE user_id = $3 "
+          "AND NOT EXISTS(SELECT 1 FROM members WHERE conversation_id = $1 AND user_id = $3 AND notify = 3) "
           "ON CONFLICT(subscription_id, conversation_id) DO UPDATE SET seq = greatest(push_jobs.seq, excluded.seq), "
           "count = push_jobs.count + 1",
           Params().add(conversation).add(seq).add(user).add(now_ms));
+  }
+  NotificationSettings notification_settings(UserId user) override {
+    NotificationSettings n;
+    Rows r = fetch("SELECT dnd_until, timezone, quiet_start, quiet_end FROM notification_settings WHERE user_id = $1",
+                   Params().add(user));
+    if (r.size() == 1) {
+      n.dnd_until = r.integer(0, 0);
+      n.timezone = r.text(0, 1);
+      n.quiet_start_min = static_cast<int>(r.integer(0, 2));
+      n.quiet_end_min = static_cast<int>(r.integer(0, 3));
+    }
+    return n;
+  }
+  void set_notification_settings(UserId user, const NotificationSettings& n) override {
+    write("INSERT INTO notification_settings(user_id, dnd_until, timezone, quiet_start, quiet_end) "
+          "VALUES($1, $2, $3, $4, $5) ON CONFLICT(user_id) DO UPDATE SET dnd_until = excluded.dnd_until, "
+          "timezone = excluded.timezone, quiet_start = excluded.quiet_start, quiet_end = excluded.quiet_end",
+          Params().add(user).add(n.dnd_until).add(n.timezone).add(std::int64_t{n.quiet_start_min})
+              .add(std::int64_t{n.quiet_end_min}));
   }
   // Nodes claim at once: SKIP LOCKED lets each take rows the others have not locked, and a row
   // another node claimed is no longer due (its due_at is that node's lease end).

@@ -104,6 +104,7 @@ inline MemberRecord read_member(const Statement& s, int at = 0) {
   m.settings.pin_rank = s.integer(at + 12);
   m.settings.marked_unread = s.integer(at + 13) != 0;
   m.settings.cleared_seq = s.integer(at + 14);
+  m.settings.notify = static_cast<NotifyLevel>(s.integer(at + 15));
   return m;
 }
 

@@ -267,6 +267,18 @@ CREATE TABLE push_jobs(
 ) WITHOUT ROWID;
 CREATE INDEX push_jobs_due ON push_jobs(due_at);
 )sql",
+      // 11: notification preferences (issue 15): a member's level per conversation (0 the
+      // kind's default, 1 all, 2 mentions, 3 none), and a user's do-not-disturb.
+      R"sql(
+ALTER TABLE members ADD COLUMN notify INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE notification_settings(
+  user_id INTEGER PRIMARY KEY,
+  dnd_until INTEGER NOT NULL,             -- ms; 0 off, -1 until turned off
+  timezone TEXT NOT NULL,                 -- quiet hours: '' none, else an IANA zone
+  quiet_start INTEGER NOT NULL,           -- minutes after local midnight
+  quiet_end INTEGER NOT NULL
+);
+)sql",
   };
   return list;
 }

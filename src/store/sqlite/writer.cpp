@@ -40,11 +40,11 @@ class SqliteWriter final : public WriterConnection, public SqliteReads<WriteTxn>
             "role = excluded.role, visible_from_seq = excluded.visible_from_seq, left_seq = NULL, left_title = NULL, "
             "last_pos = excluded.last_pos, pull = excluded.pull, joined_at = excluded.joined_at, "
             "joined_pos = excluded.joined_pos, muted_until = 0, archived = 0, "
-            "pin_rank = 0, marked_unread = 0, cleared_seq = 0")),
+            "pin_rank = 0, marked_unread = 0, cleared_seq = 0, notify = 0")),
         // A membership's own settings end with it (a re-join starts from the defaults); its
         // cleared_seq stays while the former member may read.
         end_member_(db.prepare("UPDATE members SET left_seq = ?3, last_pos = ?4, pull = 0, left_title = ?5, "
-                               "muted_until = 0, archived = 0, pin_rank = 0, marked_unread = 0 "
+                               "muted_until = 0, archived = 0, pin_rank = 0, marked_unread = 0, notify = 0 "
                                "WHERE conversation_id = ?1 AND user_id = ?2 AND left_seq IS NULL")),
         set_role_(db.prepare("UPDATE members SET role = ?3 WHERE conversation_id = ?1 AND user_id = ?2")),
         member_count_(db.prepare("UPDATE conversations SET member_count = member_count + ?2 WHERE id = ?1")),
@@ -194,7 +194,8 @@ class SqliteWriter final : public WriterConnection, public SqliteReads<WriteTxn>
     members_.erase({conversation, user});
     StatementScope s(w(W::set_settings));
     s->bind(1, conversation).bind(2, user).bind(3, settings.muted_until).bind(4, settings.archived ? 1 : 0);
-    s->bind(5, settings.pin_rank).bind(6, settings.marked_unread ? 1 : 0).bind(7, settings.cleared_seq).run();
+    s->bind(5, settings.pin_rank).bind(6, settings.marked_unread ? 1 : 0).bind(7, settings.cleared_seq);
+    s->bind(8, static_cast<std::int64_t>(settings.notify)).run();
   }
 
   void hide_messages(UserId user, ConversationId conversation, const std::vector<Seq>& seqs) override {
@@ -494,6 +495,21 @@ class SqliteWriter final : public WriterConnection, public SqliteReads<WriteTxn>
     StatementScope s(w(W::defer_job));
     s->bind(1, key.subscription_id).bind(2, key.conversation_id).bind(3, due_at_ms).bind(4, attempts).run();
   }
+  NotificationSettings notification_settings(UserId user) override {
+    NotificationSettings n;
+    StatementScope s(w(W::notification_settings));
+    if (s->bind(1, user).step()) {
+      n.dnd_until = s->integer(0);
+      n.timezone = s->text(1);
+      n.quiet_start_min = static_cast<int>(s->integer(2));
+      n.quiet_end_min = static_cast<int>(s->integer(3));
+    }
+    return n;
+  }
+  void set_notification_settings(UserId user, const NotificationSettings& n) override {
+    StatementScope s(w(W::set_notification_settings));
+    s->bind(1, user).bind(2, n.dnd_until).bind(3, n.timezone).bind(4, n.quiet_start_min).bind(5, n.quiet_end_min).run();
+  }
   void purge_expired(std::int64_t now_s) override {
     for (W statement : {W::purge_jobs, W::purge_subscriptions, W::purge_tokens, W::purge_revoked, W::purge_invites}) {
       StatementScope s(w(statement));
@@ -526,7 +542,8 @@ class SqliteWriter final : public WriterConnection, public SqliteReads<WriteTxn>
     purge_tokens, purge_revoked, purge_invites, set_settings, hide, drop_hidden, delete_terms, add_term, terms_done, add_media,
     complete_media, delete_media, add_carrier, count_carrier, release_media, erase_carriers, save_subscription,
     delete_subscription, delete_token_subscriptions, purge_subscriptions, delete_subscription_jobs, delete_token_jobs,
-    purge_jobs, conversation_subscribed, queue_push, queue_push_to, due_jobs, defer_job, finish_job, requeue_job, count_
+    purge_jobs, conversation_subscribed, queue_push, queue_push_to, due_jobs, defer_job, finish_job, requeue_job,
+    notification_settings, set_notification_settings, count_
   };
   static const char* text_of(W id) {
     switch (id) {
@@ -585,19 +602,22 @@ class SqliteWriter final : public WriterConnection, public SqliteReads<WriteTxn>
       case W::purge_jobs:
         return "DELETE FROM push_jobs WHERE subscription_id IN (SELECT s.id FROM push_subscriptions s JOIN tokens t "
                "ON t.token_id = s.token_id WHERE t.expires_at <= ?1)";
-      // One row per subscription of each active member but the sender (?5 = 1: only those the
-      // event mentions); an existing job of that subscription and conversation absorbs it.
+      // One row per subscription of each active member but the sender whose notification level
+      // takes the event (?5 = 1: the kind's default takes only mentions); an existing job of that
+      // subscription and conversation absorbs it.
       case W::queue_push:
         return "INSERT INTO push_jobs(subscription_id, conversation_id, user_id, seq, count, mention, first_at, due_at, "
                "attempts) SELECT s.id, ?1, s.user_id, ?2, 1, EXISTS(SELECT 1 FROM mentions x WHERE x.conversation_id = ?1 "
                "AND x.seq = ?2 AND x.user_id IN (0, m.user_id)) AS mentioned, ?4, ?4, 0 "
                "FROM members m JOIN push_subscriptions s ON s.user_id = m.user_id "
-               "WHERE m.conversation_id = ?1 AND m.left_seq IS NULL AND m.user_id <> ?3 AND (?5 = 0 OR mentioned) "
+               "WHERE m.conversation_id = ?1 AND m.left_seq IS NULL AND m.user_id <> ?3 AND "
+               "CASE m.notify WHEN 1 THEN 1 WHEN 2 THEN mentioned WHEN 3 THEN 0 ELSE (?5 = 0 OR mentioned) END "
                "ON CONFLICT(subscription_id, conversation_id) DO UPDATE SET seq = max(seq, excluded.seq), "
                "count = count + 1, mention = max(mention, excluded.mention)";
       case W::queue_push_to:
         return "INSERT INTO push_jobs(subscription_id, conversation_id, user_id, seq, count, mention, first_at, due_at, "
                "attempts) SELECT id, ?1, user_id, ?2, 1, 0, ?4, ?4, 0 FROM push_subscriptions WHERE user_id = ?3 "
+               "AND NOT EXISTS(SELECT 1 FROM members WHERE conversation_id = ?1 AND user_id = ?3 AND notify = 3) "
                "ON CONFLICT(subscription_id, conversation_id) DO UPDATE SET seq = max(seq, excluded.seq), count = count + 1";
       case W::due_jobs:
         return "SELECT j.subscription_id, j.conversation_id, j.user_id, j.seq, j.count, j.mention, j.first_at, "
@@ -611,6 +631,12 @@ class SqliteWriter final : public WriterConnection, public SqliteReads<WriteTxn>
       case W::requeue_job:
         return "UPDATE push_jobs SET count = max(count - ?3, 1), due_at = ?4, attempts = 0, first_at = ?4 "
                "WHERE subscription_id = ?1 AND conversation_id = ?2";
+      case W::notification_settings:
+        return "SELECT dnd_until, timezone, quiet_start, quiet_end FROM notification_settings WHERE user_id = ?1";
+      case W::set_notification_settings:
+        return "INSERT INTO notification_settings(user_id, dnd_until, timezone, quiet_start, quiet_end) "
+               "VALUES(?1, ?2, ?3, ?4, ?5) ON CONFLICT(user_id) DO UPDATE SET dnd_until = excluded.dnd_until, "
+               "timezone = excluded.timezone, quiet_start = excluded.quiet_start, quiet_end = excluded.quiet_end";
       case W::touch_token: return "UPDATE tokens SET last_active_at = max(last_active_at, ?2) WHERE token_id = ?1";
       case W::set_password: return "UPDATE users SET password_hash = ?2 WHERE id = ?1";
       case W::set_display_name: return "UPDATE users SET display_name = ?2 WHERE id = ?1";
@@ -643,7 +669,7 @@ class SqliteWriter final : public WriterConnection, public SqliteReads<WriteTxn>
       case W::purge_invites: return "DELETE FROM invites WHERE uses_left <= 0 OR (expires_at != 0 AND expires_at <= ?1)";
       case W::set_settings:
         return "UPDATE members SET muted_until = ?3, archived = ?4, pin_rank = ?5, marked_unread = ?6, "
-               "cleared_seq = ?7 WHERE conversation_id = ?1 AND user_id = ?2 AND left_seq IS NULL";
+               "cleared_seq = ?7, notify = ?8 WHERE conversation_id = ?1 AND user_id = ?2 AND left_seq IS NULL";
       case W::hide:
         return "INSERT OR IGNORE INTO hidden_messages(conversation_id, user_id, seq) VALUES(?1, ?2, ?3)";
       case W::drop_hidden: return "DELETE FROM hidden_messages WHERE conversation_id = ?1 AND user_id = ?2";
