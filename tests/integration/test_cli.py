@@ -927,7 +927,8 @@ def test_conversation_settings(server, tmp_path):
     assert alice.out("mark-unread", first) == f"conversation {first}: muted until unmuted, marked unread\n"
     assert alice.json("pin-conversation", first) == {
         "conversation_id": first,
-        "settings": {"muted_until": -1, "archived": False, "pin_rank": 2, "marked_unread": True, "cleared_seq": 0}}
+        "settings": {"muted_until": -1, "archived": False, "pin_rank": 2, "marked_unread": True, "cleared_seq": 0,
+                     "notify": "default"}}
     # The list shows the flags, pinned conversations first (the last pinned on top).
     rows = [line.split() for line in alice.out("conversations").splitlines()]
     assert rows[0][7] == "FLAGS"
@@ -939,6 +940,24 @@ def test_conversation_settings(server, tmp_path):
     assert "--for" in alice.run("mute", first, "--for", "soon", expect=USAGE).stderr
     carol = registered(server, tmp_path, "carol")
     assert carol.run("archive", second, expect=REFUSED).stderr.startswith("error: not_member: ")
+
+
+def test_notify_level_and_do_not_disturb(server, tmp_path):
+    alice = registered(server, tmp_path, "alice")
+    bob = registered(server, tmp_path, "bob")
+    chat = alice.json("dm", bob.name)["conversation"]["id"]
+    assert alice.out("notify", chat, "mentions") == f"conversation {chat}: notifications: mentions\n"
+    assert alice.json("notify", chat, "none")["settings"]["notify"] == "none"
+    assert alice.out("notify", chat, "default") == f"conversation {chat}: no settings (not muted, archived, pinned or marked unread)\n"
+    assert "LEVEL" in alice.run("notify", chat, "loud", expect=USAGE).stderr
+    assert alice.out("dnd") == "notifications on\n"
+    assert alice.out("dnd", "--forever") == "paused until turned on again; quiet now\n"
+    out = alice.out("dnd", "--off", "--quiet", "22:00-07:00", "--timezone", "Europe/Berlin")
+    assert re.fullmatch(r"quiet 22:00-07:00 \(Europe/Berlin\)(; quiet now)?\n", out), out
+    assert alice.json("dnd", "--no-quiet")["notifications"] == {"dnd_until": 0, "schedule": None, "quiet_now": False}
+    assert alice.run("dnd", "--quiet", "22:00-07:00", "--timezone", "Mars/Olympus",
+                     expect=REFUSED).stderr.startswith("error: invalid_field: ")
+    assert "--for" in alice.run("dnd", "--for", "8h", "--off", expect=USAGE).stderr
 
 
 

@@ -37,8 +37,10 @@ void add_account_commands(CLI::App& app, Action& chosen);
 void add_session_commands(CLI::App& app, Action& chosen);
 // conversations, dm, group ..., leave, members, channels, channel ...
 void add_conversation_commands(CLI::App& app, Action& chosen);
-// mute, unmute, archive, unarchive, pin-conversation, unpin-conversation, mark-unread, clear
+// mute, unmute, archive, unarchive, pin-conversation, unpin-conversation, mark-unread, clear, notify
 void add_conversation_settings_commands(CLI::App& app, Action& chosen);
+// dnd (account.notifications: pause, quiet hours)
+void add_notification_commands(CLI::App& app, Action& chosen);
 // "muted,archived,pinned,unread,cleared" of a conversation object (the caller's own settings);
 // "-" if none.
 std::string conversation_flags(JsonElement conversation);

@@ -1,5 +1,5 @@
 // The caller's own settings of a conversation (conversation.settings): mute / unmute, archive /
-// unarchive, pin-conversation / unpin-conversation, mark-unread, clear. `parley conversations`
+// unarchive, pin-conversation / unpin-conversation, mark-unread, clear, notify. `parley conversations`
 // shows them in its FLAGS column.
 #include <chrono>
 
@@ -18,6 +18,7 @@ struct SettingsArgs {
   std::string mute_for;      // mute --for: "90s", "30m", "8h", "2d", "2w" (or seconds)
   bool forever = false;      // mute --forever (also the default without --for)
   std::string up_to;         // clear --up-to SEQ (default: everything there is)
+  std::string level;         // notify LEVEL
 };
 
 // The largest seq a client sends: "clear" without --up-to asks for everything, and the server
@@ -37,6 +38,8 @@ std::string describe_settings(JsonElement settings) {
   if (json_bool(settings, "marked_unread")) parts.push_back("marked unread");
   if (const std::int64_t cleared = json_int(settings, "cleared_seq"); cleared > 0)
     parts.push_back(fmt::format("cleared up to [{}]", cleared));
+  if (const std::string notify = json_string(settings, "notify"); !notify.empty() && notify != "default")
+    parts.push_back(notify == "none" ? "no notifications" : "notifications: " + notify);
   if (parts.empty()) return "no settings (not muted, archived, pinned or marked unread)";
   std::string out;
   for (const auto& part : parts) out += (out.empty() ? "" : ", ") + part;
@@ -134,6 +137,14 @@ void add_conversation_settings_commands(CLI::App& app, Action& chosen) {
       app.add_subcommand("clear", "clear a chat for yourself: your reads start after it, on all your devices"));
   clear->add_option("--up-to", args->up_to, "the last seq to clear (default: everything there is now)");
   on_chosen(clear, chosen, [args](Context& c) { return run_clear(c, *args); });
+  auto* notify = with_conversation(app.add_subcommand(
+      "notify", "which messages of a conversation notify your devices by push (default: all; in channels mentions)"));
+  notify->add_option("LEVEL", args->level, "default, all, mentions or none")
+      ->required()
+      ->check(CLI::IsMember({"default", "all", "mentions", "none"}));
+  on_chosen(notify, chosen, [args](Context& c) {
+    return change(c, args->conversation, [&](JsonWriter& w) { w.field("notify", args->level); });
+  });
 }
 
 }  // namespace parley::cli

@@ -56,6 +56,7 @@ int main(int argc, char** argv) {
   add_session_commands(app, chosen);
   add_conversation_commands(app, chosen);
   add_conversation_settings_commands(app, chosen);
+  add_notification_commands(app, chosen);
   add_message_commands(app, chosen, literal_words);
   add_message_state_commands(app, chosen, literal_words);
   add_media_commands(app, chosen);
