@@ -17,65 +17,28 @@
 // Bob is away for the send: his tab is hidden, the app says presence.set away, and the server
 // notifies a user who is not attentive at once (protocol "Push notifications").
 import assert from 'node:assert/strict';
-import { createECDH, randomBytes } from 'node:crypto';
-import { once } from 'node:events';
-import { createServer } from 'node:http';
 import { test, after } from 'node:test';
-import ece from 'http_ece';
 import { assertNoErrors, bubble, conversationRow, openSettings, sessionToken, setVisibility, signIn } from './lib/app.mjs';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
 import { DESKTOP, ErrorWatch, openPage } from './lib/browser.mjs';
+import { decrypt, deviceKeys, PUSH_ARGS, startPushService } from './lib/push.mjs';
 import { startSuite } from './lib/suite.mjs';
 
 const { server, browser, api, users } = await startSuite({
   people: [['alice', 'Alice Liddell'], ['bob', 'Bob Stone'], ['carol', 'Carol Danvers'], ['dave', 'Dave Lister']],
-  args: ['--push.allow_http_endpoints', 'true', '--push.allow_private_networks', 'true', '--push.poll_ms', '100'],
+  args: PUSH_ARGS,
 });
 
-/** A push service on loopback that records every request and answers 201. */
-const received = [];
-const pushService = createServer((request, response) => {
-  const chunks = [];
-  request.on('data', (chunk) => chunks.push(chunk));
-  request.on('end', () => {
-    received.push({ method: request.method, url: request.url, headers: request.headers, body: Buffer.concat(chunks) });
-    response.writeHead(201).end();
-  });
-});
-pushService.listen(0, '127.0.0.1');
-await once(pushService, 'listening');
-after(() => pushService.close());
-const pushBase = `http://127.0.0.1:${pushService.address().port}`;
+/** The push service on loopback (lib/push.mjs): every request it got, and a wait for the next. */
+const pushService = await startPushService();
+const { received } = pushService;
+const pushBase = pushService.base;
+const nextPush = (path, from) => pushService.next(path, from);
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Waits for the push service's next request to `path` (after `from` requests already seen). */
-async function nextPush(path, from, timeout = 15_000) {
-  const deadline = Date.now() + timeout;
-  for (;;) {
-    const hit = received.slice(from).find((r) => r.url === path);
-    if (hit) return hit;
-    if (Date.now() > deadline) throw new Error(`no push request to ${path}`);
-    await sleep(50);
-  }
-}
-
-/** A device's Web Push keys, as a browser makes them (RFC 8291): P-256 key pair, 16-byte auth. */
-function deviceKeys() {
-  const ecdh = createECDH('prime256v1');
-  ecdh.generateKeys();
-  const auth = randomBytes(16);
-  return { ecdh, auth, json: { p256dh: ecdh.getPublicKey().toString('base64url'), auth: auth.toString('base64url') } };
-}
-
-/** The notification object inside a recorded request (decrypted with the device's keys). */
-function decrypt(request, keys) {
-  const plain = ece.decrypt(request.body, { version: 'aes128gcm', privateKey: keys.ecdh, authSecret: keys.auth.toString('base64url') });
-  return plain.toString('utf8');
-}
 
 /** The DevTools session of a page, with the service worker registrations it reports. */
 async function serviceWorkerDevTools(context, page) {

@@ -1,5 +1,6 @@
-// Parley's service worker: Web Push notifications and what a click on one does. Nothing else —
-// no fetch handler, no cache: the app loads from the network as it does without it.
+// Parley's service worker: Web Push notifications, what a click on one does, and a new push
+// subscription when the browser's push service replaces the old one. Nothing else — no fetch
+// handler, no cache: the app loads from the network as it does without it.
 //
 // Served as /sw.js (web/public is copied to the root of web/dist) with scope "/". The page's
 // Content-Security-Policy has no worker-src, so script-src 'self' applies: a same-origin file.
@@ -120,6 +121,79 @@ async function onNotificationClick(notification) {
   return self.clients.openWindow(conversationPath(id));
 }
 
+// --- a subscription the push service replaced -------------------------------------------------
+//
+// The worker cannot tell the server itself (the sign-in's token lives in the page), so it hands
+// the new subscription to the app's open windows; a signed-in page registers it (push.subscribe)
+// and removes the old one (push.unsubscribe, web/src/ui/push.ts). With no window open, the app
+// notices the next time it starts (the browser's subscription differs from the server's).
+
+const DB_NAME = 'parley-push';
+const DB_STORE = 'config';
+
+function openDb() {
+  return new Promise((resolve, reject) => {
+    const request = indexedDB.open(DB_NAME, 1);
+    request.onupgradeneeded = () => request.result.createObjectStore(DB_STORE);
+    request.onsuccess = () => resolve(request.result);
+    request.onerror = () => reject(request.error);
+  });
+}
+
+/** Reads (value undefined) or writes one value of the worker's own small store. */
+async function kept(key, value) {
+  const db = await openDb();
+  try {
+    return await new Promise((resolve, reject) => {
+      const tx = db.transaction(DB_STORE, value === undefined ? 'readonly' : 'readwrite');
+      const store = tx.objectStore(DB_STORE);
+      const request = value === undefined ? store.get(key) : store.put(value, key);
+      tx.oncomplete = () => resolve(value === undefined ? request.result : value);
+      tx.onerror = () => reject(tx.error);
+    });
+  } finally {
+    db.close();
+  }
+}
+
+/**
+ * The push service ended `oldSubscription` (either may be null, as browsers give them). Without a
+ * `newSubscription` the worker subscribes again, with the old one's server key or the one the
+ * app left here (`parley.vapid`). Every window of the app is told
+ * {type: 'push-subscription-changed', old_endpoint, subscription} — `subscription` is the new
+ * one's JSON (endpoint, keys), or null when none could be made (the page then tries itself).
+ * Returns that message.
+ */
+async function onSubscriptionChange(oldSubscription, newSubscription) {
+  let subscription = newSubscription || null;
+  if (!subscription) {
+    try {
+      const options = oldSubscription && oldSubscription.options;
+      const applicationServerKey = (options && options.applicationServerKey) || (await kept('vapid'));
+      if (applicationServerKey) subscription = await self.registration.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey });
+    } catch {
+      subscription = null;
+    }
+  }
+  const message = {
+    type: 'push-subscription-changed',
+    old_endpoint: oldSubscription && typeof oldSubscription.endpoint === 'string' ? oldSubscription.endpoint : null,
+    subscription: subscription ? subscription.toJSON() : null,
+  };
+  for (const client of await appWindows()) client.postMessage(message);
+  return message;
+}
+
+self.addEventListener('pushsubscriptionchange', (event) => {
+  event.waitUntil(onSubscriptionChange(event.oldSubscription || null, event.newSubscription || null));
+});
+
+// The app gives the server's VAPID public key (base64url) for a re-subscription with no window open.
+self.addEventListener('message', (event) => {
+  const data = event.data;
+  if (data && data.type === 'parley.vapid' && typeof data.key === 'string') event.waitUntil(kept('vapid', data.key));
+});
+
 self.addEventListener('push', (event) => {
   let n = null;
   try {
@@ -134,6 +208,7 @@ self.addEventListener('notificationclick', (event) => {
   event.waitUntil(onNotificationClick(event.notification));
 });
 
-// The two handlers by name, so that the browser tests can run the click's own logic on a real
-// notification (no browser automation can click a system notification; see tests/browser).
-self.parley = { onPush, onNotificationClick, describe, askWindow };
+// The handlers by name, so that the browser tests can run the click's own logic on a real
+// notification (no browser automation can click a system notification) and the re-subscription's
+// (no automation can make a push service replace a subscription; see tests/browser).
+self.parley = { onPush, onNotificationClick, describe, askWindow, onSubscriptionChange, kept };

@@ -37,6 +37,8 @@ export interface Conversation {
   archived?: boolean;
   pin_rank?: number;
   marked_unread?: boolean;
+  /** Which of its messages notify the caller (push); absent from servers before it existed. */
+  notify?: NotifyLevel;
   /** The caller's "clear chat": events up to this seq are not shown (protocol 5.11). */
   cleared_seq?: number;
   /** Member view only (conversations.list, conversation.get, `conversation` frames). */
@@ -239,6 +241,13 @@ export interface EditVersion {
   edit_seq?: number;
 }
 
+/**
+ * Which messages of a conversation notify the user (conversation.settings `notify`): 'default'
+ * is every message in direct chats and groups and only mentions in channels; 'mentions' only
+ * messages that mention the user (or @all); 'none' nothing. Mute (muted_until) overrides it.
+ */
+export type NotifyLevel = 'default' | 'all' | 'mentions' | 'none';
+
 /** One user's own settings of a conversation (conversation.settings, protocol 5.10). */
 export interface ConversationSettings {
   /** ms since the epoch; 0 = not muted, -1 = until unmuted. */
@@ -249,6 +258,25 @@ export interface ConversationSettings {
   marked_unread: boolean;
   /** "Clear chat": the user's reads leave out every event up to this seq (5.11). */
   cleared_seq: number;
+  /** Optional only for servers from before it existed. */
+  notify?: NotifyLevel;
+}
+
+/** Daily quiet hours in a time zone: "HH:MM" to "HH:MM", across midnight when end < start. */
+export interface QuietSchedule {
+  /** An IANA name, e.g. "Europe/Berlin". */
+  timezone: string;
+  start: string;
+  end: string;
+}
+
+/** The account's pause of push notifications, on every device (account.notifications). */
+export interface NotificationSettings {
+  /** Do not disturb: ms since the epoch; 0 = off, -1 = until turned off. */
+  dnd_until: number;
+  schedule: QuietSchedule | null;
+  /** Paused right now (when the server answered): do not disturb, or inside the schedule. */
+  quiet_now: boolean;
 }
 
 export interface ReceiptsReply {
@@ -279,6 +307,8 @@ export type PushFrame =
   | { type: 'receipt'; conversation_id: ConversationId; user_id: UserId; delivered_seq: number; read_seq?: number }
   | { type: 'read_state'; conversation_id: ConversationId; delivered_seq: number; read_seq: number; unread_count: number; mention_count: number }
   | ({ type: 'conversation_settings'; conversation_id: ConversationId } & ConversationSettings)
+  /** The account's do-not-disturb or quiet hours changed (on every session of the user). */
+  | { type: 'notification_settings'; notifications: NotificationSettings }
   | { type: 'message_hidden'; conversation_id: ConversationId; seq: number }
   | { type: 'typing'; conversation_id: ConversationId; user_id: UserId; state: 'start' | 'stop'; expires_in_ms?: number }
   | { type: 'presence'; users: PresenceEntry[] }

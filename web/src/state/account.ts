@@ -1,7 +1,8 @@
 // The user's own account over the WebSocket (protocol 2.7): signed-in devices, signing one or
-// all of them out, and the password change. Revoking this browser's own token ends this session:
+// all of them out, the password change, and the pause of push notifications on every device
+// (account.notifications: do not disturb, quiet hours). Revoking this browser's own token ends this session:
 // ChatClient then reports an OwnSignOut reason to its onSignedOut listeners.
-import type { DeviceSession } from '../protocol/types';
+import type { DeviceSession, NotificationSettings, QuietSchedule } from '../protocol/types';
 import type { ChatClient, OwnSignOut } from './client';
 
 /** account.sessions: every token of the account, newest first; `current` is this browser. */
@@ -50,4 +51,21 @@ export async function changePassword(client: ChatClient, currentPassword: string
     { retryRateLimited: false },
   );
   return reply.revoked;
+}
+
+/** What account.notifications may change: absent fields stay; `schedule: null` removes it. */
+export interface NotificationChange {
+  /** ms since the epoch; 0 = off, -1 = until turned off. */
+  dnd_until?: number;
+  schedule?: QuietSchedule | null;
+}
+
+/**
+ * account.notifications: changes what is given (nothing: reads) and answers with the settings in
+ * force, which are stored. The user's other sessions get a notification_settings frame.
+ */
+export async function updateNotificationSettings(client: ChatClient, change: NotificationChange = {}): Promise<NotificationSettings> {
+  const reply = await client.request<{ notifications: NotificationSettings }>('account.notifications', { ...change });
+  client.store.update((s) => ({ ...s, notifications: reply.notifications }));
+  return reply.notifications;
 }

@@ -9,7 +9,7 @@ import { Connection, type ConnectionStatus, type RequestOptions } from '../net/c
 import { deviceLabel } from '../net/device';
 import {
   type Attachment, type ChatEvent, type Conversation, type ConversationId, type HelloReply,
-  type HistoryReply, ProtocolError, type SyncReply, type User, type UserId,
+  type HistoryReply, type NotificationSettings, ProtocolError, type SyncReply, type User, type UserId,
 } from '../protocol/types';
 import * as cache from './cache';
 import { applyEvent, kindOf, usersNamedBy } from './eventKinds';
@@ -95,6 +95,7 @@ export class ChatClient {
       typing: {},
       presence: {},
       settings: cached?.settings ?? null,
+      notifications: null,
       threads: {},
       drafts: cached?.drafts ?? {},
       composerFiles: {},
@@ -279,11 +280,27 @@ export class ChatClient {
     this.store.update((s) => ({ ...s, phase: 'live' }));
     this.schedulePersist();
     this.refreshKnownUsers();
+    this.refreshNotificationSettings(session);
     this.outbox.flush();
     this.uploads.retryNow();
     this.mediaUrls.retry();
     this.live.caughtUp();
     void this.repairAll(session);
+  }
+
+  /**
+   * account.notifications without fields: the account's pause, which is not replayed by sync (a
+   * notification_settings frame missed while offline). Failures leave what is known.
+   */
+  private refreshNotificationSettings(session: number): void {
+    this.request<{ notifications: NotificationSettings }>('account.notifications').then(
+      (reply) => {
+        if (session === this.session) this.store.update((s) => ({ ...s, notifications: reply.notifications }));
+      },
+      () => {
+        // Offline again, or a server without the command: nothing to pause by.
+      },
+    );
   }
 
   /** conversations.list: every conversation in the member view (counts, pointers, last message). */

@@ -3,7 +3,7 @@
 // returns it; errors are ProtocolError with the server's stable code, turned into sentences by
 // describeError for the UI.
 import {
-  type Conversation, type ConversationId, type ConversationSettings, type EditVersion, type Member, type Pin, ProtocolError, type ReceiptsReply, type Role,
+  type Conversation, type ConversationId, type ConversationSettings, type EditVersion, type Member, type NotifyLevel, type Pin, ProtocolError, type ReceiptsReply, type Role,
   type Settings, type ThreadHistoryReply, type User, type UserId,
 } from '../protocol/types';
 import type { ChatClient } from './client';
@@ -251,10 +251,13 @@ export async function updateSettings(client: ChatClient, change: Partial<Setting
   return reply.settings;
 }
 
-/** The user's own settings of a conversation (mute, archive, pin, marked unread; protocol 5.10).
- *  Applied on this device from the reply; the other devices get a conversation_settings frame. */
+/** The user's own settings of a conversation (mute, archive, pin, marked unread, which messages
+ *  notify; protocol 5.10). Applied on this device from the reply; the other devices get a
+ *  conversation_settings frame. */
 export async function updateConversationSettings(
-  client: ChatClient, id: ConversationId, patch: { muted_until?: number; archived?: boolean; pinned?: boolean; marked_unread?: boolean },
+  client: ChatClient,
+  id: ConversationId,
+  patch: { muted_until?: number; archived?: boolean; pinned?: boolean; marked_unread?: boolean; notify?: NotifyLevel },
 ): Promise<ConversationSettings> {
   // This device's read receipts first: stored after the mark, they would clear it.
   if (patch.marked_unread) await client.live.receiptsStored(id);

@@ -261,8 +261,11 @@ export class LiveFeatures {
       case 'conversation_settings':
         this.host.patchMeta(frame.conversation_id, {
           muted_until: frame.muted_until, archived: frame.archived, pin_rank: frame.pin_rank, marked_unread: frame.marked_unread,
-          cleared_seq: frame.cleared_seq,
+          cleared_seq: frame.cleared_seq, ...(frame.notify !== undefined ? { notify: frame.notify } : {}),
         });
+        break;
+      case 'notification_settings':
+        this.host.store.update((s) => ({ ...s, notifications: frame.notifications }));
         break;
       case 'message_hidden':
         this.host.hideMessage(frame.conversation_id, frame.seq);

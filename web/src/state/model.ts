@@ -1,7 +1,9 @@
 // The client's state: what the UI renders and what the cache persists. Plain data only; the
 // logic that changes it lives in client.ts (connection, sync, sending) and commands.ts.
 import type { ConnectionStatus } from '../net/connection';
-import type { Attachment, ChatEvent, Conversation, ConversationId, PresenceStatus, Settings, User, UserId } from '../protocol/types';
+import type {
+  Attachment, ChatEvent, Conversation, ConversationId, NotificationSettings, PresenceStatus, Settings, User, UserId,
+} from '../protocol/types';
 
 /** The signed-in account, as kept in localStorage. */
 export interface Session {
@@ -132,6 +134,9 @@ export interface AppState {
   presence: Record<UserId, UserPresence>;
   /** The privacy settings, once read (settings.update answers with them). */
   settings: Settings | null;
+  /** The account's do-not-disturb and quiet hours (account.notifications), once read; not
+   *  persisted (read after every catch-up, then kept by notification_settings frames). */
+  notifications: NotificationSettings | null;
   /** Open thread panels' pages: key `${conversation}:${root}`. */
   threads: Record<string, ThreadState>;
   /** Unsent text per message box: key `${conversation}` or `${conversation}:${thread root}`; kept

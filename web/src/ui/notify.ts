@@ -1,9 +1,11 @@
 // Browser notifications for messages that arrive while the tab is hidden (unless Web Push is on
-// for this device: then the service worker shows them, push.ts), and the unread count in the
-// tab title.
+// for this device: then the service worker shows them, push.ts), by the rules the server uses
+// for push (state/notifyRules.ts: mute, the chat's level, do not disturb, quiet hours), and the
+// unread count in the tab title.
 import { useEffect } from 'preact/hooks';
 import type { ChatClient } from '../state/client';
-import { attachmentPreview, conversationTitle, isMuted, totalUnread, userName } from '../state/selectors';
+import { conversationNotifies, pausedNow } from '../state/notifyRules';
+import { attachmentPreview, conversationTitle, totalUnread, userName } from '../state/selectors';
 import { plainText } from './conversation/markdown';
 import { pushFlag } from './push';
 import { conversationPath, navigate } from './router';
@@ -12,12 +14,13 @@ export function useNotifications(client: ChatClient): void {
   useEffect(
     () =>
       client.onIncoming((event, conversation) => {
-        if (document.visibilityState !== 'hidden' || isMuted(conversation.meta)) return;
+        if (document.visibilityState !== 'hidden') return;
         if (typeof Notification === 'undefined' || Notification.permission !== 'granted') return;
         // With Web Push on for this device, the server decides and the service worker shows it
         // (a hidden tab is away, so the server notifies at once): not twice.
         if (pushFlag(client.userId)) return;
         const state = client.store.get();
+        if (!conversationNotifies(conversation.meta, event, client.userId) || pausedNow(state.notifications)) return;
         const sender = userName(state, event.sender_id);
         const title = conversation.meta.kind === 'direct' ? sender : `${sender} in ${conversationTitle(state, conversation.meta)}`;
         const text = attachmentPreview(plainText(event.text ?? ''), event.attachments ?? []);

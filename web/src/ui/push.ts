@@ -2,7 +2,10 @@
 // subscription and the server's copy of it (protocol "push.subscribe", "push.subscriptions",
 // "push.unsubscribe"). Notifications are turned on only from the user's click in Settings;
 // afterwards every load of the app sends the subscription again (push services rotate
-// endpoints, and a new sign-in needs it registered under its own token).
+// endpoints, and a new sign-in needs it registered under its own token) and removes this
+// sign-in's entries for endpoints the browser no longer has. When the push service replaces the
+// subscription while a page is open, the worker hands the page the new one
+// (`push-subscription-changed`, public/sw.js), which is registered the same way.
 import { useEffect } from 'preact/hooks';
 import { ProtocolError, type PushSubscriptionInfo } from '../protocol/types';
 import type { ChatClient } from '../state/client';
@@ -93,14 +96,106 @@ async function browserSubscription(): Promise<PushSubscription | null> {
 }
 
 /** Tells the server where to notify this device (push.subscribe with the subscription's JSON). */
-async function sendSubscription(client: ChatClient, subscription: PushSubscription): Promise<PushSubscriptionInfo> {
-  const json = subscription.toJSON();
+async function sendSubscription(client: ChatClient, json: PushSubscriptionJSON): Promise<PushSubscriptionInfo> {
   const reply = await client.request<{ subscription: PushSubscriptionInfo }>('push.subscribe', {
     kind: 'webpush',
     endpoint: json.endpoint,
     keys: json.keys,
   });
   return reply.subscription;
+}
+
+/** The user's Web Push entries at the server (push.subscriptions, every device). */
+async function serverSubscriptions(client: ChatClient): Promise<PushSubscriptionInfo[]> {
+  const reply = await client.request<{ subscriptions: PushSubscriptionInfo[] }>('push.subscriptions');
+  return reply.subscriptions.filter((s) => s.kind === 'webpush');
+}
+
+/** push.unsubscribe of each; one already gone (another tab removed it) is no failure. */
+async function removeSubscriptions(client: ChatClient, stale: PushSubscriptionInfo[]): Promise<void> {
+  for (const s of stale) {
+    try {
+      await client.request('push.unsubscribe', { subscription_id: s.id });
+    } catch (error) {
+      if (!(error instanceof ProtocolError && error.code === 'not_found')) throw error;
+    }
+  }
+}
+
+/**
+ * Makes the server's entries for this browser its current subscription: registers `current`, then
+ * removes this sign-in's other Web Push entries (`this_device`: one browser has one subscription)
+ * and any entry of `oldEndpoint` (the one the push service replaced).
+ */
+async function registerCurrent(client: ChatClient, current: PushSubscriptionJSON, oldEndpoint: string | null): Promise<void> {
+  await sendSubscription(client, current);
+  const stale = (await serverSubscriptions(client)).filter(
+    (s) => s.endpoint !== current.endpoint && (s.this_device || (oldEndpoint !== null && s.endpoint === oldEndpoint)),
+  );
+  await removeSubscriptions(client, stale);
+}
+
+/** Leaves the server's VAPID key with the worker, for a re-subscription with no window open. */
+async function giveKeyToWorker(key: string | null): Promise<void> {
+  if (!key) return;
+  const registration = await navigator.serviceWorker.getRegistration('/');
+  (registration?.active ?? registration?.waiting ?? registration?.installing)?.postMessage({ type: 'parley.vapid', key });
+}
+
+/** A subscription for the server's key, without a prompt (the permission is granted already). */
+async function subscribeAgain(client: ChatClient): Promise<PushSubscription | null> {
+  const key = client.vapidPublicKey;
+  if (!key || Notification.permission !== 'granted') return null;
+  await registerServiceWorker();
+  const registration = await navigator.serviceWorker.ready;
+  return withTimeout(
+    registration.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: base64UrlToBytes(key) }),
+    SUBSCRIBE_TIMEOUT_MS,
+    'The browser’s push service did not answer.',
+  );
+}
+
+/**
+ * Once live with push on for this user: the browser's subscription is what the server has for
+ * this sign-in. A subscription the browser lost (the push service ended it) is made again; if
+ * that fails, push is off on this device and the sign-in's entries, which reach nothing, go.
+ */
+async function checkSubscription(client: ChatClient): Promise<void> {
+  let subscription = await browserSubscription();
+  if (!subscription) subscription = await subscribeAgain(client).catch(() => null);
+  if (subscription) {
+    await registerCurrent(client, subscription.toJSON(), null);
+    await giveKeyToWorker(client.vapidPublicKey);
+    return;
+  }
+  // Off: the page's own notifications of a hidden tab take over again.
+  setPushFlag(client.userId, false);
+  await removeSubscriptions(client, (await serverSubscriptions(client)).filter((s) => s.this_device));
+}
+
+/** What the worker posts when the push service replaced the subscription (public/sw.js). */
+interface SubscriptionChanged {
+  type: 'push-subscription-changed';
+  old_endpoint: string | null;
+  subscription: PushSubscriptionJSON | null;
+}
+
+/**
+ * The worker's news of a replaced subscription: registered for this user if push is on here, or
+ * if the server has the old endpoint for this user (then it is on). Without a new subscription
+ * from the worker, the page makes one itself.
+ */
+async function subscriptionChanged(client: ChatClient, change: SubscriptionChanged): Promise<void> {
+  const known = change.old_endpoint !== null && (await serverSubscriptions(client)).some((s) => s.endpoint === change.old_endpoint);
+  if (!pushFlag(client.userId) && !known) return;
+  let current = change.subscription;
+  if (!current?.endpoint) {
+    const made = (await browserSubscription()) ?? (await subscribeAgain(client));
+    current = made?.toJSON() ?? null;
+  }
+  if (!current?.endpoint) return; // checkSubscription() on the next start settles it
+  await registerCurrent(client, current, change.old_endpoint);
+  setPushFlag(client.userId, true);
 }
 
 /** The state to show in Settings, read from the browser and this device's flag. */
@@ -161,8 +256,9 @@ export async function enablePush(client: ChatClient): Promise<PushState> {
       SUBSCRIBE_TIMEOUT_MS,
       'The browser’s push service did not answer.',
     );
-    await sendSubscription(client, subscription);
+    await registerCurrent(client, subscription.toJSON(), null);
     setPushFlag(client.userId, true);
+    await giveKeyToWorker(key).catch(() => {});
     return { kind: 'on' };
   } catch (error) {
     return { kind: 'failed', action: 'on', reason: reasonOf(error) };
@@ -188,13 +284,18 @@ export async function disablePush(client: ChatClient): Promise<PushState> {
 
 /**
  * For the signed-in app: registers the service worker, opens the conversation a notification
- * click asks for, and once live sends this device's subscription again if push is on.
+ * click asks for, registers a subscription the worker says replaced the old one, and once live
+ * checks this device's subscription against the server's if push is on.
  */
 export function usePush(client: ChatClient, live: boolean): void {
   useEffect(() => {
     if (!pushSupported()) return;
     const onMessage = (event: MessageEvent) => {
       const data = event.data as { type?: string; conversation_id?: unknown } | null;
+      if (data?.type === 'push-subscription-changed') {
+        subscriptionChanged(client, data as SubscriptionChanged).catch((error: unknown) => console.warn('new push subscription not registered:', error));
+        return;
+      }
       if (data?.type === 'parley.which') {
         // The worker asks before showing a notification: not for the chat the user is reading.
         const route = parseRoute(location.pathname);
@@ -212,16 +313,10 @@ export function usePush(client: ChatClient, live: boolean): void {
     navigator.serviceWorker.startMessages();
     registerServiceWorker().catch((error: unknown) => console.warn('service worker not registered:', error));
     return () => navigator.serviceWorker.removeEventListener('message', onMessage);
-  }, []);
+  }, [client]);
 
   useEffect(() => {
     if (!live || !pushSupported() || Notification.permission !== 'granted' || !pushFlag(client.userId)) return;
-    void (async () => {
-      const subscription = await browserSubscription();
-      if (subscription) await sendSubscription(client, subscription);
-      // The browser lost it (site data cleared, the push service revoked it): show Off, and let
-      // the page's own notifications of a hidden tab take over again.
-      else setPushFlag(client.userId, false);
-    })().catch((error: unknown) => console.warn('push subscription not renewed:', error));
+    checkSubscription(client).catch((error: unknown) => console.warn('push subscription not renewed:', error));
   }, [client, live]);
 }

@@ -1,11 +1,13 @@
-// The info panel of a conversation: title (rename), members with roles (add, remove, make
-// admin), leave. What is offered follows the caller's role (protocol 4, members.*).
-import { useEffect, useState } from 'preact/hooks';
-import type { Conversation, Member, User } from '../../protocol/types';
+// The info panel of a conversation: title (rename), the user's notifications of it (mute, and
+// which messages notify), members with roles (add, remove, make admin), leave. What is offered
+// follows the caller's role (protocol 4, members.*).
+import { useEffect, useRef, useState } from 'preact/hooks';
+import type { Conversation, Member, NotifyLevel, User } from '../../protocol/types';
 import {
   addMembers, canManage, describeError, leaveConversation, listMembers, permissions,
   removeMember, renameConversation, setRole, updateConversationSettings,
 } from '../../state/commands';
+import { defaultLevel, NOTIFY_LEVELS } from '../../state/notifyRules';
 import { conversationTitle, isActiveMember, isMuted } from '../../state/selectors';
 import { Avatar } from '../common/Avatar';
 import { ConfirmDialog } from '../common/Dialog';
@@ -187,7 +189,66 @@ function Members(props: { meta: Conversation }) {
 
 const HOUR = 3_600_000;
 
-/** This user's notifications of the conversation (conversation.settings muted_until), as in the list's row menu. */
+const LEVEL_LABEL = { all: 'All messages', mentions: 'Mentions only', none: 'Nothing' } as const;
+
+/** "Default (Mentions only)" for a channel, "Default (All messages)" for the others. */
+function levelLabel(level: NotifyLevel, meta: Conversation): string {
+  return level === 'default' ? `Default (${LEVEL_LABEL[defaultLevel(meta.kind)]})` : LEVEL_LABEL[level];
+}
+
+/**
+ * Which messages of the conversation notify the user (conversation.settings `notify`), on all
+ * its devices. The choice shows at once; the server's reply (or another device's
+ * conversation_settings frame) then decides. Radio buttons: arrow keys move between them.
+ */
+function NotifyLevelChoice(props: { meta: Conversation; muted: boolean }) {
+  const client = useClient();
+  const { meta } = props;
+  /** The level last picked here, until the server answered the last request. */
+  const [picked, setPicked] = useState<NotifyLevel | null>(null);
+  const latest = useRef(0);
+  const current = picked ?? meta.notify ?? 'default';
+
+  async function pick(level: NotifyLevel) {
+    const request = ++latest.current;
+    setPicked(level);
+    try {
+      await updateConversationSettings(client, meta.id, { notify: level });
+    } catch (err) {
+      client.toast(describeError(err));
+    } finally {
+      // An earlier answer must not show its level while a later pick is on its way.
+      if (request === latest.current) setPicked(null);
+    }
+  }
+
+  return (
+    <fieldset class="choice choice--stack notify-level" data-testid="notify-level" data-value={current}>
+      <legend class="choice__legend">Notify me about</legend>
+      {NOTIFY_LEVELS.map((level) => (
+        <label key={level} class="choice__item">
+          <input
+            type="radio"
+            name={`notify-${meta.id}`}
+            value={level}
+            checked={current === level}
+            onChange={() => void pick(level)}
+          />
+          {levelLabel(level, meta)}
+        </label>
+      ))}
+      <p class="choice__note">
+        {props.muted
+          ? 'Muted: nothing notifies you until you unmute it.'
+          : current === 'none'
+            ? 'No notifications from this chat; it still counts as unread.'
+            : 'Applies on all your devices.'}
+      </p>
+    </fieldset>
+  );
+}
+
+/** This user's notifications of the conversation (conversation.settings muted_until and notify); mute as in the list's row menu. */
 function MuteSection(props: { meta: Conversation }) {
   const client = useClient();
   const [busy, setBusy] = useState(false);
@@ -222,6 +283,7 @@ function MuteSection(props: { meta: Conversation }) {
           </>
         )}
       </div>
+      <NotifyLevelChoice meta={props.meta} muted={muted} />
     </section>
   );
 }

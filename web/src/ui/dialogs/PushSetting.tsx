@@ -53,7 +53,7 @@ export function PushSetting() {
         <span class="toggle__text">
           <span class="toggle__label">Notifications on this device</span>
           <span class="toggle__hint">
-            Get notified of new messages while Parley is closed or in the background. Mute a chat from its menu or its info.
+            Get notified of new messages while Parley is closed or in the background. Mute a chat from its menu; choose which of its messages notify you in its info.
           </span>
         </span>
         <input

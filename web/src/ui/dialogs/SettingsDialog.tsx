@@ -1,7 +1,8 @@
 // Settings: the display name (account.update_profile), privacy (settings.update: read receipts and "last seen"; the server has no read
 // command for them, an update without fields answers with the current values) and security
 // (the password and the signed-in devices, ChangePassword.tsx and Devices.tsx); notifications on
-// this device (Web Push, PushSetting.tsx); the colour
+// this device (Web Push, PushSetting.tsx) and the account's pause of them (do not disturb, quiet
+// hours: QuietSetting.tsx); the colour
 // theme of this device (theme.ts).
 import { useEffect, useState } from 'preact/hooks';
 import { ProtocolError, type Settings } from '../../protocol/types';
@@ -14,6 +15,7 @@ import { setThemeChoice, type ThemeChoice, themeChoice } from '../theme';
 import { ChangePassword } from './ChangePassword';
 import { Devices } from './Devices';
 import { PushSetting } from './PushSetting';
+import { QuietSetting } from './QuietSetting';
 
 function Toggle(props: { label: string; hint: string; checked: boolean; disabled: boolean; onChange(value: boolean): void }) {
   return (
@@ -180,6 +182,7 @@ export function SettingsDialog(props: { onClose(): void; onSignOut(): void }) {
       </section>
       {error ? <p class="form-error" role="alert">{error}</p> : null}
       <PushSetting />
+      <QuietSetting />
       <ThemeSetting />
       <section class="settings security" aria-label="Security">
         <h3 class="panel__heading">Security</h3>
