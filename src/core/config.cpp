@@ -150,7 +150,7 @@ const std::vector<Setting>& settings() {
       PARLEY_TEXT(store, url, "store engine URL: sqlite:PATH or postgresql://USER:PASSWORD@HOST:PORT/DB?PARAMS (libpq URI); empty = sqlite:<data_dir>/parley.db"),
       PARLEY_CHOICE(store, sqlite_synchronous, "full|normal", "full (fsync every group commit) or normal (survives process crash, not power loss)"),
       PARLEY_INT(store, sqlite_cache_mb, 1, 65536, "SQLite page cache per connection, MiB"),
-      PARLEY_INT(store, sqlite_wal_max_mb, 1, 65536, "WAL size (MiB) past which a truncating checkpoint runs; checkpoints run on their own thread"),
+      PARLEY_INT(store, sqlite_wal_max_mb, 1, 65536, "WAL size (MiB) past which the WAL starts over from its beginning (a RESTART checkpoint; the file keeps this size); checkpoints run on their own thread"),
       PARLEY_INT(store, sqlite_page_size, 512, 65536, "page size in bytes of a new database file (a power of two); an existing file keeps its own"),
       PARLEY_INT(store, postgres_connect_timeout_s, 1, 600, "PostgreSQL: seconds one connection attempt may take (a connect_timeout in the URL wins)"),
       PARLEY_INT(store, postgres_statement_timeout_ms, 0, 3600000, "PostgreSQL: the server cancels a statement running longer (0 = no limit)"),

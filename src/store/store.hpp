@@ -350,7 +350,7 @@ struct EngineOptions {
   std::string url;          // "sqlite:PATH" or "postgresql://..." (a libpq URI)
   bool synchronous_full = true;
   int cache_mb = 64;
-  int wal_max_mb = 16;      // past this the WAL is checkpointed and truncated
+  int wal_max_mb = 16;      // past this the WAL is checkpointed and starts over from its beginning
   int page_size = 1024;     // bytes; applies when the database file is created
   unsigned node_id = 0;
   // PostgreSQL

@@ -736,17 +736,25 @@ class SqliteWriter final : public WriterConnection, public SqliteReads<WriteTxn>
 };
 
 // Copies committed WAL frames into the database file on its own thread and connection, so the
-// writer never pays for checkpoints (its auto-checkpoint is off). PASSIVE checkpoints never
-// block the writer or readers; when the WAL passes `wal_max_bytes` a TRUNCATE checkpoint
-// (which waits for readers) brings it back to zero. After a message is erased, the next tick
-// truncates too (retried until it succeeds), so deleted text does not linger in the WAL.
+// writer never pays for checkpoints (its auto-checkpoint is off). Every tick runs a PASSIVE
+// checkpoint, which never blocks the writer or readers. Under steady load that alone never lets
+// the WAL start over (the writer keeps appending past what was copied), so once the WAL holds
+// more than `wal_max_bytes` of frames a RESTART checkpoint follows at once: it holds the
+// writer's lock only while it copies what the passive one left (a few frames) and makes the
+// next commit write from the WAL's start. The WAL file keeps its size, so commits overwrite
+// blocks it already has: no allocation and no zeroing of new blocks on the commit path. After a
+// message is erased the next tick TRUNCATEs instead (retried until it succeeds), so deleted
+// text does not linger in the WAL file.
 class Checkpointer {
  public:
   Checkpointer(const std::string& path, std::int64_t wal_max_bytes)
-      : db_(path, false), wal_path_(path + "-wal"), wal_max_bytes_(wal_max_bytes) {
+      : db_(path, false), wal_max_bytes_(wal_max_bytes) {
     // A connection learns the database is in WAL mode only once it reads it; until then a
     // checkpoint call does nothing (and reports -1 frames).
     db_.exec("SELECT count(*) FROM sqlite_master");
+    auto page_size = db_.prepare("PRAGMA page_size");
+    page_size.step();
+    frame_bytes_ = 24 + page_size.integer(0);  // a WAL frame: its header and one page
     thread_ = std::thread([this] { run(); });
   }
   // Asks for a truncating checkpoint at the next tick (any thread).
@@ -774,13 +782,13 @@ class Checkpointer {
       wake_.wait_for(lock, std::chrono::milliseconds(50));
       const bool erase = truncate_requested_;
       lock.unlock();
-      std::error_code ec;
-      const auto wal_bytes = static_cast<std::int64_t>(std::filesystem::file_size(wal_path_, ec));
-      const bool truncate = erase || (!ec && wal_bytes > wal_max_bytes_);
-      const int mode = truncate ? SQLITE_CHECKPOINT_TRUNCATE : SQLITE_CHECKPOINT_PASSIVE;
       int frames = 0, copied = 0;
-      const int rc = sqlite3_wal_checkpoint_v2(db_.handle(), nullptr, mode, &frames, &copied);
+      int rc = sqlite3_wal_checkpoint_v2(db_.handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE, &frames, &copied);
       if (frames < 0) spdlog::error("store.checkpoint_not_in_wal_mode");
+      const bool full = static_cast<std::int64_t>(frames) * frame_bytes_ > wal_max_bytes_;
+      if ((rc == SQLITE_OK || rc == SQLITE_BUSY) && (erase || full))
+        rc = sqlite3_wal_checkpoint_v2(db_.handle(), nullptr, erase ? SQLITE_CHECKPOINT_TRUNCATE : SQLITE_CHECKPOINT_RESTART,
+                                       &frames, &copied);
       if (rc != SQLITE_OK && rc != SQLITE_BUSY)
         spdlog::warn("store.checkpoint_failed code={} error=\"{}\"", rc, sqlite3_errmsg(db_.handle()));
       lock.lock();
@@ -789,8 +797,8 @@ class Checkpointer {
   }
 
   Database db_;
-  std::string wal_path_;
   std::int64_t wal_max_bytes_;
+  std::int64_t frame_bytes_ = 0;
   std::mutex mutex_;
   std::condition_variable wake_;
   bool stopping_ = false;
