@@ -17,19 +17,8 @@ import time
 import pytest
 
 from harness import HIGH_RATE, frames_of
-from test_push_delivery import PUSH_FLAGS, PushService, browser_keys, hook, node_check, pair
-
-
-@pytest.fixture(scope="module")
-def service():
-    s = PushService()
-    yield s
-    s.httpd.shutdown()
-
-
-@pytest.fixture(scope="module")
-def srv(make_module_server):
-    return make_module_server(*HIGH_RATE, *PUSH_FLAGS)
+# The push service and the server are test_push_delivery.py's fixtures (one of each per module).
+from test_push_delivery import PUSH_FLAGS, browser_keys, hook, node_check, pair, service, srv  # noqa: F401
 
 
 def note_of(request):
