@@ -206,7 +206,7 @@ def test_clear_chat(srv):
     before = listed(a1, group)
     reply = a1.ok("conversation.settings", conversation_id=group, cleared_seq=cleared)
     assert reply["settings"] == {"muted_until": 0, "archived": False, "pin_rank": 0, "marked_unread": False,
-                                 "cleared_seq": cleared}
+                                 "cleared_seq": cleared, "notify": "default"}
     frame = frames_of(a2, "conversation_settings")[0]
     assert frame["cleared_seq"] == cleared and frame["conversation_id"] == group
     late = b.ok("send", conversation_id=group, client_msg_id="t2", text="late reply", thread_root_seq=root)["seq"]  # 7

@@ -125,8 +125,15 @@ class LoadRun {
     while (!counters_.stopping.load(std::memory_order_relaxed) && s.in_flight < options_.window) send_one(s, thread);
   }
 
-  // Rate mode: a 5 ms tick per thread hands out credit.
+  // Rate mode: a 1 ms tick per thread hands out credit. The senders start with credits spread
+  // evenly over [0, 1), so their sends are spread over each period instead of all falling on the
+  // same tick (people do not send in step: a burst of every sender at once measured the burst,
+  // p50 ~4 ms at 10,000 msg/s, where a lone message takes ~0.3 ms; docs/benchmarks.md).
   void start_rate_ticks(std::vector<std::vector<Sender*>>& by_thread) {
+    std::size_t total = 0, index = 0;
+    for (const auto& senders : by_thread) total += senders.size();
+    for (auto& senders : by_thread)
+      for (Sender* s : senders) s->credit = static_cast<double>(index++) / static_cast<double>(std::max<std::size_t>(total, 1));
     for (std::size_t t = 0; t < threads_.size(); ++t) {
       auto timer = std::make_shared<boost::asio::steady_timer>(threads_.at(t));
       timers_.push_back(timer);
@@ -153,7 +160,7 @@ class LoadRun {
       }
     }
     if (counters_.stopping.load()) return;
-    timer->expires_after(std::chrono::milliseconds(5));
+    timer->expires_after(std::chrono::milliseconds(1));
     timer->async_wait([this, timer, &senders, thread, now](const boost::system::error_code& ec) {
       if (!ec) tick(timer, senders, thread, now);
     });
