@@ -15,14 +15,8 @@ void write_settings_fields(JsonWriter& w, const store::ConversationSettings& set
   w.field("notify", notify_level_name(settings.notify));
 }
 
-const char* notify_level_name(store::NotifyLevel level) {
-  switch (level) {
-    case store::NotifyLevel::all: return "all";
-    case store::NotifyLevel::mentions: return "mentions";
-    case store::NotifyLevel::none: return "none";
-    case store::NotifyLevel::kind_default: break;
-  }
-  return "default";
+std::string_view notify_level_name(store::NotifyLevel level) {
+  return protocol::kNotifyLevelNames[static_cast<std::size_t>(level)];
 }
 
 Delivery settings_delivery(ConversationId conversation, UserId user, const store::ConversationSettings& settings) {

@@ -15,8 +15,8 @@ namespace parley::chat {
 // "muted_until","archived","pin_rank","marked_unread","cleared_seq","notify" (members of an
 // object being written).
 void write_settings_fields(JsonWriter& w, const store::ConversationSettings& settings);
-// "default", "all", "mentions", "none".
-const char* notify_level_name(store::NotifyLevel level);
+// "default", "all", "mentions", "none" (protocol::kNotifyLevelNames).
+std::string_view notify_level_name(store::NotifyLevel level);
 
 // The frame {"type":"conversation_settings","conversation_id",<the six fields>} for every
 // session of the member whose settings changed.

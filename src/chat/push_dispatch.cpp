@@ -7,6 +7,7 @@
 #include <chrono>
 #include <filesystem>
 #include <stdexcept>
+#include <unordered_map>
 
 #include "chat/notification_settings.hpp"
 #include "chat/service.hpp"
@@ -56,6 +57,7 @@ class ClaimPushOp final : public ChatOp {
  protected:
   Status run(store::WriteTxn& txn) override {
     const std::int64_t now = wall_clock_ms();
+    std::unordered_map<UserId, store::NotificationSettings> do_not_disturb;  // one read per user
     for (auto& job : txn.claim_push_jobs(now, now + service_.config().push.lease_ms, limit_)) {
       PushContext c;
       c.member = txn.member(job.key.conversation_id, job.user_id);
@@ -65,7 +67,10 @@ class ClaimPushOp final : public ChatOp {
         c.target = txn.event(job.key.conversation_id, c.event->target_seq);
       if (c.event)
         if (auto sender = txn.user(c.event->sender_id)) c.sender_name = sender->display_name;
-      c.do_not_disturb = txn.notification_settings(job.user_id);
+      auto known = do_not_disturb.find(job.user_id);
+      if (known == do_not_disturb.end())
+        known = do_not_disturb.emplace(job.user_id, txn.notification_settings(job.user_id)).first;
+      c.do_not_disturb = known->second;
       c.job = std::move(job);
       claimed_->push_back(std::move(c));
     }

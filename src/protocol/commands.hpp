@@ -128,8 +128,10 @@ struct ConversationSettingsCmd {
   std::optional<bool> pinned;
   std::optional<bool> marked_unread;
   std::optional<Seq> cleared_seq;           // "clear chat" up to this seq (only moves forward)
-  std::optional<int> notify;                // store::NotifyLevel: 0 default, 1 all, 2 mentions, 3 none
+  std::optional<int> notify;                // index in kNotifyLevelNames (= store::NotifyLevel)
 };
+// conversation.settings `notify`, by store::NotifyLevel value.
+inline constexpr std::string_view kNotifyLevelNames[] = {"default", "all", "mentions", "none"};
 // The caller's do-not-disturb (all of its devices); an absent field keeps its value.
 struct AccountNotificationsCmd {
   std::optional<std::int64_t> dnd_until;  // ms since the epoch; 0 = off, -1 = until turned off

@@ -480,11 +480,10 @@ Result<Command> parse_command_fields(std::string_view type, Fields& f, const Par
     c.marked_unread = f.optional_bool("marked_unread");
     c.cleared_seq = f.optional_integer("cleared_seq", 0, kMaxId);
     if (auto notify = f.optional_text("notify", 16)) {
-      static constexpr std::string_view kLevels[] = {"default", "all", "mentions", "none"};
-      const auto* at = std::find(std::begin(kLevels), std::end(kLevels), *notify);
-      if (at == std::end(kLevels))
+      const auto* at = std::find(std::begin(kNotifyLevelNames), std::end(kNotifyLevelNames), *notify);
+      if (at == std::end(kNotifyLevelNames))
         return field_error(ErrorCode::invalid_field, "notify", "'notify' must be default, all, mentions or none");
-      c.notify = static_cast<int>(at - std::begin(kLevels));
+      c.notify = static_cast<int>(at - std::begin(kNotifyLevelNames));
     }
     return finish(f, std::move(c));
   }

@@ -90,14 +90,15 @@ struct ConversationRecord {
   int member_count = 0;
 };
 
-// One user's own settings of one conversation (docs/protocol.md conversation.settings): they
-// live with the membership. The first four end with it; cleared_seq governs what the member
-// reads, so it lasts as long as the member may read (also after leaving) and ends when a new
-// membership begins.
 // Which messages of a conversation notify a member's devices (docs/protocol.md, "Push
 // notifications"): kind_default is all for direct and group conversations, mentions for channels.
+// The values are stored (members.notify) and name protocol::kNotifyLevelNames.
 enum class NotifyLevel { kind_default = 0, all = 1, mentions = 2, none = 3 };
 
+// One user's own settings of one conversation (docs/protocol.md conversation.settings): they
+// live with the membership. All but cleared_seq end with it; cleared_seq governs what the member
+// reads, so it lasts as long as the member may read (also after leaving) and ends when a new
+// membership begins.
 struct ConversationSettings {
   std::int64_t muted_until = 0;  // ms since the epoch; 0 = not muted, -1 = until unmuted
   bool archived = false;

@@ -284,9 +284,9 @@ class WriteTxn : public ReadTxn {
   virtual bool delete_push_subscription(UserId user, std::int64_t id) = 0;
   // Queues a notification of event `seq` for every subscription of its `audience` (never the
   // sender; a member's own NotifyLevel, when set, instead of the audience; mention flags from
-  // add_mentions, which runs first), collapsing into a job already
-  // queued for that subscription and conversation (its seq moves on, count grows, due time
-  // stays). A no-op for users without subscriptions.
+  // add_mentions, which runs first), collapsing into a job already queued for that subscription
+  // and conversation (its seq moves on, count grows, due time stays). A no-op for users without
+  // subscriptions.
   virtual void queue_push(ConversationId conversation, Seq seq, UserId sender, PushAudience audience,
                           std::int64_t now_ms) = 0;
   // The same for one user's subscriptions (a reaction to their message), unless their level

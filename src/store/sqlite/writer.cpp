@@ -8,7 +8,6 @@
 
 #include <array>
 #include <condition_variable>
-#include <filesystem>
 #include <mutex>
 #include <thread>
 #include <unordered_map>
