@@ -135,6 +135,8 @@ def test_only_active_members_and_well_typed_fields(srv):
                          ("notify", 3), ("notify", "loud"), ("notify", "Mentions")):
         error = a.request("conversation.settings", conversation_id=group, **{field: value})
         assert error["code"] == "invalid_field" and error["field"] == field, (field, value, error)
+    error = a.request("conversation.settings", conversation_id=group, notify="mentions" * 3)
+    assert (error["code"], error["field"]) == ("too_large", "notify")
     assert settings_of(listed(a, group)) == DEFAULTS
 
 

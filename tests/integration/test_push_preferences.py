@@ -158,6 +158,8 @@ def test_account_notifications_round_trip_and_errors(srv):
         ({"schedule": {"timezone": "UTC", "start": "22:00", "end": "22:00"}}, "invalid_field", "schedule.end"),
         ({"schedule": {"timezone": "UTC", "start": "22:00"}}, "missing_field", "schedule.end"),
         ({"schedule": "22:00-07:00"}, "invalid_field", "schedule"),
+        ({"schedule": {"timezone": "Z" * 65, "start": "22:00", "end": "07:00"}}, "too_large", "schedule.timezone"),
+        ({"schedule": {"timezone": "UTC", "start": "22:00:00.000", "end": "07:00"}}, "too_large", "schedule.start"),
         ({"dnd_until": -2}, "invalid_field", "dnd_until"),
     ]:
         bad = c1.request("account.notifications", **fields)
