@@ -135,8 +135,8 @@ class ReactionOp final : public ChatOp {
             emit(txn, draft(conversation, caller_, EventKind::reaction_added, seq, meta_emoji(cmd_.emoji)));
         txn.add_reaction(conversation, seq, caller_, cmd_.emoji, event.pos);
         if (target->message.sender_id != caller_) {  // the author hears of it by push when away
-          txn.queue_push_to(target->message.sender_id, conversation, event.seq, event.created_at_ms);
-          service_.wake_push_dispatch();
+          if (txn.queue_push_to(target->message.sender_id, conversation, event.seq, event.created_at_ms))
+            service_.note_push_queued();
         }
         changed = true;
       }

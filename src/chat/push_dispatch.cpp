@@ -352,7 +352,9 @@ void PushDispatch::claim() {
   if (!service_.submit_write(std::make_unique<ClaimPushOp>(service_, room, std::move(done)))) {
     std::lock_guard lock(inbox_mutex_);
     claim_outstanding_ = false;
+    return;
   }
+  counters_.claims.fetch_add(1, std::memory_order_relaxed);
 }
 
 void PushDispatch::run() {
@@ -536,6 +538,9 @@ std::string PushDispatch::metrics_text() const {
   for (std::size_t i = 0; i < kPushSkipReasonCount; ++i)
     out += std::string("parley_push_skipped_total{reason=\"") + kPushSkipReasons[i] + "\"} " +
            std::to_string(counters_.skipped[i].load()) + "\n";
+  metric("parley_push_claims_total", "counter",
+         "rounds that looked for due notifications (a write each: after a commit that queued some, or every push.poll_ms)",
+         counters_.claims.load());
   metric("parley_push_latency_ms_sum", "counter", "sum over sent notifications of event-to-accepted time, ms",
          counters_.latency_ms_sum.load());
   metric("parley_push_latency_count", "counter", "sent notifications counted in parley_push_latency_ms_sum",

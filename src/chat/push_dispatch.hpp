@@ -90,7 +90,7 @@ class PushDispatch {
   void wake();
 
   struct Counters {
-    std::atomic<std::uint64_t> sent{0}, failed{0}, retried{0}, dropped{0}, gone{0};
+    std::atomic<std::uint64_t> sent{0}, failed{0}, retried{0}, dropped{0}, gone{0}, claims{0};
     std::atomic<std::uint64_t> latency_ms_sum{0}, latency_count{0};
     std::array<std::atomic<std::uint64_t>, kPushSkipReasonCount> skipped{};  // by kPushSkipReasons
   };

@@ -196,6 +196,7 @@ ChatService::ChatService(const Config& config, gateway::ThreadPoster& poster)
   options.url = config.store_url();
   options.synchronous_full = config.store.sqlite_synchronous != "normal";
   options.cache_mb = config.store.sqlite_cache_mb;
+  options.writer_cache_mb = config.store.sqlite_writer_cache_mb;
   options.wal_max_mb = config.store.sqlite_wal_max_mb;
   options.page_size = config.store.sqlite_page_size;
   options.node_id = static_cast<unsigned>(config.server.node_id);
@@ -254,10 +255,10 @@ void ChatService::start() {
   });
   loaded.get_future().wait();
   if (bus_) start_cluster();
+  push_dispatch_ = std::make_unique<PushDispatch>(*this);  // before any commit can wake it
   committer_->start();
   start_hash_pool();
   media_worker_ = std::make_unique<WorkerThread>("media", 256);
-  push_dispatch_ = std::make_unique<PushDispatch>(*this);
   push_dispatch_->start();
   poster_.post_after(0, config_.presence.batch_ms, [this] { presence_tick(); });
   schedule_upkeep(0);
@@ -305,10 +306,6 @@ void ChatService::start_cluster() {
   cluster_->start();
   start_cluster_presence();
   committer_->set_batch_hooks({[this](Pos start) { cluster_->local_begun(start); }, [this] { cluster_->local_failed(); }});
-}
-
-void ChatService::wake_push_dispatch() {
-  if (push_dispatch_) push_dispatch_->wake();
 }
 
 std::string ChatService::metrics_text() const {
@@ -455,6 +452,8 @@ bool ChatService::submit_write(std::unique_ptr<ChatOp> op) {
 }
 
 void ChatService::on_batch_committed(store::Committer::Batch& batch, Pos start_pos, Pos committed_pos) {
+  // A failed batch may have left the flag set: the wake after the next commit is then merely early.
+  if (std::exchange(push_queued_, false) && push_dispatch_) push_dispatch_->wake();
   auto delivery = std::make_shared<DeliveryBatch>();
   delivery->start_pos = start_pos;
   delivery->committed_pos = committed_pos;

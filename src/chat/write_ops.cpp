@@ -237,10 +237,10 @@ class SendOp final : public ChatOp {
       if (!cmd_.attachments.empty()) txn.attach_media(conversation, event.seq, cmd_.attachments);
       // Devices without a live session hear of it by push (chat/push_dispatch.cpp decides when);
       // a channel's members only of messages that mention them.
-      txn.queue_push(conversation, event.seq, caller_,
-                     kind_ == ConversationKind::channel ? store::PushAudience::mentioned : store::PushAudience::members,
-                     event.created_at_ms);
-      service_.wake_push_dispatch();
+      if (txn.queue_push(conversation, event.seq, caller_,
+                         kind_ == ConversationKind::channel ? store::PushAudience::mentioned : store::PushAudience::members,
+                         event.created_at_ms))
+        service_.note_push_queued();
     }
     write_ack(event, outcome.duplicate);
     if (!outcome.duplicate) {

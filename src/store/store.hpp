@@ -286,12 +286,13 @@ class WriteTxn : public ReadTxn {
   // sender; a member's own NotifyLevel, when set, instead of the audience; mention flags from
   // add_mentions, which runs first), collapsing into a job already queued for that subscription
   // and conversation (its seq moves on, count grows, due time stays). A no-op for users without
-  // subscriptions.
-  virtual void queue_push(ConversationId conversation, Seq seq, UserId sender, PushAudience audience,
+  // subscriptions. False if certainly nothing was queued (an engine that cannot tell cheaply
+  // says true): the dispatcher is woken only when there may be something to send.
+  virtual bool queue_push(ConversationId conversation, Seq seq, UserId sender, PushAudience audience,
                           std::int64_t now_ms) = 0;
   // The same for one user's subscriptions (a reaction to their message), unless their level
-  // for the conversation is none.
-  virtual void queue_push_to(UserId user, ConversationId conversation, Seq seq, std::int64_t now_ms) = 0;
+  // for the conversation is none. True as for queue_push.
+  virtual bool queue_push_to(UserId user, ConversationId conversation, Seq seq, std::int64_t now_ms) = 0;
   // A user's do-not-disturb (the defaults if they never set it) and its change.
   virtual NotificationSettings notification_settings(UserId user) = 0;
   virtual void set_notification_settings(UserId user, const NotificationSettings& settings) = 0;
@@ -349,7 +350,8 @@ class WriterConnection {
 struct EngineOptions {
   std::string url;          // "sqlite:PATH" or "postgresql://..." (a libpq URI)
   bool synchronous_full = true;
-  int cache_mb = 64;
+  int cache_mb = 64;         // each reader's page cache
+  int writer_cache_mb = 8;   // the writer's (see store.sqlite_writer_cache_mb)
   int wal_max_mb = 16;      // past this the WAL is checkpointed and starts over from its beginning
   int page_size = 1024;     // bytes; applies when the database file is created
   unsigned node_id = 0;

@@ -17,6 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from harness import HIGH_RATE
+import postgres
 
 ROOT = os.path.join(os.path.dirname(__file__), "..", "..")
 CHECK = os.path.join(ROOT, "tests", "webpush", "check.mjs")
@@ -340,3 +341,24 @@ def test_a_push_service_that_hangs_holds_up_nobody_else(srv, service):
         assert time.time() - started < 8  # not after the hanging requests' 10 s timeout
     finally:
         hang.close()
+
+
+def test_dispatcher_is_woken_by_commits_that_queued_a_push_and_only_by_them(make_server, service):
+    # Polling every minute: a push that arrives sooner came from the wake after its commit.
+    flags = [f for f in PUSH_FLAGS]
+    flags[flags.index("--push.poll_ms") + 1] = "60000"
+    s = make_server(*HIGH_RATE, *flags).start()
+    alice, bob, a, conversation = pair(s)
+    claims = s.metric("parley_push_claims_total")
+    for i in range(40):  # bob has no push subscription: nothing can be queued
+        a.send_text(conversation_id=conversation, text=f"no push for this {i}")
+    if postgres.engine() == "sqlite":
+        # The SQLite engine knows nothing was queued; PostgreSQL pipelines the insert and wakes
+        # the dispatcher after every commit that may have queued one (docs/operations.md).
+        # At most one claim from the start-up poll racing this test; not one per message.
+        assert s.metric("parley_push_claims_total") - claims <= 1
+    hook(bob, service, "woken")
+    ack = a.send_text(conversation_id=conversation, text="now there is one")
+    got = service.wait("/woken", timeout=20)  # well before the next poll
+    assert json.loads(got[0]["body"])["seq"] == ack["seq"]
+    assert s.metric("parley_push_claims_total") > claims

@@ -554,7 +554,9 @@ class PgWriter final : public WriterConnection, public PgReads<WriteTxn> {
     return true;
   }
   // As the SQLite engine's (sqlite/writer.cpp): one row per subscription of the audience.
-  void queue_push(ConversationId conversation, Seq seq, UserId sender, PushAudience audience,
+  // Pipelined, so whether a row was written is not known here: always "maybe" (true), as
+  // asking would cost a round trip per message.
+  bool queue_push(ConversationId conversation, Seq seq, UserId sender, PushAudience audience,
                   std::int64_t now_ms) override {
     write("INSERT INTO push_jobs(subscription_id, conversation_id, user_id, seq, count, mention, first_at, due_at, "
           "attempts) SELECT s.id, $1, s.user_id, $2, 1, q.mentioned, $4, $4, 0 "
@@ -566,14 +568,16 @@ class PgWriter final : public WriterConnection, public PgReads<WriteTxn> {
           "ON CONFLICT(subscription_id, conversation_id) DO UPDATE SET seq = greatest(push_jobs.seq, excluded.seq), "
           "count = push_jobs.count + 1, mention = push_jobs.mention OR excluded.mention",
           Params().add(conversation).add(seq).add(sender).add(now_ms).add(std::int64_t{audience == PushAudience::mentioned ? 1 : 0}));
+    return true;
   }
-  void queue_push_to(UserId user, ConversationId conversation, Seq seq, std::int64_t now_ms) override {
+  bool queue_push_to(UserId user, ConversationId conversation, Seq seq, std::int64_t now_ms) override {
     write("INSERT INTO push_jobs(subscription_id, conversation_id, user_id, seq, count, mention, first_at, due_at, "
           "attempts) SELECT id, $1, user_id, $2, 1, false, $4, $4, 0 FROM push_subscriptions WHERE user_id = $3 "
           "AND NOT EXISTS(SELECT 1 FROM members WHERE conversation_id = $1 AND user_id = $3 AND notify = 3) "
           "ON CONFLICT(subscription_id, conversation_id) DO UPDATE SET seq = greatest(push_jobs.seq, excluded.seq), "
           "count = push_jobs.count + 1",
           Params().add(conversation).add(seq).add(user).add(now_ms));
+    return true;
   }
   NotificationSettings notification_settings(UserId user) override {
     NotificationSettings n;
