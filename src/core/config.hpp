@@ -40,7 +40,7 @@ struct StoreConfig {
   // Small on purpose: a commit whose page split reordered pages scans the writer's whole cache
   // (SQLite's pcache truncate), so a big writer cache makes messages cost more as the store grows.
   int sqlite_writer_cache_mb = 8;
-  int sqlite_wal_max_mb = 16;   // WAL size that forces a truncating checkpoint
+  int sqlite_wal_max_mb = 16;   // WAL size past which a RESTART checkpoint starts it over
   int sqlite_page_size = 1024;  // page size of a new database file (small: fewer WAL bytes per message)
   int postgres_connect_timeout_s = 5;
   int postgres_statement_timeout_ms = 30000;
