@@ -179,13 +179,14 @@ _DATABASES = {}
 REVOCATION_SPREAD_S = 0.45 + 2
 
 
-def after_revocation(call):
-    """call() (a REST request with a token just revoked); in the cluster pass, repeated while
-    another node still accepts the token (up to REVOCATION_SPREAD_S). Returns the response."""
+def after_revocation(call, accepted=lambda response: response.status_code == 200):
+    """call() (a request with a token just revoked: REST by default); in the cluster pass,
+    repeated while another node still accepts the token (up to REVOCATION_SPREAD_S; protocol.md:
+    other nodes refuse it a bus hop later). Returns the last response."""
     response = call()
     if enabled():
         deadline = time.monotonic() + REVOCATION_SPREAD_S
-        while response.status_code == 200 and time.monotonic() < deadline:
+        while accepted(response) and time.monotonic() < deadline:
             time.sleep(0.01)
             response = call()
     return response
