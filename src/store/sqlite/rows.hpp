@@ -135,8 +135,9 @@ inline std::string sql(std::initializer_list<std::string_view> parts) {
   return out;
 }
 
-inline void configure_connection(Database& db, const EngineOptions& options) {
-  db.exec("PRAGMA cache_size = -" + std::to_string(options.cache_mb * 1024));
+// cache_mb: the page cache of this connection (the readers' and the writer's differ).
+inline void configure_connection(Database& db, std::int64_t cache_mb) {
+  db.exec("PRAGMA cache_size = -" + std::to_string(cache_mb * 1024));
   db.exec("PRAGMA temp_store = MEMORY");
   db.exec("PRAGMA foreign_keys = OFF");
   // Deleted content (a message deleted for everyone, a revoked token) is overwritten with

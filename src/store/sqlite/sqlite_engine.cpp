@@ -11,7 +11,7 @@ class SqliteReader final : public ReaderConnection {
  public:
   SqliteReader(const std::string& path, const EngineOptions& options)
       : db_(path, false), reads_(db_), begin_(db_.prepare("BEGIN")), end_(db_.prepare("COMMIT")) {
-    configure_connection(db_, options);
+    configure_connection(db_, options.cache_mb);
   }
 
   ReadTxn& begin_read() override {

@@ -810,13 +810,12 @@ class OwnedWriter final : public WriterConnection {
  public:
   OwnedWriter(const std::string& path, const EngineOptions& options)
       : db_(std::make_unique<Database>(path, false)) {
-    configure_connection(*db_, options);
     // The writer's own cache size. A commit after a page split that reordered sibling pages
     // scans the whole page cache (SQLite 3.40's balance_nonroot renumbers through the pending-
     // byte page, and the commit's pcache truncate then walks every bucket): with the readers'
     // 64 MiB that cost grew with the store to ~15% of a core at 10,000 msg/s. The writer's
     // working set (the tree edges it appends to) fits in a few MiB; misses are OS-cache reads.
-    db_->exec("PRAGMA cache_size = -" + std::to_string(options.writer_cache_mb * 1024));
+    configure_connection(*db_, options.writer_cache_mb);
     db_->exec(std::string("PRAGMA synchronous = ") + (options.synchronous_full ? "FULL" : "NORMAL"));
     db_->exec("PRAGMA wal_autocheckpoint = 0");  // the Checkpointer does it
     writer_ = std::make_unique<SqliteWriter>(*db_, options);
