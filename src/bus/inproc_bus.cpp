@@ -9,6 +9,8 @@
 #include <stdexcept>
 #include <vector>
 
+#include "core/clock.hpp"
+
 namespace parley::bus {
 namespace {
 
@@ -189,7 +191,10 @@ struct InprocBus::Subscription {
 
 InprocBus::InprocBus(const Options& options, std::string name)
     : name_(std::move(name)), server_(InprocServer::named(name_)), inbox_(std::make_shared<InprocInbox>()) {
-  thread_ = std::thread([this] { run(); });
+  thread_ = std::thread([this] {
+    name_this_thread("bus-inproc");
+    run();
+  });
 }
 
 InprocBus::~InprocBus() {

@@ -60,7 +60,10 @@ ClusterPresence::~ClusterPresence() { stop(); }
 void ClusterPresence::start() {
   subscription_ = bus_.subscribe(presence_subject_, [this](const bus::Message& m) { on_presence_message(m); });
   running_.store(true);
-  worker_ = std::thread([this] { run_worker(); });
+  worker_ = std::thread([this] {
+    name_this_thread("presence");
+    run_worker();
+  });
   // Entries of this node from before a restart (same node id) are replaced by the first report.
   post([this] { full_report(); });
   every(std::max(presence_config_.ttl_ms / 3, 10), &ClusterPresence::full_report);

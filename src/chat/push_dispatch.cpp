@@ -230,7 +230,10 @@ void PushDispatch::start() {
     if (!apns) throw std::runtime_error(apns.error().message);
     apns_ = std::make_unique<push::ApnsAuth>(std::move(*apns));
   }
-  thread_ = std::thread([this] { run(); });
+  thread_ = std::thread([this] {
+    name_this_thread("push");
+    run();
+  });
 }
 
 const std::string& PushDispatch::vapid_public_key() const {

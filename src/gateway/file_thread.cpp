@@ -4,10 +4,13 @@
 
 #include <spdlog/spdlog.h>
 
+#include "core/clock.hpp"
+
 namespace parley::gateway {
 
 FileThread::FileThread()
     : work_(boost::asio::make_work_guard(io_)), thread_([this] {
+        name_this_thread("files");
         for (;;) {
           try {
             io_.run();

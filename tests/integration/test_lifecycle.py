@@ -177,3 +177,16 @@ def test_sigterm_with_drain_fails_readyz_first_and_keeps_serving_meanwhile(make_
     assert s.proc.wait(timeout=20) == 0
     s.log.close()
     assert "parleyd.draining" in s.read_log()
+
+
+@pytest.mark.single_node("reads one process's /proc")
+def test_every_thread_but_main_carries_its_name(server):
+    """docs/architecture.md "Threads": top -H and perf show what each thread is; an unnamed one
+    shows the binary's name and cannot be told apart."""
+    import os
+    pid = server.proc.pid
+    binary = open(f"/proc/{pid}/comm").read().strip()
+    names = [open(f"/proc/{pid}/task/{tid}/comm").read().strip() for tid in os.listdir(f"/proc/{pid}/task")]
+    assert names.count(binary) == 1, f"unnamed threads besides main: {sorted(names)}"
+    for expected in ("writer", "checkpointer", "io-0", "reader-0", "push", "media", "files"):
+        assert expected in names, f"{expected} missing from {sorted(names)}"
