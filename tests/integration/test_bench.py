@@ -97,6 +97,16 @@ def test_history(tmp_path):
     assert r["results"]["pages_back"] >= 5
 
 
+def test_history_sync_over_several_conversations(tmp_path):
+    # 100 missed messages after the fill, round-robin over 10 direct chats, synced in pages of 50.
+    r = run_bench(tmp_path, "history", "--messages", "200", "--iterations", "10", "--missed", "100",
+                  "--missed-conversations", "10", "--sync-iterations", "3", "--sync-limit", "50")
+    assert_latency(r["sync_after_missed"])
+    assert r["sync_after_missed"]["count"] == 3
+    assert r["params"]["missed_conversations"] == 10
+    assert r["results"]["sync_events"] == 100 and r["results"]["sync_pages"] == 2
+
+
 def test_bad_arguments():
     r = subprocess.run([BENCH, "direct", "--pairs", "x"], capture_output=True, text=True)
     assert r.returncode != 0

@@ -251,9 +251,11 @@ int run_storm(const CommonOptions& common, const StormOptions& options) {
 int run_history(const CommonOptions& common, const HistoryOptions& options) {
   Target target(common);
   const std::string prefix = "h" + std::to_string(now_ns() % 1000000000) + "-";
-  auto users = target.create_users(2, prefix);
+  const int spread = options.missed_conversations;
+  auto users = target.create_users(static_cast<std::size_t>(1 + spread), prefix);
   ClientThreads threads(1);
-  auto clients = make_clients(threads, target, users);
+  // Only the writer connects; the other users are partners (offline: their messages are stored).
+  auto clients = make_clients(threads, target, {users[0]});
   auto& writer = clients[0];
   threads.run_everywhere([&](std::size_t) { writer->start(); });
   if (!wait_until([&] { return writer->state() == client::State::live; }, 30, nullptr, true))
@@ -265,7 +267,7 @@ int run_history(const CommonOptions& common, const HistoryOptions& options) {
   // Every ack's pos (acks arrive on the one client thread): the cursor of a client that saw
   // everything but the last `missed` messages is the pos just before them.
   std::vector<Pos> positions;
-  const int before_missed = options.messages - options.missed - 1;
+  const int before_missed = spread > 1 ? options.messages - 1 : options.messages - options.missed - 1;
   std::function<void(int)> send_next;
   send_next = [&](int n) {
     if (n >= options.messages) return;
@@ -295,6 +297,32 @@ int run_history(const CommonOptions& common, const HistoryOptions& options) {
                   [&] { return "filling: " + std::to_string(acked.load()) + "/" + std::to_string(options.messages); },
                   common.quiet))
     throw std::runtime_error("filling the conversation failed");
+
+  // Spread: the missed messages after the fill, round-robin over `spread` direct chats, one at
+  // a time (the first message to a partner opens the chat).
+  if (spread > 1 && options.missed > 0) {
+    std::vector<ConversationId> chats(static_cast<std::size_t>(spread), 0);
+    chats[0] = conversation.load();
+    std::atomic<int> sent{0};
+    std::function<void(int)> send_spread;
+    send_spread = [&](int n) {
+      if (n >= options.missed) return;
+      const std::size_t k = static_cast<std::size_t>(n % spread);
+      auto done = [&, n, k](const client::Reply& r) {
+        if (chats[k] == 0) chats[k] = conversation_of(r);
+        sent.fetch_add(1);
+        send_spread(n + 1);
+      };
+      const std::string text = "missed message " + std::to_string(n);
+      if (chats[k] == 0) writer->send_to_user(users[k + 1].id, text, done);
+      else writer->send(chats[k], text, done);
+    };
+    boost::asio::post(threads.at(0), [&] { send_spread(0); });
+    if (!wait_until([&] { return sent.load() == options.missed; }, 600,
+                    [&] { return "missed messages: " + std::to_string(sent.load()) + "/" + std::to_string(options.missed); },
+                    common.quiet))
+      throw std::runtime_error("sending the missed messages failed");
+  }
 
   // Sequential requests, each timed from send to reply.
   auto timed = [&](const std::string& fields, Histogram& h, Seq& oldest) {
@@ -334,6 +362,7 @@ int run_history(const CommonOptions& common, const HistoryOptions& options) {
   // false, timed as a whole (what a client reconnecting after a while waits for).
   Histogram catch_up;
   std::int64_t synced_events = 0;
+  int sync_pages = 0;
   if (options.missed > 0 && before_missed >= 0) {
     std::sort(positions.begin(), positions.end());
     const Pos missed_cursor = positions.at(static_cast<std::size_t>(before_missed));
@@ -344,14 +373,18 @@ int run_history(const CommonOptions& common, const HistoryOptions& options) {
       while (more) {
         std::promise<void> done;
         boost::asio::post(threads.at(0), [&] {
-          writer->request("sync", "\"cursor\":" + std::to_string(cursor), [&](const client::Reply& r) {
+          const std::string limit = options.sync_limit > 0 ? ",\"limit\":" + std::to_string(options.sync_limit) : "";
+          writer->request("sync", "\"cursor\":" + std::to_string(cursor) + limit, [&](const client::Reply& r) {
             more = false;
             simdjson::dom::parser parser;
             simdjson::dom::element doc;
             if (r.ok && parser.parse(r.json).get(doc) == simdjson::SUCCESS) {
               cursor = doc["cursor"].get_int64().value();
               more = doc["has_more"].get_bool().value();
-              if (i == 0) synced_events += static_cast<std::int64_t>(doc["events"].get_array().size());
+              if (i == 0) {
+                synced_events += static_cast<std::int64_t>(doc["events"].get_array().size());
+                ++sync_pages;
+              }
             }
             done.set_value();
           });
@@ -373,6 +406,9 @@ int run_history(const CommonOptions& common, const HistoryOptions& options) {
   report.latency("paging_back", paging);
   report.set("results", "pages_back", pages);
   report.set("params", "missed", options.missed);
+  report.set("params", "missed_conversations", spread);
+  report.set("params", "sync_limit", options.sync_limit);
+  report.set("results", "sync_pages", sync_pages);
   report.latency("sync_after_missed", catch_up);
   report.set("results", "sync_events", synced_events);
   report_run(report, target, server_before, server_after, bench_before, bench_after, seconds);

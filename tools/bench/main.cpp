@@ -85,7 +85,15 @@ int main(int argc, char** argv) {
   history_cmd->add_option("--iterations", history.iterations, "latest-page reads")->capture_default_str();
   history_cmd->add_option("--page", history.page, "page size")->capture_default_str();
   history_cmd->add_option("--missed", history.missed, "sync after this many missed messages")->capture_default_str();
+  history_cmd->add_option("--missed-conversations", history.missed_conversations,
+                          "1: the missed messages are the conversation's last ones; N > 1: they are sent after the fill, "
+                          "round-robin over N direct chats (the first is the filled one)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 100000));
   history_cmd->add_option("--sync-iterations", history.sync_iterations, "timed catch-up syncs")->capture_default_str();
+  history_cmd->add_option("--sync-limit", history.sync_limit, "events per sync page (0: the server's default)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 100000));
 
   CLI11_PARSE(app, argc, argv);
   try {

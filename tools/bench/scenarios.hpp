@@ -48,7 +48,9 @@ struct HistoryOptions {
   int iterations = 2000;
   int page = 50;
   int missed = 1000;          // sync after this many missed messages (timed to has_more = false)
+  int missed_conversations = 1;  // > 1: the missed messages come after the fill, spread over this many direct chats
   int sync_iterations = 50;
+  int sync_limit = 0;         // events per sync page; 0 = the server's default
 };
 
 int run_direct(const CommonOptions& common, const DirectOptions& options);
