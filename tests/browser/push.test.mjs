@@ -9,7 +9,7 @@
 //   a P-256 key pair and auth secret made here, as pushManager.subscribe() would have made them;
 // - the test decrypts the request with http_ece (a test-only dependency) and hands the plaintext
 //   to Bob's service worker with the DevTools protocol (ServiceWorker.deliverPushMessage, sent
-//   again while nothing shows: Chromium drops it silently if the registration is not stored yet): a
+//   again while nothing shows: under load Chromium sometimes drops it silently): a
 //   real, trusted `push` event, in place of the browser's push service connection;
 // - nothing can click a system notification (no DevTools command does), so the click runs the
 //   worker's own `notificationclick` logic (self.parley.onNotificationClick) on the real
@@ -101,9 +101,11 @@ async function waitForNotifications(page, predicate, ms) {
 /**
  * Hands a push's plaintext to the worker (ServiceWorker.deliverPushMessage) until the
  * notifications are as expected. Chromium drops the message without a word when the
- * registration is not found as ready (its delivery status goes to a no-op callback): seen
- * under CPU load right after the worker activated, before the registration was stored. Each
- * try is the same notification with the same tag, so a late first one only replaces itself.
+ * registration is not found as ready (its delivery status goes to a no-op callback). Seen
+ * under CPU load right after the worker activated, most likely before the registration was
+ * stored: the worker was running, nothing showed for 10 s, and a second delivery showed at
+ * once. Each try is the same notification with the same tag, so a late first one only
+ * replaces itself.
  */
 async function deliverUntilShown(page, devtools, registrationId, data, predicate) {
   for (let attempt = 1; ; attempt++) {
