@@ -1,8 +1,11 @@
 #!/usr/bin/env python3
 """A flame graph (SVG) from `perf script` output, for docs/ and for finding where CPU goes.
 
-    perf record -F 999 -g -p PID -- sleep 10
+    perf record -F 999 --call-graph dwarf,16384 -p PID -- sleep 8
     perf script | python3 bench/flamegraph.py --title "parleyd at 10,000 msg/s" > out.svg
+
+(`--call-graph dwarf`: parleyd is built without frame pointers, so plain `-g` loses most
+user-space frames.)
 
 Each stack is rooted at its thread's name (perf's comm: parleyd's threads are named, e.g.
 "writer", "io-0"), so the graph shows first which thread spends the CPU, then on what. A box's
@@ -10,8 +13,8 @@ width is its share of all samples; hovering shows the full name and the share.
 
 Written here because no Debian 12 package draws one (Brendan Gregg's FlameGraph scripts are not
 packaged); the format is simple: fold identical stacks, lay out children left to right by name.
-Options: --min-share hides boxes narrower than this fraction (default 0.002), --strip-args
-shortens C++ names to their qualified name (default on).
+Options: --min-share hides boxes narrower than this fraction (default 0.002); C++ names are
+shortened to their qualified name unless --full-names; --folded also writes the folded stacks.
 """
 import argparse
 import hashlib
